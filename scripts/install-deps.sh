@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package that popdns's build, tests, benchmarks and
+# demo need. Idempotent, and quick when everything is already present: apt is
+# only called for the packages dpkg does not report as installed.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  build-essential pkg-config meson ninja-build git
+  clang llvm lld libclang-rt-14-dev
+  libdpdk-dev dpdk
+  libbpf-dev libelf-dev zlib1g-dev linux-libc-dev bpftool
+  libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libyaml-cpp-dev nlohmann-json3-dev libssl-dev
+  # tests, peers, load generators
+  knot knot-dnsutils nsd dnsperf dnsutils bind9-utils
+  iproute2 iputils-ping procps python3 valgrind
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+SUDO=""
+if [[ $(id -u) != 0 ]]; then SUDO=sudo; fi
+# Daemons from these packages (knotd, nsd) must not start and grab port 53:
+# tests start their own instances with their own configs.
+policy=/usr/sbin/policy-rc.d
+created_policy=0
+if [[ ! -e $policy ]]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee $policy >/dev/null
+  $SUDO chmod +x $policy
+  created_policy=1
+fi
+cleanup() { if ((created_policy)); then $SUDO rm -f "$policy"; fi; }
+trap cleanup EXIT
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
