@@ -1,0 +1,353 @@
+#include "control/zone_builder.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "dataplane/dns/answer.h"
+#include "dataplane/dns/message_writer.h"
+#include "dataplane/dns/name.h"
+#include "dataplane/dns/wire.h"
+
+namespace popdns::control {
+namespace {
+
+namespace rrtype = dns::rrtype;
+using zone::Zone;
+
+std::string Lower(std::string_view wire) {
+  std::string out(wire);
+  for (char& c : out) c = static_cast<char>(dns::LowerAscii(c));
+  return out;
+}
+
+// Size of the valid wire name at data[off], or 0 if it is not one.
+size_t WireNameSize(std::string_view data, size_t off) {
+  size_t i = off;
+  while (i < data.size()) {
+    const uint8_t l = static_cast<uint8_t>(data[i]);
+    if (l == 0) return i + 1 - off <= dns::kMaxNameSize ? i + 1 - off : 0;
+    if (l > dns::kMaxLabelSize) return 0;
+    i += 1u + l;
+  }
+  return 0;
+}
+
+// Lowercases the names the engine reads or compresses inside RDATA, and
+// checks that they are well formed.
+bool NormalizeRdataNames(uint16_t type, std::string* rdata) {
+  auto lower_at = [&](size_t off) -> size_t {
+    const size_t n = WireNameSize(*rdata, off);
+    for (size_t i = off; i < off + n; ++i) {
+      (*rdata)[i] = static_cast<char>(dns::LowerAscii((*rdata)[i]));
+    }
+    return n;
+  };
+  switch (type) {
+    case rrtype::kNs:
+    case rrtype::kCname:
+    case rrtype::kDname:
+    case rrtype::kPtr:
+      return lower_at(0) == rdata->size();
+    case rrtype::kMx:
+      return rdata->size() > 2 && 2 + lower_at(2) == rdata->size();
+    case rrtype::kSrv:
+      return rdata->size() > 6 && 6 + lower_at(6) == rdata->size();
+    case rrtype::kSoa: {
+      const size_t m = lower_at(0);
+      if (m == 0) return false;
+      const size_t r = lower_at(m);
+      return r != 0 && m + r + 20 == rdata->size();
+    }
+    default:
+      return true;
+  }
+}
+
+struct PendingRRset {
+  uint16_t type;
+  uint32_t ttl;
+  std::vector<const std::string*> rdatas;
+};
+
+struct PendingNode {
+  std::string name;  // lowercased
+  std::vector<PendingRRset> rrsets;
+};
+
+class Builder {
+ public:
+  explicit Builder(std::string apex) { zone_->apex = std::move(apex); }
+
+  absl::Status Run(const std::vector<ZoneRecord>& records);
+  std::shared_ptr<const Zone> Release() { return std::move(zone_); }
+
+ private:
+  absl::Status Collect(const std::vector<ZoneRecord>& records);
+  void AddAncestors();
+  void Layout();
+  void ComputeFlags();
+  absl::Status CompileBlobs();
+  // Runs `write` against a scratch message whose question is `qname` and
+  // stores what it wrote as a blob. Returns its index, or kNone if the
+  // answer could not be precompiled whole.
+  template <typename WriteFn>
+  uint32_t Compile(std::string_view qname, bool wildcard, WriteFn write);
+
+  std::shared_ptr<Zone> zone_ = std::make_shared<Zone>();
+  std::vector<std::string> rdata_store_;
+  std::vector<PendingNode> pending_;
+  absl::flat_hash_map<std::string, uint32_t> pending_index_;
+  std::vector<uint8_t> scratch_ = std::vector<uint8_t>(dns::kMaxMessageSize);
+  dns::BlobRecorder recorder_;
+};
+
+absl::Status Builder::Collect(const std::vector<ZoneRecord>& records) {
+  rdata_store_.reserve(records.size());
+  for (const ZoneRecord& rec : records) {
+    const std::string owner = Lower(rec.owner);
+    if (!dns::IsSubdomain(owner, zone_->apex)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(rec.file, ":", rec.line, ": owner outside the zone"));
+    }
+    std::string rdata = rec.rdata;
+    if (!NormalizeRdataNames(rec.type, &rdata)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          rec.file, ":", rec.line, ": malformed RDATA for type ", rec.type));
+    }
+    auto [it, added] = pending_index_.try_emplace(owner, pending_.size());
+    if (added) pending_.push_back({owner, {}});
+    PendingNode& node = pending_[it->second];
+    auto rs = std::find_if(node.rrsets.begin(), node.rrsets.end(),
+                           [&](const PendingRRset& r) {
+                             return r.type == rec.type;
+                           });
+    if (rs == node.rrsets.end()) {
+      node.rrsets.push_back({rec.type, rec.ttl, {}});
+      rs = node.rrsets.end() - 1;
+    }
+    rdata_store_.push_back(std::move(rdata));
+    const std::string* stored = &rdata_store_.back();
+    const bool duplicate =
+        std::any_of(rs->rdatas.begin(), rs->rdatas.end(),
+                    [&](const std::string* r) { return *r == *stored; });
+    if (!duplicate) rs->rdatas.push_back(stored);
+  }
+  return absl::OkStatus();
+}
+
+void Builder::AddAncestors() {
+  auto [it, added] = pending_index_.try_emplace(zone_->apex, pending_.size());
+  if (added) pending_.push_back({zone_->apex, {}});
+  const size_t n = pending_.size();
+  for (size_t i = 0; i < n; ++i) {
+    std::string name = pending_[i].name;
+    while (name.size() > zone_->apex.size()) {
+      name.erase(0, 1u + static_cast<uint8_t>(name[0]));
+      auto [pit, padded] = pending_index_.try_emplace(name, pending_.size());
+      if (!padded) break;  // its ancestors are already there
+      pending_.push_back({name, {}});
+    }
+  }
+}
+
+void Builder::Layout() {
+  Zone& z = *zone_;
+  size_t total = 0;
+  for (const PendingNode& p : pending_) total += p.name.size();
+  z.names.reserve(total);
+  z.nodes.resize(pending_.size());
+  for (size_t i = 0; i < pending_.size(); ++i) {
+    const PendingNode& p = pending_[i];
+    zone::Node& node = z.nodes[i];
+    node.name = std::string_view(z.names.data() + z.names.size(),
+                                 p.name.size());
+    z.names.append(p.name);
+    node.labels = static_cast<uint8_t>(dns::CountLabels(p.name));
+    node.rrset_begin = static_cast<uint32_t>(z.rrsets.size());
+    node.rrset_count = static_cast<uint16_t>(p.rrsets.size());
+    for (const PendingRRset& prs : p.rrsets) {
+      zone::RRset rs;
+      rs.type = prs.type;
+      rs.ttl = prs.ttl;
+      rs.count = static_cast<uint16_t>(prs.rdatas.size());
+      rs.rdata_offset = static_cast<uint32_t>(z.arena.size());
+      for (const std::string* r : prs.rdatas) {
+        const char len[2] = {static_cast<char>(r->size() >> 8),
+                             static_cast<char>(r->size())};
+        z.arena.append(len, 2);
+        z.arena.append(*r);
+      }
+      rs.rdata_size = static_cast<uint32_t>(z.arena.size() - rs.rdata_offset);
+      z.rrsets.push_back(rs);
+    }
+  }
+  z.index.reserve(z.nodes.size());
+  for (uint32_t i = 0; i < z.nodes.size(); ++i) z.index[z.nodes[i].name] = i;
+  z.apex_node = z.index[z.apex];
+}
+
+void Builder::ComputeFlags() {
+  Zone& z = *zone_;
+  // Parents before children, so cut/DNAME inherit downwards.
+  std::vector<uint32_t> order(z.nodes.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    return z.nodes[a].labels < z.nodes[b].labels;
+  });
+  for (uint32_t i : order) {
+    zone::Node& n = z.nodes[i];
+    const bool apex = i == z.apex_node;
+    if (apex) n.flags |= zone::kApex;
+    if (n.rrset_count == 0) n.flags |= zone::kEmptyNonTerminal;
+    if (z.FindRRset(n, rrtype::kCname)) n.flags |= zone::kHasCname;
+    if (z.FindRRset(n, rrtype::kDname)) n.flags |= zone::kHasDname;
+    if (!apex && z.FindRRset(n, rrtype::kNs)) n.flags |= zone::kDelegation;
+    if (!apex) {
+      std::string_view parent_name =
+          n.name.substr(1u + static_cast<uint8_t>(n.name[0]));
+      zone::Node& parent = z.nodes[z.index[parent_name]];
+      n.cut = parent.cut;
+      n.dname = parent.dname;
+      if (n.name.size() >= 2 && n.name[0] == 1 && n.name[1] == '*') {
+        parent.flags |= zone::kWildcardChild;
+      }
+    }
+    if (n.cut == zone::kNone && (n.flags & zone::kDelegation)) n.cut = i;
+    if (n.dname == zone::kNone && (n.flags & zone::kHasDname)) n.dname = i;
+  }
+}
+
+template <typename WriteFn>
+uint32_t Builder::Compile(std::string_view qname, bool wildcard,
+                          WriteFn write) {
+  Zone& z = *zone_;
+  dns::LowerName q;
+  dns::LowerNameFromWire(qname, &q);
+  uint8_t* msg = scratch_.data();
+  std::memcpy(msg + dns::kHeaderSize, q.bytes, q.size);
+  const size_t start = dns::kHeaderSize + q.size + 4;
+  dns::MessageWriter w(msg, start, dns::kMaxMessageSize);
+  w.AddQuestion(q, wildcard);
+  recorder_.reloc_count = 0;
+  recorder_.cut_count = 0;
+  recorder_.overflow = false;
+  w.set_recorder(&recorder_);
+  dns::GeneralResult g;
+  if (!write(q, w, &g) || g.truncated) return zone::kNone;
+  zone::Blob b;
+  b.offset = static_cast<uint32_t>(z.arena.size());
+  b.size = static_cast<uint16_t>(w.pos() - start);
+  b.an = w.an(), b.ns = w.ns(), b.ar = w.ar();
+  b.rcode = g.rcode;
+  b.outcome = static_cast<uint8_t>(g.outcome);
+  b.aa = g.aa;
+  b.relocatable = !recorder_.overflow;
+  b.reloc_begin = static_cast<uint32_t>(z.relocs.size());
+  b.reloc_count = static_cast<uint16_t>(recorder_.reloc_count);
+  z.relocs.insert(z.relocs.end(), recorder_.relocs,
+                  recorder_.relocs + recorder_.reloc_count);
+  b.cut_begin = static_cast<uint32_t>(z.cuts.size());
+  b.cut_count = static_cast<uint16_t>(recorder_.cut_count);
+  z.cuts.insert(z.cuts.end(), recorder_.cuts,
+                recorder_.cuts + recorder_.cut_count);
+  z.arena.append(reinterpret_cast<const char*>(msg + start), b.size);
+  z.blobs.push_back(b);
+  return static_cast<uint32_t>(z.blobs.size() - 1);
+}
+
+absl::Status Builder::CompileBlobs() {
+  Zone& z = *zone_;
+  z.negative_blob = Compile(
+      z.apex, false,
+      [&](const dns::LowerName&, dns::MessageWriter& w, dns::GeneralResult*) {
+        return dns::PutNegativeAuthority(z, w);
+      });
+  if (z.negative_blob == zone::kNone) {
+    return absl::InvalidArgumentError("SOA record too large");
+  }
+  std::vector<zone::TypedBlob> typed;
+  for (uint32_t i = 0; i < z.nodes.size(); ++i) {
+    zone::Node& n = z.nodes[i];
+    if (n.cut == i) {
+      n.referral_blob = Compile(
+          n.name, false,
+          [&](const dns::LowerName&, dns::MessageWriter& w,
+              dns::GeneralResult*) { return dns::PutReferral(z, n, w); });
+      if (n.referral_blob == zone::kNone) {
+        return absl::InvalidArgumentError("delegation too large");
+      }
+    }
+    // Only names whose exact lookup answers from their own data.
+    if (n.cut != zone::kNone || (n.dname != zone::kNone && n.dname != i)) {
+      continue;
+    }
+    const bool wildcard = n.name.size() >= 2 && n.name[0] == 1 &&
+                          n.name[1] == '*';
+    typed.clear();
+    auto add = [&](uint16_t qtype) {
+      for (const zone::TypedBlob& t : typed) {
+        if (t.qtype == qtype) return;
+      }
+      const uint32_t b = Compile(
+          n.name, wildcard,
+          [&](const dns::LowerName& q, dns::MessageWriter& w,
+              dns::GeneralResult* g) {
+            dns::GeneralRequest req;
+            req.zone = &z;
+            req.qname = &q;
+            req.qtype = qtype;
+            req.wildcard_template = wildcard;
+            *g = dns::AnswerGeneral(req, w);
+            return true;
+          });
+      if (b != zone::kNone) typed.push_back({qtype, b});
+    };
+    for (uint32_t r = 0; r < n.rrset_count; ++r) {
+      add(z.rrsets[n.rrset_begin + r].type);
+    }
+    if (n.flags & zone::kHasCname) {
+      add(rrtype::kA);
+      add(rrtype::kAaaa);
+    }
+    n.typed_blob_begin = static_cast<uint32_t>(z.typed_blobs.size());
+    n.typed_blob_count = static_cast<uint16_t>(typed.size());
+    z.typed_blobs.insert(z.typed_blobs.end(), typed.begin(), typed.end());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Builder::Run(const std::vector<ZoneRecord>& records) {
+  if (absl::Status s = Collect(records); !s.ok()) return s;
+  AddAncestors();
+  Layout();
+  Zone& z = *zone_;
+  const zone::Node& apex = z.nodes[z.apex_node];
+  const zone::RRset* soa = z.FindRRset(apex, rrtype::kSoa);
+  if (!soa || soa->count != 1) {
+    return absl::InvalidArgumentError("zone has no single SOA at its apex");
+  }
+  z.soa_rrset = static_cast<uint32_t>(soa - z.rrsets.data());
+  const uint8_t* rdata = z.Bytes(soa->rdata_offset) + 2;
+  const size_t rdlen = dns::Load16(z.Bytes(soa->rdata_offset));
+  z.serial = dns::Load32(rdata + rdlen - 20);
+  z.negative_ttl = std::min(soa->ttl, dns::Load32(rdata + rdlen - 4));
+  ComputeFlags();
+  return CompileBlobs();
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const zone::Zone>> BuildZone(
+    std::string_view apex, const std::vector<ZoneRecord>& records) {
+  if (WireNameSize(apex, 0) != apex.size()) {
+    return absl::InvalidArgumentError("invalid zone name");
+  }
+  Builder builder(Lower(apex));
+  if (absl::Status s = builder.Run(records); !s.ok()) return s;
+  return builder.Release();
+}
+
+}  // namespace popdns::control

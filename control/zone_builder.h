@@ -1,0 +1,28 @@
+// Compiles the records of one zone into an immutable zone::Zone: nodes with
+// empty non-terminals filled in, load-time flags (cut, DNAME, wildcard
+// child), and precompiled answers for every exact and wildcard hit,
+// negative answer and referral.
+// Control thread only; the result is then only read.
+#ifndef POPDNS_CONTROL_ZONE_BUILDER_H_
+#define POPDNS_CONTROL_ZONE_BUILDER_H_
+
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "control/zone_record.h"
+#include "dataplane/zone/zone.h"
+
+namespace popdns::control {
+
+// `apex` is a wire-format name (any case). `records` should have passed
+// NormalizeAndValidateZone; BuildZone itself only rejects what it cannot
+// compile (no SOA at the apex, a record outside the zone, bad RDATA for a
+// type whose names it must read).
+absl::StatusOr<std::shared_ptr<const zone::Zone>> BuildZone(
+    std::string_view apex, const std::vector<ZoneRecord>& records);
+
+}  // namespace popdns::control
+
+#endif  // POPDNS_CONTROL_ZONE_BUILDER_H_

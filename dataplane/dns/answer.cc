@@ -1,0 +1,542 @@
+#include "dataplane/dns/answer.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace popdns::dns {
+namespace {
+
+using zone::Blob;
+using zone::Node;
+using zone::RRset;
+using zone::Zone;
+
+constexpr size_t kOptSize = 11;
+// Bound on CNAME/DNAME links followed inside a zone; loops are also caught
+// by remembering visited nodes.
+constexpr int kMaxChain = 12;
+constexpr uint8_t kRcodeYxDomain = 6;
+
+struct Redirect {
+  const Node* cut = nullptr;
+  const Node* dname = nullptr;
+};
+
+uint32_t NodeIndex(const Zone& z, const Node* n) {
+  return static_cast<uint32_t>(n - z.nodes.data());
+}
+
+// The deepest existing node at or above `name` (whose apex suffix starts at
+// label `apex_label`). The apex always exists, so this never fails.
+const Node* ClosestEncloser(const Zone& z, const LowerName& name,
+                            size_t apex_label, bool* exact) {
+  for (size_t i = 0; i < apex_label; ++i) {
+    if (const Node* n = z.Find(name.Suffix(i))) {
+      *exact = i == 0;
+      return n;
+    }
+  }
+  *exact = apex_label == 0;
+  return &z.nodes[z.apex_node];
+}
+
+// RFC 1034 4.3.2 step 3 and RFC 6672 3.2: the highest cut or DNAME on the
+// way down decides.
+Redirect FindRedirect(const Zone& z, const Node* e, bool exact,
+                      uint16_t qtype) {
+  Redirect r;
+  if (e->cut != zone::kNone) r.cut = &z.nodes[e->cut];
+  if (e->dname != zone::kNone) r.dname = &z.nodes[e->dname];
+  // DNAME redirects names strictly below its owner only.
+  if (r.dname == e && exact) r.dname = nullptr;
+  // RFC 4035 3.1.4.1: DS at the cut is the parent's data.
+  if (r.cut == e && exact && qtype == rrtype::kDs) r.cut = nullptr;
+  if (r.cut && r.dname) {
+    if (r.cut->labels < r.dname->labels) {
+      r.dname = nullptr;
+    } else {
+      r.cut = nullptr;
+    }
+  }
+  return r;
+}
+
+// Target name inside the RDATA of types that need additional addresses
+// (RFC 1035 3.3.9/3.3.11, RFC 2782).
+bool AdditionalTarget(uint16_t type, const uint8_t* rdata, size_t rdlen,
+                      std::string_view* target) {
+  size_t off;
+  switch (type) {
+    case rrtype::kNs: off = 0; break;
+    case rrtype::kMx: off = 2; break;
+    case rrtype::kSrv: off = 6; break;
+    default: return false;
+  }
+  if (rdlen <= off) return false;
+  *target = {reinterpret_cast<const char*>(rdata + off), rdlen - off};
+  return true;
+}
+
+void PutAdditional(const Zone& z, const RRset& rs, MessageWriter& w) {
+  const Node* done[16];
+  size_t ndone = 0;
+  const uint8_t* p = z.Bytes(rs.rdata_offset);
+  for (uint16_t i = 0; i < rs.count; ++i) {
+    const size_t rdlen = Load16(p);
+    std::string_view target;
+    if (AdditionalTarget(rs.type, p + 2, rdlen, &target) &&
+        IsSubdomain(target, z.apex)) {
+      const Node* n = z.Find(target);
+      if (n && std::find(done, done + ndone, n) == done + ndone) {
+        if (ndone < 16) done[ndone++] = n;
+        // Additional data is optional (RFC 2181 9): what does not fit is
+        // left out without TC.
+        if (const RRset* a = z.FindRRset(*n, rrtype::kA)) {
+          (void)w.PutRRset(Section::kAdditional, n->name, z, *a);
+        }
+        if (const RRset* aaaa = z.FindRRset(*n, rrtype::kAaaa)) {
+          (void)w.PutRRset(Section::kAdditional, n->name, z, *aaaa);
+        }
+      }
+    }
+    p += 2 + rdlen;
+  }
+}
+
+bool NeedsAdditional(uint16_t type) {
+  return type == rrtype::kNs || type == rrtype::kMx || type == rrtype::kSrv;
+}
+
+// Builds the DNAME substitution of `name` (RFC 6672 2.2): the labels of
+// name above `owner` followed by `target`. False if it exceeds 255 octets.
+bool Substitute(const LowerName& name, const Node& owner,
+                std::string_view target, LowerName* out) {
+  const size_t prefix = name.size - owner.name.size();
+  if (prefix + target.size() > kMaxNameSize) return false;
+  uint8_t tmp[kMaxNameSize];
+  std::memcpy(tmp, name.bytes, prefix);
+  std::memcpy(tmp + prefix, target.data(), target.size());
+  LowerNameFromWire(
+      {reinterpret_cast<const char*>(tmp), prefix + target.size()}, out);
+  return true;
+}
+
+std::string_view FirstRdata(const Zone& z, const RRset& rs) {
+  const uint8_t* p = z.Bytes(rs.rdata_offset);
+  return {reinterpret_cast<const char*>(p + 2), Load16(p)};
+}
+
+}  // namespace
+
+bool PutNegativeAuthority(const Zone& z, MessageWriter& w) {
+  // RFC 2308 3 and 5: the SOA goes in the authority section with the TTL
+  // the negative answer may be cached for.
+  RRset soa = z.rrsets[z.soa_rrset];
+  soa.ttl = z.negative_ttl;
+  return w.PutRRset(Section::kAuthority, z.apex, z, soa);
+}
+
+bool PutReferral(const Zone& z, const Node& cut, MessageWriter& w) {
+  const RRset* ns = z.FindRRset(cut, rrtype::kNs);
+  if (!w.PutRRset(Section::kAuthority, cut.name, z, *ns)) return false;
+  PutAdditional(z, *ns, w);
+  return true;
+}
+
+GeneralResult AnswerGeneral(const GeneralRequest& req, MessageWriter& w) {
+  GeneralResult r;
+  const Zone& z = *req.zone;
+  const size_t apex_labels = CountLabels(z.apex);
+  const uint16_t qtype = req.qtype;
+  LowerName chain_name;
+  const LowerName* cur = req.qname;
+  const Node* visited[kMaxChain + 1];
+  for (int step = 0;; ++step) {
+    const size_t apex_label = cur->label_count - apex_labels;
+    bool exact;
+    const Node* e = ClosestEncloser(z, *cur, apex_label, &exact);
+    const Redirect redirect = FindRedirect(z, e, exact, qtype);
+    if (redirect.cut) {
+      if (step == 0) {
+        r.aa = false;
+        r.outcome = Outcome::kReferral;
+      }
+      if (!PutReferral(z, *redirect.cut, w)) r.truncated = true;
+      return r;
+    }
+    if (redirect.dname) {
+      const Node& d = *redirect.dname;
+      const RRset& drs = *z.FindRRset(d, rrtype::kDname);
+      if (!w.PutRRset(Section::kAnswer, d.name, z, drs)) {
+        r.truncated = true;
+        return r;
+      }
+      LowerName next;
+      if (!Substitute(*cur, d, FirstRdata(z, drs), &next)) {
+        r.rcode = kRcodeYxDomain;  // RFC 6672 2.2
+        return r;
+      }
+      // RFC 6672 3.1: the synthesized CNAME carries the DNAME's TTL.
+      if (!w.PutSingle(Section::kAnswer, cur->view(), rrtype::kCname, drs.ttl,
+                       next.view())) {
+        r.truncated = true;
+        return r;
+      }
+      if (!IsSubdomain(next.view(), z.apex) || step == kMaxChain) return r;
+      chain_name = next;
+      cur = &chain_name;
+      continue;
+    }
+    const Node* node = e;
+    if (!exact) {
+      if (!(e->flags & zone::kWildcardChild)) {
+        // RFC 1034 4.3.2 step 3c / RFC 2308 2.1, also at a chain's end
+        // (RFC 6604 3).
+        r.rcode = static_cast<uint8_t>(Rcode::kNxDomain);
+        r.outcome = Outcome::kNxDomain;
+        if (!PutNegativeAuthority(z, w)) r.truncated = true;
+        return r;
+      }
+      // RFC 4592 3.3.1: the source of synthesis is "*." + closest encloser.
+      uint8_t wild[kMaxNameSize];
+      wild[0] = 1;
+      wild[1] = '*';
+      std::memcpy(wild + 2, e->name.data(), e->name.size());
+      node = z.Find({reinterpret_cast<const char*>(wild), e->name.size() + 2});
+    }
+    for (int i = 0; i < step; ++i) {
+      if (visited[i] == node) return r;  // CNAME loop: stop, as Knot does
+    }
+    visited[step] = node;
+    const std::string_view owner = cur->view();
+    if ((node->flags & zone::kHasCname) && qtype != rrtype::kCname &&
+        qtype != rrtype::kAny) {
+      const RRset& cname = *z.FindRRset(*node, rrtype::kCname);
+      if (!w.PutRRset(Section::kAnswer, owner, z, cname)) {
+        r.truncated = true;
+        return r;
+      }
+      r.outcome = Outcome::kAnswer;
+      const std::string_view target = FirstRdata(z, cname);
+      if (!IsSubdomain(target, z.apex) || step == kMaxChain) return r;
+      LowerNameFromWire(target, &chain_name);
+      cur = &chain_name;
+      continue;
+    }
+    if (qtype == rrtype::kAny) {
+      // RFC 8482 4.1: over UDP one RRset is a complete answer.
+      const uint16_t n = req.tcp ? node->rrset_count
+                                 : std::min<uint16_t>(node->rrset_count, 1);
+      for (uint16_t i = 0; i < n; ++i) {
+        if (!w.PutRRset(Section::kAnswer, owner, z,
+                        z.rrsets[node->rrset_begin + i])) {
+          r.truncated = true;
+          return r;
+        }
+      }
+      if (n > 0) {
+        r.outcome = Outcome::kAnswer;
+        return r;
+      }
+    } else if (const RRset* rs = z.FindRRset(*node, qtype)) {
+      if (!w.PutRRset(Section::kAnswer, owner, z, *rs)) {
+        r.truncated = true;
+        return r;
+      }
+      if (NeedsAdditional(qtype)) PutAdditional(z, *rs, w);
+      r.outcome = Outcome::kAnswer;
+      return r;
+    }
+    // RFC 2308 2.2: NODATA.
+    if (step == 0) r.outcome = Outcome::kNoData;
+    if (!PutNegativeAuthority(z, w)) r.truncated = true;
+    return r;
+  }
+}
+
+namespace {
+
+size_t UdpLimit(const Query& q, const AnswerConfig& config) {
+  if (!q.has_edns) return kMinUdpPayload;
+  // RFC 6891 6.2.3/6.2.5: sizes below 512 are treated as 512.
+  const size_t client = std::max<size_t>(q.edns_udp_size, kMinUdpPayload);
+  return std::min<size_t>(client, std::max<size_t>(config.udp_payload,
+                                                   kMinUdpPayload));
+}
+
+// Header flags, counts and the OPT record; returns the response size.
+size_t Finish(uint8_t* buf, const Query& q, const AnswerConfig& config,
+              size_t end, uint16_t qd, uint16_t an, uint16_t ns, uint16_t ar,
+              uint16_t rcode, bool aa, bool tc) {
+  buf[kOffFlags1] = static_cast<uint8_t>(
+      kFlagQr | (buf[kOffFlags1] & (0x78 | kFlagRd)) | (aa ? kFlagAa : 0) |
+      (tc ? kFlagTc : 0));
+  // RFC 4035 3.1.6 / 3.2.2: CD is copied; RA, Z and AD are not ours to set.
+  buf[kOffFlags2] =
+      static_cast<uint8_t>((buf[kOffFlags2] & kFlagCd) | (rcode & 0x0F));
+  if (q.has_edns) {
+    uint8_t* o = buf + end;
+    o[0] = 0;  // root owner
+    Store16(o + 1, rrtype::kOpt);
+    Store16(o + 3, std::max<uint16_t>(config.udp_payload, kMinUdpPayload));
+    o[5] = static_cast<uint8_t>(rcode >> 4);  // RFC 6891 6.1.3
+    o[6] = 0;                                 // version 0
+    o[7] = q.edns_do ? 0x80 : 0;              // RFC 3225 3: echo DO
+    o[8] = 0;
+    Store16(o + 9, 0);
+    end += kOptSize;
+    ++ar;
+  }
+  SetCounts(buf, qd, an, ns, ar);
+  return end;
+}
+
+AnswerResult ErrorResponse(uint8_t* buf, const Query& q,
+                           const AnswerConfig& config, uint16_t rcode,
+                           Outcome outcome) {
+  AnswerResult res;
+  const bool echo = q.question_end != 0;
+  res.size = Finish(buf, q, config, echo ? q.question_end : kHeaderSize,
+                    echo ? 1 : 0, 0, 0, 0, rcode, false, false);
+  res.outcome = outcome;
+  res.rcode = static_cast<uint8_t>(rcode & 0x0F);
+  return res;
+}
+
+bool NameIs(const LowerName& n, std::string_view wire) {
+  return n.view() == wire;
+}
+
+AnswerResult AnswerChaos(uint8_t* buf, const Query& q,
+                         const AnswerConfig& config,
+                         const zone::Identity& identity, size_t limit) {
+  using namespace std::string_view_literals;
+  const std::string* text = nullptr;
+  if (q.qtype == rrtype::kTxt) {
+    if (NameIs(q.qname, "\2id\6server\0"sv) ||
+        NameIs(q.qname, "\10hostname\4bind\0"sv)) {
+      text = &identity.id_server;
+    } else if (NameIs(q.qname, "\7version\4bind\0"sv) ||
+               NameIs(q.qname, "\7version\6server\0"sv)) {
+      text = &identity.version;
+    }
+  }
+  if (!text || text->empty()) {
+    return ErrorResponse(buf, q, config,
+                         static_cast<uint16_t>(Rcode::kRefused),
+                         Outcome::kRefused);
+  }
+  const size_t len = std::min<size_t>(text->size(), 255);
+  size_t pos = q.question_end;
+  const size_t rr = 2 + 10 + 1 + len;
+  AnswerResult res;
+  res.outcome = Outcome::kChaos;
+  if (pos + rr > limit) {
+    res.size = Finish(buf, q, config, pos, 1, 0, 0, 0, 0, true, true);
+    res.truncated = true;
+    return res;
+  }
+  uint8_t* o = buf + pos;
+  Store16(o, kQuestionPointer);
+  Store16(o + 2, rrtype::kTxt);
+  Store16(o + 4, rrclass::kCh);
+  Store32(o + 6, 0);
+  Store16(o + 10, static_cast<uint16_t>(len + 1));
+  o[12] = static_cast<uint8_t>(len);
+  std::memcpy(o + 13, text->data(), len);
+  res.size = Finish(buf, q, config, pos + rr, 1, 1, 0, 0, 0, true, false);
+  return res;
+}
+
+// Copies a precompiled blob after the question, moving its compression
+// pointers by `delta` (all of them, or all but those to the whole question
+// name for wildcard synthesis, where the question is the owner). Cuts at the
+// last whole RRset that fits; TC unless only additional data was left out.
+void EmitBlob(const Zone& z, const Blob& b, uint8_t* buf, size_t start,
+              size_t limit, size_t delta, bool keep_owner, size_t* end,
+              uint16_t* an, uint16_t* ns, uint16_t* ar, bool* tc) {
+  size_t n = b.size;
+  *an = b.an, *ns = b.ns, *ar = b.ar;
+  *tc = false;
+  if (start + n > limit) {
+    n = 0;
+    *an = *ns = *ar = 0;
+    const zone::BlobCut* cuts = z.cuts.data() + b.cut_begin;
+    size_t k = 0;
+    while (k < b.cut_count && start + cuts[k].end <= limit) {
+      n = cuts[k].end;
+      *an = cuts[k].an, *ns = cuts[k].ns, *ar = cuts[k].ar;
+      ++k;
+    }
+    *tc = k < b.cut_count && cuts[k].section != 3;
+  }
+  uint8_t* out = buf + start;
+  std::memcpy(out, z.Bytes(b.offset), n);
+  if (delta != 0) {
+    const uint16_t* relocs = z.relocs.data() + b.reloc_begin;
+    for (uint16_t i = 0; i < b.reloc_count; ++i) {
+      const size_t at = relocs[i];
+      if (at + 2 > n) break;  // relocs are in message order
+      const uint16_t target = Load16(out + at) & 0x3FFF;
+      if (keep_owner && target == kHeaderSize) continue;
+      Store16(out + at, static_cast<uint16_t>(0xC000 | (target + delta)));
+    }
+  }
+  *end = start + n;
+}
+
+}  // namespace
+
+AnswerResult Answer(const zone::ZoneSet& zones, const AnswerConfig& config,
+                    Transport transport, uint8_t* buf, size_t query_len,
+                    size_t buf_size) {
+  Query q;
+  ParseQuery(buf, query_len, &q);
+  switch (q.verdict) {
+    case QueryVerdict::kDrop: {
+      AnswerResult res;
+      res.drop_reason = q.drop_reason;
+      return res;
+    }
+    case QueryVerdict::kFormErr:
+      return ErrorResponse(buf, q, config,
+                           static_cast<uint16_t>(Rcode::kFormErr),
+                           Outcome::kFormErr);
+    case QueryVerdict::kNotImp:
+      return ErrorResponse(buf, q, config,
+                           static_cast<uint16_t>(Rcode::kNotImp),
+                           Outcome::kNotImp);
+    case QueryVerdict::kBadVers:
+      return ErrorResponse(buf, q, config, kRcodeBadVers, Outcome::kBadVers);
+    case QueryVerdict::kAnswer:
+      break;
+  }
+  size_t limit = transport == Transport::kTcp
+                     ? std::min<size_t>(buf_size, kMaxMessageSize)
+                     : std::min(buf_size, UdpLimit(q, config));
+  if (q.has_edns) limit -= kOptSize;
+
+  if (q.qclass != rrclass::kIn) {
+    if (q.qclass == rrclass::kCh) {
+      return AnswerChaos(buf, q, config, zones.identity(), limit);
+    }
+    return ErrorResponse(buf, q, config,
+                         static_cast<uint16_t>(Rcode::kRefused),
+                         Outcome::kRefused);
+  }
+  if (q.qtype == rrtype::kAxfr || q.qtype == rrtype::kIxfr) {
+    // Zone transfers are served to configured secondaries over TCP only.
+    return ErrorResponse(buf, q, config,
+                         static_cast<uint16_t>(Rcode::kNotImp),
+                         Outcome::kNotImp);
+  }
+  size_t apex_label;
+  const Zone* z = zones.FindZone(q.qname, &apex_label);
+  if (!z) {
+    // RFC 1034 4.3.2 step 2 leaves this to the server; REFUSED is what
+    // authoritative-only servers answer (RFC 8906 3.1.4.1).
+    return ErrorResponse(buf, q, config,
+                         static_cast<uint16_t>(Rcode::kRefused),
+                         Outcome::kRefused);
+  }
+  if (q.qtype == rrtype::kDs && apex_label == 0 && q.qname.label_count > 0) {
+    // RFC 4035 3.1.4.1: DS lives in the parent; answer from it if served.
+    size_t parent_label;
+    LowerName parent;
+    LowerNameFromWire(q.qname.Suffix(1), &parent);
+    if (const Zone* pz = zones.FindZone(parent, &parent_label)) {
+      z = pz;
+      apex_label = parent_label + 1;
+    }
+  }
+
+  const size_t start = q.question_end;
+  AnswerResult res;
+  size_t end;
+  uint16_t an, ns, ar;
+  bool tc;
+  const size_t qsize = q.qname.size;
+
+  // Fast path: precompiled blobs.
+  bool exact;
+  const Node* e = ClosestEncloser(*z, q.qname, apex_label, &exact);
+  const Blob* blob = nullptr;
+  size_t delta = 0;
+  bool keep_owner = false;
+  uint8_t rcode = 0;
+  Outcome outcome = Outcome::kAnswer;
+  bool aa = true;
+  const uint16_t qt = q.qtype;
+  const bool plain_type = qt != rrtype::kAny && qt != rrtype::kCname &&
+                          qt != rrtype::kDs;
+  if (exact && e->typed_blob_count != 0 &&
+      (blob = z->FindBlob(*e, qt)) != nullptr) {
+    // Exact hit: the blob was built for this very name.
+    rcode = blob->rcode;
+    outcome = static_cast<Outcome>(blob->outcome);
+  } else if (e->cut != zone::kNone && e->dname == zone::kNone &&
+             !(exact && e->cut == NodeIndex(*z, e) && qt == rrtype::kDs)) {
+    const Node& cut = z->nodes[e->cut];
+    blob = &z->blobs[cut.referral_blob];
+    delta = qsize - cut.name.size();
+    aa = false;
+    outcome = Outcome::kReferral;
+  } else if (e->cut == zone::kNone && e->dname == zone::kNone && plain_type) {
+    const Node* node = exact ? e : nullptr;
+    if (!exact && (e->flags & zone::kWildcardChild)) {
+      uint8_t wild[kMaxNameSize];
+      wild[0] = 1;
+      wild[1] = '*';
+      std::memcpy(wild + 2, e->name.data(), e->name.size());
+      node = z->Find(
+          {reinterpret_cast<const char*>(wild), e->name.size() + 2});
+      if ((blob = z->FindBlob(*node, qt)) != nullptr) {
+        delta = qsize - node->name.size();
+        keep_owner = true;
+        rcode = blob->rcode;
+        outcome = static_cast<Outcome>(blob->outcome);
+      }
+    }
+    if (!blob) {
+      if (!node) {
+        rcode = static_cast<uint8_t>(Rcode::kNxDomain);
+        outcome = Outcome::kNxDomain;
+        blob = &z->blobs[z->negative_blob];
+        delta = qsize - z->apex.size();
+      } else if (!(node->flags & zone::kHasCname) &&
+                 z->FindRRset(*node, qt) == nullptr) {
+        outcome = Outcome::kNoData;
+        blob = &z->blobs[z->negative_blob];
+        delta = qsize - z->apex.size();
+      }
+    }
+  }
+  if (blob && (delta == 0 || blob->relocatable)) {
+    EmitBlob(*z, *blob, buf, start, limit, delta, keep_owner, &end, &an, &ns,
+             &ar, &tc);
+    res.size = Finish(buf, q, config, end, 1, an, ns, ar, rcode, aa, tc);
+    res.outcome = outcome;
+    res.rcode = rcode;
+    res.truncated = tc;
+    return res;
+  }
+
+  // General path.
+  MessageWriter w(buf, start, limit);
+  w.AddQuestion(q.qname, false);
+  GeneralRequest req;
+  req.zones = &zones;
+  req.zone = z;
+  req.qname = &q.qname;
+  req.qtype = qt;
+  req.tcp = transport == Transport::kTcp;
+  const GeneralResult g = AnswerGeneral(req, w);
+  res.size = Finish(buf, q, config, w.pos(), 1, w.an(), w.ns(), w.ar(),
+                    g.rcode, g.aa, g.truncated);
+  res.outcome = g.outcome;
+  res.rcode = g.rcode;
+  res.truncated = g.truncated;
+  return res;
+}
+
+}  // namespace popdns::dns

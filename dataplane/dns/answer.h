@@ -1,0 +1,94 @@
+// The authoritative answer engine: query bytes in, response bytes out, in
+// place in the same buffer, from an immutable ZoneSet.
+//
+// Exact hits, wildcard hits, negative answers and plain referrals are a hash
+// probe (or a few, for the closest encloser) plus a copy of a precompiled
+// blob; everything else (CNAME chains for uncommon types, DNAME, ANY, DS at
+// a cut, truncation) takes the general path, which is also what builds the
+// blobs, so both produce the same bytes.
+// Per packet on worker lcores: no allocation, locks, Status or logging.
+#ifndef POPDNS_DATAPLANE_DNS_ANSWER_H_
+#define POPDNS_DATAPLANE_DNS_ANSWER_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "dataplane/dns/message_writer.h"
+#include "dataplane/dns/query.h"
+#include "dataplane/zone/zone_set.h"
+
+namespace popdns::dns {
+
+enum class Transport : uint8_t { kUdp, kTcp };
+
+struct AnswerConfig {
+  // Our EDNS UDP payload size (RFC 6891 6.2.5; 1232 per DNS flag day 2020).
+  uint16_t udp_payload = 1232;
+};
+
+// What happened, for counters.
+enum class Outcome : uint8_t {
+  kDropped,
+  kFormErr,
+  kNotImp,
+  kBadVers,
+  kRefused,
+  kAnswer,      // NOERROR with data
+  kNoData,      // NOERROR, empty answer
+  kNxDomain,
+  kReferral,
+  kChaos,
+};
+
+struct AnswerResult {
+  size_t size = 0;  // response size; 0 when dropped
+  Outcome outcome = Outcome::kDropped;
+  uint8_t rcode = 0;  // header rcode
+  bool truncated = false;
+  DropReason drop_reason = DropReason::kNone;
+};
+
+// Answers the query in buf[0, query_len) by overwriting buf with the
+// response. `buf_size` must be at least 512 for UDP (the engine never
+// writes more than the client's limit) and 65535 for TCP.
+[[nodiscard]] AnswerResult Answer(const zone::ZoneSet& zones,
+                                  const AnswerConfig& config,
+                                  Transport transport, uint8_t* buf,
+                                  size_t query_len, size_t buf_size);
+
+// Knobs of the general path, so that control/zone_builder can compile
+// blobs with the same code.
+struct GeneralRequest {
+  const zone::ZoneSet* zones = nullptr;  // for DS at a child apex; may be null
+  const zone::Zone* zone = nullptr;
+  const LowerName* qname = nullptr;
+  uint16_t qtype = 0;
+  bool tcp = false;
+  bool wildcard_template = false;
+};
+struct GeneralResult {
+  uint8_t rcode = 0;
+  bool aa = true;
+  bool truncated = false;
+  Outcome outcome = Outcome::kAnswer;
+};
+
+// Writes the answer, authority and additional sections for `req` through
+// `w` (whose question is already registered).
+GeneralResult AnswerGeneral(const GeneralRequest& req, MessageWriter& w);
+
+// Forms of the precompiled blobs, from the builder's point of view.
+enum class TemplateKind : uint8_t {
+  kNode,      // the node's own data for one qtype
+  kNegative,  // NODATA/NXDOMAIN authority (built for the apex)
+  kReferral,  // NS + glue (built for the cut)
+};
+// Writes the authority section of a negative answer for `zone`.
+bool PutNegativeAuthority(const zone::Zone& zone, MessageWriter& w);
+// Writes a referral to the cut `cut`.
+bool PutReferral(const zone::Zone& zone, const zone::Node& cut,
+                 MessageWriter& w);
+
+}  // namespace popdns::dns
+
+#endif  // POPDNS_DATAPLANE_DNS_ANSWER_H_

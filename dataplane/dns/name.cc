@@ -1,0 +1,115 @@
+#include "dataplane/dns/name.h"
+
+namespace popdns::dns {
+
+NameStatus ParseUncompressedName(const uint8_t* msg, size_t len, size_t pos,
+                                 LowerName* out, size_t* end) {
+  size_t n = 0;
+  uint8_t labels = 0;
+  while (true) {
+    if (pos >= len) return NameStatus::kTruncated;
+    const uint8_t l = msg[pos];
+    if (l == 0) break;
+    if ((l & 0xC0) == 0xC0) return NameStatus::kCompressed;
+    if (l > kMaxLabelSize) return NameStatus::kMalformed;  // types 01, 10
+    // +1 for this length octet, +1 for the root label still to come.
+    if (n + l + 2 > kMaxNameSize) return NameStatus::kMalformed;
+    if (pos + 1 + l > len) return NameStatus::kTruncated;
+    out->label_offset[labels++] = static_cast<uint8_t>(n);
+    out->bytes[n++] = l;
+    const uint8_t* src = msg + pos + 1;
+    for (uint8_t i = 0; i < l; ++i) out->bytes[n++] = LowerAscii(src[i]);
+    pos += 1u + l;
+  }
+  out->bytes[n++] = 0;
+  out->size = static_cast<uint8_t>(n);
+  out->label_count = labels;
+  *end = pos + 1;
+  return NameStatus::kOk;
+}
+
+NameStatus SkipName(const uint8_t* msg, size_t len, size_t pos, size_t* end) {
+  size_t n = 0;
+  size_t after = 0;  // set at the first pointer: where the caller continues
+  size_t limit = pos;  // a pointer must target strictly before this
+  while (true) {
+    if (pos >= len) return NameStatus::kTruncated;
+    const uint8_t l = msg[pos];
+    if (l == 0) break;
+    if ((l & 0xC0) == 0xC0) {
+      if (pos + 2 > len) return NameStatus::kTruncated;
+      const size_t target = Load16(msg + pos) & 0x3FFF;
+      if (target >= limit) return NameStatus::kMalformed;
+      if (after == 0) after = pos + 2;
+      limit = target;  // strictly decreasing: no loops
+      pos = target;
+      continue;
+    }
+    if (l > kMaxLabelSize) return NameStatus::kMalformed;
+    n += 1u + l;
+    if (n + 1 > kMaxNameSize) return NameStatus::kMalformed;
+    if (pos + 1 + l > len) return NameStatus::kTruncated;
+    pos += 1u + l;
+  }
+  *end = after != 0 ? after : pos + 1;
+  return NameStatus::kOk;
+}
+
+void LowerNameFromWire(std::string_view wire, LowerName* out) {
+  size_t n = 0;
+  uint8_t labels = 0;
+  while (n < wire.size() && wire[n] != 0) {
+    const uint8_t l = static_cast<uint8_t>(wire[n]);
+    out->label_offset[labels++] = static_cast<uint8_t>(n);
+    out->bytes[n] = l;
+    for (size_t i = 1; i <= l; ++i) {
+      out->bytes[n + i] = LowerAscii(static_cast<uint8_t>(wire[n + i]));
+    }
+    n += 1u + l;
+  }
+  out->bytes[n++] = 0;
+  out->size = static_cast<uint8_t>(n);
+  out->label_count = labels;
+}
+
+bool NameAtEquals(const uint8_t* msg, size_t pos, std::string_view name) {
+  size_t i = 0;
+  while (true) {
+    uint8_t l = msg[pos];
+    while ((l & 0xC0) == 0xC0) {
+      pos = Load16(msg + pos) & 0x3FFF;
+      l = msg[pos];
+    }
+    if (i >= name.size() || static_cast<uint8_t>(name[i]) != l) return false;
+    if (l == 0) return true;
+    for (size_t k = 1; k <= l; ++k) {
+      if (LowerAscii(msg[pos + k]) != static_cast<uint8_t>(name[i + k])) {
+        return false;
+      }
+    }
+    i += 1u + l;
+    pos += 1u + l;
+  }
+}
+
+size_t CountLabels(std::string_view wire) {
+  size_t n = 0, i = 0;
+  while (i < wire.size() && wire[i] != 0) {
+    i += 1u + static_cast<uint8_t>(wire[i]);
+    ++n;
+  }
+  return n;
+}
+
+bool IsSubdomain(std::string_view name, std::string_view ancestor) {
+  if (ancestor.size() > name.size()) return false;
+  // Walk labels of `name` until the remaining suffix has ancestor's length,
+  // so that a match is on a label boundary.
+  size_t i = 0;
+  while (name.size() - i > ancestor.size()) {
+    i += 1u + static_cast<uint8_t>(name[i]);
+  }
+  return name.size() - i == ancestor.size() && name.substr(i) == ancestor;
+}
+
+}  // namespace popdns::dns

@@ -1,0 +1,102 @@
+#include "dataplane/dns/query.h"
+
+namespace popdns::dns {
+namespace {
+
+constexpr size_t kRrFixedSize = 10;  // type, class, ttl, rdlength
+constexpr size_t kOptionHeaderSize = 4;
+
+// Checks that the OPT RDATA is a sequence of whole {code, length, data}
+// options (RFC 6891 6.1.2); the options themselves are ignored.
+bool OptionsWellFormed(const uint8_t* p, size_t rdlen) {
+  size_t i = 0;
+  while (i < rdlen) {
+    if (rdlen - i < kOptionHeaderSize) return false;
+    const size_t olen = Load16(p + i + 2);
+    i += kOptionHeaderSize;
+    if (rdlen - i < olen) return false;
+    i += olen;
+  }
+  return true;
+}
+
+// Walks the answer, authority and additional sections. Returns false for
+// FORMERR. Fills the EDNS fields of `q` from the OPT record.
+bool ParseRecords(const uint8_t* msg, size_t len, size_t pos, Query* q) {
+  const uint32_t an_ns = uint32_t{GetAnCount(msg)} + GetNsCount(msg);
+  const uint32_t total = an_ns + GetArCount(msg);
+  for (uint32_t i = 0; i < total; ++i) {
+    const size_t owner = pos;
+    if (SkipName(msg, len, pos, &pos) != NameStatus::kOk) return false;
+    if (len - pos < kRrFixedSize) return false;
+    const uint16_t type = Load16(msg + pos);
+    const size_t rdlen = Load16(msg + pos + 8);
+    const size_t rdata = pos + kRrFixedSize;
+    if (len - rdata < rdlen) return false;
+    if (type == rrtype::kOpt) {
+      // RFC 6891 6.1.1: one OPT, in the additional section, owned by root.
+      if (i < an_ns || q->has_edns || msg[owner] != 0) return false;
+      if (!OptionsWellFormed(msg + rdata, rdlen)) return false;
+      q->has_edns = true;
+      q->edns_udp_size = Load16(msg + pos + 2);
+      q->edns_version = msg[pos + 5];
+      q->edns_do = (msg[pos + 6] & 0x80) != 0;
+    }
+    pos = rdata + rdlen;
+  }
+  // RFC 1035 4.1: the message is exactly its sections; trailing bytes mean
+  // the counts lie.
+  return pos == len;
+}
+
+}  // namespace
+
+void ParseQuery(const uint8_t* msg, size_t len, Query* q) {
+  q->has_edns = false;
+  q->edns_do = false;
+  q->edns_version = 0;
+  q->question_end = 0;
+  if (len < kHeaderSize) {
+    q->verdict = QueryVerdict::kDrop;
+    q->drop_reason = DropReason::kShort;
+    return;
+  }
+  if (msg[kOffFlags1] & kFlagQr) {
+    q->verdict = QueryVerdict::kDrop;
+    q->drop_reason = DropReason::kResponse;
+    return;
+  }
+  q->drop_reason = DropReason::kNone;
+  // RFC 1035 4.1.2 allows QDCOUNT > 1 but no server answers it; RFC 9619
+  // makes exactly one question the rule for QUERY.
+  if (GetQdCount(msg) != 1) {
+    q->verdict = GetOpcode(msg) == Opcode::kQuery ? QueryVerdict::kFormErr
+                                                  : QueryVerdict::kNotImp;
+    return;
+  }
+  size_t pos;
+  if (ParseUncompressedName(msg, len, kHeaderSize, &q->qname, &pos) !=
+          NameStatus::kOk ||
+      len - pos < 4) {
+    q->verdict = QueryVerdict::kFormErr;
+    return;
+  }
+  q->qtype = Load16(msg + pos);
+  q->qclass = Load16(msg + pos + 2);
+  pos += 4;
+  q->question_end = pos;
+  if (!ParseRecords(msg, len, pos, q)) {
+    q->verdict = QueryVerdict::kFormErr;
+    q->has_edns = false;
+    return;
+  }
+  if (GetOpcode(msg) != Opcode::kQuery) {
+    q->verdict = QueryVerdict::kNotImp;
+    return;
+  }
+  // RFC 6891 6.1.3: a version we do not implement gets BADVERS.
+  q->verdict = q->has_edns && q->edns_version > 0 ? QueryVerdict::kBadVers
+                                                  : QueryVerdict::kAnswer;
+}
+
+}  // namespace popdns::dns

@@ -1,0 +1,129 @@
+// The read side of one zone: an immutable table of nodes (owner names) with
+// their RRsets, flags computed at load time, and precompiled answers.
+// Built once by control/zone_builder, then only read, by any thread, for as
+// long as the snapshot that holds it is alive (RCU).
+#ifndef POPDNS_DATAPLANE_ZONE_ZONE_H_
+#define POPDNS_DATAPLANE_ZONE_ZONE_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+
+namespace popdns::zone {
+
+inline constexpr uint32_t kNone = 0xFFFFFFFF;
+
+// One RRset. RDATA is stored in Zone::arena as {u16 length, bytes} per RR,
+// with embedded names uncompressed and lowercased.
+struct RRset {
+  uint16_t type = 0;
+  uint16_t count = 0;
+  uint32_t ttl = 0;
+  uint32_t rdata_offset = 0;
+  uint32_t rdata_size = 0;
+};
+
+enum NodeFlag : uint16_t {
+  kApex = 1 << 0,
+  kDelegation = 1 << 1,      // NS below the apex: a zone cut (RFC 1034 4.2.2)
+  kWildcardChild = 1 << 2,   // "*.<this>" exists (RFC 4592 2.2.1)
+  kEmptyNonTerminal = 1 << 3,
+  kHasCname = 1 << 4,
+  kHasDname = 1 << 5,
+};
+
+// A precompiled answer tail: everything after the question, written as if
+// the question name were `template owner` (the node itself, the wildcard
+// "*.parent", the zone apex for negative answers or the cut for referrals).
+// Compression pointers listed in `relocs` move by the difference between
+// the real question name's length and the template owner's (see answer.cc).
+struct Blob {
+  uint32_t offset = 0;  // in Zone::arena
+  uint16_t size = 0;
+  uint16_t an = 0, ns = 0, ar = 0;
+  uint8_t rcode = 0;
+  uint8_t outcome = 0;  // dns::Outcome, for counters
+  bool aa = true;
+  bool relocatable = true;
+  uint32_t reloc_begin = 0;  // in Zone::relocs
+  uint16_t reloc_count = 0;
+  uint32_t cut_begin = 0;  // in Zone::cuts
+  uint16_t cut_count = 0;
+};
+
+// Where a blob may be cut when it does not fit: after each RRset.
+struct BlobCut {
+  uint16_t end;  // bytes of the blob up to here
+  uint16_t an, ns, ar;
+  uint8_t section;  // of the RRset that ends here: 1 answer, 2 auth, 3 add
+};
+
+struct TypedBlob {
+  uint16_t qtype;
+  uint32_t blob;
+};
+
+struct Node {
+  std::string_view name;  // lowercased wire format, in Zone::names
+  uint16_t flags = 0;
+  uint8_t labels = 0;  // label count of name
+  uint32_t rrset_begin = 0;
+  uint16_t rrset_count = 0;
+  uint16_t typed_blob_count = 0;
+  uint32_t typed_blob_begin = 0;
+  // Highest zone cut at or above this node (below the apex), and highest
+  // DNAME owner at or above it: they decide referrals and DNAME
+  // substitution for this node and every name below it (RFC 1034 4.3.2
+  // step 3; RFC 6672 3.2).
+  uint32_t cut = kNone;
+  uint32_t dname = kNone;
+  uint32_t referral_blob = kNone;  // for cut nodes
+};
+
+struct Zone {
+  std::string apex;  // lowercased wire format
+  uint32_t apex_node = 0;
+  uint32_t serial = 0;
+  uint32_t negative_blob = kNone;  // SOA in authority, built for the apex
+  uint32_t soa_rrset = kNone;
+  uint32_t negative_ttl = 0;  // RFC 2308 5: min(SOA TTL, SOA MINIMUM)
+
+  std::string names;  // backing store of Node::name; never resized after
+  std::string arena;  // RDATA and blob bytes
+  std::vector<Node> nodes;
+  std::vector<RRset> rrsets;
+  std::vector<Blob> blobs;
+  std::vector<BlobCut> cuts;
+  std::vector<uint16_t> relocs;
+  std::vector<TypedBlob> typed_blobs;
+  absl::flat_hash_map<std::string_view, uint32_t> index;  // name -> node
+
+  const Node* Find(std::string_view lower_name) const {
+    auto it = index.find(lower_name);
+    return it == index.end() ? nullptr : &nodes[it->second];
+  }
+  const RRset* FindRRset(const Node& node, uint16_t type) const {
+    for (uint32_t i = 0; i < node.rrset_count; ++i) {
+      const RRset& rs = rrsets[node.rrset_begin + i];
+      if (rs.type == type) return &rs;
+    }
+    return nullptr;
+  }
+  const Blob* FindBlob(const Node& node, uint16_t qtype) const {
+    for (uint32_t i = 0; i < node.typed_blob_count; ++i) {
+      const TypedBlob& tb = typed_blobs[node.typed_blob_begin + i];
+      if (tb.qtype == qtype) return &blobs[tb.blob];
+    }
+    return nullptr;
+  }
+  const uint8_t* Bytes(uint32_t offset) const {
+    return reinterpret_cast<const uint8_t*>(arena.data()) + offset;
+  }
+};
+
+}  // namespace popdns::zone
+
+#endif  // POPDNS_DATAPLANE_ZONE_ZONE_H_

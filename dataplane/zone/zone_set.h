@@ -1,0 +1,70 @@
+// The set of served zones: one immutable snapshot that workers read while
+// the control thread builds the next one (RCU, see control/snapshot).
+// Lookups run per packet on worker lcores: no allocation, locks or logging.
+#ifndef POPDNS_DATAPLANE_ZONE_ZONE_SET_H_
+#define POPDNS_DATAPLANE_ZONE_ZONE_SET_H_
+
+#include <bitset>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "dataplane/dns/name.h"
+#include "dataplane/zone/zone.h"
+
+namespace popdns::zone {
+
+// Strings for CHAOS TXT id.server / hostname.bind / version.bind; an empty
+// string means REFUSED for that name.
+struct Identity {
+  std::string id_server;
+  std::string version;
+};
+
+class ZoneSet {
+ public:
+  ZoneSet() = default;
+  ZoneSet(const ZoneSet&) = delete;
+  ZoneSet& operator=(const ZoneSet&) = delete;
+
+  // Control thread, before publication. Zones are shared between
+  // snapshots: a reload of one zone does not rebuild the others.
+  void Add(std::shared_ptr<const Zone> zone);
+  void set_identity(Identity identity) { identity_ = std::move(identity); }
+
+  // The zone whose apex is the longest suffix of `qname`, and the label
+  // index of that suffix in qname; nullptr if no served zone encloses it.
+  const Zone* FindZone(const dns::LowerName& qname, size_t* apex_label) const {
+    for (size_t i = 0; i <= qname.label_count; ++i) {
+      std::string_view suffix = qname.Suffix(i);
+      if (!apex_sizes_[suffix.size()]) continue;
+      auto it = by_apex_.find(suffix);
+      if (it != by_apex_.end()) {
+        *apex_label = i;
+        return it->second;
+      }
+    }
+    return nullptr;
+  }
+
+  const Identity& identity() const { return identity_; }
+  const std::vector<std::shared_ptr<const Zone>>& zones() const {
+    return zones_;
+  }
+  const Zone* Get(std::string_view apex) const {
+    auto it = by_apex_.find(apex);
+    return it == by_apex_.end() ? nullptr : it->second;
+  }
+
+ private:
+  std::vector<std::shared_ptr<const Zone>> zones_;
+  absl::flat_hash_map<std::string_view, const Zone*> by_apex_;
+  std::bitset<256> apex_sizes_;  // skips hash probes for impossible suffixes
+  Identity identity_;
+};
+
+}  // namespace popdns::zone
+
+#endif  // POPDNS_DATAPLANE_ZONE_ZONE_SET_H_
