@@ -1,0 +1,882 @@
+// RDATA presentation -> wire. See rdata_text.h.
+//
+// Most types are a fixed sequence of fields, so each type is a row of field
+// kinds (kRdataFormats) run by one small interpreter; only SVCB/HTTPS
+// parameters need their own code.
+#include "control/rdata_text.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "control/name_text.h"
+#include "control/text_util.h"
+
+namespace popdns::control {
+namespace {
+
+using internal::AppendPiece;
+using internal::Cat;
+using internal::EqualsIgnoreCase;
+using internal::StartsWithIgnoreCase;
+using internal::ToStd;
+
+enum class Field : uint8_t {
+  kU8,
+  kU16,
+  kU32,
+  kTtl,         // u32 with optional units: 1h30m
+  kAlgorithm,   // DNSSEC algorithm number or mnemonic (RFC 4034 A.1)
+  kType,        // RR type mnemonic, u16 (RRSIG type covered)
+  kTime,        // YYYYMMDDHHmmSS or integer seconds (RFC 4034 3.2)
+  kName,
+  kIpv4,
+  kIpv6,
+  kCharString,  // length-prefixed <character-string>
+  kCharStrings, // one or more, to the end (TXT)
+  kRestString,  // one string without length prefix, to the end (CAA, URI)
+  kCaaTag,
+  kBase64Rest,
+  kHexRest,
+  kSalt,        // "-" or hex, length-prefixed (NSEC3)
+  kHash,        // base32hex, length-prefixed (NSEC3 next hashed owner)
+  kBitmap,      // type bitmap to the end (RFC 4034 4.1.2)
+  kSvcParams,   // RFC 9460 SvcParams to the end
+};
+
+struct FieldSpec {
+  Field kind;
+  const char* name;
+};
+
+struct RdataFormat {
+  uint16_t type;
+  std::array<FieldSpec, 9> fields;
+  int count;
+};
+
+using F = Field;
+// Types whose presentation format is understood. Others need "\#".
+const RdataFormat kRdataFormats[] = {
+    {1, {{{F::kIpv4, "IPv4 address"}}}, 1},
+    {2, {{{F::kName, "nameserver name"}}}, 1},
+    {5, {{{F::kName, "CNAME target"}}}, 1},
+    {6,
+     {{{F::kName, "SOA MNAME"},
+       {F::kName, "SOA RNAME"},
+       {F::kU32, "SOA serial"},
+       {F::kTtl, "SOA refresh"},
+       {F::kTtl, "SOA retry"},
+       {F::kTtl, "SOA expire"},
+       {F::kTtl, "SOA minimum"}}},
+     7},
+    {12, {{{F::kName, "PTR target"}}}, 1},
+    {13, {{{F::kCharString, "HINFO CPU"}, {F::kCharString, "HINFO OS"}}}, 2},
+    {15, {{{F::kU16, "MX preference"}, {F::kName, "MX exchange"}}}, 2},
+    {16, {{{F::kCharStrings, "TXT string"}}}, 1},
+    {17, {{{F::kName, "RP mailbox"}, {F::kName, "RP TXT name"}}}, 2},
+    {18, {{{F::kU16, "AFSDB subtype"}, {F::kName, "AFSDB hostname"}}}, 2},
+    {28, {{{F::kIpv6, "IPv6 address"}}}, 1},
+    {33,
+     {{{F::kU16, "SRV priority"},
+       {F::kU16, "SRV weight"},
+       {F::kU16, "SRV port"},
+       {F::kName, "SRV target"}}},
+     4},
+    {35,
+     {{{F::kU16, "NAPTR order"},
+       {F::kU16, "NAPTR preference"},
+       {F::kCharString, "NAPTR flags"},
+       {F::kCharString, "NAPTR services"},
+       {F::kCharString, "NAPTR regexp"},
+       {F::kName, "NAPTR replacement"}}},
+     6},
+    {36, {{{F::kU16, "KX preference"}, {F::kName, "KX exchanger"}}}, 2},
+    {39, {{{F::kName, "DNAME target"}}}, 1},
+    {43,
+     {{{F::kU16, "DS key tag"},
+       {F::kAlgorithm, "DS algorithm"},
+       {F::kU8, "DS digest type"},
+       {F::kHexRest, "DS digest"}}},
+     4},
+    {44,
+     {{{F::kU8, "SSHFP algorithm"},
+       {F::kU8, "SSHFP fingerprint type"},
+       {F::kHexRest, "SSHFP fingerprint"}}},
+     3},
+    {46,
+     {{{F::kType, "RRSIG type covered"},
+       {F::kAlgorithm, "RRSIG algorithm"},
+       {F::kU8, "RRSIG labels"},
+       {F::kTtl, "RRSIG original TTL"},
+       {F::kTime, "RRSIG expiration"},
+       {F::kTime, "RRSIG inception"},
+       {F::kU16, "RRSIG key tag"},
+       {F::kName, "RRSIG signer name"},
+       {F::kBase64Rest, "RRSIG signature"}}},
+     9},
+    {47, {{{F::kName, "NSEC next name"}, {F::kBitmap, "NSEC type"}}}, 2},
+    {48,
+     {{{F::kU16, "DNSKEY flags"},
+       {F::kU8, "DNSKEY protocol"},
+       {F::kAlgorithm, "DNSKEY algorithm"},
+       {F::kBase64Rest, "DNSKEY public key"}}},
+     4},
+    {49, {{{F::kBase64Rest, "DHCID data"}}}, 1},
+    {50,
+     {{{F::kU8, "NSEC3 hash algorithm"},
+       {F::kU8, "NSEC3 flags"},
+       {F::kU16, "NSEC3 iterations"},
+       {F::kSalt, "NSEC3 salt"},
+       {F::kHash, "NSEC3 next hashed owner"},
+       {F::kBitmap, "NSEC3 type"}}},
+     6},
+    {51,
+     {{{F::kU8, "NSEC3PARAM hash algorithm"},
+       {F::kU8, "NSEC3PARAM flags"},
+       {F::kU16, "NSEC3PARAM iterations"},
+       {F::kSalt, "NSEC3PARAM salt"}}},
+     4},
+    {52,
+     {{{F::kU8, "TLSA usage"},
+       {F::kU8, "TLSA selector"},
+       {F::kU8, "TLSA matching type"},
+       {F::kHexRest, "TLSA certificate data"}}},
+     4},
+    {53,
+     {{{F::kU8, "SMIMEA usage"},
+       {F::kU8, "SMIMEA selector"},
+       {F::kU8, "SMIMEA matching type"},
+       {F::kHexRest, "SMIMEA certificate data"}}},
+     4},
+    {59,
+     {{{F::kU16, "CDS key tag"},
+       {F::kAlgorithm, "CDS algorithm"},
+       {F::kU8, "CDS digest type"},
+       {F::kHexRest, "CDS digest"}}},
+     4},
+    {60,
+     {{{F::kU16, "CDNSKEY flags"},
+       {F::kU8, "CDNSKEY protocol"},
+       {F::kAlgorithm, "CDNSKEY algorithm"},
+       {F::kBase64Rest, "CDNSKEY public key"}}},
+     4},
+    {61, {{{F::kBase64Rest, "OPENPGPKEY key"}}}, 1},
+    {62,
+     {{{F::kU32, "CSYNC serial"},
+       {F::kU16, "CSYNC flags"},
+       {F::kBitmap, "CSYNC type"}}},
+     3},
+    {63,
+     {{{F::kU32, "ZONEMD serial"},
+       {F::kU8, "ZONEMD scheme"},
+       {F::kU8, "ZONEMD hash algorithm"},
+       {F::kHexRest, "ZONEMD digest"}}},
+     4},
+    {64,
+     {{{F::kU16, "SVCB priority"},
+       {F::kName, "SVCB target"},
+       {F::kSvcParams, "SVCB parameter"}}},
+     3},
+    {65,
+     {{{F::kU16, "HTTPS priority"},
+       {F::kName, "HTTPS target"},
+       {F::kSvcParams, "HTTPS parameter"}}},
+     3},
+    {99, {{{F::kCharStrings, "SPF string"}}}, 1},
+    {256,
+     {{{F::kU16, "URI priority"},
+       {F::kU16, "URI weight"},
+       {F::kRestString, "URI target"}}},
+     3},
+    {257,
+     {{{F::kU8, "CAA flags"},
+       {F::kCaaTag, "CAA tag"},
+       {F::kRestString, "CAA value"}}},
+     3},
+};
+
+const RdataFormat* FindFormat(uint16_t type) {
+  for (const RdataFormat& format : kRdataFormats) {
+    if (format.type == type) return &format;
+  }
+  return nullptr;
+}
+
+void AppendU16(std::string* out, uint32_t v) {
+  out->push_back(static_cast<char>(v >> 8));
+  out->push_back(static_cast<char>(v));
+}
+
+void AppendU32(std::string* out, uint32_t v) {
+  AppendU16(out, v >> 16);
+  AppendU16(out, v & 0xffff);
+}
+
+bool ParseDecimal(std::string_view text, uint64_t max, uint64_t* value) {
+  if (text.empty() || text.size() > 20) return false;
+  uint64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    uint64_t digit = static_cast<uint64_t>(c - '0');
+    if (v > (max - digit) / 10) return false;
+    v = v * 10 + digit;
+  }
+  *value = v;
+  return true;
+}
+
+bool ParseIpv4(std::string_view text, std::string* out) {
+  char buffer[INET_ADDRSTRLEN + 1];
+  if (text.size() >= sizeof(buffer)) return false;
+  std::memcpy(buffer, text.data(), text.size());
+  buffer[text.size()] = '\0';
+  unsigned char bytes[4];
+  if (inet_pton(AF_INET, buffer, bytes) != 1) return false;
+  out->append(reinterpret_cast<const char*>(bytes), 4);
+  return true;
+}
+
+bool ParseIpv6(std::string_view text, std::string* out) {
+  char buffer[INET6_ADDRSTRLEN + 1];
+  if (text.size() >= sizeof(buffer)) return false;
+  std::memcpy(buffer, text.data(), text.size());
+  buffer[text.size()] = '\0';
+  unsigned char bytes[16];
+  if (inet_pton(AF_INET6, buffer, bytes) != 1) return false;
+  out->append(reinterpret_cast<const char*>(bytes), 16);
+  return true;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool DecodeHex(std::string_view text, std::string* out) {
+  if (text.size() % 2 != 0) return false;
+  for (size_t i = 0; i < text.size(); i += 2) {
+    int hi = HexValue(text[i]);
+    int lo = HexValue(text[i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out->push_back(static_cast<char>(hi << 4 | lo));
+  }
+  return true;
+}
+
+// RFC 4648 section 7 "base32hex", unpadded as NSEC3 writes it (RFC 5155 3.3).
+bool DecodeBase32Hex(std::string_view text, std::string* out) {
+  uint32_t buffer = 0;
+  int bits = 0;
+  for (char c : text) {
+    int v;
+    if (c >= '0' && c <= '9') {
+      v = c - '0';
+    } else if (c >= 'a' && c <= 'v') {
+      v = c - 'a' + 10;
+    } else if (c >= 'A' && c <= 'V') {
+      v = c - 'A' + 10;
+    } else {
+      return false;
+    }
+    buffer = (buffer << 5) | static_cast<uint32_t>(v);
+    bits += 5;
+    if (bits >= 8) {
+      bits -= 8;
+      out->push_back(static_cast<char>(buffer >> bits));
+      buffer &= (1u << bits) - 1;
+    }
+  }
+  // Leftover bits must be padding zeros, and a whole quantum cannot leave
+  // five or more, else the text had a stray character.
+  return bits < 5 && buffer == 0;
+}
+
+std::optional<uint8_t> AlgorithmFromText(std::string_view text) {
+  static constexpr std::pair<std::string_view, uint8_t> kAlgorithms[] = {
+      {"RSAMD5", 1},          {"DH", 2},
+      {"DSA", 3},             {"RSASHA1", 5},
+      {"DSA-NSEC3-SHA1", 6},  {"RSASHA1-NSEC3-SHA1", 7},
+      {"RSASHA256", 8},       {"RSASHA512", 10},
+      {"ECC-GOST", 12},       {"ECDSAP256SHA256", 13},
+      {"ECDSAP384SHA384", 14}, {"ED25519", 15},
+      {"ED448", 16},          {"INDIRECT", 252},
+      {"PRIVATEDNS", 253},    {"PRIVATEOID", 254},
+  };
+  uint64_t value;
+  if (ParseDecimal(text, 255, &value)) return static_cast<uint8_t>(value);
+  for (const auto& [name, number] : kAlgorithms) {
+    if (EqualsIgnoreCase(name, text)) return number;
+  }
+  return std::nullopt;
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant).
+int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+// RFC 4034 3.2: 14 digits are a UTC date; anything else is seconds. Times
+// are serial numbers modulo 2^32 (RFC 1982), so later years wrap.
+bool ParseTime(std::string_view text, uint32_t* out) {
+  uint64_t value;
+  if (text.size() != 14) {
+    if (!ParseDecimal(text, 0xffffffffu, &value)) return false;
+    *out = static_cast<uint32_t>(value);
+    return true;
+  }
+  if (!ParseDecimal(text, UINT64_MAX, &value)) return false;
+  auto part = [&](size_t pos, size_t len) {
+    uint64_t v = 0;
+    ParseDecimal(text.substr(pos, len), UINT64_MAX, &v);
+    return static_cast<int64_t>(v);
+  };
+  int64_t year = part(0, 4), month = part(4, 2), day = part(6, 2);
+  int64_t hour = part(8, 2), minute = part(10, 2), second = part(12, 2);
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 ||
+      minute > 59 || second > 60) {
+    return false;
+  }
+  int64_t seconds = DaysFromCivil(year, month, day) * 86400 + hour * 3600 +
+                    minute * 60 + second;
+  *out = static_cast<uint32_t>(static_cast<uint64_t>(seconds));
+  return true;
+}
+
+void AppendTypeBitmap(std::vector<uint16_t> types, std::string* out) {
+  std::sort(types.begin(), types.end());
+  types.erase(std::unique(types.begin(), types.end()), types.end());
+  size_t i = 0;
+  while (i < types.size()) {
+    int window = types[i] >> 8;
+    uint8_t bits[32] = {};
+    int length = 0;
+    for (; i < types.size() && (types[i] >> 8) == window; ++i) {
+      int low = types[i] & 0xff;
+      bits[low / 8] |= static_cast<uint8_t>(0x80 >> (low % 8));
+      length = low / 8 + 1;
+    }
+    out->push_back(static_cast<char>(window));
+    out->push_back(static_cast<char>(length));
+    out->append(reinterpret_cast<const char*>(bits),
+                static_cast<size_t>(length));
+  }
+}
+
+// Splits an RFC 9460 appendix A.1 value-list on commas; "\," and "\\" in
+// the already char-string-decoded value stand for a literal comma/backslash.
+std::vector<std::string> SplitValueList(std::string_view value) {
+  std::vector<std::string> items(1);
+  for (size_t i = 0; i < value.size(); ++i) {
+    char c = value[i];
+    if (c == '\\' && i + 1 < value.size()) {
+      items.back().push_back(value[++i]);
+    } else if (c == ',') {
+      items.emplace_back();
+    } else {
+      items.back().push_back(c);
+    }
+  }
+  return items;
+}
+
+constexpr std::pair<std::string_view, uint16_t> kSvcKeys[] = {
+    {"mandatory", 0}, {"alpn", 1},     {"no-default-alpn", 2},
+    {"port", 3},      {"ipv4hint", 4}, {"ech", 5},
+    {"ipv6hint", 6},  {"dohpath", 7},  {"ohttp", 8},
+};
+
+std::optional<uint16_t> SvcKeyFromText(std::string_view text) {
+  for (const auto& [name, key] : kSvcKeys) {
+    if (text == name) return key;
+  }
+  uint64_t value;
+  if (text.starts_with("key") && text.size() > 3 &&
+      ParseDecimal(text.substr(3), 65534, &value)) {
+    return static_cast<uint16_t>(value);
+  }
+  return std::nullopt;
+}
+
+class RdataParser {
+ public:
+  RdataParser(absl::Span<const TextToken> tokens, std::string_view origin,
+              std::string* wire, RdataError* error)
+      : tokens_(tokens), origin_(origin), wire_(wire), error_(error) {}
+
+  bool Run(const RdataFormat& format) {
+    for (int i = 0; i < format.count; ++i) {
+      if (!ParseField(format.fields[static_cast<size_t>(i)])) return false;
+    }
+    if (next_ < tokens_.size()) {
+      return Fail(next_, Cat("unexpected '", tokens_[next_].text,
+                                      "' after RDATA"));
+    }
+    return true;
+  }
+
+  bool RunGeneric() {
+    ++next_;  // the "\#"
+    const TextToken* length_token = Take("generic RDATA length");
+    if (length_token == nullptr) return false;
+    uint64_t length;
+    if (!ParseDecimal(length_token->text, 0xffff, &length)) {
+      return Fail(next_ - 1, Cat("invalid generic RDATA length '",
+                                          length_token->text, "'"));
+    }
+    size_t first = next_;
+    if (!TakeRest(&scratch_) || !DecodeHex(scratch_, wire_)) {
+      return Fail(first, "invalid hex in generic RDATA");
+    }
+    if (wire_->size() != length) {
+      return Fail(first, Cat("generic RDATA length mismatch: "
+                                      "declared ",
+                                      length, ", got ", wire_->size()));
+    }
+    return true;
+  }
+
+ private:
+  bool Fail(size_t token, std::string message) {
+    error_->token = token;
+    error_->message = std::move(message);
+    return false;
+  }
+
+  // Next token, or nullptr with a "missing <what>" error.
+  const TextToken* Take(const char* what) {
+    if (next_ >= tokens_.size()) {
+      Fail(tokens_.size(), Cat("missing ", what));
+      return nullptr;
+    }
+    return &tokens_[next_++];
+  }
+
+  // Concatenates all remaining tokens (base64/hex split by blanks).
+  bool TakeRest(std::string* out) {
+    out->clear();
+    for (; next_ < tokens_.size(); ++next_) out->append(tokens_[next_].text);
+    return true;
+  }
+
+  bool Invalid(const FieldSpec& spec, const TextToken& token) {
+    return Fail(static_cast<size_t>(&token - tokens_.data()),
+                Cat("invalid ", spec.name, " '", token.text, "'"));
+  }
+
+  bool ParseField(const FieldSpec& spec);
+  bool ParseNumber(const FieldSpec& spec, uint64_t max, int bytes);
+  bool ParseCharString(const FieldSpec& spec, const TextToken& token,
+                       bool length_prefix);
+  bool ParseEncodedRest(const FieldSpec& spec);
+  bool ParseBitmap(const FieldSpec& spec);
+  bool ParseSvcParams(const FieldSpec& spec);
+  bool ParseSvcValue(uint16_t key, std::string_view value, bool has_value,
+                     size_t token, std::string* out);
+
+  absl::Span<const TextToken> tokens_;
+  std::string_view origin_;
+  std::string* wire_;
+  RdataError* error_;
+  size_t next_ = 0;
+  std::string scratch_;
+};
+
+bool RdataParser::ParseNumber(const FieldSpec& spec, uint64_t max,
+                              int bytes) {
+  const TextToken* token = Take(spec.name);
+  if (token == nullptr) return false;
+  uint64_t value;
+  if (!ParseDecimal(token->text, max, &value)) return Invalid(spec, *token);
+  for (int shift = (bytes - 1) * 8; shift >= 0; shift -= 8) {
+    wire_->push_back(static_cast<char>(value >> shift));
+  }
+  return true;
+}
+
+bool RdataParser::ParseCharString(const FieldSpec& spec,
+                                  const TextToken& token,
+                                  bool length_prefix) {
+  absl::StatusOr<std::string> value = UnescapeCharString(token.text);
+  size_t index = static_cast<size_t>(&token - tokens_.data());
+  if (!value.ok()) {
+    return Fail(index, Cat(value.status().message(), " in ",
+                                    spec.name, " '", token.text, "'"));
+  }
+  if (length_prefix) {
+    if (value->size() > 255) {
+      return Fail(index, Cat(spec.name,
+                                      " longer than 255 octets"));
+    }
+    wire_->push_back(static_cast<char>(value->size()));
+  }
+  wire_->append(*value);
+  return true;
+}
+
+bool RdataParser::ParseEncodedRest(const FieldSpec& spec) {
+  size_t first = next_;
+  if (first >= tokens_.size()) return Take(spec.name) != nullptr;
+  TakeRest(&scratch_);
+  bool ok;
+  if (spec.kind == Field::kHexRest) {
+    ok = DecodeHex(scratch_, wire_);
+  } else {
+    std::string decoded;
+    ok = absl::Base64Unescape(scratch_, &decoded) && !decoded.empty();
+    wire_->append(decoded);
+  }
+  if (!ok) {
+    return Fail(first, Cat("invalid ", spec.name, " (",
+                                    spec.kind == Field::kHexRest ? "hex"
+                                                                 : "base64",
+                                    ")"));
+  }
+  return true;
+}
+
+bool RdataParser::ParseBitmap(const FieldSpec& spec) {
+  std::vector<uint16_t> types;
+  for (; next_ < tokens_.size(); ++next_) {
+    std::optional<uint16_t> type = TypeFromText(tokens_[next_].text);
+    if (!type) return Invalid(spec, tokens_[next_]);
+    types.push_back(*type);
+  }
+  AppendTypeBitmap(std::move(types), wire_);
+  return true;
+}
+
+bool RdataParser::ParseField(const FieldSpec& spec) {
+  switch (spec.kind) {
+    case Field::kU8:
+      return ParseNumber(spec, 0xff, 1);
+    case Field::kU16:
+      return ParseNumber(spec, 0xffff, 2);
+    case Field::kU32:
+      return ParseNumber(spec, 0xffffffffu, 4);
+    case Field::kTtl:
+    case Field::kTime:
+    case Field::kAlgorithm:
+    case Field::kType:
+    case Field::kIpv4:
+    case Field::kIpv6:
+    case Field::kName: {
+      const TextToken* token = Take(spec.name);
+      if (token == nullptr) return false;
+      std::string_view text = token->text;
+      uint32_t value = 0;
+      switch (spec.kind) {
+        case Field::kTtl:
+          if (!ParseTtlText(text, &value)) return Invalid(spec, *token);
+          AppendU32(wire_, value);
+          return true;
+        case Field::kTime:
+          if (!ParseTime(text, &value)) return Invalid(spec, *token);
+          AppendU32(wire_, value);
+          return true;
+        case Field::kAlgorithm: {
+          std::optional<uint8_t> algorithm = AlgorithmFromText(text);
+          if (!algorithm) return Invalid(spec, *token);
+          wire_->push_back(static_cast<char>(*algorithm));
+          return true;
+        }
+        case Field::kType: {
+          std::optional<uint16_t> type = TypeFromText(text);
+          if (!type) return Invalid(spec, *token);
+          AppendU16(wire_, *type);
+          return true;
+        }
+        case Field::kIpv4:
+          return ParseIpv4(text, wire_) || Invalid(spec, *token);
+        case Field::kIpv6:
+          return ParseIpv6(text, wire_) || Invalid(spec, *token);
+        default: {
+          absl::StatusOr<std::string> name = NameFromText(text, origin_);
+          if (!name.ok()) {
+            return Fail(next_ - 1, Cat("invalid ", spec.name, ": ",
+                                                name.status().message()));
+          }
+          wire_->append(*name);
+          return true;
+        }
+      }
+    }
+    case Field::kCharString: {
+      const TextToken* token = Take(spec.name);
+      return token != nullptr && ParseCharString(spec, *token, true);
+    }
+    case Field::kCharStrings:
+      if (Take(spec.name) == nullptr) return false;
+      for (--next_; next_ < tokens_.size(); ++next_) {
+        if (!ParseCharString(spec, tokens_[next_], true)) return false;
+      }
+      return true;
+    case Field::kRestString: {
+      const TextToken* token = Take(spec.name);
+      return token != nullptr && ParseCharString(spec, *token, false);
+    }
+    case Field::kCaaTag: {
+      const TextToken* token = Take(spec.name);
+      if (token == nullptr) return false;
+      // RFC 8659 4.1: tag is 1-15 ASCII letters and digits.
+      if (token->text.empty() || token->text.size() > 15 ||
+          !std::all_of(token->text.begin(), token->text.end(), [](char c) {
+            return absl::ascii_isalnum(static_cast<unsigned char>(c));
+          })) {
+        return Invalid(spec, *token);
+      }
+      wire_->push_back(static_cast<char>(token->text.size()));
+      wire_->append(token->text);
+      return true;
+    }
+    case Field::kBase64Rest:
+    case Field::kHexRest:
+      return ParseEncodedRest(spec);
+    case Field::kSalt:
+    case Field::kHash: {
+      const TextToken* token = Take(spec.name);
+      if (token == nullptr) return false;
+      std::string bytes;
+      bool ok = spec.kind == Field::kSalt
+                    ? (token->text == "-" || DecodeHex(token->text, &bytes))
+                    : DecodeBase32Hex(token->text, &bytes) && !bytes.empty();
+      if (!ok || bytes.size() > 255) return Invalid(spec, *token);
+      wire_->push_back(static_cast<char>(bytes.size()));
+      wire_->append(bytes);
+      return true;
+    }
+    case Field::kBitmap:
+      return ParseBitmap(spec);
+    case Field::kSvcParams:
+      return ParseSvcParams(spec);
+  }
+  return false;
+}
+
+bool RdataParser::ParseSvcValue(uint16_t key, std::string_view raw,
+                                bool has_value, size_t token,
+                                std::string* out) {
+  absl::StatusOr<std::string> value = UnescapeCharString(raw);
+  if (!value.ok()) return Fail(token, std::string(value.status().message()));
+  // Keys defined without a value (RFC 9460 7.1.1, RFC 9540).
+  if (key == 2 || key == 8) {
+    if (has_value) return Fail(token, "SvcParam takes no value");
+    return true;
+  }
+  if (!has_value && key <= 7) return Fail(token, "SvcParam needs a value");
+  auto bad = [&]() {
+    return Fail(token,
+                Cat("invalid SvcParam value '", tokens_[token].text,
+                             "'"));
+  };
+  switch (key) {
+    case 0: {  // mandatory: sorted key list (RFC 9460 8)
+      std::vector<uint16_t> keys;
+      for (const std::string& item : SplitValueList(*value)) {
+        std::optional<uint16_t> k = SvcKeyFromText(item);
+        if (!k) return bad();
+        keys.push_back(*k);
+      }
+      std::sort(keys.begin(), keys.end());
+      if (std::adjacent_find(keys.begin(), keys.end()) != keys.end()) {
+        return bad();
+      }
+      for (uint16_t k : keys) AppendU16(out, k);
+      return true;
+    }
+    case 1:  // alpn: length-prefixed protocol ids
+      for (const std::string& item : SplitValueList(*value)) {
+        if (item.empty() || item.size() > 255) return bad();
+        out->push_back(static_cast<char>(item.size()));
+        out->append(item);
+      }
+      return true;
+    case 3: {
+      uint64_t port;
+      if (!ParseDecimal(*value, 0xffff, &port)) return bad();
+      AppendU16(out, static_cast<uint32_t>(port));
+      return true;
+    }
+    case 4:
+    case 6:
+      for (const std::string& item : SplitValueList(*value)) {
+        if (!(key == 4 ? ParseIpv4(item, out) : ParseIpv6(item, out))) {
+          return bad();
+        }
+      }
+      return true;
+    case 5:
+      if (!absl::Base64Unescape(*value, out) || out->empty()) return bad();
+      return true;
+    default:
+      out->append(*value);
+      return true;
+  }
+}
+
+bool RdataParser::ParseSvcParams(const FieldSpec& spec) {
+  std::vector<std::pair<uint16_t, std::string>> params;
+  for (; next_ < tokens_.size(); ++next_) {
+    size_t index = next_;
+    const TextToken& token = tokens_[index];
+    if (token.quoted) return Invalid(spec, token);
+    std::string_view text = token.text;
+    size_t eq = text.find('=');
+    std::string_view key_text = text.substr(0, eq);
+    bool has_value = eq != std::string_view::npos;
+    std::string_view value;
+    if (has_value) {
+      value = text.substr(eq + 1);
+      if (value.empty() && next_ + 1 < tokens_.size() &&
+          tokens_[next_ + 1].quoted) {
+        value = tokens_[++next_].text;  // key= "value"
+      } else if (value.size() >= 2 && value.front() == '"' &&
+                 value.back() == '"') {
+        value = value.substr(1, value.size() - 2);  // key="value"
+      }
+    }
+    std::optional<uint16_t> key = SvcKeyFromText(key_text);
+    if (!key) {
+      return Fail(index, Cat("unknown SvcParam key '", key_text,
+                                      "'"));
+    }
+    std::string encoded;
+    if (!ParseSvcValue(*key, value, has_value, index, &encoded)) return false;
+    for (const auto& [existing, unused] : params) {
+      if (existing == *key) {
+        return Fail(index, Cat("duplicate SvcParam key '",
+                                        key_text, "'"));
+      }
+    }
+    if (encoded.size() > 0xffff) return Invalid(spec, token);
+    params.emplace_back(*key, std::move(encoded));
+  }
+  // RFC 9460 2.2: keys in strictly increasing order on the wire.
+  std::sort(params.begin(), params.end());
+  for (const auto& [key, value] : params) {
+    AppendU16(wire_, key);
+    AppendU16(wire_, static_cast<uint32_t>(value.size()));
+    wire_->append(value);
+  }
+  return true;
+}
+
+}  // namespace
+
+bool ParseTtlText(std::string_view text, uint32_t* ttl) {
+  if (text.empty()) return false;
+  uint64_t total = 0;
+  uint64_t number = 0;
+  bool have_digits = false;
+  bool used_unit = false;
+  for (char c : text) {
+    if (c >= '0' && c <= '9') {
+      number = number * 10 + static_cast<uint64_t>(c - '0');
+      if (number > 0xffffffffu) return false;
+      have_digits = true;
+      continue;
+    }
+    uint64_t unit;
+    switch (absl::ascii_tolower(static_cast<unsigned char>(c))) {
+      case 'w': unit = 604800; break;
+      case 'd': unit = 86400; break;
+      case 'h': unit = 3600; break;
+      case 'm': unit = 60; break;
+      case 's': unit = 1; break;
+      default: return false;
+    }
+    if (!have_digits) return false;
+    total += number * unit;
+    if (total > 0xffffffffu) return false;
+    number = 0;
+    have_digits = false;
+    used_unit = true;
+  }
+  // BIND and Knot accept a trailing bare number after units as seconds
+  // ("1h30" == 5430).
+  if (!have_digits && !used_unit) return false;
+  total += number;
+  if (total > 0xffffffffu) return false;
+  *ttl = static_cast<uint32_t>(total);
+  return true;
+}
+
+absl::StatusOr<std::string> UnescapeCharString(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c != '\\') {
+      out.push_back(c);
+      continue;
+    }
+    if (++i >= text.size()) return absl::InvalidArgumentError("dangling '\\'");
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(text[i]))) {
+      out.push_back(text[i]);
+      continue;
+    }
+    int value = 0;
+    for (int k = 0; k < 3; ++k, ++i) {
+      if (i >= text.size() ||
+          !absl::ascii_isdigit(static_cast<unsigned char>(text[i]))) {
+        return absl::InvalidArgumentError("bad \\DDD escape");
+      }
+      value = value * 10 + (text[i] - '0');
+    }
+    --i;
+    if (value > 255) return absl::InvalidArgumentError("bad \\DDD escape");
+    out.push_back(static_cast<char>(value));
+  }
+  return out;
+}
+
+bool RdataFromText(uint16_t type, absl::Span<const TextToken> tokens,
+                   std::string_view origin_wire, std::string* wire,
+                   RdataError* error) {
+  wire->clear();
+  RdataParser parser(tokens, origin_wire, wire, error);
+  if (!tokens.empty() && !tokens[0].quoted && tokens[0].text == "\\#") {
+    return parser.RunGeneric();
+  }
+  const RdataFormat* format = FindFormat(type);
+  if (format == nullptr) {
+    error->token = 0;
+    error->message = Cat("no text format known for type ",
+                                  TypeToText(type), "; use \\# generic RDATA");
+    return false;
+  }
+  if (!parser.Run(*format)) return false;
+  if (wire->size() > 0xffff) {
+    error->token = 0;
+    error->message = "RDATA longer than 65535 octets";
+    return false;
+  }
+  return true;
+}
+
+std::string RdataToGenericText(std::string_view rdata) {
+  std::string out = Cat("\\# ", rdata.size());
+  if (!rdata.empty()) {
+    out.push_back(' ');
+    out.append(absl::BytesToHexString(absl::string_view(rdata.data(), rdata.size())));
+  }
+  return out;
+}
+
+}  // namespace popdns::control

@@ -1,0 +1,174 @@
+// Zone checks and normalization. See zone_validate.h.
+#include "control/zone_validate.h"
+
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "control/name_text.h"
+#include "control/text_util.h"
+
+namespace popdns::control {
+namespace {
+
+using internal::AppendPiece;
+using internal::Cat;
+using internal::EqualsIgnoreCase;
+using internal::StartsWithIgnoreCase;
+using internal::ToStd;
+
+constexpr uint16_t kTypeNs = 2;
+constexpr uint16_t kTypeCname = 5;
+constexpr uint16_t kTypeSoa = 6;
+constexpr uint16_t kTypeDname = 39;
+constexpr uint16_t kTypeRrsig = 46;
+constexpr uint16_t kTypeNsec = 47;
+constexpr uint16_t kClassIn = 1;
+
+absl::Status RecordError(const ZoneRecord& record, std::string_view what) {
+  return absl::InvalidArgumentError(
+      Cat(record.file, ":", record.line, ": ", what));
+}
+
+// What one owner name holds, for the CNAME/DNAME rules.
+struct OwnerInfo {
+  const ZoneRecord* first_cname = nullptr;
+  const ZoneRecord* first_dname = nullptr;
+  const ZoneRecord* first_other = nullptr;  // not CNAME, RRSIG or NSEC
+};
+
+absl::Status CheckOwner(const ZoneRecord& record, OwnerInfo* info) {
+  const std::string owner = NameToText(record.owner);
+  switch (record.type) {
+    case kTypeCname:
+      if (info->first_cname != nullptr) {
+        return RecordError(record, Cat("more than one CNAME at ",
+                                                owner));
+      }
+      info->first_cname = &record;
+      break;
+    case kTypeDname:
+      if (info->first_dname != nullptr) {
+        return RecordError(record, Cat("more than one DNAME at ",
+                                                owner));
+      }
+      info->first_dname = &record;
+      [[fallthrough]];
+    default:
+      if (record.type == kTypeRrsig || record.type == kTypeNsec) break;
+      if (info->first_other == nullptr) info->first_other = &record;
+      break;
+  }
+  if (info->first_cname != nullptr && info->first_other != nullptr) {
+    // RFC 1034 3.6.2, RFC 2181 10.1; RRSIG/NSEC allowed by RFC 4035 2.5.
+    const ZoneRecord* other = info->first_other;
+    return RecordError(record, Cat("CNAME and other data (",
+                                            TypeToText(other->type), ") at ",
+                                            owner));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckApex(const std::vector<ZoneRecord>& records,
+                       std::string_view apex_wire) {
+  const ZoneRecord* soa = nullptr;
+  bool apex_ns = false;
+  for (const ZoneRecord& record : records) {
+    bool at_apex = record.owner.size() == apex_wire.size() &&
+                   NameIsAtOrBelow(record.owner, apex_wire);
+    if (record.type == kTypeSoa) {
+      if (!at_apex) {
+        return RecordError(record, Cat("SOA not at the zone apex ",
+                                                NameToText(apex_wire)));
+      }
+      if (soa != nullptr) {
+        return RecordError(record, Cat("more than one SOA (first at "
+                                                "line ",
+                                                soa->line, ")"));
+      }
+      soa = &record;
+    }
+    if (record.type == kTypeNs && at_apex) apex_ns = true;
+  }
+  std::string where = records.empty() ? std::string("zone")
+                                      : records.front().file;
+  if (soa == nullptr) {
+    return absl::InvalidArgumentError(Cat(
+        where, ": no SOA record at the zone apex ", NameToText(apex_wire)));
+  }
+  if (!apex_ns) {
+    return absl::InvalidArgumentError(Cat(
+        where, ": no NS records at the zone apex ", NameToText(apex_wire)));
+  }
+  return absl::OkStatus();
+}
+
+struct RrsetKey {
+  std::string owner;  // lowercased
+  uint16_t type;
+  bool operator==(const RrsetKey& other) const {
+    return type == other.type && owner == other.owner;
+  }
+  template <typename H>
+  friend H AbslHashValue(H h, const RrsetKey& key) {
+    return H::combine(std::move(h), key.owner, key.type);
+  }
+};
+
+}  // namespace
+
+absl::StatusOr<std::vector<ZoneRecord>> NormalizeAndValidateZone(
+    std::vector<ZoneRecord> records, std::string_view apex_wire,
+    std::vector<std::string>* warnings) {
+  for (const ZoneRecord& record : records) {
+    if (record.rclass != kClassIn) {
+      return RecordError(record, Cat("class ",
+                                              ClassToText(record.rclass),
+                                              " not supported (only IN)"));
+    }
+    if (!NameIsAtOrBelow(record.owner, apex_wire)) {
+      return RecordError(record, Cat(NameToText(record.owner),
+                                              " is outside the zone ",
+                                              NameToText(apex_wire)));
+    }
+  }
+  if (absl::Status status = CheckApex(records, apex_wire); !status.ok()) {
+    return status;
+  }
+
+  // Pass 1: drop duplicates, unify TTLs per RRset.
+  absl::flat_hash_map<RrsetKey, uint32_t> rrset_ttl;
+  absl::flat_hash_set<std::pair<std::string, std::string>> seen;  // key, rdata
+  std::vector<ZoneRecord> out;
+  out.reserve(records.size());
+  for (ZoneRecord& record : records) {
+    RrsetKey key{NameToLower(record.owner), record.type};
+    std::string seen_key = key.owner;
+    seen_key.push_back(static_cast<char>(record.type >> 8));
+    seen_key.push_back(static_cast<char>(record.type));
+    if (!seen.emplace(std::move(seen_key), record.rdata).second) continue;
+    auto [it, inserted] = rrset_ttl.try_emplace(key, record.ttl);
+    if (!inserted && it->second != record.ttl) {
+      if (warnings != nullptr) {
+        warnings->push_back(Cat(
+            record.file, ":", record.line, ": TTL mismatch in ",
+            NameToText(record.owner), " ", TypeToText(record.type),
+            " RRset: ", record.ttl, " changed to ", it->second,
+            " (RFC 2181 5.2)"));
+      }
+      record.ttl = it->second;
+    }
+    out.push_back(std::move(record));
+  }
+
+  // Pass 2: per-owner CNAME/DNAME rules on the deduplicated set.
+  absl::flat_hash_map<std::string, OwnerInfo> owners;
+  for (const ZoneRecord& record : out) {
+    absl::Status status = CheckOwner(record, &owners[NameToLower(record.owner)]);
+    if (!status.ok()) return status;
+  }
+  return out;
+}
+
+}  // namespace popdns::control
