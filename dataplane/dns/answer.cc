@@ -511,7 +511,7 @@ AnswerResult Answer(const zone::ZoneSet& zones, const AnswerConfig& config,
       }
     }
   }
-  if (blob && (delta == 0 || blob->relocatable)) {
+  if (blob && config.use_precompiled && (delta == 0 || blob->relocatable)) {
     EmitBlob(*z, *blob, buf, start, limit, delta, keep_owner, &end, &an, &ns,
              &ar, &tc);
     res.size = Finish(buf, q, config, end, 1, an, ns, ar, rcode, aa, tc);

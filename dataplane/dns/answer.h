@@ -24,6 +24,9 @@ enum class Transport : uint8_t { kUdp, kTcp };
 struct AnswerConfig {
   // Our EDNS UDP payload size (RFC 6891 6.2.5; 1232 per DNS flag day 2020).
   uint16_t udp_payload = 1232;
+  // Off only in tests and benchmarks that compare the precompiled answers
+  // with the general path that built them.
+  bool use_precompiled = true;
 };
 
 // What happened, for counters.

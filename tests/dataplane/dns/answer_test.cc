@@ -1,0 +1,544 @@
+// Unit tests of the answer engine (dataplane/dns/answer.h) with hand-built
+// queries against tests/testdata/example.test.zone. Each test names the RFC
+// section whose behaviour it checks.
+#include "dataplane/dns/answer.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "gtest/gtest.h"
+#include "tests/testutil/dns_message.h"
+#include "tests/testutil/zone_fixture.h"
+
+namespace popdns::dns {
+namespace {
+
+using testutil::MakeQuery;
+using testutil::Message;
+using testutil::QueryOptions;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class AnswerTest : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override {
+    auto set = testutil::MakeZoneSet(
+        {{"example.test.", ReadFile(POPDNS_TESTDATA "/example.test.zone")},
+         {"sub.child.example.test.",
+          "@ SOA ns hm 1 1 1 1 60\n@ NS ns\nns A 192.0.2.99\n"}},
+        {"pop1.example", ""});
+    ASSERT_TRUE(set.ok()) << set.status();
+    zones_ = *set;
+    // The suite runs twice: with precompiled answers and through the
+    // general path alone, which must agree.
+    config_.use_precompiled = GetParam();
+  }
+
+  Message Ask(const std::vector<uint8_t>& query,
+              Transport transport = Transport::kUdp) {
+    buf_.assign(65535, 0);
+    std::copy(query.begin(), query.end(), buf_.begin());
+    last_ = Answer(*zones_, config_, transport, buf_.data(), query.size(),
+                   buf_.size());
+    EXPECT_GT(last_.size, 0u) << "query was dropped";
+    auto m = testutil::ParseMessage(buf_.data(), last_.size);
+    EXPECT_TRUE(m.ok()) << m.status();
+    return m.ok() ? *m : Message{};
+  }
+  Message Ask(std::string_view name, uint16_t qtype,
+              const QueryOptions& o = {}) {
+    return Ask(MakeQuery(name, qtype, o));
+  }
+
+  std::shared_ptr<zone::ZoneSet> zones_;
+  AnswerConfig config_;
+  std::vector<uint8_t> buf_;
+  AnswerResult last_;
+};
+
+std::vector<std::string> Owners(const std::vector<testutil::Record>& rrs) {
+  std::vector<std::string> out;
+  for (const auto& r : rrs) out.push_back(r.owner + "/" + std::to_string(r.type));
+  return out;
+}
+
+// RFC 1034 4.3.2 step 3a: exact match, AA set, the RRset in the answer.
+TEST_P(AnswerTest, ExactHitIsAuthoritative) {
+  Message m = Ask("www.example.test.", rrtype::kA);
+  EXPECT_TRUE(m.qr);
+  EXPECT_TRUE(m.aa);
+  EXPECT_FALSE(m.tc);
+  EXPECT_EQ(m.rcode, 0);
+  EXPECT_EQ(m.id, 0x1234);
+  ASSERT_EQ(m.answer.size(), 2u);
+  EXPECT_EQ(m.answer[0].owner, "www.example.test.");
+  EXPECT_EQ(m.answer[0].ttl, 3600u);
+  EXPECT_EQ(m.answer[0].rdata, std::string("\xc0\x00\x02\x03", 4));
+  EXPECT_EQ(m.answer[1].rdata, std::string("\xc0\x00\x02\x04", 4));
+  EXPECT_TRUE(m.authority.empty());
+  EXPECT_EQ(last_.outcome, Outcome::kAnswer);
+}
+
+// RFC 1035 4.1.4: the owner is a pointer to the question; with 0x20 mixed
+// case (draft-vixie-dnsext-dns0x20) the question is echoed byte for byte.
+TEST_P(AnswerTest, QuestionCaseIsEchoed) {
+  Message m = Ask("wWw.ExAmPlE.tEsT.", rrtype::kA);
+  EXPECT_EQ(m.qname, "wWw.ExAmPlE.tEsT.");
+  ASSERT_EQ(m.answer.size(), 2u);
+  // 12 header + 18 name + 4 + 2 * (2 pointer + 10 fixed + 4 address).
+  EXPECT_EQ(m.size, 12u + 18 + 4 + 2 * 16);
+}
+
+// RFC 2308 2.2 and 5: NODATA carries the SOA with TTL min(TTL, MINIMUM).
+TEST_P(AnswerTest, NoDataHasSoaWithNegativeTtl) {
+  Message m = Ask("www.example.test.", rrtype::kAaaa);
+  EXPECT_EQ(m.rcode, 0);
+  EXPECT_TRUE(m.aa);
+  EXPECT_TRUE(m.answer.empty());
+  ASSERT_EQ(m.authority.size(), 1u);
+  EXPECT_EQ(m.authority[0].owner, "example.test.");
+  EXPECT_EQ(m.authority[0].type, rrtype::kSoa);
+  EXPECT_EQ(m.authority[0].ttl, 300u);
+  EXPECT_EQ(last_.outcome, Outcome::kNoData);
+}
+
+// RFC 1034 4.3.2 step 3c, RFC 2308 2.1: NXDOMAIN with the SOA.
+TEST_P(AnswerTest, NxDomainHasSoa) {
+  Message m = Ask("nope.Example.test.", rrtype::kA);
+  EXPECT_EQ(m.rcode, 3);
+  EXPECT_TRUE(m.aa);
+  ASSERT_EQ(m.authority.size(), 1u);
+  EXPECT_EQ(m.authority[0].owner, "example.test.");
+  EXPECT_EQ(m.authority[0].ttl, 300u);
+  EXPECT_EQ(m.qname, "nope.Example.test.");
+}
+
+// RFC 1034 4.3.2 step 3a: a CNAME is followed inside the zone.
+TEST_P(AnswerTest, CnameIsFollowed) {
+  Message m = Ask("alias.example.test.", rrtype::kA);
+  EXPECT_EQ(m.rcode, 0);
+  EXPECT_TRUE(m.aa);
+  EXPECT_EQ(Owners(m.answer),
+            (std::vector<std::string>{"alias.example.test./5",
+                                      "www.example.test./1",
+                                      "www.example.test./1"}));
+}
+
+TEST_P(AnswerTest, CnameChainForUncommonType) {
+  Message m = Ask("chain1.example.test.", rrtype::kTxt);
+  EXPECT_EQ(Owners(m.answer),
+            (std::vector<std::string>{"chain1.example.test./5",
+                                      "chain2.example.test./5"}));
+  ASSERT_EQ(m.authority.size(), 1u);  // NODATA at the end of the chain
+  EXPECT_EQ(m.authority[0].type, rrtype::kSoa);
+}
+
+// RFC 1034 3.6.2: loops must be detected; each link appears once.
+TEST_P(AnswerTest, CnameLoopStops) {
+  Message m = Ask("loop1.example.test.", rrtype::kA);
+  EXPECT_EQ(Owners(m.answer),
+            (std::vector<std::string>{"loop1.example.test./5",
+                                      "loop2.example.test./5"}));
+}
+
+// RFC 6604 3: the rcode is that of the last name in the chain.
+TEST_P(AnswerTest, DanglingCnameIsNxDomain) {
+  Message m = Ask("dangling.example.test.", rrtype::kA);
+  EXPECT_EQ(m.rcode, 3);
+  EXPECT_EQ(m.answer.size(), 1u);
+  EXPECT_EQ(m.authority.size(), 1u);
+}
+
+TEST_P(AnswerTest, CnameOutOfZoneIsNotFollowed) {
+  Message m = Ask("ext.example.test.", rrtype::kA);
+  EXPECT_EQ(m.rcode, 0);
+  ASSERT_EQ(m.answer.size(), 1u);
+  EXPECT_TRUE(m.authority.empty());
+}
+
+TEST_P(AnswerTest, CnameQueryReturnsCnameOnly) {
+  Message m = Ask("alias.example.test.", rrtype::kCname);
+  ASSERT_EQ(m.answer.size(), 1u);
+  EXPECT_EQ(m.answer[0].type, rrtype::kCname);
+}
+
+// RFC 4592 3.3.1 / 4.1: synthesis from "*.wild" with the query name as owner.
+TEST_P(AnswerTest, WildcardSynthesis) {
+  Message m = Ask("Foo.Bar.wild.example.test.", rrtype::kA);
+  EXPECT_EQ(m.rcode, 0);
+  EXPECT_TRUE(m.aa);
+  ASSERT_EQ(m.answer.size(), 1u);
+  EXPECT_EQ(m.answer[0].owner, "foo.bar.wild.example.test.");
+  EXPECT_EQ(m.answer[0].rdata, std::string("\xc0\x00\x02\x05", 4));
+  EXPECT_EQ(m.qname, "Foo.Bar.wild.example.test.");
+}
+
+// RFC 4592 2.2.1: wildcard NODATA for a type the wildcard does not have.
+TEST_P(AnswerTest, WildcardNoData) {
+  Message m = Ask("foo.wild.example.test.", rrtype::kAaaa);
+  EXPECT_EQ(m.rcode, 0);
+  EXPECT_TRUE(m.answer.empty());
+  ASSERT_EQ(m.authority.size(), 1u);
+  EXPECT_EQ(m.authority[0].type, rrtype::kSoa);
+}
+
+TEST_P(AnswerTest, WildcardCname) {
+  Message m = Ask("x.wildcname.example.test.", rrtype::kA);
+  EXPECT_EQ(Owners(m.answer),
+            (std::vector<std::string>{"x.wildcname.example.test./5",
+                                      "www.example.test./1",
+                                      "www.example.test./1"}));
+}
+
+// RFC 4592 2.2.2: an empty non-terminal blocks the wildcard above it, and
+// is itself NODATA, not NXDOMAIN (RFC 8020 / RFC 4592 2.2.2).
+TEST_P(AnswerTest, EmptyNonTerminalBlocksWildcard) {
+  Message m = Ask("x.sub.deep.example.test.", rrtype::kA);
+  EXPECT_EQ(m.rcode, 3);
+  Message ent = Ask("sub.deep.example.test.", rrtype::kA);
+  EXPECT_EQ(ent.rcode, 0);
+  EXPECT_TRUE(ent.answer.empty());
+  Message wild = Ask("other.deep.example.test.", rrtype::kA);
+  EXPECT_EQ(wild.answer.size(), 1u);
+}
+
+// RFC 4592 3.3.1: no synthesis for a name that exists.
+TEST_P(AnswerTest, NoWildcardForExistingName) {
+  Message m = Ask("deep.example.test.", rrtype::kA);
+  EXPECT_EQ(m.rcode, 0);
+  EXPECT_TRUE(m.answer.empty());
+}
+
+// RFC 1034 4.3.2 step 3b: referral, AA clear, NS in authority, glue.
+TEST_P(AnswerTest, ReferralAtAndBelowCut) {
+  for (const char* name : {"child.example.test.", "a.b.Child.example.test."}) {
+    Message m = Ask(name, rrtype::kA);
+    EXPECT_EQ(m.rcode, 0) << name;
+    EXPECT_FALSE(m.aa) << name;
+    EXPECT_TRUE(m.answer.empty()) << name;
+    ASSERT_EQ(m.authority.size(), 2u) << name;
+    EXPECT_EQ(m.authority[0].owner, "child.example.test.");
+    EXPECT_EQ(m.authority[0].type, rrtype::kNs);
+    EXPECT_EQ(Owners(m.additional),
+              (std::vector<std::string>{"ns.child.example.test./1",
+                                        "ns.child.example.test./28",
+                                        "ns1.example.test./1",
+                                        "ns1.example.test./28"}))
+        << name;
+    EXPECT_EQ(last_.outcome, Outcome::kReferral);
+  }
+  // NS at the cut is the child's data: a referral too (RFC 1034 4.3.2).
+  Message ns = Ask("child.example.test.", rrtype::kNs);
+  EXPECT_FALSE(ns.aa);
+  EXPECT_EQ(ns.authority.size(), 2u);
+}
+
+// RFC 4035 3.1.4.1: DS at the cut is answered from the parent, AA set;
+// below the cut it is a referral.
+TEST_P(AnswerTest, DsAtCutFromParent) {
+  Message m = Ask("child.example.test.", rrtype::kDs);
+  EXPECT_TRUE(m.aa);
+  ASSERT_EQ(m.answer.size(), 1u);
+  EXPECT_EQ(m.answer[0].type, rrtype::kDs);
+  Message below = Ask("x.child.example.test.", rrtype::kDs);
+  EXPECT_FALSE(below.aa);
+  EXPECT_EQ(below.authority.size(), 2u);
+}
+
+// RFC 4035 3.1.4.1: DS at the apex of a served child zone comes from the
+// served parent (here: NODATA below the parent's cut is a referral).
+TEST_P(AnswerTest, DsAtChildApexUsesParentZone) {
+  Message m = Ask("sub.child.example.test.", rrtype::kDs);
+  EXPECT_FALSE(m.aa);
+  ASSERT_EQ(m.authority.size(), 2u);
+  EXPECT_EQ(m.authority[0].owner, "child.example.test.");
+  Message a = Ask("sub.child.example.test.", rrtype::kNs);
+  EXPECT_TRUE(a.aa);
+  EXPECT_EQ(a.answer.size(), 1u);
+}
+
+// RFC 6672 3.1/3.2: DNAME plus a synthesized CNAME with the DNAME's TTL;
+// data below the DNAME is occluded.
+TEST_P(AnswerTest, DnameSynthesis) {
+  Message m = Ask("Below.dn.example.test.", rrtype::kA);
+  EXPECT_EQ(m.rcode, 0);
+  EXPECT_TRUE(m.aa);
+  ASSERT_EQ(m.answer.size(), 2u);
+  EXPECT_EQ(m.answer[0].type, rrtype::kDname);
+  EXPECT_EQ(m.answer[0].owner, "dn.example.test.");
+  EXPECT_EQ(m.answer[1].type, rrtype::kCname);
+  EXPECT_EQ(m.answer[1].owner, "below.dn.example.test.");
+  EXPECT_EQ(m.answer[1].ttl, m.answer[0].ttl);
+  EXPECT_EQ(m.answer[1].rdata, testutil::TextToWire("below.target.test."));
+}
+
+TEST_P(AnswerTest, DnameOwnerItselfIsNotRedirected) {
+  Message m = Ask("dn.example.test.", rrtype::kDname);
+  ASSERT_EQ(m.answer.size(), 1u);
+  EXPECT_EQ(m.answer[0].type, rrtype::kDname);
+  Message a = Ask("dn.example.test.", rrtype::kA);
+  EXPECT_TRUE(a.answer.empty());
+}
+
+// RFC 6672 2.2: substitution into the same zone is followed.
+TEST_P(AnswerTest, DnameIntoSameZoneIsFollowed) {
+  Message m = Ask("www.dnin.example.test.", rrtype::kA);
+  EXPECT_EQ(Owners(m.answer),
+            (std::vector<std::string>{"dnin.example.test./39",
+                                      "www.dnin.example.test./5",
+                                      "www.example.test./1",
+                                      "www.example.test./1"}));
+}
+
+// RFC 1034 4.3.2 step 2 leaves it to the server; RFC 8906 3.1.4.1:
+// REFUSED for names outside every served zone.
+TEST_P(AnswerTest, OutsideAllZonesIsRefused) {
+  Message m = Ask("www.example.org.", rrtype::kA);
+  EXPECT_EQ(m.rcode, 5);
+  EXPECT_FALSE(m.aa);
+  EXPECT_EQ(m.qname, "www.example.org.");
+}
+
+// RFC 1035 3.3.9, 3.3.11 and RFC 2782: addresses of in-zone targets go to
+// the additional section.
+TEST_P(AnswerTest, AdditionalForMxNsSrv) {
+  Message mx = Ask("example.test.", rrtype::kMx);
+  EXPECT_EQ(Owners(mx.additional),
+            (std::vector<std::string>{"mail.example.test./1"}));
+  Message ns = Ask("example.test.", rrtype::kNs);
+  EXPECT_TRUE(ns.aa);
+  EXPECT_EQ(Owners(ns.additional),
+            (std::vector<std::string>{"ns1.example.test./1",
+                                      "ns1.example.test./28"}));
+  Message srv = Ask("_sip._tcp.example.test.", rrtype::kSrv);
+  EXPECT_EQ(Owners(srv.additional),
+            (std::vector<std::string>{"www.example.test./1",
+                                      "www.example.test./1"}));
+}
+
+// RFC 2181 9, RFC 6891 7: an answer that does not fit sets TC and carries
+// no partial RRset.
+TEST_P(AnswerTest, TruncationWithoutEdns) {
+  Message m = Ask("big.example.test.", rrtype::kTxt);
+  EXPECT_TRUE(m.tc);
+  EXPECT_TRUE(m.answer.empty());
+  EXPECT_LE(m.size, 512u);
+  EXPECT_TRUE(last_.truncated);
+}
+
+TEST_P(AnswerTest, EdnsLargerLimitFits) {
+  QueryOptions o;
+  o.edns = true;
+  o.udp_size = 4096;
+  Message m = Ask("big.example.test.", rrtype::kTxt, o);
+  EXPECT_FALSE(m.tc);
+  EXPECT_EQ(m.answer.size(), 6u);
+  EXPECT_TRUE(m.has_opt);
+  EXPECT_EQ(m.opt_udp_size, 1232);  // ours (RFC 6891 6.2.5)
+}
+
+// RFC 6891 6.2.5: a client size below 512 is treated as 512.
+TEST_P(AnswerTest, TinyEdnsSizeMeans512) {
+  QueryOptions o;
+  o.edns = true;
+  o.udp_size = 100;
+  Message m = Ask("www.example.test.", rrtype::kA, o);
+  EXPECT_FALSE(m.tc);
+  EXPECT_EQ(m.answer.size(), 2u);
+}
+
+TEST_P(AnswerTest, TcpHasNoUdpLimit) {
+  Message m = Ask(MakeQuery("big.example.test.", rrtype::kTxt), Transport::kTcp);
+  EXPECT_FALSE(m.tc);
+  EXPECT_EQ(m.answer.size(), 6u);
+}
+
+// RFC 3225 3: DO is copied into the response's OPT.
+TEST_P(AnswerTest, DoBitIsEchoed) {
+  QueryOptions o;
+  o.edns = true;
+  o.dnssec_ok = true;
+  Message m = Ask("www.example.test.", rrtype::kA, o);
+  EXPECT_TRUE(m.has_opt);
+  EXPECT_TRUE(m.opt_do);
+  o.dnssec_ok = false;
+  EXPECT_FALSE(Ask("www.example.test.", rrtype::kA, o).opt_do);
+}
+
+// RFC 6891 6.1.3: EDNS version 1 gets BADVERS (extended rcode 16).
+TEST_P(AnswerTest, BadVers) {
+  QueryOptions o;
+  o.edns = true;
+  o.edns_version = 1;
+  Message m = Ask("www.example.test.", rrtype::kA, o);
+  EXPECT_EQ(m.rcode, 0);
+  ASSERT_TRUE(m.has_opt);
+  EXPECT_EQ(m.opt_ext_rcode, 1);
+  EXPECT_EQ(m.opt_version, 0);
+  EXPECT_TRUE(m.answer.empty());
+}
+
+// RFC 8482 4.1: ANY over UDP gets one RRset; over TCP all of them.
+TEST_P(AnswerTest, AnyQuery) {
+  Message udp = Ask("www.example.test.", rrtype::kAny);
+  EXPECT_EQ(udp.answer.size(), 2u);  // the A RRset
+  EXPECT_FALSE(udp.tc);
+  Message tcp = Ask(MakeQuery("big.example.test.", rrtype::kAny), Transport::kTcp);
+  EXPECT_EQ(tcp.answer.size(), 7u);
+}
+
+// RFC 1035 4.1.1 / RFC 9619: exactly one question.
+TEST_P(AnswerTest, QdcountNotOneIsFormErr) {
+  std::vector<uint8_t> q = MakeQuery("www.example.test.", rrtype::kA);
+  q[5] = 0;
+  Message m = Ask(q);
+  EXPECT_EQ(m.rcode, 1);
+  EXPECT_EQ(m.qdcount, 0);
+  q[5] = 2;
+  EXPECT_EQ(Ask(q).rcode, 1);
+}
+
+// RFC 1035 2.3.4 and 4.1.4: bad labels, long names and pointers in the
+// question are FORMERR.
+TEST_P(AnswerTest, BadQuestionNamesAreFormErr) {
+  std::vector<uint8_t> q = MakeQuery("www.example.test.", rrtype::kA);
+  q[12] = 64;  // label length > 63
+  EXPECT_EQ(Ask(q).rcode, 1);
+  q = MakeQuery("www.example.test.", rrtype::kA);
+  q[16] = 0xC0;  // pointer instead of "example"
+  q[17] = 12;
+  EXPECT_EQ(Ask(q).rcode, 1);
+  std::string longname;
+  for (int i = 0; i < 5; ++i) longname += std::string(60, 'a') + ".";
+  EXPECT_EQ(Ask(MakeQuery(longname, rrtype::kA)).rcode, 1);
+}
+
+// RFC 6891 6.1.1: one OPT, owned by root.
+TEST_P(AnswerTest, BadOptIsFormErr) {
+  QueryOptions o;
+  o.edns = true;
+  std::vector<uint8_t> q = MakeQuery("www.example.test.", rrtype::kA, o);
+  std::vector<uint8_t> two = q;
+  two.insert(two.end(), q.end() - 11, q.end());
+  two[11] = 2;
+  Message m = Ask(two);
+  EXPECT_EQ(m.rcode, 1);
+  EXPECT_FALSE(m.has_opt);
+  std::vector<uint8_t> owner(q.begin(), q.end() - 11);
+  const uint8_t opt_a[] = {1, 'a', 0, 0, 41, 4, 0, 0, 0, 0, 0, 0, 0};
+  owner.insert(owner.end(), opt_a, opt_a + sizeof(opt_a));
+  EXPECT_EQ(Ask(owner).rcode, 1);
+}
+
+TEST_P(AnswerTest, TrailingGarbageIsFormErr) {
+  std::vector<uint8_t> q = MakeQuery("www.example.test.", rrtype::kA);
+  q.push_back(0);
+  EXPECT_EQ(Ask(q).rcode, 1);
+}
+
+// RFC 1035 4.1.1: opcodes we do not implement get NOTIMP.
+TEST_P(AnswerTest, OtherOpcodesAreNotImp) {
+  QueryOptions o;
+  o.opcode = 2;  // STATUS
+  Message m = Ask("www.example.test.", rrtype::kA, o);
+  EXPECT_EQ(m.rcode, 4);
+  EXPECT_EQ((m.flags1 >> 3) & 0xF, 2);
+}
+
+TEST_P(AnswerTest, ShortAndResponsePacketsAreDropped) {
+  std::vector<uint8_t> buf(600, 0);
+  AnswerResult r = Answer(*zones_, config_, Transport::kUdp, buf.data(), 11,
+                          buf.size());
+  EXPECT_EQ(r.size, 0u);
+  EXPECT_EQ(r.drop_reason, DropReason::kShort);
+  std::vector<uint8_t> q = MakeQuery("www.example.test.", rrtype::kA);
+  q[2] |= 0x80;
+  std::copy(q.begin(), q.end(), buf.begin());
+  r = Answer(*zones_, config_, Transport::kUdp, buf.data(), q.size(),
+             buf.size());
+  EXPECT_EQ(r.size, 0u);
+  EXPECT_EQ(r.drop_reason, DropReason::kResponse);
+}
+
+// RFC 4892 2: CHAOS TXT id.server from configuration; unset strings are
+// REFUSED.
+TEST_P(AnswerTest, ChaosIdentity) {
+  QueryOptions o;
+  o.qclass = 3;
+  Message m = Ask("id.server.", rrtype::kTxt, o);
+  EXPECT_EQ(m.rcode, 0);
+  ASSERT_EQ(m.answer.size(), 1u);
+  EXPECT_EQ(m.answer[0].rclass, 3);
+  EXPECT_EQ(m.answer[0].rdata, std::string("\x0cpop1.example"));
+  EXPECT_EQ(Ask("version.bind.", rrtype::kTxt, o).rcode, 5);
+}
+
+TEST_P(AnswerTest, RdFlagIsCopied) {
+  QueryOptions o;
+  o.rd = true;
+  Message m = Ask("www.example.test.", rrtype::kA, o);
+  EXPECT_TRUE(m.rd);
+  EXPECT_EQ(m.flags2 & 0x80, 0);  // RA clear: not a resolver
+}
+
+INSTANTIATE_TEST_SUITE_P(PrecompiledAndGeneral, AnswerTest, ::testing::Bool());
+
+std::string Describe(const Message& m) {
+  std::string out = std::to_string(m.flags1) + "/" + std::to_string(m.flags2);
+  for (const auto* sec : {&m.answer, &m.authority, &m.additional}) {
+    out += "|";
+    for (const auto& r : *sec) out += r.ToString() + ";";
+  }
+  return out;
+}
+
+// The precompiled path must produce the very bytes of the general path.
+TEST(AnswerConsistencyTest, BlobsMatchGeneralPath) {
+  auto set = testutil::MakeZoneSet(
+      {{"example.test.", ReadFile(POPDNS_TESTDATA "/example.test.zone")}});
+  ASSERT_TRUE(set.ok()) << set.status();
+  const char* names[] = {"www", "WWW", "alias", "chain1", "nope", "a.b.wild",
+                         "x.wildcname", "x.sub.deep", "child", "a.child",
+                         "ns.child", "big", "_sip._tcp", "", "mail", "deep"};
+  const uint16_t types[] = {1, 2, 5, 6, 15, 16, 28, 33, 43, 99};
+  AnswerConfig fast, general;
+  general.use_precompiled = false;
+  for (const char* n : names) {
+    for (uint16_t t : types) {
+      std::string name = std::string(n) + (*n ? "." : "") + "example.test.";
+      for (bool edns : {false, true}) {
+        QueryOptions o;
+        o.edns = edns;
+        std::vector<uint8_t> q = MakeQuery(name, t, o);
+        std::vector<uint8_t> a(1500), b(1500);
+        std::copy(q.begin(), q.end(), a.begin());
+        std::copy(q.begin(), q.end(), b.begin());
+        AnswerResult ra = Answer(**set, fast, Transport::kUdp, a.data(),
+                                 q.size(), a.size());
+        AnswerResult rb = Answer(**set, general, Transport::kUdp, b.data(),
+                                 q.size(), b.size());
+        if (ra.outcome == Outcome::kReferral) {
+          // A referral blob is compiled for the cut, so a query for a glue
+          // name itself cannot point its NS target at the question: same
+          // records, up to a few bytes longer.
+          auto ma = testutil::ParseMessage(a.data(), ra.size);
+          auto mb = testutil::ParseMessage(b.data(), rb.size);
+          ASSERT_TRUE(ma.ok() && mb.ok()) << name;
+          EXPECT_EQ(Describe(*ma), Describe(*mb)) << name << " " << t;
+          continue;
+        }
+        ASSERT_EQ(ra.size, rb.size) << name << " " << t;
+        EXPECT_TRUE(std::equal(a.begin(), a.begin() + ra.size, b.begin()))
+            << name << " " << t;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace popdns::dns

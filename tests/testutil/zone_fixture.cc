@@ -1,0 +1,32 @@
+#include "tests/testutil/zone_fixture.h"
+
+#include "control/name_text.h"
+#include "control/zone_builder.h"
+#include "control/zone_file.h"
+#include "control/zone_validate.h"
+
+namespace popdns::testutil {
+
+absl::StatusOr<std::shared_ptr<zone::ZoneSet>> MakeZoneSet(
+    const std::vector<ZoneText>& zones, zone::Identity identity) {
+  auto set = std::make_shared<zone::ZoneSet>();
+  for (const ZoneText& zt : zones) {
+    auto apex = control::NameFromText(zt.apex, "");
+    if (!apex.ok()) return apex.status();
+    control::ZoneFileOptions options;
+    options.origin_wire = *apex;
+    auto records = control::ParseZoneText(zt.text, zt.apex + "zone", options);
+    if (!records.ok()) return records.status();
+    std::vector<std::string> warnings;
+    auto valid = control::NormalizeAndValidateZone(std::move(*records), *apex,
+                                                   &warnings);
+    if (!valid.ok()) return valid.status();
+    auto zone = control::BuildZone(*apex, *valid);
+    if (!zone.ok()) return zone.status();
+    set->Add(*zone);
+  }
+  set->set_identity(std::move(identity));
+  return set;
+}
+
+}  // namespace popdns::testutil
