@@ -385,13 +385,9 @@ void EmitBlob(const Zone& z, const Blob& b, uint8_t* buf, size_t start,
   *end = start + n;
 }
 
-}  // namespace
-
-AnswerResult Answer(const zone::ZoneSet& zones, const AnswerConfig& config,
-                    Transport transport, uint8_t* buf, size_t query_len,
-                    size_t buf_size) {
-  Query q;
-  ParseQuery(buf, query_len, &q);
+AnswerResult AnswerParsed(const zone::ZoneSet& zones,
+                          const AnswerConfig& config, Transport transport,
+                          const Query& q, uint8_t* buf, size_t buf_size) {
   switch (q.verdict) {
     case QueryVerdict::kDrop: {
       AnswerResult res;
@@ -537,6 +533,18 @@ AnswerResult Answer(const zone::ZoneSet& zones, const AnswerConfig& config,
   res.rcode = g.rcode;
   res.truncated = g.truncated;
   return res;
+}
+
+}  // namespace
+
+AnswerResult Answer(const zone::ZoneSet& zones, const AnswerConfig& config,
+                    Transport transport, uint8_t* buf, size_t query_len,
+                    size_t buf_size) {
+  Query q;
+  ParseQuery(buf, query_len, &q);
+  AnswerResult r = AnswerParsed(zones, config, transport, q, buf, buf_size);
+  r.qtype = q.question_end != 0 ? q.qtype : 0;
+  return r;
 }
 
 }  // namespace popdns::dns

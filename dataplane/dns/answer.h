@@ -49,6 +49,7 @@ struct AnswerResult {
   uint8_t rcode = 0;  // header rcode
   bool truncated = false;
   DropReason drop_reason = DropReason::kNone;
+  uint16_t qtype = 0;  // 0 when the question did not parse
 };
 
 // Answers the query in buf[0, query_len) by overwriting buf with the

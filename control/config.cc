@@ -1,0 +1,230 @@
+#include "control/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+
+namespace popdns::control {
+namespace {
+
+absl::Status At(const std::string& file, const YAML::Mark& mark,
+                const std::string& what) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(file, ":", mark.line + 1, ":", mark.column + 1, ": ", what));
+}
+
+std::string Absolute(std::string name) {
+  if (name.empty() || name.back() != '.') name.push_back('.');
+  return name;
+}
+
+template <typename T>
+absl::Status ReadInt(const std::string& file, const YAML::Node& n,
+                     const char* key, int64_t lo, int64_t hi, T* out) {
+  int64_t v;
+  try {
+    v = n.as<int64_t>();
+  } catch (const YAML::Exception&) {
+    return At(file, n.Mark(), absl::StrCat(key, ": expected an integer"));
+  }
+  if (v < lo || v > hi) {
+    return At(file, n.Mark(),
+              absl::StrCat(key, ": must be in [", lo, ", ", hi, "]"));
+  }
+  *out = static_cast<T>(v);
+  return absl::OkStatus();
+}
+
+absl::Status ReadZones(const std::string& file, const YAML::Node& n,
+                       const std::filesystem::path& dir, Config* c) {
+  if (!n.IsSequence()) return At(file, n.Mark(), "zones: expected a list");
+  for (const YAML::Node& z : n) {
+    if (!z.IsMap() || !z["name"] || !z["file"]) {
+      return At(file, z.Mark(), "zone: needs 'name' and 'file'");
+    }
+    for (const auto& kv : z) {
+      const std::string key = kv.first.as<std::string>();
+      if (key != "name" && key != "file") {
+        return At(file, kv.first.Mark(), "zone: unknown key '" + key + "'");
+      }
+    }
+    std::filesystem::path path = z["file"].as<std::string>();
+    if (path.is_relative()) path = dir / path;
+    c->zones.push_back({Absolute(z["name"].as<std::string>()), path.string()});
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadTop(const std::string& file, const YAML::Node& root,
+                     Config* c) {
+  const std::filesystem::path dir =
+      std::filesystem::path(file).parent_path();
+  for (const auto& kv : root) {
+    const std::string key = kv.first.as<std::string>();
+    const YAML::Node& v = kv.second;
+    absl::Status s;
+    if (key == "listen") {
+      if (!v.IsSequence()) return At(file, v.Mark(), "listen: expected a list");
+      for (const YAML::Node& a : v) {
+        std::string host;
+        uint16_t port;
+        s = ParseListenAddress(a.as<std::string>(), &host, &port);
+        if (!s.ok()) return At(file, a.Mark(), std::string(s.message()));
+        c->listen.push_back(a.as<std::string>());
+      }
+    } else if (key == "zones") {
+      s = ReadZones(file, v, dir, c);
+    } else if (key == "udp_payload") {
+      s = ReadInt(file, v, "udp_payload", 512, 4096, &c->udp_payload);
+    } else if (key == "identity") {
+      c->identity = v.as<std::string>();
+    } else if (key == "version") {
+      c->version = v.as<std::string>();
+    } else if (key == "udp_threads") {
+      s = ReadInt(file, v, "udp_threads", 0, 256, &c->udp_threads);
+    } else if (key == "tcp_idle_timeout_ms") {
+      s = ReadInt(file, v, "tcp_idle_timeout_ms", 100, 3600000,
+                  &c->tcp_idle_timeout_ms);
+    } else if (key == "tcp_max_connections") {
+      s = ReadInt(file, v, "tcp_max_connections", 1, 1000000,
+                  &c->tcp_max_connections);
+    } else if (key == "control_socket") {
+      c->control_socket = v.as<std::string>();
+    } else {
+      return At(file, kv.first.Mark(), "unknown key '" + key + "'");
+    }
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ParseListenAddress(const std::string& text, std::string* host,
+                                uint16_t* port) {
+  std::string h = text;
+  std::string p = "53";
+  if (!h.empty() && h[0] == '[') {
+    const size_t close = h.find(']');
+    if (close == std::string::npos) {
+      return absl::InvalidArgumentError("bad listen address '" + text + "'");
+    }
+    if (close + 1 < h.size()) {
+      if (h[close + 1] != ':') {
+        return absl::InvalidArgumentError("bad listen address '" + text + "'");
+      }
+      p = h.substr(close + 2);
+    }
+    h = h.substr(1, close - 1);
+  } else if (std::count(h.begin(), h.end(), ':') == 1) {
+    p = h.substr(h.find(':') + 1);
+    h = h.substr(0, h.find(':'));
+  }
+  unsigned v = 0;
+  auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), v);
+  if (ec != std::errc() || ptr != p.data() + p.size() || v == 0 || v > 65535 ||
+      h.empty()) {
+    return absl::InvalidArgumentError("bad listen address '" + text + "'");
+  }
+  *host = h;
+  *port = static_cast<uint16_t>(v);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError("cannot open config file " + path);
+  Config c;
+  c.config_file = path;
+  try {
+    YAML::Node root = YAML::Load(in);
+    if (root.IsNull()) return c;
+    if (!root.IsMap()) return At(path, root.Mark(), "expected a mapping");
+    absl::Status s = ReadTop(path, root, &c);
+    if (!s.ok()) return s;
+  } catch (const YAML::Exception& e) {
+    return At(path, e.mark, e.msg);
+  }
+  return c;
+}
+
+absl::StatusOr<Args> ParseArgs(int argc, char** argv) {
+  Args args;
+  std::vector<std::string> listen;
+  std::vector<ZoneConfig> zones;
+  Config overrides;
+  bool have_payload = false, have_identity = false, have_version = false,
+       have_threads = false, have_socket = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    auto value = [&]() -> absl::StatusOr<std::string> {
+      if (i + 1 >= argc) {
+        return absl::InvalidArgumentError(flag + " needs a value");
+      }
+      return std::string(argv[++i]);
+    };
+    absl::StatusOr<std::string> v;
+    if (flag == "--check") {
+      args.check_only = true;
+      continue;
+    }
+    if (!(v = value()).ok()) return v.status();
+    if (flag == "--config") {
+      auto c = LoadConfigFile(*v);
+      if (!c.ok()) return c.status();
+      args.config = *c;
+    } else if (flag == "--zone") {
+      const size_t eq = v->find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == v->size()) {
+        return absl::InvalidArgumentError("--zone expects NAME=FILE, got '" +
+                                          *v + "'");
+      }
+      zones.push_back({Absolute(v->substr(0, eq)), v->substr(eq + 1)});
+    } else if (flag == "--listen") {
+      std::string host;
+      uint16_t port;
+      if (absl::Status s = ParseListenAddress(*v, &host, &port); !s.ok()) {
+        return absl::InvalidArgumentError("--listen: " +
+                                          std::string(s.message()));
+      }
+      listen.push_back(*v);
+    } else if (flag == "--udp-payload") {
+      int n = std::atoi(v->c_str());
+      if (n < 512 || n > 4096) {
+        return absl::InvalidArgumentError("--udp-payload must be 512..4096");
+      }
+      overrides.udp_payload = static_cast<uint16_t>(n);
+      have_payload = true;
+    } else if (flag == "--identity") {
+      overrides.identity = *v;
+      have_identity = true;
+    } else if (flag == "--version-string") {
+      overrides.version = *v;
+      have_version = true;
+    } else if (flag == "--udp-threads") {
+      overrides.udp_threads = std::atoi(v->c_str());
+      have_threads = true;
+    } else if (flag == "--control-socket") {
+      overrides.control_socket = *v;
+      have_socket = true;
+    } else {
+      return absl::InvalidArgumentError("unknown flag " + flag);
+    }
+  }
+  Config& c = args.config;
+  c.listen.insert(c.listen.end(), listen.begin(), listen.end());
+  c.zones.insert(c.zones.end(), zones.begin(), zones.end());
+  if (have_payload) c.udp_payload = overrides.udp_payload;
+  if (have_identity) c.identity = overrides.identity;
+  if (have_version) c.version = overrides.version;
+  if (have_threads) c.udp_threads = overrides.udp_threads;
+  if (have_socket) c.control_socket = overrides.control_socket;
+  if (c.listen.empty()) c.listen.push_back("127.0.0.1:53");
+  return args;
+}
+
+}  // namespace popdns::control

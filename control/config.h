@@ -1,0 +1,53 @@
+// popdns configuration: a YAML file (--config) and/or command-line flags.
+// Control thread only, at start-up and on reload.
+#ifndef POPDNS_CONTROL_CONFIG_H_
+#define POPDNS_CONTROL_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace popdns::control {
+
+struct ZoneConfig {
+  std::string name;  // presentation, absolute ("example.test.")
+  std::string file;  // absolute, or relative to the working directory
+};
+
+struct Config {
+  std::vector<std::string> listen;  // "127.0.0.1:53", "[::1]:53"
+  std::vector<ZoneConfig> zones;
+  uint16_t udp_payload = 1232;
+  std::string identity;  // CHAOS id.server / hostname.bind; empty: REFUSED
+  std::string version;   // CHAOS version.bind; empty: REFUSED
+  int udp_threads = 0;   // per listen address; 0: one per core
+  int tcp_idle_timeout_ms = 10000;  // RFC 7766 6.2.3 suggests seconds
+  int tcp_max_connections = 1024;
+  std::string control_socket = "/run/popdns/control.sock";
+  std::string config_file;  // where it was read from, for reloads
+};
+
+// Reads a YAML config. Relative zone file paths are resolved against the
+// config file's directory. Errors: NotFound (cannot open), InvalidArgument
+// "file:line:col: what" for syntax errors, unknown keys and bad values.
+absl::StatusOr<Config> LoadConfigFile(const std::string& path);
+
+// Parses argv. Flags: --config FILE, --zone NAME=FILE, --listen ADDR:PORT
+// (both repeatable, added to the file's), --udp-payload N, --identity S,
+// --version-string S, --udp-threads N, --control-socket PATH, --check.
+// Errors: InvalidArgument naming the flag.
+struct Args {
+  Config config;
+  bool check_only = false;
+};
+absl::StatusOr<Args> ParseArgs(int argc, char** argv);
+
+// Splits "1.2.3.4:53" / "[::1]:53" / "::1" (port 53 by default).
+absl::Status ParseListenAddress(const std::string& text, std::string* host,
+                                uint16_t* port);
+
+}  // namespace popdns::control
+
+#endif  // POPDNS_CONTROL_CONFIG_H_

@@ -1,0 +1,113 @@
+#include "control/control_socket.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+
+namespace popdns::control {
+namespace {
+
+absl::StatusOr<sockaddr_un> Address(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(addr.sun_path)) {
+    return absl::InvalidArgumentError("control socket path too long: " + path);
+  }
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  return addr;
+}
+
+void SetTimeout(int fd) {
+  timeval tv{1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+}  // namespace
+
+absl::StatusOr<int> OpenControlSocket(const std::string& path) {
+  auto addr = Address(path);
+  if (!addr.ok()) return addr.status();
+  std::error_code ec;
+  std::filesystem::create_directories(
+      std::filesystem::path(path).parent_path(), ec);
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::InternalError(strerror(errno));
+  // A socket file left by a crashed instance: if nobody answers on it,
+  // it is stale and replaced; if someone does, another popdns runs.
+  const int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (connect(probe, reinterpret_cast<const sockaddr*>(&*addr),
+              sizeof(*addr)) == 0) {
+    close(probe);
+    close(fd);
+    return absl::AlreadyExistsError("another popdns serves " + path);
+  }
+  close(probe);
+  unlink(path.c_str());
+  const mode_t old = umask(0077);
+  const int rc =
+      bind(fd, reinterpret_cast<const sockaddr*>(&*addr), sizeof(*addr));
+  umask(old);
+  if (rc != 0 || listen(fd, 16) != 0) {
+    const int err = errno;
+    close(fd);
+    return absl::UnavailableError(
+        absl::StrCat("control socket ", path, ": ", strerror(err)));
+  }
+  return fd;
+}
+
+void ServeControlClient(
+    int listen_fd,
+    const std::function<std::string(const std::string&)>& handler) {
+  const int fd = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+  if (fd < 0) return;
+  SetTimeout(fd);
+  std::string line;
+  char c;
+  while (line.size() < 1024 && read(fd, &c, 1) == 1 && c != '\n') line += c;
+  const std::string reply = handler(line);
+  size_t off = 0;
+  while (off < reply.size()) {
+    const ssize_t k = write(fd, reply.data() + off, reply.size() - off);
+    if (k <= 0) break;
+    off += static_cast<size_t>(k);
+  }
+  close(fd);
+}
+
+absl::StatusOr<std::string> ControlRequest(const std::string& path,
+                                           const std::string& command) {
+  auto addr = Address(path);
+  if (!addr.ok()) return addr.status();
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&*addr), sizeof(*addr)) !=
+      0) {
+    const int err = errno;
+    close(fd);
+    return absl::UnavailableError(
+        absl::StrCat("cannot connect to ", path, ": ", strerror(err),
+                     " (is popdns running?)"));
+  }
+  const std::string msg = command + "\n";
+  if (write(fd, msg.data(), msg.size()) != static_cast<ssize_t>(msg.size())) {
+    close(fd);
+    return absl::UnavailableError("write to control socket failed");
+  }
+  std::string reply;
+  char buf[4096];
+  ssize_t k;
+  // Reloads of large zones take a while: no timeout on the reply.
+  while ((k = read(fd, buf, sizeof(buf))) > 0) reply.append(buf, k);
+  close(fd);
+  return reply;
+}
+
+}  // namespace popdns::control

@@ -1,0 +1,54 @@
+#include "control/snapshot.h"
+
+#include <cstdlib>
+#include <stdexcept>
+
+namespace popdns::control {
+
+SnapshotManager::SnapshotManager(uint32_t max_readers)
+    : max_readers_(max_readers) {
+  const size_t size = rte_rcu_qsbr_get_memsize(max_readers);
+  // The QSBR variable must be cache-line aligned (rte_rcu_qsbr.h).
+  qsbr_ = static_cast<struct rte_rcu_qsbr*>(
+      std::aligned_alloc(RTE_CACHE_LINE_SIZE,
+                         (size + RTE_CACHE_LINE_SIZE - 1) &
+                             ~size_t{RTE_CACHE_LINE_SIZE - 1}));
+  if (qsbr_ == nullptr || rte_rcu_qsbr_init(qsbr_, max_readers) != 0) {
+    throw std::runtime_error("rte_rcu_qsbr_init failed");
+  }
+  // An empty snapshot, so that readers never see nullptr.
+  Publish(std::make_shared<zone::ZoneSet>());
+}
+
+SnapshotManager::~SnapshotManager() { std::free(qsbr_); }
+
+uint32_t SnapshotManager::RegisterReader() {
+  const uint32_t id = next_reader_.fetch_add(1);
+  if (id >= max_readers_ || rte_rcu_qsbr_thread_register(qsbr_, id) != 0) {
+    throw std::runtime_error("too many snapshot readers");
+  }
+  return id;
+}
+
+void SnapshotManager::Publish(std::shared_ptr<const zone::ZoneSet> next) {
+  std::shared_ptr<const zone::ZoneSet> old;
+  {
+    std::lock_guard<std::mutex> lock(owner_mu_);
+    old = std::move(owner_);
+    owner_ = std::move(next);
+    // Release: the snapshot's contents are complete before the pointer is
+    // visible to readers.
+    current_.store(owner_.get(), std::memory_order_release);
+  }
+  // Grace period: every online reader passes a quiescent state (or goes
+  // offline) after the store, so none still uses `old`.
+  rte_rcu_qsbr_synchronize(qsbr_, RTE_QSBR_THRID_INVALID);
+  old.reset();
+}
+
+std::shared_ptr<const zone::ZoneSet> SnapshotManager::current_shared() const {
+  std::lock_guard<std::mutex> lock(owner_mu_);
+  return owner_;
+}
+
+}  // namespace popdns::control

@@ -1,0 +1,333 @@
+#include "control/socket_server.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <unordered_map>
+
+#include "absl/strings/str_cat.h"
+
+namespace popdns::control {
+namespace {
+
+constexpr int kBatch = 32;
+constexpr size_t kUdpBufSize = 4096;
+constexpr int kWakeMs = 200;  // how often blocked threads look at running_
+constexpr size_t kTcpOutHighWater = 256 * 1024;  // stop reading above this
+
+int Threads(const Config& c) {
+  if (c.udp_threads > 0) return c.udp_threads;
+  const unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : static_cast<int>(n);
+}
+
+absl::Status Resolve(const std::string& text, sockaddr_storage* ss,
+                     socklen_t* len) {
+  std::string host;
+  uint16_t port;
+  if (absl::Status s = ParseListenAddress(text, &host, &port); !s.ok()) {
+    return s;
+  }
+  std::memset(ss, 0, sizeof(*ss));
+  auto* v4 = reinterpret_cast<sockaddr_in*>(ss);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(ss);
+  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+    *len = sizeof(sockaddr_in);
+  } else if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+    *len = sizeof(sockaddr_in6);
+  } else {
+    return absl::InvalidArgumentError("bad listen address '" + text + "'");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> Bind(const std::string& text, int type) {
+  sockaddr_storage ss;
+  socklen_t len = 0;
+  if (absl::Status s = Resolve(text, &ss, &len); !s.ok()) return s;
+  const int fd = socket(ss.ss_family, type | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", strerror(errno)));
+  const int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  if (ss.ss_family == AF_INET6) {
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+  }
+  if (type == SOCK_DGRAM) {
+    timeval tv{0, kWakeMs * 1000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  }
+  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+    const int err = errno;
+    close(fd);
+    return absl::UnavailableError(absl::StrCat(
+        "cannot bind ", type == SOCK_DGRAM ? "udp " : "tcp ", text, ": ",
+        strerror(err)));
+  }
+  if (type == SOCK_STREAM) {
+    if (listen(fd, 1024) != 0) {
+      close(fd);
+      return absl::UnavailableError(absl::StrCat("listen ", text, ": ",
+                                                 strerror(errno)));
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  }
+  return fd;
+}
+
+struct TcpConnection {
+  int fd;
+  std::vector<uint8_t> in;
+  std::vector<uint8_t> out;
+  size_t out_sent = 0;
+  std::chrono::steady_clock::time_point last_active;
+  bool reading = true;
+  bool peer_closed = false;
+};
+
+}  // namespace
+
+SocketServer::SocketServer(const Config& config, SnapshotManager* snapshots,
+                           StatsRegistry* stats)
+    : config_(config), snapshots_(snapshots), stats_(stats) {
+  answer_config_.udp_payload = config.udp_payload;
+}
+
+SocketServer::~SocketServer() { Stop(); }
+
+int SocketServer::ReaderCount(const Config& config) {
+  return Threads(config) * static_cast<int>(config.listen.size()) + 1;
+}
+
+absl::Status SocketServer::Start() {
+  std::vector<int> udp, tcp;
+  auto fail = [&](absl::Status s) {
+    for (int fd : udp) close(fd);
+    for (int fd : tcp) close(fd);
+    return s;
+  };
+  for (const std::string& addr : config_.listen) {
+    for (int i = 0; i < Threads(config_); ++i) {
+      auto fd = Bind(addr, SOCK_DGRAM);
+      if (!fd.ok()) return fail(fd.status());
+      udp.push_back(*fd);
+    }
+    auto fd = Bind(addr, SOCK_STREAM);
+    if (!fd.ok()) return fail(fd.status());
+    tcp.push_back(*fd);
+  }
+  running_ = true;
+  for (int fd : udp) {
+    fds_.push_back(fd);
+    threads_.emplace_back(&SocketServer::UdpLoop, this, fd,
+                          stats_->Add("udp"), snapshots_->RegisterReader());
+  }
+  fds_.insert(fds_.end(), tcp.begin(), tcp.end());
+  threads_.emplace_back(&SocketServer::TcpLoop, this, tcp, stats_->Add("tcp"),
+                        snapshots_->RegisterReader());
+  return absl::OkStatus();
+}
+
+void SocketServer::Stop() {
+  if (!running_.exchange(false)) return;
+  for (std::thread& t : threads_) t.join();
+  threads_.clear();
+  for (int fd : fds_) close(fd);
+  fds_.clear();
+}
+
+void SocketServer::UdpLoop(int fd, WorkerStats* stats, uint32_t reader) {
+  auto bufs = std::make_unique<uint8_t[]>(kBatch * kUdpBufSize);
+  mmsghdr msgs[kBatch];
+  iovec iovs[kBatch];
+  sockaddr_storage addrs[kBatch];
+  mmsghdr out[kBatch];
+  iovec out_iovs[kBatch];
+  while (running_.load(std::memory_order_relaxed)) {
+    for (int i = 0; i < kBatch; ++i) {
+      iovs[i] = {bufs.get() + i * kUdpBufSize, kUdpBufSize};
+      std::memset(&msgs[i], 0, sizeof(msgs[i]));
+      msgs[i].msg_hdr.msg_iov = &iovs[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+      msgs[i].msg_hdr.msg_name = &addrs[i];
+      msgs[i].msg_hdr.msg_namelen = sizeof(addrs[i]);
+    }
+    // Offline while blocked: an idle thread never delays a reload.
+    const int n = recvmmsg(fd, msgs, kBatch, MSG_WAITFORONE, nullptr);
+    if (n <= 0) continue;
+    snapshots_->Online(reader);
+    const zone::ZoneSet& zones = *snapshots_->Current();
+    int nout = 0;
+    for (int i = 0; i < n; ++i) {
+      uint8_t* buf = bufs.get() + i * kUdpBufSize;
+      size_t len = msgs[i].msg_len;
+      if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) len = 0;  // larger than we take
+      const dns::AnswerResult r = dns::Answer(
+          zones, answer_config_, dns::Transport::kUdp, buf, len, kUdpBufSize);
+      stats->Count(r);
+      if (r.size == 0) continue;
+      out_iovs[nout] = {buf, r.size};
+      std::memset(&out[nout], 0, sizeof(out[nout]));
+      out[nout].msg_hdr.msg_iov = &out_iovs[nout];
+      out[nout].msg_hdr.msg_iovlen = 1;
+      out[nout].msg_hdr.msg_name = &addrs[i];
+      out[nout].msg_hdr.msg_namelen = msgs[i].msg_hdr.msg_namelen;
+      ++nout;
+    }
+    snapshots_->Quiescent(reader);
+    snapshots_->Offline(reader);
+    int sent = 0;
+    while (sent < nout) {
+      const int k = sendmmsg(fd, out + sent, static_cast<unsigned>(nout - sent), 0);
+      if (k <= 0) break;  // lost like any UDP datagram; the client retries
+      sent += k;
+    }
+  }
+}
+
+void SocketServer::TcpLoop(std::vector<int> listeners, WorkerStats* stats,
+                           uint32_t reader) {
+  const int ep = epoll_create1(EPOLL_CLOEXEC);
+  for (int fd : listeners) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+  }
+  auto is_listener = [&](int fd) {
+    return std::find(listeners.begin(), listeners.end(), fd) != listeners.end();
+  };
+  std::unordered_map<int, std::unique_ptr<TcpConnection>> conns;
+  std::vector<uint8_t> buf(dns::kMaxMessageSize + 2);
+  const auto idle = std::chrono::milliseconds(config_.tcp_idle_timeout_ms);
+
+  auto close_conn = [&](int fd) {
+    epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr);
+    close(fd);
+    conns.erase(fd);
+  };
+  auto update_events = [&](TcpConnection& c) {
+    epoll_event ev{};
+    ev.events = (c.reading ? EPOLLIN : 0u) |
+                (c.out_sent < c.out.size() ? EPOLLOUT : 0u);
+    ev.data.fd = c.fd;
+    epoll_ctl(ep, EPOLL_CTL_MOD, c.fd, &ev);
+  };
+  auto flush = [&](TcpConnection& c) -> bool {
+    while (c.out_sent < c.out.size()) {
+      const ssize_t k = send(c.fd, c.out.data() + c.out_sent,
+                             c.out.size() - c.out_sent, MSG_NOSIGNAL);
+      if (k < 0) return errno == EAGAIN || errno == EWOULDBLOCK;
+      c.out_sent += static_cast<size_t>(k);
+    }
+    c.out.clear();
+    c.out_sent = 0;
+    return true;
+  };
+  // RFC 7766 8: each message is preceded by its two-byte length; several
+  // may arrive in one read (pipelining) and are all answered.
+  auto process = [&](TcpConnection& c) {
+    size_t off = 0;
+    snapshots_->Online(reader);
+    const zone::ZoneSet& zones = *snapshots_->Current();
+    while (c.in.size() - off >= 2) {
+      const size_t len = dns::Load16(c.in.data() + off);
+      if (c.in.size() - off - 2 < len) break;
+      std::memcpy(buf.data() + 2, c.in.data() + off + 2, len);
+      const dns::AnswerResult r =
+          dns::Answer(zones, answer_config_, dns::Transport::kTcp,
+                      buf.data() + 2, len, dns::kMaxMessageSize);
+      stats->Count(r);
+      off += 2 + len;
+      if (r.size == 0) continue;
+      dns::Store16(buf.data(), static_cast<uint16_t>(r.size));
+      c.out.insert(c.out.end(), buf.begin(), buf.begin() + 2 + r.size);
+    }
+    snapshots_->Quiescent(reader);
+    snapshots_->Offline(reader);
+    c.in.erase(c.in.begin(), c.in.begin() + off);
+  };
+
+  epoll_event events[64];
+  while (running_.load(std::memory_order_relaxed)) {
+    const int n = epoll_wait(ep, events, 64, kWakeMs);
+    const auto now = std::chrono::steady_clock::now();
+    for (int i = 0; i < n; ++i) {
+      const int fd = events[i].data.fd;
+      if (is_listener(fd)) {
+        while (true) {
+          const int cfd = accept4(fd, nullptr, nullptr,
+                                  SOCK_NONBLOCK | SOCK_CLOEXEC);
+          if (cfd < 0) break;
+          if (static_cast<int>(conns.size()) >= config_.tcp_max_connections) {
+            close(cfd);  // RFC 7766 6.2.2: shed load by closing
+            continue;
+          }
+          const int one = 1;
+          setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+          auto c = std::make_unique<TcpConnection>();
+          c->fd = cfd;
+          c->last_active = now;
+          epoll_event ev{};
+          ev.events = EPOLLIN;
+          ev.data.fd = cfd;
+          epoll_ctl(ep, EPOLL_CTL_ADD, cfd, &ev);
+          conns.emplace(cfd, std::move(c));
+        }
+        continue;
+      }
+      auto it = conns.find(fd);
+      if (it == conns.end()) continue;
+      TcpConnection& c = *it->second;
+      c.last_active = now;
+      bool alive = true;
+      if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+        uint8_t chunk[16384];
+        while (c.reading) {
+          const ssize_t k = recv(fd, chunk, sizeof(chunk), 0);
+          if (k > 0) {
+            c.in.insert(c.in.end(), chunk, chunk + k);
+            continue;
+          }
+          if (k == 0) {
+            c.peer_closed = true;  // finish sending, then close
+          } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            alive = false;
+          }
+          break;
+        }
+        process(c);
+      }
+      if (!flush(c)) alive = false;
+      if (!alive || (c.peer_closed && c.out.empty())) {
+        close_conn(fd);
+        continue;
+      }
+      c.reading = !c.peer_closed &&
+                  c.out.size() - c.out_sent < kTcpOutHighWater;
+      update_events(c);
+    }
+    // RFC 7766 6.2.3: close idle connections.
+    std::vector<int> expired;
+    for (const auto& [fd, c] : conns) {
+      if (now - c->last_active > idle) expired.push_back(fd);
+    }
+    for (int fd : expired) close_conn(fd);
+  }
+  for (auto& [fd, c] : conns) close(fd);
+  close(ep);
+}
+
+}  // namespace popdns::control

@@ -1,0 +1,81 @@
+#include "control/stats.h"
+
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "dataplane/dns/wire.h"
+
+namespace popdns::control {
+namespace {
+
+namespace rrtype = dns::rrtype;
+constexpr uint16_t kBucketTypes[kQtypeBuckets - 1] = {
+    rrtype::kA,     rrtype::kNs,    rrtype::kCname, rrtype::kSoa,
+    rrtype::kPtr,   rrtype::kMx,    rrtype::kTxt,   rrtype::kAaaa,
+    rrtype::kSrv,   rrtype::kDs,    rrtype::kDnskey, rrtype::kSvcb,
+    rrtype::kHttps, rrtype::kCaa,   rrtype::kAny};
+constexpr const char* kBucketNames[kQtypeBuckets] = {
+    "A",   "NS", "CNAME",  "SOA",  "PTR",   "MX",  "TXT", "AAAA",
+    "SRV", "DS", "DNSKEY", "SVCB", "HTTPS", "CAA", "ANY", "other"};
+constexpr const char* kOutcomeNames[kOutcomes] = {
+    "dropped", "formerr", "notimp", "badvers", "refused",
+    "answer",  "nodata",  "nxdomain", "referral", "chaos"};
+constexpr const char* kRcodeNames[16] = {
+    "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
+    "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE", "RCODE11",
+    "RCODE12", "RCODE13", "RCODE14", "RCODE15"};
+
+size_t Bucket(uint16_t qtype) {
+  for (size_t i = 0; i < kQtypeBuckets - 1; ++i) {
+    if (kBucketTypes[i] == qtype) return i;
+  }
+  return kQtypeBuckets - 1;
+}
+
+}  // namespace
+
+void WorkerStats::Count(const dns::AnswerResult& r) {
+  received.Add();
+  outcome[static_cast<size_t>(r.outcome)].Add();
+  if (r.size == 0) {
+    dropped.Add();
+    return;
+  }
+  rcode[r.rcode & 0x0F].Add();
+  if (r.truncated) truncated.Add();
+  if (r.qtype != 0) qtype[Bucket(r.qtype)].Add();
+}
+
+WorkerStats* StatsRegistry::Add(const std::string& transport) {
+  std::lock_guard<std::mutex> lock(mu_);
+  workers_.emplace_back();
+  workers_.back().transport = transport;
+  return &workers_.back();
+}
+
+std::string StatsRegistry::Render() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::map<std::string, uint64_t> sums;
+  for (const WorkerStats& w : workers_) {
+    sums["queries." + w.transport] += w.received.Get();
+    sums["queries.total"] += w.received.Get();
+    sums["dropped"] += w.dropped.Get();
+    sums["truncated"] += w.truncated.Get();
+    for (size_t i = 0; i < kOutcomes; ++i) {
+      sums[absl::StrCat("outcome.", kOutcomeNames[i])] += w.outcome[i].Get();
+    }
+    for (size_t i = 0; i < 16; ++i) {
+      sums[absl::StrCat("rcode.", kRcodeNames[i])] += w.rcode[i].Get();
+    }
+    for (size_t i = 0; i < kQtypeBuckets; ++i) {
+      sums[absl::StrCat("qtype.", kBucketNames[i])] += w.qtype[i].Get();
+    }
+  }
+  std::string out;
+  for (const auto& [k, v] : sums) {
+    if (v != 0 || k.rfind("queries.", 0) == 0) absl::StrAppend(&out, k, " ", v, "\n");
+  }
+  return out;
+}
+
+}  // namespace popdns::control
