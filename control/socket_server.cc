@@ -53,7 +53,8 @@ absl::Status Resolve(const std::string& text, sockaddr_storage* ss,
   return absl::OkStatus();
 }
 
-absl::StatusOr<int> Bind(const std::string& text, int type) {
+absl::StatusOr<int> Bind(const std::string& text, int type,
+                         bool reuseport = true) {
   sockaddr_storage ss;
   socklen_t len = 0;
   if (absl::Status s = Resolve(text, &ss, &len); !s.ok()) return s;
@@ -61,7 +62,7 @@ absl::StatusOr<int> Bind(const std::string& text, int type) {
   if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", strerror(errno)));
   const int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  if (reuseport) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
   if (ss.ss_family == AF_INET6) {
     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
   }
@@ -76,7 +77,7 @@ absl::StatusOr<int> Bind(const std::string& text, int type) {
         "cannot bind ", type == SOCK_DGRAM ? "udp " : "tcp ", text, ": ",
         strerror(err)));
   }
-  if (type == SOCK_STREAM) {
+  if (type == SOCK_STREAM && reuseport) {
     if (listen(fd, 1024) != 0) {
       close(fd);
       return absl::UnavailableError(absl::StrCat("listen ", text, ": ",
@@ -119,6 +120,13 @@ absl::Status SocketServer::Start() {
     return s;
   };
   for (const std::string& addr : config_.listen) {
+    // SO_REUSEPORT would let us share a port silently with another server
+    // of the same user; a probe bind without it fails if anyone holds it.
+    for (int type : {SOCK_DGRAM, SOCK_STREAM}) {
+      auto probe = Bind(addr, type, false);
+      if (!probe.ok()) return fail(probe.status());
+      close(*probe);
+    }
     for (int i = 0; i < Threads(config_); ++i) {
       auto fd = Bind(addr, SOCK_DGRAM);
       if (!fd.ok()) return fail(fd.status());

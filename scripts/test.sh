@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs every popdns test: installs missing Debian packages, builds a release
+# tree (build/) and an ASan+UBSan tree (build-asan/), runs the fuzzers for a
+# bounded time, and runs `meson test` in both trees. Exits non-zero on any
+# failure. Usage: scripts/test.sh [--quick]  (--quick: release tree only)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+quick=0
+[[ ${1:-} == --quick ]] && quick=1
+
+bash scripts/install-deps.sh
+
+configure() {  # dir, extra meson args...
+  local dir=$1; shift
+  if [[ ! -f $dir/build.ninja ]]; then
+    meson setup "$dir" "$@"
+  fi
+}
+
+# Two cores: one ninja at a time, each using both.
+configure build
+ninja -C build
+
+status=0
+if ((quick)); then
+  meson test -C build --print-errorlogs || status=$?
+  exit $status
+fi
+
+configure build-asan -Db_sanitize=address,undefined -Db_lundef=false \
+  -Dbenchmarks=false
+ninja -C build-asan
+
+# libFuzzer (clang) over the answer engine, bounded in time.
+FUZZ_SECONDS=${FUZZ_SECONDS:-60} bash tests/fuzz/run_fuzzers.sh || status=1
+
+echo "=== meson test: build (release) ==="
+meson test -C build --print-errorlogs || status=1
+echo "=== meson test: build-asan (ASan+UBSan) ==="
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+meson test -C build-asan --print-errorlogs --timeout-multiplier 3 || status=1
+exit $status
