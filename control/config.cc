@@ -59,6 +59,49 @@ absl::Status ReadZones(const std::string& file, const YAML::Node& n,
   return absl::OkStatus();
 }
 
+absl::Status ReadStrings(const std::string& file, const YAML::Node& n,
+                         const char* key, std::vector<std::string>* out) {
+  if (!n.IsSequence()) {
+    return At(file, n.Mark(), absl::StrCat(key, ": expected a list"));
+  }
+  for (const YAML::Node& v : n) out->push_back(v.as<std::string>());
+  return absl::OkStatus();
+}
+
+absl::Status ReadDataplane(const std::string& file, const YAML::Node& n,
+                           DataplaneSection* d) {
+  if (!n.IsMap()) return At(file, n.Mark(), "dataplane: expected a mapping");
+  d->enabled = true;
+  for (const auto& kv : n) {
+    const std::string key = kv.first.as<std::string>();
+    absl::Status s;
+    if (key == "eal") {
+      s = ReadStrings(file, kv.second, "eal", &d->eal);
+    } else if (key == "wire_port") {
+      d->wire_port = kv.second.as<std::string>();
+    } else if (key == "exception_port") {
+      d->exception_port = kv.second.as<std::string>();
+    } else if (key == "exception_interface") {
+      d->exception_interface = kv.second.as<std::string>();
+    } else if (key == "service_addresses") {
+      s = ReadStrings(file, kv.second, "service_addresses",
+                      &d->service_addresses);
+    } else {
+      return At(file, kv.first.Mark(),
+                "dataplane: unknown key '" + key + "'");
+    }
+    if (!s.ok()) return s;
+  }
+  for (const char* required : {"wire_port", "exception_port",
+                               "exception_interface", "service_addresses"}) {
+    if (!n[required]) {
+      return At(file, n.Mark(),
+                absl::StrCat("dataplane: '", required, "' is required"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ReadTop(const std::string& file, const YAML::Node& root,
                      Config* c) {
   const std::filesystem::path dir =
@@ -92,6 +135,8 @@ absl::Status ReadTop(const std::string& file, const YAML::Node& root,
     } else if (key == "tcp_max_connections") {
       s = ReadInt(file, v, "tcp_max_connections", 1, 1000000,
                   &c->tcp_max_connections);
+    } else if (key == "dataplane") {
+      s = ReadDataplane(file, v, &c->dataplane);
     } else if (key == "control_socket") {
       c->control_socket = v.as<std::string>();
     } else {
@@ -223,7 +268,17 @@ absl::StatusOr<Args> ParseArgs(int argc, char** argv) {
   if (have_version) c.version = overrides.version;
   if (have_threads) c.udp_threads = overrides.udp_threads;
   if (have_socket) c.control_socket = overrides.control_socket;
-  if (c.listen.empty()) c.listen.push_back("127.0.0.1:53");
+  if (c.listen.empty()) {
+    // With a dataplane, the slow path (TCP, fragments) listens on the
+    // service addresses; otherwise on loopback.
+    for (const std::string& a : c.dataplane.service_addresses) {
+      const std::string host = a.substr(0, a.find('/'));
+      c.listen.push_back(host.find(':') != std::string::npos
+                             ? "[" + host + "]:53"
+                             : host + ":53");
+    }
+    if (c.listen.empty()) c.listen.push_back("127.0.0.1:53");
+  }
   return args;
 }
 

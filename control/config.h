@@ -16,6 +16,18 @@ struct ZoneConfig {
   std::string file;  // absolute, or relative to the working directory
 };
 
+// The DPDK dataplane (absent: kernel sockets only).
+struct DataplaneSection {
+  bool enabled = false;
+  std::vector<std::string> eal;  // EAL arguments
+  std::string wire_port;         // DPDK device name or PCI address
+  std::string exception_port;    // DPDK device name of the net_tap
+  std::string exception_interface;  // its kernel name
+  // "198.18.0.1/24", "fd00:53::1/64": put on the exception interface, and
+  // answered by the workers on UDP port 53.
+  std::vector<std::string> service_addresses;
+};
+
 struct Config {
   std::vector<std::string> listen;  // "127.0.0.1:53", "[::1]:53"
   std::vector<ZoneConfig> zones;
@@ -27,6 +39,7 @@ struct Config {
   int tcp_max_connections = 1024;
   std::string control_socket = "/run/popdns/control.sock";
   std::string config_file;  // where it was read from, for reloads
+  DataplaneSection dataplane;
 };
 
 // Reads a YAML config. Relative zone file paths are resolved against the

@@ -7,12 +7,15 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <memory>
 #include <string>
 
 #include "absl/strings/str_join.h"
 #include "control/config.h"
 #include "control/control_socket.h"
-#include "control/snapshot.h"
+#include "control/exception_interface.h"
+#include "dataplane/dpdk/dataplane.h"
+#include "dataplane/dpdk/rcu_snapshot.h"
 #include "control/socket_server.h"
 #include "control/stats.h"
 #include "control/zone_store.h"
@@ -60,8 +63,22 @@ int Run(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &mask, nullptr);
   const int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 
-  SnapshotManager snapshots(
-      static_cast<uint32_t>(SocketServer::ReaderCount(config) + 4));
+  const DataplaneSection& dps = config.dataplane;
+  dpdk::DataplaneConfig dp_config;
+  unsigned dp_workers = 0;
+  if (dps.enabled && !args->check_only) {
+    if (absl::Status s = ParseServiceAddresses(dps.service_addresses,
+                                               &dp_config.service);
+        !s.ok()) {
+      return Fail(std::string(s.message()));
+    }
+    if (absl::Status s = dpdk::Dataplane::InitEal(dps.eal); !s.ok()) {
+      return Fail(std::string(s.message()));
+    }
+    dp_workers = dpdk::Dataplane::WorkerLcores();
+  }
+  dpdk::SnapshotManager snapshots(static_cast<uint32_t>(
+      SocketServer::ReaderCount(config) + dp_workers + 4));
   ZoneStore store(&snapshots, {config.identity, config.version});
   if (absl::Status s = store.Configure(config.zones); !s.ok()) {
     return Fail(std::string(s.message()));
@@ -72,14 +89,40 @@ int Run(int argc, char** argv) {
     return errors.empty() ? 0 : 1;
   }
 
+  std::unique_ptr<dpdk::Dataplane> dataplane;
+  if (dps.enabled) {
+    dp_config.eal_args = dps.eal;
+    dp_config.wire_port = dps.wire_port;
+    dp_config.exception_port = dps.exception_port;
+    dp_config.answer.udp_payload = config.udp_payload;
+    auto dp = dpdk::Dataplane::Start(dp_config, &snapshots);
+    if (!dp.ok()) return Fail(std::string(dp.status().message()));
+    dataplane = std::move(*dp);
+    if (absl::Status s = ConfigureExceptionInterface(
+            dps.exception_interface, dataplane->WireMac(),
+            dps.service_addresses);
+        !s.ok()) {
+      dataplane->Stop();
+      return Fail("exception interface " + dps.exception_interface + ": " +
+                  std::string(s.message()));
+    }
+    std::fprintf(stderr,
+                 "popdns: dataplane up: %u worker(s), wire %s, exception %s "
+                 "(%s)\n",
+                 dp_workers, dps.wire_port.c_str(), dps.exception_port.c_str(),
+                 dps.exception_interface.c_str());
+  }
+
   StatsRegistry stats;
   SocketServer server(config, &snapshots, &stats);
   if (absl::Status s = server.Start(); !s.ok()) {
+    if (dataplane) dataplane->Stop();
     return Fail(std::string(s.message()));
   }
   auto control_fd = OpenControlSocket(config.control_socket);
   if (!control_fd.ok()) {
     server.Stop();
+    if (dataplane) dataplane->Stop();
     return Fail(std::string(control_fd.status().message()));
   }
   std::fprintf(stderr, "popdns: serving %zu zone(s) on %s\n",
@@ -102,12 +145,15 @@ int Run(int argc, char** argv) {
     }
     if (fds[1].revents & POLLIN) {
       ServeControlClient(*control_fd, [&](const std::string& cmd) {
-        return Handle(cmd, store, stats);
+        std::string reply = Handle(cmd, store, stats);
+        if (cmd == "stats" && dataplane) reply += dataplane->RenderStats();
+        return reply;
       });
     }
   }
   std::fprintf(stderr, "popdns: stopping\n");
   server.Stop();
+  if (dataplane) dataplane->Stop();
   close(*control_fd);
   unlink(config.control_socket.c_str());
   return 0;

@@ -66,6 +66,9 @@ absl::StatusOr<int> Bind(const std::string& text, int type,
   if (ss.ss_family == AF_INET6) {
     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
   }
+  // Service addresses may be configured on the interface after we start
+  // (the dataplane's exception interface, an operator's network scripts).
+  setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
   if (type == SOCK_DGRAM) {
     timeval tv{0, kWakeMs * 1000};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -100,7 +103,7 @@ struct TcpConnection {
 
 }  // namespace
 
-SocketServer::SocketServer(const Config& config, SnapshotManager* snapshots,
+SocketServer::SocketServer(const Config& config, dpdk::SnapshotManager* snapshots,
                            StatsRegistry* stats)
     : config_(config), snapshots_(snapshots), stats_(stats) {
   answer_config_.udp_payload = config.udp_payload;

@@ -16,7 +16,7 @@
 
 #include "absl/status/status.h"
 #include "control/config.h"
-#include "control/snapshot.h"
+#include "dataplane/dpdk/rcu_snapshot.h"
 #include "control/stats.h"
 #include "dataplane/dns/answer.h"
 
@@ -24,7 +24,7 @@ namespace popdns::control {
 
 class SocketServer {
  public:
-  SocketServer(const Config& config, SnapshotManager* snapshots,
+  SocketServer(const Config& config, dpdk::SnapshotManager* snapshots,
                StatsRegistry* stats);
   ~SocketServer();
 
@@ -34,7 +34,7 @@ class SocketServer {
   // Asks the threads to stop and joins them (they wake within 200 ms).
   void Stop();
 
-  // How many RCU readers Start() registers, for sizing SnapshotManager.
+  // How many RCU readers Start() registers, for sizing dpdk::SnapshotManager.
   static int ReaderCount(const Config& config);
 
  private:
@@ -44,7 +44,7 @@ class SocketServer {
 
   Config config_;
   dns::AnswerConfig answer_config_;
-  SnapshotManager* snapshots_;
+  dpdk::SnapshotManager* snapshots_;
   StatsRegistry* stats_;
   std::atomic<bool> running_{false};
   std::vector<std::thread> threads_;

@@ -11,25 +11,13 @@
 #include <mutex>
 #include <string>
 
+#include "dataplane/counter.h"
 #include "dataplane/dns/answer.h"
 
 namespace popdns::control {
 
 inline constexpr size_t kOutcomes = 10;
 inline constexpr size_t kQtypeBuckets = 16;  // 15 common types + other
-
-class Counter {
- public:
-  // Single writer: a plain load/store pair is enough and never locks.
-  void Add(uint64_t n = 1) {
-    v_.store(v_.load(std::memory_order_relaxed) + n,
-             std::memory_order_relaxed);
-  }
-  uint64_t Get() const { return v_.load(std::memory_order_relaxed); }
-
- private:
-  std::atomic<uint64_t> v_{0};
-};
 
 struct alignas(64) WorkerStats {
   std::string transport;  // "udp", "tcp", "dpdk", "xdp"

@@ -32,7 +32,7 @@ absl::StatusOr<std::shared_ptr<const zone::Zone>> LoadZone(
   return built;
 }
 
-ZoneStore::ZoneStore(SnapshotManager* snapshots, zone::Identity identity)
+ZoneStore::ZoneStore(dpdk::SnapshotManager* snapshots, zone::Identity identity)
     : snapshots_(snapshots), identity_(std::move(identity)) {}
 
 absl::Status ZoneStore::Configure(const std::vector<ZoneConfig>& zones) {

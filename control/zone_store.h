@@ -14,7 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "control/config.h"
-#include "control/snapshot.h"
+#include "dataplane/dpdk/rcu_snapshot.h"
 #include "dataplane/zone/zone.h"
 
 namespace popdns::control {
@@ -26,7 +26,7 @@ absl::StatusOr<std::shared_ptr<const zone::Zone>> LoadZone(
 
 class ZoneStore {
  public:
-  ZoneStore(SnapshotManager* snapshots, zone::Identity identity);
+  ZoneStore(dpdk::SnapshotManager* snapshots, zone::Identity identity);
 
   // Sets the zone list (from the config) without loading.
   absl::Status Configure(const std::vector<ZoneConfig>& zones);
@@ -50,7 +50,7 @@ class ZoneStore {
   };
   void Publish();
 
-  SnapshotManager* snapshots_;
+  dpdk::SnapshotManager* snapshots_;
   zone::Identity identity_;
   std::vector<Entry> entries_;
 };

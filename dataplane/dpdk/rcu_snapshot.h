@@ -8,8 +8,8 @@
 //
 // Reader side: any registered thread, per packet or burst. Writer side:
 // the control thread only (Publish is not reentrant).
-#ifndef POPDNS_CONTROL_SNAPSHOT_H_
-#define POPDNS_CONTROL_SNAPSHOT_H_
+#ifndef POPDNS_DATAPLANE_DPDK_RCU_SNAPSHOT_H_
+#define POPDNS_DATAPLANE_DPDK_RCU_SNAPSHOT_H_
 
 #include <atomic>
 #include <cstdint>
@@ -20,7 +20,7 @@
 
 #include "dataplane/zone/zone_set.h"
 
-namespace popdns::control {
+namespace popdns::dpdk {
 
 class SnapshotManager {
  public:
@@ -61,6 +61,6 @@ class SnapshotManager {
   mutable std::mutex owner_mu_;                 // control side only
 };
 
-}  // namespace popdns::control
+}  // namespace popdns::dpdk
 
-#endif  // POPDNS_CONTROL_SNAPSHOT_H_
+#endif  // POPDNS_DATAPLANE_DPDK_RCU_SNAPSHOT_H_

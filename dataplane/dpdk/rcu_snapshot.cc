@@ -1,9 +1,9 @@
-#include "control/snapshot.h"
+#include "dataplane/dpdk/rcu_snapshot.h"
 
 #include <cstdlib>
 #include <stdexcept>
 
-namespace popdns::control {
+namespace popdns::dpdk {
 
 SnapshotManager::SnapshotManager(uint32_t max_readers)
     : max_readers_(max_readers) {
@@ -51,4 +51,4 @@ std::shared_ptr<const zone::ZoneSet> SnapshotManager::current_shared() const {
   return owner_;
 }
 
-}  // namespace popdns::control
+}  // namespace popdns::dpdk

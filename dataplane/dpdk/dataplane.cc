@@ -1,0 +1,301 @@
+#include "dataplane/dpdk/dataplane.h"
+
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_prefetch.h>
+
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace popdns::dpdk {
+namespace {
+
+constexpr uint16_t kBurst = 32;
+constexpr unsigned kPrefetchAhead = 3;
+
+bool eal_ready = false;
+
+absl::Status PortError(const std::string& what, int rc) {
+  return absl::InternalError(
+      absl::StrCat(what, ": ", rte_strerror(rc < 0 ? -rc : rc)));
+}
+
+absl::StatusOr<uint16_t> FindPort(const std::string& name) {
+  uint16_t id;
+  if (rte_eth_dev_get_port_by_name(name.c_str(), &id) != 0) {
+    return absl::NotFoundError("DPDK port '" + name +
+                               "' not found (missing --vdev or -a in eal?)");
+  }
+  return id;
+}
+
+absl::Status SetupPort(uint16_t port, uint16_t queues, bool rss,
+                       const DataplaneConfig& c, rte_mempool* pool) {
+  rte_eth_dev_info info;
+  int rc = rte_eth_dev_info_get(port, &info);
+  if (rc != 0) return PortError("dev_info_get", rc);
+  rte_eth_conf conf{};
+  // RSS over the UDP 4-tuple spreads clients over the worker queues.
+  const uint64_t rss_hf = (RTE_ETH_RSS_NONFRAG_IPV4_UDP |
+                           RTE_ETH_RSS_NONFRAG_IPV6_UDP | RTE_ETH_RSS_IP) &
+                          info.flow_type_rss_offloads;
+  if (rss && queues > 1 && rss_hf != 0) {
+    conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+    conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
+  }
+  // Let the NIC verify checksums when it can; the worker checks the flags.
+  conf.rxmode.offloads = info.rx_offload_capa &
+                         (RTE_ETH_RX_OFFLOAD_UDP_CKSUM |
+                          RTE_ETH_RX_OFFLOAD_IPV4_CKSUM);
+  if (queues > info.max_rx_queues || queues > info.max_tx_queues) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "port ", port, " has at most ", info.max_rx_queues,
+        " RX queues; fewer worker lcores needed"));
+  }
+  rc = rte_eth_dev_configure(port, queues, queues, &conf);
+  if (rc != 0) return PortError("dev_configure", rc);
+  uint16_t rxd = c.rx_desc, txd = c.tx_desc;
+  rte_eth_dev_adjust_nb_rx_tx_desc(port, &rxd, &txd);
+  const int socket = rte_eth_dev_socket_id(port);
+  for (uint16_t q = 0; q < queues; ++q) {
+    rc = rte_eth_rx_queue_setup(port, q, rxd, socket < 0 ? 0 : socket,
+                                nullptr, pool);
+    if (rc != 0) return PortError("rx_queue_setup", rc);
+    rc = rte_eth_tx_queue_setup(port, q, txd, socket < 0 ? 0 : socket,
+                                nullptr);
+    if (rc != 0) return PortError("tx_queue_setup", rc);
+  }
+  rc = rte_eth_dev_start(port);
+  if (rc != 0) return PortError("dev_start", rc);
+  // The wire carries frames for the kernel's MAC too (same MAC in bare
+  // metal, learned by clients through the exception path otherwise).
+  rte_eth_promiscuous_enable(port);
+  return absl::OkStatus();
+}
+
+// Sends what it can, frees the rest.
+void SendOrFree(uint16_t port, uint16_t queue, rte_mbuf** pkts, uint16_t n,
+                Counter& drops) {
+  if (n == 0) return;
+  const uint16_t sent = rte_eth_tx_burst(port, queue, pkts, n);
+  if (sent < n) {
+    drops.Add(n - sent);
+    rte_pktmbuf_free_bulk(pkts + sent, n - sent);
+  }
+}
+
+}  // namespace
+
+absl::Status Dataplane::InitEal(const std::vector<std::string>& eal_args) {
+  if (eal_ready) return absl::OkStatus();
+  std::vector<std::string> args = {"popdns"};
+  args.insert(args.end(), eal_args.begin(), eal_args.end());
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  if (rte_eal_init(static_cast<int>(args.size()), argv.data()) < 0) {
+    return absl::InternalError(
+        absl::StrCat("EAL init failed: ", rte_strerror(rte_errno)));
+  }
+  eal_ready = true;
+  return absl::OkStatus();
+}
+
+unsigned Dataplane::WorkerLcores() { return rte_lcore_count() - 1; }
+
+absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Start(
+    const DataplaneConfig& config, SnapshotManager* snapshots) {
+  if (absl::Status s = InitEal(config.eal_args); !s.ok()) return s;
+  std::unique_ptr<Dataplane> dp(new Dataplane());
+  dp->config_ = config;
+  dp->snapshots_ = snapshots;
+  unsigned lcore;
+  RTE_LCORE_FOREACH_WORKER(lcore) { dp->lcores_.push_back(lcore); }
+  dp->workers_ = static_cast<unsigned>(dp->lcores_.size());
+  if (dp->workers_ == 0) {
+    return absl::InvalidArgumentError(
+        "no EAL worker lcore: give eal at least two lcores (-l 0-1)");
+  }
+  auto wire = FindPort(config.wire_port);
+  if (!wire.ok()) return wire.status();
+  auto exc = FindPort(config.exception_port);
+  if (!exc.ok()) return exc.status();
+  dp->wire_ = *wire;
+  dp->exception_ = *exc;
+  rte_mempool* pool = rte_pktmbuf_pool_create(
+      "popdns_mbufs", config.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+      static_cast<int>(rte_socket_id()));
+  if (pool == nullptr) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("mbuf pool: ", rte_strerror(rte_errno)));
+  }
+  const uint16_t q = static_cast<uint16_t>(dp->workers_);
+  if (absl::Status s = SetupPort(dp->wire_, q, true, config, pool); !s.ok()) {
+    return absl::InternalError(absl::StrCat("wire port ", config.wire_port,
+                                            ": ", s.message()));
+  }
+  if (absl::Status s = SetupPort(dp->exception_, q, false, config, pool);
+      !s.ok()) {
+    return absl::InternalError(absl::StrCat(
+        "exception port ", config.exception_port, ": ", s.message()));
+  }
+  dp->counters_ = std::make_unique<QueueCounters[]>(dp->workers_);
+  for (unsigned i = 0; i < dp->workers_; ++i) {
+    dp->readers_.push_back(snapshots->RegisterReader());
+  }
+  for (unsigned i = 0; i < dp->workers_; ++i) {
+    // One heap cell per worker holding (this, index); freed by the worker.
+    auto* arg = new std::pair<Dataplane*, unsigned>(dp.get(), i);
+    const int rc = rte_eal_remote_launch(&Dataplane::WorkerMain, arg,
+                                         dp->lcores_[i]);
+    if (rc != 0) {
+      delete arg;
+      dp->Stop();
+      return PortError("remote_launch", rc);
+    }
+  }
+  return dp;
+}
+
+int Dataplane::WorkerMain(void* arg) {
+  auto* p = static_cast<std::pair<Dataplane*, unsigned>*>(arg);
+  Dataplane* dp = p->first;
+  const unsigned index = p->second;
+  delete p;
+  dp->Run(index);
+  return 0;
+}
+
+void Dataplane::Run(unsigned index) {
+  const uint16_t queue = static_cast<uint16_t>(index);
+  const uint32_t reader = readers_[index];
+  QueueCounters& c = counters_[index];
+  const net::ServiceAddresses& service = config_.service;
+  const dns::AnswerConfig& answer_config = config_.answer;
+  rte_mbuf* rx[kBurst];
+  rte_mbuf* answers[kBurst];
+  rte_mbuf* kernel[kBurst];
+  snapshots_->Online(reader);
+  while (!quit_.load(std::memory_order_relaxed)) {
+    const uint16_t n = rte_eth_rx_burst(wire_, queue, rx, kBurst);
+    if (n != 0) {
+      c.rx.Add(n);
+      const zone::ZoneSet& zones = *snapshots_->Current();
+      uint16_t na = 0, nk = 0;
+      for (unsigned i = 0; i < n && i < kPrefetchAhead; ++i) {
+        rte_prefetch0(rte_pktmbuf_mtod(rx[i], void*));
+      }
+      for (uint16_t i = 0; i < n; ++i) {
+        if (i + kPrefetchAhead < n) {
+          rte_prefetch0(rte_pktmbuf_mtod(rx[i + kPrefetchAhead], void*));
+        }
+        rte_mbuf* m = rx[i];
+        uint8_t* frame = rte_pktmbuf_mtod(m, uint8_t*);
+        net::DnsFrame f;
+        const uint64_t l4 = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+        net::FrameVerdict v =
+            m->nb_segs != 1
+                ? net::FrameVerdict::kToKernel
+                : net::ClassifyFrame(frame, m->data_len, service,
+                                     l4 != RTE_MBUF_F_RX_L4_CKSUM_GOOD, &f);
+        if (v == net::FrameVerdict::kDns && l4 == RTE_MBUF_F_RX_L4_CKSUM_BAD) {
+          v = net::FrameVerdict::kMalformed;
+        }
+        if (v == net::FrameVerdict::kToKernel) {
+          kernel[nk++] = m;
+          continue;
+        }
+        if (v == net::FrameVerdict::kMalformed) {
+          c.malformed.Add();
+          rte_pktmbuf_free(m);
+          continue;
+        }
+        const size_t room = m->buf_len - m->data_off - f.payload;
+        const dns::AnswerResult r =
+            dns::Answer(zones, answer_config, dns::Transport::kUdp,
+                        frame + f.payload, f.payload_len, room);
+        if (r.size == 0) {
+          c.engine_drop.Add();
+          rte_pktmbuf_free(m);
+          continue;
+        }
+        c.rcode[r.rcode & 0x0F].Add();
+        if (r.truncated) c.truncated.Add();
+        const size_t len = net::MakeResponseFrame(frame, f, r.size);
+        m->data_len = static_cast<uint16_t>(len);
+        m->pkt_len = static_cast<uint32_t>(len);
+        m->ol_flags = 0;
+        answers[na++] = m;
+      }
+      c.answered.Add(na);
+      SendOrFree(wire_, queue, answers, na, c.tx_drop);
+      c.to_kernel.Add(nk);
+      SendOrFree(exception_, queue, kernel, nk, c.tx_drop);
+    }
+    if (index == 0) {
+      // Low volume (ARP, ND, ICMP, TCP replies): worker 0 carries it.
+      const uint16_t k = rte_eth_rx_burst(exception_, 0, rx, kBurst);
+      if (k != 0) {
+        c.from_kernel.Add(k);
+        SendOrFree(wire_, queue, rx, k, c.tx_drop);
+      }
+    }
+    // Nothing read from the snapshot before this point is used after it.
+    snapshots_->Quiescent(reader);
+  }
+  snapshots_->Offline(reader);
+}
+
+void Dataplane::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  quit_.store(true);
+  rte_eal_mp_wait_lcore();
+  rte_eth_dev_stop(wire_);
+  rte_eth_dev_stop(exception_);
+  rte_eth_dev_close(wire_);
+  rte_eth_dev_close(exception_);
+}
+
+Dataplane::~Dataplane() { Stop(); }
+
+std::string Dataplane::WireMac() const {
+  rte_ether_addr mac;
+  rte_eth_macaddr_get(wire_, &mac);
+  return absl::StrFormat("%02x:%02x:%02x:%02x:%02x:%02x", mac.addr_bytes[0],
+                         mac.addr_bytes[1], mac.addr_bytes[2],
+                         mac.addr_bytes[3], mac.addr_bytes[4],
+                         mac.addr_bytes[5]);
+}
+
+std::string Dataplane::RenderStats() const {
+  static constexpr const char* kRcodes[6] = {"NOERROR", "FORMERR", "SERVFAIL",
+                                             "NXDOMAIN", "NOTIMP", "REFUSED"};
+  std::string out;
+  for (unsigned i = 0; i < workers_; ++i) {
+    const QueueCounters& c = counters_[i];
+    const std::string p = absl::StrCat("dpdk.q", i, ".");
+    absl::StrAppend(&out, p, "rx ", c.rx.Get(), "\n", p, "answered ",
+                    c.answered.Get(), "\n", p, "engine_drop ",
+                    c.engine_drop.Get(), "\n", p, "malformed ",
+                    c.malformed.Get(), "\n", p, "to_kernel ",
+                    c.to_kernel.Get(), "\n", p, "from_kernel ",
+                    c.from_kernel.Get(), "\n", p, "tx_drop ", c.tx_drop.Get(),
+                    "\n", p, "truncated ", c.truncated.Get(), "\n");
+    for (int r = 0; r < 16; ++r) {
+      if (c.rcode[r].Get() == 0) continue;
+      absl::StrAppend(&out, p, "rcode.",
+                      r < 6 ? kRcodes[r] : absl::StrCat("RCODE", r), " ",
+                      c.rcode[r].Get(), "\n");
+    }
+  }
+  return out;
+}
+
+}  // namespace popdns::dpdk

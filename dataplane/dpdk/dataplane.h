@@ -1,0 +1,90 @@
+// The DPDK poll-mode dataplane. One worker per lcore polls its own RX queue
+// of the wire port, answers DNS queries to the service addresses in place in
+// the received mbuf and transmits them on its own TX queue; everything else
+// goes unchanged to the kernel through the exception port (net_tap), and
+// whatever the kernel sends there is transmitted on the wire (by worker 0).
+//
+// Shared-nothing: each worker owns its queues, its counters (one cache-aligned
+// block) and its RCU reader id; the only shared state is the snapshot
+// pointer, read with acquire, and reported quiescent after every burst.
+//
+// Start/Stop/RenderStats: control thread (the EAL main lcore).
+#ifndef POPDNS_DATAPLANE_DPDK_DATAPLANE_H_
+#define POPDNS_DATAPLANE_DPDK_DATAPLANE_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "dataplane/counter.h"
+#include "dataplane/dns/answer.h"
+#include "dataplane/dpdk/rcu_snapshot.h"
+#include "dataplane/net/packet.h"
+
+namespace popdns::dpdk {
+
+struct DataplaneConfig {
+  std::vector<std::string> eal_args;  // without argv[0]
+  std::string wire_port;              // DPDK device name or PCI address
+  std::string exception_port;         // DPDK device name (net_tap)
+  net::ServiceAddresses service;
+  dns::AnswerConfig answer;
+  uint16_t rx_desc = 1024;
+  uint16_t tx_desc = 1024;
+  uint32_t mbufs = 16383;
+};
+
+struct alignas(64) QueueCounters {
+  Counter rx;           // frames received on the wire queue
+  Counter answered;     // DNS responses handed to the wire
+  Counter engine_drop;  // DNS payloads the engine drops (short, QR=1)
+  Counter malformed;    // for our service but broken (length, checksum)
+  Counter to_kernel;    // forwarded to the exception port
+  Counter from_kernel;  // exception port -> wire
+  Counter tx_drop;      // not accepted by a TX queue, freed
+  Counter truncated;    // answered with TC=1
+  Counter rcode[16];
+};
+
+class Dataplane {
+ public:
+  ~Dataplane();
+
+  // Initialises EAL from config.eal_args (call once per process), sets up
+  // both ports, and launches one worker on every EAL worker lcore, each
+  // registered as an RCU reader of `snapshots`. Errors name the step.
+  static absl::StatusOr<std::unique_ptr<Dataplane>> Start(
+      const DataplaneConfig& config, SnapshotManager* snapshots);
+
+  // Workers needed: call after EAL init to size SnapshotManager.
+  static unsigned WorkerLcores();
+  // EAL only (no ports), for sizing before Start: the caller passes the
+  // same config to Start afterwards.
+  static absl::Status InitEal(const std::vector<std::string>& eal_args);
+
+  void Stop();
+  std::string RenderStats() const;
+  // MAC address of the wire port ("02:00:..."), for the exception interface.
+  std::string WireMac() const;
+
+ private:
+  Dataplane() = default;
+  static int WorkerMain(void* arg);
+  void Run(unsigned index);
+
+  DataplaneConfig config_;
+  SnapshotManager* snapshots_ = nullptr;
+  uint16_t wire_ = 0, exception_ = 0;
+  unsigned workers_ = 0;
+  std::vector<unsigned> lcores_;
+  std::vector<uint32_t> readers_;
+  std::unique_ptr<QueueCounters[]> counters_;
+  std::atomic<bool> quit_{false};
+  bool stopped_ = false;
+};
+
+}  // namespace popdns::dpdk
+
+#endif  // POPDNS_DATAPLANE_DPDK_DATAPLANE_H_
