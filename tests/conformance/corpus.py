@@ -68,9 +68,11 @@ class Corpus:
         """Normal query. edns=None: no OPT; edns=N: EDNS version N."""
         m = dns.message.make_query(
             dns.name.from_text(name), dns.rdatatype.from_text(rdtype)
-            if isinstance(rdtype, str) else rdtype, rdclass,
-            use_edns=edns if edns is not None else False,
-            payload=payload, want_dnssec=do, options=options)
+            if isinstance(rdtype, str) else rdtype, rdclass, use_edns=False)
+        if edns is not None:
+            # explicit: make_query(use_edns=N) drops the version without DO
+            m.use_edns(edns, dns.flags.DO if do else 0, payload,
+                       options=options)
         m.id = self.next_id()
         m.flags = (dns.flags.RD if rd else 0) | flags
         self.add(label, m.to_wire(), tcp)

@@ -217,6 +217,15 @@ def start_nsd(tmp, zones, nsd):
         "    control-enable: no",
     ]
     for name, path in zones:
+        # nsd refuses a zone with data below a DNAME (knot loads it with
+        # semantic-checks: soft): give nsd a copy without those lines.
+        with open(path) as f:
+            text = f.read()
+        if "; OCCLUDED" in text:
+            path = os.path.join(d, name + "zone")
+            with open(path, "w") as f:
+                f.write("".join(x for x in text.splitlines(True)
+                                if "; OCCLUDED" not in x))
         lines += ["zone:", f"    name: {name}", f"    zonefile: {path}"]
     conf = os.path.join(d, "nsd.conf")
     with open(conf, "w") as f:
@@ -335,11 +344,12 @@ def tcp_query(port, wire, timeout=3.0):
         s.close()
 
 
-def wait_ready(port, zones, proc, log, deadline_s=120):
+def wait_ready(port, zones, proc, log, deadline_s=60):
     """Wait until the server answers SOA for every zone with AA."""
     t0 = time.time()
     pending = [n for n, _ in zones]
     while pending:
+        pending = pending[1:] + pending[:1]  # round robin over the zones
         if proc.poll() is not None:
             sys.exit(f"server exited with {proc.returncode}; log {log}:\n"
                      + open(log).read()[-3000:])
