@@ -256,7 +256,7 @@ def build(c: Corpus):
     c.q("refused/norec/org", "www.example.org.", "A", rd=False)
 
     # --- ANY (RFC 8482) -------------------------------------------------------
-    for n in [ex, "www." + ex, "multi." + ch, "a." + ch, "mail." + ch,
+    for n in [ex, "www." + ex, "multi." + ch, "anyorder." + ch, "a." + ch, "mail." + ch,
               "d." + ch, "nothere." + ex, "deep." + ex, "foo.bar." + wi,
               "_ssh._tcp.host1." + wi, dl, "ns1." + dl]:
         c.q(f"any/{n}", n, "ANY", tcp=(n in (ex, "multi." + ch)))
