@@ -322,7 +322,13 @@ def build(c: Corpus):
             tcp=(p is None))
         c.q(f"tc/{tag}/big.deleg/NS", "big." + dl, "NS",
             edns=None if p is None else 0, payload=p or 1232)
+        c.q(f"tc/{tag}/sibbig.deleg/referral", "www.sibbig." + dl, "A",
+            edns=None if p is None else 0, payload=p or 1232)
     c.q("tc/noedns/many40/mixedcase", mixcase("many40." + ch), "A")
+    for n, t in [("tomany40", "A"), ("tomany", "A")]:
+        c.q(f"tc/noedns/{n}/{t}", f"{n}.{ch}", t, tcp=(n == "tomany"))
+        c.q(f"tc/edns1232/{n}/{t}", f"{n}.{ch}", t, edns=0)
+        c.q(f"tc/edns600/{n}/{t}", f"{n}.{ch}", t, edns=0, payload=600)
 
     # --- FORMERR and other malformed ---------------------------------------------
     qq = qsec("www.example.test.")

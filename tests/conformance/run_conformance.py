@@ -24,9 +24,12 @@ Comparison of one response pair (ID normalised):
     domain names compared case-insensitively (RFC 4343), TTLs compared;
   * OPT: presence, version, DO, extended rcode, option codes; advertised UDP
     payload size only where ACCEPTED says it may differ;
-  * TC=1 responses: header, question, OPT, answer and authority as above;
-    the additional section of each side must only hold RRs of the full
-    (TCP) answer's additional section.
+  * TC=1 responses: header, question, OPT and authority as above; the
+    answer section of each side must be a whole-RRset prefix of the full
+    (TCP) answer, the SUT's at least as long as knot's (knot writes whole
+    RRsets in order and stops at the first that does not fit); the
+    additional section of each side must only hold RRs of the full
+    answer's additional section.
   * response size: the SUT's response must not be larger than knot's
     (name compression at least as tight) unless --no-size-check.
 Prints one line (plus an indented diff) per difference and ends with
@@ -504,9 +507,24 @@ def accepted(label, aspect, table):
     return None
 
 
-def compare(label, ref_wire, sut_wire, full_additional, table, size_check):
-    """Returns (diffs, accepted_notes). diffs: list of strings."""
+def rrset_list(msg, section):
+    """Section as an ordered list of RRsets (each: name, class, type, rdatas)."""
+    out = []
+    for rrset in getattr(msg, section):
+        keys = frozenset(rr_key(rrset.name, rrset.ttl, rd)[0] for rd in rrset)
+        out.append((rrset.name.to_text().lower(), rrset.rdclass, rrset.rdtype,
+                    keys))
+    return out
+
+
+def compare(label, ref_wire, sut_wire, full, table, size_check):
+    """Returns (diffs, accepted_notes). diffs: list of strings.
+
+    full: knot's reply to the same query over TCP (a Resp) when the UDP reply
+    may have been cut (TC=1 or additional sections differ), else None.
+    """
     diffs, notes = [], []
+    full_additional = full.sections["additional"] if full is not None else None
 
     def diff(aspect, text):
         rfc = accepted(label, aspect, table)
@@ -554,7 +572,22 @@ def compare(label, ref_wire, sut_wire, full_additional, table, size_check):
         diff("udp-payload", f"OPT payload: knot {oa['payload']} sut "
              f"{ob['payload']}")
     tc = bool(a.flags & 0x0200) or bool(b.flags & 0x0200)
-    for sec in ("answer", "authority", "additional"):
+    sections = ("answer", "authority", "additional")
+    if tc and full is not None and a.flags & 0x0200 and b.flags & 0x0200:
+        # knot fills the answer with whole RRsets in order and stops at the
+        # first one that does not fit: each side's answer must be a prefix
+        # of the full answer, whole RRsets only. The SUT may fit more (its
+        # compression may be tighter) but never less than knot.
+        full_ans = rrset_list(full.msg, "answer")
+        pa, pb = rrset_list(a.msg, "answer"), rrset_list(b.msg, "answer")
+        if pb != full_ans[:len(pb)]:
+            diff("answer", "TC=1 answer section is not a whole-RRset prefix "
+                 "of the full (TCP) answer:\n" + b.dump())
+        elif len(pb) < len(pa) or pa != full_ans[:len(pa)]:
+            diff("answer", f"TC=1 answer keeps {len(pb)} RRsets, knot "
+                 f"{len(pa)} (of {len(full_ans)} in the full answer)")
+        sections = ("authority", "additional")
+    for sec in sections:
         sa, sb = a.sections[sec], b.sections[sec]
         if {k: v[1] for k, v in sa.items()} == {k: v[1] for k, v in sb.items()}:
             continue  # same RR multiset (display text may differ in case)
@@ -665,7 +698,7 @@ def main():
                 rb = tcp_query(sut_port, wire)
                 ra = ra if ra else None
                 rb = rb if rb else None
-            full_add = None
+            full_resp = None
             ref_resp = Resp(ra) if ra and len(ra) >= 12 else None
             if ref_resp is not None and ref_resp.msg is not None and proto == "udp":
                 # Only needed when the additional section may have been cut.
@@ -678,14 +711,14 @@ def main():
                     if full:
                         fr = Resp(full)
                         if fr.msg is not None:
-                            full_add = fr.sections["additional"]
+                            full_resp = fr
             if ra:
                 bytes_ref += len(ra)
             if rb:
                 bytes_sut += len(rb)
             if ra and rb and len(rb) > len(ra):
                 larger += 1
-            diffs, notes = compare(shown, ra, rb, full_add, table, size_check)
+            diffs, notes = compare(shown, ra, rb, full_resp, table, size_check)
             if args.dump and re.search(args.dump, label):
                 print(f"=== {shown} query {wire.hex()}")
                 print("  knot:\n" + (Resp(ra).dump() if ra else "    <none>"))
