@@ -199,6 +199,15 @@ def build(c: Corpus):
                  ("other", "A"), ("other", "NS"), ("big", "NS"),
                  ("www.big", "A"), ("mx", "MX"), ("_imap._tcp", "SRV")]:
         c.q(f"deleg/{n}/{t}", f"{n}.{dl}", t, tcp=(n in ("big", "child")))
+    # a child zone served by the same server (served.deleg.test.)
+    sv = "served." + dl
+    for n, t in [("@", "DS"), ("@", "NS"), ("@", "SOA"), ("@", "A"),
+                 ("@", "MX"), ("@", "ANY"), ("@", "DNSKEY"), ("ns1", "A"),
+                 ("www", "A"), ("nothere", "A"), ("mail", "AAAA")]:
+        name = sv if n == "@" else f"{n}.{sv}"
+        c.q(f"nested/{n}/{t}", name, t)
+    c.q("nested/@/DS/do", sv, "DS", edns=0, do=True)
+    c.q("nested/case/@/DS", mixcase(sv), "DS")
     c.q("deleg/sub.chain/A", "host.sub." + ch, "A")
     c.q("deleg/sub.chain/DS", "sub." + ch, "DS")
     c.q("deleg/subdel.wild/A", "host.subdel." + wi, "A")

@@ -65,7 +65,8 @@ import dns.rdatatype  # noqa: E402
 import corpus  # noqa: E402
 import gen_zone  # noqa: E402
 
-ZONES = ["wild.test.", "deleg.test.", "chain.test.", "example.test."]
+ZONES = ["wild.test.", "deleg.test.", "chain.test.", "example.test.",
+         "served.deleg.test."]
 GEN_ZONE = "gen.test."
 
 # ---------------------------------------------------------------------------
