@@ -55,6 +55,9 @@ bool NormalizeRdataNames(uint16_t type, std::string* rdata) {
       return rdata->size() > 2 && 2 + lower_at(2) == rdata->size();
     case rrtype::kSrv:
       return rdata->size() > 6 && 6 + lower_at(6) == rdata->size();
+    case rrtype::kSvcb:
+    case rrtype::kHttps:  // RFC 9460 2.2: priority, TargetName, params
+      return rdata->size() > 2 && lower_at(2) != 0;
     case rrtype::kSoa: {
       const size_t m = lower_at(0);
       if (m == 0) return false;
@@ -333,6 +336,11 @@ absl::Status Builder::Run(const std::vector<ZoneRecord>& records) {
   const uint8_t* rdata = z.Bytes(soa->rdata_offset) + 2;
   const size_t rdlen = dns::Load16(z.Bytes(soa->rdata_offset));
   z.serial = dns::Load32(rdata + rdlen - 20);
+  const size_t mname = WireNameSize(
+      std::string_view(reinterpret_cast<const char*>(rdata), rdlen), 0);
+  z.soa_mname.assign(reinterpret_cast<const char*>(rdata), mname);
+  z.soa_rname.assign(reinterpret_cast<const char*>(rdata) + mname,
+                     rdlen - 20 - mname);
   z.negative_ttl = std::min(soa->ttl, dns::Load32(rdata + rdlen - 4));
   ComputeFlags();
   return CompileBlobs();

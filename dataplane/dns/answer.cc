@@ -12,9 +12,10 @@ using zone::RRset;
 using zone::Zone;
 
 constexpr size_t kOptSize = 11;
-// Bound on CNAME/DNAME links followed inside a zone; loops are also caught
-// by remembering visited nodes.
-constexpr int kMaxChain = 12;
+// At most this many CNAMEs (written or synthesized from a DNAME) per
+// answer; the last one's target is still answered if it is not one more
+// CNAME. Same as Knot. Loops also stop at the first repeated node.
+constexpr int kMaxCnames = 5;
 constexpr uint8_t kRcodeYxDomain = 6;
 
 struct Redirect {
@@ -47,8 +48,10 @@ Redirect FindRedirect(const Zone& z, const Node* e, bool exact,
   Redirect r;
   if (e->cut != zone::kNone) r.cut = &z.nodes[e->cut];
   if (e->dname != zone::kNone) r.dname = &z.nodes[e->dname];
-  // DNAME redirects names strictly below its owner only.
-  if (r.dname == e && exact) r.dname = nullptr;
+  // DNAME redirects names strictly below its owner that do not exist;
+  // an existing name below it is answered from its own data, as Knot does
+  // (RFC 6672 2.3 makes such data occluded; serving it is harmless).
+  if (exact) r.dname = nullptr;
   // RFC 4035 3.1.4.1: DS at the cut is the parent's data.
   if (r.cut == e && exact && qtype == rrtype::kDs) r.cut = nullptr;
   if (r.cut && r.dname) {
@@ -70,14 +73,25 @@ bool AdditionalTarget(uint16_t type, const uint8_t* rdata, size_t rdlen,
     case rrtype::kNs: off = 0; break;
     case rrtype::kMx: off = 2; break;
     case rrtype::kSrv: off = 6; break;
+    case rrtype::kSvcb:
+    case rrtype::kHttps: off = 2; break;  // RFC 9460 4.1: TargetName
     default: return false;
   }
   if (rdlen <= off) return false;
-  *target = {reinterpret_cast<const char*>(rdata + off), rdlen - off};
+  // The zone builder checked the name; SVCB params may follow it.
+  size_t n = off;
+  while (n < rdlen && rdata[n] != 0) n += 1u + rdata[n];
+  if (n >= rdlen) return false;
+  *target = {reinterpret_cast<const char*>(rdata + off), n + 1 - off};
   return true;
 }
 
-void PutAdditional(const Zone& z, const RRset& rs, MessageWriter& w) {
+// Returns false if an address of a name at or below `required_below` (the
+// cut of a referral: its in-bailiwick glue) did not fit; other additional
+// data is optional (RFC 2181 9) and is left out without TC.
+bool PutAdditional(const Zone& z, const RRset& rs, MessageWriter& w,
+                   std::string_view required_below = {}) {
+  bool complete = true;
   const Node* done[16];
   size_t ndone = 0;
   const uint8_t* p = z.Bytes(rs.rdata_offset);
@@ -89,22 +103,25 @@ void PutAdditional(const Zone& z, const RRset& rs, MessageWriter& w) {
       const Node* n = z.Find(target);
       if (n && std::find(done, done + ndone, n) == done + ndone) {
         if (ndone < 16) done[ndone++] = n;
-        // Additional data is optional (RFC 2181 9): what does not fit is
-        // left out without TC.
-        if (const RRset* a = z.FindRRset(*n, rrtype::kA)) {
-          (void)w.PutRRset(Section::kAdditional, n->name, z, *a);
-        }
-        if (const RRset* aaaa = z.FindRRset(*n, rrtype::kAaaa)) {
-          (void)w.PutRRset(Section::kAdditional, n->name, z, *aaaa);
+        const bool required = !required_below.empty() &&
+                              IsSubdomain(n->name, required_below);
+        for (uint16_t type : {rrtype::kA, rrtype::kAaaa}) {
+          const RRset* addr = z.FindRRset(*n, type);
+          if (addr && !w.PutRRset(Section::kAdditional, n->name, z, *addr) &&
+              required) {
+            complete = false;
+          }
         }
       }
     }
     p += 2 + rdlen;
   }
+  return complete;
 }
 
 bool NeedsAdditional(uint16_t type) {
-  return type == rrtype::kNs || type == rrtype::kMx || type == rrtype::kSrv;
+  return type == rrtype::kNs || type == rrtype::kMx || type == rrtype::kSrv ||
+         type == rrtype::kSvcb || type == rrtype::kHttps;
 }
 
 // Builds the DNAME substitution of `name` (RFC 6672 2.2): the labels of
@@ -139,8 +156,8 @@ bool PutNegativeAuthority(const Zone& z, MessageWriter& w) {
 bool PutReferral(const Zone& z, const Node& cut, MessageWriter& w) {
   const RRset* ns = z.FindRRset(cut, rrtype::kNs);
   if (!w.PutRRset(Section::kAuthority, cut.name, z, *ns)) return false;
-  PutAdditional(z, *ns, w);
-  return true;
+  // RFC 9471 3: glue for in-bailiwick name servers must fit, or TC.
+  return PutAdditional(z, *ns, w, cut.name);
 }
 
 GeneralResult AnswerGeneral(const GeneralRequest& req, MessageWriter& w) {
@@ -150,7 +167,11 @@ GeneralResult AnswerGeneral(const GeneralRequest& req, MessageWriter& w) {
   const uint16_t qtype = req.qtype;
   LowerName chain_name;
   const LowerName* cur = req.qname;
-  const Node* visited[kMaxChain + 1];
+  const Node* visited[kMaxCnames + 2];
+  int nvisited = 0;
+  const Node* dnames_written[kMaxCnames + 1];
+  int ndnames = 0;
+  int cnames = 0;
   for (int step = 0;; ++step) {
     const size_t apex_label = cur->label_count - apex_labels;
     bool exact;
@@ -165,15 +186,22 @@ GeneralResult AnswerGeneral(const GeneralRequest& req, MessageWriter& w) {
       return r;
     }
     if (redirect.dname) {
+      if (cnames == kMaxCnames) return r;
       const Node& d = *redirect.dname;
       const RRset& drs = *z.FindRRset(d, rrtype::kDname);
-      if (!w.PutRRset(Section::kAnswer, d.name, z, drs)) {
-        r.truncated = true;
-        return r;
+      // A DNAME that redirects the chain again is not repeated.
+      if (std::find(dnames_written, dnames_written + ndnames, &d) ==
+          dnames_written + ndnames) {
+        if (!w.PutRRset(Section::kAnswer, d.name, z, drs)) {
+          r.truncated = true;
+          return r;
+        }
+        dnames_written[ndnames++] = &d;
       }
       LowerName next;
       if (!Substitute(*cur, d, FirstRdata(z, drs), &next)) {
         r.rcode = kRcodeYxDomain;  // RFC 6672 2.2
+        if (!PutNegativeAuthority(z, w)) r.truncated = true;
         return r;
       }
       // RFC 6672 3.1: the synthesized CNAME carries the DNAME's TTL.
@@ -182,7 +210,8 @@ GeneralResult AnswerGeneral(const GeneralRequest& req, MessageWriter& w) {
         r.truncated = true;
         return r;
       }
-      if (!IsSubdomain(next.view(), z.apex) || step == kMaxChain) return r;
+      ++cnames;
+      if (!IsSubdomain(next.view(), z.apex)) return r;
       chain_name = next;
       cur = &chain_name;
       continue;
@@ -204,37 +233,41 @@ GeneralResult AnswerGeneral(const GeneralRequest& req, MessageWriter& w) {
       std::memcpy(wild + 2, e->name.data(), e->name.size());
       node = z.Find({reinterpret_cast<const char*>(wild), e->name.size() + 2});
     }
-    for (int i = 0; i < step; ++i) {
-      if (visited[i] == node) return r;  // CNAME loop: stop, as Knot does
-    }
-    visited[step] = node;
     const std::string_view owner = cur->view();
     if ((node->flags & zone::kHasCname) && qtype != rrtype::kCname &&
         qtype != rrtype::kAny) {
+      if (cnames == kMaxCnames) return r;
+      if (std::find(visited, visited + nvisited, node) != visited + nvisited) {
+        return r;  // CNAME loop: stop at the repeated name, as Knot does
+      }
+      visited[nvisited++] = node;
       const RRset& cname = *z.FindRRset(*node, rrtype::kCname);
       if (!w.PutRRset(Section::kAnswer, owner, z, cname)) {
         r.truncated = true;
         return r;
       }
       r.outcome = Outcome::kAnswer;
+      ++cnames;
       const std::string_view target = FirstRdata(z, cname);
-      if (!IsSubdomain(target, z.apex) || step == kMaxChain) return r;
+      if (!IsSubdomain(target, z.apex)) return r;
       LowerNameFromWire(target, &chain_name);
       cur = &chain_name;
       continue;
     }
     if (qtype == rrtype::kAny) {
-      // RFC 8482 4.1: over UDP one RRset is a complete answer.
-      const uint16_t n = req.tcp ? node->rrset_count
-                                 : std::min<uint16_t>(node->rrset_count, 1);
-      for (uint16_t i = 0; i < n; ++i) {
-        if (!w.PutRRset(Section::kAnswer, owner, z,
-                        z.rrsets[node->rrset_begin + i])) {
+      // RFC 8482 4.1: one RRset is a complete answer; like Knot we send the
+      // one with the lowest type, over UDP and TCP alike.
+      const RRset* first = nullptr;
+      for (uint16_t i = 0; i < node->rrset_count; ++i) {
+        const RRset& rs = z.rrsets[node->rrset_begin + i];
+        if (!first || rs.type < first->type) first = &rs;
+      }
+      if (first) {
+        if (!w.PutRRset(Section::kAnswer, owner, z, *first)) {
           r.truncated = true;
           return r;
         }
-      }
-      if (n > 0) {
+        if (NeedsAdditional(first->type)) PutAdditional(z, *first, w);
         r.outcome = Outcome::kAnswer;
         return r;
       }
@@ -265,15 +298,18 @@ size_t UdpLimit(const Query& q, const AnswerConfig& config) {
 }
 
 // Header flags, counts and the OPT record; returns the response size.
+constexpr uint16_t kNoEde = 0xFFFF;
+constexpr uint16_t kEdeNotAuthoritative = 20;  // RFC 8914 4.21
+constexpr uint16_t kOptionEde = 15;
+
 size_t Finish(uint8_t* buf, const Query& q, const AnswerConfig& config,
               size_t end, uint16_t qd, uint16_t an, uint16_t ns, uint16_t ar,
-              uint16_t rcode, bool aa, bool tc) {
+              uint16_t rcode, bool aa, bool tc, uint16_t ede = kNoEde) {
   buf[kOffFlags1] = static_cast<uint8_t>(
       kFlagQr | (buf[kOffFlags1] & (0x78 | kFlagRd)) | (aa ? kFlagAa : 0) |
       (tc ? kFlagTc : 0));
-  // RFC 4035 3.1.6 / 3.2.2: CD is copied; RA, Z and AD are not ours to set.
-  buf[kOffFlags2] =
-      static_cast<uint8_t>((buf[kOffFlags2] & kFlagCd) | (rcode & 0x0F));
+  // RA, Z, AD and CD are a resolver's business (Knot clears them too).
+  buf[kOffFlags2] = static_cast<uint8_t>(rcode & 0x0F);
   if (q.has_edns) {
     uint8_t* o = buf + end;
     o[0] = 0;  // root owner
@@ -285,6 +321,15 @@ size_t Finish(uint8_t* buf, const Query& q, const AnswerConfig& config,
     o[8] = 0;
     Store16(o + 9, 0);
     end += kOptSize;
+    if (ede != kNoEde) {
+      // RFC 8914 2: {INFO-CODE, no EXTRA-TEXT}; error responses are small,
+      // so the 6 bytes always fit.
+      Store16(o + 9, 6);
+      Store16(o + 11, kOptionEde);
+      Store16(o + 13, 2);
+      Store16(o + 15, ede);
+      end += 6;
+    }
     ++ar;
   }
   SetCounts(buf, qd, an, ns, ar);
@@ -293,14 +338,21 @@ size_t Finish(uint8_t* buf, const Query& q, const AnswerConfig& config,
 
 AnswerResult ErrorResponse(uint8_t* buf, const Query& q,
                            const AnswerConfig& config, uint16_t rcode,
-                           Outcome outcome) {
+                           Outcome outcome, uint16_t ede = kNoEde) {
   AnswerResult res;
   const bool echo = q.question_end != 0;
   res.size = Finish(buf, q, config, echo ? q.question_end : kHeaderSize,
-                    echo ? 1 : 0, 0, 0, 0, rcode, false, false);
+                    echo ? 1 : 0, 0, 0, 0, rcode, false, false, ede);
   res.outcome = outcome;
   res.rcode = static_cast<uint8_t>(rcode & 0x0F);
   return res;
+}
+
+bool BelowSoaNames(const Zone& z, const LowerName& qname) {
+  return (z.soa_mname.size() > z.apex.size() &&
+          IsSubdomain(qname.view(), z.soa_mname)) ||
+         (z.soa_rname.size() > z.apex.size() &&
+          IsSubdomain(qname.view(), z.soa_rname));
 }
 
 bool NameIs(const LowerName& n, std::string_view wire) {
@@ -332,7 +384,7 @@ AnswerResult AnswerChaos(uint8_t* buf, const Query& q,
   AnswerResult res;
   res.outcome = Outcome::kChaos;
   if (pos + rr > limit) {
-    res.size = Finish(buf, q, config, pos, 1, 0, 0, 0, 0, true, true);
+    res.size = Finish(buf, q, config, pos, 1, 0, 0, 0, 0, false, true);
     res.truncated = true;
     return res;
   }
@@ -344,7 +396,7 @@ AnswerResult AnswerChaos(uint8_t* buf, const Query& q,
   Store16(o + 10, static_cast<uint16_t>(len + 1));
   o[12] = static_cast<uint8_t>(len);
   std::memcpy(o + 13, text->data(), len);
-  res.size = Finish(buf, q, config, pos + rr, 1, 1, 0, 0, 0, true, false);
+  res.size = Finish(buf, q, config, pos + rr, 1, 1, 0, 0, 0, false, false);
   return res;
 }
 
@@ -402,6 +454,10 @@ AnswerResult AnswerParsed(const zone::ZoneSet& zones,
       return ErrorResponse(buf, q, config,
                            static_cast<uint16_t>(Rcode::kNotImp),
                            Outcome::kNotImp);
+    case QueryVerdict::kNotAuth:
+      return ErrorResponse(buf, q, config,
+                           static_cast<uint16_t>(Rcode::kNotAuth),
+                           Outcome::kNotImp);
     case QueryVerdict::kBadVers:
       return ErrorResponse(buf, q, config, kRcodeBadVers, Outcome::kBadVers);
     case QueryVerdict::kAnswer:
@@ -412,7 +468,8 @@ AnswerResult AnswerParsed(const zone::ZoneSet& zones,
                      : std::min(buf_size, UdpLimit(q, config));
   if (q.has_edns) limit -= kOptSize;
 
-  if (q.qclass != rrclass::kIn) {
+  // Class ANY (RFC 1035 3.2.5) is answered from the IN data, like Knot.
+  if (q.qclass != rrclass::kIn && q.qclass != rrclass::kAny) {
     if (q.qclass == rrclass::kCh) {
       return AnswerChaos(buf, q, config, zones.identity(), limit);
     }
@@ -420,10 +477,17 @@ AnswerResult AnswerParsed(const zone::ZoneSet& zones,
                          static_cast<uint16_t>(Rcode::kRefused),
                          Outcome::kRefused);
   }
-  if (q.qtype == rrtype::kAxfr || q.qtype == rrtype::kIxfr) {
-    // Zone transfers are served to configured secondaries over TCP only.
+  if (q.qtype == rrtype::kAxfr || q.qtype == 0) {
+    // Zone transfers are not served over UDP (RFC 5936 4.2); type 0 is
+    // reserved (RFC 6895 3.1).
     return ErrorResponse(buf, q, config,
                          static_cast<uint16_t>(Rcode::kNotImp),
+                         Outcome::kNotImp);
+  }
+  if (q.qtype == rrtype::kIxfr) {
+    // No secondary is configured to transfer from us (Knot: NOTAUTH).
+    return ErrorResponse(buf, q, config,
+                         static_cast<uint16_t>(Rcode::kNotAuth),
                          Outcome::kNotImp);
   }
   size_t apex_label;
@@ -433,7 +497,7 @@ AnswerResult AnswerParsed(const zone::ZoneSet& zones,
     // authoritative-only servers answer (RFC 8906 3.1.4.1).
     return ErrorResponse(buf, q, config,
                          static_cast<uint16_t>(Rcode::kRefused),
-                         Outcome::kRefused);
+                         Outcome::kRefused, kEdeNotAuthoritative);
   }
   if (q.qtype == rrtype::kDs && apex_label == 0 && q.qname.label_count > 0) {
     // RFC 4035 3.1.4.1: DS lives in the parent; answer from it if served.
@@ -470,8 +534,11 @@ AnswerResult AnswerParsed(const zone::ZoneSet& zones,
     // Exact hit: the blob was built for this very name.
     rcode = blob->rcode;
     outcome = static_cast<Outcome>(blob->outcome);
-  } else if (e->cut != zone::kNone && e->dname == zone::kNone &&
-             !(exact && e->cut == NodeIndex(*z, e) && qt == rrtype::kDs)) {
+  } else if (e->cut != zone::kNone && e->cut == NodeIndex(*z, e) &&
+             e->dname == zone::kNone && !(exact && qt == rrtype::kDs)) {
+    // Only when the closest encloser is the cut: below it, a query for a
+    // glue name (or below one) compresses the NS targets into the question
+    // better than a blob compiled for the cut can.
     const Node& cut = z->nodes[e->cut];
     blob = &z->blobs[cut.referral_blob];
     delta = qsize - cut.name.size();
@@ -493,7 +560,8 @@ AnswerResult AnswerParsed(const zone::ZoneSet& zones,
         outcome = static_cast<Outcome>(blob->outcome);
       }
     }
-    if (!blob) {
+    const bool soa_below = BelowSoaNames(*z, q.qname);
+    if (!blob && !soa_below) {
       if (!node) {
         rcode = static_cast<uint8_t>(Rcode::kNxDomain);
         outcome = Outcome::kNxDomain;
@@ -507,7 +575,10 @@ AnswerResult AnswerParsed(const zone::ZoneSet& zones,
       }
     }
   }
-  if (blob && config.use_precompiled && (delta == 0 || blob->relocatable)) {
+  // A blob that does not fit whole goes through the general path, which
+  // truncates RRset by RRset exactly as Knot does.
+  if (blob && config.use_precompiled && (delta == 0 || blob->relocatable) &&
+      start + blob->size <= limit) {
     EmitBlob(*z, *blob, buf, start, limit, delta, keep_owner, &end, &an, &ns,
              &ar, &tc);
     res.size = Finish(buf, q, config, end, 1, an, ns, ar, rcode, aa, tc);

@@ -70,8 +70,24 @@ void ParseQuery(const uint8_t* msg, size_t len, Query* q) {
   // RFC 1035 4.1.2 allows QDCOUNT > 1 but no server answers it; RFC 9619
   // makes exactly one question the rule for QUERY.
   if (GetQdCount(msg) != 1) {
-    q->verdict = GetOpcode(msg) == Opcode::kQuery ? QueryVerdict::kFormErr
-                                                  : QueryVerdict::kNotImp;
+    // Still find the OPT, so that the FORMERR carries one (as Knot does).
+    if (GetQdCount(msg) != 0 || !ParseRecords(msg, len, kHeaderSize, q)) {
+      q->has_edns = false;
+      q->verdict = QueryVerdict::kFormErr;
+      return;
+    }
+    // No question is fine for other opcodes; they are refused by opcode.
+    switch (GetOpcode(msg)) {
+      case Opcode::kQuery:
+        q->verdict = QueryVerdict::kFormErr;
+        break;
+      case Opcode::kNotify:
+      case Opcode::kUpdate:
+        q->verdict = QueryVerdict::kNotAuth;
+        break;
+      default:
+        q->verdict = QueryVerdict::kNotImp;
+    }
     return;
   }
   size_t pos;
@@ -90,9 +106,16 @@ void ParseQuery(const uint8_t* msg, size_t len, Query* q) {
     q->has_edns = false;
     return;
   }
-  if (GetOpcode(msg) != Opcode::kQuery) {
-    q->verdict = QueryVerdict::kNotImp;
-    return;
+  switch (GetOpcode(msg)) {
+    case Opcode::kQuery:
+      break;
+    case Opcode::kNotify:  // RFC 1996: only from configured primaries
+    case Opcode::kUpdate:  // RFC 2136: only from configured clients
+      q->verdict = QueryVerdict::kNotAuth;
+      return;
+    default:
+      q->verdict = QueryVerdict::kNotImp;
+      return;
   }
   // RFC 6891 6.1.3: a version we do not implement gets BADVERS.
   q->verdict = q->has_edns && q->edns_version > 0 ? QueryVerdict::kBadVers

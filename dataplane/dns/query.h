@@ -17,6 +17,7 @@ enum class QueryVerdict : uint8_t {
   kDrop,     // not worth an answer (see DropReason)
   kFormErr,  // answer FORMERR
   kNotImp,   // answer NOTIMP (opcode other than QUERY)
+  kNotAuth,  // answer NOTAUTH (NOTIFY/UPDATE: nobody is authorised yet)
   kBadVers,  // answer BADVERS (EDNS version > 0)
 };
 

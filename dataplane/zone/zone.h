@@ -90,6 +90,9 @@ struct Zone {
   uint32_t negative_blob = kNone;  // SOA in authority, built for the apex
   uint32_t soa_rrset = kNone;
   uint32_t negative_ttl = 0;  // RFC 2308 5: min(SOA TTL, SOA MINIMUM)
+  // SOA MNAME and RNAME (lowercased wire): a question below either
+  // compresses them better than the precompiled negative answer does.
+  std::string soa_mname, soa_rname;
 
   std::string names;  // backing store of Node::name; never resized after
   std::string arena;  // RDATA and blob bytes
