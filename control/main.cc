@@ -2,6 +2,7 @@
 // sockets (UDP + TCP), reloads on SIGHUP or `popdnsctl reload`, and stops
 // cleanly on SIGTERM/SIGINT. The control thread is this main thread.
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -63,6 +64,10 @@ int Run(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &mask, nullptr);
   const int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 
+  // EAL pins this thread to the main lcore's CPU and threads inherit that;
+  // the socket threads must not, so remember the mask we started with.
+  cpu_set_t start_cpus;
+  sched_getaffinity(0, sizeof(start_cpus), &start_cpus);
   const DataplaneSection& dps = config.dataplane;
   dpdk::DataplaneConfig dp_config;
   unsigned dp_workers = 0;
@@ -112,6 +117,14 @@ int Run(int argc, char** argv) {
                  dp_workers, dps.wire_port.c_str(), dps.exception_port.c_str(),
                  dps.exception_interface.c_str());
   }
+
+  // Slow-path threads run anywhere but on the busy-polling worker cores.
+  cpu_set_t slow_cpus = start_cpus;
+  if (dataplane) {
+    for (unsigned cpu : dataplane->WorkerCpus()) CPU_CLR(cpu, &slow_cpus);
+    if (CPU_COUNT(&slow_cpus) == 0) slow_cpus = start_cpus;
+  }
+  sched_setaffinity(0, sizeof(slow_cpus), &slow_cpus);
 
   StatsRegistry stats;
   SocketServer server(config, &snapshots, &stats);

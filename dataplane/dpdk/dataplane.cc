@@ -265,6 +265,17 @@ void Dataplane::Stop() {
 
 Dataplane::~Dataplane() { Stop(); }
 
+std::vector<unsigned> Dataplane::WorkerCpus() const {
+  std::vector<unsigned> cpus;
+  for (unsigned lcore : lcores_) {
+    rte_cpuset_t set = rte_lcore_cpuset(lcore);
+    for (unsigned cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+      if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
+    }
+  }
+  return cpus;
+}
+
 std::string Dataplane::WireMac() const {
   rte_ether_addr mac;
   rte_eth_macaddr_get(wire_, &mac);

@@ -66,6 +66,8 @@ class Dataplane {
 
   void Stop();
   std::string RenderStats() const;
+  // CPUs the worker lcores are pinned to.
+  std::vector<unsigned> WorkerCpus() const;
   // MAC address of the wire port ("02:00:..."), for the exception interface.
   std::string WireMac() const;
 
