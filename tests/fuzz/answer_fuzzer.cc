@@ -1,0 +1,327 @@
+// libFuzzer target: query bytes + a fixed zone set -> response, through
+// dns::Answer (dataplane/dns/answer.h), checked with the independent strict
+// parser of tests/testutil/dns_message.h.
+//
+// The input is the query as received. It is always answered over UDP; bit 0
+// of the first byte (part of the ID) also answers it over TCP, and bit 1
+// also answers it through the general path alone (use_precompiled=false),
+// which must give the same answer as the precompiled blobs it built (same
+// header and records; compression may differ, see SameMessage).
+//
+// Invariants (a violation traps, which libFuzzer reports as a crash):
+//  - the response is dropped (size 0) or parses strictly;
+//  - over UDP it is at most 512 bytes without EDNS, at most the client's
+//    EDNS size clamped to [512, 1232] with it (RFC 6891 6.2.3/6.2.5), and
+//    nothing in the buffer past max(query size, that limit) is written;
+//  - its ID is the query's and QR is set;
+//  - a well-formed query (one uncompressed question, QUERY, QR=0) is never
+//    dropped and its question is echoed byte for byte (RFC 1035 4.1.2,
+//    case kept for 0x20).
+//
+// Built by tests/fuzz/meson.build with -Dfuzzers=true and clang; run with
+// tests/fuzz/run_fuzzers.sh.
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "dataplane/dns/answer.h"
+#include "tests/testutil/dns_message.h"
+#include "tests/testutil/zone_fixture.h"
+
+namespace popdns::dns {
+namespace {
+
+constexpr size_t kBufSize = 65535;
+constexpr size_t kDefaultUdp = 1232;  // AnswerConfig::udp_payload
+constexpr uint8_t kCanary = 0xA5;
+
+// Wildcards, empty non-terminals, a wildcard CNAME, a wildcard below a cut
+// and a DNAME next to wildcards: the closest-encloser cases the fixture zone
+// has only one or two of.
+constexpr char kWildZone[] = R"(
+$ORIGIN wild.test.
+$TTL 300
+@            SOA   ns hm 7 3600 600 86400 60
+@            NS    ns
+@            MX    5 mx.a.b
+ns           A     192.0.2.53
+*            A     192.0.2.100
+*            AAAA  2001:db8::100
+*            MX    10 mx.a.b
+*.a.b        TXT   "wild under an ENT"
+*.a.b        A     192.0.2.101
+mx.a.b       A     192.0.2.102
+x.y.z.ent    A     192.0.2.103
+*.y.z.ent    CNAME x.y.z.ent
+*.c          CNAME *.a.b
+*.loop       CNAME a.loop
+*.out        CNAME www.example.test.
+cut          NS    ns.cut
+cut          NS    ns.a.b
+ns.cut       A     192.0.2.104
+*.cut        A     192.0.2.105
+d            DNAME a.b.wild.test.
+*.d2         DNAME example.test.
+_srv._udp.a  SRV   1 1 53 mx.a.b
+)";
+
+std::string ReadFile(const char* path) {
+  std::ifstream in(path);
+  if (!in) {
+    std::fprintf(stderr, "answer_fuzzer: cannot read %s\n", path);
+    std::abort();
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+const zone::ZoneSet& Zones() {
+  static const std::shared_ptr<zone::ZoneSet> zones = [] {
+    auto set = testutil::MakeZoneSet(
+        {{"example.test.", ReadFile(POPDNS_TESTDATA "/example.test.zone")},
+         {"sub.child.example.test.",
+          "@ SOA ns hm 1 1 1 1 60\n@ NS ns\nns A 192.0.2.99\n"},
+         {"wild.test.", kWildZone}},
+        {"pop1.example", "popdns-fuzz"});
+    if (!set.ok()) {
+      std::fprintf(stderr, "answer_fuzzer: zone: %s\n",
+                   std::string(set.status().message()).c_str());
+      std::abort();
+    }
+    return *set;
+  }();
+  return *zones;
+}
+
+void Check(bool ok, const char* what) {
+  if (!ok) {
+    std::fprintf(stderr, "answer_fuzzer: invariant failed: %s\n", what);
+    __builtin_trap();
+  }
+}
+
+// What the query says, read here rather than with testutil::ParseMessage,
+// which is a strict parser for responses, not for hostile bytes.
+struct QueryFacts {
+  bool well_formed = false;  // header + one uncompressed question, QUERY
+  bool has_opt = false;      // an OPT record in the additional section
+  uint16_t opt_udp_size = 0;
+  std::string question;  // qname wire + qtype + qclass, as received
+};
+
+uint16_t Get16(const uint8_t* p) {
+  return static_cast<uint16_t>((p[0] << 8) | p[1]);
+}
+
+// Skips a possibly compressed name at `pos`; false if it runs off the end.
+bool SkipName(const uint8_t* d, size_t len, size_t* pos) {
+  size_t p = *pos;
+  while (p < len) {
+    const uint8_t l = d[p];
+    if ((l & 0xC0) == 0xC0) {
+      if (len - p < 2) return false;
+      *pos = p + 2;
+      return true;
+    }
+    if (l > 63) return false;
+    p += 1u + l;
+    if (l == 0) {
+      *pos = p;
+      return p <= len;
+    }
+  }
+  return false;
+}
+
+QueryFacts Inspect(const uint8_t* d, size_t len) {
+  QueryFacts f;
+  if (len < 12) return f;
+  const bool qr = d[2] & 0x80;
+  const uint8_t opcode = (d[2] >> 3) & 0x0F;
+  if (Get16(d + 4) != 1) return f;
+  // RFC 1035 3.1 / 4.1.2: the question name, uncompressed, <= 255 octets.
+  size_t p = 12;
+  while (true) {
+    if (p >= len || p - 12 >= 255) return f;
+    const uint8_t l = d[p];
+    if (l > 63) return f;
+    p += 1u + l;
+    if (l == 0) break;
+  }
+  if (p - 12 > 255 || len < p || len - p < 4) return f;
+  p += 4;
+  f.well_formed = !qr && opcode == 0;
+  f.question.assign(reinterpret_cast<const char*>(d) + 12, p - 12);
+  // The EDNS size, if the rest of the message can be walked.
+  const uint32_t an_ns = uint32_t{Get16(d + 6)} + Get16(d + 8);
+  const uint32_t total = an_ns + Get16(d + 10);
+  for (uint32_t i = 0; i < total; ++i) {
+    if (!SkipName(d, len, &p) || len - p < 10) return f;
+    const size_t rdlen = Get16(d + p + 8);
+    if (Get16(d + p) == 41 && i >= an_ns && !f.has_opt) {
+      f.has_opt = true;
+      f.opt_udp_size = Get16(d + p + 2);
+    }
+    p += 10;
+    if (len - p < rdlen) return f;
+    p += rdlen;
+  }
+  return f;
+}
+
+size_t UdpLimit(const QueryFacts& f, bool response_has_opt) {
+  if (!response_has_opt) return 512;
+  if (!f.has_opt) return kDefaultUdp;  // EDNS the test parser did not see
+  return std::min<size_t>(std::max<size_t>(f.opt_udp_size, 512), kDefaultUdp);
+}
+
+uint8_t* Buffer() {
+  static uint8_t* buf = new uint8_t[kBufSize];
+  return buf;
+}
+
+// Answers data[0, size) in a fresh copy; returns the response size.
+size_t AnswerCopy(const uint8_t* data, size_t size, Transport transport,
+                  bool precompiled) {
+  uint8_t* buf = Buffer();
+  std::memcpy(buf, data, size);
+  if (transport == Transport::kUdp) {
+    std::memset(buf + size, kCanary, std::min(kBufSize - size, size_t{4096}));
+  }
+  AnswerConfig config;
+  config.use_precompiled = precompiled;
+  const AnswerResult r =
+      Answer(Zones(), config, transport, buf, size, kBufSize);
+  Check(r.size <= kBufSize, "response larger than the buffer");
+  return r.size;
+}
+
+void CheckResponse(const uint8_t* query, size_t query_size, const QueryFacts& f,
+                   Transport transport, size_t size) {
+  const uint8_t* buf = Buffer();
+  if (size == 0) {
+    Check(!f.well_formed, "well-formed query dropped");
+    return;
+  }
+  auto m = testutil::ParseMessage(buf, size);
+  if (!m.ok()) {
+    std::fprintf(stderr, "answer_fuzzer: response does not parse: %s\n",
+                 std::string(m.status().message()).c_str());
+    __builtin_trap();
+  }
+  Check(m->size == size, "parsed size differs");
+  Check(query_size >= 2 && m->id == ((query[0] << 8) | query[1]),
+        "ID not echoed");
+  Check(m->qr, "QR not set");
+  if (transport == Transport::kUdp) {
+    const size_t limit = UdpLimit(f, m->has_opt);
+    Check(size <= limit, "UDP response over the client's limit");
+    Check(size <= kDefaultUdp, "UDP response over 1232");
+    const size_t untouched = std::max(query_size, limit);
+    const size_t end =
+        query_size + std::min(kBufSize - query_size, size_t{4096});
+    for (size_t i = untouched; i < end; ++i) {
+      Check(buf[i] == kCanary, "UDP answer wrote past its limit");
+    }
+  }
+  if (f.well_formed) {
+    Check(m->qdcount == 1, "question not echoed");
+    Check(f.question.size() == m->qname_wire.size() + 4,
+          "question name length differs");
+    Check(size >= 12 + f.question.size() &&
+              std::memcmp(buf + 12, f.question.data(), f.question.size()) == 0,
+          "question bytes differ from the query's");
+  }
+}
+
+bool SameRecords(const std::vector<testutil::Record>& a,
+                 const std::vector<testutil::Record>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].owner != b[i].owner || a[i].type != b[i].type ||
+        a[i].rclass != b[i].rclass || a[i].ttl != b[i].ttl ||
+        a[i].rdata != b[i].rdata) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The same message once names are decompressed. Not byte equality: a
+// referral blob is compiled for the cut, so it cannot compress an NS target
+// or glue owner against a question that happens to be that very name, while
+// the general path can (tests/fuzz/crashes/README.md).
+bool SameMessage(const uint8_t* a, size_t a_size, const uint8_t* b,
+                 size_t b_size) {
+  if (a_size == 0 || b_size == 0) return a_size == b_size;
+  auto ma = testutil::ParseMessage(a, a_size);
+  auto mb = testutil::ParseMessage(b, b_size);
+  if (!ma.ok() || !mb.ok()) return false;
+  return ma->flags1 == mb->flags1 && ma->flags2 == mb->flags2 &&
+         ma->qdcount == mb->qdcount && ma->qname_wire == mb->qname_wire &&
+         ma->qtype == mb->qtype && ma->qclass == mb->qclass &&
+         ma->has_opt == mb->has_opt && ma->opt_udp_size == mb->opt_udp_size &&
+         ma->opt_ext_rcode == mb->opt_ext_rcode && ma->opt_do == mb->opt_do &&
+         SameRecords(ma->answer, mb->answer) &&
+         SameRecords(ma->authority, mb->authority) &&
+         SameRecords(ma->additional, mb->additional);
+}
+
+void Dump(const char* what, const uint8_t* p, size_t n) {
+  std::fprintf(stderr, "%s:", what);
+  for (size_t i = 0; i < n; ++i) std::fprintf(stderr, " %02x", p[i]);
+  std::fprintf(stderr, "\n");
+  auto m = testutil::ParseMessage(p, n);
+  if (!m.ok()) return;
+  std::fprintf(stderr, "  rcode=%u aa=%d tc=%d\n", m->rcode, m->aa, m->tc);
+  const std::vector<testutil::Record>* sections[] = {&m->answer, &m->authority,
+                                                     &m->additional};
+  for (const auto* sec : sections) {
+    for (const auto& r : *sec) {
+      std::fprintf(stderr, "  %s\n", r.ToString().c_str());
+    }
+    std::fprintf(stderr, "  --\n");
+  }
+}
+
+}  // namespace
+}  // namespace popdns::dns
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace popdns::dns;
+  if (size > kBufSize) return 0;
+  const QueryFacts f = Inspect(data, size);
+  const bool tcp = size > 0 && (data[0] & 0x01);
+  const bool differential = size > 0 && (data[0] & 0x02);
+
+  const size_t udp = AnswerCopy(data, size, Transport::kUdp, true);
+  CheckResponse(data, size, f, Transport::kUdp, udp);
+  if (differential) {
+    const std::string fast(reinterpret_cast<const char*>(Buffer()), udp);
+    const size_t general = AnswerCopy(data, size, Transport::kUdp, false);
+    CheckResponse(data, size, f, Transport::kUdp, general);
+    if (!SameMessage(reinterpret_cast<const uint8_t*>(fast.data()), udp,
+                     Buffer(), general)) {
+      std::fprintf(stderr,
+                   "answer_fuzzer: precompiled (%zu bytes) and general path "
+                   "(%zu bytes) answers differ\n",
+                   udp, general);
+      Dump("precompiled", reinterpret_cast<const uint8_t*>(fast.data()), udp);
+      Dump("general", Buffer(), general);
+      __builtin_trap();
+    }
+  }
+  if (tcp) {
+    const size_t t = AnswerCopy(data, size, Transport::kTcp, true);
+    CheckResponse(data, size, f, Transport::kTcp, t);
+  }
+  return 0;
+}

@@ -1,0 +1,39 @@
+#!/bin/sh
+# Builds the libFuzzer targets with clang, ASan and UBSan in build-fuzz/ and
+# runs each on a scratch copy of its seed corpus for N seconds (default 60).
+# Exits non-zero if a fuzzer crashes; the reproducer is left in
+# tests/fuzz/crashes/ (crash-<sha1>), replay it with
+#   build-fuzz/tests/fuzz/answer_fuzzer tests/fuzz/crashes/crash-...
+#
+#   tests/fuzz/run_fuzzers.sh [seconds]
+set -eu
+seconds=${1:-60}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=$root/build-fuzz
+cd "$root"
+if [ ! -f "$build/build.ninja" ]; then
+  CC=clang CXX=clang++ meson setup "$build" -Dfuzzers=true \
+    -Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=false \
+    -Ddpdk=disabled -Dxdp=disabled
+fi
+ninja -C "$build" -j1 tests/fuzz/answer_fuzzer
+
+mkdir -p tests/fuzz/crashes
+status=0
+for fuzzer in answer; do
+  work=$(mktemp -d)
+  cp tests/fuzz/corpus/$fuzzer/* "$work"/
+  echo "== ${fuzzer}_fuzzer for ${seconds}s"
+  # UBSan findings are errors, not warnings.
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  ASAN_OPTIONS=abort_on_error=1 \
+    "$build/tests/fuzz/${fuzzer}_fuzzer" "$work" \
+      -max_total_time="$seconds" -max_len=1024 -timeout=10 \
+      -print_final_stats=1 \
+      -artifact_prefix="$root/tests/fuzz/crashes/" || status=$?
+  rm -rf "$work"
+  if [ "$status" -ne 0 ]; then
+    echo "${fuzzer}_fuzzer failed (exit $status); see tests/fuzz/crashes/" >&2
+  fi
+done
+exit "$status"
