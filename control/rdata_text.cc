@@ -414,6 +414,114 @@ std::optional<uint16_t> SvcKeyFromText(std::string_view text) {
   return std::nullopt;
 }
 
+// ---- Wire-format checks for "\#" RDATA of known types ----
+// Later stages (snapshot building, additional-section processing) trust that
+// an NS or MX RDATA holds a well-formed name, so generic RDATA of a known
+// type must have that type's shape, as BIND also requires.
+
+class WireReader {
+ public:
+  explicit WireReader(std::string_view data) : data_(data) {}
+  bool Skip(size_t n) {
+    if (data_.size() - pos_ < n) return false;
+    pos_ += n;
+    return true;
+  }
+  bool LengthPrefixed(size_t min_length) {
+    if (pos_ >= data_.size()) return false;
+    size_t n = static_cast<unsigned char>(data_[pos_++]);
+    return n >= min_length && Skip(n);
+  }
+  bool Name() {
+    size_t start = pos_;
+    while (pos_ < data_.size()) {
+      size_t n = static_cast<unsigned char>(data_[pos_++]);
+      if (n > kMaxLabelLength || !Skip(n)) return false;  // also pointers
+      if (n == 0) return pos_ - start <= kMaxNameLength;
+    }
+    return false;
+  }
+  bool Bitmap() {
+    int last_window = -1;
+    while (!AtEnd()) {
+      if (data_.size() - pos_ < 2) return false;
+      int window = static_cast<unsigned char>(data_[pos_]);
+      size_t n = static_cast<unsigned char>(data_[pos_ + 1]);
+      pos_ += 2;
+      if (window <= last_window || n == 0 || n > 32 || !Skip(n)) return false;
+      last_window = window;
+    }
+    return true;
+  }
+  bool SvcParams() {
+    while (!AtEnd()) {
+      if (!Skip(2) || data_.size() - pos_ < 2) return false;
+      size_t n = static_cast<size_t>(static_cast<unsigned char>(data_[pos_]))
+                     << 8 |
+                 static_cast<unsigned char>(data_[pos_ + 1]);
+      if (!Skip(2 + n)) return false;
+    }
+    return true;
+  }
+  bool AtEnd() const { return pos_ == data_.size(); }
+  void SkipRest() { pos_ = data_.size(); }
+
+ private:
+  std::string_view data_;
+  size_t pos_ = 0;
+};
+
+bool WireField(Field kind, WireReader* reader) {
+  switch (kind) {
+    case Field::kU8:
+    case Field::kAlgorithm:
+      return reader->Skip(1);
+    case Field::kU16:
+    case Field::kType:
+      return reader->Skip(2);
+    case Field::kU32:
+    case Field::kTtl:
+    case Field::kTime:
+    case Field::kIpv4:
+      return reader->Skip(4);
+    case Field::kIpv6:
+      return reader->Skip(16);
+    case Field::kName:
+      return reader->Name();
+    case Field::kCharString:
+    case Field::kSalt:
+      return reader->LengthPrefixed(0);
+    case Field::kCaaTag:
+    case Field::kHash:
+      return reader->LengthPrefixed(1);
+    case Field::kCharStrings:
+      do {
+        if (!reader->LengthPrefixed(0)) return false;
+      } while (!reader->AtEnd());
+      return true;
+    case Field::kRestString:
+    case Field::kBase64Rest:
+    case Field::kHexRest:
+      reader->SkipRest();
+      return true;
+    case Field::kBitmap:
+      return reader->Bitmap();
+    case Field::kSvcParams:
+      return reader->SvcParams();
+  }
+  return false;
+}
+
+bool WireMatchesFormat(const RdataFormat& format, std::string_view rdata) {
+  WireReader reader(rdata);
+  for (int i = 0; i < format.count; ++i) {
+    if (!WireField(format.fields[static_cast<size_t>(i)].kind, &reader)) {
+      return false;
+    }
+  }
+  return reader.AtEnd();
+}
+
 class RdataParser {
  public:
   RdataParser(absl::Span<const TextToken> tokens, std::string_view origin,
@@ -486,7 +594,10 @@ class RdataParser {
                        bool length_prefix);
   bool ParseEncodedRest(const FieldSpec& spec);
   bool ParseBitmap(const FieldSpec& spec);
+  using SvcParamList = std::vector<std::pair<uint16_t, std::string>>;
   bool ParseSvcParams(const FieldSpec& spec);
+  bool CheckSvcParams(const SvcParamList& params, size_t first);
+  bool AppendSvcParams(const SvcParamList& params);
   bool ParseSvcValue(uint16_t key, std::string_view value, bool has_value,
                      size_t token, std::string* out);
 
@@ -731,7 +842,8 @@ bool RdataParser::ParseSvcValue(uint16_t key, std::string_view raw,
 }
 
 bool RdataParser::ParseSvcParams(const FieldSpec& spec) {
-  std::vector<std::pair<uint16_t, std::string>> params;
+  SvcParamList params;
+  const size_t first = next_;
   for (; next_ < tokens_.size(); ++next_) {
     size_t index = next_;
     const TextToken& token = tokens_[index];
@@ -769,6 +881,36 @@ bool RdataParser::ParseSvcParams(const FieldSpec& spec) {
   }
   // RFC 9460 2.2: keys in strictly increasing order on the wire.
   std::sort(params.begin(), params.end());
+  return CheckSvcParams(params, first) && AppendSvcParams(params);
+}
+
+bool RdataParser::CheckSvcParams(const SvcParamList& params,
+                                 size_t first) {
+  auto has = [&](uint16_t key) {
+    return std::any_of(params.begin(), params.end(),
+                       [key](const auto& p) { return p.first == key; });
+  };
+  // RFC 9460 8: every key listed in "mandatory" must be present, and
+  // "mandatory" must not list itself.
+  if (!params.empty() && params[0].first == 0) {
+    const std::string& list = params[0].second;
+    for (size_t i = 0; i + 1 < list.size(); i += 2) {
+      uint16_t key = static_cast<uint16_t>(
+          static_cast<uint8_t>(list[i]) << 8 | static_cast<uint8_t>(list[i + 1]));
+      if (key == 0 || !has(key)) {
+        return Fail(first, Cat("SvcParam mandatory lists ",
+                           key == 0 ? "itself" : "a key that is not present"));
+      }
+    }
+  }
+  // RFC 9460 7.1.1: no-default-alpn only together with alpn.
+  if (has(2) && !has(1)) {
+    return Fail(first, "SvcParam no-default-alpn without alpn");
+  }
+  return true;
+}
+
+bool RdataParser::AppendSvcParams(const SvcParamList& params) {
   for (const auto& [key, value] : params) {
     AppendU16(wire_, key);
     AppendU16(wire_, static_cast<uint32_t>(value.size()));
@@ -851,10 +993,17 @@ bool RdataFromText(uint16_t type, absl::Span<const TextToken> tokens,
                    RdataError* error) {
   wire->clear();
   RdataParser parser(tokens, origin_wire, wire, error);
-  if (!tokens.empty() && !tokens[0].quoted && tokens[0].text == "\\#") {
-    return parser.RunGeneric();
-  }
   const RdataFormat* format = FindFormat(type);
+  if (!tokens.empty() && !tokens[0].quoted && tokens[0].text == "\\#") {
+    if (!parser.RunGeneric()) return false;
+    if (format != nullptr && !WireMatchesFormat(*format, *wire)) {
+      error->token = 0;
+      error->message =
+          Cat("generic RDATA is not valid ", TypeToText(type), " RDATA");
+      return false;
+    }
+    return true;
+  }
   if (format == nullptr) {
     error->token = 0;
     error->message = Cat("no text format known for type ",

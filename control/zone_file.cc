@@ -8,9 +8,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <optional>
-#include <sstream>
+#include <system_error>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -207,14 +206,25 @@ std::string DirectoryOf(std::string_view path) {
 }
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::NotFoundError(
-        Cat("cannot open '", path, "': ", std::strerror(errno)));
+  FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) {
+    return absl::NotFoundError(Cat("cannot open '", path, "': ",
+                                   std::system_category().message(errno)));
   }
-  std::ostringstream content;
-  content << in.rdbuf();
-  return std::move(content).str();
+  std::string content;
+  char buffer[1 << 16];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof(buffer), file)) > 0) {
+    content.append(buffer, n);
+  }
+  // fopen succeeds on a directory; the read error (EISDIR) shows here.
+  int error = std::ferror(file) ? errno : 0;
+  std::fclose(file);
+  if (error != 0) {
+    return absl::NotFoundError(Cat("cannot read '", path, "': ",
+                                   std::system_category().message(error)));
+  }
+  return content;
 }
 
 class ZoneParser {
@@ -252,8 +262,9 @@ absl::Status ZoneParser::ParseText(std::string_view text, FileState* state) {
     if (done) return absl::OkStatus();
     SetEnd(&entry);
     const TextToken& first = entry.tokens[0];
-    if (!entry.owner_omitted && !first.quoted &&
-        first.text.starts_with("$")) {
+    // A record never starts with '$' (owner, TTL, class or type), so an
+    // indented directive is still a directive.
+    if (!first.quoted && first.text.starts_with("$")) {
       POPDNS_RETURN_IF_ERROR(HandleDirective(entry, state));
     } else {
       POPDNS_RETURN_IF_ERROR(HandleRecord(entry, state));
@@ -291,10 +302,12 @@ absl::Status ZoneParser::HandleRecord(const Entry& entry, FileState* state) {
         return Error(*state, token, Cat("invalid TTL '", token.text, "'"));
       }
       ttl = value;
-    } else if (!rclass && (rclass = ClassFromText(token.text))) {
-    } else {
-      break;
+      continue;
     }
+    std::optional<uint16_t> as_class =
+        rclass ? std::nullopt : ClassFromText(token.text);
+    if (!as_class) break;
+    rclass = as_class;
   }
   if (i >= tokens.size()) return ErrorAtEnd(*state, entry, "missing RR type");
   std::optional<uint16_t> type = TypeFromText(tokens[i].text);
@@ -396,6 +409,8 @@ absl::Status ZoneParser::HandleInclude(const Entry& entry, FileState* state) {
 }
 
 // ---- $GENERATE (BIND syntax; Knot accepts the same) ----
+
+constexpr uint64_t kMaxGenerateRecords = 1000000;
 
 struct GenerateRange {
   uint64_t start = 0;
@@ -544,6 +559,13 @@ absl::Status ZoneParser::HandleGenerate(const Entry& entry, FileState* state) {
   if (!ParseRange(tokens[1].text, &range)) {
     return Error(*state, tokens[1],
                  Cat("invalid $GENERATE range '", tokens[1].text, "'"));
+  }
+  // A typo like 0-4294967295 would otherwise eat all memory on the control
+  // thread.
+  if ((range.stop - range.start) / range.step >= kMaxGenerateRecords) {
+    return Error(*state, tokens[1],
+                 Cat("$GENERATE range '", tokens[1].text, "' makes more than ",
+                     kMaxGenerateRecords, " records"));
   }
   // Only the owner (lhs) and the RDATA (after the type) are templates.
   size_t type_index = 3;

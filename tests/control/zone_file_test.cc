@@ -262,6 +262,9 @@ TEST(ZoneFile, GenericTypesAndRdata) {
   EXPECT_EQ(Hex(r[2].rdata), "c0000208");
   EXPECT_EQ(r[3].type, 16);
   EXPECT_EQ(Hex(r[3].rdata), "026869");
+  EXPECT_EQ(RdataHex("a MX \\# 3 000a00"), "000a00");
+  EXPECT_EQ(RdataHex("a SVCB \\# 9 0001 00 0003 0002 0035"), "000100000300020035");
+  EXPECT_EQ(RdataHex("a NSEC3 \\# 7 01000000 00 01 ff"), "01000000000" "1ff");
   EXPECT_EQ(RdataToGenericText(std::string("\xc0\x00", 2)), "\\# 2 c000");
   EXPECT_EQ(RdataToGenericText(""), "\\# 0");
 }
@@ -412,6 +415,9 @@ TEST(ZoneFile, ParseZoneFileReadsFile) {
       std::string(POPDNS_ZONE_TESTDATA) + "/signed.example.zone", options);
   ASSERT_TRUE(records.ok()) << records.status();
   EXPECT_GT(records->size(), 30u);
+  auto directory = ParseZoneFile(POPDNS_ZONE_TESTDATA, options);
+  EXPECT_EQ(directory.status().message(),
+            "cannot read '" POPDNS_ZONE_TESTDATA "': Is a directory");
   auto missing = ParseZoneFile("/nonexistent/x.zone", options);
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(missing.status().message(),
@@ -559,6 +565,25 @@ INSTANTIATE_TEST_SUITE_P(
                   "t.zone:1:13: invalid SvcParam value 'ipv4hint=1.2.3.4,x'"},
         ErrorCase{"a HTTPS 1 . alpn=\"h2\n",
                   "t.zone:1:18: unterminated quoted string"},
+        ErrorCase{"a A \\# 3 010203\n",
+                  "t.zone:1:5: generic RDATA is not valid A RDATA"},
+        ErrorCase{"a NS \\# 2 0161\n",
+                  "t.zone:1:6: generic RDATA is not valid NS RDATA"},
+        ErrorCase{"a MX \\# 4 0001c000\n",  // compression pointer
+                  "t.zone:1:6: generic RDATA is not valid MX RDATA"},
+        ErrorCase{"a TXT \\# 2 0561\n",
+                  "t.zone:1:7: generic RDATA is not valid TXT RDATA"},
+        ErrorCase{"a SVCB 1 . mandatory=port alpn=h2\n",
+                  "t.zone:1:12: SvcParam mandatory lists a key that is not "
+                  "present"},
+        ErrorCase{"a SVCB 1 . mandatory=mandatory\n",
+                  "t.zone:1:12: SvcParam mandatory lists itself"},
+        ErrorCase{"a SVCB 1 . port=1 no-default-alpn\n",
+                  "t.zone:1:12: SvcParam no-default-alpn without alpn"},
+        ErrorCase{"$GENERATE 0-4294967295 h$ A 10.0.0.1\n",
+                  "t.zone:1:11: $GENERATE range '0-4294967295' makes more "
+                  "than 1000000 records"},
+        ErrorCase{"  $TTL x\n", "t.zone:1:8: invalid TTL 'x'"},
         ErrorCase{"$INCLUDE\n", "t.zone:1:9: missing $INCLUDE file"},
         ErrorCase{"$INCLUDE /nonexistent/x.inc\n",
                   "t.zone:1:10: cannot open '/nonexistent/x.inc': No such "
