@@ -34,23 +34,23 @@ enum class Field : uint8_t {
   kU8,
   kU16,
   kU32,
-  kTtl,         // u32 with optional units: 1h30m
-  kAlgorithm,   // DNSSEC algorithm number or mnemonic (RFC 4034 A.1)
-  kType,        // RR type mnemonic, u16 (RRSIG type covered)
-  kTime,        // YYYYMMDDHHmmSS or integer seconds (RFC 4034 3.2)
+  kTtl,        // u32 with optional units: 1h30m
+  kAlgorithm,  // DNSSEC algorithm number or mnemonic (RFC 4034 A.1)
+  kType,       // RR type mnemonic, u16 (RRSIG type covered)
+  kTime,       // YYYYMMDDHHmmSS or integer seconds (RFC 4034 3.2)
   kName,
   kIpv4,
   kIpv6,
-  kCharString,  // length-prefixed <character-string>
-  kCharStrings, // one or more, to the end (TXT)
-  kRestString,  // one string without length prefix, to the end (CAA, URI)
+  kCharString,   // length-prefixed <character-string>
+  kCharStrings,  // one or more, to the end (TXT)
+  kRestString,   // one string without length prefix, to the end (CAA, URI)
   kCaaTag,
   kBase64Rest,
   kHexRest,
-  kSalt,        // "-" or hex, length-prefixed (NSEC3)
-  kHash,        // base32hex, length-prefixed (NSEC3 next hashed owner)
-  kBitmap,      // type bitmap to the end (RFC 4034 4.1.2)
-  kSvcParams,   // RFC 9460 SvcParams to the end
+  kSalt,       // "-" or hex, length-prefixed (NSEC3)
+  kHash,       // base32hex, length-prefixed (NSEC3 next hashed owner)
+  kBitmap,     // type bitmap to the end (RFC 4034 4.1.2)
+  kSvcParams,  // RFC 9460 SvcParams to the end
 };
 
 struct FieldSpec {
@@ -305,14 +305,22 @@ bool DecodeBase32Hex(std::string_view text, std::string* out) {
 
 std::optional<uint8_t> AlgorithmFromText(std::string_view text) {
   static constexpr std::pair<std::string_view, uint8_t> kAlgorithms[] = {
-      {"RSAMD5", 1},          {"DH", 2},
-      {"DSA", 3},             {"RSASHA1", 5},
-      {"DSA-NSEC3-SHA1", 6},  {"RSASHA1-NSEC3-SHA1", 7},
-      {"RSASHA256", 8},       {"RSASHA512", 10},
-      {"ECC-GOST", 12},       {"ECDSAP256SHA256", 13},
-      {"ECDSAP384SHA384", 14}, {"ED25519", 15},
-      {"ED448", 16},          {"INDIRECT", 252},
-      {"PRIVATEDNS", 253},    {"PRIVATEOID", 254},
+      {"RSAMD5", 1},
+      {"DH", 2},
+      {"DSA", 3},
+      {"RSASHA1", 5},
+      {"DSA-NSEC3-SHA1", 6},
+      {"RSASHA1-NSEC3-SHA1", 7},
+      {"RSASHA256", 8},
+      {"RSASHA512", 10},
+      {"ECC-GOST", 12},
+      {"ECDSAP256SHA256", 13},
+      {"ECDSAP384SHA384", 14},
+      {"ED25519", 15},
+      {"ED448", 16},
+      {"INDIRECT", 252},
+      {"PRIVATEDNS", 253},
+      {"PRIVATEOID", 254},
   };
   uint64_t value;
   if (ParseDecimal(text, 255, &value)) return static_cast<uint8_t>(value);
@@ -533,8 +541,8 @@ class RdataParser {
       if (!ParseField(format.fields[static_cast<size_t>(i)])) return false;
     }
     if (next_ < tokens_.size()) {
-      return Fail(next_, Cat("unexpected '", tokens_[next_].text,
-                                      "' after RDATA"));
+      return Fail(next_,
+                  Cat("unexpected '", tokens_[next_].text, "' after RDATA"));
     }
     return true;
   }
@@ -546,7 +554,7 @@ class RdataParser {
     uint64_t length;
     if (!ParseDecimal(length_token->text, 0xffff, &length)) {
       return Fail(next_ - 1, Cat("invalid generic RDATA length '",
-                                          length_token->text, "'"));
+                                 length_token->text, "'"));
     }
     size_t first = next_;
     if (!TakeRest(&scratch_) || !DecodeHex(scratch_, wire_)) {
@@ -554,8 +562,8 @@ class RdataParser {
     }
     if (wire_->size() != length) {
       return Fail(first, Cat("generic RDATA length mismatch: "
-                                      "declared ",
-                                      length, ", got ", wire_->size()));
+                             "declared ",
+                             length, ", got ", wire_->size()));
     }
     return true;
   }
@@ -609,8 +617,7 @@ class RdataParser {
   std::string scratch_;
 };
 
-bool RdataParser::ParseNumber(const FieldSpec& spec, uint64_t max,
-                              int bytes) {
+bool RdataParser::ParseNumber(const FieldSpec& spec, uint64_t max, int bytes) {
   const TextToken* token = Take(spec.name);
   if (token == nullptr) return false;
   uint64_t value;
@@ -621,19 +628,17 @@ bool RdataParser::ParseNumber(const FieldSpec& spec, uint64_t max,
   return true;
 }
 
-bool RdataParser::ParseCharString(const FieldSpec& spec,
-                                  const TextToken& token,
+bool RdataParser::ParseCharString(const FieldSpec& spec, const TextToken& token,
                                   bool length_prefix) {
   absl::StatusOr<std::string> value = UnescapeCharString(token.text);
   size_t index = static_cast<size_t>(&token - tokens_.data());
   if (!value.ok()) {
-    return Fail(index, Cat(value.status().message(), " in ",
-                                    spec.name, " '", token.text, "'"));
+    return Fail(index, Cat(value.status().message(), " in ", spec.name, " '",
+                           token.text, "'"));
   }
   if (length_prefix) {
     if (value->size() > 255) {
-      return Fail(index, Cat(spec.name,
-                                      " longer than 255 octets"));
+      return Fail(index, Cat(spec.name, " longer than 255 octets"));
     }
     wire_->push_back(static_cast<char>(value->size()));
   }
@@ -654,10 +659,9 @@ bool RdataParser::ParseEncodedRest(const FieldSpec& spec) {
     wire_->append(decoded);
   }
   if (!ok) {
-    return Fail(first, Cat("invalid ", spec.name, " (",
-                                    spec.kind == Field::kHexRest ? "hex"
-                                                                 : "base64",
-                                    ")"));
+    return Fail(first,
+                Cat("invalid ", spec.name, " (",
+                    spec.kind == Field::kHexRest ? "hex" : "base64", ")"));
   }
   return true;
 }
@@ -721,7 +725,7 @@ bool RdataParser::ParseField(const FieldSpec& spec) {
           absl::StatusOr<std::string> name = NameFromText(text, origin_);
           if (!name.ok()) {
             return Fail(next_ - 1, Cat("invalid ", spec.name, ": ",
-                                                name.status().message()));
+                                       name.status().message()));
           }
           wire_->append(*name);
           return true;
@@ -793,8 +797,7 @@ bool RdataParser::ParseSvcValue(uint16_t key, std::string_view raw,
   if (!has_value && key <= 7) return Fail(token, "SvcParam needs a value");
   auto bad = [&]() {
     return Fail(token,
-                Cat("invalid SvcParam value '", tokens_[token].text,
-                             "'"));
+                Cat("invalid SvcParam value '", tokens_[token].text, "'"));
   };
   switch (key) {
     case 0: {  // mandatory: sorted key list (RFC 9460 8)
@@ -865,15 +868,13 @@ bool RdataParser::ParseSvcParams(const FieldSpec& spec) {
     }
     std::optional<uint16_t> key = SvcKeyFromText(key_text);
     if (!key) {
-      return Fail(index, Cat("unknown SvcParam key '", key_text,
-                                      "'"));
+      return Fail(index, Cat("unknown SvcParam key '", key_text, "'"));
     }
     std::string encoded;
     if (!ParseSvcValue(*key, value, has_value, index, &encoded)) return false;
     for (const auto& [existing, unused] : params) {
       if (existing == *key) {
-        return Fail(index, Cat("duplicate SvcParam key '",
-                                        key_text, "'"));
+        return Fail(index, Cat("duplicate SvcParam key '", key_text, "'"));
       }
     }
     if (encoded.size() > 0xffff) return Invalid(spec, token);
@@ -884,8 +885,7 @@ bool RdataParser::ParseSvcParams(const FieldSpec& spec) {
   return CheckSvcParams(params, first) && AppendSvcParams(params);
 }
 
-bool RdataParser::CheckSvcParams(const SvcParamList& params,
-                                 size_t first) {
+bool RdataParser::CheckSvcParams(const SvcParamList& params, size_t first) {
   auto has = [&](uint16_t key) {
     return std::any_of(params.begin(), params.end(),
                        [key](const auto& p) { return p.first == key; });
@@ -895,11 +895,12 @@ bool RdataParser::CheckSvcParams(const SvcParamList& params,
   if (!params.empty() && params[0].first == 0) {
     const std::string& list = params[0].second;
     for (size_t i = 0; i + 1 < list.size(); i += 2) {
-      uint16_t key = static_cast<uint16_t>(
-          static_cast<uint8_t>(list[i]) << 8 | static_cast<uint8_t>(list[i + 1]));
+      uint16_t key = static_cast<uint16_t>(static_cast<uint8_t>(list[i]) << 8 |
+                                           static_cast<uint8_t>(list[i + 1]));
       if (key == 0 || !has(key)) {
-        return Fail(first, Cat("SvcParam mandatory lists ",
-                           key == 0 ? "itself" : "a key that is not present"));
+        return Fail(first,
+                    Cat("SvcParam mandatory lists ",
+                        key == 0 ? "itself" : "a key that is not present"));
       }
     }
   }
@@ -936,12 +937,23 @@ bool ParseTtlText(std::string_view text, uint32_t* ttl) {
     }
     uint64_t unit;
     switch (absl::ascii_tolower(static_cast<unsigned char>(c))) {
-      case 'w': unit = 604800; break;
-      case 'd': unit = 86400; break;
-      case 'h': unit = 3600; break;
-      case 'm': unit = 60; break;
-      case 's': unit = 1; break;
-      default: return false;
+      case 'w':
+        unit = 604800;
+        break;
+      case 'd':
+        unit = 86400;
+        break;
+      case 'h':
+        unit = 3600;
+        break;
+      case 'm':
+        unit = 60;
+        break;
+      case 's':
+        unit = 1;
+        break;
+      default:
+        return false;
     }
     if (!have_digits) return false;
     total += number * unit;
@@ -1006,8 +1018,8 @@ bool RdataFromText(uint16_t type, absl::Span<const TextToken> tokens,
   }
   if (format == nullptr) {
     error->token = 0;
-    error->message = Cat("no text format known for type ",
-                                  TypeToText(type), "; use \\# generic RDATA");
+    error->message = Cat("no text format known for type ", TypeToText(type),
+                         "; use \\# generic RDATA");
     return false;
   }
   if (!parser.Run(*format)) return false;
@@ -1023,7 +1035,8 @@ std::string RdataToGenericText(std::string_view rdata) {
   std::string out = Cat("\\# ", rdata.size());
   if (!rdata.empty()) {
     out.push_back(' ');
-    out.append(absl::BytesToHexString(absl::string_view(rdata.data(), rdata.size())));
+    out.append(
+        absl::BytesToHexString(absl::string_view(rdata.data(), rdata.size())));
   }
   return out;
 }

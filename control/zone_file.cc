@@ -16,13 +16,13 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "control/name_text.h"
-#include "control/text_util.h"
 #include "control/rdata_text.h"
+#include "control/text_util.h"
 
-#define POPDNS_RETURN_IF_ERROR(expr)        \
-  do {                                      \
-    absl::Status status_ = (expr);          \
-    if (!status_.ok()) return status_;      \
+#define POPDNS_RETURN_IF_ERROR(expr)   \
+  do {                                 \
+    absl::Status status_ = (expr);     \
+    if (!status_.ok()) return status_; \
   } while (false)
 
 namespace popdns::control {
@@ -36,8 +36,7 @@ using internal::ToStd;
 
 absl::Status PositionError(std::string_view file, int line, int col,
                            std::string_view what) {
-  return absl::InvalidArgumentError(
-      Cat(file, ":", line, ":", col, ": ", what));
+  return absl::InvalidArgumentError(Cat(file, ":", line, ":", col, ": ", what));
 }
 
 // One logical line of the file.
@@ -169,8 +168,8 @@ absl::Status Lexer::Next(Entry* entry, bool* done) {
     if (c == '"') {
       size_t open = pos_;
       POPDNS_RETURN_IF_ERROR(SkipQuoted());
-      entry->tokens.push_back({text_.substr(open + 1, pos_ - open - 2), true,
-                               line_, Col(open)});
+      entry->tokens.push_back(
+          {text_.substr(open + 1, pos_ - open - 2), true, line_, Col(open)});
       continue;
     }
     POPDNS_RETURN_IF_ERROR(ReadWord(entry));
@@ -196,7 +195,8 @@ struct FileState {
 };
 
 bool StartsWithDigit(std::string_view text) {
-  return !text.empty() && absl::ascii_isdigit(static_cast<unsigned char>(text[0]));
+  return !text.empty() &&
+         absl::ascii_isdigit(static_cast<unsigned char>(text[0]));
 }
 
 std::string DirectoryOf(std::string_view path) {
@@ -208,8 +208,8 @@ std::string DirectoryOf(std::string_view path) {
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   FILE* file = std::fopen(path.c_str(), "rb");
   if (file == nullptr) {
-    return absl::NotFoundError(Cat("cannot open '", path, "': ",
-                                   std::system_category().message(errno)));
+    return absl::NotFoundError(Cat(
+        "cannot open '", path, "': ", std::system_category().message(errno)));
   }
   std::string content;
   char buffer[1 << 16];
@@ -221,8 +221,8 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   int error = std::ferror(file) ? errno : 0;
   std::fclose(file);
   if (error != 0) {
-    return absl::NotFoundError(Cat("cannot read '", path, "': ",
-                                   std::system_category().message(error)));
+    return absl::NotFoundError(Cat(
+        "cannot read '", path, "': ", std::system_category().message(error)));
   }
   return content;
 }
@@ -278,7 +278,8 @@ absl::Status ZoneParser::HandleRecord(const Entry& entry, FileState* state) {
   size_t i = 0;
   if (entry.owner_omitted) {
     if (state->previous_owner.empty()) {
-      return Error(*state, tokens[0], "missing owner name (no previous record)");
+      return Error(*state, tokens[0],
+                   "missing owner name (no previous record)");
     }
     record.owner = state->previous_owner;
   } else {
@@ -354,12 +355,13 @@ absl::Status ZoneParser::HandleDirective(const Entry& entry, FileState* state) {
                       is_origin ? "missing origin name" : "missing TTL value");
   }
   if (tokens.size() > 2) {
-    return Error(*state, tokens[2], Cat("unexpected '", tokens[2].text,
-                                                 "' after ", name));
+    return Error(*state, tokens[2],
+                 Cat("unexpected '", tokens[2].text, "' after ", name));
   }
   const TextToken& value = tokens[1];
   if (is_origin) {
-    absl::StatusOr<std::string> origin = NameFromText(value.text, state->origin);
+    absl::StatusOr<std::string> origin =
+        NameFromText(value.text, state->origin);
     if (!origin.ok()) {
       return Error(*state, value,
                    Cat("invalid $ORIGIN: ", origin.status().message()));
@@ -377,7 +379,8 @@ absl::Status ZoneParser::HandleDirective(const Entry& entry, FileState* state) {
 
 absl::Status ZoneParser::HandleInclude(const Entry& entry, FileState* state) {
   const std::vector<TextToken>& tokens = entry.tokens;
-  if (tokens.size() < 2) return ErrorAtEnd(*state, entry, "missing $INCLUDE file");
+  if (tokens.size() < 2)
+    return ErrorAtEnd(*state, entry, "missing $INCLUDE file");
   if (tokens.size() > 3) {
     return Error(*state, tokens[3],
                  Cat("unexpected '", tokens[3].text, "' after $INCLUDE"));
@@ -387,23 +390,23 @@ absl::Status ZoneParser::HandleInclude(const Entry& entry, FileState* state) {
   child.depth = state->depth + 1;
   if (child.depth > options_.max_include_depth) {
     return Error(*state, path_token,
-                 Cat("$INCLUDE nested deeper than ",
-                              options_.max_include_depth, " levels"));
+                 Cat("$INCLUDE nested deeper than ", options_.max_include_depth,
+                     " levels"));
   }
   if (tokens.size() == 3) {
     absl::StatusOr<std::string> origin =
         NameFromText(tokens[2].text, state->origin);
     if (!origin.ok()) {
       return Error(*state, tokens[2],
-                   Cat("invalid $INCLUDE origin: ",
-                                origin.status().message()));
+                   Cat("invalid $INCLUDE origin: ", origin.status().message()));
     }
     child.origin = *std::move(origin);
   }
   std::string path(path_token.text);
   if (!path.starts_with("/")) path = DirectoryOf(state->file) + path;
   absl::StatusOr<std::string> text = ReadFile(path);
-  if (!text.ok()) return Error(*state, path_token, ToStd(text.status().message()));
+  if (!text.ok())
+    return Error(*state, path_token, ToStd(text.status().message()));
   child.file = path;
   return ParseText(*text, &child);
 }
@@ -476,7 +479,8 @@ bool AppendModified(std::string_view spec, int64_t value, std::string* out) {
   int64_t offset = 0;
   std::string_view offset_text = parts[0];
   bool negative = false;
-  if (!offset_text.empty() && (offset_text[0] == '-' || offset_text[0] == '+')) {
+  if (!offset_text.empty() &&
+      (offset_text[0] == '-' || offset_text[0] == '+')) {
     negative = offset_text[0] == '-';
     offset_text.remove_prefix(1);
   }
@@ -499,11 +503,20 @@ bool AppendModified(std::string_view spec, int64_t value, std::string* out) {
   }
   const char* format;
   switch (base) {
-    case 'd': format = "%0*lld"; break;
-    case 'o': format = "%0*llo"; break;
-    case 'x': format = "%0*llx"; break;
-    case 'X': format = "%0*llX"; break;
-    default: return false;
+    case 'd':
+      format = "%0*lld";
+      break;
+    case 'o':
+      format = "%0*llo";
+      break;
+    case 'x':
+      format = "%0*llx";
+      break;
+    case 'X':
+      format = "%0*llX";
+      break;
+    default:
+      return false;
   }
   char buffer[300];
   std::snprintf(buffer, sizeof(buffer), format, w, static_cast<long long>(v));

@@ -53,7 +53,8 @@ std::string RdataHex(std::string_view text) {
   return Hex(records[0].rdata);
 }
 
-std::string ErrorOf(std::string_view text, ZoneFileOptions options = Options()) {
+std::string ErrorOf(std::string_view text,
+                    ZoneFileOptions options = Options()) {
   auto records = ParseZoneText(text, "t.zone", options);
   if (records.ok()) return "no error";
   EXPECT_EQ(records.status().code(), absl::StatusCode::kInvalidArgument);
@@ -64,7 +65,8 @@ std::string ErrorOf(std::string_view text, ZoneFileOptions options = Options()) 
 
 TEST(NameText, FromTextRelativeAbsoluteAtAndRoot) {
   std::string origin = Wire("example.com.");
-  EXPECT_EQ(Hex(*NameFromText("www", origin)), "03777777" + std::string(kExampleHex));
+  EXPECT_EQ(Hex(*NameFromText("www", origin)),
+            "03777777" + std::string(kExampleHex));
   EXPECT_EQ(Hex(*NameFromText("www.example.com.", "")),
             "03777777" + std::string(kExampleHex));
   EXPECT_EQ(*NameFromText("@", origin), origin);
@@ -89,7 +91,8 @@ TEST(NameText, Limits) {
   EXPECT_EQ(NameFromText(label63 + "a.", "").status().message(),
             "label longer than 63 octets in name '" + label63 + "a.'");
   // 4 labels of 63 octets (+1 length octet each) plus the root: 257 octets.
-  std::string name = label63 + "." + label63 + "." + label63 + "." + label63 + ".";
+  std::string name =
+      label63 + "." + label63 + "." + label63 + "." + label63 + ".";
   EXPECT_EQ(NameFromText(name, "").status().message(),
             "name longer than 255 octets: '" + name + "'");
   // 3 x 64 + 62 + 1 + 1 = 255 octets exactly.
@@ -100,7 +103,8 @@ TEST(NameText, Limits) {
             "empty label in name 'a..b.'");
   EXPECT_EQ(NameFromText("a", "").status().message(),
             "relative name 'a' with no origin set");
-  EXPECT_EQ(NameFromText("@", "").status().message(), "'@' used with no origin set");
+  EXPECT_EQ(NameFromText("@", "").status().message(),
+            "'@' used with no origin set");
 }
 
 TEST(NameText, ToText) {
@@ -164,7 +168,7 @@ TEST(ZoneFile, OwnerTtlClassForms) {
       "a 100 IN A 192.0.2.1\n"
       "b IN 200 A 192.0.2.2\n"
       "c A 192.0.2.3\n"
-      "  300 TXT x\n"           // omitted owner: previous (c)
+      "  300 TXT x\n"  // omitted owner: previous (c)
       "\tCH TXT y\n"
       "@ 1h30m A 192.0.2.4\n"
       "d.example.net. A 192.0.2.5\n");
@@ -205,9 +209,9 @@ TEST(ZoneFile, DefaultTtlOptionAndTtlDirective) {
 
 TEST(ZoneFile, OriginDirective) {
   std::vector<ZoneRecord> r = Parse(
-      "$ORIGIN sub\n"              // relative to the current origin
+      "$ORIGIN sub\n"  // relative to the current origin
       "a A 192.0.2.1\n"
-      "$origin other.example.\n"   // directives are case-insensitive
+      "$origin other.example.\n"  // directives are case-insensitive
       "b CNAME a\n"
       "@ A 192.0.2.2\n");
   ASSERT_EQ(r.size(), 3u);
@@ -228,17 +232,27 @@ TEST(ZoneFile, ParenthesesCommentsAndBlankLines) {
       "   \t \n"
       "x TXT \"a;b\" ( \"c\" ) d\n");
   ASSERT_EQ(r.size(), 2u);
-  EXPECT_EQ(Hex(r[0].rdata),
-            "036e7331" + std::string(kExampleHex) + "04686f7374" + kExampleHex +
-                "00000001" "00001c20" "00000708" "00093a80" "0000003c");
+  EXPECT_EQ(Hex(r[0].rdata), "036e7331" + std::string(kExampleHex) +
+                                 "04686f7374" + kExampleHex +
+                                 "00000001"
+                                 "00001c20"
+                                 "00000708"
+                                 "00093a80"
+                                 "0000003c");
   EXPECT_EQ(r[0].line, 3);
-  EXPECT_EQ(Hex(r[1].rdata), "03613b62" "0163" "0164");
+  EXPECT_EQ(Hex(r[1].rdata),
+            "03613b62"
+            "0163"
+            "0164");
   EXPECT_EQ(r[1].line, 8);
 }
 
 TEST(ZoneFile, QuotedStringsAndEscapes) {
   EXPECT_EQ(RdataHex("a TXT \"\\\"q\\\\ \\065\\066x\" \"\" un\\032quoted\n"),
-            "07" "22715c20414278" "00" "09756e2071756f746564");
+            "07"
+            "22715c20414278"
+            "00"
+            "09756e2071756f746564");
   EXPECT_EQ(RdataHex("a TXT \"with ( paren ) and ; semi\"\n"),
             "19" + Hex("with ( paren ) and ; semi"));
   EXPECT_EQ(RdataHex("a\\.b\\032c A 192.0.2.1\n"), "c0000201");
@@ -263,8 +277,11 @@ TEST(ZoneFile, GenericTypesAndRdata) {
   EXPECT_EQ(r[3].type, 16);
   EXPECT_EQ(Hex(r[3].rdata), "026869");
   EXPECT_EQ(RdataHex("a MX \\# 3 000a00"), "000a00");
-  EXPECT_EQ(RdataHex("a SVCB \\# 9 0001 00 0003 0002 0035"), "000100000300020035");
-  EXPECT_EQ(RdataHex("a NSEC3 \\# 7 01000000 00 01 ff"), "01000000000" "1ff");
+  EXPECT_EQ(RdataHex("a SVCB \\# 9 0001 00 0003 0002 0035"),
+            "000100000300020035");
+  EXPECT_EQ(RdataHex("a NSEC3 \\# 7 01000000 00 01 ff"),
+            "01000000000"
+            "1ff");
   EXPECT_EQ(RdataToGenericText(std::string("\xc0\x00", 2)), "\\# 2 c000");
   EXPECT_EQ(RdataToGenericText(""), "\\# 0");
 }
@@ -274,59 +291,88 @@ TEST(ZoneFile, GenericTypesAndRdata) {
 TEST(RdataText, AddressesAndNames) {
   EXPECT_EQ(RdataHex("a A 192.0.2.1"), "c0000201");
   EXPECT_EQ(RdataHex("a AAAA 2001:db8::1"), "20010db8000000000000000000000001");
-  EXPECT_EQ(RdataHex("a AAAA ::ffff:192.0.2.1"), "00000000000000000000ffffc0000201");
-  EXPECT_EQ(RdataHex("a NS ns1.example.com."), "036e7331" + std::string(kExampleHex));
+  EXPECT_EQ(RdataHex("a AAAA ::ffff:192.0.2.1"),
+            "00000000000000000000ffffc0000201");
+  EXPECT_EQ(RdataHex("a NS ns1.example.com."),
+            "036e7331" + std::string(kExampleHex));
   EXPECT_EQ(RdataHex("a CNAME @"), kExampleHex);
   EXPECT_EQ(RdataHex("a DNAME Example.NET."), "074578616d706c65034e455400");
   EXPECT_EQ(RdataHex("a PTR host"), "04686f7374" + std::string(kExampleHex));
 }
 
 TEST(RdataText, MxSrvNaptrHinfoCaaUri) {
-  EXPECT_EQ(RdataHex("a MX 10 mail"), "000a046d61696c" + std::string(kExampleHex));
+  EXPECT_EQ(RdataHex("a MX 10 mail"),
+            "000a046d61696c" + std::string(kExampleHex));
   EXPECT_EQ(RdataHex("a MX 0 ."), "000000");
   EXPECT_EQ(RdataHex("_s._tcp SRV 1 2 443 t."), "0001000201bb017400");
   EXPECT_EQ(RdataHex("a NAPTR 100 10 \"S\" \"SIP+D2U\" \"\" _sip._udp."),
-            "0064000a0153075349502b443255" "00" "045f736970045f75647000");
-  EXPECT_EQ(RdataHex("a HINFO \"PC\" Linux"), "0250430" "54c696e7578");
+            "0064000a0153075349502b443255"
+            "00"
+            "045f736970045f75647000");
+  EXPECT_EQ(RdataHex("a HINFO \"PC\" Linux"),
+            "0250430"
+            "54c696e7578");
   EXPECT_EQ(RdataHex("a CAA 0 issue \"ca.example\""),
             "0005697373756563612e6578616d706c65");
   EXPECT_EQ(RdataHex("a CAA 128 tbs \"\""), "8003746273");
   EXPECT_EQ(RdataHex("a URI 10 1 \"https://x/\""),
             "000a0001" + Hex("https://x/"));
   EXPECT_EQ(RdataHex("a RP mbox.example. txt.example."),
-            "046d626f78076578616d706c6500037478740" "76578616d706c6500");
+            "046d626f78076578616d706c6500037478740"
+            "76578616d706c6500");
 }
 
 TEST(RdataText, SoaWithTtlUnits) {
   EXPECT_EQ(RdataHex("@ SOA ns. host. 4294967295 1h 15M 1W 1d"),
-            "026e7300" "04686f737400" "ffffffff" "00000e10" "00000384"
-            "00093a80" "00015180");
+            "026e7300"
+            "04686f737400"
+            "ffffffff"
+            "00000e10"
+            "00000384"
+            "00093a80"
+            "00015180");
 }
 
 TEST(RdataText, DnssecTypes) {
-  EXPECT_EQ(RdataHex("a DS 60485 5 1 2BB183AF5F22588179A53B0A 98631FAD1A292118"),
-            "ec4505012bb183af5f22588179a53b0a98631fad1a292118");
+  EXPECT_EQ(
+      RdataHex("a DS 60485 5 1 2BB183AF5F22588179A53B0A 98631FAD1A292118"),
+      "ec4505012bb183af5f22588179a53b0a98631fad1a292118");
   EXPECT_EQ(RdataHex("a CDS 0 0 0 00"), "0000000000");
   EXPECT_EQ(RdataHex("a DNSKEY 257 3 ECDSAP256SHA256 AQID BAUG"),
             "0101030d010203040506");
   EXPECT_EQ(RdataHex("a CDNSKEY 0 3 0 AA=="), "0000030000");
-  std::string rrsig_tail = "03" "00000e10" "67748580" "0000000a" "3039" +
-                           std::string(kExampleHex) + "010203040506";
+  std::string rrsig_tail =
+      "03"
+      "00000e10"
+      "67748580"
+      "0000000a"
+      "3039" +
+      std::string(kExampleHex) + "010203040506";
   EXPECT_EQ(RdataHex("a RRSIG A 13 3 3600 20250101000000 10 12345 "
                      "example.com. AQID BAUG"),
-            "0001" "0d" + rrsig_tail);
+            "0001"
+            "0d" +
+                rrsig_tail);
   EXPECT_EQ(RdataHex("a RRSIG TYPE1 RSASHA256 3 1h 1735689600 10 12345 @ "
                      "( AQIDBAUG )"),
-            "0001" "08" + rrsig_tail);
+            "0001"
+            "08" +
+                rrsig_tail);
   EXPECT_EQ(RdataHex("a NSEC b.example.com. A MX RRSIG NSEC TYPE1234"),
-            "0162" + std::string(kExampleHex) + "0006400100000003" "041b" +
+            "0162" + std::string(kExampleHex) +
+                "0006400100000003"
+                "041b" +
                 std::string(52, '0') + "20");
   EXPECT_EQ(RdataHex("a NSEC @"), kExampleHex);
-  EXPECT_EQ(RdataHex("a NSEC3 1 1 12 aabbccdd 0123456789ABCDEFGHIJKLMNOPQRSTUV A RRSIG"),
-            "0101000c04aabbccdd14"
-            "00443214c74254b635cf84653a56d7c675be77df"
-            "0006400000000002");
-  EXPECT_EQ(RdataHex("a NSEC3 1 0 0 - cpnmuoj1e8"), "0100000000" "06666f6f626172");
+  EXPECT_EQ(
+      RdataHex(
+          "a NSEC3 1 1 12 aabbccdd 0123456789ABCDEFGHIJKLMNOPQRSTUV A RRSIG"),
+      "0101000c04aabbccdd14"
+      "00443214c74254b635cf84653a56d7c675be77df"
+      "0006400000000002");
+  EXPECT_EQ(RdataHex("a NSEC3 1 0 0 - cpnmuoj1e8"),
+            "0100000000"
+            "06666f6f626172");
   EXPECT_EQ(RdataHex("a NSEC3PARAM 1 0 10 -"), "0100000a00");
   EXPECT_EQ(RdataHex("a NSEC3PARAM 1 0 10 D399EAAB"), "0100000a04d399eaab");
 }
@@ -334,12 +380,19 @@ TEST(RdataText, DnssecTypes) {
 TEST(RdataText, RrsigTimesWrapAfter2106) {
   // RFC 4034 3.2: serial arithmetic, so dates map modulo 2^32.
   EXPECT_EQ(RdataHex("a RRSIG A 8 2 60 20991231235959 21060207062816 1 . AA=="),
-            "00010802" "0000003c" "f48656ff" "00000000" "0001" "00" "00");
+            "00010802"
+            "0000003c"
+            "f48656ff"
+            "00000000"
+            "0001"
+            "00"
+            "00");
 }
 
 TEST(RdataText, TlsaSshfpOpenpgpkeyZonemd) {
-  EXPECT_EQ(RdataHex("_443._tcp TLSA 3 1 1 ( 0123456789abcdef\n FEDCBA9876543210 )"),
-            "0301010123456789abcdeffedcba9876543210");
+  EXPECT_EQ(
+      RdataHex("_443._tcp TLSA 3 1 1 ( 0123456789abcdef\n FEDCBA9876543210 )"),
+      "0301010123456789abcdeffedcba9876543210");
   EXPECT_EQ(RdataHex("a SSHFP 4 2 AABB"), "0402aabb");
   EXPECT_EQ(RdataHex("a OPENPGPKEY AQID"), "010203");
   EXPECT_EQ(RdataHex("a ZONEMD 2018031500 1 1 ABCD"), "7848b78c0101abcd");
@@ -347,7 +400,8 @@ TEST(RdataText, TlsaSshfpOpenpgpkeyZonemd) {
 
 TEST(RdataText, TxtForms) {
   EXPECT_EQ(RdataHex("a TXT one \"two words\" three"),
-            "036f6e650974776f20776f7264730574687265" "65");
+            "036f6e650974776f20776f7264730574687265"
+            "65");
   EXPECT_EQ(RdataHex("a SPF \"v=spf1 -all\""), "0b763d73706631202d616c6c");
   EXPECT_EQ(RdataHex("a TXT \"\""), "00");
 }
@@ -355,33 +409,61 @@ TEST(RdataText, TxtForms) {
 TEST(RdataText, SvcbAndHttps) {
   // RFC 9460 appendix D test vectors.
   EXPECT_EQ(RdataHex("a SVCB 0 foo.example.com."),
-            "0000" "03666f6f" + std::string(kExampleHex));
+            "0000"
+            "03666f6f" +
+                std::string(kExampleHex));
   EXPECT_EQ(RdataHex("a SVCB 1 ."), "000100");
   EXPECT_EQ(RdataHex("a SVCB 16 foo.example.com. port=53"),
-            "0010" "03666f6f" + std::string(kExampleHex) + "000300020035");
+            "0010"
+            "03666f6f" +
+                std::string(kExampleHex) + "000300020035");
   EXPECT_EQ(RdataHex("a SVCB 1 foo.example.com. key667=hello"),
-            "0001" "03666f6f" + std::string(kExampleHex) + "029b000568656c6c6f");
+            "0001"
+            "03666f6f" +
+                std::string(kExampleHex) + "029b000568656c6c6f");
   EXPECT_EQ(RdataHex("a SVCB 1 foo.example.com. key667=\"hello\\210qoo\""),
-            "0001" "03666f6f" + std::string(kExampleHex) +
-                "029b000968656c6c6fd271" "6f6f");
-  EXPECT_EQ(RdataHex("a SVCB 1 foo.example.com. ( ipv6hint=\"2001:db8::1,2001:db8::53:1\" )"),
-            "0001" "03666f6f" + std::string(kExampleHex) +
-                "00060020" "20010db8000000000000000000000001"
+            "0001"
+            "03666f6f" +
+                std::string(kExampleHex) +
+                "029b000968656c6c6fd271"
+                "6f6f");
+  EXPECT_EQ(RdataHex("a SVCB 1 foo.example.com. ( "
+                     "ipv6hint=\"2001:db8::1,2001:db8::53:1\" )"),
+            "0001"
+            "03666f6f" +
+                std::string(kExampleHex) +
+                "00060020"
+                "20010db8000000000000000000000001"
                 "20010db8000000000000000000530001");
   // Keys are sorted on the wire whatever the text order; mandatory too.
-  EXPECT_EQ(RdataHex("a SVCB 16 foo.example.org. alpn=h2,h3-19 mandatory=ipv4hint,alpn "
-                     "ipv4hint=192.0.2.1"),
-            "0010" "03666f6f076578616d706c65036f726700"
-            "0000000400010004" "00010009" "02683205" "68332d3139"
-            "00040004c0000201");
+  EXPECT_EQ(
+      RdataHex(
+          "a SVCB 16 foo.example.org. alpn=h2,h3-19 mandatory=ipv4hint,alpn "
+          "ipv4hint=192.0.2.1"),
+      "0010"
+      "03666f6f076578616d706c65036f726700"
+      "0000000400010004"
+      "00010009"
+      "02683205"
+      "68332d3139"
+      "00040004c0000201");
   // Escaped commas inside one alpn id (appendix A.1 double escaping).
-  EXPECT_EQ(RdataHex("a SVCB 16 foo.example.org. alpn=\"f\\\\\\\\oo\\\\,bar,h2\""),
-            "0010" "03666f6f076578616d706c65036f726700"
-            "0001000c" "08665c6f6f2c626172" "026832");
+  EXPECT_EQ(
+      RdataHex("a SVCB 16 foo.example.org. alpn=\"f\\\\\\\\oo\\\\,bar,h2\""),
+      "0010"
+      "03666f6f076578616d706c65036f726700"
+      "0001000c"
+      "08665c6f6f2c626172"
+      "026832");
   EXPECT_EQ(RdataHex("a HTTPS 1 . alpn= \"h2\" no-default-alpn ech=AQID "
                      "key65000 key7=\"/q{?dns}\" ohttp"),
-            "000100" "0001000302683200020000" "00050003010203"
-            "00070008" + Hex("/q{?dns}") + "00080000" "fde80000");
+            "000100"
+            "0001000302683200020000"
+            "00050003010203"
+            "00070008" +
+                Hex("/q{?dns}") +
+                "00080000"
+                "fde80000");
 }
 
 TEST(ZoneFile, Include) {
@@ -447,7 +529,9 @@ TEST(ZoneFile, Generate) {
   EXPECT_EQ(r[9].owner, Wire("n0.0.1.example.com."));
   EXPECT_EQ(r[10].owner, Wire("1.0.0.0.w.example.com."));
   EXPECT_EQ(r[11].owner, Wire("o10.example.com."));
-  EXPECT_EQ(r[11].rdata, std::string("\x05" "a0008", 6));
+  EXPECT_EQ(r[11].rdata, std::string("\x05"
+                                     "a0008",
+                                     6));
   EXPECT_EQ(r[11].line, 6);
 }
 
@@ -485,10 +569,12 @@ INSTANTIATE_TEST_SUITE_P(
                   "t.zone:2:10: invalid IPv6 address '1::2::3'"},
         ErrorCase{kLabel64 + " A 1.2.3.4\n",
                   "t.zone:1:1: invalid owner name: label longer than 63 "
-                  "octets in name '" + kLabel64 + "'"},
+                  "octets in name '" +
+                      kLabel64 + "'"},
         ErrorCase{"a CNAME " + std::string(250, 'x') + "\n",
                   "t.zone:1:9: invalid CNAME target: label longer than 63 "
-                  "octets in name '" + std::string(250, 'x') + "'"},
+                  "octets in name '" +
+                      std::string(250, 'x') + "'"},
         ErrorCase{"a..b A 1.2.3.4\n",
                   "t.zone:1:1: invalid owner name: empty label in name 'a..b'"},
         ErrorCase{"a FOO 1\n", "t.zone:1:3: unknown RR type 'FOO'"},
@@ -504,15 +590,18 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"$FOO x\n", "t.zone:1:1: unknown directive '$FOO'"},
         ErrorCase{"a MX 10\n", "t.zone:1:8: missing MX exchange"},
         ErrorCase{"a MX\n", "t.zone:1:5: missing MX preference"},
-        ErrorCase{"a MX 70000 b\n", "t.zone:1:6: invalid MX preference '70000'"},
+        ErrorCase{"a MX 70000 b\n",
+                  "t.zone:1:6: invalid MX preference '70000'"},
         ErrorCase{"a SRV 1 2 x t\n", "t.zone:1:11: invalid SRV port 'x'"},
-        ErrorCase{"a SOA ns host 1 2 3 4\n", "t.zone:1:22: missing SOA minimum"},
+        ErrorCase{"a SOA ns host 1 2 3 4\n",
+                  "t.zone:1:22: missing SOA minimum"},
         ErrorCase{"a SOA ns host 1 2 3 4 5x\n",
                   "t.zone:1:23: invalid SOA minimum '5x'"},
         ErrorCase{"a A 1.2.3.4 extra\n",
                   "t.zone:1:13: unexpected 'extra' after RDATA"},
-        ErrorCase{"a TXT ( \"x\"\n\n", "t.zone:1:7: unbalanced parentheses: "
-                                       "'(' never closed"},
+        ErrorCase{"a TXT ( \"x\"\n\n",
+                  "t.zone:1:7: unbalanced parentheses: "
+                  "'(' never closed"},
         ErrorCase{"a TXT x )\n",
                   "t.zone:1:9: unbalanced parentheses: unexpected ')'"},
         ErrorCase{"a TXT \"abc\nb A 1.2.3.4\n",
@@ -524,13 +613,15 @@ INSTANTIATE_TEST_SUITE_P(
                   "t.zone:1:7: TXT string longer than 255 octets"},
         ErrorCase{"a TXT \"\\300\"\n",
                   "t.zone:1:7: bad \\DDD escape in TXT string '\\300'"},
-        ErrorCase{"a TYPE99 \\# 3 0102\n",
-                  "t.zone:1:15: generic RDATA length mismatch: declared 3, got 2"},
+        ErrorCase{
+            "a TYPE99 \\# 3 0102\n",
+            "t.zone:1:15: generic RDATA length mismatch: declared 3, got 2"},
         ErrorCase{"a TYPE99 \\# 2 01 0\n",
                   "t.zone:1:15: invalid hex in generic RDATA"},
         ErrorCase{"a TYPE99 \\# x\n",
                   "t.zone:1:13: invalid generic RDATA length 'x'"},
-        ErrorCase{"a TYPE99 \\#\n", "t.zone:1:12: missing generic RDATA length"},
+        ErrorCase{"a TYPE99 \\#\n",
+                  "t.zone:1:12: missing generic RDATA length"},
         ErrorCase{"a LOC 1 2\n",
                   "t.zone:1:7: no text format known for type LOC; use \\# "
                   "generic RDATA"},
@@ -539,7 +630,8 @@ INSTANTIATE_TEST_SUITE_P(
                   "generic RDATA"},
         ErrorCase{"a DNSKEY 257 3 13 !!!!\n",
                   "t.zone:1:19: invalid DNSKEY public key (base64)"},
-        ErrorCase{"a DNSKEY 257 3 13\n", "t.zone:1:18: missing DNSKEY public key"},
+        ErrorCase{"a DNSKEY 257 3 13\n",
+                  "t.zone:1:18: missing DNSKEY public key"},
         ErrorCase{"a DNSKEY 257 3 FOO AA==\n",
                   "t.zone:1:16: invalid DNSKEY algorithm 'FOO'"},
         ErrorCase{"a DS 1 2 3 abc\n", "t.zone:1:12: invalid DS digest (hex)"},
@@ -549,9 +641,11 @@ INSTANTIATE_TEST_SUITE_P(
                   "t.zone:1:9: invalid RRSIG type covered 'FOO'"},
         ErrorCase{"a NSEC3 1 0 0 - zz A\n",
                   "t.zone:1:17: invalid NSEC3 next hashed owner 'zz'"},
-        ErrorCase{"a NSEC3 1 0 0 abc 00 A\n", "t.zone:1:15: invalid NSEC3 salt 'abc'"},
+        ErrorCase{"a NSEC3 1 0 0 abc 00 A\n",
+                  "t.zone:1:15: invalid NSEC3 salt 'abc'"},
         ErrorCase{"a NSEC b FOO\n", "t.zone:1:10: invalid NSEC type 'FOO'"},
-        ErrorCase{"a CAA 0 is-sue \"x\"\n", "t.zone:1:9: invalid CAA tag 'is-sue'"},
+        ErrorCase{"a CAA 0 is-sue \"x\"\n",
+                  "t.zone:1:9: invalid CAA tag 'is-sue'"},
         ErrorCase{"a SVCB 1 . foo=bar\n",
                   "t.zone:1:12: unknown SvcParam key 'foo'"},
         ErrorCase{"a SVCB 1 . port=1 port=2\n",
@@ -596,8 +690,9 @@ INSTANTIATE_TEST_SUITE_P(
                   "t.zone:1:15: invalid $GENERATE modifier '${1,2,q}'"},
         ErrorCase{"$GENERATE 1-2 h$ A 10.0.0.${1\n",
                   "t.zone:1:20: invalid $GENERATE modifier '${1'"},
-        ErrorCase{"$GENERATE 1-2 h$ A\n",
-                  "t.zone:1:19: $GENERATE needs: range lhs [ttl] [class] type rhs"},
+        ErrorCase{
+            "$GENERATE 1-2 h$ A\n",
+            "t.zone:1:19: $GENERATE needs: range lhs [ttl] [class] type rhs"},
         ErrorCase{"$GENERATE 250-260 h$ A 10.0.0.$\n",
                   "t.zone:1:24: invalid IPv4 address '10.0.0.256'"},
         ErrorCase{"ok A 1.2.3.4\nb MX ( 10\n  a..b )\n",
@@ -605,8 +700,9 @@ INSTANTIATE_TEST_SUITE_P(
                   "'a..b'"}));
 
 TEST(ZoneFileError, RelativeNameWithoutOrigin) {
-  EXPECT_EQ(ErrorOf("a A 1.2.3.4\n", ZoneFileOptions{}),
-            "t.zone:1:1: invalid owner name: relative name 'a' with no origin set");
+  EXPECT_EQ(
+      ErrorOf("a A 1.2.3.4\n", ZoneFileOptions{}),
+      "t.zone:1:1: invalid owner name: relative name 'a' with no origin set");
 }
 
 TEST(ZoneFileError, ErrorsInIncludedFilesAndDepthLimit) {

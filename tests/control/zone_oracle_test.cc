@@ -25,8 +25,8 @@ namespace popdns::control {
 namespace {
 
 std::string Canonical(const ZoneRecord& r) {
-  return NameToText(NameToLower(r.owner)) + " " + std::to_string(r.ttl) +
-         " " + ClassToText(r.rclass) + " " + TypeToText(r.type) + " " +
+  return NameToText(NameToLower(r.owner)) + " " + std::to_string(r.ttl) + " " +
+         ClassToText(r.rclass) + " " + TypeToText(r.type) + " " +
          RdataToGenericText(r.rdata);
 }
 
@@ -71,8 +71,8 @@ TEST_P(ZoneOracleTest, SameRecordsAsNamedCompilezone) {
   ZoneFileOptions options;
   options.origin_wire = *NameFromText(origin + ".", "");
 
-  auto ours = ParseZoneFile(std::string(POPDNS_ZONE_TESTDATA) + "/" + file,
-                            options);
+  auto ours =
+      ParseZoneFile(std::string(POPDNS_ZONE_TESTDATA) + "/" + file, options);
   ASSERT_TRUE(ours.ok()) << ours.status();
 
   std::string oracle_text;
@@ -94,13 +94,11 @@ TEST_P(ZoneOracleTest, SameRecordsAsNamedCompilezone) {
   EXPECT_GE(a.size(), 30u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Zones, ZoneOracleTest,
-                         ::testing::Values(
-                             OracleCase{"company.example.zone", "example.com"},
-                             OracleCase{"features.example.zone",
-                                        "features.example"},
-                             OracleCase{"signed.example.zone",
-                                        "signed.example"}));
+INSTANTIATE_TEST_SUITE_P(
+    Zones, ZoneOracleTest,
+    ::testing::Values(OracleCase{"company.example.zone", "example.com"},
+                      OracleCase{"features.example.zone", "features.example"},
+                      OracleCase{"signed.example.zone", "signed.example"}));
 
 }  // namespace
 }  // namespace popdns::control

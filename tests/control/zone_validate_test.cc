@@ -31,8 +31,8 @@ std::vector<ZoneRecord> ParseOrDie(std::string_view text) {
 
 absl::StatusOr<std::vector<ZoneRecord>> Validate(
     std::string_view body, std::vector<std::string>* warnings = nullptr) {
-  return NormalizeAndValidateZone(ParseOrDie(std::string(kHead) + std::string(body)),
-                                  Apex(), warnings);
+  return NormalizeAndValidateZone(
+      ParseOrDie(std::string(kHead) + std::string(body)), Apex(), warnings);
 }
 
 std::string ErrorOf(std::string_view body) {
@@ -52,7 +52,7 @@ TEST(ZoneValidate, DuplicatesCollapseCaseInsensitively) {
   std::vector<std::string> warnings;
   auto result = Validate(
       "www A 192.0.2.1\n"
-      "WWW A 192.0.2.1\n"      // same RR, owner case differs
+      "WWW A 192.0.2.1\n"  // same RR, owner case differs
       "www A 192.0.2.2\n"
       "www TXT x\n"
       "www.example.com. A 192.0.2.1\n",
@@ -88,12 +88,13 @@ TEST(ZoneValidate, TtlMismatchUsesFirstTtlAndWarns) {
 
 TEST(ZoneValidate, CnameMayCoexistWithRrsigAndNsec) {
   // RFC 4035 2.5.
-  EXPECT_EQ(ErrorOf("alias CNAME www\n"
-                    "alias RRSIG CNAME 13 3 300 20250101000000 20241201000000 1 "
-                    "example.com. AA==\n"
-                    "alias NSEC z.example.com. CNAME RRSIG NSEC\n"
-                    "alias CNAME www\n"),  // duplicate, collapses
-            "no error");
+  EXPECT_EQ(
+      ErrorOf("alias CNAME www\n"
+              "alias RRSIG CNAME 13 3 300 20250101000000 20241201000000 1 "
+              "example.com. AA==\n"
+              "alias NSEC z.example.com. CNAME RRSIG NSEC\n"
+              "alias CNAME www\n"),  // duplicate, collapses
+      "no error");
 }
 
 TEST(ZoneValidate, AcceptsOutOfZoneRdataAndDelegations) {
@@ -116,8 +117,9 @@ TEST_P(ZoneValidateErrorTest, ExactMessage) {
 INSTANTIATE_TEST_SUITE_P(
     Messages, ZoneValidateErrorTest,
     ::testing::Values(
-        ErrorCase{"www.example.net. A 192.0.2.1\n",
-                  "v.zone:5: www.example.net. is outside the zone example.com."},
+        ErrorCase{
+            "www.example.net. A 192.0.2.1\n",
+            "v.zone:5: www.example.net. is outside the zone example.com."},
         ErrorCase{"com. A 192.0.2.1\n",
                   "v.zone:5: com. is outside the zone example.com."},
         ErrorCase{"xexample.com. A 192.0.2.1\n",
@@ -145,12 +147,14 @@ TEST(ZoneValidate, ApexRecordsRequired) {
   ZoneFileOptions options;
   options.origin_wire = Apex();
   auto no_soa = ParseZoneText("@ NS ns1\n", "v.zone", options);
-  EXPECT_EQ(NormalizeAndValidateZone(*no_soa, Apex(), nullptr).status().message(),
-            "v.zone: no SOA record at the zone apex example.com.");
+  EXPECT_EQ(
+      NormalizeAndValidateZone(*no_soa, Apex(), nullptr).status().message(),
+      "v.zone: no SOA record at the zone apex example.com.");
   auto no_ns = ParseZoneText("@ SOA ns1 host 1 2 3 4 5\nsub NS ns1\n", "v.zone",
                              options);
-  EXPECT_EQ(NormalizeAndValidateZone(*no_ns, Apex(), nullptr).status().message(),
-            "v.zone: no NS records at the zone apex example.com.");
+  EXPECT_EQ(
+      NormalizeAndValidateZone(*no_ns, Apex(), nullptr).status().message(),
+      "v.zone: no NS records at the zone apex example.com.");
   EXPECT_EQ(NormalizeAndValidateZone({}, Apex(), nullptr).status().message(),
             "zone: no SOA record at the zone apex example.com.");
 }
@@ -163,11 +167,12 @@ TEST(ZoneValidate, TestdataZonesAreValid) {
            {"signed.example.zone", "signed.example."}}) {
     ZoneFileOptions options;
     options.origin_wire = *NameFromText(origin, "");
-    auto records = ParseZoneFile(
-        std::string(POPDNS_ZONE_TESTDATA) + "/" + file, options);
+    auto records =
+        ParseZoneFile(std::string(POPDNS_ZONE_TESTDATA) + "/" + file, options);
     ASSERT_TRUE(records.ok()) << records.status();
     std::vector<std::string> warnings;
-    auto valid = NormalizeAndValidateZone(*records, options.origin_wire, &warnings);
+    auto valid =
+        NormalizeAndValidateZone(*records, options.origin_wire, &warnings);
     EXPECT_TRUE(valid.ok()) << valid.status();
     EXPECT_TRUE(warnings.empty()) << file << ": " << warnings.front();
   }
