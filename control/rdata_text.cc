@@ -592,11 +592,18 @@ class RdataParser {
   }
 
   bool Invalid(const FieldSpec& spec, const TextToken& token) {
-    return Fail(static_cast<size_t>(&token - tokens_.data()),
+    return Fail(Index(token),
                 Cat("invalid ", spec.name, " '", token.text, "'"));
   }
 
+  size_t Index(const TextToken& token) const {
+    return static_cast<size_t>(&token - tokens_.data());
+  }
   bool ParseField(const FieldSpec& spec);
+  bool ParseScalar(const FieldSpec& spec, const TextToken& token);
+  bool ParseName(const FieldSpec& spec, const TextToken& token);
+  bool ParseCaaTag(const FieldSpec& spec, const TextToken& token);
+  bool ParseSaltOrHash(const FieldSpec& spec, const TextToken& token);
   bool ParseNumber(const FieldSpec& spec, uint64_t max, int bytes);
   bool ParseCharString(const FieldSpec& spec, const TextToken& token,
                        bool length_prefix);
@@ -631,7 +638,7 @@ bool RdataParser::ParseNumber(const FieldSpec& spec, uint64_t max, int bytes) {
 bool RdataParser::ParseCharString(const FieldSpec& spec, const TextToken& token,
                                   bool length_prefix) {
   absl::StatusOr<std::string> value = UnescapeCharString(token.text);
-  size_t index = static_cast<size_t>(&token - tokens_.data());
+  size_t index = Index(token);
   if (!value.ok()) {
     return Fail(index, Cat(value.status().message(), " in ", spec.name, " '",
                            token.text, "'"));
@@ -677,6 +684,87 @@ bool RdataParser::ParseBitmap(const FieldSpec& spec) {
   return true;
 }
 
+// Fields that are exactly one token and need no state.
+bool RdataParser::ParseScalar(const FieldSpec& spec, const TextToken& token) {
+  std::string_view text = token.text;
+  uint32_t value = 0;
+  switch (spec.kind) {
+    case Field::kTtl:
+      if (!ParseTtlText(text, &value)) return Invalid(spec, token);
+      AppendU32(wire_, value);
+      return true;
+    case Field::kTime:
+      if (!ParseTime(text, &value)) return Invalid(spec, token);
+      AppendU32(wire_, value);
+      return true;
+    case Field::kAlgorithm: {
+      std::optional<uint8_t> algorithm = AlgorithmFromText(text);
+      if (!algorithm) return Invalid(spec, token);
+      wire_->push_back(static_cast<char>(*algorithm));
+      return true;
+    }
+    case Field::kType: {
+      std::optional<uint16_t> type = TypeFromText(text);
+      if (!type) return Invalid(spec, token);
+      AppendU16(wire_, *type);
+      return true;
+    }
+    case Field::kIpv4:
+      return ParseIpv4(text, wire_) || Invalid(spec, token);
+    case Field::kIpv6:
+      return ParseIpv6(text, wire_) || Invalid(spec, token);
+    case Field::kName:
+      return ParseName(spec, token);
+    case Field::kCharString:
+      return ParseCharString(spec, token, true);
+    case Field::kRestString:
+      return ParseCharString(spec, token, false);
+    case Field::kCaaTag:
+      return ParseCaaTag(spec, token);
+    case Field::kSalt:
+    case Field::kHash:
+      return ParseSaltOrHash(spec, token);
+    default:
+      return false;
+  }
+}
+
+bool RdataParser::ParseName(const FieldSpec& spec, const TextToken& token) {
+  absl::StatusOr<std::string> name = NameFromText(token.text, origin_);
+  if (!name.ok()) {
+    return Fail(Index(token),
+                Cat("invalid ", spec.name, ": ", name.status().message()));
+  }
+  wire_->append(*name);
+  return true;
+}
+
+bool RdataParser::ParseCaaTag(const FieldSpec& spec, const TextToken& token) {
+  // RFC 8659 4.1: tag is 1-15 ASCII letters and digits.
+  std::string_view tag = token.text;
+  if (tag.empty() || tag.size() > 15 ||
+      !std::all_of(tag.begin(), tag.end(), [](char c) {
+        return absl::ascii_isalnum(static_cast<unsigned char>(c));
+      })) {
+    return Invalid(spec, token);
+  }
+  wire_->push_back(static_cast<char>(tag.size()));
+  wire_->append(tag);
+  return true;
+}
+
+bool RdataParser::ParseSaltOrHash(const FieldSpec& spec,
+                                  const TextToken& token) {
+  std::string bytes;
+  bool ok = spec.kind == Field::kSalt
+                ? (token.text == "-" || DecodeHex(token.text, &bytes))
+                : DecodeBase32Hex(token.text, &bytes) && !bytes.empty();
+  if (!ok || bytes.size() > 255) return Invalid(spec, token);
+  wire_->push_back(static_cast<char>(bytes.size()));
+  wire_->append(bytes);
+  return true;
+}
+
 bool RdataParser::ParseField(const FieldSpec& spec) {
   switch (spec.kind) {
     case Field::kU8:
@@ -685,103 +773,24 @@ bool RdataParser::ParseField(const FieldSpec& spec) {
       return ParseNumber(spec, 0xffff, 2);
     case Field::kU32:
       return ParseNumber(spec, 0xffffffffu, 4);
-    case Field::kTtl:
-    case Field::kTime:
-    case Field::kAlgorithm:
-    case Field::kType:
-    case Field::kIpv4:
-    case Field::kIpv6:
-    case Field::kName: {
-      const TextToken* token = Take(spec.name);
-      if (token == nullptr) return false;
-      std::string_view text = token->text;
-      uint32_t value = 0;
-      switch (spec.kind) {
-        case Field::kTtl:
-          if (!ParseTtlText(text, &value)) return Invalid(spec, *token);
-          AppendU32(wire_, value);
-          return true;
-        case Field::kTime:
-          if (!ParseTime(text, &value)) return Invalid(spec, *token);
-          AppendU32(wire_, value);
-          return true;
-        case Field::kAlgorithm: {
-          std::optional<uint8_t> algorithm = AlgorithmFromText(text);
-          if (!algorithm) return Invalid(spec, *token);
-          wire_->push_back(static_cast<char>(*algorithm));
-          return true;
-        }
-        case Field::kType: {
-          std::optional<uint16_t> type = TypeFromText(text);
-          if (!type) return Invalid(spec, *token);
-          AppendU16(wire_, *type);
-          return true;
-        }
-        case Field::kIpv4:
-          return ParseIpv4(text, wire_) || Invalid(spec, *token);
-        case Field::kIpv6:
-          return ParseIpv6(text, wire_) || Invalid(spec, *token);
-        default: {
-          absl::StatusOr<std::string> name = NameFromText(text, origin_);
-          if (!name.ok()) {
-            return Fail(next_ - 1, Cat("invalid ", spec.name, ": ",
-                                       name.status().message()));
-          }
-          wire_->append(*name);
-          return true;
-        }
-      }
-    }
-    case Field::kCharString: {
-      const TextToken* token = Take(spec.name);
-      return token != nullptr && ParseCharString(spec, *token, true);
-    }
     case Field::kCharStrings:
       if (Take(spec.name) == nullptr) return false;
       for (--next_; next_ < tokens_.size(); ++next_) {
         if (!ParseCharString(spec, tokens_[next_], true)) return false;
       }
       return true;
-    case Field::kRestString: {
-      const TextToken* token = Take(spec.name);
-      return token != nullptr && ParseCharString(spec, *token, false);
-    }
-    case Field::kCaaTag: {
-      const TextToken* token = Take(spec.name);
-      if (token == nullptr) return false;
-      // RFC 8659 4.1: tag is 1-15 ASCII letters and digits.
-      if (token->text.empty() || token->text.size() > 15 ||
-          !std::all_of(token->text.begin(), token->text.end(), [](char c) {
-            return absl::ascii_isalnum(static_cast<unsigned char>(c));
-          })) {
-        return Invalid(spec, *token);
-      }
-      wire_->push_back(static_cast<char>(token->text.size()));
-      wire_->append(token->text);
-      return true;
-    }
     case Field::kBase64Rest:
     case Field::kHexRest:
       return ParseEncodedRest(spec);
-    case Field::kSalt:
-    case Field::kHash: {
-      const TextToken* token = Take(spec.name);
-      if (token == nullptr) return false;
-      std::string bytes;
-      bool ok = spec.kind == Field::kSalt
-                    ? (token->text == "-" || DecodeHex(token->text, &bytes))
-                    : DecodeBase32Hex(token->text, &bytes) && !bytes.empty();
-      if (!ok || bytes.size() > 255) return Invalid(spec, *token);
-      wire_->push_back(static_cast<char>(bytes.size()));
-      wire_->append(bytes);
-      return true;
-    }
     case Field::kBitmap:
       return ParseBitmap(spec);
     case Field::kSvcParams:
       return ParseSvcParams(spec);
+    default: {
+      const TextToken* token = Take(spec.name);
+      return token != nullptr && ParseScalar(spec, *token);
+    }
   }
-  return false;
 }
 
 bool RdataParser::ParseSvcValue(uint16_t key, std::string_view raw,
