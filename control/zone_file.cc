@@ -39,6 +39,8 @@ absl::Status PositionError(std::string_view file, int line, int col,
   return absl::InvalidArgumentError(Cat(file, ":", line, ":", col, ": ", what));
 }
 
+constexpr uint16_t kClassIn = 1;
+
 // One logical line of the file.
 struct Entry {
   std::vector<TextToken> tokens;
@@ -243,6 +245,15 @@ class ZoneParser {
                           std::string_view what) {
     return PositionError(state.file, entry.end_line, entry.end_col, what);
   }
+  struct RecordHead {
+    std::optional<uint32_t> ttl;
+    std::optional<uint16_t> rclass;
+    uint16_t type = 0;
+  };
+  absl::Status ParseOwner(const Entry& entry, const FileState& state,
+                          std::string* owner);
+  absl::Status ParseTtlClassType(const Entry& entry, const FileState& state,
+                                 size_t* i, RecordHead* head);
   absl::Status HandleRecord(const Entry& entry, FileState* state);
   absl::Status HandleDirective(const Entry& entry, FileState* state);
   absl::Status HandleInclude(const Entry& entry, FileState* state);
@@ -272,63 +283,78 @@ absl::Status ZoneParser::ParseText(std::string_view text, FileState* state) {
   }
 }
 
-absl::Status ZoneParser::HandleRecord(const Entry& entry, FileState* state) {
-  const std::vector<TextToken>& tokens = entry.tokens;
-  ZoneRecord record;
-  size_t i = 0;
+absl::Status ZoneParser::ParseOwner(const Entry& entry, const FileState& state,
+                                    std::string* owner) {
+  const TextToken& first = entry.tokens[0];
   if (entry.owner_omitted) {
-    if (state->previous_owner.empty()) {
-      return Error(*state, tokens[0],
-                   "missing owner name (no previous record)");
+    if (state.previous_owner.empty()) {
+      return Error(state, first, "missing owner name (no previous record)");
     }
-    record.owner = state->previous_owner;
-  } else {
-    absl::StatusOr<std::string> owner =
-        NameFromText(tokens[0].text, state->origin);
-    if (!owner.ok()) {
-      return Error(*state, tokens[0],
-                   Cat("invalid owner name: ", owner.status().message()));
-    }
-    record.owner = *std::move(owner);
-    i = 1;
+    *owner = state.previous_owner;
+    return absl::OkStatus();
   }
-  // [TTL] [class] or [class] [TTL], in either order (RFC 1035 5.1).
-  std::optional<uint32_t> ttl;
-  std::optional<uint16_t> rclass;
-  for (; i < tokens.size(); ++i) {
-    const TextToken& token = tokens[i];
-    if (!ttl && StartsWithDigit(token.text)) {
+  absl::StatusOr<std::string> name = NameFromText(first.text, state.origin);
+  if (!name.ok()) {
+    return Error(state, first,
+                 Cat("invalid owner name: ", name.status().message()));
+  }
+  *owner = *std::move(name);
+  return absl::OkStatus();
+}
+
+// [TTL] [class] or [class] [TTL] (RFC 1035 5.1), then the type. A TTL
+// starts with a digit; no class or type mnemonic does.
+absl::Status ZoneParser::ParseTtlClassType(const Entry& entry,
+                                           const FileState& state, size_t* i,
+                                           RecordHead* head) {
+  const std::vector<TextToken>& tokens = entry.tokens;
+  for (; *i < tokens.size(); ++*i) {
+    const TextToken& token = tokens[*i];
+    if (!head->ttl && StartsWithDigit(token.text)) {
       uint32_t value;
       if (!ParseTtlText(token.text, &value)) {
-        return Error(*state, token, Cat("invalid TTL '", token.text, "'"));
+        return Error(state, token, Cat("invalid TTL '", token.text, "'"));
       }
-      ttl = value;
+      head->ttl = value;
       continue;
     }
     std::optional<uint16_t> as_class =
-        rclass ? std::nullopt : ClassFromText(token.text);
+        head->rclass ? std::nullopt : ClassFromText(token.text);
     if (!as_class) break;
-    rclass = as_class;
+    head->rclass = as_class;
   }
-  if (i >= tokens.size()) return ErrorAtEnd(*state, entry, "missing RR type");
-  std::optional<uint16_t> type = TypeFromText(tokens[i].text);
-  if (!type || tokens[i].quoted) {
-    return Error(*state, tokens[i],
-                 Cat("unknown RR type '", tokens[i].text, "'"));
+  if (*i >= tokens.size()) return ErrorAtEnd(state, entry, "missing RR type");
+  const TextToken& token = tokens[*i];
+  std::optional<uint16_t> type = TypeFromText(token.text);
+  if (!type || token.quoted) {
+    return Error(state, token, Cat("unknown RR type '", token.text, "'"));
   }
+  head->type = *type;
+  ++*i;
+  return absl::OkStatus();
+}
+
+absl::Status ZoneParser::HandleRecord(const Entry& entry, FileState* state) {
+  const std::vector<TextToken>& tokens = entry.tokens;
+  ZoneRecord record;
+  POPDNS_RETURN_IF_ERROR(ParseOwner(entry, *state, &record.owner));
+  size_t i = entry.owner_omitted ? 0 : 1;
+  RecordHead head;
+  POPDNS_RETURN_IF_ERROR(ParseTtlClassType(entry, *state, &i, &head));
   absl::Span<const TextToken> rdata_tokens =
-      absl::MakeConstSpan(tokens).subspan(i + 1);
+      absl::MakeConstSpan(tokens).subspan(i);
   RdataError error;
-  if (!RdataFromText(*type, rdata_tokens, state->origin, &rdata_, &error)) {
+  if (!RdataFromText(head.type, rdata_tokens, state->origin, &rdata_, &error)) {
     if (error.token >= rdata_tokens.size()) {
       return ErrorAtEnd(*state, entry, error.message);
     }
     return Error(*state, rdata_tokens[error.token], error.message);
   }
-  record.type = *type;
-  record.rclass = rclass.value_or(1);
-  // Knot's rule (see ZoneFileOptions::default_ttl): $TTL, else the default.
-  record.ttl = ttl.value_or(state->ttl.value_or(options_.default_ttl));
+  record.type = head.type;
+  record.rclass = head.rclass.value_or(kClassIn);
+  // Knot's rule (see ZoneFileOptions::default_ttl): $TTL, else the default;
+  // never the previous record's TTL or the SOA MINIMUM as BIND does.
+  record.ttl = head.ttl.value_or(state->ttl.value_or(options_.default_ttl));
   record.rdata = rdata_;
   record.file = state->file;
   record.line = tokens[0].line;

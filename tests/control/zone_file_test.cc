@@ -490,6 +490,30 @@ TEST(ZoneFile, Include) {
   EXPECT_EQ((*records)[6].file, dir + "/main.zone");
 }
 
+TEST(ZoneFile, NestedIncludeRelativeToIncludingFile) {
+  std::string dir = std::string(POPDNS_ZONE_TESTDATA);
+  auto records = ParseZoneText("$INCLUDE include/level1.inc\n",
+                               dir + "/main.zone", Options());
+  ASSERT_TRUE(records.ok()) << records.status();
+  ASSERT_EQ(records->size(), 4u);
+  EXPECT_EQ((*records)[0].owner, Wire("level1.example.com."));
+  EXPECT_EQ((*records)[1].owner, Wire("level2.deeper.example.com."));
+  EXPECT_EQ((*records)[1].file, dir + "/include/level2/level2.inc");
+  EXPECT_EQ((*records)[2].owner, Wire("inc-a.deeper.example.com."));
+  EXPECT_EQ((*records)[2].file,
+            dir + "/include/level2/../../features-include.inc");
+  ZoneFileOptions options = Options();
+  options.max_include_depth = 2;
+  EXPECT_EQ(
+      ParseZoneText("$INCLUDE include/level1.inc\n", dir + "/main.zone",
+                    options)
+          .status()
+          .message(),
+      dir +
+          "/include/level2/level2.inc:3:10: $INCLUDE nested deeper than 2 "
+          "levels");
+}
+
 TEST(ZoneFile, ParseZoneFileReadsFile) {
   ZoneFileOptions options;
   options.origin_wire = Wire("signed.example.");
