@@ -472,6 +472,7 @@ class WireReader {
     return true;
   }
   bool AtEnd() const { return pos_ == data_.size(); }
+  size_t pos() const { return pos_; }
   void SkipRest() { pos_ = data_.size(); }
 
  private:
@@ -528,6 +529,15 @@ bool WireMatchesFormat(const RdataFormat& format, std::string_view rdata) {
     }
   }
   return reader.AtEnd();
+}
+
+bool HasNameField(const RdataFormat& format) {
+  for (int i = 0; i < format.count; ++i) {
+    if (format.fields[static_cast<size_t>(i)].kind == Field::kName) {
+      return true;
+    }
+  }
+  return false;
 }
 
 class RdataParser {
@@ -1038,6 +1048,25 @@ bool RdataFromText(uint16_t type, absl::Span<const TextToken> tokens,
     return false;
   }
   return true;
+}
+
+std::optional<std::string> RdataWithLowercaseNames(uint16_t type,
+                                                   std::string_view rdata) {
+  const RdataFormat* format = FindFormat(type);
+  if (format == nullptr || !HasNameField(*format)) return std::nullopt;
+  std::string out(rdata);
+  WireReader reader(rdata);
+  for (int i = 0; i < format->count; ++i) {
+    Field kind = format->fields[static_cast<size_t>(i)].kind;
+    size_t start = reader.pos();
+    if (!WireField(kind, &reader)) return std::nullopt;
+    if (kind != Field::kName) continue;
+    // Label length octets are < 64, so lowering every octet is safe.
+    for (size_t k = start; k < reader.pos(); ++k) {
+      out[k] = internal::AsciiLower(out[k]);
+    }
+  }
+  return out;
 }
 
 std::string RdataToGenericText(std::string_view rdata) {

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -44,6 +45,12 @@ bool RdataFromText(uint16_t type, absl::Span<const TextToken> tokens,
 // Parses a TTL: seconds, or units w/d/h/m/s in any case ("1h30m", "1W2D").
 // Returns false on syntax error or a value above 2^32-1.
 bool ParseTtlText(std::string_view text, uint32_t* ttl);
+
+// Copy of `rdata` of type `type` with the domain names it embeds ASCII-
+// lowercased, for comparing RRs the way DNS compares names (RFC 4343);
+// nullopt if the type has no embedded names, is unknown or malformed.
+std::optional<std::string> RdataWithLowercaseNames(uint16_t type,
+                                                   std::string_view rdata);
 
 // RFC 3597 generic form of wire RDATA: "\# 4 c0000201" ("\# 0" if empty).
 std::string RdataToGenericText(std::string_view rdata);

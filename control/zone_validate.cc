@@ -7,6 +7,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "control/name_text.h"
+#include "control/rdata_text.h"
 #include "control/text_util.h"
 
 namespace popdns::control {
@@ -156,6 +157,12 @@ absl::StatusOr<std::vector<ZoneRecord>> NormalizeAndValidateZone(
   // Records are checked in place and moved out only at the end, so the
   // string_views into their owners and RDATA stay valid throughout.
   const RrsetKeys keys(records);
+  // Names inside RDATA compare case-insensitively too, so "NS A.example."
+  // and "NS a.example." are one RR.
+  std::vector<std::optional<std::string>> lowered(records.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    lowered[i] = RdataWithLowercaseNames(records[i].type, records[i].rdata);
+  }
   std::vector<bool> keep(records.size(), false);
   absl::flat_hash_map<std::string_view, uint32_t> rrset_ttl;
   absl::flat_hash_set<std::pair<std::string_view, std::string_view>> seen;
@@ -166,7 +173,8 @@ absl::StatusOr<std::vector<ZoneRecord>> NormalizeAndValidateZone(
   size_t kept = 0;
   for (size_t i = 0; i < records.size(); ++i) {
     ZoneRecord& record = records[i];
-    if (!seen.emplace(keys.Rrset(i), record.rdata).second) continue;
+    std::string_view rdata = lowered[i] ? *lowered[i] : record.rdata;
+    if (!seen.emplace(keys.Rrset(i), rdata).second) continue;
     keep[i] = true;
     ++kept;
     auto [it, inserted] = rrset_ttl.try_emplace(keys.Rrset(i), record.ttl);

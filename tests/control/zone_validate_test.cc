@@ -55,12 +55,18 @@ TEST(ZoneValidate, DuplicatesCollapseCaseInsensitively) {
       "WWW A 192.0.2.1\n"  // same RR, owner case differs
       "www A 192.0.2.2\n"
       "www TXT x\n"
-      "www.example.com. A 192.0.2.1\n",
+      "www.example.com. A 192.0.2.1\n"
+      "www MX 10 Mail.Example.NET.\n"
+      "www MX 10 mail.example.net.\n"  // same RR: names compare caselessly
+      "www MX 10 mail.example.org.\n",
       &warnings);
   ASSERT_TRUE(result.ok()) << result.status();
-  ASSERT_EQ(result->size(), 6u);
+  ASSERT_EQ(result->size(), 8u);
   EXPECT_EQ((*result)[3].line, 5);  // the first one is kept
   EXPECT_EQ((*result)[4].line, 7);
+  EXPECT_EQ((*result)[6].line, 10);
+  EXPECT_EQ((*result)[6].rdata, std::string("\0\12\4Mail\7Example\3NET\0", 20));
+  EXPECT_EQ((*result)[7].line, 12);
   EXPECT_TRUE(warnings.empty());
 }
 
