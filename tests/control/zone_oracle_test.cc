@@ -114,7 +114,14 @@ INSTANTIATE_TEST_SUITE_P(
         OracleCase{Oracle::kBind, "features.example.zone", "features.example"},
         OracleCase{Oracle::kBind, "signed.example.zone", "signed.example"},
         OracleCase{Oracle::kNsd, "company.example.zone", "example.com"},
-        OracleCase{Oracle::kNsd, "signed.example.zone", "signed.example"}));
+        OracleCase{Oracle::kNsd, "signed.example.zone", "signed.example"}),
+    [](const ::testing::TestParamInfo<OracleCase>& info) {
+      std::string name = info.param.oracle == Oracle::kBind ? "Bind_" : "Nsd_";
+      for (const char* p = info.param.origin; *p != '\0'; ++p) {
+        name.push_back(*p == '.' ? '_' : *p);
+      }
+      return name;
+    });
 
 }  // namespace
 }  // namespace popdns::control
