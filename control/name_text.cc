@@ -5,17 +5,13 @@
 #include <array>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
-#include "absl/strings/str_cat.h"
 
 namespace popdns::control {
 namespace {
 
-using internal::AppendPiece;
 using internal::Cat;
 using internal::EqualsIgnoreCase;
 using internal::StartsWithIgnoreCase;
-using internal::ToStd;
 
 struct TypeName {
   uint16_t type;

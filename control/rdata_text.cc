@@ -16,19 +16,14 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
-#include "absl/strings/match.h"
-#include "absl/strings/str_cat.h"
 #include "control/name_text.h"
 #include "control/text_util.h"
 
 namespace popdns::control {
 namespace {
 
-using internal::AppendPiece;
 using internal::Cat;
 using internal::EqualsIgnoreCase;
-using internal::StartsWithIgnoreCase;
-using internal::ToStd;
 
 enum class Field : uint8_t {
   kU8,

@@ -13,8 +13,6 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
-#include "absl/strings/str_cat.h"
 #include "control/name_text.h"
 #include "control/rdata_text.h"
 #include "control/text_util.h"
@@ -31,7 +29,6 @@ namespace {
 using internal::AppendPiece;
 using internal::Cat;
 using internal::EqualsIgnoreCase;
-using internal::StartsWithIgnoreCase;
 using internal::ToStd;
 
 absl::Status PositionError(std::string_view file, int line, int col,

@@ -5,7 +5,6 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
-#include "absl/strings/str_cat.h"
 #include "control/name_text.h"
 #include "control/rdata_text.h"
 #include "control/text_util.h"
@@ -13,11 +12,7 @@
 namespace popdns::control {
 namespace {
 
-using internal::AppendPiece;
 using internal::Cat;
-using internal::EqualsIgnoreCase;
-using internal::StartsWithIgnoreCase;
-using internal::ToStd;
 
 constexpr uint16_t kTypeNs = 2;
 constexpr uint16_t kTypeCname = 5;
