@@ -97,13 +97,15 @@ absl::Status CheckApex(const std::vector<ZoneRecord>& records,
   return absl::OkStatus();
 }
 
-// Lowercased "owner + type" keys of all records, in one buffer so that a
-// million-record zone costs two allocations, not two million.
+// Lowercased "owner + type" RRset keys of all records, in one buffer so
+// that a million-record zone costs a few allocations, not millions.
+// RRSIGs form one RRset per covered type (RFC 4034 3: an RRSIG's TTL is that
+// of the RRset it covers), so their key also holds the covered type.
 class RrsetKeys {
  public:
   explicit RrsetKeys(const std::vector<ZoneRecord>& records) {
     size_t total = 0;
-    for (const ZoneRecord& r : records) total += r.owner.size() + 2;
+    for (const ZoneRecord& r : records) total += r.owner.size() + 4;
     buffer_.reserve(total);
     offsets_.reserve(records.size() + 1);
     for (const ZoneRecord& r : records) {
@@ -111,17 +113,19 @@ class RrsetKeys {
       for (char c : r.owner) buffer_.push_back(internal::AsciiLower(c));
       buffer_.push_back(static_cast<char>(r.type >> 8));
       buffer_.push_back(static_cast<char>(r.type));
+      if (r.type == kTypeRrsig && r.rdata.size() >= 2) {
+        buffer_.append(r.rdata, 0, 2);  // type covered
+      }
     }
     offsets_.push_back(buffer_.size());
   }
-  // Owner (lowercased) and type of record i.
   std::string_view Rrset(size_t i) const {
     return std::string_view(buffer_).substr(offsets_[i],
                                             offsets_[i + 1] - offsets_[i]);
   }
-  std::string_view Owner(size_t i) const {
-    std::string_view key = Rrset(i);
-    return key.substr(0, key.size() - 2);
+  // Lowercased owner of record i (`owner_size` is records[i].owner.size()).
+  std::string_view Owner(size_t i, size_t owner_size) const {
+    return Rrset(i).substr(0, owner_size);
   }
 
  private:
@@ -183,7 +187,8 @@ absl::StatusOr<std::vector<ZoneRecord>> NormalizeAndValidateZone(
       }
       record.ttl = it->second;
     }
-    absl::Status status = CheckOwner(record, &owners[keys.Owner(i)]);
+    absl::Status status =
+        CheckOwner(record, &owners[keys.Owner(i, record.owner.size())]);
     if (!status.ok()) return status;
   }
   std::vector<ZoneRecord> out;

@@ -92,6 +92,27 @@ TEST(ZoneValidate, TtlMismatchUsesFirstTtlAndWarns) {
   EXPECT_TRUE(Validate("a 1 A 192.0.2.1\na 2 A 192.0.2.2\n").ok());
 }
 
+TEST(ZoneValidate, RrsigRrsetsArePerCoveredType) {
+  // RFC 4034 3: an RRSIG has the TTL of the RRset it covers, so RRSIGs over
+  // different types at one owner may differ; over one type they may not.
+  std::vector<std::string> warnings;
+  auto result = Validate(
+      "www 60 A 192.0.2.1\n"
+      "www 60 RRSIG A 13 3 60 20250101000000 20241201000000 1 @ AA==\n"
+      "www 120 TXT x\n"
+      "www 120 RRSIG TXT 13 3 120 20250101000000 20241201000000 1 @ AA==\n"
+      "www 90 RRSIG TXT 13 3 120 20250101000000 20241201000000 2 @ AA==\n",
+      &warnings);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ((*result)[4].ttl, 60u);
+  EXPECT_EQ((*result)[6].ttl, 120u);
+  EXPECT_EQ((*result)[7].ttl, 120u);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(warnings[0],
+            "v.zone:9: TTL mismatch in www.example.com. RRSIG RRset: 90 "
+            "changed to 120 (RFC 2181 5.2)");
+}
+
 TEST(ZoneValidate, CnameMayCoexistWithRrsigAndNsec) {
   // RFC 4035 2.5.
   EXPECT_EQ(
