@@ -46,6 +46,7 @@ enum class Field : uint8_t {
   kHash,       // base32hex, length-prefixed (NSEC3 next hashed owner)
   kBitmap,     // type bitmap to the end (RFC 4034 4.1.2)
   kSvcParams,  // RFC 9460 SvcParams to the end
+  kLoc,        // RFC 1876 location, all of the RDATA
 };
 
 struct FieldSpec {
@@ -187,6 +188,7 @@ const RdataFormat kRdataFormats[] = {
        {F::kName, "HTTPS target"},
        {F::kSvcParams, "HTTPS parameter"}}},
      3},
+    {29, {{{F::kLoc, "LOC"}}}, 1},
     {99, {{{F::kCharStrings, "SPF string"}}}, 1},
     {256,
      {{{F::kU16, "URI priority"},
@@ -512,6 +514,8 @@ bool WireField(Field kind, WireReader* reader) {
       return reader->Bitmap();
     case Field::kSvcParams:
       return reader->SvcParams();
+    case Field::kLoc:
+      return reader->Skip(16);
   }
   return false;
 }
@@ -616,6 +620,10 @@ class RdataParser {
   bool ParseBitmap(const FieldSpec& spec);
   using SvcParamList = std::vector<std::pair<uint16_t, std::string>>;
   bool ParseSvcParams(const FieldSpec& spec);
+  bool ParseLoc();
+  bool ParseLocCoordinate(char positive, char negative, int64_t max_degrees,
+                          uint32_t* out);
+  bool ParseLocMeters(const char* what, bool allow_negative, int64_t* cm);
   bool CheckSvcParams(const SvcParamList& params, size_t first);
   bool AppendSvcParams(const SvcParamList& params);
   bool ParseSvcValue(uint16_t key, std::string_view value, bool has_value,
@@ -791,11 +799,127 @@ bool RdataParser::ParseField(const FieldSpec& spec) {
       return ParseBitmap(spec);
     case Field::kSvcParams:
       return ParseSvcParams(spec);
+    case Field::kLoc:
+      return ParseLoc();
     default: {
       const TextToken* token = Take(spec.name);
       return token != nullptr && ParseScalar(spec, *token);
     }
   }
+}
+
+// ---- LOC (RFC 1876 section 3) ----
+
+// Parses "12", "12.3" or "-12.34" as value * 10^decimals.
+bool ParseFixedPoint(std::string_view text, int decimals, bool allow_negative,
+                     int64_t* out) {
+  bool negative = allow_negative && !text.empty() && text[0] == '-';
+  if (negative) text.remove_prefix(1);
+  size_t dot = text.find('.');
+  std::string_view whole = text.substr(0, dot);
+  std::string_view fraction =
+      dot == std::string_view::npos ? std::string_view() : text.substr(dot + 1);
+  uint64_t w = 0;
+  uint64_t f = 0;
+  if (!ParseDecimal(whole, 100000000000ull, &w)) return false;
+  if (fraction.size() > static_cast<size_t>(decimals)) return false;
+  if (dot != std::string_view::npos && !ParseDecimal(fraction, 1000, &f)) {
+    return false;
+  }
+  for (size_t i = fraction.size(); i < static_cast<size_t>(decimals); ++i) {
+    f *= 10;
+  }
+  int64_t scale = 1;
+  for (int i = 0; i < decimals; ++i) scale *= 10;
+  int64_t value = static_cast<int64_t>(w) * scale + static_cast<int64_t>(f);
+  *out = negative ? -value : value;
+  return true;
+}
+
+// Size/precision as "mantissa e exponent" centimetres, one nibble each.
+uint8_t LocPrecision(int64_t cm) {
+  int exponent = 0;
+  while (cm >= 10) {
+    cm /= 10;
+    ++exponent;
+  }
+  return static_cast<uint8_t>(cm << 4 | exponent);
+}
+
+bool RdataParser::ParseLocMeters(const char* what, bool allow_negative,
+                                 int64_t* cm) {
+  const TextToken* token = Take(what);
+  if (token == nullptr) return false;
+  std::string_view text = token->text;
+  if (!text.empty() && (text.back() == 'm' || text.back() == 'M')) {
+    text.remove_suffix(1);
+  }
+  // 90000000.00m is the largest size or precision RFC 1876 can encode.
+  if (!ParseFixedPoint(text, 2, allow_negative, cm) || *cm > 9000000000) {
+    return Fail(next_ - 1, Cat("invalid ", what, " '", token->text, "'"));
+  }
+  return true;
+}
+
+// "d [m [s.sss]] N|S" or "d [m [s.sss]] E|W", as thousandths of an arc
+// second offset by 2^31.
+bool RdataParser::ParseLocCoordinate(char positive, char negative,
+                                     int64_t max_degrees, uint32_t* out) {
+  const char* what = positive == 'N' ? "LOC latitude" : "LOC longitude";
+  const size_t first = next_;
+  int64_t parts[3] = {0, 0, 0};  // degrees, minutes, milliseconds
+  const int64_t limits[3] = {max_degrees, 59, 59999};
+  const int decimals[3] = {0, 0, 3};
+  for (int i = 0;; ++i) {
+    const TextToken* token = Take(what);
+    if (token == nullptr) return false;
+    if (token->text.size() == 1) {
+      char c = absl::ascii_toupper(static_cast<unsigned char>(token->text[0]));
+      if (i > 0 && (c == positive || c == negative)) {
+        int64_t ms = (parts[0] * 60 + parts[1]) * 60000 + parts[2];
+        if (ms > max_degrees * 3600000) {
+          return Fail(first, Cat("invalid ", what));
+        }
+        *out = static_cast<uint32_t>((int64_t{1} << 31) +
+                                     (c == positive ? ms : -ms));
+        return true;
+      }
+    }
+    if (i == 3 ||
+        !ParseFixedPoint(token->text, decimals[i], false, &parts[i]) ||
+        parts[i] > limits[i]) {
+      return Fail(next_ - 1, Cat("invalid ", what, " '", token->text, "'"));
+    }
+  }
+}
+
+bool RdataParser::ParseLoc() {
+  uint32_t latitude = 0;
+  uint32_t longitude = 0;
+  int64_t altitude = 0;
+  if (!ParseLocCoordinate('N', 'S', 90, &latitude) ||
+      !ParseLocCoordinate('E', 'W', 180, &longitude) ||
+      !ParseLocMeters("LOC altitude", true, &altitude)) {
+    return false;
+  }
+  // Altitude is centimetres above 100 km below the WGS 84 ellipsoid.
+  if (altitude < -10000000 || altitude > 0xffffffffll - 10000000) {
+    return Fail(next_ - 1, "invalid LOC altitude");
+  }
+  // Defaults from RFC 1876 appendix A: size 1m, precision 10km / 10m.
+  int64_t sizes[3] = {100, 1000000, 1000};
+  const char* names[3] = {"LOC size", "LOC horizontal precision",
+                          "LOC vertical precision"};
+  for (int i = 0; i < 3 && next_ < tokens_.size(); ++i) {
+    if (!ParseLocMeters(names[i], false, &sizes[i])) return false;
+  }
+  wire_->push_back(0);  // version
+  for (int64_t cm : sizes)
+    wire_->push_back(static_cast<char>(LocPrecision(cm)));
+  AppendU32(wire_, latitude);
+  AppendU32(wire_, longitude);
+  AppendU32(wire_, static_cast<uint32_t>(altitude + 10000000));
+  return true;
 }
 
 bool RdataParser::ParseSvcValue(uint16_t key, std::string_view raw,

@@ -398,6 +398,25 @@ TEST(RdataText, TlsaSshfpOpenpgpkeyZonemd) {
   EXPECT_EQ(RdataHex("a ZONEMD 2018031500 1 1 ABCD"), "7848b78c0101abcd");
 }
 
+TEST(RdataText, Loc) {
+  // RFC 1876: defaults size 1m (0x12), precision 10km (0x16) / 10m (0x13).
+  EXPECT_EQ(RdataHex("a LOC 51 30 N 0 7 W 11m"),
+            "00121613"
+            "8b0cfac0"
+            "7ff99760"
+            "00989acc");
+  EXPECT_EQ(RdataHex("a LOC 51 30 0.000 n 0 7 0 w 11.00 1m 10000m 10m"),
+            "00121613"
+            "8b0cfac0"
+            "7ff99760"
+            "00989acc");
+  EXPECT_EQ(RdataHex("a LOC 90 S 180 E -100000m 0m 90000000m 0.01m"),
+            "00009901"
+            "6c9a0c00"
+            "a4cb8000"
+            "00000000");
+}
+
 TEST(RdataText, TxtForms) {
   EXPECT_EQ(RdataHex("a TXT one \"two words\" three"),
             "036f6e650974776f20776f7264730574687265"
@@ -646,9 +665,19 @@ INSTANTIATE_TEST_SUITE_P(
                   "t.zone:1:13: invalid generic RDATA length 'x'"},
         ErrorCase{"a TYPE99 \\#\n",
                   "t.zone:1:12: missing generic RDATA length"},
-        ErrorCase{"a LOC 1 2\n",
-                  "t.zone:1:7: no text format known for type LOC; use \\# "
+        ErrorCase{"a APL 1 2\n",
+                  "t.zone:1:7: no text format known for type APL; use \\# "
                   "generic RDATA"},
+        ErrorCase{"a LOC 91 N 0 E 0m\n", "t.zone:1:7: invalid LOC latitude"},
+        ErrorCase{"a LOC 1 60 N 0 E 0m\n",
+                  "t.zone:1:9: invalid LOC latitude '60'"},
+        ErrorCase{"a LOC 1 2 3 4 N 0 E 0m\n",
+                  "t.zone:1:13: invalid LOC latitude '4'"},
+        ErrorCase{"a LOC 1 N 0 X 0m\n",
+                  "t.zone:1:15: invalid LOC longitude 'X'"},
+        ErrorCase{"a LOC 1 N 0 E\n", "t.zone:1:14: missing LOC altitude"},
+        ErrorCase{"a LOC 1 N 0 E 0m 1.234m\n",
+                  "t.zone:1:18: invalid LOC size '1.234m'"},
         ErrorCase{"a TYPE98 1\n",
                   "t.zone:1:10: no text format known for type TYPE98; use \\# "
                   "generic RDATA"},
