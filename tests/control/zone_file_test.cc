@@ -411,9 +411,9 @@ TEST(RdataText, Loc) {
             "7ff99760"
             "00989acc");
   EXPECT_EQ(RdataHex("a LOC 90 S 180 E -100000m 0m 90000000m 0.01m"),
-            "00009901"
-            "6c9a0c00"
-            "a4cb8000"
+            "00009910"
+            "6cb02700"
+            "a69fb200"
             "00000000");
 }
 
@@ -668,13 +668,15 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"a APL 1 2\n",
                   "t.zone:1:7: no text format known for type APL; use \\# "
                   "generic RDATA"},
-        ErrorCase{"a LOC 91 N 0 E 0m\n", "t.zone:1:7: invalid LOC latitude"},
+        ErrorCase{"a LOC 91 N 0 E 0m\n",
+                  "t.zone:1:7: invalid LOC latitude '91'"},
+        ErrorCase{"a LOC 90 1 N 0 E 0m\n", "t.zone:1:7: invalid LOC latitude"},
         ErrorCase{"a LOC 1 60 N 0 E 0m\n",
                   "t.zone:1:9: invalid LOC latitude '60'"},
         ErrorCase{"a LOC 1 2 3 4 N 0 E 0m\n",
                   "t.zone:1:13: invalid LOC latitude '4'"},
         ErrorCase{"a LOC 1 N 0 X 0m\n",
-                  "t.zone:1:15: invalid LOC longitude 'X'"},
+                  "t.zone:1:13: invalid LOC longitude 'X'"},
         ErrorCase{"a LOC 1 N 0 E\n", "t.zone:1:14: missing LOC altitude"},
         ErrorCase{"a LOC 1 N 0 E 0m 1.234m\n",
                   "t.zone:1:18: invalid LOC size '1.234m'"},
