@@ -5,17 +5,13 @@
 #include <array>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
-#include "absl/strings/str_cat.h"
 
 namespace popdns::control {
 namespace {
 
-using internal::AppendPiece;
 using internal::Cat;
 using internal::EqualsIgnoreCase;
 using internal::StartsWithIgnoreCase;
-using internal::ToStd;
 
 struct TypeName {
   uint16_t type;
@@ -24,27 +20,22 @@ struct TypeName {
 
 // IANA "Resource Record (RR) TYPEs"; only mnemonics a zone file may use.
 constexpr std::array<TypeName, 63> kTypeNames = {{
-    {1, "A"},          {2, "NS"},          {3, "MD"},
-    {4, "MF"},         {5, "CNAME"},       {6, "SOA"},
-    {7, "MB"},         {8, "MG"},          {9, "MR"},
-    {10, "NULL"},      {11, "WKS"},        {12, "PTR"},
-    {13, "HINFO"},     {14, "MINFO"},      {15, "MX"},
-    {16, "TXT"},       {17, "RP"},         {18, "AFSDB"},
-    {19, "X25"},       {20, "ISDN"},       {21, "RT"},
-    {22, "NSAP"},      {23, "NSAP-PTR"},   {24, "SIG"},
-    {25, "KEY"},       {26, "PX"},         {27, "GPOS"},
-    {28, "AAAA"},      {29, "LOC"},        {30, "NXT"},
-    {33, "SRV"},       {35, "NAPTR"},      {36, "KX"},
-    {37, "CERT"},      {38, "A6"},         {39, "DNAME"},
-    {42, "APL"},       {43, "DS"},         {44, "SSHFP"},
-    {45, "IPSECKEY"},  {46, "RRSIG"},      {47, "NSEC"},
-    {48, "DNSKEY"},    {49, "DHCID"},      {50, "NSEC3"},
-    {51, "NSEC3PARAM"}, {52, "TLSA"},      {53, "SMIMEA"},
-    {55, "HIP"},       {59, "CDS"},        {60, "CDNSKEY"},
-    {61, "OPENPGPKEY"}, {62, "CSYNC"},     {63, "ZONEMD"},
-    {64, "SVCB"},      {65, "HTTPS"},      {99, "SPF"},
-    {108, "EUI48"},    {109, "EUI64"},     {256, "URI"},
-    {257, "CAA"},      {258, "AVC"},       {32769, "DLV"},
+    {1, "A"},      {2, "NS"},          {3, "MD"},        {4, "MF"},
+    {5, "CNAME"},  {6, "SOA"},         {7, "MB"},        {8, "MG"},
+    {9, "MR"},     {10, "NULL"},       {11, "WKS"},      {12, "PTR"},
+    {13, "HINFO"}, {14, "MINFO"},      {15, "MX"},       {16, "TXT"},
+    {17, "RP"},    {18, "AFSDB"},      {19, "X25"},      {20, "ISDN"},
+    {21, "RT"},    {22, "NSAP"},       {23, "NSAP-PTR"}, {24, "SIG"},
+    {25, "KEY"},   {26, "PX"},         {27, "GPOS"},     {28, "AAAA"},
+    {29, "LOC"},   {30, "NXT"},        {33, "SRV"},      {35, "NAPTR"},
+    {36, "KX"},    {37, "CERT"},       {38, "A6"},       {39, "DNAME"},
+    {42, "APL"},   {43, "DS"},         {44, "SSHFP"},    {45, "IPSECKEY"},
+    {46, "RRSIG"}, {47, "NSEC"},       {48, "DNSKEY"},   {49, "DHCID"},
+    {50, "NSEC3"}, {51, "NSEC3PARAM"}, {52, "TLSA"},     {53, "SMIMEA"},
+    {55, "HIP"},   {59, "CDS"},        {60, "CDNSKEY"},  {61, "OPENPGPKEY"},
+    {62, "CSYNC"}, {63, "ZONEMD"},     {64, "SVCB"},     {65, "HTTPS"},
+    {99, "SPF"},   {108, "EUI48"},     {109, "EUI64"},   {256, "URI"},
+    {257, "CAA"},  {258, "AVC"},       {32769, "DLV"},
 }};
 
 // Parses the decimal suffix of "TYPEnnn"/"CLASSnnn" (1-5 digits, <= 65535).
@@ -61,8 +52,14 @@ std::optional<uint16_t> ParseU16Suffix(std::string_view digits) {
 
 bool NeedsBackslash(unsigned char c) {
   switch (c) {
-    case '.': case '\\': case '"': case ';': case '(': case ')':
-    case '$': case '@':
+    case '.':
+    case '\\':
+    case '"':
+    case ';':
+    case '(':
+    case ')':
+    case '$':
+    case '@':
       return true;
     default:
       return false;
@@ -70,8 +67,7 @@ bool NeedsBackslash(unsigned char c) {
 }
 
 // Decodes one escape starting after the backslash at text[*pos].
-absl::StatusOr<unsigned char> DecodeEscape(std::string_view text,
-                                           size_t* pos) {
+absl::StatusOr<unsigned char> DecodeEscape(std::string_view text, size_t* pos) {
   if (*pos >= text.size()) return absl::InvalidArgumentError("dangling '\\'");
   if (absl::ascii_isdigit(static_cast<unsigned char>(text[*pos]))) {
     if (*pos + 3 > text.size()) {
@@ -130,15 +126,15 @@ absl::StatusOr<std::string> NameFromText(std::string_view text,
     if (c == '\\') {
       auto decoded = DecodeEscape(text, &pos);
       if (!decoded.ok()) {
-        return absl::InvalidArgumentError(Cat(
-            decoded.status().message(), " in name '", text, "'"));
+        return absl::InvalidArgumentError(
+            Cat(decoded.status().message(), " in name '", text, "'"));
       }
       octet = *decoded;
     }
     wire.push_back(static_cast<char>(octet));
     if (wire.size() - label_start - 1 > kMaxLabelLength) {
-      return absl::InvalidArgumentError(Cat(
-          "label longer than 63 octets in name '", text, "'"));
+      return absl::InvalidArgumentError(
+          Cat("label longer than 63 octets in name '", text, "'"));
     }
     wire[label_start] = static_cast<char>(wire.size() - label_start - 1);
   }
@@ -232,10 +228,14 @@ std::optional<uint16_t> ClassFromText(std::string_view text) {
 
 std::string ClassToText(uint16_t rclass) {
   switch (rclass) {
-    case 1: return "IN";
-    case 3: return "CH";
-    case 4: return "HS";
-    default: return Cat("CLASS", rclass);
+    case 1:
+      return "IN";
+    case 3:
+      return "CH";
+    case 4:
+      return "HS";
+    default:
+      return Cat("CLASS", rclass);
   }
 }
 

@@ -16,41 +16,37 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
-#include "absl/strings/match.h"
-#include "absl/strings/str_cat.h"
 #include "control/name_text.h"
 #include "control/text_util.h"
 
 namespace popdns::control {
 namespace {
 
-using internal::AppendPiece;
 using internal::Cat;
 using internal::EqualsIgnoreCase;
-using internal::StartsWithIgnoreCase;
-using internal::ToStd;
 
 enum class Field : uint8_t {
   kU8,
   kU16,
   kU32,
-  kTtl,         // u32 with optional units: 1h30m
-  kAlgorithm,   // DNSSEC algorithm number or mnemonic (RFC 4034 A.1)
-  kType,        // RR type mnemonic, u16 (RRSIG type covered)
-  kTime,        // YYYYMMDDHHmmSS or integer seconds (RFC 4034 3.2)
+  kTtl,        // u32 with optional units: 1h30m
+  kAlgorithm,  // DNSSEC algorithm number or mnemonic (RFC 4034 A.1)
+  kType,       // RR type mnemonic, u16 (RRSIG type covered)
+  kTime,       // YYYYMMDDHHmmSS or integer seconds (RFC 4034 3.2)
   kName,
   kIpv4,
   kIpv6,
-  kCharString,  // length-prefixed <character-string>
-  kCharStrings, // one or more, to the end (TXT)
-  kRestString,  // one string without length prefix, to the end (CAA, URI)
+  kCharString,   // length-prefixed <character-string>
+  kCharStrings,  // one or more, to the end (TXT)
+  kRestString,   // one string without length prefix, to the end (CAA, URI)
   kCaaTag,
   kBase64Rest,
   kHexRest,
-  kSalt,        // "-" or hex, length-prefixed (NSEC3)
-  kHash,        // base32hex, length-prefixed (NSEC3 next hashed owner)
-  kBitmap,      // type bitmap to the end (RFC 4034 4.1.2)
-  kSvcParams,   // RFC 9460 SvcParams to the end
+  kSalt,       // "-" or hex, length-prefixed (NSEC3)
+  kHash,       // base32hex, length-prefixed (NSEC3 next hashed owner)
+  kBitmap,     // type bitmap to the end (RFC 4034 4.1.2)
+  kSvcParams,  // RFC 9460 SvcParams to the end
+  kLoc,        // RFC 1876 location, all of the RDATA
 };
 
 struct FieldSpec {
@@ -192,6 +188,7 @@ const RdataFormat kRdataFormats[] = {
        {F::kName, "HTTPS target"},
        {F::kSvcParams, "HTTPS parameter"}}},
      3},
+    {29, {{{F::kLoc, "LOC"}}}, 1},
     {99, {{{F::kCharStrings, "SPF string"}}}, 1},
     {256,
      {{{F::kU16, "URI priority"},
@@ -305,14 +302,22 @@ bool DecodeBase32Hex(std::string_view text, std::string* out) {
 
 std::optional<uint8_t> AlgorithmFromText(std::string_view text) {
   static constexpr std::pair<std::string_view, uint8_t> kAlgorithms[] = {
-      {"RSAMD5", 1},          {"DH", 2},
-      {"DSA", 3},             {"RSASHA1", 5},
-      {"DSA-NSEC3-SHA1", 6},  {"RSASHA1-NSEC3-SHA1", 7},
-      {"RSASHA256", 8},       {"RSASHA512", 10},
-      {"ECC-GOST", 12},       {"ECDSAP256SHA256", 13},
-      {"ECDSAP384SHA384", 14}, {"ED25519", 15},
-      {"ED448", 16},          {"INDIRECT", 252},
-      {"PRIVATEDNS", 253},    {"PRIVATEOID", 254},
+      {"RSAMD5", 1},
+      {"DH", 2},
+      {"DSA", 3},
+      {"RSASHA1", 5},
+      {"DSA-NSEC3-SHA1", 6},
+      {"RSASHA1-NSEC3-SHA1", 7},
+      {"RSASHA256", 8},
+      {"RSASHA512", 10},
+      {"ECC-GOST", 12},
+      {"ECDSAP256SHA256", 13},
+      {"ECDSAP384SHA384", 14},
+      {"ED25519", 15},
+      {"ED448", 16},
+      {"INDIRECT", 252},
+      {"PRIVATEDNS", 253},
+      {"PRIVATEOID", 254},
   };
   uint64_t value;
   if (ParseDecimal(text, 255, &value)) return static_cast<uint8_t>(value);
@@ -414,6 +419,126 @@ std::optional<uint16_t> SvcKeyFromText(std::string_view text) {
   return std::nullopt;
 }
 
+// ---- Wire-format checks for "\#" RDATA of known types ----
+// Later stages (snapshot building, additional-section processing) trust that
+// an NS or MX RDATA holds a well-formed name, so generic RDATA of a known
+// type must have that type's shape, as BIND also requires.
+
+class WireReader {
+ public:
+  explicit WireReader(std::string_view data) : data_(data) {}
+  bool Skip(size_t n) {
+    if (data_.size() - pos_ < n) return false;
+    pos_ += n;
+    return true;
+  }
+  bool LengthPrefixed(size_t min_length) {
+    if (pos_ >= data_.size()) return false;
+    size_t n = static_cast<unsigned char>(data_[pos_++]);
+    return n >= min_length && Skip(n);
+  }
+  bool Name() {
+    size_t start = pos_;
+    while (pos_ < data_.size()) {
+      size_t n = static_cast<unsigned char>(data_[pos_++]);
+      if (n > kMaxLabelLength || !Skip(n)) return false;  // also pointers
+      if (n == 0) return pos_ - start <= kMaxNameLength;
+    }
+    return false;
+  }
+  bool Bitmap() {
+    int last_window = -1;
+    while (!AtEnd()) {
+      if (data_.size() - pos_ < 2) return false;
+      int window = static_cast<unsigned char>(data_[pos_]);
+      size_t n = static_cast<unsigned char>(data_[pos_ + 1]);
+      pos_ += 2;
+      if (window <= last_window || n == 0 || n > 32 || !Skip(n)) return false;
+      last_window = window;
+    }
+    return true;
+  }
+  bool SvcParams() {
+    while (!AtEnd()) {
+      if (!Skip(2) || data_.size() - pos_ < 2) return false;
+      size_t n = static_cast<size_t>(static_cast<unsigned char>(data_[pos_]))
+                     << 8 |
+                 static_cast<unsigned char>(data_[pos_ + 1]);
+      if (!Skip(2 + n)) return false;
+    }
+    return true;
+  }
+  bool AtEnd() const { return pos_ == data_.size(); }
+  size_t pos() const { return pos_; }
+  void SkipRest() { pos_ = data_.size(); }
+
+ private:
+  std::string_view data_;
+  size_t pos_ = 0;
+};
+
+bool WireField(Field kind, WireReader* reader) {
+  switch (kind) {
+    case Field::kU8:
+    case Field::kAlgorithm:
+      return reader->Skip(1);
+    case Field::kU16:
+    case Field::kType:
+      return reader->Skip(2);
+    case Field::kU32:
+    case Field::kTtl:
+    case Field::kTime:
+    case Field::kIpv4:
+      return reader->Skip(4);
+    case Field::kIpv6:
+      return reader->Skip(16);
+    case Field::kName:
+      return reader->Name();
+    case Field::kCharString:
+    case Field::kSalt:
+      return reader->LengthPrefixed(0);
+    case Field::kCaaTag:
+    case Field::kHash:
+      return reader->LengthPrefixed(1);
+    case Field::kCharStrings:
+      do {
+        if (!reader->LengthPrefixed(0)) return false;
+      } while (!reader->AtEnd());
+      return true;
+    case Field::kRestString:
+    case Field::kBase64Rest:
+    case Field::kHexRest:
+      reader->SkipRest();
+      return true;
+    case Field::kBitmap:
+      return reader->Bitmap();
+    case Field::kSvcParams:
+      return reader->SvcParams();
+    case Field::kLoc:
+      return reader->Skip(16);
+  }
+  return false;
+}
+
+bool WireMatchesFormat(const RdataFormat& format, std::string_view rdata) {
+  WireReader reader(rdata);
+  for (int i = 0; i < format.count; ++i) {
+    if (!WireField(format.fields[static_cast<size_t>(i)].kind, &reader)) {
+      return false;
+    }
+  }
+  return reader.AtEnd();
+}
+
+bool HasNameField(const RdataFormat& format) {
+  for (int i = 0; i < format.count; ++i) {
+    if (format.fields[static_cast<size_t>(i)].kind == Field::kName) {
+      return true;
+    }
+  }
+  return false;
+}
+
 class RdataParser {
  public:
   RdataParser(absl::Span<const TextToken> tokens, std::string_view origin,
@@ -425,8 +550,8 @@ class RdataParser {
       if (!ParseField(format.fields[static_cast<size_t>(i)])) return false;
     }
     if (next_ < tokens_.size()) {
-      return Fail(next_, Cat("unexpected '", tokens_[next_].text,
-                                      "' after RDATA"));
+      return Fail(next_,
+                  Cat("unexpected '", tokens_[next_].text, "' after RDATA"));
     }
     return true;
   }
@@ -438,7 +563,7 @@ class RdataParser {
     uint64_t length;
     if (!ParseDecimal(length_token->text, 0xffff, &length)) {
       return Fail(next_ - 1, Cat("invalid generic RDATA length '",
-                                          length_token->text, "'"));
+                                 length_token->text, "'"));
     }
     size_t first = next_;
     if (!TakeRest(&scratch_) || !DecodeHex(scratch_, wire_)) {
@@ -446,8 +571,8 @@ class RdataParser {
     }
     if (wire_->size() != length) {
       return Fail(first, Cat("generic RDATA length mismatch: "
-                                      "declared ",
-                                      length, ", got ", wire_->size()));
+                             "declared ",
+                             length, ", got ", wire_->size()));
     }
     return true;
   }
@@ -476,17 +601,31 @@ class RdataParser {
   }
 
   bool Invalid(const FieldSpec& spec, const TextToken& token) {
-    return Fail(static_cast<size_t>(&token - tokens_.data()),
+    return Fail(Index(token),
                 Cat("invalid ", spec.name, " '", token.text, "'"));
   }
 
+  size_t Index(const TextToken& token) const {
+    return static_cast<size_t>(&token - tokens_.data());
+  }
   bool ParseField(const FieldSpec& spec);
+  bool ParseScalar(const FieldSpec& spec, const TextToken& token);
+  bool ParseName(const FieldSpec& spec, const TextToken& token);
+  bool ParseCaaTag(const FieldSpec& spec, const TextToken& token);
+  bool ParseSaltOrHash(const FieldSpec& spec, const TextToken& token);
   bool ParseNumber(const FieldSpec& spec, uint64_t max, int bytes);
   bool ParseCharString(const FieldSpec& spec, const TextToken& token,
                        bool length_prefix);
   bool ParseEncodedRest(const FieldSpec& spec);
   bool ParseBitmap(const FieldSpec& spec);
+  using SvcParamList = std::vector<std::pair<uint16_t, std::string>>;
   bool ParseSvcParams(const FieldSpec& spec);
+  bool ParseLoc();
+  bool ParseLocCoordinate(char positive, char negative, int64_t max_degrees,
+                          uint32_t* out);
+  bool ParseLocMeters(const char* what, bool allow_negative, int64_t* cm);
+  bool CheckSvcParams(const SvcParamList& params, size_t first);
+  bool AppendSvcParams(const SvcParamList& params);
   bool ParseSvcValue(uint16_t key, std::string_view value, bool has_value,
                      size_t token, std::string* out);
 
@@ -498,8 +637,7 @@ class RdataParser {
   std::string scratch_;
 };
 
-bool RdataParser::ParseNumber(const FieldSpec& spec, uint64_t max,
-                              int bytes) {
+bool RdataParser::ParseNumber(const FieldSpec& spec, uint64_t max, int bytes) {
   const TextToken* token = Take(spec.name);
   if (token == nullptr) return false;
   uint64_t value;
@@ -510,19 +648,17 @@ bool RdataParser::ParseNumber(const FieldSpec& spec, uint64_t max,
   return true;
 }
 
-bool RdataParser::ParseCharString(const FieldSpec& spec,
-                                  const TextToken& token,
+bool RdataParser::ParseCharString(const FieldSpec& spec, const TextToken& token,
                                   bool length_prefix) {
   absl::StatusOr<std::string> value = UnescapeCharString(token.text);
-  size_t index = static_cast<size_t>(&token - tokens_.data());
+  size_t index = Index(token);
   if (!value.ok()) {
-    return Fail(index, Cat(value.status().message(), " in ",
-                                    spec.name, " '", token.text, "'"));
+    return Fail(index, Cat(value.status().message(), " in ", spec.name, " '",
+                           token.text, "'"));
   }
   if (length_prefix) {
     if (value->size() > 255) {
-      return Fail(index, Cat(spec.name,
-                                      " longer than 255 octets"));
+      return Fail(index, Cat(spec.name, " longer than 255 octets"));
     }
     wire_->push_back(static_cast<char>(value->size()));
   }
@@ -543,10 +679,9 @@ bool RdataParser::ParseEncodedRest(const FieldSpec& spec) {
     wire_->append(decoded);
   }
   if (!ok) {
-    return Fail(first, Cat("invalid ", spec.name, " (",
-                                    spec.kind == Field::kHexRest ? "hex"
-                                                                 : "base64",
-                                    ")"));
+    return Fail(first,
+                Cat("invalid ", spec.name, " (",
+                    spec.kind == Field::kHexRest ? "hex" : "base64", ")"));
   }
   return true;
 }
@@ -562,6 +697,87 @@ bool RdataParser::ParseBitmap(const FieldSpec& spec) {
   return true;
 }
 
+// Fields that are exactly one token and need no state.
+bool RdataParser::ParseScalar(const FieldSpec& spec, const TextToken& token) {
+  std::string_view text = token.text;
+  uint32_t value = 0;
+  switch (spec.kind) {
+    case Field::kTtl:
+      if (!ParseTtlText(text, &value)) return Invalid(spec, token);
+      AppendU32(wire_, value);
+      return true;
+    case Field::kTime:
+      if (!ParseTime(text, &value)) return Invalid(spec, token);
+      AppendU32(wire_, value);
+      return true;
+    case Field::kAlgorithm: {
+      std::optional<uint8_t> algorithm = AlgorithmFromText(text);
+      if (!algorithm) return Invalid(spec, token);
+      wire_->push_back(static_cast<char>(*algorithm));
+      return true;
+    }
+    case Field::kType: {
+      std::optional<uint16_t> type = TypeFromText(text);
+      if (!type) return Invalid(spec, token);
+      AppendU16(wire_, *type);
+      return true;
+    }
+    case Field::kIpv4:
+      return ParseIpv4(text, wire_) || Invalid(spec, token);
+    case Field::kIpv6:
+      return ParseIpv6(text, wire_) || Invalid(spec, token);
+    case Field::kName:
+      return ParseName(spec, token);
+    case Field::kCharString:
+      return ParseCharString(spec, token, true);
+    case Field::kRestString:
+      return ParseCharString(spec, token, false);
+    case Field::kCaaTag:
+      return ParseCaaTag(spec, token);
+    case Field::kSalt:
+    case Field::kHash:
+      return ParseSaltOrHash(spec, token);
+    default:
+      return false;
+  }
+}
+
+bool RdataParser::ParseName(const FieldSpec& spec, const TextToken& token) {
+  absl::StatusOr<std::string> name = NameFromText(token.text, origin_);
+  if (!name.ok()) {
+    return Fail(Index(token),
+                Cat("invalid ", spec.name, ": ", name.status().message()));
+  }
+  wire_->append(*name);
+  return true;
+}
+
+bool RdataParser::ParseCaaTag(const FieldSpec& spec, const TextToken& token) {
+  // RFC 8659 4.1: tag is 1-15 ASCII letters and digits.
+  std::string_view tag = token.text;
+  if (tag.empty() || tag.size() > 15 ||
+      !std::all_of(tag.begin(), tag.end(), [](char c) {
+        return absl::ascii_isalnum(static_cast<unsigned char>(c));
+      })) {
+    return Invalid(spec, token);
+  }
+  wire_->push_back(static_cast<char>(tag.size()));
+  wire_->append(tag);
+  return true;
+}
+
+bool RdataParser::ParseSaltOrHash(const FieldSpec& spec,
+                                  const TextToken& token) {
+  std::string bytes;
+  bool ok = spec.kind == Field::kSalt
+                ? (token.text == "-" || DecodeHex(token.text, &bytes))
+                : DecodeBase32Hex(token.text, &bytes) && !bytes.empty();
+  if (!ok || bytes.size() > 255) return Invalid(spec, token);
+  wire_->push_back(static_cast<char>(bytes.size()));
+  wire_->append(bytes);
+  return true;
+}
+
 bool RdataParser::ParseField(const FieldSpec& spec) {
   switch (spec.kind) {
     case Field::kU8:
@@ -570,103 +786,140 @@ bool RdataParser::ParseField(const FieldSpec& spec) {
       return ParseNumber(spec, 0xffff, 2);
     case Field::kU32:
       return ParseNumber(spec, 0xffffffffu, 4);
-    case Field::kTtl:
-    case Field::kTime:
-    case Field::kAlgorithm:
-    case Field::kType:
-    case Field::kIpv4:
-    case Field::kIpv6:
-    case Field::kName: {
-      const TextToken* token = Take(spec.name);
-      if (token == nullptr) return false;
-      std::string_view text = token->text;
-      uint32_t value = 0;
-      switch (spec.kind) {
-        case Field::kTtl:
-          if (!ParseTtlText(text, &value)) return Invalid(spec, *token);
-          AppendU32(wire_, value);
-          return true;
-        case Field::kTime:
-          if (!ParseTime(text, &value)) return Invalid(spec, *token);
-          AppendU32(wire_, value);
-          return true;
-        case Field::kAlgorithm: {
-          std::optional<uint8_t> algorithm = AlgorithmFromText(text);
-          if (!algorithm) return Invalid(spec, *token);
-          wire_->push_back(static_cast<char>(*algorithm));
-          return true;
-        }
-        case Field::kType: {
-          std::optional<uint16_t> type = TypeFromText(text);
-          if (!type) return Invalid(spec, *token);
-          AppendU16(wire_, *type);
-          return true;
-        }
-        case Field::kIpv4:
-          return ParseIpv4(text, wire_) || Invalid(spec, *token);
-        case Field::kIpv6:
-          return ParseIpv6(text, wire_) || Invalid(spec, *token);
-        default: {
-          absl::StatusOr<std::string> name = NameFromText(text, origin_);
-          if (!name.ok()) {
-            return Fail(next_ - 1, Cat("invalid ", spec.name, ": ",
-                                                name.status().message()));
-          }
-          wire_->append(*name);
-          return true;
-        }
-      }
-    }
-    case Field::kCharString: {
-      const TextToken* token = Take(spec.name);
-      return token != nullptr && ParseCharString(spec, *token, true);
-    }
     case Field::kCharStrings:
       if (Take(spec.name) == nullptr) return false;
       for (--next_; next_ < tokens_.size(); ++next_) {
         if (!ParseCharString(spec, tokens_[next_], true)) return false;
       }
       return true;
-    case Field::kRestString: {
-      const TextToken* token = Take(spec.name);
-      return token != nullptr && ParseCharString(spec, *token, false);
-    }
-    case Field::kCaaTag: {
-      const TextToken* token = Take(spec.name);
-      if (token == nullptr) return false;
-      // RFC 8659 4.1: tag is 1-15 ASCII letters and digits.
-      if (token->text.empty() || token->text.size() > 15 ||
-          !std::all_of(token->text.begin(), token->text.end(), [](char c) {
-            return absl::ascii_isalnum(static_cast<unsigned char>(c));
-          })) {
-        return Invalid(spec, *token);
-      }
-      wire_->push_back(static_cast<char>(token->text.size()));
-      wire_->append(token->text);
-      return true;
-    }
     case Field::kBase64Rest:
     case Field::kHexRest:
       return ParseEncodedRest(spec);
-    case Field::kSalt:
-    case Field::kHash: {
-      const TextToken* token = Take(spec.name);
-      if (token == nullptr) return false;
-      std::string bytes;
-      bool ok = spec.kind == Field::kSalt
-                    ? (token->text == "-" || DecodeHex(token->text, &bytes))
-                    : DecodeBase32Hex(token->text, &bytes) && !bytes.empty();
-      if (!ok || bytes.size() > 255) return Invalid(spec, *token);
-      wire_->push_back(static_cast<char>(bytes.size()));
-      wire_->append(bytes);
-      return true;
-    }
     case Field::kBitmap:
       return ParseBitmap(spec);
     case Field::kSvcParams:
       return ParseSvcParams(spec);
+    case Field::kLoc:
+      return ParseLoc();
+    default: {
+      const TextToken* token = Take(spec.name);
+      return token != nullptr && ParseScalar(spec, *token);
+    }
   }
-  return false;
+}
+
+// ---- LOC (RFC 1876 section 3) ----
+
+// Parses "12", "12.3" or "-12.34" as value * 10^decimals.
+bool ParseFixedPoint(std::string_view text, int decimals, bool allow_negative,
+                     int64_t* out) {
+  bool negative = allow_negative && !text.empty() && text[0] == '-';
+  if (negative) text.remove_prefix(1);
+  size_t dot = text.find('.');
+  std::string_view whole = text.substr(0, dot);
+  std::string_view fraction =
+      dot == std::string_view::npos ? std::string_view() : text.substr(dot + 1);
+  uint64_t w = 0;
+  uint64_t f = 0;
+  if (!ParseDecimal(whole, 100000000000ull, &w)) return false;
+  if (fraction.size() > static_cast<size_t>(decimals)) return false;
+  if (dot != std::string_view::npos && !ParseDecimal(fraction, 1000, &f)) {
+    return false;
+  }
+  for (size_t i = fraction.size(); i < static_cast<size_t>(decimals); ++i) {
+    f *= 10;
+  }
+  int64_t scale = 1;
+  for (int i = 0; i < decimals; ++i) scale *= 10;
+  int64_t value = static_cast<int64_t>(w) * scale + static_cast<int64_t>(f);
+  *out = negative ? -value : value;
+  return true;
+}
+
+// Size/precision as "mantissa e exponent" centimetres, one nibble each.
+uint8_t LocPrecision(int64_t cm) {
+  int exponent = 0;
+  while (cm >= 10) {
+    cm /= 10;
+    ++exponent;
+  }
+  return static_cast<uint8_t>(cm << 4 | exponent);
+}
+
+bool RdataParser::ParseLocMeters(const char* what, bool allow_negative,
+                                 int64_t* cm) {
+  const TextToken* token = Take(what);
+  if (token == nullptr) return false;
+  std::string_view text = token->text;
+  if (!text.empty() && (text.back() == 'm' || text.back() == 'M')) {
+    text.remove_suffix(1);
+  }
+  // 90000000.00m is the largest size or precision RFC 1876 can encode.
+  if (!ParseFixedPoint(text, 2, allow_negative, cm) || *cm > 9000000000) {
+    return Fail(next_ - 1, Cat("invalid ", what, " '", token->text, "'"));
+  }
+  return true;
+}
+
+// "d [m [s.sss]] N|S" or "d [m [s.sss]] E|W", as thousandths of an arc
+// second offset by 2^31.
+bool RdataParser::ParseLocCoordinate(char positive, char negative,
+                                     int64_t max_degrees, uint32_t* out) {
+  const char* what = positive == 'N' ? "LOC latitude" : "LOC longitude";
+  const size_t first = next_;
+  int64_t parts[3] = {0, 0, 0};  // degrees, minutes, milliseconds
+  const int64_t limits[3] = {max_degrees, 59, 59999};
+  const int decimals[3] = {0, 0, 3};
+  for (int i = 0;; ++i) {
+    const TextToken* token = Take(what);
+    if (token == nullptr) return false;
+    if (token->text.size() == 1) {
+      char c = absl::ascii_toupper(static_cast<unsigned char>(token->text[0]));
+      if (i > 0 && (c == positive || c == negative)) {
+        int64_t ms = (parts[0] * 60 + parts[1]) * 60000 + parts[2];
+        if (ms > max_degrees * 3600000) {
+          return Fail(first, Cat("invalid ", what));
+        }
+        *out = static_cast<uint32_t>((int64_t{1} << 31) +
+                                     (c == positive ? ms : -ms));
+        return true;
+      }
+    }
+    if (i == 3 ||
+        !ParseFixedPoint(token->text, decimals[i], false, &parts[i]) ||
+        parts[i] > limits[i]) {
+      return Fail(next_ - 1, Cat("invalid ", what, " '", token->text, "'"));
+    }
+  }
+}
+
+bool RdataParser::ParseLoc() {
+  uint32_t latitude = 0;
+  uint32_t longitude = 0;
+  int64_t altitude = 0;
+  if (!ParseLocCoordinate('N', 'S', 90, &latitude) ||
+      !ParseLocCoordinate('E', 'W', 180, &longitude) ||
+      !ParseLocMeters("LOC altitude", true, &altitude)) {
+    return false;
+  }
+  // Altitude is centimetres above 100 km below the WGS 84 ellipsoid.
+  if (altitude < -10000000 || altitude > 0xffffffffll - 10000000) {
+    return Fail(next_ - 1, "invalid LOC altitude");
+  }
+  // Defaults from RFC 1876 appendix A: size 1m, precision 10km / 10m.
+  int64_t sizes[3] = {100, 1000000, 1000};
+  const char* names[3] = {"LOC size", "LOC horizontal precision",
+                          "LOC vertical precision"};
+  for (int i = 0; i < 3 && next_ < tokens_.size(); ++i) {
+    if (!ParseLocMeters(names[i], false, &sizes[i])) return false;
+  }
+  wire_->push_back(0);  // version
+  for (int64_t cm : sizes)
+    wire_->push_back(static_cast<char>(LocPrecision(cm)));
+  AppendU32(wire_, latitude);
+  AppendU32(wire_, longitude);
+  AppendU32(wire_, static_cast<uint32_t>(altitude + 10000000));
+  return true;
 }
 
 bool RdataParser::ParseSvcValue(uint16_t key, std::string_view raw,
@@ -682,8 +935,7 @@ bool RdataParser::ParseSvcValue(uint16_t key, std::string_view raw,
   if (!has_value && key <= 7) return Fail(token, "SvcParam needs a value");
   auto bad = [&]() {
     return Fail(token,
-                Cat("invalid SvcParam value '", tokens_[token].text,
-                             "'"));
+                Cat("invalid SvcParam value '", tokens_[token].text, "'"));
   };
   switch (key) {
     case 0: {  // mandatory: sorted key list (RFC 9460 8)
@@ -731,7 +983,8 @@ bool RdataParser::ParseSvcValue(uint16_t key, std::string_view raw,
 }
 
 bool RdataParser::ParseSvcParams(const FieldSpec& spec) {
-  std::vector<std::pair<uint16_t, std::string>> params;
+  SvcParamList params;
+  const size_t first = next_;
   for (; next_ < tokens_.size(); ++next_) {
     size_t index = next_;
     const TextToken& token = tokens_[index];
@@ -753,15 +1006,13 @@ bool RdataParser::ParseSvcParams(const FieldSpec& spec) {
     }
     std::optional<uint16_t> key = SvcKeyFromText(key_text);
     if (!key) {
-      return Fail(index, Cat("unknown SvcParam key '", key_text,
-                                      "'"));
+      return Fail(index, Cat("unknown SvcParam key '", key_text, "'"));
     }
     std::string encoded;
     if (!ParseSvcValue(*key, value, has_value, index, &encoded)) return false;
     for (const auto& [existing, unused] : params) {
       if (existing == *key) {
-        return Fail(index, Cat("duplicate SvcParam key '",
-                                        key_text, "'"));
+        return Fail(index, Cat("duplicate SvcParam key '", key_text, "'"));
       }
     }
     if (encoded.size() > 0xffff) return Invalid(spec, token);
@@ -769,6 +1020,36 @@ bool RdataParser::ParseSvcParams(const FieldSpec& spec) {
   }
   // RFC 9460 2.2: keys in strictly increasing order on the wire.
   std::sort(params.begin(), params.end());
+  return CheckSvcParams(params, first) && AppendSvcParams(params);
+}
+
+bool RdataParser::CheckSvcParams(const SvcParamList& params, size_t first) {
+  auto has = [&](uint16_t key) {
+    return std::any_of(params.begin(), params.end(),
+                       [key](const auto& p) { return p.first == key; });
+  };
+  // RFC 9460 8: every key listed in "mandatory" must be present, and
+  // "mandatory" must not list itself.
+  if (!params.empty() && params[0].first == 0) {
+    const std::string& list = params[0].second;
+    for (size_t i = 0; i + 1 < list.size(); i += 2) {
+      uint16_t key = static_cast<uint16_t>(static_cast<uint8_t>(list[i]) << 8 |
+                                           static_cast<uint8_t>(list[i + 1]));
+      if (key == 0 || !has(key)) {
+        return Fail(first,
+                    Cat("SvcParam mandatory lists ",
+                        key == 0 ? "itself" : "a key that is not present"));
+      }
+    }
+  }
+  // RFC 9460 7.1.1: no-default-alpn only together with alpn.
+  if (has(2) && !has(1)) {
+    return Fail(first, "SvcParam no-default-alpn without alpn");
+  }
+  return true;
+}
+
+bool RdataParser::AppendSvcParams(const SvcParamList& params) {
   for (const auto& [key, value] : params) {
     AppendU16(wire_, key);
     AppendU16(wire_, static_cast<uint32_t>(value.size()));
@@ -794,12 +1075,23 @@ bool ParseTtlText(std::string_view text, uint32_t* ttl) {
     }
     uint64_t unit;
     switch (absl::ascii_tolower(static_cast<unsigned char>(c))) {
-      case 'w': unit = 604800; break;
-      case 'd': unit = 86400; break;
-      case 'h': unit = 3600; break;
-      case 'm': unit = 60; break;
-      case 's': unit = 1; break;
-      default: return false;
+      case 'w':
+        unit = 604800;
+        break;
+      case 'd':
+        unit = 86400;
+        break;
+      case 'h':
+        unit = 3600;
+        break;
+      case 'm':
+        unit = 60;
+        break;
+      case 's':
+        unit = 1;
+        break;
+      default:
+        return false;
     }
     if (!have_digits) return false;
     total += number * unit;
@@ -851,14 +1143,21 @@ bool RdataFromText(uint16_t type, absl::Span<const TextToken> tokens,
                    RdataError* error) {
   wire->clear();
   RdataParser parser(tokens, origin_wire, wire, error);
-  if (!tokens.empty() && !tokens[0].quoted && tokens[0].text == "\\#") {
-    return parser.RunGeneric();
-  }
   const RdataFormat* format = FindFormat(type);
+  if (!tokens.empty() && !tokens[0].quoted && tokens[0].text == "\\#") {
+    if (!parser.RunGeneric()) return false;
+    if (format != nullptr && !WireMatchesFormat(*format, *wire)) {
+      error->token = 0;
+      error->message =
+          Cat("generic RDATA is not valid ", TypeToText(type), " RDATA");
+      return false;
+    }
+    return true;
+  }
   if (format == nullptr) {
     error->token = 0;
-    error->message = Cat("no text format known for type ",
-                                  TypeToText(type), "; use \\# generic RDATA");
+    error->message = Cat("no text format known for type ", TypeToText(type),
+                         "; use \\# generic RDATA");
     return false;
   }
   if (!parser.Run(*format)) return false;
@@ -870,11 +1169,31 @@ bool RdataFromText(uint16_t type, absl::Span<const TextToken> tokens,
   return true;
 }
 
+std::optional<std::string> RdataWithLowercaseNames(uint16_t type,
+                                                   std::string_view rdata) {
+  const RdataFormat* format = FindFormat(type);
+  if (format == nullptr || !HasNameField(*format)) return std::nullopt;
+  std::string out(rdata);
+  WireReader reader(rdata);
+  for (int i = 0; i < format->count; ++i) {
+    Field kind = format->fields[static_cast<size_t>(i)].kind;
+    size_t start = reader.pos();
+    if (!WireField(kind, &reader)) return std::nullopt;
+    if (kind != Field::kName) continue;
+    // Label length octets are < 64, so lowering every octet is safe.
+    for (size_t k = start; k < reader.pos(); ++k) {
+      out[k] = internal::AsciiLower(out[k]);
+    }
+  }
+  return out;
+}
+
 std::string RdataToGenericText(std::string_view rdata) {
   std::string out = Cat("\\# ", rdata.size());
   if (!rdata.empty()) {
     out.push_back(' ');
-    out.append(absl::BytesToHexString(absl::string_view(rdata.data(), rdata.size())));
+    out.append(
+        absl::BytesToHexString(absl::string_view(rdata.data(), rdata.size())));
   }
   return out;
 }

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -33,10 +34,15 @@ struct RdataError {
 };
 
 // Converts the RDATA tokens of one record of type `type` to wire format.
-// Names are relative to `origin_wire`. Handles "\# len hex" for any type.
+// Names are relative to `origin_wire`. Text forms known: A NS CNAME SOA PTR
+// HINFO MX TXT RP AFSDB AAAA LOC SRV NAPTR KX DNAME DS SSHFP RRSIG NSEC
+// DNSKEY DHCID NSEC3 NSEC3PARAM TLSA SMIMEA CDS CDNSKEY OPENPGPKEY CSYNC
+// ZONEMD SVCB HTTPS SPF URI CAA. "\# len hex" (RFC 3597) works for any
+// type; for a known type the bytes must have that type's wire shape.
 // On failure returns false and fills `error`.
 // Errors: missing field, value out of range, bad address/name/base64/hex/
-// base32hex/time, trailing garbage, type whose text form is unsupported.
+// base32hex/time/SvcParam, trailing garbage, a type without a text form,
+// generic RDATA that does not fit its type.
 bool RdataFromText(uint16_t type, absl::Span<const TextToken> tokens,
                    std::string_view origin_wire, std::string* wire,
                    RdataError* error);
@@ -44,6 +50,12 @@ bool RdataFromText(uint16_t type, absl::Span<const TextToken> tokens,
 // Parses a TTL: seconds, or units w/d/h/m/s in any case ("1h30m", "1W2D").
 // Returns false on syntax error or a value above 2^32-1.
 bool ParseTtlText(std::string_view text, uint32_t* ttl);
+
+// Copy of `rdata` of type `type` with the domain names it embeds ASCII-
+// lowercased, for comparing RRs the way DNS compares names (RFC 4343);
+// nullopt if the type has no embedded names, is unknown or malformed.
+std::optional<std::string> RdataWithLowercaseNames(uint16_t type,
+                                                   std::string_view rdata);
 
 // RFC 3597 generic form of wire RDATA: "\# 4 c0000201" ("\# 0" if empty).
 std::string RdataToGenericText(std::string_view rdata);

@@ -30,8 +30,8 @@ inline void AppendPiece(std::string* out, absl::string_view s) {
   out->append(s.data(), s.size());
 }
 template <std::integral T>
-  requires(!std::same_as<T, char> && !std::same_as<T, bool>)
-void AppendPiece(std::string* out, T value) {
+requires(!std::same_as<T, char> &&
+         !std::same_as<T, bool>) void AppendPiece(std::string* out, T value) {
   char buffer[24];
   auto result = std::to_chars(buffer, buffer + sizeof(buffer), value);
   out->append(buffer, result.ptr);

@@ -30,9 +30,15 @@ struct ZoneFileOptions {
 // ($INCLUDEd records in place). Owner and RDATA names keep their case.
 // Errors:
 //   NotFound: `path` cannot be opened.
-//   InvalidArgument "file:line:col: what" (col 1-based, of the offending
+//   InvalidArgument "file:line:col: what" (line and col 1-based, col counts
+//   bytes, of the offending token; for a missing field, just after the last
 //   token) for any syntax or RDATA error, an $INCLUDE that cannot be opened
-//   or nests deeper than max_include_depth. The first error stops parsing.
+//   or nests deeper than max_include_depth. The first error stops parsing;
+//   "file" is the path as given, or the resolved path of an included file.
+// Choices where servers differ: $INCLUDE paths are relative to the including
+// file (Knot; BIND uses the working directory); $TTL and $ORIGIN set inside
+// an included file do not leak back (RFC 1035 5.1, Knot; BIND leaks $TTL);
+// a relative $INCLUDE origin is allowed (BIND; Knot and NSD refuse it).
 absl::StatusOr<std::vector<ZoneRecord>> ParseZoneFile(
     const std::string& path, const ZoneFileOptions& options);
 

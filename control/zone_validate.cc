@@ -5,18 +5,14 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
-#include "absl/strings/str_cat.h"
 #include "control/name_text.h"
+#include "control/rdata_text.h"
 #include "control/text_util.h"
 
 namespace popdns::control {
 namespace {
 
-using internal::AppendPiece;
 using internal::Cat;
-using internal::EqualsIgnoreCase;
-using internal::StartsWithIgnoreCase;
-using internal::ToStd;
 
 constexpr uint16_t kTypeNs = 2;
 constexpr uint16_t kTypeCname = 5;
@@ -39,19 +35,17 @@ struct OwnerInfo {
 };
 
 absl::Status CheckOwner(const ZoneRecord& record, OwnerInfo* info) {
-  const std::string owner = NameToText(record.owner);
+  auto owner = [&record]() { return NameToText(record.owner); };
   switch (record.type) {
     case kTypeCname:
       if (info->first_cname != nullptr) {
-        return RecordError(record, Cat("more than one CNAME at ",
-                                                owner));
+        return RecordError(record, Cat("more than one CNAME at ", owner()));
       }
       info->first_cname = &record;
       break;
     case kTypeDname:
       if (info->first_dname != nullptr) {
-        return RecordError(record, Cat("more than one DNAME at ",
-                                                owner));
+        return RecordError(record, Cat("more than one DNAME at ", owner()));
       }
       info->first_dname = &record;
       [[fallthrough]];
@@ -64,8 +58,7 @@ absl::Status CheckOwner(const ZoneRecord& record, OwnerInfo* info) {
     // RFC 1034 3.6.2, RFC 2181 10.1; RRSIG/NSEC allowed by RFC 4035 2.5.
     const ZoneRecord* other = info->first_other;
     return RecordError(record, Cat("CNAME and other data (",
-                                            TypeToText(other->type), ") at ",
-                                            owner));
+                                   TypeToText(other->type), ") at ", owner()));
   }
   return absl::OkStatus();
 }
@@ -79,41 +72,65 @@ absl::Status CheckApex(const std::vector<ZoneRecord>& records,
                    NameIsAtOrBelow(record.owner, apex_wire);
     if (record.type == kTypeSoa) {
       if (!at_apex) {
-        return RecordError(record, Cat("SOA not at the zone apex ",
-                                                NameToText(apex_wire)));
+        return RecordError(
+            record, Cat("SOA not at the zone apex ", NameToText(apex_wire)));
       }
       if (soa != nullptr) {
         return RecordError(record, Cat("more than one SOA (first at "
-                                                "line ",
-                                                soa->line, ")"));
+                                       "line ",
+                                       soa->line, ")"));
       }
       soa = &record;
     }
     if (record.type == kTypeNs && at_apex) apex_ns = true;
   }
-  std::string where = records.empty() ? std::string("zone")
-                                      : records.front().file;
+  std::string where =
+      records.empty() ? std::string("zone") : records.front().file;
   if (soa == nullptr) {
-    return absl::InvalidArgumentError(Cat(
-        where, ": no SOA record at the zone apex ", NameToText(apex_wire)));
+    return absl::InvalidArgumentError(
+        Cat(where, ": no SOA record at the zone apex ", NameToText(apex_wire)));
   }
   if (!apex_ns) {
-    return absl::InvalidArgumentError(Cat(
-        where, ": no NS records at the zone apex ", NameToText(apex_wire)));
+    return absl::InvalidArgumentError(
+        Cat(where, ": no NS records at the zone apex ", NameToText(apex_wire)));
   }
   return absl::OkStatus();
 }
 
-struct RrsetKey {
-  std::string owner;  // lowercased
-  uint16_t type;
-  bool operator==(const RrsetKey& other) const {
-    return type == other.type && owner == other.owner;
+// Lowercased "owner + type" RRset keys of all records, in one buffer so
+// that a million-record zone costs a few allocations, not millions.
+// RRSIGs form one RRset per covered type (RFC 4034 3: an RRSIG's TTL is that
+// of the RRset it covers), so their key also holds the covered type.
+class RrsetKeys {
+ public:
+  explicit RrsetKeys(const std::vector<ZoneRecord>& records) {
+    size_t total = 0;
+    for (const ZoneRecord& r : records) total += r.owner.size() + 4;
+    buffer_.reserve(total);
+    offsets_.reserve(records.size() + 1);
+    for (const ZoneRecord& r : records) {
+      offsets_.push_back(buffer_.size());
+      for (char c : r.owner) buffer_.push_back(internal::AsciiLower(c));
+      buffer_.push_back(static_cast<char>(r.type >> 8));
+      buffer_.push_back(static_cast<char>(r.type));
+      if (r.type == kTypeRrsig && r.rdata.size() >= 2) {
+        buffer_.append(r.rdata, 0, 2);  // type covered
+      }
+    }
+    offsets_.push_back(buffer_.size());
   }
-  template <typename H>
-  friend H AbslHashValue(H h, const RrsetKey& key) {
-    return H::combine(std::move(h), key.owner, key.type);
+  std::string_view Rrset(size_t i) const {
+    return std::string_view(buffer_).substr(offsets_[i],
+                                            offsets_[i + 1] - offsets_[i]);
   }
+  // Lowercased owner of record i (`owner_size` is records[i].owner.size()).
+  std::string_view Owner(size_t i, size_t owner_size) const {
+    return Rrset(i).substr(0, owner_size);
+  }
+
+ private:
+  std::string buffer_;
+  std::vector<size_t> offsets_;
 };
 
 }  // namespace
@@ -123,50 +140,61 @@ absl::StatusOr<std::vector<ZoneRecord>> NormalizeAndValidateZone(
     std::vector<std::string>* warnings) {
   for (const ZoneRecord& record : records) {
     if (record.rclass != kClassIn) {
-      return RecordError(record, Cat("class ",
-                                              ClassToText(record.rclass),
-                                              " not supported (only IN)"));
+      return RecordError(record, Cat("class ", ClassToText(record.rclass),
+                                     " not supported (only IN)"));
     }
     if (!NameIsAtOrBelow(record.owner, apex_wire)) {
-      return RecordError(record, Cat(NameToText(record.owner),
-                                              " is outside the zone ",
-                                              NameToText(apex_wire)));
+      return RecordError(record,
+                         Cat(NameToText(record.owner), " is outside the zone ",
+                             NameToText(apex_wire)));
     }
   }
   if (absl::Status status = CheckApex(records, apex_wire); !status.ok()) {
     return status;
   }
 
-  // Pass 1: drop duplicates, unify TTLs per RRset.
-  absl::flat_hash_map<RrsetKey, uint32_t> rrset_ttl;
-  absl::flat_hash_set<std::pair<std::string, std::string>> seen;  // key, rdata
-  std::vector<ZoneRecord> out;
-  out.reserve(records.size());
-  for (ZoneRecord& record : records) {
-    RrsetKey key{NameToLower(record.owner), record.type};
-    std::string seen_key = key.owner;
-    seen_key.push_back(static_cast<char>(record.type >> 8));
-    seen_key.push_back(static_cast<char>(record.type));
-    if (!seen.emplace(std::move(seen_key), record.rdata).second) continue;
-    auto [it, inserted] = rrset_ttl.try_emplace(key, record.ttl);
+  // Records are checked in place and moved out only at the end, so the
+  // string_views into their owners and RDATA stay valid throughout.
+  const RrsetKeys keys(records);
+  // Names inside RDATA compare case-insensitively too, so "NS A.example."
+  // and "NS a.example." are one RR.
+  std::vector<std::optional<std::string>> lowered(records.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    lowered[i] = RdataWithLowercaseNames(records[i].type, records[i].rdata);
+  }
+  std::vector<bool> keep(records.size(), false);
+  absl::flat_hash_map<std::string_view, uint32_t> rrset_ttl;
+  absl::flat_hash_set<std::pair<std::string_view, std::string_view>> seen;
+  absl::flat_hash_map<std::string_view, OwnerInfo> owners;
+  rrset_ttl.reserve(records.size());
+  seen.reserve(records.size());
+  owners.reserve(records.size());
+  size_t kept = 0;
+  for (size_t i = 0; i < records.size(); ++i) {
+    ZoneRecord& record = records[i];
+    std::string_view rdata = lowered[i] ? *lowered[i] : record.rdata;
+    if (!seen.emplace(keys.Rrset(i), rdata).second) continue;
+    keep[i] = true;
+    ++kept;
+    auto [it, inserted] = rrset_ttl.try_emplace(keys.Rrset(i), record.ttl);
     if (!inserted && it->second != record.ttl) {
       if (warnings != nullptr) {
-        warnings->push_back(Cat(
-            record.file, ":", record.line, ": TTL mismatch in ",
-            NameToText(record.owner), " ", TypeToText(record.type),
-            " RRset: ", record.ttl, " changed to ", it->second,
-            " (RFC 2181 5.2)"));
+        warnings->push_back(Cat(record.file, ":", record.line,
+                                ": TTL mismatch in ", NameToText(record.owner),
+                                " ", TypeToText(record.type),
+                                " RRset: ", record.ttl, " changed to ",
+                                it->second, " (RFC 2181 5.2)"));
       }
       record.ttl = it->second;
     }
-    out.push_back(std::move(record));
-  }
-
-  // Pass 2: per-owner CNAME/DNAME rules on the deduplicated set.
-  absl::flat_hash_map<std::string, OwnerInfo> owners;
-  for (const ZoneRecord& record : out) {
-    absl::Status status = CheckOwner(record, &owners[NameToLower(record.owner)]);
+    absl::Status status =
+        CheckOwner(record, &owners[keys.Owner(i, record.owner.size())]);
     if (!status.ok()) return status;
+  }
+  std::vector<ZoneRecord> out;
+  out.reserve(kept);
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (keep[i]) out.push_back(std::move(records[i]));
   }
   return out;
 }

@@ -14,10 +14,12 @@
 namespace popdns::control {
 
 // Checks `records` as the zone `apex_wire` and returns them normalized:
-// exact duplicates (owner compared ASCII case-insensitively, type, RDATA)
-// collapse to the first one; within an RRset all TTLs are set to the first
-// record's TTL (RFC 2181 5.2), each change adding a warning
-// "file:line: TTL mismatch ..." to `warnings` (may be null). Order is kept.
+// exact duplicates (owner and names inside RDATA compared ASCII
+// case-insensitively, type, RDATA) collapse to the first one; within an
+// RRset all TTLs are set to the first record's TTL (RFC 2181 5.2), each
+// change adding a warning "file:line: TTL mismatch ..." to `warnings` (may
+// be null). RRSIGs form one RRset per covered type (RFC 4034 3). Record
+// order is kept.
 // Errors (InvalidArgument "file:line: what", first one found):
 //   a class other than IN; owner not at or below the apex; not exactly one
 //   SOA, or an SOA not at the apex; no NS at the apex; CNAME next to other
