@@ -33,7 +33,7 @@ configure build-asan -Db_sanitize=address,undefined -Db_lundef=false \
 ninja -C build-asan
 
 # libFuzzer (clang) over the answer engine, bounded in time.
-FUZZ_SECONDS=${FUZZ_SECONDS:-60} bash tests/fuzz/run_fuzzers.sh || status=1
+bash tests/fuzz/run_fuzzers.sh "${FUZZ_SECONDS:-45}" || status=1
 
 echo "=== meson test: build (release) ==="
 meson test -C build --print-errorlogs || status=1

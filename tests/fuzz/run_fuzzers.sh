@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # Builds the libFuzzer targets with clang, ASan and UBSan in build-fuzz/ and
 # runs each on a scratch copy of its seed corpus for N seconds (default 60).
 # Exits non-zero if a fuzzer crashes; the reproducer is left in
@@ -14,20 +14,27 @@ cd "$root"
 if [ ! -f "$build/build.ninja" ]; then
   CC=clang CXX=clang++ meson setup "$build" -Dfuzzers=true \
     -Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=false \
-    -Ddpdk=disabled -Dxdp=disabled
+    -Dxdp=disabled
 fi
-ninja -C "$build" -j1 tests/fuzz/answer_fuzzer
+ninja -C "$build" tests/fuzz/answer_fuzzer tests/control/zone_file_fuzzer
 
 mkdir -p tests/fuzz/crashes
 status=0
-for fuzzer in answer; do
+# fuzzer name, binary, seed files
+targets=(
+  "answer $build/tests/fuzz/answer_fuzzer tests/fuzz/corpus/answer/*"
+  "zone_file $build/tests/control/zone_file_fuzzer tests/testdata/zones/*.zone"
+)
+for t in "${targets[@]}"; do
+  read -r fuzzer binary seeds <<<"$t"
   work=$(mktemp -d)
-  cp tests/fuzz/corpus/$fuzzer/* "$work"/
+  # shellcheck disable=SC2086  # the seed glob expands here on purpose
+  cp $seeds "$work"/
   echo "== ${fuzzer}_fuzzer for ${seconds}s"
   # UBSan findings are errors, not warnings.
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   ASAN_OPTIONS=abort_on_error=1 \
-    "$build/tests/fuzz/${fuzzer}_fuzzer" "$work" \
+    "$binary" "$work" \
       -max_total_time="$seconds" -max_len=1024 -timeout=10 \
       -print_final_stats=1 \
       -artifact_prefix="$root/tests/fuzz/crashes/" || status=$?

@@ -55,6 +55,9 @@ absl::StatusOr<std::string> ReadRdata(const uint8_t* d, size_t len, size_t pos,
   const size_t end = pos + rdlen;
   auto names_at = [&](size_t fixed_before, int names,
                       size_t fixed_after) -> absl::StatusOr<std::string> {
+    if (fixed_before > rdlen) {
+      return absl::InvalidArgumentError("RDATA shorter than its fixed part");
+    }
     std::string out(reinterpret_cast<const char*>(d + pos), fixed_before);
     size_t p = pos + fixed_before;
     for (int i = 0; i < names; ++i) {
