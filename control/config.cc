@@ -92,8 +92,13 @@ absl::Status ReadDataplane(const std::string& file, const YAML::Node& n,
     }
     if (!s.ok()) return s;
   }
-  for (const char* required : {"wire_port", "exception_port",
-                               "exception_interface", "service_addresses"}) {
+  // Without an exception port (XDP mode, replay benchmarks) nothing but
+  // our DNS traffic reaches the workers, and the kernel keeps the rest.
+  if (n["exception_port"] && !n["exception_interface"]) {
+    return At(file, n.Mark(),
+              "dataplane: 'exception_port' needs 'exception_interface'");
+  }
+  for (const char* required : {"wire_port", "service_addresses"}) {
     if (!n[required]) {
       return At(file, n.Mark(),
                 absl::StrCat("dataplane: '", required, "' is required"));

@@ -21,7 +21,8 @@ struct DataplaneSection {
   bool enabled = false;
   std::vector<std::string> eal;  // EAL arguments
   std::string wire_port;         // DPDK device name or PCI address
-  std::string exception_port;    // DPDK device name of the net_tap
+  std::string exception_port;    // DPDK device name of the net_tap; may
+                                 // be empty (XDP mode, replay benchmarks)
   std::string exception_interface;  // its kernel name
   // "198.18.0.1/24", "fd00:53::1/64": put on the exception interface, and
   // answered by the workers on UDP port 53.

@@ -103,7 +103,10 @@ int Run(int argc, char** argv) {
     auto dp = dpdk::Dataplane::Start(dp_config, &snapshots);
     if (!dp.ok()) return Fail(std::string(dp.status().message()));
     dataplane = std::move(*dp);
-    if (absl::Status s = ConfigureExceptionInterface(
+    if (absl::Status s =
+            dps.exception_port.empty()
+                ? absl::OkStatus()
+                : ConfigureExceptionInterface(
             dps.exception_interface, dataplane->WireMac(),
             dps.service_addresses);
         !s.ok()) {

@@ -124,10 +124,13 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Start(
   }
   auto wire = FindPort(config.wire_port);
   if (!wire.ok()) return wire.status();
-  auto exc = FindPort(config.exception_port);
-  if (!exc.ok()) return exc.status();
   dp->wire_ = *wire;
-  dp->exception_ = *exc;
+  dp->has_exception_ = !config.exception_port.empty();
+  if (dp->has_exception_) {
+    auto exc = FindPort(config.exception_port);
+    if (!exc.ok()) return exc.status();
+    dp->exception_ = *exc;
+  }
   rte_mempool* pool = rte_pktmbuf_pool_create(
       "popdns_mbufs", config.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
       static_cast<int>(rte_socket_id()));
@@ -140,7 +143,9 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Start(
     return absl::InternalError(absl::StrCat("wire port ", config.wire_port,
                                             ": ", s.message()));
   }
-  if (absl::Status s = SetupPort(dp->exception_, q, false, config, pool);
+  if (absl::Status s = dp->has_exception_
+                           ? SetupPort(dp->exception_, q, false, config, pool)
+                           : absl::OkStatus();
       !s.ok()) {
     return absl::InternalError(absl::StrCat(
         "exception port ", config.exception_port, ": ", s.message()));
@@ -236,9 +241,13 @@ void Dataplane::Run(unsigned index) {
       c.answered.Add(na);
       SendOrFree(wire_, queue, answers, na, c.tx_drop);
       c.to_kernel.Add(nk);
-      SendOrFree(exception_, queue, kernel, nk, c.tx_drop);
+      if (has_exception_) {
+        SendOrFree(exception_, queue, kernel, nk, c.tx_drop);
+      } else if (nk != 0) {
+        rte_pktmbuf_free_bulk(kernel, nk);
+      }
     }
-    if (index == 0) {
+    if (index == 0 && has_exception_) {
       // Low volume (ARP, ND, ICMP, TCP replies): worker 0 carries it.
       const uint16_t k = rte_eth_rx_burst(exception_, 0, rx, kBurst);
       if (k != 0) {
@@ -258,9 +267,11 @@ void Dataplane::Stop() {
   quit_.store(true);
   rte_eal_mp_wait_lcore();
   rte_eth_dev_stop(wire_);
-  rte_eth_dev_stop(exception_);
   rte_eth_dev_close(wire_);
-  rte_eth_dev_close(exception_);
+  if (has_exception_) {
+    rte_eth_dev_stop(exception_);
+    rte_eth_dev_close(exception_);
+  }
 }
 
 Dataplane::~Dataplane() { Stop(); }

@@ -28,7 +28,9 @@ namespace popdns::dpdk {
 struct DataplaneConfig {
   std::vector<std::string> eal_args;  // without argv[0]
   std::string wire_port;              // DPDK device name or PCI address
-  std::string exception_port;         // DPDK device name (net_tap)
+  // DPDK device name (net_tap). Empty in XDP mode: the kernel keeps the
+  // NIC and the XDP program passes it everything but our DNS queries.
+  std::string exception_port;
   net::ServiceAddresses service;
   dns::AnswerConfig answer;
   uint16_t rx_desc = 1024;
@@ -41,7 +43,8 @@ struct alignas(64) QueueCounters {
   Counter answered;     // DNS responses handed to the wire
   Counter engine_drop;  // DNS payloads the engine drops (short, QR=1)
   Counter malformed;    // for our service but broken (length, checksum)
-  Counter to_kernel;    // forwarded to the exception port
+  Counter to_kernel;    // forwarded to the exception port (XDP mode: no
+                        // exception port; such frames are dropped)
   Counter from_kernel;  // exception port -> wire
   Counter tx_drop;      // not accepted by a TX queue, freed
   Counter truncated;    // answered with TC=1
@@ -79,6 +82,7 @@ class Dataplane {
   DataplaneConfig config_;
   SnapshotManager* snapshots_ = nullptr;
   uint16_t wire_ = 0, exception_ = 0;
+  bool has_exception_ = false;
   unsigned workers_ = 0;
   std::vector<unsigned> lcores_;
   std::vector<uint32_t> readers_;
