@@ -35,6 +35,13 @@ ninja -C build-asan
 # libFuzzer (clang) over the answer engine, bounded in time.
 bash tests/fuzz/run_fuzzers.sh "${FUZZ_SECONDS:-45}" || status=1
 
+# ThreadSanitizer over the RCU snapshot publication (readers vs publisher).
+configure build-tsan -Db_sanitize=thread -Db_lundef=false -Dbenchmarks=false
+ninja -C build-tsan tests/rcu_snapshot_test
+echo "=== rcu_snapshot_test under TSan ==="
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+  build-tsan/tests/rcu_snapshot_test || status=1
+
 echo "=== meson test: build (release) ==="
 meson test -C build --print-errorlogs || status=1
 echo "=== meson test: build-asan (ASan+UBSan) ==="

@@ -14,7 +14,11 @@ import socket
 import subprocess
 import sys
 import tempfile
+
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checks import check, failures, free_port, summary  # noqa: E402
 
 BUILD, SRC = sys.argv[1], sys.argv[2]
 POPDNS = os.path.join(BUILD, "control", "popdns")
@@ -22,32 +26,6 @@ POPDNSCTL = os.path.join(BUILD, "control", "popdnsctl")
 ZONE_SRC = os.path.join(SRC, "tests", "testdata", "example.test.zone")
 
 failures = []
-passed = 0
-
-
-def check(cond, what):
-    global passed
-    if cond:
-        passed += 1
-        print("ok   " + what)
-    else:
-        failures.append(what)
-        print("FAIL " + what)
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, \
-         socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-        for _ in range(100):
-            u.bind(("127.0.0.1", 0))
-            port = u.getsockname()[1]
-            try:
-                t.bind(("127.0.0.1", port))
-                return port
-            except OSError:
-                u.close()
-                u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    raise RuntimeError("no free port")
 
 
 def run(cmd, timeout=10):
@@ -169,8 +147,7 @@ def main():
     check(r.returncode != 0 and "NAME=FILE" in r.stderr, "bad flag is rejected")
 
     shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, len(failures)))
-    return 1 if failures else 0
+    return summary()
 
 
 if __name__ == "__main__":

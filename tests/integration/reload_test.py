@@ -17,27 +17,18 @@ import struct
 import subprocess
 import sys
 import tempfile
+
 import threading
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checks import check, failures, free_port, summary  # noqa: E402
 
 BUILD = sys.argv[1]
 POPDNS = os.path.join(BUILD, "control", "popdns")
 POPDNSCTL = os.path.join(BUILD, "control", "popdnsctl")
 RELOADS = 200
 DURATION = 10
-
-passed, failures = 0, []
-
-
-def check(cond, what):
-    global passed
-    if cond:
-        passed += 1
-        print("ok   " + what)
-    else:
-        failures.append(what)
-        print("FAIL " + what)
-
 
 def zone_text(n):
     return f"""$ORIGIN example.test.
@@ -58,12 +49,6 @@ def write_zone(path, n):
     with open(tmp, "w") as f:
         f.write(zone_text(n))
     os.replace(tmp, path)  # a reload never reads a half-written file
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def parse_ver(resp):
@@ -189,8 +174,7 @@ def main():
         if failures:
             print(open(os.path.join(tmp, "log")).read()[-3000:])
         shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, len(failures)))
-    return 1 if failures else 0
+    return summary()
 
 
 if __name__ == "__main__":

@@ -24,24 +24,15 @@ import struct
 import subprocess
 import sys
 import tempfile
+
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checks import check, failures, summary  # noqa: E402
 
 POP, CLIENT = "popdns-t-pop", "popdns-t-client"
 WIRE_IF, EXC_IF = "ptwire0", "ptexc0"
 V4, V6 = "198.18.0.1", "fd00:53::1"
-
-passed, failures = 0, []
-
-
-def check(cond, what):
-    global passed
-    if cond:
-        passed += 1
-        print("ok   " + what)
-    else:
-        failures.append(what)
-        print("FAIL " + what)
-
 
 def run(cmd, timeout=30, **kw):
     return subprocess.run(cmd, capture_output=True, text=True,
@@ -312,5 +303,4 @@ if __name__ == "__main__":
         print("softnic_test: " + missing)
         sys.exit(1 if os.environ.get("CI") else 77)
     main(sys.argv[1], sys.argv[2])
-    print("%d passed, %d failed" % (passed, len(failures)))
-    sys.exit(1 if failures else 0)
+    sys.exit(summary())
