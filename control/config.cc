@@ -68,6 +68,30 @@ absl::Status ReadStrings(const std::string& file, const YAML::Node& n,
   return absl::OkStatus();
 }
 
+absl::Status ReadXdp(const std::string& file, const YAML::Node& n,
+                     XdpSection* x) {
+  if (!n.IsMap()) return At(file, n.Mark(), "xdp: expected a mapping");
+  x->enabled = true;
+  for (const auto& kv : n) {
+    const std::string key = kv.first.as<std::string>();
+    absl::Status s;
+    if (key == "interface") {
+      x->interface = kv.second.as<std::string>();
+    } else if (key == "queues") {
+      s = ReadInt(file, kv.second, "xdp.queues", 1, 256, &x->queues);
+    } else if (key == "program") {
+      x->program = kv.second.as<std::string>();
+    } else {
+      return At(file, kv.first.Mark(), "xdp: unknown key '" + key + "'");
+    }
+    if (!s.ok()) return s;
+  }
+  if (x->interface.empty()) {
+    return At(file, n.Mark(), "xdp: 'interface' is required");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ReadDataplane(const std::string& file, const YAML::Node& n,
                            DataplaneSection* d) {
   if (!n.IsMap()) return At(file, n.Mark(), "dataplane: expected a mapping");
@@ -86,6 +110,8 @@ absl::Status ReadDataplane(const std::string& file, const YAML::Node& n,
     } else if (key == "service_addresses") {
       s = ReadStrings(file, kv.second, "service_addresses",
                       &d->service_addresses);
+    } else if (key == "xdp") {
+      s = ReadXdp(file, kv.second, &d->xdp);
     } else {
       return At(file, kv.first.Mark(),
                 "dataplane: unknown key '" + key + "'");
@@ -98,7 +124,17 @@ absl::Status ReadDataplane(const std::string& file, const YAML::Node& n,
     return At(file, n.Mark(),
               "dataplane: 'exception_port' needs 'exception_interface'");
   }
+  if (d->xdp.enabled) {
+    if (n["wire_port"] || n["exception_port"]) {
+      return At(file, n.Mark(),
+                "dataplane: 'xdp' replaces 'wire_port' and 'exception_port'");
+    }
+    // net_af_xdp owns the interface's first `queues` queues; the kernel
+    // keeps everything the XDP program passes.
+    d->wire_port = "net_af_xdp0";
+  }
   for (const char* required : {"wire_port", "service_addresses"}) {
+    if (std::string(required) == "wire_port" && d->xdp.enabled) continue;
     if (!n[required]) {
       return At(file, n.Mark(),
                 absl::StrCat("dataplane: '", required, "' is required"));

@@ -16,9 +16,19 @@ struct ZoneConfig {
   std::string file;  // absolute, or relative to the working directory
 };
 
+// XDP fallback: DPDK net_af_xdp on a kernel-owned interface, with popdns's
+// XDP program steering only our DNS queries to the AF_XDP sockets.
+struct XdpSection {
+  bool enabled = false;
+  std::string interface;
+  int queues = 1;        // RX queues from queue 0; one worker lcore each
+  std::string program;   // xdp_dns.bpf.o; empty: the built/installed one
+};
+
 // The DPDK dataplane (absent: kernel sockets only).
 struct DataplaneSection {
   bool enabled = false;
+  XdpSection xdp;
   std::vector<std::string> eal;  // EAL arguments
   std::string wire_port;         // DPDK device name or PCI address
   std::string exception_port;    // DPDK device name of the net_tap; may

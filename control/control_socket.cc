@@ -25,7 +25,9 @@ absl::StatusOr<sockaddr_un> Address(const std::string& path) {
 }
 
 void SetTimeout(int fd) {
-  timeval tv{1, 0};
+  // Generous: a loaded control host (busy-polling workers, sanitizers)
+  // can take a while to schedule the client between connect and write.
+  timeval tv{5, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
@@ -70,13 +72,22 @@ void ServeControlClient(
   const int fd = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
   if (fd < 0) return;
   SetTimeout(fd);
+  // EAL threads and PMDs use signals; a read with a timeout is not
+  // restarted after a handler (signal(7)), so retry on EINTR.
   std::string line;
   char c;
-  while (line.size() < 1024 && read(fd, &c, 1) == 1 && c != '\n') line += c;
+  while (line.size() < 1024) {
+    const ssize_t k = read(fd, &c, 1);
+    if (k < 0 && errno == EINTR) continue;
+    if (k != 1 || c == '\n') break;
+    line += c;
+  }
   const std::string reply = handler(line);
   size_t off = 0;
   while (off < reply.size()) {
-    const ssize_t k = write(fd, reply.data() + off, reply.size() - off);
+    const ssize_t k =
+        send(fd, reply.data() + off, reply.size() - off, MSG_NOSIGNAL);
+    if (k < 0 && errno == EINTR) continue;
     if (k <= 0) break;
     off += static_cast<size_t>(k);
   }
@@ -97,16 +108,27 @@ absl::StatusOr<std::string> ControlRequest(const std::string& path,
                      " (is popdns running?)"));
   }
   const std::string msg = command + "\n";
-  if (write(fd, msg.data(), msg.size()) != static_cast<ssize_t>(msg.size())) {
+  if (send(fd, msg.data(), msg.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(msg.size())) {
+    const int err = errno;
     close(fd);
-    return absl::UnavailableError("write to control socket failed");
+    return absl::UnavailableError(
+        absl::StrCat("write to control socket failed: ", strerror(err)));
   }
   std::string reply;
   char buf[4096];
   ssize_t k;
   // Reloads of large zones take a while: no timeout on the reply.
   while ((k = read(fd, buf, sizeof(buf))) > 0) reply.append(buf, k);
+  const int err = errno;
   close(fd);
+  if (k < 0) {
+    return absl::UnavailableError(
+        absl::StrCat("reading the reply failed: ", strerror(err)));
+  }
+  if (reply.empty()) {
+    return absl::UnavailableError("popdns closed the connection without a reply");
+  }
   return reply;
 }
 

@@ -15,6 +15,7 @@
 #include "control/config.h"
 #include "control/control_socket.h"
 #include "control/exception_interface.h"
+#include "control/xdp_mode.h"
 #include "dataplane/dpdk/dataplane.h"
 #include "dataplane/dpdk/rcu_snapshot.h"
 #include "control/socket_server.h"
@@ -71,16 +72,28 @@ int Run(int argc, char** argv) {
   const DataplaneSection& dps = config.dataplane;
   dpdk::DataplaneConfig dp_config;
   unsigned dp_workers = 0;
+  std::vector<std::string> eal_args = dps.eal;
+  std::unique_ptr<XdpMode> xdp_mode;
   if (dps.enabled && !args->check_only) {
+    if (dps.xdp.enabled) {
+      auto mode = XdpMode::Prepare(dps.xdp, &eal_args);
+      if (!mode.ok()) return Fail(std::string(mode.status().message()));
+      xdp_mode = std::move(*mode);
+    }
     if (absl::Status s = ParseServiceAddresses(dps.service_addresses,
                                                &dp_config.service);
         !s.ok()) {
       return Fail(std::string(s.message()));
     }
-    if (absl::Status s = dpdk::Dataplane::InitEal(dps.eal); !s.ok()) {
+    if (absl::Status s = dpdk::Dataplane::InitEal(eal_args); !s.ok()) {
       return Fail(std::string(s.message()));
     }
     dp_workers = dpdk::Dataplane::WorkerLcores();
+    if (xdp_mode && static_cast<int>(dp_workers) != dps.xdp.queues) {
+      return Fail("xdp.queues is " + std::to_string(dps.xdp.queues) +
+                  " but EAL has " + std::to_string(dp_workers) +
+                  " worker lcores: one worker per queue");
+    }
   }
   dpdk::SnapshotManager snapshots(static_cast<uint32_t>(
       SocketServer::ReaderCount(config) + dp_workers + 4));
@@ -96,7 +109,7 @@ int Run(int argc, char** argv) {
 
   std::unique_ptr<dpdk::Dataplane> dataplane;
   if (dps.enabled) {
-    dp_config.eal_args = dps.eal;
+    dp_config.eal_args = eal_args;
     dp_config.wire_port = dps.wire_port;
     dp_config.exception_port = dps.exception_port;
     dp_config.answer.udp_payload = config.udp_payload;
@@ -113,6 +126,12 @@ int Run(int argc, char** argv) {
       dataplane->Stop();
       return Fail("exception interface " + dps.exception_interface + ": " +
                   std::string(s.message()));
+    }
+    if (xdp_mode) {
+      if (absl::Status s = xdp_mode->Activate(dp_config.service); !s.ok()) {
+        dataplane->Stop();
+        return Fail("xdp: " + std::string(s.message()));
+      }
     }
     std::fprintf(stderr,
                  "popdns: dataplane up: %u worker(s), wire %s, exception %s "
@@ -163,6 +182,7 @@ int Run(int argc, char** argv) {
       ServeControlClient(*control_fd, [&](const std::string& cmd) {
         std::string reply = Handle(cmd, store, stats);
         if (cmd == "stats" && dataplane) reply += dataplane->RenderStats();
+        if (cmd == "stats" && xdp_mode) reply += xdp_mode->RenderStats();
         return reply;
       });
     }

@@ -259,7 +259,8 @@ dataplane:
             rl = in_ns(POP, [POPDNSCTL, "--socket", sock, "reload"])
             if rl.returncode != 0:
                 reload_ok = False
-                reload_errors.append(rl.stdout + rl.stderr)
+                reload_errors.append("exit %d: %s" % (rl.returncode,
+                                                      rl.stdout + rl.stderr))
         out, _ = perf.communicate(timeout=60)
         after = stats(sock)
         print(out)

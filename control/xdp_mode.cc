@@ -1,0 +1,102 @@
+#include "control/xdp_mode.h"
+
+#include <net/if.h>
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+
+#ifdef POPDNS_HAVE_XDP
+#include "bpf/xdp_dns_maps.h"
+#endif
+
+namespace popdns::control {
+
+#ifdef POPDNS_HAVE_XDP
+
+struct XdpMode::Impl {
+  int ifindex = 0;
+  std::unique_ptr<xdp::XdpDnsMaps> maps;
+};
+
+XdpMode::XdpMode() : impl_(std::make_unique<Impl>()) {}
+XdpMode::~XdpMode() = default;
+
+absl::StatusOr<std::unique_ptr<XdpMode>> XdpMode::Prepare(
+    const XdpSection& config, std::vector<std::string>* eal_args) {
+  std::unique_ptr<XdpMode> mode(new XdpMode());
+  mode->impl_->ifindex =
+      static_cast<int>(if_nametoindex(config.interface.c_str()));
+  if (mode->impl_->ifindex == 0) {
+    return absl::NotFoundError("xdp: no interface " + config.interface);
+  }
+  std::string program = config.program;
+  if (program.empty()) {
+    // The object next to the build tree while developing, else installed.
+    program = std::filesystem::exists(POPDNS_XDP_PROG_BUILD)
+                  ? POPDNS_XDP_PROG_BUILD
+                  : POPDNS_XDP_PROG_INSTALL;
+  }
+  if (!std::filesystem::exists(program)) {
+    return absl::NotFoundError("xdp: program " + program + " not found");
+  }
+  // DPDK attaches only if no program is there: replace a crashed run's.
+  if (absl::Status s = xdp::DetachXdp(mode->impl_->ifindex); !s.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("xdp: ", config.interface, ": ", s.message()));
+  }
+  eal_args->push_back("--vdev");
+  eal_args->push_back(absl::StrCat("net_af_xdp0,iface=", config.interface,
+                                   ",start_queue=0,queue_count=",
+                                   config.queues, ",xdp_prog=", program));
+  return mode;
+}
+
+absl::Status XdpMode::Activate(const net::ServiceAddresses& service) {
+  auto maps = xdp::XdpDnsMaps::FromIfindex(impl_->ifindex);
+  if (!maps.ok()) return maps.status();
+  impl_->maps = std::make_unique<xdp::XdpDnsMaps>(std::move(*maps));
+  std::vector<in_addr> v4(service.v4_count);
+  for (size_t i = 0; i < service.v4_count; ++i) v4[i].s_addr = service.v4[i];
+  std::vector<in6_addr> v6(service.v6_count);
+  for (size_t i = 0; i < service.v6_count; ++i) {
+    std::memcpy(&v6[i], service.v6[i], 16);
+  }
+  if (absl::Status s = impl_->maps->SetServicePort(service.port); !s.ok()) {
+    return s;
+  }
+  return impl_->maps->SetServiceAddresses(v4, v6);
+}
+
+std::string XdpMode::RenderStats() const {
+  if (!impl_->maps) return "";
+  auto stats = impl_->maps->ReadStats();
+  if (!stats.ok()) return "";
+  std::string out;
+  for (int i = 0; i < XDP_DNS_STAT_COUNT; ++i) {
+    absl::StrAppend(&out, "xdp.", xdp::XdpDnsStatName(i), " ",
+                    stats->by_reason[i], "\n");
+  }
+  return out;
+}
+
+#else  // !POPDNS_HAVE_XDP
+
+struct XdpMode::Impl {};
+XdpMode::XdpMode() = default;
+XdpMode::~XdpMode() = default;
+
+absl::StatusOr<std::unique_ptr<XdpMode>> XdpMode::Prepare(
+    const XdpSection&, std::vector<std::string>*) {
+  return absl::UnimplementedError(
+      "xdp: this popdns was built without XDP (-Dxdp=disabled, or no "
+      "clang/libbpf)");
+}
+absl::Status XdpMode::Activate(const net::ServiceAddresses&) {
+  return absl::UnimplementedError("xdp: not built");
+}
+std::string XdpMode::RenderStats() const { return ""; }
+
+#endif
+
+}  // namespace popdns::control
