@@ -8,6 +8,17 @@
 // program a crashed popdns left attached (DPDK attaches with
 // XDP_FLAGS_UPDATE_IF_NOEXIST, so the next start would fail with EBUSY).
 //
+// Startup order with net_af_xdp (DPDK 22.11 loads and attaches the object
+// inside rte_eth_rx_queue_setup() of the first queue, then stores each
+// queue's AF_XDP socket in xsks_map):
+//   1. DetachXdp(ifindex)               a crashed run's program, if any
+//   2. rte_eth_dev_configure, rx/tx queue setup   (DPDK attaches here)
+//   3. XdpDnsMaps::FromIfindex(ifindex), SetServicePort, SetServiceAddresses
+//   4. rte_eth_dev_start
+// Until step 3 the service sets are empty and the program passes every
+// packet to the kernel. On rte_eth_dev_close DPDK detaches the program
+// itself (bpf_xdp_detach(ifindex, XDP_FLAGS_UPDATE_IF_NOEXIST)).
+//
 // Control thread only: every call is a syscall and may allocate; errors are
 // absl::Status. An XdpDnsMaps is not synchronised: one thread at a time.
 #ifndef POPDNS_BPF_XDP_DNS_MAPS_H_
