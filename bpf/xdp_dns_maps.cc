@@ -42,14 +42,15 @@ V6Key ToKey(const in6_addr& a) {
 template <typename Key>
 absl::StatusOr<std::vector<Key>> MapKeys(int fd, const char* map) {
   std::vector<Key> keys;
-  Key key{};
-  const Key* prev = nullptr;
-  for (;;) {
-    int err = bpf_map_get_next_key(fd, prev, &key);
+  Key prev{};
+  Key next{};
+  for (bool first = true;; first = false) {
+    // A null previous key asks for the first key.
+    int err = bpf_map_get_next_key(fd, first ? nullptr : &prev, &next);
     if (err == -ENOENT) break;  // past the last key
     if (err < 0) return BpfError(err, absl::StrCat("walking ", map));
-    keys.push_back(key);
-    prev = &keys.back();
+    keys.push_back(next);
+    prev = next;
   }
   return keys;
 }
