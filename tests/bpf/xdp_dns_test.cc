@@ -6,7 +6,8 @@
 //
 // Also covers bpf/xdp_dns_maps.h: finding the maps by program and by
 // ifindex (generic XDP on the loopback of a private network namespace),
-// replacing the service sets, the port, and DetachXdp().
+// replacing the service sets, the port, and DetachXdp(); and, with a bound
+// AF_XDP socket stored at xsks_map[0] as DPDK does, the XDP_REDIRECT verdict.
 //
 // Needs root (CAP_BPF, CAP_NET_ADMIN) and a kernel with BPF: without them
 // the tests skip, or fail when the CI environment variable is set.
@@ -16,10 +17,12 @@
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/if_link.h>
+#include <linux/if_xdp.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -523,6 +526,46 @@ bool SetLinkUp(const char* ifname) {
   return ok;
 }
 
+// A bound AF_XDP socket on (ifindex, queue 0), as DPDK creates one per
+// queue: UMEM, fill/completion/RX rings, bind in copy mode. Nothing is
+// mmapped or posted to the fill ring, so frames redirected to it are
+// dropped by the kernel; what matters is that the program redirects.
+struct XskSocket {
+  int fd = -1;
+  void* umem = MAP_FAILED;
+  static constexpr size_t kUmemSize = 16 * 4096;
+
+  bool Open(int ifindex) {
+    fd = socket(AF_XDP, SOCK_RAW, 0);
+    if (fd < 0) return false;
+    umem = mmap(nullptr, kUmemSize, PROT_READ | PROT_WRITE,
+                MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (umem == MAP_FAILED) return false;
+    xdp_umem_reg reg{};
+    reg.addr = reinterpret_cast<uintptr_t>(umem);
+    reg.len = kUmemSize;
+    reg.chunk_size = 4096;
+    const int ring = 64;
+    sockaddr_xdp addr{};
+    addr.sxdp_family = AF_XDP;
+    addr.sxdp_flags = XDP_COPY;
+    addr.sxdp_ifindex = static_cast<uint32_t>(ifindex);
+    addr.sxdp_queue_id = 0;
+    return setsockopt(fd, SOL_XDP, XDP_UMEM_REG, &reg, sizeof(reg)) == 0 &&
+           setsockopt(fd, SOL_XDP, XDP_UMEM_FILL_RING, &ring, sizeof(ring)) ==
+               0 &&
+           setsockopt(fd, SOL_XDP, XDP_UMEM_COMPLETION_RING, &ring,
+                      sizeof(ring)) == 0 &&
+           setsockopt(fd, SOL_XDP, XDP_RX_RING, &ring, sizeof(ring)) == 0 &&
+           bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) ==
+               0;
+  }
+  ~XskSocket() {
+    if (fd >= 0) close(fd);
+    if (umem != MAP_FAILED) munmap(umem, kUmemSize);
+  }
+};
+
 TEST_F(XdpDnsTest, AttachedToLoopbackFindFillCountDetach) {
   std::thread t([&] {
     ASSERT_EQ(unshare(CLONE_NEWNET), 0) << strerror(errno);
@@ -566,6 +609,41 @@ TEST_F(XdpDnsTest, AttachedToLoopbackFindFillCountDetach) {
     EXPECT_EQ((*after)[XDP_DNS_STAT_REDIRECT_NO_XSK] -
                   (*before)[XDP_DNS_STAT_REDIRECT_NO_XSK],
               1u);
+
+    // With a socket at xsks_map[queue 0], as DPDK stores it, the same
+    // frame is redirected (BPF_PROG_TEST_RUN runs with rx_queue_index 0):
+    // XDP_REDIRECT, and no fallback counted.
+    {
+      XskSocket xsk;
+      ASSERT_TRUE(xsk.Open(lo)) << strerror(errno);
+      const int xsks = bpf_map__fd(
+          bpf_object__find_map_by_name(g_loaded->obj, XDP_DNS_MAP_XSKS));
+      const uint32_t queue = 0;
+      ASSERT_EQ(bpf_map_update_elem(xsks, &queue, &xsk.fd, BPF_ANY), 0);
+      auto frame = PacketBuilder()
+                       .Ethernet(testing::kEthIpv4)
+                       .Ipv4(testing::kProtoUdp, kClient4,
+                             testing::ParseIp4("127.0.0.1"))
+                       .Udp(40000, 53)
+                       .Payload(12)
+                       .Build();
+      bpf_test_run_opts opts{};
+      opts.sz = sizeof(opts);
+      opts.data_in = frame.data();
+      opts.data_size_in = static_cast<uint32_t>(frame.size());
+      opts.repeat = 1;
+      auto s0 = maps->ReadStats();
+      ASSERT_EQ(bpf_prog_test_run_opts(g_loaded->prog_fd, &opts), 0);
+      EXPECT_EQ(opts.retval, static_cast<uint32_t>(XDP_REDIRECT));
+      auto s1 = maps->ReadStats();
+      ASSERT_TRUE(s0.ok() && s1.ok());
+      EXPECT_EQ((*s1)[XDP_DNS_STAT_REDIRECT] - (*s0)[XDP_DNS_STAT_REDIRECT],
+                1u);
+      EXPECT_EQ((*s1)[XDP_DNS_STAT_REDIRECT_NO_XSK] -
+                    (*s0)[XDP_DNS_STAT_REDIRECT_NO_XSK],
+                0u);
+      EXPECT_EQ(bpf_map_delete_elem(xsks, &queue), 0);
+    }
 
     // A second start after a crash: NOEXIST refuses, DetachXdp clears.
     EXPECT_EQ(bpf_xdp_attach(lo, g_loaded->prog_fd, XDP_FLAGS_UPDATE_IF_NOEXIST,
