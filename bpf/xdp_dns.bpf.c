@@ -1,0 +1,244 @@
+/* popdns XDP fallback program: steer DNS over UDP for the service addresses
+ * to AF_XDP sockets, hand everything else to the kernel untouched.
+ *
+ * Loaded and attached by DPDK's net_af_xdp PMD (devarg xdp_prog=<this .o>):
+ * DPDK 22.11 opens the object with libbpf, loads it, takes the FIRST program
+ * in it (bpf_object__next_program(obj, NULL)), looks up the map named
+ * "xsks_map", attaches with bpf_xdp_attach(ifindex, fd,
+ * XDP_FLAGS_UPDATE_IF_NOEXIST) and stores each AF_XDP socket at
+ * xsks_map[NIC queue index]. So this object holds exactly one program, and
+ * every runtime setting lives in maps that popdns fills after DPDK loaded
+ * the object (xdp_dns_maps.h): a .rodata "const volatile" could only be set
+ * by whoever loads, and DPDK sets none.
+ *
+ * Verdicts (counted in xdp_stats, indices in xdp_dns_shared.h):
+ *   UDP to the service port (53 unless xdp_config says otherwise) and to an
+ *   address in service_v4/service_v6, carried in Ethernet with at most one
+ *   802.1Q/802.1ad tag, in IPv4 without options and not fragmented, or in
+ *   IPv6 with UDP as the first next header
+ *     -> bpf_redirect_map(&xsks_map, rx_queue_index, XDP_PASS): the AF_XDP
+ *        socket of this queue, or the kernel when no socket is bound there.
+ *   Anything else (ARP, ND, ICMP, TCP incl. DNS over TCP and BGP, fragments,
+ *   IPv4 options, IPv6 extension headers, other ports, other addresses,
+ *   truncated headers) -> XDP_PASS: the kernel answers it as on any host.
+ *
+ * The program never drops and never rewrites: it only chooses a queue. The
+ * worker lcores re-validate everything they receive.
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/udp.h>
+
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "xdp_dns_shared.h"
+
+/* The kernel's struct vlan_hdr lives in a non-uapi header (linux/if_vlan.h):
+ * the 4 bytes that follow the outer EtherType of an 802.1Q/802.1ad frame. */
+struct vlan_tag {
+  __be16 tci;
+  __be16 encapsulated_proto;
+};
+
+/* IPv4 flags/fragment offset field (RFC 791 section 3.1): More Fragments
+ * bit and the 13-bit offset. The kernel's IP_MF/IP_OFFSET are not uapi. */
+#define IPV4_MF 0x2000
+#define IPV4_OFFSET 0x1fff
+
+/* --- maps (names are the contract with DPDK and xdp_dns_maps.cc) --- */
+
+/* One AF_XDP socket per NIC RX queue, filled by DPDK (key: queue index). */
+struct {
+  __uint(type, BPF_MAP_TYPE_XSKMAP);
+  __uint(max_entries, XDP_DNS_MAX_QUEUES);
+  __type(key, __u32);
+  __type(value, __u32);
+} xsks_map SEC(".maps");
+
+/* Service addresses, filled by popdns from its config. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, XDP_DNS_MAX_SERVICE_V4);
+  __type(key, __be32);
+  __type(value, xdp_dns_service_value);
+} service_v4 SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, XDP_DNS_MAX_SERVICE_V6);
+  __type(key, struct xdp_dns_in6);
+  __type(value, xdp_dns_service_value);
+} service_v6 SEC(".maps");
+
+/* Runtime settings; entry 0 starts zeroed, which means "defaults". */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct xdp_dns_config);
+} xdp_config SEC(".maps");
+
+/* Verdict counters, one slot per CPU (no atomics needed, summed by readers). */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, XDP_DNS_STAT_COUNT);
+  __type(key, __u32);
+  __type(value, __u64);
+} xdp_stats SEC(".maps");
+
+/* --- helpers --- */
+
+static __always_inline void count(enum xdp_dns_stat reason) {
+  __u32 key = reason;
+  __u64* n = bpf_map_lookup_elem(&xdp_stats, &key);
+  /* Never NULL for key < max_entries; the verifier still wants the check. */
+  if (n) *n += 1; /* this CPU's slot: XDP runs with preemption off */
+}
+
+/* The service port in network byte order. */
+static __always_inline __be16 service_port(void) {
+  __u32 key = 0;
+  const struct xdp_dns_config* cfg = bpf_map_lookup_elem(&xdp_config, &key);
+  __u16 port = (cfg && cfg->port) ? cfg->port : XDP_DNS_DEFAULT_PORT;
+  return bpf_htons(port);
+}
+
+/* A parse position inside [data, data_end) (xdp-tutorial's cursor). */
+struct cursor {
+  void* pos;
+  void* end;
+};
+
+/* Ethernet plus at most one VLAN tag. Returns the EtherType of what follows
+ * (network byte order) and leaves the cursor on it, or -1 if truncated. */
+static __always_inline int parse_ethernet(struct cursor* c) {
+  struct ethhdr* eth = c->pos;
+  /* Protects eth->h_proto: the frame must hold the 14-byte MAC header. */
+  if ((void*)(eth + 1) > c->end) return -1;
+  c->pos = eth + 1;
+  __be16 type = eth->h_proto;
+
+  if (type == bpf_htons(ETH_P_8021Q) || type == bpf_htons(ETH_P_8021AD)) {
+    struct vlan_tag* tag = c->pos;
+    /* Protects tag->encapsulated_proto: the 4-byte tag after the MACs. */
+    if ((void*)(tag + 1) > c->end) return -1;
+    c->pos = tag + 1;
+    /* A second tag (QinQ) is returned as is and is not IP: passed. */
+    type = tag->encapsulated_proto;
+  }
+  return type;
+}
+
+/* UDP header after the IP header: destination port. The address check is
+ * done by the caller (after the port, so most non-DNS UDP costs no hash
+ * lookup). */
+static __always_inline enum xdp_dns_stat check_udp(struct cursor* c) {
+  struct udphdr* udp = c->pos;
+  /* Protects udp->dest: the frame must hold the 8-byte UDP header. */
+  if ((void*)(udp + 1) > c->end) return XDP_DNS_STAT_PASS_TRUNCATED;
+  if (udp->dest != service_port()) return XDP_DNS_STAT_PASS_OTHER_PORT;
+  return XDP_DNS_STAT_REDIRECT;
+}
+
+static __always_inline enum xdp_dns_stat classify_ipv4(struct cursor* c) {
+  struct iphdr* ip = c->pos;
+  /* Protects ihl, frag_off, protocol and daddr: the fixed 20-byte header. */
+  if ((void*)(ip + 1) > c->end) return XDP_DNS_STAT_PASS_TRUNCATED;
+  /* EtherType said IPv4 but the header does not: not ours to judge. */
+  if (ip->version != 4) return XDP_DNS_STAT_PASS_NOT_IP;
+  /* IHL != 5: options (RFC 791 section 3.1) or a malformed length. The
+   * fast path only handles the fixed header; the kernel handles the rest. */
+  if (ip->ihl != 5) return XDP_DNS_STAT_PASS_IP_OPTIONS;
+  /* A fragment (first: MF set; later: offset != 0) cannot be answered on
+   * its own; the kernel reassembles and the slow path answers it. */
+  if (ip->frag_off & bpf_htons(IPV4_MF | IPV4_OFFSET))
+    return XDP_DNS_STAT_PASS_FRAGMENT;
+  if (ip->protocol != IPPROTO_UDP) return XDP_DNS_STAT_PASS_NOT_UDP;
+
+  c->pos = ip + 1; /* IHL == 5: UDP starts right after 20 bytes */
+  enum xdp_dns_stat v = check_udp(c);
+  if (v != XDP_DNS_STAT_REDIRECT) return v;
+
+  __be32 daddr = ip->daddr; /* within the 20 bytes checked above */
+  if (!bpf_map_lookup_elem(&service_v4, &daddr))
+    return XDP_DNS_STAT_PASS_OTHER_ADDRESS;
+  return XDP_DNS_STAT_REDIRECT;
+}
+
+/* IPv6 next-header values that are extension headers (RFC 8200 section 4,
+ * IANA "IPv6 Extension Header Types"): the UDP header is not where the
+ * fixed header ends, so the kernel gets the packet. */
+static __always_inline int is_ipv6_extension(__u8 nexthdr) {
+  switch (nexthdr) {
+    case IPPROTO_HOPOPTS:  /* 0 */
+    case IPPROTO_ROUTING:  /* 43 */
+    case IPPROTO_FRAGMENT: /* 44 */
+    case IPPROTO_ESP:      /* 50 */
+    case IPPROTO_AH:       /* 51 */
+    case IPPROTO_DSTOPTS:  /* 60 */
+    case IPPROTO_MH:       /* 135 */
+    case 139:              /* Host Identity Protocol, RFC 7401 */
+    case 140:              /* Shim6, RFC 5533 */
+    case 253:              /* experimentation, RFC 3692 */
+    case 254:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+static __always_inline enum xdp_dns_stat classify_ipv6(struct cursor* c) {
+  struct ipv6hdr* ip6 = c->pos;
+  /* Protects version, nexthdr and daddr: the fixed 40-byte header. */
+  if ((void*)(ip6 + 1) > c->end) return XDP_DNS_STAT_PASS_TRUNCATED;
+  if (ip6->version != 6) return XDP_DNS_STAT_PASS_NOT_IP;
+  if (ip6->nexthdr != IPPROTO_UDP)
+    return is_ipv6_extension(ip6->nexthdr) ? XDP_DNS_STAT_PASS_EXT_HEADER
+                                           : XDP_DNS_STAT_PASS_NOT_UDP;
+
+  c->pos = ip6 + 1; /* no extension header: UDP follows the 40 bytes */
+  enum xdp_dns_stat v = check_udp(c);
+  if (v != XDP_DNS_STAT_REDIRECT) return v;
+
+  struct xdp_dns_in6 daddr; /* copied to the stack: a map key */
+  __builtin_memcpy(&daddr, &ip6->daddr, sizeof(daddr)); /* within the 40 */
+  if (!bpf_map_lookup_elem(&service_v6, &daddr))
+    return XDP_DNS_STAT_PASS_OTHER_ADDRESS;
+  return XDP_DNS_STAT_REDIRECT;
+}
+
+static __always_inline enum xdp_dns_stat classify(struct xdp_md* ctx) {
+  struct cursor c = {
+      .pos = (void*)(long)ctx->data,
+      .end = (void*)(long)ctx->data_end,
+  };
+  int type = parse_ethernet(&c);
+  if (type < 0) return XDP_DNS_STAT_PASS_TRUNCATED;
+  if (type == bpf_htons(ETH_P_IP)) return classify_ipv4(&c);
+  if (type == bpf_htons(ETH_P_IPV6)) return classify_ipv6(&c);
+  return XDP_DNS_STAT_PASS_NOT_IP; /* ARP, LLDP, MPLS, QinQ inner tag, ... */
+}
+
+/* The only program in this object: DPDK attaches the first one it finds. */
+SEC("xdp")
+int xdp_dns(struct xdp_md* ctx) {
+  enum xdp_dns_stat reason = classify(ctx);
+  count(reason);
+  if (reason != XDP_DNS_STAT_REDIRECT) return XDP_PASS;
+
+  /* Flags' low bits are the action when xsks_map has no socket at this
+   * queue index (kernel >= 5.3): the kernel then gets the packet. */
+  long action = bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS);
+  if (action != XDP_REDIRECT) count(XDP_DNS_STAT_REDIRECT_NO_XSK);
+  return (int)action;
+}
+
+/* The program calls no GPL-only helper (map lookups, bpf_redirect_map), so
+ * the kernel accepts the project's own licence. Adding a GPL-only helper
+ * (bpf_trace_printk, ...) would make the load fail until this changes. */
+char LICENSE[] SEC("license") = "Apache-2.0";

@@ -1,0 +1,135 @@
+// Userspace side of the XDP fallback program (bpf/xdp_dns.bpf.c).
+//
+// DPDK's net_af_xdp PMD loads and attaches the program itself (devarg
+// xdp_prog=), so popdns never holds the bpf_object: it finds the maps of the
+// program attached to the interface by their names (xdp_dns_shared.h),
+// fills the service addresses and port once DPDK has set the port up, and
+// reads the verdict counters for `popdnsctl stats`. DetachXdp() removes a
+// program a crashed popdns left attached (DPDK attaches with
+// XDP_FLAGS_UPDATE_IF_NOEXIST, so the next start would fail with EBUSY).
+//
+// Startup order with net_af_xdp (DPDK 22.11 loads and attaches the object
+// inside rte_eth_rx_queue_setup() of the first queue, then stores each
+// queue's AF_XDP socket in xsks_map):
+//   1. DetachXdp(ifindex)               a crashed run's program, if any
+//   2. rte_eth_dev_configure, rx/tx queue setup   (DPDK attaches here)
+//   3. XdpDnsMaps::FromIfindex(ifindex), SetServicePort, SetServiceAddresses
+//   4. rte_eth_dev_start
+// Until step 3 the service sets are empty and the program passes every
+// packet to the kernel. On rte_eth_dev_close DPDK detaches the program
+// itself (bpf_xdp_detach(ifindex, XDP_FLAGS_UPDATE_IF_NOEXIST)).
+//
+// Control thread only: every call is a syscall and may allocate; errors are
+// absl::Status. An XdpDnsMaps is not synchronised: one thread at a time.
+#ifndef POPDNS_BPF_XDP_DNS_MAPS_H_
+#define POPDNS_BPF_XDP_DNS_MAPS_H_
+
+#include <netinet/in.h>
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "bpf/xdp_dns_shared.h"
+
+namespace popdns::xdp {
+
+// Owns one file descriptor (a BPF program or map); closes it on destruction.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept;
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd();
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// xdp_stats summed over all CPUs, indexed by enum xdp_dns_stat.
+struct XdpDnsStats {
+  std::array<uint64_t, XDP_DNS_STAT_COUNT> by_reason{};
+
+  uint64_t operator[](xdp_dns_stat reason) const { return by_reason[reason]; }
+  // Packets the program saw: the sum of the partitioning reasons
+  // (everything but XDP_DNS_STAT_REDIRECT_NO_XSK, a subset of REDIRECT).
+  uint64_t packets() const;
+};
+
+// "redirect", "pass_not_ip", ... for stats output; "unknown" out of range.
+std::string_view XdpDnsStatName(int reason);
+
+// The maps of one loaded xdp_dns program.
+class XdpDnsMaps {
+ public:
+  // The program attached to `ifindex` (native or generic mode).
+  // Errors: NotFound if no XDP program is attached; FailedPrecondition if
+  // the attached program is not xdp_dns or a map has an unexpected shape;
+  // otherwise the errno of the failing bpf() call (PermissionDenied without
+  // CAP_BPF/CAP_SYS_ADMIN, ...).
+  static absl::StatusOr<XdpDnsMaps> FromIfindex(int ifindex);
+
+  // A loaded program, by fd (tests; a loader that keeps the fd). The fd is
+  // not taken over. Errors as FromIfindex, minus the attachment lookup.
+  static absl::StatusOr<XdpDnsMaps> FromProgFd(int prog_fd);
+
+  XdpDnsMaps(XdpDnsMaps&&) = default;
+  XdpDnsMaps& operator=(XdpDnsMaps&&) = default;
+
+  // Makes the service sets exactly `v4` and `v6` (network byte order, as in
+  // in_addr/in6_addr). New entries are added before stale ones are removed,
+  // so an address present in both old and new sets is never missing.
+  // Errors: InvalidArgument if a set exceeds the map's capacity (nothing is
+  // changed then); the errno of a failing update or delete otherwise (the
+  // maps may then hold a mix of old and new entries: retry).
+  absl::Status SetServiceAddresses(std::span<const in_addr> v4,
+                                   std::span<const in6_addr> v6);
+
+  // Sets the UDP destination port the program redirects (host byte order).
+  // Errors: InvalidArgument for port 0; the errno of the update otherwise.
+  absl::Status SetServicePort(uint16_t port);
+
+  // Reads and sums xdp_stats over all possible CPUs.
+  // Errors: the errno of a failing lookup.
+  absl::StatusOr<XdpDnsStats> ReadStats() const;
+
+  uint32_t prog_id() const { return prog_id_; }
+
+ private:
+  XdpDnsMaps() = default;
+
+  uint32_t prog_id_ = 0;
+  UniqueFd service_v4_;
+  UniqueFd service_v6_;
+  UniqueFd config_;
+  UniqueFd stats_;
+  uint32_t service_v4_capacity_ = 0;
+  uint32_t service_v6_capacity_ = 0;
+};
+
+// Detaches the xdp_dns program from `ifindex` in whichever of native and
+// generic mode it is attached, so a start after a crash can attach afresh.
+// Only a program named xdp_dns is removed, and only if it is still the one
+// inspected (XDP_FLAGS_REPLACE): another tool's program is left alone.
+// OK when nothing is attached.
+// Errors: FailedPrecondition if a different XDP program is attached; the
+// errno of the failing query or detach otherwise.
+absl::Status DetachXdp(int ifindex);
+
+}  // namespace popdns::xdp
+
+#endif  // POPDNS_BPF_XDP_DNS_MAPS_H_
