@@ -74,7 +74,7 @@ std::string XdpMode::RenderStats() const {
   if (!stats.ok()) return "";
   std::string out;
   for (int i = 0; i < XDP_DNS_STAT_COUNT; ++i) {
-    absl::StrAppend(&out, "xdp.", xdp::XdpDnsStatName(i), " ",
+    absl::StrAppend(&out, "xdp.", std::string(xdp::XdpDnsStatName(i)), " ",
                     stats->by_reason[i], "\n");
   }
   return out;

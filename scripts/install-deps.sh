@@ -14,7 +14,7 @@ PACKAGES=(
   libyaml-cpp-dev nlohmann-json3-dev libssl-dev
   # tests, peers, load generators
   knot knot-dnsutils nsd dnsperf dnsutils bind9-utils
-  iproute2 iputils-ping procps python3 python3-dnspython valgrind
+  iproute2 iputils-ping ethtool procps python3 python3-dnspython valgrind
 )
 
 missing=()
