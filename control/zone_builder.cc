@@ -69,28 +69,20 @@ bool NormalizeRdataNames(uint16_t type, std::string* rdata) {
   }
 }
 
-struct PendingRRset {
-  uint16_t type;
-  uint32_t ttl;
-  std::vector<const std::string*> rdatas;
-};
-
-struct PendingNode {
-  std::string name;  // lowercased
-  std::vector<PendingRRset> rrsets;
-};
-
 class Builder {
  public:
-  explicit Builder(std::string apex) { zone_->apex = std::move(apex); }
+  Builder(std::string apex, std::vector<ZoneRecord> records)
+      : records_(std::move(records)) {
+    zone_->apex = std::move(apex);
+  }
 
-  absl::Status Run(const std::vector<ZoneRecord>& records);
+  absl::Status Run();
   std::shared_ptr<const Zone> Release() { return std::move(zone_); }
 
  private:
-  absl::Status Collect(const std::vector<ZoneRecord>& records);
+  absl::Status Collect();
   void AddAncestors();
-  void Layout();
+  absl::Status Layout();
   void ComputeFlags();
   absl::Status CompileBlobs();
   // Runs `write` against a scratch message whose question is `qname` and
@@ -100,96 +92,122 @@ class Builder {
   uint32_t Compile(std::string_view qname, bool wildcard, WriteFn write);
 
   std::shared_ptr<Zone> zone_ = std::make_shared<Zone>();
-  std::vector<std::string> rdata_store_;
-  std::vector<PendingNode> pending_;
-  absl::flat_hash_map<std::string, uint32_t> pending_index_;
+  // Until Layout: the records (owners lowercased and RDATA names normalized
+  // in place), the node of each, and the node names as views into the
+  // owners (an ancestor is a suffix of some owner) or into the apex.
+  std::vector<ZoneRecord> records_;
+  std::vector<uint32_t> node_of_;
+  std::vector<std::string_view> node_names_;
+  absl::flat_hash_map<std::string_view, uint32_t> node_index_;
   std::vector<uint8_t> scratch_ = std::vector<uint8_t>(dns::kMaxMessageSize);
   dns::BlobRecorder recorder_;
 };
 
-absl::Status Builder::Collect(const std::vector<ZoneRecord>& records) {
-  rdata_store_.reserve(records.size());
-  for (const ZoneRecord& rec : records) {
-    const std::string owner = Lower(rec.owner);
-    if (!dns::IsSubdomain(owner, zone_->apex)) {
+absl::Status Builder::Collect() {
+  node_of_.resize(records_.size());
+  node_index_.reserve(records_.size());
+  for (size_t i = 0; i < records_.size(); ++i) {
+    ZoneRecord& rec = records_[i];
+    for (char& c : rec.owner) c = static_cast<char>(dns::LowerAscii(c));
+    if (!dns::IsSubdomain(rec.owner, zone_->apex)) {
       return absl::InvalidArgumentError(
           absl::StrCat(rec.file, ":", rec.line, ": owner outside the zone"));
     }
-    std::string rdata = rec.rdata;
-    if (!NormalizeRdataNames(rec.type, &rdata)) {
+    if (!NormalizeRdataNames(rec.type, &rec.rdata)) {
       return absl::InvalidArgumentError(absl::StrCat(
           rec.file, ":", rec.line, ": malformed RDATA for type ", rec.type));
     }
-    auto [it, added] = pending_index_.try_emplace(owner, pending_.size());
-    if (added) pending_.push_back({owner, {}});
-    PendingNode& node = pending_[it->second];
-    auto rs = std::find_if(node.rrsets.begin(), node.rrsets.end(),
-                           [&](const PendingRRset& r) {
-                             return r.type == rec.type;
-                           });
-    if (rs == node.rrsets.end()) {
-      node.rrsets.push_back({rec.type, rec.ttl, {}});
-      rs = node.rrsets.end() - 1;
-    }
-    rdata_store_.push_back(std::move(rdata));
-    const std::string* stored = &rdata_store_.back();
-    const bool duplicate =
-        std::any_of(rs->rdatas.begin(), rs->rdatas.end(),
-                    [&](const std::string* r) { return *r == *stored; });
-    if (!duplicate) rs->rdatas.push_back(stored);
+    const std::string_view owner = rec.owner;
+    auto [it, added] = node_index_.try_emplace(owner, node_names_.size());
+    if (added) node_names_.push_back(owner);
+    node_of_[i] = it->second;
   }
   return absl::OkStatus();
 }
 
 void Builder::AddAncestors() {
-  auto [it, added] = pending_index_.try_emplace(zone_->apex, pending_.size());
-  if (added) pending_.push_back({zone_->apex, {}});
-  const size_t n = pending_.size();
+  const std::string_view apex = zone_->apex;
+  auto [it, added] = node_index_.try_emplace(apex, node_names_.size());
+  if (added) node_names_.push_back(apex);
+  const size_t n = node_names_.size();
   for (size_t i = 0; i < n; ++i) {
-    std::string name = pending_[i].name;
-    while (name.size() > zone_->apex.size()) {
-      name.erase(0, 1u + static_cast<uint8_t>(name[0]));
-      auto [pit, padded] = pending_index_.try_emplace(name, pending_.size());
+    std::string_view name = node_names_[i];
+    while (name.size() > apex.size()) {
+      name.remove_prefix(1u + static_cast<uint8_t>(name[0]));
+      auto [pit, padded] = node_index_.try_emplace(name, node_names_.size());
       if (!padded) break;  // its ancestors are already there
-      pending_.push_back({name, {}});
+      node_names_.push_back(name);
     }
   }
 }
 
-void Builder::Layout() {
+absl::Status Builder::Layout() {
   Zone& z = *zone_;
-  size_t total = 0;
-  for (const PendingNode& p : pending_) total += p.name.size();
-  z.names.reserve(total);
-  z.nodes.resize(pending_.size());
-  for (size_t i = 0; i < pending_.size(); ++i) {
-    const PendingNode& p = pending_[i];
+  // Records grouped by node, then by type: each group is one RRset.
+  std::vector<uint32_t> order(records_.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    if (node_of_[a] != node_of_[b]) return node_of_[a] < node_of_[b];
+    if (records_[a].type != records_[b].type) {
+      return records_[a].type < records_[b].type;
+    }
+    return a < b;
+  });
+  size_t name_bytes = 0, rdata_bytes = 0;
+  for (std::string_view n : node_names_) name_bytes += n.size();
+  for (const ZoneRecord& r : records_) rdata_bytes += 2 + r.rdata.size();
+  z.names.reserve(name_bytes);
+  z.arena.reserve(rdata_bytes);
+  z.nodes.resize(node_names_.size());
+  for (size_t i = 0; i < node_names_.size(); ++i) {
     zone::Node& node = z.nodes[i];
     node.name = std::string_view(z.names.data() + z.names.size(),
-                                 p.name.size());
-    z.names.append(p.name);
-    node.labels = static_cast<uint8_t>(dns::CountLabels(p.name));
+                                 node_names_[i].size());
+    z.names.append(node_names_[i]);
+    node.labels = static_cast<uint8_t>(dns::CountLabels(node.name));
+  }
+  size_t k = 0;
+  while (k < order.size()) {
+    const uint32_t node_id = node_of_[order[k]];
+    zone::Node& node = z.nodes[node_id];
     node.rrset_begin = static_cast<uint32_t>(z.rrsets.size());
-    node.rrset_count = static_cast<uint16_t>(p.rrsets.size());
-    for (const PendingRRset& prs : p.rrsets) {
+    while (k < order.size() && node_of_[order[k]] == node_id) {
+      const ZoneRecord& first = records_[order[k]];
       zone::RRset rs;
-      rs.type = prs.type;
-      rs.ttl = prs.ttl;
-      rs.count = static_cast<uint16_t>(prs.rdatas.size());
+      rs.type = first.type;
+      rs.ttl = first.ttl;  // validation made the TTLs of an RRset equal
       rs.rdata_offset = static_cast<uint32_t>(z.arena.size());
-      for (const std::string* r : prs.rdatas) {
-        const char len[2] = {static_cast<char>(r->size() >> 8),
-                             static_cast<char>(r->size())};
+      size_t count = 0;
+      for (; k < order.size() && node_of_[order[k]] == node_id &&
+             records_[order[k]].type == first.type;
+           ++k, ++count) {
+        const std::string& r = records_[order[k]].rdata;
+        const char len[2] = {static_cast<char>(r.size() >> 8),
+                             static_cast<char>(r.size())};
         z.arena.append(len, 2);
-        z.arena.append(*r);
+        z.arena.append(r);
       }
+      if (count > 0xFFFF) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            first.file, ":", first.line, ": more than 65535 records in one "
+            "RRset"));
+      }
+      rs.count = static_cast<uint16_t>(count);
       rs.rdata_size = static_cast<uint32_t>(z.arena.size() - rs.rdata_offset);
       z.rrsets.push_back(rs);
+      ++node.rrset_count;
     }
   }
+  // The text records are no longer needed: free them before the blobs.
+  std::vector<uint32_t>().swap(order);
+  std::vector<ZoneRecord>().swap(records_);
+  std::vector<uint32_t>().swap(node_of_);
+  std::vector<std::string_view>().swap(node_names_);
+  absl::flat_hash_map<std::string_view, uint32_t>().swap(node_index_);
   z.index.reserve(z.nodes.size());
   for (uint32_t i = 0; i < z.nodes.size(); ++i) z.index[z.nodes[i].name] = i;
   z.apex_node = z.index[z.apex];
+  return absl::OkStatus();
 }
 
 void Builder::ComputeFlags() {
@@ -322,10 +340,10 @@ absl::Status Builder::CompileBlobs() {
   return absl::OkStatus();
 }
 
-absl::Status Builder::Run(const std::vector<ZoneRecord>& records) {
-  if (absl::Status s = Collect(records); !s.ok()) return s;
+absl::Status Builder::Run() {
+  if (absl::Status s = Collect(); !s.ok()) return s;
   AddAncestors();
-  Layout();
+  if (absl::Status s = Layout(); !s.ok()) return s;
   Zone& z = *zone_;
   const zone::Node& apex = z.nodes[z.apex_node];
   const zone::RRset* soa = z.FindRRset(apex, rrtype::kSoa);
@@ -343,18 +361,26 @@ absl::Status Builder::Run(const std::vector<ZoneRecord>& records) {
                      rdlen - 20 - mname);
   z.negative_ttl = std::min(soa->ttl, dns::Load32(rdata + rdlen - 4));
   ComputeFlags();
-  return CompileBlobs();
+  if (absl::Status s = CompileBlobs(); !s.ok()) return s;
+  // Built once, read for the snapshot's lifetime: drop the growth slack.
+  z.arena.shrink_to_fit();
+  z.rrsets.shrink_to_fit();
+  z.blobs.shrink_to_fit();
+  z.cuts.shrink_to_fit();
+  z.relocs.shrink_to_fit();
+  z.typed_blobs.shrink_to_fit();
+  return absl::OkStatus();
 }
 
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<const zone::Zone>> BuildZone(
-    std::string_view apex, const std::vector<ZoneRecord>& records) {
+    std::string_view apex, std::vector<ZoneRecord> records) {
   if (WireNameSize(apex, 0) != apex.size()) {
     return absl::InvalidArgumentError("invalid zone name");
   }
-  Builder builder(Lower(apex));
-  if (absl::Status s = builder.Run(records); !s.ok()) return s;
+  Builder builder(Lower(apex), std::move(records));
+  if (absl::Status s = builder.Run(); !s.ok()) return s;
   return builder.Release();
 }
 

@@ -16,12 +16,14 @@
 
 namespace popdns::control {
 
-// `apex` is a wire-format name (any case). `records` should have passed
-// NormalizeAndValidateZone; BuildZone itself only rejects what it cannot
-// compile (no SOA at the apex, a record outside the zone, bad RDATA for a
-// type whose names it must read).
+// `apex` is a wire-format name (any case). `records` must have passed
+// NormalizeAndValidateZone (no duplicates, one TTL per RRset); they are
+// consumed (freed as soon as they are laid out, to keep the peak memory of
+// a large load low). BuildZone itself only rejects what it cannot compile
+// (no SOA at the apex, a record outside the zone, bad RDATA for a type
+// whose names it must read, an RRset of more than 65535 records).
 absl::StatusOr<std::shared_ptr<const zone::Zone>> BuildZone(
-    std::string_view apex, const std::vector<ZoneRecord>& records);
+    std::string_view apex, std::vector<ZoneRecord> records);
 
 }  // namespace popdns::control
 

@@ -1,5 +1,7 @@
 #include "control/zone_store.h"
 
+#include <malloc.h>
+
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
@@ -24,7 +26,7 @@ absl::StatusOr<std::shared_ptr<const zone::Zone>> LoadZone(
   if (!records.ok()) return records.status();
   auto valid = NormalizeAndValidateZone(std::move(*records), *apex, warnings);
   if (!valid.ok()) return valid.status();
-  auto built = BuildZone(*apex, *valid);
+  auto built = BuildZone(*apex, std::move(*valid));
   if (!built.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat(config.file, ": ", built.status().message()));
@@ -96,6 +98,9 @@ std::string ZoneStore::Reload(const std::string& zone_name) {
   }
   if (!found) return "no such zone " + zone_name + "\n";
   Publish();
+  // A load frees far more than it keeps (text records, build tables);
+  // give it back to the system instead of keeping it in malloc's arenas.
+  malloc_trim(0);
   return errors;
 }
 

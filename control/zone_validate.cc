@@ -162,41 +162,74 @@ absl::StatusOr<std::vector<ZoneRecord>> NormalizeAndValidateZone(
   for (size_t i = 0; i < records.size(); ++i) {
     lowered[i] = RdataWithLowercaseNames(records[i].type, records[i].rdata);
   }
-  std::vector<bool> keep(records.size(), false);
-  absl::flat_hash_map<std::string_view, uint32_t> rrset_ttl;
-  absl::flat_hash_set<std::pair<std::string_view, std::string_view>> seen;
+  // One hash entry per RRset: its TTL and the last record kept in it.
+  // Records of an RRset are chained, so a duplicate is found by walking
+  // the (usually one or two) records before it.
+  constexpr uint32_t kNoRecord = 0xFFFFFFFF;
+  struct RrsetState {
+    uint32_t ttl;
+    uint32_t last;
+  };
+  absl::flat_hash_map<std::string_view, RrsetState> rrsets;
+  rrsets.reserve(records.size());
+  std::vector<uint32_t> previous(records.size(), kNoRecord);
+  // The CNAME/DNAME rules only concern owners that have one of them.
   absl::flat_hash_map<std::string_view, OwnerInfo> owners;
-  rrset_ttl.reserve(records.size());
-  seen.reserve(records.size());
-  owners.reserve(records.size());
-  size_t kept = 0;
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (records[i].type == kTypeCname || records[i].type == kTypeDname) {
+      owners.try_emplace(keys.Owner(i, records[i].owner.size()));
+    }
+  }
+  auto rdata_of = [&](size_t i) -> std::string_view {
+    return lowered[i] ? *lowered[i] : records[i].rdata;
+  };
+  std::vector<bool> keep(records.size(), false);
   for (size_t i = 0; i < records.size(); ++i) {
     ZoneRecord& record = records[i];
-    std::string_view rdata = lowered[i] ? *lowered[i] : record.rdata;
-    if (!seen.emplace(keys.Rrset(i), rdata).second) continue;
-    keep[i] = true;
-    ++kept;
-    auto [it, inserted] = rrset_ttl.try_emplace(keys.Rrset(i), record.ttl);
-    if (!inserted && it->second != record.ttl) {
-      if (warnings != nullptr) {
-        warnings->push_back(Cat(record.file, ":", record.line,
-                                ": TTL mismatch in ", NameToText(record.owner),
-                                " ", TypeToText(record.type),
-                                " RRset: ", record.ttl, " changed to ",
-                                it->second, " (RFC 2181 5.2)"));
+    const uint32_t index = static_cast<uint32_t>(i);
+    auto [it, inserted] =
+        rrsets.try_emplace(keys.Rrset(i), RrsetState{record.ttl, index});
+    if (!inserted) {
+      bool duplicate = false;
+      for (uint32_t j = it->second.last; j != kNoRecord; j = previous[j]) {
+        if (rdata_of(j) == rdata_of(i)) {
+          duplicate = true;
+          break;
+        }
       }
-      record.ttl = it->second;
+      if (duplicate) continue;
+      if (it->second.ttl != record.ttl) {
+        if (warnings != nullptr) {
+          warnings->push_back(Cat(record.file, ":", record.line,
+                                  ": TTL mismatch in ",
+                                  NameToText(record.owner), " ",
+                                  TypeToText(record.type), " RRset: ",
+                                  record.ttl, " changed to ", it->second.ttl,
+                                  " (RFC 2181 5.2)"));
+        }
+        record.ttl = it->second.ttl;
+      }
+      previous[i] = it->second.last;
+      it->second.last = index;
     }
-    absl::Status status =
-        CheckOwner(record, &owners[keys.Owner(i, record.owner.size())]);
-    if (!status.ok()) return status;
+    keep[i] = true;
+    if (!owners.empty()) {
+      auto owner = owners.find(keys.Owner(i, record.owner.size()));
+      if (owner != owners.end()) {
+        absl::Status status = CheckOwner(record, &owner->second);
+        if (!status.ok()) return status;
+      }
+    }
   }
-  std::vector<ZoneRecord> out;
-  out.reserve(kept);
+  // Compact in place: no second copy of a large zone.
+  size_t kept = 0;
   for (size_t i = 0; i < records.size(); ++i) {
-    if (keep[i]) out.push_back(std::move(records[i]));
+    if (!keep[i]) continue;
+    if (kept != i) records[kept] = std::move(records[i]);
+    ++kept;
   }
-  return out;
+  records.resize(kept);
+  return records;
 }
 
 }  // namespace popdns::control

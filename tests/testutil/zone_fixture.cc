@@ -21,7 +21,7 @@ absl::StatusOr<std::shared_ptr<zone::ZoneSet>> MakeZoneSet(
     auto valid = control::NormalizeAndValidateZone(std::move(*records), *apex,
                                                    &warnings);
     if (!valid.ok()) return valid.status();
-    auto zone = control::BuildZone(*apex, *valid);
+    auto zone = control::BuildZone(*apex, std::move(*valid));
     if (!zone.ok()) return zone.status();
     set->Add(*zone);
   }
