@@ -111,11 +111,11 @@ absl::Status Builder::Collect() {
     for (char& c : rec.owner) c = static_cast<char>(dns::LowerAscii(c));
     if (!dns::IsSubdomain(rec.owner, zone_->apex)) {
       return absl::InvalidArgumentError(
-          absl::StrCat(rec.file, ":", rec.line, ": owner outside the zone"));
+          absl::StrCat(rec.file.path(), ":", rec.line, ": owner outside the zone"));
     }
     if (!NormalizeRdataNames(rec.type, &rec.rdata)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          rec.file, ":", rec.line, ": malformed RDATA for type ", rec.type));
+          rec.file.path(), ":", rec.line, ": malformed RDATA for type ", rec.type));
     }
     const std::string_view owner = rec.owner;
     auto [it, added] = node_index_.try_emplace(owner, node_names_.size());
@@ -157,7 +157,6 @@ absl::Status Builder::Layout() {
   for (std::string_view n : node_names_) name_bytes += n.size();
   for (const ZoneRecord& r : records_) rdata_bytes += 2 + r.rdata.size();
   z.names.reserve(name_bytes);
-  z.arena.reserve(rdata_bytes);
   z.nodes.resize(node_names_.size());
   for (size_t i = 0; i < node_names_.size(); ++i) {
     zone::Node& node = z.nodes[i];
@@ -166,6 +165,11 @@ absl::Status Builder::Layout() {
     z.names.append(node_names_[i]);
     node.labels = static_cast<uint8_t>(dns::CountLabels(node.name));
   }
+  // Names are copied: free the name tables before the RDATA arena grows,
+  // and each record's strings once laid out, to keep the peak low.
+  std::vector<std::string_view>().swap(node_names_);
+  absl::flat_hash_map<std::string_view, uint32_t>().swap(node_index_);
+  z.arena.reserve(rdata_bytes);
   size_t k = 0;
   while (k < order.size()) {
     const uint32_t node_id = node_of_[order[k]];
@@ -181,15 +185,20 @@ absl::Status Builder::Layout() {
       for (; k < order.size() && node_of_[order[k]] == node_id &&
              records_[order[k]].type == first.type;
            ++k, ++count) {
-        const std::string& r = records_[order[k]].rdata;
+        ZoneRecord& rec = records_[order[k]];
+        const std::string& r = rec.rdata;
         const char len[2] = {static_cast<char>(r.size() >> 8),
                              static_cast<char>(r.size())};
         z.arena.append(len, 2);
         z.arena.append(r);
+        if (&rec != &first) {
+          std::string().swap(rec.rdata);
+          std::string().swap(rec.owner);
+        }
       }
       if (count > 0xFFFF) {
         return absl::InvalidArgumentError(absl::StrCat(
-            first.file, ":", first.line, ": more than 65535 records in one "
+            first.file.path(), ":", first.line, ": more than 65535 records in one "
             "RRset"));
       }
       rs.count = static_cast<uint16_t>(count);
@@ -202,8 +211,6 @@ absl::Status Builder::Layout() {
   std::vector<uint32_t>().swap(order);
   std::vector<ZoneRecord>().swap(records_);
   std::vector<uint32_t>().swap(node_of_);
-  std::vector<std::string_view>().swap(node_names_);
-  absl::flat_hash_map<std::string_view, uint32_t>().swap(node_index_);
   z.index.reserve(z.nodes.size());
   for (uint32_t i = 0; i < z.nodes.size(); ++i) z.index[z.nodes[i].name] = i;
   z.apex_node = z.index[z.apex];

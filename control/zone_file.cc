@@ -187,6 +187,7 @@ void SetEnd(Entry* entry) {
 // and $TTL do not leak back (RFC 1035 5.1).
 struct FileState {
   std::string file;
+  SourceFile source;  // `file`, shared by the records
   std::string origin;
   std::string previous_owner;
   std::optional<uint32_t> ttl;  // from $TTL
@@ -353,7 +354,7 @@ absl::Status ZoneParser::HandleRecord(const Entry& entry, FileState* state) {
   // never the previous record's TTL or the SOA MINIMUM as BIND does.
   record.ttl = head.ttl.value_or(state->ttl.value_or(options_.default_ttl));
   record.rdata = rdata_;
-  record.file = state->file;
+  record.file = state->source;
   record.line = tokens[0].line;
   state->previous_owner = record.owner;
   records_->push_back(std::move(record));
@@ -433,6 +434,7 @@ absl::Status ZoneParser::HandleInclude(const Entry& entry, FileState* state) {
     return Error(*state, path_token, ToStd(text.status().message()));
   }
   child.file = path;
+  child.source = SourceFile(path);
   return ParseText(*text, &child);
 }
 
@@ -647,6 +649,7 @@ absl::StatusOr<std::vector<ZoneRecord>> Parse(std::string_view text,
   ZoneParser parser(options, &records);
   FileState state;
   state.file = std::string(file_name);
+  state.source = SourceFile(state.file);
   state.origin = options.origin_wire;
   POPDNS_RETURN_IF_ERROR(parser.ParseText(text, &state));
   return records;

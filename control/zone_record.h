@@ -5,9 +5,31 @@
 #define POPDNS_CONTROL_ZONE_RECORD_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <string_view>
 
 namespace popdns::control {
+
+// The zone file a record came from, shared by all records read from it
+// (a large zone would otherwise carry a million copies of its path).
+class SourceFile {
+ public:
+  SourceFile() = default;
+  explicit SourceFile(std::string path)
+      : path_(std::make_shared<const std::string>(std::move(path))) {}
+  const std::string& path() const {
+    static const std::string kNone;
+    return path_ ? *path_ : kNone;
+  }
+  operator std::string_view() const { return path(); }
+  friend bool operator==(const SourceFile& a, std::string_view b) {
+    return a.path() == b;
+  }
+
+ private:
+  std::shared_ptr<const std::string> path_;
+};
 
 // One resource record in uncompressed wire format.
 struct ZoneRecord {
@@ -17,7 +39,7 @@ struct ZoneRecord {
   uint32_t ttl = 0;
   std::string rdata;  // wire format; embedded names uncompressed, case kept
   // Where the record came from, for error messages "file:line: what".
-  std::string file;
+  SourceFile file;
   int line = 0;
 };
 

@@ -85,7 +85,7 @@ absl::Status CheckApex(const std::vector<ZoneRecord>& records,
     if (record.type == kTypeNs && at_apex) apex_ns = true;
   }
   std::string where =
-      records.empty() ? std::string("zone") : records.front().file;
+      records.empty() ? std::string("zone") : records.front().file.path();
   if (soa == nullptr) {
     return absl::InvalidArgumentError(
         Cat(where, ": no SOA record at the zone apex ", NameToText(apex_wire)));
@@ -158,9 +158,12 @@ absl::StatusOr<std::vector<ZoneRecord>> NormalizeAndValidateZone(
   const RrsetKeys keys(records);
   // Names inside RDATA compare case-insensitively too, so "NS A.example."
   // and "NS a.example." are one RR.
-  std::vector<std::optional<std::string>> lowered(records.size());
+  // Only records with names in their RDATA have an entry (a few percent
+  // of a large zone), so this stays small.
+  absl::flat_hash_map<uint32_t, std::string> lowered;
   for (size_t i = 0; i < records.size(); ++i) {
-    lowered[i] = RdataWithLowercaseNames(records[i].type, records[i].rdata);
+    auto l = RdataWithLowercaseNames(records[i].type, records[i].rdata);
+    if (l) lowered.emplace(static_cast<uint32_t>(i), std::move(*l));
   }
   // One hash entry per RRset: its TTL and the last record kept in it.
   // Records of an RRset are chained, so a duplicate is found by walking
@@ -181,7 +184,10 @@ absl::StatusOr<std::vector<ZoneRecord>> NormalizeAndValidateZone(
     }
   }
   auto rdata_of = [&](size_t i) -> std::string_view {
-    return lowered[i] ? *lowered[i] : records[i].rdata;
+    if (lowered.empty()) return records[i].rdata;
+    auto it = lowered.find(static_cast<uint32_t>(i));
+    return it == lowered.end() ? std::string_view(records[i].rdata)
+                               : std::string_view(it->second);
   };
   std::vector<bool> keep(records.size(), false);
   for (size_t i = 0; i < records.size(); ++i) {
