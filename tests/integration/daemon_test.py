@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -45,6 +46,74 @@ def wait_ready(port, proc):
             return True
         time.sleep(0.1)
     return False
+
+
+def tcp_query(qid):
+    q = struct.pack(">HHHHHH", qid, 0, 1, 0, 0, 0) + \
+        b"\x03www\x07example\x04test\x00" + struct.pack(">HH", 1, 1)
+    return struct.pack(">H", len(q)) + q
+
+
+def read_tcp_message(sock):
+    head = b""
+    while len(head) < 2:
+        chunk = sock.recv(2 - len(head))
+        if not chunk:
+            return None
+        head += chunk
+    n = struct.unpack(">H", head)[0]
+    body = b""
+    while len(body) < n:
+        chunk = sock.recv(n - len(body))
+        if not chunk:
+            return None
+        body += chunk
+    return body
+
+
+def tcp_limits(tmp, zone):
+    """RFC 7766 6.2.3 idle timeout, 6.2.2 connection cap, 6.2.1.1
+    pipelining, and no head-of-line blocking by a stalled client."""
+    port = free_port()
+    conf = os.path.join(tmp, "tcp.yaml")
+    with open(conf, "w") as f:
+        f.write("listen: ['127.0.0.1:%d']\nzones: [{name: example.test, file: %s}]\n"
+                "tcp_idle_timeout_ms: 700\ntcp_max_connections: 3\n"
+                "control_socket: %s\n" % (port, zone, os.path.join(tmp, "tcp.sock")))
+    proc = subprocess.Popen([POPDNS, "--config", conf],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_ready(port, proc)
+        addr = ("127.0.0.1", port)
+        stalled = socket.create_connection(addr, timeout=3)
+        stalled.sendall(tcp_query(1)[:5])  # half a message, then nothing
+        other = socket.create_connection(addr, timeout=3)
+        t0 = time.time()
+        other.sendall(tcp_query(2) + tcp_query(3))  # two pipelined queries
+        a, b = read_tcp_message(other), read_tcp_message(other)
+        check(a is not None and b is not None and time.time() - t0 < 0.5 and
+              {a[:2], b[:2]} == {b"\x00\x02", b"\x00\x03"},
+              "pipelined queries answered while another client stalls (RFC 7766 6.2.1.1)")
+        third = socket.create_connection(addr, timeout=3)
+        fourth = socket.create_connection(addr, timeout=3)
+        try:
+            closed = fourth.recv(1) == b""
+        except (ConnectionResetError, socket.timeout):
+            closed = True
+        check(closed, "a connection beyond tcp_max_connections is closed (RFC 7766 6.2.2)")
+        third.sendall(tcp_query(4))
+        check(read_tcp_message(third) is not None, "connections within the cap are served")
+        time.sleep(1.6)
+        try:
+            idle_closed = stalled.recv(1) == b""
+        except ConnectionResetError:
+            idle_closed = True
+        check(idle_closed, "an idle connection is closed after tcp_idle_timeout_ms (RFC 7766 6.2.3)")
+        for sk in (stalled, other, third, fourth):
+            sk.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def main():
@@ -135,6 +204,8 @@ def main():
         log.seek(0)
         if failures:
             print("--- popdns log ---\n" + log.read())
+
+    tcp_limits(tmp, zone)
 
     # A broken config exits non-zero and says where.
     bad = os.path.join(tmp, "bad.yaml")
