@@ -84,6 +84,9 @@ class Builder {
   void AddAncestors();
   absl::Status Layout();
   void ComputeFlags();
+  // Signed zones: whether signatures exist, and the NSEC chain in
+  // canonical order for denial proofs.
+  void IndexDnssec();
   absl::Status CompileBlobs();
   // Runs `write` against a scratch message whose question is `qname` and
   // stores what it wrote as a blob. Returns its index, or kNone if the
@@ -146,11 +149,20 @@ absl::Status Builder::Layout() {
   // Records grouped by node, then by type: each group is one RRset.
   std::vector<uint32_t> order(records_.size());
   for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  // Signatures are grouped by the type they cover (RFC 4035 2.2): each
+  // group keeps its own TTL and is found by that type.
+  auto covered = [&](uint32_t i) -> uint16_t {
+    const ZoneRecord& r = records_[i];
+    return r.type == rrtype::kRrsig && r.rdata.size() >= 2
+               ? dns::Load16(reinterpret_cast<const uint8_t*>(r.rdata.data()))
+               : 0;
+  };
   std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
     if (node_of_[a] != node_of_[b]) return node_of_[a] < node_of_[b];
     if (records_[a].type != records_[b].type) {
       return records_[a].type < records_[b].type;
     }
+    if (covered(a) != covered(b)) return covered(a) < covered(b);
     return a < b;
   });
   size_t name_bytes = 0, rdata_bytes = 0;
@@ -177,13 +189,15 @@ absl::Status Builder::Layout() {
     node.rrset_begin = static_cast<uint32_t>(z.rrsets.size());
     while (k < order.size() && node_of_[order[k]] == node_id) {
       const ZoneRecord& first = records_[order[k]];
+      const uint16_t first_covered = covered(order[k]);
       zone::RRset rs;
       rs.type = first.type;
       rs.ttl = first.ttl;  // validation made the TTLs of an RRset equal
       rs.rdata_offset = static_cast<uint32_t>(z.arena.size());
       size_t count = 0;
       for (; k < order.size() && node_of_[order[k]] == node_id &&
-             records_[order[k]].type == first.type;
+             records_[order[k]].type == first.type &&
+             covered(order[k]) == first_covered;
            ++k, ++count) {
         ZoneRecord& rec = records_[order[k]];
         const std::string& r = rec.rdata;
@@ -368,6 +382,7 @@ absl::Status Builder::Run() {
                      rdlen - 20 - mname);
   z.negative_ttl = std::min(soa->ttl, dns::Load32(rdata + rdlen - 4));
   ComputeFlags();
+  IndexDnssec();
   if (absl::Status s = CompileBlobs(); !s.ok()) return s;
   // Built once, read for the snapshot's lifetime: drop the growth slack.
   z.arena.shrink_to_fit();
@@ -377,6 +392,21 @@ absl::Status Builder::Run() {
   z.relocs.shrink_to_fit();
   z.typed_blobs.shrink_to_fit();
   return absl::OkStatus();
+}
+
+void Builder::IndexDnssec() {
+  Zone& z = *zone_;
+  uint8_t key[dns::kMaxNameSize + 1];
+  for (uint32_t i = 0; i < z.nodes.size(); ++i) {
+    const zone::Node& n = z.nodes[i];
+    if (z.FindRRset(n, rrtype::kRrsig)) z.is_signed = true;
+    if (z.FindRRset(n, rrtype::kNsec)) {
+      const size_t len = dns::CanonicalKey(n.name, key);
+      z.nsec_chain.emplace_back(
+          std::string(reinterpret_cast<const char*>(key), len), i);
+    }
+  }
+  std::sort(z.nsec_chain.begin(), z.nsec_chain.end());
 }
 
 }  // namespace

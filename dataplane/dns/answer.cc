@@ -1,6 +1,8 @@
 #include "dataplane/dns/answer.h"
 
 #include <algorithm>
+#include <initializer_list>
+#include <iterator>
 #include <cstring>
 
 namespace popdns::dns {
@@ -86,11 +88,74 @@ bool AdditionalTarget(uint16_t type, const uint8_t* rdata, size_t rdlen,
   return true;
 }
 
+// The RRSIG RRset covering `type` at `node` (the builder groups signatures
+// by covered type, each group with its own TTL).
+const RRset* FindSignatures(const Zone& z, const Node& node, uint16_t type) {
+  for (uint32_t i = 0; i < node.rrset_count; ++i) {
+    const RRset& rs = z.rrsets[node.rrset_begin + i];
+    if (rs.type == rrtype::kRrsig && rs.count > 0 &&
+        Load16(z.Bytes(rs.rdata_offset) + 2) == type) {
+      return &rs;
+    }
+  }
+  return nullptr;
+}
+
+// Writes an RRset and, when DNSSEC records are wanted, the signatures
+// covering it from the same node (RFC 4035 3.1.1). False if it does not fit.
+bool PutSigned(const Zone& z, MessageWriter& w, Section section,
+               std::string_view owner, const Node& node, const RRset& rs,
+               bool dnssec) {
+  if (!w.PutRRset(section, owner, z, rs)) return false;
+  if (!dnssec) return true;
+  const RRset* sigs = FindSignatures(z, node, rs.type);
+  return sigs == nullptr || w.PutRRset(section, owner, z, *sigs);
+}
+
+// The NSEC node whose owner is `name` or is the closest before it in
+// canonical order (RFC 4034 6.1), i.e. the NSEC that covers `name`.
+const Node* NsecCovering(const Zone& z, std::string_view name) {
+  uint8_t key[kMaxNameSize + 1];
+  const size_t len = CanonicalKey(name, key);
+  const std::string_view k(reinterpret_cast<const char*>(key), len);
+  auto it = std::upper_bound(
+      z.nsec_chain.begin(), z.nsec_chain.end(), k,
+      [](std::string_view v, const std::pair<std::string, uint32_t>& e) {
+        return v < std::string_view(e.first);
+      });
+  // Before the first owner (the apex) cannot happen for names in the zone;
+  // the last NSEC covers everything after it (the chain wraps).
+  if (it == z.nsec_chain.begin()) it = z.nsec_chain.end();
+  return &z.nodes[std::prev(it)->second];
+}
+
+// Denial of existence with NSEC (RFC 4035 3.1.3): the NSEC RRsets (and
+// signatures) covering each of `names`, once each. NSEC3 zones have no
+// NSEC chain and get no proof yet.
+bool PutDenial(const Zone& z, MessageWriter& w,
+               std::initializer_list<std::string_view> names) {
+  if (z.nsec_chain.empty()) return true;
+  const Node* done[4];
+  size_t ndone = 0;
+  for (std::string_view name : names) {
+    const Node* n = NsecCovering(z, name);
+    if (std::find(done, done + ndone, n) != done + ndone) continue;
+    done[ndone++] = n;
+    const RRset* nsec = z.FindRRset(*n, rrtype::kNsec);
+    if (nsec &&
+        !PutSigned(z, w, Section::kAuthority, n->name, *n, *nsec, true)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 // Returns false if an address of a name at or below `required_below` (the
 // cut of a referral: its in-bailiwick glue) did not fit; other additional
 // data is optional (RFC 2181 9) and is left out without TC.
 bool PutAdditional(const Zone& z, const RRset& rs, MessageWriter& w,
-                   std::string_view required_below = {}) {
+                   std::string_view required_below = {},
+                   bool dnssec = false) {
   bool complete = true;
   const Node* done[16];
   size_t ndone = 0;
@@ -107,7 +172,9 @@ bool PutAdditional(const Zone& z, const RRset& rs, MessageWriter& w,
                               IsSubdomain(n->name, required_below);
         for (uint16_t type : {rrtype::kA, rrtype::kAaaa}) {
           const RRset* addr = z.FindRRset(*n, type);
-          if (addr && !w.PutRRset(Section::kAdditional, n->name, z, *addr) &&
+          if (addr &&
+              !PutSigned(z, w, Section::kAdditional, n->name, *n, *addr,
+                         dnssec && !required) &&
               required) {
             complete = false;
           }
@@ -145,24 +212,45 @@ std::string_view FirstRdata(const Zone& z, const RRset& rs) {
 
 }  // namespace
 
-bool PutNegativeAuthority(const Zone& z, MessageWriter& w) {
+bool PutNegativeAuthority(const Zone& z, MessageWriter& w, bool dnssec) {
   // RFC 2308 3 and 5: the SOA goes in the authority section with the TTL
-  // the negative answer may be cached for.
+  // the negative answer may be cached for (and so do its signatures,
+  // RFC 4035 3.1.3).
   RRset soa = z.rrsets[z.soa_rrset];
   soa.ttl = z.negative_ttl;
-  return w.PutRRset(Section::kAuthority, z.apex, z, soa);
+  if (!w.PutRRset(Section::kAuthority, z.apex, z, soa)) return false;
+  if (!dnssec) return true;
+  const RRset* sigs =
+      FindSignatures(z, z.nodes[z.apex_node], rrtype::kSoa);
+  if (sigs == nullptr) return true;
+  RRset soa_sigs = *sigs;
+  soa_sigs.ttl = z.negative_ttl;
+  return w.PutRRset(Section::kAuthority, z.apex, z, soa_sigs);
 }
 
-bool PutReferral(const Zone& z, const Node& cut, MessageWriter& w) {
+bool PutReferral(const Zone& z, const Node& cut, MessageWriter& w,
+                 bool dnssec) {
   const RRset* ns = z.FindRRset(cut, rrtype::kNs);
   if (!w.PutRRset(Section::kAuthority, cut.name, z, *ns)) return false;
+  if (dnssec && z.is_signed) {
+    // RFC 4035 3.1.4: the DS RRset (signed), or the NSEC proving there is
+    // none.
+    if (const RRset* ds = z.FindRRset(cut, rrtype::kDs)) {
+      if (!PutSigned(z, w, Section::kAuthority, cut.name, cut, *ds, true)) {
+        return false;
+      }
+    } else if (!PutDenial(z, w, {cut.name})) {
+      return false;
+    }
+  }
   // RFC 9471 3: glue for in-bailiwick name servers must fit, or TC.
-  return PutAdditional(z, *ns, w, cut.name);
+  return PutAdditional(z, *ns, w, cut.name, dnssec);
 }
 
 GeneralResult AnswerGeneral(const GeneralRequest& req, MessageWriter& w) {
   GeneralResult r;
   const Zone& z = *req.zone;
+  const bool dnssec = req.dnssec && z.is_signed;
   const size_t apex_labels = CountLabels(z.apex);
   const uint16_t qtype = req.qtype;
   LowerName chain_name;
@@ -182,7 +270,7 @@ GeneralResult AnswerGeneral(const GeneralRequest& req, MessageWriter& w) {
         r.aa = false;
         r.outcome = Outcome::kReferral;
       }
-      if (!PutReferral(z, *redirect.cut, w)) r.truncated = true;
+      if (!PutReferral(z, *redirect.cut, w, dnssec)) r.truncated = true;
       return r;
     }
     if (redirect.dname) {
@@ -192,7 +280,7 @@ GeneralResult AnswerGeneral(const GeneralRequest& req, MessageWriter& w) {
       // A DNAME that redirects the chain again is not repeated.
       if (std::find(dnames_written, dnames_written + ndnames, &d) ==
           dnames_written + ndnames) {
-        if (!w.PutRRset(Section::kAnswer, d.name, z, drs)) {
+        if (!PutSigned(z, w, Section::kAnswer, d.name, d, drs, dnssec)) {
           r.truncated = true;
           return r;
         }
@@ -201,7 +289,7 @@ GeneralResult AnswerGeneral(const GeneralRequest& req, MessageWriter& w) {
       LowerName next;
       if (!Substitute(*cur, d, FirstRdata(z, drs), &next)) {
         r.rcode = kRcodeYxDomain;  // RFC 6672 2.2
-        if (!PutNegativeAuthority(z, w)) r.truncated = true;
+        if (!PutNegativeAuthority(z, w, dnssec)) r.truncated = true;
         return r;
       }
       // RFC 6672 3.1: the synthesized CNAME carries the DNAME's TTL.
@@ -223,7 +311,19 @@ GeneralResult AnswerGeneral(const GeneralRequest& req, MessageWriter& w) {
         // (RFC 6604 3).
         r.rcode = static_cast<uint8_t>(Rcode::kNxDomain);
         r.outcome = Outcome::kNxDomain;
-        if (!PutNegativeAuthority(z, w)) r.truncated = true;
+        if (!PutNegativeAuthority(z, w, dnssec)) {
+          r.truncated = true;
+        } else if (dnssec) {
+          // RFC 4035 3.1.3.2: no such name, and no wildcard that could
+          // have matched it.
+          uint8_t wild[kMaxNameSize + 2];
+          wild[0] = 1;
+          wild[1] = '*';
+          std::memcpy(wild + 2, e->name.data(), e->name.size());
+          const std::string_view wildcard(reinterpret_cast<char*>(wild),
+                                          e->name.size() + 2);
+          if (!PutDenial(z, w, {cur->view(), wildcard})) r.truncated = true;
+        }
         return r;
       }
       // RFC 4592 3.3.1: the source of synthesis is "*." + closest encloser.
@@ -242,7 +342,7 @@ GeneralResult AnswerGeneral(const GeneralRequest& req, MessageWriter& w) {
       }
       visited[nvisited++] = node;
       const RRset& cname = *z.FindRRset(*node, rrtype::kCname);
-      if (!w.PutRRset(Section::kAnswer, owner, z, cname)) {
+      if (!PutSigned(z, w, Section::kAnswer, owner, *node, cname, dnssec)) {
         r.truncated = true;
         return r;
       }
@@ -263,26 +363,42 @@ GeneralResult AnswerGeneral(const GeneralRequest& req, MessageWriter& w) {
         if (!first || rs.type < first->type) first = &rs;
       }
       if (first) {
-        if (!w.PutRRset(Section::kAnswer, owner, z, *first)) {
+        if (!PutSigned(z, w, Section::kAnswer, owner, *node, *first, dnssec)) {
           r.truncated = true;
           return r;
         }
-        if (NeedsAdditional(first->type)) PutAdditional(z, *first, w);
+        if (NeedsAdditional(first->type)) {
+          PutAdditional(z, *first, w, {}, dnssec);
+        }
         r.outcome = Outcome::kAnswer;
         return r;
       }
     } else if (const RRset* rs = z.FindRRset(*node, qtype)) {
-      if (!w.PutRRset(Section::kAnswer, owner, z, *rs)) {
+      if (!PutSigned(z, w, Section::kAnswer, owner, *node, *rs, dnssec)) {
         r.truncated = true;
         return r;
       }
-      if (NeedsAdditional(qtype)) PutAdditional(z, *rs, w);
+      // RFC 4035 3.1.3.3: a wildcard answer proves that no closer name
+      // exists.
+      if (dnssec && !exact && !PutDenial(z, w, {cur->view()})) {
+        r.truncated = true;
+        return r;
+      }
+      if (NeedsAdditional(qtype)) PutAdditional(z, *rs, w, {}, dnssec);
       r.outcome = Outcome::kAnswer;
       return r;
     }
     // RFC 2308 2.2: NODATA.
     if (step == 0) r.outcome = Outcome::kNoData;
-    if (!PutNegativeAuthority(z, w)) r.truncated = true;
+    if (!PutNegativeAuthority(z, w, dnssec)) {
+      r.truncated = true;
+    } else if (dnssec) {
+      // RFC 4035 3.1.3.1 (and 3.1.3.4 for a wildcard): the NSEC at the
+      // name shows the type is absent.
+      const bool ok = exact ? PutDenial(z, w, {node->name})
+                            : PutDenial(z, w, {node->name, cur->view()});
+      if (!ok) r.truncated = true;
+    }
     return r;
   }
 }
@@ -529,6 +645,8 @@ AnswerResult AnswerParsed(const zone::ZoneSet& zones,
   const uint16_t qt = q.qtype;
   const bool plain_type = qt != rrtype::kAny && qt != rrtype::kCname &&
                           qt != rrtype::kDs;
+  // Blobs carry no signatures: DO=1 on a signed zone takes the general path.
+  const bool dnssec = q.edns_do && z->is_signed;
   if (exact && e->typed_blob_count != 0 &&
       (blob = z->FindBlob(*e, qt)) != nullptr) {
     // Exact hit: the blob was built for this very name.
@@ -577,7 +695,8 @@ AnswerResult AnswerParsed(const zone::ZoneSet& zones,
   }
   // A blob that does not fit whole goes through the general path, which
   // truncates RRset by RRset exactly as Knot does.
-  if (blob && config.use_precompiled && (delta == 0 || blob->relocatable) &&
+  if (blob && !dnssec && config.use_precompiled &&
+      (delta == 0 || blob->relocatable) &&
       start + blob->size <= limit) {
     EmitBlob(*z, *blob, buf, start, limit, delta, keep_owner, &end, &an, &ns,
              &ar, &tc);
@@ -597,6 +716,7 @@ AnswerResult AnswerParsed(const zone::ZoneSet& zones,
   req.qname = &q.qname;
   req.qtype = qt;
   req.tcp = transport == Transport::kTcp;
+  req.dnssec = dnssec;
   const GeneralResult g = AnswerGeneral(req, w);
   res.size = Finish(buf, q, config, w.pos(), 1, w.an(), w.ns(), w.ar(),
                     g.rcode, g.aa, g.truncated);

@@ -69,6 +69,7 @@ struct GeneralRequest {
   uint16_t qtype = 0;
   bool tcp = false;
   bool wildcard_template = false;
+  bool dnssec = false;  // DO=1: add signatures and NSEC proofs
 };
 struct GeneralResult {
   uint8_t rcode = 0;
@@ -88,10 +89,11 @@ enum class TemplateKind : uint8_t {
   kReferral,  // NS + glue (built for the cut)
 };
 // Writes the authority section of a negative answer for `zone`.
-bool PutNegativeAuthority(const zone::Zone& zone, MessageWriter& w);
+bool PutNegativeAuthority(const zone::Zone& zone, MessageWriter& w,
+                          bool dnssec = false);
 // Writes a referral to the cut `cut`.
 bool PutReferral(const zone::Zone& zone, const zone::Node& cut,
-                 MessageWriter& w);
+                 MessageWriter& w, bool dnssec = false);
 
 }  // namespace popdns::dns
 

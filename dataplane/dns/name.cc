@@ -1,5 +1,7 @@
 #include "dataplane/dns/name.h"
 
+#include <cstring>
+
 namespace popdns::dns {
 
 NameStatus ParseUncompressedName(const uint8_t* msg, size_t len, size_t pos,
@@ -90,6 +92,24 @@ bool NameAtEquals(const uint8_t* msg, size_t pos, std::string_view name) {
     i += 1u + l;
     pos += 1u + l;
   }
+}
+
+size_t CanonicalKey(std::string_view lower_wire, uint8_t* out) {
+  size_t starts[kMaxLabels];
+  size_t n = 0, i = 0;
+  while (i < lower_wire.size() && lower_wire[i] != 0 && n < kMaxLabels) {
+    starts[n++] = i;
+    i += 1u + static_cast<uint8_t>(lower_wire[i]);
+  }
+  size_t len = 0;
+  while (n > 0) {
+    const size_t at = starts[--n];
+    const size_t l = static_cast<uint8_t>(lower_wire[at]);
+    std::memcpy(out + len, lower_wire.data() + at + 1, l);
+    len += l;
+    out[len++] = 0;
+  }
+  return len;
 }
 
 size_t CountLabels(std::string_view wire) {

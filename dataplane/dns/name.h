@@ -59,6 +59,12 @@ void LowerNameFromWire(std::string_view wire, LowerName* out);
 [[nodiscard]] bool NameAtEquals(const uint8_t* msg, size_t pos,
                                 std::string_view name);
 
+// RFC 4034 6.1 canonical order as a byte string: labels from the right,
+// each followed by a 0 byte, so that plain byte comparison of two keys is
+// the canonical order of the (lowercased) names. Writes at most 256 bytes
+// into `out` and returns the length.
+size_t CanonicalKey(std::string_view lower_wire, uint8_t* out);
+
 // Number of labels of a valid wire name, not counting the root.
 size_t CountLabels(std::string_view wire);
 

@@ -93,6 +93,11 @@ struct Zone {
   // SOA MNAME and RNAME (lowercased wire): a question below either
   // compresses them better than the precompiled negative answer does.
   std::string soa_mname, soa_rname;
+  // DNSSEC: the zone carries signatures (a pre-signed zone), and its NSEC
+  // owners in canonical order (RFC 4034 6.1) as CanonicalKey() strings,
+  // for denial-of-existence proofs. Empty for unsigned and NSEC3 zones.
+  bool is_signed = false;
+  std::vector<std::pair<std::string, uint32_t>> nsec_chain;
 
   std::string names;  // backing store of Node::name; never resized after
   std::string arena;  // RDATA and blob bytes

@@ -500,15 +500,41 @@ def build(c: Corpus):
         c.q(f"gen/ent/{lab}", f"{lab}.gen.test.", "A")
 
 
+def build_signed(c: Corpus):
+    """DO=1 on a pre-signed zone: RRSIGs with each RRset (RFC 4035 3.1.1),
+    NSEC denial for NXDOMAIN/NODATA/wildcards (3.1.3), DS or its absence
+    in referrals (3.1.4); DO=0 gets none of it."""
+    cases = [("www", "A"), ("www", "AAAA"), ("nope", "A"), ("x.wild", "A"),
+             ("x.wild", "TXT"), ("b.ent", "A"), ("ent", "A"), ("alias", "A"),
+             ("alias", "AAAA"), ("secure", "A"), ("x.secure", "A"),
+             ("insecure", "A"), ("secure", "DS"), ("insecure", "DS"),
+             ("", "MX"), ("", "DNSKEY"), ("", "SOA"), ("", "NS"),
+             ("", "NSEC"), ("www", "RRSIG"), ("zzz", "A"), ("aaa", "A"),
+             ("a.b.c.wild", "A"), ("mail", "A"), ("nope.a.b.ent", "A")]
+    for name, rdtype in cases:
+        fq = (name + "." if name else "") + "signed.test."
+        for do in (True, False):
+            c.q(f"dnssec/{'do' if do else 'nodo'}/{fq}/{rdtype}", fq, rdtype,
+                edns=0, do=do)
+        c.q(f"dnssec/case/{fq}/{rdtype}", mixcase(fq, "s"), rdtype, edns=0,
+            do=True)
+    c.q("dnssec/tcp/www/A", "www.signed.test.", "A", edns=0, do=True,
+        tcp=True)
+    c.q("dnssec/small/nope", "nope.signed.test.", "A", edns=0, do=True,
+        payload=512)
+
+
 def build_corpus():
     c = Corpus()
     build(c)
+    build_signed(c)
     return c.items
 
 
 def tcp_labels():
     c = Corpus()
     build(c)
+    build_signed(c)
     return set(c.tcp)
 
 

@@ -68,6 +68,23 @@ import gen_zone  # noqa: E402
 ZONES = ["wild.test.", "deleg.test.", "chain.test.", "example.test.",
          "served.deleg.test."]
 GEN_ZONE = "gen.test."
+# Signed at test time with BIND's dnssec-signzone (NSEC), then served as is
+# by both servers: DO=1 answers must carry the same signatures and proofs.
+SIGNED_ZONE = "signed.test."
+
+
+def sign_zone(tmp, source):
+    d = os.path.join(tmp, "signing")
+    os.makedirs(d, exist_ok=True)
+    for extra in ([], ["-f", "KSK"]):
+        subprocess.run(["dnssec-keygen", "-q", "-K", d, "-a", "ECDSAP256SHA256"]
+                       + extra + ["-n", "ZONE", SIGNED_ZONE], check=True,
+                       capture_output=True, timeout=60)
+    out = os.path.join(tmp, SIGNED_ZONE + "zone")
+    subprocess.run(["dnssec-signzone", "-q", "-K", d, "-S", "-o", SIGNED_ZONE,
+                    "-f", out, source], check=True, capture_output=True,
+                   timeout=60, cwd=d)
+    return out
 
 # ---------------------------------------------------------------------------
 # Accepted differences: (label regex, aspect, RFC text that allows it).
@@ -681,6 +698,8 @@ def main():
         gen_zone.write(f, args.gen_names)
     zones = [(z, os.path.join(args.zones_dir, z + "zone")) for z in ZONES]
     zones.append((GEN_ZONE, gen_path))
+    zones.append((SIGNED_ZONE, sign_zone(
+        tmp, os.path.join(args.zones_dir, SIGNED_ZONE + "zone"))))
 
     ref, ref_port, ref_log = start_knot(tmp, "knot-ref", zones, args.knotd)
     table = list(ACCEPTED)

@@ -547,6 +547,60 @@ TEST_P(AnswerTest, RdFlagIsCopied) {
   EXPECT_EQ(m.flags2 & 0x80, 0);  // RA clear: not a resolver
 }
 
+// RFC 4035 3.1: with DO=1 a signed zone's answers carry the signatures of
+// each RRset (3.1.1) and NSEC denial (3.1.3); with DO=0 they do not.
+TEST_P(AnswerTest, DnssecOkAddsSignaturesAndDenial) {
+  auto set = testutil::MakeZoneSet({{"s.test.", R"(
+$ORIGIN s.test.
+$TTL 3600
+@ SOA ns hm 1 1 1 1 300
+@ RRSIG SOA 13 2 3600 20261225000000 20261125000000 1 s.test. AAAA
+@ NS ns
+@ RRSIG NS 13 2 3600 20261225000000 20261125000000 1 s.test. AAAA
+@ NSEC ns NS SOA RRSIG NSEC
+@ RRSIG NSEC 13 2 300 20261225000000 20261125000000 1 s.test. AAAA
+ns A 192.0.2.1
+ns RRSIG A 13 3 3600 20261225000000 20261125000000 1 s.test. AAAA
+ns NSEC www A RRSIG NSEC
+ns RRSIG NSEC 13 3 300 20261225000000 20261125000000 1 s.test. AAAA
+www A 192.0.2.2
+www RRSIG A 13 3 3600 20261225000000 20261125000000 1 s.test. AAAA
+www NSEC s.test. A RRSIG NSEC
+www RRSIG NSEC 13 3 300 20261225000000 20261125000000 1 s.test. AAAA
+)"}});
+  ASSERT_TRUE(set.ok()) << set.status();
+  zones_ = *set;
+  QueryOptions o;
+  o.edns = true;
+  o.dnssec_ok = true;
+  Message m = Ask("www.s.test.", rrtype::kA, o);
+  EXPECT_EQ(Owners(m.answer), (std::vector<std::string>{"www.s.test./1",
+                                                        "www.s.test./46"}));
+  // NXDOMAIN: SOA + signature, the NSEC covering the name (www -> apex,
+  // the chain wraps) and the one covering the wildcard *.s.test (apex).
+  Message nx = Ask("zzz.s.test.", rrtype::kA, o);
+  EXPECT_EQ(nx.rcode, 3);
+  EXPECT_EQ(Owners(nx.authority),
+            (std::vector<std::string>{"s.test./6", "s.test./46",
+                                      "www.s.test./47", "www.s.test./46",
+                                      "s.test./47", "s.test./46"}));
+  // "nope" sorts between the apex and "ns" (RFC 4034 6.1), as does the
+  // wildcard: one NSEC proves both.
+  Message nope = Ask("nope.s.test.", rrtype::kA, o);
+  EXPECT_EQ(Owners(nope.authority),
+            (std::vector<std::string>{"s.test./6", "s.test./46",
+                                      "s.test./47", "s.test./46"}));
+  EXPECT_EQ(nx.authority[1].ttl, 300u);  // negative TTL for the SOA's RRSIG
+  // NODATA: the NSEC at the name shows the type is absent.
+  Message nodata = Ask("www.s.test.", rrtype::kAaaa, o);
+  EXPECT_EQ(Owners(nodata.authority),
+            (std::vector<std::string>{"s.test./6", "s.test./46",
+                                      "www.s.test./47", "www.s.test./46"}));
+  o.dnssec_ok = false;
+  EXPECT_EQ(Ask("www.s.test.", rrtype::kA, o).answer.size(), 1u);
+  EXPECT_EQ(Ask("nope.s.test.", rrtype::kA, o).authority.size(), 1u);
+}
+
 INSTANTIATE_TEST_SUITE_P(PrecompiledAndGeneral, AnswerTest, ::testing::Bool());
 
 std::string Describe(const Message& m) {
