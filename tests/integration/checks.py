@@ -1,6 +1,8 @@
 """Shared by the integration tests: named checks with a closing
-'N passed, M failed' line, and a free loopback port for UDP and TCP."""
+'N passed, M failed' line, a free loopback port for UDP and TCP, and
+running commands (inside network namespaces) with a time limit."""
 import socket
+import subprocess
 
 passed = 0
 failures = []
@@ -35,3 +37,14 @@ def free_port():
                 except OSError:
                     continue
     raise RuntimeError("no free port")
+
+
+def run(cmd, timeout=30, **kw):
+    """Runs cmd, capturing text output; bounded by `timeout` seconds."""
+    return subprocess.run(cmd, capture_output=True, text=True,
+                          timeout=timeout, **kw)
+
+
+def in_ns(ns, cmd, **kw):
+    """run() inside network namespace `ns`."""
+    return run(["ip", "netns", "exec", ns] + cmd, **kw)

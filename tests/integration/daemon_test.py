@@ -19,7 +19,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checks import check, failures, free_port, summary  # noqa: E402
+from checks import check, failures, free_port, run, summary  # noqa: E402
 
 BUILD, SRC = sys.argv[1], sys.argv[2]
 POPDNS = os.path.join(BUILD, "control", "popdns")
@@ -27,10 +27,6 @@ POPDNSCTL = os.path.join(BUILD, "control", "popdnsctl")
 ZONE_SRC = os.path.join(SRC, "tests", "testdata", "example.test.zone")
 
 failures = []
-
-
-def run(cmd, timeout=10):
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
 def dig(port, *args):

@@ -24,24 +24,14 @@ import struct
 import subprocess
 import sys
 import tempfile
-
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checks import check, failures, summary  # noqa: E402
+from checks import check, failures, in_ns, run, summary  # noqa: E402
 
 POP, CLIENT = "popdns-t-pop", "popdns-t-client"
 WIRE_IF, EXC_IF = "ptwire0", "ptexc0"
 V4, V6 = "198.18.0.1", "fd00:53::1"
-
-def run(cmd, timeout=30, **kw):
-    return subprocess.run(cmd, capture_output=True, text=True,
-                          timeout=timeout, **kw)
-
-
-def in_ns(ns, cmd, **kw):
-    return run(["ip", "netns", "exec", ns] + cmd, **kw)
-
 
 def ask_main(argv):
     """Helper mode: send each hex query over UDP, print hex responses."""

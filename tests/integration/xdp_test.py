@@ -24,20 +24,11 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checks import check, summary  # noqa: E402
+from checks import check, in_ns, run, summary  # noqa: E402
 
 POP, CLIENT = "popdns-x-pop", "popdns-x-client"
 POP_IF, CLIENT_IF = "xpop0", "xcli0"
 V4, V6 = "198.18.1.1", "fd00:54::1"
-
-
-def run(cmd, timeout=30, **kw):
-    return subprocess.run(cmd, capture_output=True, text=True,
-                          timeout=timeout, **kw)
-
-
-def in_ns(ns, cmd, **kw):
-    return run(["ip", "netns", "exec", ns] + cmd, **kw)
 
 
 def setup():
