@@ -108,7 +108,8 @@ class Builder {
 
 absl::Status Builder::Collect() {
   node_of_.resize(records_.size());
-  node_index_.reserve(records_.size());
+  // No reserve(records): owners repeat (A and AAAA, RRSIGs), and the
+  // table is the largest temporary of the build.
   for (size_t i = 0; i < records_.size(); ++i) {
     ZoneRecord& rec = records_[i];
     for (char& c : rec.owner) c = static_cast<char>(dns::LowerAscii(c));

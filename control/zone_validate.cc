@@ -174,7 +174,9 @@ absl::StatusOr<std::vector<ZoneRecord>> NormalizeAndValidateZone(
     uint32_t last;
   };
   absl::flat_hash_map<std::string_view, RrsetState> rrsets;
-  rrsets.reserve(records.size());
+  // No reserve: a big zone has fewer RRsets than records, and an
+  // oversized table is the largest temporary of a load.
+
   std::vector<uint32_t> previous(records.size(), kNoRecord);
   // The CNAME/DNAME rules only concern owners that have one of them.
   absl::flat_hash_map<std::string_view, OwnerInfo> owners;

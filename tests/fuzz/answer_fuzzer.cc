@@ -72,6 +72,34 @@ d            DNAME a.b.wild.test.
 _srv._udp.a  SRV   1 1 53 mx.a.b
 )";
 
+// A pre-signed NSEC zone (signatures are placeholders: nobody validates
+// here) so that DO=1 queries reach the DNSSEC paths: signatures, NSEC
+// lookups in canonical order, DS/NSEC in referrals, wildcard proofs.
+constexpr char kSignedZone[] = R"(
+$ORIGIN s.test.
+$TTL 3600
+@ SOA ns hm 1 1 1 1 300
+@ RRSIG SOA 13 2 3600 20261225000000 20261125000000 1 s.test. AAAA
+@ NS ns
+@ RRSIG NS 13 2 3600 20261225000000 20261125000000 1 s.test. AAAA
+@ NSEC *.w NS SOA RRSIG NSEC
+@ RRSIG NSEC 13 2 300 20261225000000 20261125000000 1 s.test. AAAA
+*.w A 192.0.2.3
+*.w RRSIG A 13 3 3600 20261225000000 20261125000000 1 s.test. AAAA
+*.w NSEC cut A RRSIG NSEC
+*.w RRSIG NSEC 13 3 300 20261225000000 20261125000000 1 s.test. AAAA
+cut NS ns.cut
+cut DS 1 13 2 0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF
+cut RRSIG DS 13 2 3600 20261225000000 20261125000000 1 s.test. AAAA
+cut NSEC ns NS DS RRSIG NSEC
+cut RRSIG NSEC 13 2 300 20261225000000 20261125000000 1 s.test. AAAA
+ns.cut A 192.0.2.4
+ns A 192.0.2.1
+ns RRSIG A 13 3 3600 20261225000000 20261125000000 1 s.test. AAAA
+ns NSEC s.test. A RRSIG NSEC
+ns RRSIG NSEC 13 3 300 20261225000000 20261125000000 1 s.test. AAAA
+)";
+
 std::string ReadFile(const char* path) {
   std::ifstream in(path);
   if (!in) {
@@ -89,7 +117,8 @@ const zone::ZoneSet& Zones() {
         {{"example.test.", ReadFile(POPDNS_TESTDATA "/example.test.zone")},
          {"sub.child.example.test.",
           "@ SOA ns hm 1 1 1 1 60\n@ NS ns\nns A 192.0.2.99\n"},
-         {"wild.test.", kWildZone}},
+         {"wild.test.", kWildZone},
+         {"s.test.", kSignedZone}},
         {"pop1.example", "popdns-fuzz"});
     if (!set.ok()) {
       std::fprintf(stderr, "answer_fuzzer: zone: %s\n",
