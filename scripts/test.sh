@@ -47,5 +47,6 @@ meson test -C build --print-errorlogs || status=1
 echo "=== meson test: build-asan (ASan+UBSan) ==="
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
 meson test -C build-asan --print-errorlogs --timeout-multiplier 3 || status=1
 exit $status
