@@ -2,7 +2,7 @@
 // query frames of a pcap, for counting instructions under callgrind
 // (bench/callgrind_compare.sh) or a quick native rate.
 //
-//   path_driver ZONE_FILE PCAP_FILE COUNT
+//   path_driver ZONE_FILE PCAP_FILE COUNT [rx-csum-offload]
 //
 // Builds the zone (apex bench.test.) from ZONE_FILE through the real parser,
 // validator and builder, loads the Ethernet frames of PCAP_FILE (both from
@@ -13,7 +13,10 @@
 // (the NIC's part), ClassifyFrame with software UDP checksum verification
 // (net_pcap offloads nothing), Answer in place, MakeResponseFrame. With
 // COUNT 0 and COUNT N under callgrind, (Ir(N) - Ir(0)) / N is instructions
-// per query.
+// per query. With `rx-csum-offload` the UDP checksum of the query is not
+// verified in software, as in Dataplane::Run() when the NIC reports
+// RTE_MBUF_F_RX_L4_CKSUM_GOOD (the IPv4 header checksum is always checked,
+// and the response's checksums are always computed by MakeResponseFrame).
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -93,9 +96,9 @@ const char* OutcomeName(dns::Outcome o) {
 inline size_t PacketPath(const zone::ZoneSet& zones,
                          const dns::AnswerConfig& config,
                          const net::ServiceAddresses& service, uint8_t* frame,
-                         size_t len, dns::Outcome* outcome) {
+                         size_t len, bool verify_udp, dns::Outcome* outcome) {
   net::DnsFrame f;
-  if (net::ClassifyFrame(frame, len, service, true, &f) !=
+  if (net::ClassifyFrame(frame, len, service, verify_udp, &f) !=
       net::FrameVerdict::kDns) {
     return 0;
   }
@@ -108,8 +111,12 @@ inline size_t PacketPath(const zone::ZoneSet& zones,
 }
 
 int Main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: path_driver ZONE_FILE PCAP_FILE COUNT\n");
+  const bool offload =
+      argc == 5 && std::string(argv[4]) == "rx-csum-offload";
+  if (argc != 4 && !offload) {
+    std::fprintf(stderr,
+                 "usage: path_driver ZONE_FILE PCAP_FILE COUNT "
+                 "[rx-csum-offload]\n");
     return 2;
   }
   const long long count = std::atoll(argv[3]);
@@ -147,7 +154,7 @@ int Main(int argc, char** argv) {
   for (const Frame& q : frames) {
     std::memcpy(buf, q.bytes, q.len);
     dns::Outcome o = dns::Outcome::kDropped;
-    if (PacketPath(**zones, config, service, buf, q.len, &o) == 0) {
+    if (PacketPath(**zones, config, service, buf, q.len, !offload, &o) == 0) {
       o = dns::Outcome::kDropped;
     }
     ++outcomes[static_cast<int>(o) & 15];
@@ -168,7 +175,7 @@ int Main(int argc, char** argv) {
     if (++next == frames.size()) next = 0;
     std::memcpy(buf, q.bytes, q.len);
     dns::Outcome o;
-    bytes += PacketPath(**zones, config, service, buf, q.len, &o);
+    bytes += PacketPath(**zones, config, service, buf, q.len, !offload, &o);
   }
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)

@@ -6,9 +6,9 @@
 
 Queries are the UDP payloads of the pcap's Ethernet/IPv4/UDP frames, sent
 round-robin until COUNT were sent, with at most --window unanswered at a
-time (a reply or a 2 s timeout frees a slot). Prints "sent N answered M
-timeouts T seconds S" and exits 1 if anything timed out or the deadline
-passed. --probe asks `bench.test. SOA` every 0.2 s until an answer with
+time (a reply or a --timeout (5 s) frees a slot; a late reply still counts
+as answered). Prints "sent N answered M timeouts T seconds S" and exits 1
+if fewer than 99% were answered or the deadline passed. --probe asks `bench.test. SOA` every 0.2 s until an answer with
 RCODE NOERROR and AA=1 comes back (the server has loaded the zone): one
 answered query, the same for every run of bench/callgrind_compare.sh.
 Python 3 standard library only; traffic goes to HOST (loopback) only.
@@ -60,7 +60,7 @@ def probe(host, port, deadline):
     return 1
 
 
-def send(host, port, queries, count, window, deadline):
+def send(host, port, queries, count, window, deadline, timeout):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setblocking(False)
     s.connect((host, port))
@@ -68,12 +68,14 @@ def send(host, port, queries, count, window, deadline):
     end = start + deadline
     sent = answered = timeouts = 0
     outstanding = {}  # id -> send time
+    late = set()  # timed out, but a reply may still come
     nq = len(queries)
     while (sent < count or outstanding) and time.monotonic() < end:
         while sent < count and len(outstanding) < window:
             q = queries[sent % nq]
             # Unique ids per window slot so that replies match.
             qid = sent & 0xffff
+            late.discard(qid)
             s.send(struct.pack(">H", qid) + q[2:])
             outstanding[qid] = time.monotonic()
             sent += 1
@@ -87,14 +89,18 @@ def send(host, port, queries, count, window, deadline):
                 qid = struct.unpack_from(">H", resp, 0)[0]
                 if outstanding.pop(qid, None) is not None:
                     answered += 1
+                elif qid in late:
+                    late.discard(qid)
+                    answered += 1
         now = time.monotonic()
-        for qid in [k for k, t in outstanding.items() if now - t > 2.0]:
+        for qid in [k for k, t in outstanding.items() if now - t > timeout]:
             del outstanding[qid]
+            late.add(qid)
             timeouts += 1
     secs = time.monotonic() - start
     print(f"sent {sent} answered {answered} timeouts {timeouts} "
           f"seconds {secs:.2f}")
-    return 0 if answered == count else 1
+    return 0 if answered >= 0.99 * count and sent == count else 1
 
 
 def main():
@@ -105,12 +111,13 @@ def main():
     p.add_argument("count", nargs="?", type=int, default=0)
     p.add_argument("--window", type=int, default=8)
     p.add_argument("--deadline", type=float, default=300)
+    p.add_argument("--timeout", type=float, default=5.0)
     p.add_argument("--probe", action="store_true")
     a = p.parse_args()
     if a.probe:
         return probe(a.host, a.port, a.deadline)
     return send(a.host, a.port, payloads(a.pcap), a.count, a.window,
-                a.deadline)
+                a.deadline, a.timeout)
 
 
 if __name__ == "__main__":
