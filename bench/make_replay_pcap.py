@@ -33,6 +33,7 @@ import sys
 
 APEX = "bench.test."
 SERVICE = bytes([198, 18, 0, 1])
+DST = SERVICE  # --dst: e.g. 198.18.0.2, frames the dataplane does not answer
 DST_MAC = bytes.fromhex("020000000001")
 SRC_MAC = bytes.fromhex("020000000002")
 
@@ -104,11 +105,11 @@ def checksum(data):
 def frame(src_ip, sport, ip_id, payload):
     udp_len = 8 + len(payload)
     udp = struct.pack(">HHHH", sport, 53, udp_len, 0) + payload
-    pseudo = src_ip + SERVICE + struct.pack(">BBH", 0, 17, udp_len)
+    pseudo = src_ip + DST + struct.pack(">BBH", 0, 17, udp_len)
     c = checksum(pseudo + udp) or 0xffff  # RFC 768: 0 means "none"
     udp = udp[:6] + struct.pack(">H", c) + udp[8:]
     ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + udp_len, ip_id, 0x4000,
-                     64, 17, 0, src_ip, SERVICE)
+                     64, 17, 0, src_ip, DST)
     ip = ip[:10] + struct.pack(">H", checksum(ip)) + ip[12:]
     return DST_MAC + SRC_MAC + b"\x08\x00" + ip + udp
 
@@ -161,7 +162,11 @@ def main():
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--zone-out")
     p.add_argument("--pcap-out")
+    p.add_argument("--dst", default="198.18.0.1",
+                   help="destination address of the frames")
     a = p.parse_args()
+    global DST
+    DST = bytes(int(x) for x in a.dst.split("."))
     if a.zone_out:
         write_zone(a.zone_out, a.names)
     if a.pcap_out:
