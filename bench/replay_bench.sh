@@ -15,6 +15,11 @@
 # dpdk.q0.* through popdnsctl, waits SECONDS (10), reads again and prints a
 # Markdown table: answered/s is the Mqps per core.
 #
+# The cores are shared (other jobs may run on the worker's CPU), so the
+# table also gives the worker thread's (rte-worker-1) CPU time over the same
+# window from /proc/PID/task/TID/schedstat, and answered per worker CPU
+# second: what one core would do if the worker had it to itself.
+#
 # A last row replays the 10k pcap's frames sent to 198.18.0.2, which is not
 # a service address: the worker classifies each (no checksum work) and, with
 # no exception port, frees it (to_kernel). Its rx rate is what net_pcap's
@@ -120,6 +125,22 @@ else
   exit 1
 fi
 
+# worker_tid PID: the rte-worker thread of the popdns below PID (timeout,
+# maybe a subshell in between).
+worker_tid() {
+  local p=$1 t
+  for _ in 1 2 3 4; do
+    [ "$(cat "/proc/$p/comm" 2>/dev/null)" = popdns ] && break
+    p=$(awk '{ print $1 }' "/proc/$p/task/$p/children" 2>/dev/null)
+    [ -n "$p" ] || return 0
+  done
+  for t in /proc/"$p"/task/*; do
+    case "$(cat "$t/comm")" in rte-worker*|lcore-worker*) echo "$t"; return 0 ;; esac
+  done
+}
+# cpu_ns TASKDIR: nanoseconds on CPU so far (0 if unknown).
+cpu_ns() { if [ -n "$1" ]; then awk '{ print $1 }' "$1/schedstat"; else echo 0; fi; }
+
 # counter NAME FILE: the value of dpdk.q0.NAME in a stats dump (0 if absent).
 counter() { awk -v k="dpdk.q0.$1" '$1 == k { print $2; f = 1 } END { if (!f) print 0 }' "$2"; }
 
@@ -158,16 +179,19 @@ for run in $runs; do
     exit 1
   fi
   sleep 1  # past start-up: first mbufs, page faults
+  task=$(worker_tid "$pid")
+  c0=$(cpu_ns "$task")
   t0=$(date +%s.%N)
   "$popdnsctl" --socket "$tmp/control.sock" stats >"$tmp/s0"
   sleep "$secs"
   t1=$(date +%s.%N)
   "$popdnsctl" --socket "$tmp/control.sock" stats >"$tmp/s1"
+  c1=$(cpu_ns "$task")
   load=$(cut -d' ' -f1-3 /proc/loadavg)
   kill -TERM "$pid"
   wait "$pid" || true
   pid=""
-  rows+=("$(python3 - "$run" "$frames" "$t0" "$t1" "$load" \
+  rows+=("$(python3 - "$run" "$frames" "$t0" "$t1" "$load" "$c0" "$c1" \
       "$(counter rx "$tmp/s0")" "$(counter rx "$tmp/s1")" \
       "$(counter answered "$tmp/s0")" "$(counter answered "$tmp/s1")" \
       "$(counter malformed "$tmp/s0")" "$(counter malformed "$tmp/s1")" \
@@ -178,26 +202,30 @@ for run in $runs; do
 import sys
 a = sys.argv[1:]
 run, frames, t0, t1, load = a[0], int(a[1]), float(a[2]), float(a[3]), a[4]
-v = [int(x) for x in a[5:]]
+cpu = (int(a[6]) - int(a[5])) / 1e9
+v = [int(x) for x in a[7:]]
 d = {k: v[2 * i + 1] - v[2 * i] for i, k in enumerate(
     ["rx", "answered", "malformed", "tx_drop", "engine_drop", "nx", "kernel"])}
 dt = t1 - t0
+per_cpu = f"{d['answered'] / cpu / 1e6:.2f}" if cpu > 0 else "?"
 if run == "not-for-us":
     label = "net_pcap + poll loop only (to 198.18.0.2, freed)"
     rate = f"({d['rx'] / dt / 1e6:.2f} Mpps rx; to_kernel {d['kernel']:,})"
+    if cpu > 0:
+        per_cpu = f"({d['rx'] / cpu / 1e6:.2f} rx)"
 else:
     label = f"{int(run):,}"
     rate = f"**{d['answered'] / dt / 1e6:.2f}**"
 print(f"| {label} | {frames:,} | {dt:.2f} | {d['rx']:,} | {d['answered']:,} "
       f"| {d['malformed']} | {d['engine_drop']} | {d['tx_drop']} "
       f"| {100.0 * d['nx'] / max(d['answered'], 1):.1f}% "
-      f"| {rate} | {load} |")
+      f"| {rate} | {100.0 * cpu / dt:.0f}% | {per_cpu} | {load} |")
 PY
 )")
 done
 
 echo
 echo "<!-- $(date -u +%FT%TZ) $(uname -n), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); exception port: $([ "$with_exc" = 1 ] && echo 'net_null0 (namespace)' || echo none) -->"
-echo "| zone names | pcap frames | seconds | rx | answered | malformed | engine_drop | tx_drop | NXDOMAIN share | Mqps (1 core) | load avg (1/5/15 min) |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+echo "| zone names | pcap frames | seconds | rx | answered | malformed | engine_drop | tx_drop | NXDOMAIN share | Mqps (1 core) | worker CPU | Mqps per worker CPU-second | load avg (1/5/15 min) |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 printf '%s\n' "${rows[@]}"
