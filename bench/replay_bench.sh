@@ -24,13 +24,16 @@
 # a service address: the worker classifies each (no checksum work) and, with
 # no exception port, frees it (to_kernel). Its rx rate is what net_pcap's
 # replay (mbuf alloc, ring dequeue/enqueue, copy) plus the poll loop cost,
-# an upper bound for the share of the NIC emulation in the rows above.
+# about the NIC emulation's share of the rows above (it also includes
+# classifying each frame up to the address check).
 # (Only with a popdns that runs without an exception port; -B skips it.)
 #
 # FRAMES defaults to 12288, not 65536: infinite_rx keeps every frame of the
 # pcap in an mbuf of popdns's one pool, whose size is fixed at 16383
-# (dpdk::DataplaneConfig::mbufs, not in the config file), and the worker
-# needs a few thousand more for its bursts and the per-lcore caches.
+# (dpdk::DataplaneConfig::mbufs, not in the config file). 16000 frames
+# still start; 20000 fail in rx_queue_setup ("Not enough mbufs to
+# accommodate packets in pcap file"). 12288 leaves room for the bursts and
+# the per-lcore mempool caches.
 #
 # Exception port: when this popdns accepts a dataplane section without one
 # (non-DNS frames dropped), none is given. Otherwise (the config parser
