@@ -112,6 +112,9 @@ absl::Status ReadDataplane(const std::string& file, const YAML::Node& n,
                       &d->service_addresses);
     } else if (key == "xdp") {
       s = ReadXdp(file, kv.second, &d->xdp);
+    } else if (key == "mbufs") {
+      s = ReadInt(file, kv.second, "dataplane.mbufs", 1023, 4194303,
+                  &d->mbufs);
     } else {
       return At(file, kv.first.Mark(),
                 "dataplane: unknown key '" + key + "'");

@@ -37,6 +37,7 @@ struct DataplaneSection {
   // "198.18.0.1/24", "fd00:53::1/64": put on the exception interface, and
   // answered by the workers on UDP port 53.
   std::vector<std::string> service_addresses;
+  uint32_t mbufs = 16383;  // mbuf pool size (replay benchmarks need more)
 };
 
 struct Config {

@@ -113,6 +113,7 @@ int Run(int argc, char** argv) {
     dp_config.wire_port = dps.wire_port;
     dp_config.exception_port = dps.exception_port;
     dp_config.answer.udp_payload = config.udp_payload;
+    dp_config.mbufs = dps.mbufs;
     auto dp = dpdk::Dataplane::Start(dp_config, &snapshots);
     if (!dp.ok()) return Fail(std::string(dp.status().message()));
     dataplane = std::move(*dp);

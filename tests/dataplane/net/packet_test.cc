@@ -85,6 +85,33 @@ class PacketTest : public ::testing::Test {
   DnsFrame frame_;
 };
 
+// RFC 1071: the word-at-a-time sum equals the plain 16-bit big-endian sum,
+// for every length and alignment.
+TEST(ChecksumTest, MatchesReferenceSum) {
+  uint32_t seed = 12345;
+  std::vector<uint8_t> buf(300);
+  for (auto& b : buf) {
+    seed = seed * 1103515245 + 12345;
+    b = static_cast<uint8_t>(seed >> 16);
+  }
+  for (size_t off = 0; off < 8; ++off) {
+    for (size_t len = 0; len + off <= buf.size(); ++len) {
+      uint32_t ref = 7;
+      for (size_t i = 0; i + 1 < len; i += 2) {
+        ref += static_cast<uint32_t>(buf[off + i] << 8 | buf[off + i + 1]);
+      }
+      if (len % 2) ref += static_cast<uint32_t>(buf[off + len - 1]) << 8;
+      ASSERT_EQ(ChecksumFold(ChecksumAdd(7, buf.data() + off, len)),
+                ChecksumFold(ref))
+          << "off " << off << " len " << len;
+    }
+  }
+  std::vector<uint8_t> ones(64, 0xFF);  // carries on every addition
+  uint32_t ref = 0;
+  for (size_t i = 0; i < 64; i += 2) ref += 0xFFFF;
+  EXPECT_EQ(ChecksumFold(ChecksumAdd(0, ones.data(), 64)), ChecksumFold(ref));
+}
+
 TEST_F(PacketTest, Ipv4DnsQuery) {
   auto f = MakeFrame({});
   EXPECT_EQ(Classify(f), FrameVerdict::kDns);
