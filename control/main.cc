@@ -135,9 +135,12 @@ int Run(int argc, char** argv) {
       }
     }
     std::fprintf(stderr,
-                 "popdns: dataplane up: %u worker(s), wire %s, exception %s "
-                 "(%s)\n",
-                 dp_workers, dps.wire_port.c_str(), dps.exception_port.c_str(),
+                 "popdns: dataplane up: %u worker(s), wire %s (checksums %s), "
+                 "exception %s (%s)\n",
+                 dp_workers, dps.wire_port.c_str(),
+                 dataplane->tx_checksum_offload() ? "offloaded" : "software",
+                 dps.exception_port.empty() ? "none"
+                                            : dps.exception_port.c_str(),
                  dps.exception_interface.c_str());
   }
 

@@ -36,7 +36,8 @@ absl::StatusOr<uint16_t> FindPort(const std::string& name) {
 }
 
 absl::Status SetupPort(uint16_t port, uint16_t queues, bool rss,
-                       const DataplaneConfig& c, rte_mempool* pool) {
+                       const DataplaneConfig& c, rte_mempool* pool,
+                       bool* tx_csum_offload = nullptr) {
   rte_eth_dev_info info;
   int rc = rte_eth_dev_info_get(port, &info);
   if (rc != 0) return PortError("dev_info_get", rc);
@@ -53,6 +54,14 @@ absl::Status SetupPort(uint16_t port, uint16_t queues, bool rss,
   conf.rxmode.offloads = info.rx_offload_capa &
                          (RTE_ETH_RX_OFFLOAD_UDP_CKSUM |
                           RTE_ETH_RX_OFFLOAD_IPV4_CKSUM);
+  // And let it compute the response checksums when it can (both or none:
+  // the worker chooses one way per port).
+  constexpr uint64_t kTxCsum =
+      RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+  const bool tx_csum = tx_csum_offload != nullptr &&
+                       (info.tx_offload_capa & kTxCsum) == kTxCsum;
+  if (tx_csum) conf.txmode.offloads |= kTxCsum;
+  if (tx_csum_offload != nullptr) *tx_csum_offload = tx_csum;
   if (queues > info.max_rx_queues || queues > info.max_tx_queues) {
     return absl::InvalidArgumentError(absl::StrCat(
         "port ", port, " has at most ", info.max_rx_queues,
@@ -139,7 +148,9 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Start(
         absl::StrCat("mbuf pool: ", rte_strerror(rte_errno)));
   }
   const uint16_t q = static_cast<uint16_t>(dp->workers_);
-  if (absl::Status s = SetupPort(dp->wire_, q, true, config, pool); !s.ok()) {
+  if (absl::Status s = SetupPort(dp->wire_, q, true, config, pool,
+                                 &dp->tx_csum_offload_);
+      !s.ok()) {
     return absl::InternalError(absl::StrCat("wire port ", config.wire_port,
                                             ": ", s.message()));
   }
@@ -232,10 +243,19 @@ void Dataplane::Run(unsigned index) {
         }
         c.rcode[r.rcode & 0x0F].Add();
         if (r.truncated) c.truncated.Add();
-        const size_t len = net::MakeResponseFrame(frame, f, r.size);
+        const size_t len =
+            net::MakeResponseFrame(frame, f, r.size, tx_csum_offload_);
         m->data_len = static_cast<uint16_t>(len);
         m->pkt_len = static_cast<uint32_t>(len);
-        m->ol_flags = 0;
+        if (tx_csum_offload_) {
+          m->l2_len = f.l3;
+          m->l3_len = static_cast<uint16_t>(f.l4 - f.l3);
+          m->ol_flags = f.ipv6 ? (RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM)
+                               : (RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM |
+                                  RTE_MBUF_F_TX_UDP_CKSUM);
+        } else {
+          m->ol_flags = 0;
+        }
         answers[na++] = m;
       }
       c.answered.Add(na);

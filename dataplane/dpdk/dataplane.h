@@ -69,6 +69,7 @@ class Dataplane {
 
   void Stop();
   std::string RenderStats() const;
+  bool tx_checksum_offload() const { return tx_csum_offload_; }
   // CPUs the worker lcores are pinned to.
   std::vector<unsigned> WorkerCpus() const;
   // MAC address of the wire port ("02:00:..."), for the exception interface.
@@ -83,6 +84,7 @@ class Dataplane {
   SnapshotManager* snapshots_ = nullptr;
   uint16_t wire_ = 0, exception_ = 0;
   bool has_exception_ = false;
+  bool tx_csum_offload_ = false;  // the wire port computes our checksums
   unsigned workers_ = 0;
   std::vector<unsigned> lcores_;
   std::vector<uint32_t> readers_;

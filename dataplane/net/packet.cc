@@ -185,7 +185,8 @@ FrameVerdict ClassifyFrame(const uint8_t* frame, size_t len,
   return FrameVerdict::kToKernel;
 }
 
-size_t MakeResponseFrame(uint8_t* frame, const DnsFrame& f, size_t dns_len) {
+size_t MakeResponseFrame(uint8_t* frame, const DnsFrame& f, size_t dns_len,
+                         bool checksum_offload) {
   uint8_t tmp[16];
   std::memcpy(tmp, frame, 6);
   std::memcpy(frame, frame + 6, 6);
@@ -206,7 +207,9 @@ size_t MakeResponseFrame(uint8_t* frame, const DnsFrame& f, size_t dns_len) {
     Put16(ip + 6, 0x4000);  // DF: responses fit the path by construction
     ip[8] = kResponseTtl;
     Put16(ip + 10, 0);
-    Put16(ip + 10, ChecksumFold(ChecksumAdd(0, ip, kIpv4Header)));
+    if (!checksum_offload) {
+      Put16(ip + 10, ChecksumFold(ChecksumAdd(0, ip, kIpv4Header)));
+    }
   }
   uint8_t* udp = frame + f.l4;
   std::memcpy(tmp, udp, 2);
@@ -214,7 +217,15 @@ size_t MakeResponseFrame(uint8_t* frame, const DnsFrame& f, size_t dns_len) {
   std::memcpy(udp + 2, tmp, 2);
   Put16(udp + 4, static_cast<uint16_t>(udp_len));
   Put16(udp + 6, 0);
-  Put16(udp + 6, UdpChecksum(frame, f, udp_len));
+  if (checksum_offload) {
+    // The pseudo-header sum, folded but not complemented.
+    uint32_t sum = f.ipv6 ? ChecksumAdd(0, frame + f.l3 + 8, 32)
+                          : ChecksumAdd(0, frame + f.l3 + 12, 8);
+    sum += kProtoUdp + static_cast<uint32_t>(udp_len);
+    Put16(udp + 6, static_cast<uint16_t>(~ChecksumFold(sum)));
+  } else {
+    Put16(udp + 6, UdpChecksum(frame, f, udp_len));
+  }
   return f.payload + dns_len;
 }
 

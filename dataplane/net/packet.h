@@ -71,7 +71,11 @@ struct DnsFrame {
 // swaps MAC addresses, IP addresses and ports, resets TTL/hop limit, sets
 // lengths and checksums for a DNS payload of `dns_len` bytes (already
 // written at f.payload). Returns the new frame length.
-size_t MakeResponseFrame(uint8_t* frame, const DnsFrame& f, size_t dns_len);
+// With `checksum_offload` the NIC finishes the checksums: the IPv4 header
+// checksum is left 0 and the UDP field holds the pseudo-header sum, as
+// DPDK's TX checksum offload expects.
+size_t MakeResponseFrame(uint8_t* frame, const DnsFrame& f, size_t dns_len,
+                         bool checksum_offload = false);
 
 // RFC 1071 one's-complement sum helpers.
 uint32_t ChecksumAdd(uint32_t sum, const uint8_t* data, size_t len);

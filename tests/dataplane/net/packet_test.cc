@@ -224,5 +224,30 @@ TEST_F(PacketTest, ResponseFrameIsValid) {
   }
 }
 
+// With TX checksum offload the IPv4 checksum is left to the NIC and the UDP
+// field holds the pseudo-header sum; adding the UDP header and payload to
+// it and complementing gives the same checksum as software computes.
+TEST_F(PacketTest, ChecksumOffloadLeavesPseudoHeaderSum) {
+  for (bool v6 : {false, true}) {
+    auto f = MakeFrame({.ipv6 = v6});
+    ASSERT_EQ(Classify(f), FrameVerdict::kDns);
+    const DnsFrame q = frame_;
+    auto soft = f;
+    MakeResponseFrame(soft.data(), q, q.payload_len, false);
+    MakeResponseFrame(f.data(), q, q.payload_len, true);
+    if (!v6) {
+      EXPECT_EQ(f[q.l3 + 10] << 8 | f[q.l3 + 11], 0);
+    }
+    const size_t udp_len = 8 + q.payload_len;
+    uint32_t sum = static_cast<uint32_t>(f[q.l4 + 6] << 8 | f[q.l4 + 7]);
+    std::vector<uint8_t> udp(f.begin() + q.l4, f.begin() + q.l4 + udp_len);
+    udp[6] = udp[7] = 0;
+    sum = ChecksumAdd(sum, udp.data(), udp.size());
+    uint16_t finished = ChecksumFold(sum);
+    if (finished == 0) finished = 0xFFFF;
+    EXPECT_EQ(finished, soft[q.l4 + 6] << 8 | soft[q.l4 + 7]) << v6;
+  }
+}
+
 }  // namespace
 }  // namespace popdns::net
