@@ -28,10 +28,14 @@ from checks import check, in_ns, run, summary  # noqa: E402
 
 POP, CLIENT = "popdns-x-pop", "popdns-x-client"
 POP_IF, CLIENT_IF = "xpop0", "xcli0"
+MACVLAN_IF = "xmv0"
 V4, V6 = "198.18.1.1", "fd00:54::1"
 
 
-def setup():
+def setup(mode):
+    """native: popdns on the veth itself (veth has native XDP). generic:
+    popdns on a macvlan on top of the veth; macvlan has no native XDP, so
+    the kernel runs the program in generic (skb) mode."""
     teardown()
     for ns in (POP, CLIENT):
         run(["ip", "netns", "add", ns])
@@ -39,8 +43,14 @@ def setup():
     run(["ip", "link", "add", POP_IF, "type", "veth", "peer", "name", CLIENT_IF])
     run(["ip", "link", "set", POP_IF, "netns", POP])
     run(["ip", "link", "set", CLIENT_IF, "netns", CLIENT])
-    run(["ip", "-n", POP, "addr", "add", V4 + "/24", "dev", POP_IF])
-    run(["ip", "-n", POP, "addr", "add", V6 + "/64", "dev", POP_IF, "nodad"])
+    serve_if = POP_IF
+    if mode == "generic":
+        serve_if = MACVLAN_IF
+        run(["ip", "-n", POP, "link", "add", MACVLAN_IF, "link", POP_IF,
+             "type", "macvlan", "mode", "bridge"])
+        run(["ip", "-n", POP, "link", "set", MACVLAN_IF, "up"])
+    run(["ip", "-n", POP, "addr", "add", V4 + "/24", "dev", serve_if])
+    run(["ip", "-n", POP, "addr", "add", V6 + "/64", "dev", serve_if, "nodad"])
     run(["ip", "-n", CLIENT, "addr", "add", "198.18.1.2/24", "dev", CLIENT_IF])
     run(["ip", "-n", CLIENT, "addr", "add", "fd00:54::2/64", "dev", CLIENT_IF,
          "nodad"])
@@ -82,11 +92,17 @@ def stats(popdnsctl, sock):
     return d
 
 
-def xdp_attached():
-    return "xdp" in run(["ip", "-n", POP, "link", "show", POP_IF]).stdout
+def xdp_attached(ifname):
+    return "xdp" in run(["ip", "-n", POP, "link", "show", ifname]).stdout
 
 
-def main(build):
+def xdp_mode_of(ifname):
+    out = run(["ip", "-n", POP, "link", "show", ifname]).stdout
+    return "generic" if "xdpgeneric" in out else "native" if "xdp" in out else ""
+
+
+def main(build, mode):
+    serve_if = MACVLAN_IF if mode == "generic" else POP_IF
     popdns = os.path.join(build, "control", "popdns")
     popdnsctl = os.path.join(build, "control", "popdnsctl")
     src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -102,7 +118,7 @@ def main(build):
 control_socket: {sock}
 dataplane:
   xdp:
-    interface: {POP_IF}
+    interface: {serve_if}
     queues: 1
   eal: ["--no-huge", "--no-shconf", "-m", "256", "--no-pci", "-l", "0-1",
         "--file-prefix", "popdns-x", "--log-level", "*:error"]
@@ -111,13 +127,19 @@ dataplane:
     log = open(os.path.join(tmp, "popdns.log"), "w+")
     proc = None
     try:
-        setup()
+        setup(mode)
         proc = start(popdns, conf, log)
         up = proc.poll() is None
-        check(up, "popdns starts in XDP mode")
+        check(up, "[%s] popdns starts in XDP mode" % mode)
         if not up:
             return
-        check(xdp_attached(), "the XDP program is attached to %s" % POP_IF)
+        check(xdp_mode_of(serve_if) == mode,
+              "[%s] the XDP program is attached to %s in %s mode (ip link: %s)"
+              % (mode, serve_if, mode, xdp_mode_of(serve_if)))
+        # Neighbour resolution first (ARP/ND pass to the kernel), so the
+        # queries below go straight to the service.
+        in_ns(CLIENT, ["ping", "-c", "1", "-W", "2", V4])
+        in_ns(CLIENT, ["ping", "-6", "-c", "1", "-W", "2", V6])
         before = stats(popdnsctl, sock)
         r4 = in_ns(CLIENT, ["dig", "+short", "+time=2", "+tries=1", "@" + V4,
                             "www.example.test"])
@@ -130,7 +152,8 @@ dataplane:
         red = after.get("xdp.redirect", 0) - before.get("xdp.redirect", 0)
         ans = after.get("dpdk.q0.answered", 0) - before.get("dpdk.q0.answered", 0)
         check(red >= 2 and ans >= 2,
-              "answered by the AF_XDP worker (redirected %d, answered %d)" % (red, ans))
+              "[%s] answered by the AF_XDP worker (redirected %d, answered %d)"
+              % (mode, red, ans))
         r = in_ns(CLIENT, ["dig", "+tcp", "+short", "@" + V4, "example.test", "MX"])
         check("mail.example.test" in r.stdout, "dig +tcp is answered by the kernel path")
         r = in_ns(CLIENT, ["kdig", "+noedns", "@" + V4, "big.example.test", "TXT"])
@@ -151,20 +174,20 @@ dataplane:
         sent = re.search(r"Queries sent:\s+(\d+)", out)
         lost = re.search(r"Queries lost:\s+(\d+)", out)
         check(sent and int(sent.group(1)) > 10000 and lost and lost.group(1) == "0",
-              "dnsperf 10 s at 2000 qps over XDP: nothing lost (%s sent, %s lost)"
-              % (sent and sent.group(1), lost and lost.group(1)))
+              "[%s] dnsperf 10 s at 2000 qps over XDP: nothing lost (%s sent, %s lost)"
+              % (mode, sent and sent.group(1), lost and lost.group(1)))
 
         proc.send_signal(signal.SIGTERM)
         rc = proc.wait(timeout=15)
         check(rc == 0, "SIGTERM stops popdns (exit %s)" % rc)
-        check(not xdp_attached(), "the XDP program is detached on exit")
+        check(not xdp_attached(serve_if), "the XDP program is detached on exit")
 
         # A crash leaves the program attached; the next start replaces it.
         proc = start(popdns, conf, log)
         time.sleep(0.5)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        check(xdp_attached(), "after SIGKILL the program is still attached")
+        check(xdp_attached(serve_if), "after SIGKILL the program is still attached")
         proc = start(popdns, conf, log)
         r = in_ns(CLIENT, ["dig", "+short", "+time=2", "+tries=2", "@" + V4,
                            "www.example.test"])
@@ -196,5 +219,6 @@ if __name__ == "__main__":
     if missing:
         print("xdp_test: " + missing)
         sys.exit(1 if os.environ.get("CI") else 77)
-    main(sys.argv[1])
+    for mode in ("native", "generic"):
+        main(sys.argv[1], mode)
     sys.exit(summary())
