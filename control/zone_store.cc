@@ -26,6 +26,10 @@ absl::StatusOr<std::shared_ptr<const zone::Zone>> LoadZone(
   if (!records.ok()) return records.status();
   auto valid = NormalizeAndValidateZone(std::move(*records), *apex, warnings);
   if (!valid.ok()) return valid.status();
+  // Validation's tables are freed but stay resident in malloc's free lists,
+  // which the build's large (mmap'd) arrays cannot reuse: give them back so
+  // that the peak of a large load is the records plus the compiled zone.
+  malloc_trim(0);
   auto built = BuildZone(*apex, std::move(*valid));
   if (!built.ok()) {
     return absl::InvalidArgumentError(

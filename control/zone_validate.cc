@@ -1,6 +1,7 @@
 // Zone checks and normalization. See zone_validate.h.
 #include "control/zone_validate.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -97,40 +98,58 @@ absl::Status CheckApex(const std::vector<ZoneRecord>& records,
   return absl::OkStatus();
 }
 
-// Lowercased "owner + type" RRset keys of all records, in one buffer so
-// that a million-record zone costs a few allocations, not millions.
-// RRSIGs form one RRset per covered type (RFC 4034 3: an RRSIG's TTL is that
-// of the RRset it covers), so their key also holds the covered type.
-class RrsetKeys {
+// RRset identity of a record: its lowercased owner and its type (for
+// RRSIGs also the covered type: RFC 4034 3, an RRSIG's TTL is that of the
+// RRset it covers, so each covered type is an RRset of its own).
+struct RrsetKey {
+  std::string_view owner;
+  uint32_t type;
+  bool operator==(const RrsetKey& o) const {
+    return type == o.type && owner == o.owner;
+  }
+  template <typename H>
+  friend H AbslHashValue(H h, const RrsetKey& k) {
+    return H::combine(std::move(h), k.owner, k.type);
+  }
+};
+
+// Lowercased owners without copying the common case: zone files are
+// mostly lowercase already, and only owners with capitals get a copy.
+class LowerOwners {
  public:
-  explicit RrsetKeys(const std::vector<ZoneRecord>& records) {
-    size_t total = 0;
-    for (const ZoneRecord& r : records) total += r.owner.size() + 4;
-    buffer_.reserve(total);
-    offsets_.reserve(records.size() + 1);
-    for (const ZoneRecord& r : records) {
-      offsets_.push_back(buffer_.size());
-      for (char c : r.owner) buffer_.push_back(internal::AsciiLower(c));
-      buffer_.push_back(static_cast<char>(r.type >> 8));
-      buffer_.push_back(static_cast<char>(r.type));
-      if (r.type == kTypeRrsig && r.rdata.size() >= 2) {
-        buffer_.append(r.rdata, 0, 2);  // type covered
+  explicit LowerOwners(const std::vector<ZoneRecord>& records)
+      : records_(records) {
+    for (size_t i = 0; i < records.size(); ++i) {
+      const std::string& o = records[i].owner;
+      if (std::any_of(o.begin(), o.end(),
+                      [](char c) { return c >= 'A' && c <= 'Z'; })) {
+        std::string lower(o);
+        for (char& c : lower) c = internal::AsciiLower(c);
+        copies_.emplace(static_cast<uint32_t>(i), std::move(lower));
       }
     }
-    offsets_.push_back(buffer_.size());
   }
-  std::string_view Rrset(size_t i) const {
-    return std::string_view(buffer_).substr(offsets_[i],
-                                            offsets_[i + 1] - offsets_[i]);
+  std::string_view Owner(size_t i) const {
+    if (!copies_.empty()) {
+      auto it = copies_.find(static_cast<uint32_t>(i));
+      if (it != copies_.end()) return it->second;
+    }
+    return records_[i].owner;
   }
-  // Lowercased owner of record i (`owner_size` is records[i].owner.size()).
-  std::string_view Owner(size_t i, size_t owner_size) const {
-    return Rrset(i).substr(0, owner_size);
+  RrsetKey Rrset(size_t i) const {
+    const ZoneRecord& r = records_[i];
+    uint32_t type = r.type;
+    if (r.type == kTypeRrsig && r.rdata.size() >= 2) {
+      type |= static_cast<uint32_t>(static_cast<uint8_t>(r.rdata[0]) << 8 |
+                                    static_cast<uint8_t>(r.rdata[1]))
+              << 16;
+    }
+    return {Owner(i), type};
   }
 
  private:
-  std::string buffer_;
-  std::vector<size_t> offsets_;
+  const std::vector<ZoneRecord>& records_;
+  absl::flat_hash_map<uint32_t, std::string> copies_;
 };
 
 }  // namespace
@@ -155,7 +174,7 @@ absl::StatusOr<std::vector<ZoneRecord>> NormalizeAndValidateZone(
 
   // Records are checked in place and moved out only at the end, so the
   // string_views into their owners and RDATA stay valid throughout.
-  const RrsetKeys keys(records);
+  const LowerOwners keys(records);
   // Names inside RDATA compare case-insensitively too, so "NS A.example."
   // and "NS a.example." are one RR.
   // Only records with names in their RDATA have an entry (a few percent
@@ -173,7 +192,7 @@ absl::StatusOr<std::vector<ZoneRecord>> NormalizeAndValidateZone(
     uint32_t ttl;
     uint32_t last;
   };
-  absl::flat_hash_map<std::string_view, RrsetState> rrsets;
+  absl::flat_hash_map<RrsetKey, RrsetState> rrsets;
   // No reserve: a big zone has fewer RRsets than records, and an
   // oversized table is the largest temporary of a load.
 
@@ -182,7 +201,7 @@ absl::StatusOr<std::vector<ZoneRecord>> NormalizeAndValidateZone(
   absl::flat_hash_map<std::string_view, OwnerInfo> owners;
   for (size_t i = 0; i < records.size(); ++i) {
     if (records[i].type == kTypeCname || records[i].type == kTypeDname) {
-      owners.try_emplace(keys.Owner(i, records[i].owner.size()));
+      owners.try_emplace(keys.Owner(i));
     }
   }
   auto rdata_of = [&](size_t i) -> std::string_view {
@@ -222,7 +241,7 @@ absl::StatusOr<std::vector<ZoneRecord>> NormalizeAndValidateZone(
     }
     keep[i] = true;
     if (!owners.empty()) {
-      auto owner = owners.find(keys.Owner(i, record.owner.size()));
+      auto owner = owners.find(keys.Owner(i));
       if (owner != owners.end()) {
         absl::Status status = CheckOwner(record, &owner->second);
         if (!status.ok()) return status;
