@@ -46,10 +46,15 @@ std::string Handle(const std::string& command, ZoneStore& store,
 int Run(int argc, char** argv) {
   auto args = ParseArgs(argc, argv);
   if (!args.ok()) {
-    std::fprintf(stderr,
-                 "usage: popdns [--config FILE] [--zone NAME=FILE]... "
-                 "[--listen ADDR:PORT]... [--check]\n");
-    return Fail(std::string(args.status().message()));
+    const std::string what(args.status().message());
+    // Flag mistakes get the usage line; config file errors point at the
+    // file already.
+    if (what.rfind("--", 0) == 0 || what.rfind("unknown flag", 0) == 0) {
+      std::fprintf(stderr,
+                   "usage: popdns [--config FILE] [--zone NAME=FILE]... "
+                   "[--listen ADDR:PORT]... [--check]\n");
+    }
+    return Fail(what);
   }
   const Config& config = args->config;
   if (config.zones.empty()) return Fail("no zones configured");
