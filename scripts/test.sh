@@ -49,4 +49,17 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
 meson test -C build-asan --print-errorlogs --timeout-multiplier 3 || status=1
+
+# One plain closing line over both trees (meson's own summary is above).
+python3 - build build-asan <<'PY'
+import json, sys
+counts = {"passed": 0, "failed": 0, "skipped": 0}
+for tree in sys.argv[1:]:
+    with open(tree + "/meson-logs/testlog.json") as f:
+        for line in f:
+            r = json.loads(line).get("result", "")
+            key = {"OK": "passed", "SKIP": "skipped"}.get(r, "failed")
+            counts[key] += 1
+print("popdns: %(passed)d passed, %(failed)d failed, %(skipped)d skipped" % counts)
+PY
 exit $status
