@@ -101,7 +101,7 @@ class Builder {
   std::vector<ZoneRecord> records_;
   std::vector<uint32_t> node_of_;
   std::vector<std::string_view> node_names_;
-  absl::flat_hash_map<std::string_view, uint32_t> node_index_;
+  absl::flat_hash_map<std::string_view, uint32_t, zone::NameHash> node_index_;
   std::vector<uint8_t> scratch_ = std::vector<uint8_t>(dns::kMaxMessageSize);
   dns::BlobRecorder recorder_;
 };
@@ -346,7 +346,11 @@ absl::Status Builder::CompileBlobs() {
             *g = dns::AnswerGeneral(req, w);
             return true;
           });
-      if (b != zone::kNone) typed.push_back({qtype, b});
+      if (b != zone::kNone) {
+        // Compile appended it last: move it inline into the typed entry.
+        typed.push_back({qtype, z.blobs[b]});
+        z.blobs.pop_back();
+      }
     };
     for (uint32_t r = 0; r < n.rrset_count; ++r) {
       add(z.rrsets[n.rrset_begin + r].type);
@@ -366,7 +370,8 @@ absl::Status Builder::Run() {
   if (absl::Status s = Collect(); !s.ok()) return s;
   AddAncestors();
   // Layout needs only node_of_ and node_names_: the table goes first.
-  absl::flat_hash_map<std::string_view, uint32_t>().swap(node_index_);
+  absl::flat_hash_map<std::string_view, uint32_t, zone::NameHash>().swap(
+      node_index_);
   if (absl::Status s = Layout(); !s.ok()) return s;
   Zone& z = *zone_;
   const zone::Node& apex = z.nodes[z.apex_node];

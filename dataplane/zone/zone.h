@@ -11,10 +11,23 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
+#include "absl/strings/string_view.h"
 
 namespace popdns::zone {
 
 inline constexpr uint32_t kNone = 0xFFFFFFFF;
+
+// Hash for names as std::string_view keys. Debian's abseil has its own
+// absl::string_view, so absl::Hash<std::string_view> would fall back to
+// std::hash (a byte-at-a-time MurmurHash); abseil's string hash reads
+// 8 bytes at a time.
+struct NameHash {
+  size_t operator()(std::string_view name) const {
+    return absl::Hash<absl::string_view>{}(
+        absl::string_view(name.data(), name.size()));
+  }
+};
 
 // One RRset. RDATA is stored in Zone::arena as {u16 length, bytes} per RR,
 // with embedded names uncompressed and lowercased.
@@ -61,9 +74,12 @@ struct BlobCut {
   uint8_t section;  // of the RRset that ends here: 1 answer, 2 auth, 3 add
 };
 
+// The precompiled answer of a node for one query type, stored inline:
+// an exact hit reads this entry and then the answer bytes, with no further
+// indirection.
 struct TypedBlob {
   uint16_t qtype;
-  uint32_t blob;
+  Blob blob;
 };
 
 struct Node {
@@ -107,7 +123,7 @@ struct Zone {
   std::vector<BlobCut> cuts;
   std::vector<uint16_t> relocs;
   std::vector<TypedBlob> typed_blobs;
-  absl::flat_hash_map<std::string_view, uint32_t> index;  // name -> node
+  absl::flat_hash_map<std::string_view, uint32_t, NameHash> index;  // name -> node
 
   const Node* Find(std::string_view lower_name) const {
     auto it = index.find(lower_name);
@@ -123,7 +139,7 @@ struct Zone {
   const Blob* FindBlob(const Node& node, uint16_t qtype) const {
     for (uint32_t i = 0; i < node.typed_blob_count; ++i) {
       const TypedBlob& tb = typed_blobs[node.typed_blob_begin + i];
-      if (tb.qtype == qtype) return &blobs[tb.blob];
+      if (tb.qtype == qtype) return &tb.blob;
     }
     return nullptr;
   }

@@ -60,7 +60,7 @@ class ZoneSet {
 
  private:
   std::vector<std::shared_ptr<const Zone>> zones_;
-  absl::flat_hash_map<std::string_view, const Zone*> by_apex_;
+  absl::flat_hash_map<std::string_view, const Zone*, NameHash> by_apex_;
   std::bitset<256> apex_sizes_;  // skips hash probes for impossible suffixes
   Identity identity_;
 };
