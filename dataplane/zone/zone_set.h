@@ -40,6 +40,16 @@ class ZoneSet {
     for (size_t i = 0; i <= qname.label_count; ++i) {
       std::string_view suffix = qname.Suffix(i);
       if (!apex_sizes_[suffix.size()]) continue;
+      if (zones_.size() <= kLinearZones) {
+        // A few zones (the common PoP case): comparing beats hashing.
+        for (const auto& z : zones_) {
+          if (z->apex == suffix) {
+            *apex_label = i;
+            return z.get();
+          }
+        }
+        continue;
+      }
       auto it = by_apex_.find(suffix);
       if (it != by_apex_.end()) {
         *apex_label = i;
@@ -59,6 +69,7 @@ class ZoneSet {
   }
 
  private:
+  static constexpr size_t kLinearZones = 8;
   std::vector<std::shared_ptr<const Zone>> zones_;
   absl::flat_hash_map<std::string_view, const Zone*, NameHash> by_apex_;
   std::bitset<256> apex_sizes_;  // skips hash probes for impossible suffixes
