@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Peer comparison under load (issue 7; the XDP benchmark of issue 6): one
+# generated zone served in turn by knotd (UDP sockets), knotd (XDP), nsd
+# (RRL off), popdns on kernel sockets, popdns's XDP fallback (DPDK
+# net_af_xdp on a veth) and popdns on a software NIC (DPDK net_tap via
+# scripts/softnic.sh), each loaded by dnsperf (offered-rate sweep) and
+# kxdpgun (AF_XDP generator) from a client network namespace. Prints one
+# Markdown table; optionally writes JSON and a PNG chart (gnuplot).
+#
+#   bench/peer_compare.sh [--quick] [--json FILE] [--png FILE]
+#                         [--records N] [--queries N] [--rates "5000 ... max"]
+#                         [--step-seconds S] [--refine K]
+#                         [--servers knotd-udp,knotd-xdp,nsd,popdns-sockets,popdns-xdp,popdns-softnic]
+#                         [--generators dnsperf,kxdpgun] [--popdns PATH]
+#                         [--no-percentiles] [--budget SEC] [--keep]
+#
+#   (default)     300,000-record zone (~200k names), 200k-query file,
+#                 rates 5k 10k 20k 40k 80k 160k max, 3 s per step, up to 2
+#                 bisection steps between the last clean and the first lossy
+#                 rate; about 6-9 minutes, hard budget 720 s
+#   --quick       160,000-record zone (~108k names), rates 40k max, 2 s per
+#                 step, 1 bisection step; under 2 minutes (budget 170 s)
+#   --json FILE   every step of every run, the table and the run's metadata
+#   --png FILE    bar chart of max replies/s (< 1% loss) per server/mode
+#                 and generator (gnuplot-nox)
+#   --servers     subset/order (knotd-udp is the baseline for the ratio)
+#   --budget SEC  servers not started by then are reported as skipped;
+#                 every server also runs under `timeout` (budget + 60 s)
+#   --keep        keep the temp dir (zone, queries, configs, logs)
+#
+# Topology (made here, removed on exit): network namespaces pbpeer-srv and
+# pbpeer-cli joined by a veth pair (198.18.2.1 / 198.18.2.2); for the
+# software NIC scripts/softnic.sh with namespaces pbpeer-pop/pbpeer-client
+# (service 198.18.0.1). No traffic leaves these namespaces. The server is
+# pinned to core 1 (taskset -c 1; popdns's DPDK worker is EAL lcore 1), the
+# generator to core 0. Every generator run is bounded (-l / -t and a
+# subprocess timeout); servers are stopped by their PID with SIGTERM.
+#
+# Needs root and the Debian packages knot (knotd), knot-dnsutils (kxdpgun),
+# nsd, dnsperf, dnsutils (dig), iproute2, ethtool and gnuplot-nox
+# (scripts/install-deps.sh), plus a popdns build with XDP (build/control/popdns
+# and build/bpf/xdp_dns.bpf.o: meson setup build && ninja -C build).
+# Run it when the machine is otherwise idle (check `uptime`): on 2 vCPUs
+# the generator, the kernel's veth/tap delivery and the server share the
+# cores, so any other load changes the numbers.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+case "${1:-}" in
+  -h|--help) sed -n '2,/^set /{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+esac
+if [[ $(id -u) != 0 ]]; then
+  echo "peer_compare: needs root (network namespaces, XDP, DPDK)" >&2
+  exit 1
+fi
+exec python3 "$here/peer_compare.py" "$@"
