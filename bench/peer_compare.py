@@ -172,6 +172,78 @@ def cpu_times():
     return t
 
 
+def ksoftirqd_pids():
+    pids = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/comm") as f:
+                    name = f.read().strip()
+            except OSError:
+                continue
+            m = re.match(r"ksoftirqd/(\d+)$", name)
+            if m:
+                pids["cpu" + m.group(1)] = int(d)
+    return pids
+
+
+KSOFTIRQD = ksoftirqd_pids()
+
+
+def ksoftirqd_sched():
+    """run and run-queue wait time (ns) of each CPU's ksoftirqd: softirq
+    work deferred to the thread, and how long it waited for its CPU."""
+    out = {}
+    for cpu, pid in KSOFTIRQD.items():
+        try:
+            with open(f"/proc/{pid}/schedstat") as f:
+                run_ns, wait_ns = (int(x) for x in f.read().split()[:2])
+            out[cpu] = (run_ns, wait_ns)
+        except (OSError, ValueError):
+            pass
+    return out
+
+
+def ksoftirqd_delta(before, after, wall):
+    return {cpu: {"run_pct": round(100.0 * (after[cpu][0] - before[cpu][0])
+                                   / 1e9 / wall, 1),
+                  "wait_ms": round((after[cpu][1] - before[cpu][1]) / 1e6, 1)}
+            for cpu in after if cpu in before and wall > 0}
+
+
+class CpuSampler:
+    """Samples /proc/stat every 0.2 s while a generator runs; busy() is the
+    per-core usage over the busiest window as long as the traffic (kxdpgun
+    spends about 2 s attaching and detaching XDP around its -t seconds)."""
+
+    def __init__(self):
+        import threading
+        self.samples = [(time.monotonic(), cpu_times())]
+        self.stop_ev = threading.Event()
+        self.th = threading.Thread(target=self.loop, daemon=True)
+        self.th.start()
+
+    def loop(self):
+        while not self.stop_ev.wait(0.2):
+            self.samples.append((time.monotonic(), cpu_times()))
+
+    def busy(self, window):
+        self.stop_ev.set()
+        self.th.join()
+        self.samples.append((time.monotonic(), cpu_times()))
+        s = self.samples
+        best, best_sum = None, -1.0
+        for i in range(len(s)):
+            for j in range(i + 1, len(s)):
+                if s[j][0] - s[i][0] >= window - 0.1 or j == len(s) - 1:
+                    b = cpu_busy(s[i][1], s[j][1])
+                    tot = sum(v["busy"] for v in b.values())
+                    if tot > best_sum:
+                        best, best_sum = b, tot
+                    break
+        return best or cpu_busy(s[0][1], s[-1][1])
+
+
 def cpu_busy(before, after):
     out = {}
     for k in sorted(after):
@@ -291,13 +363,13 @@ class Runner:
             cmd += ["-Q", str(rate), "-q", "2000"]
         if self.a.percentiles:
             cmd.append("-v")
-        before = cpu_times()
+        sampler = CpuSampler()
         t0 = time.monotonic()
         with open(vfile, "w") as out:
             p = subprocess.run(cmd, stdout=out, stderr=subprocess.PIPE,
                                text=True, timeout=secs + 20)
         wall = time.monotonic() - t0
-        busy = cpu_busy(before, cpu_times())
+        busy = sampler.busy(secs)
         with open(vfile, errors="replace") as f:
             text = "".join(l for l in f if not l.startswith(("> ", "[Timeout]")))
         r = parse_dnsperf(text + p.stderr, vfile if self.a.percentiles else None)
@@ -310,16 +382,16 @@ class Runner:
         return r
 
     def kxdpgun(self, ns, ip, rate, tag):
-        secs = self.a.step_seconds
+        secs = self.a.kxdpgun_seconds
         q = self.a.kxdpgun_max if rate == "max" else rate
         cmd = ["ip", "netns", "exec", ns, "taskset", "-c", "0", "kxdpgun",
                "-t", str(secs), "-Q", str(q), "-F", "0", "-i", self.qfile, ip]
-        before = cpu_times()
+        sampler = CpuSampler()
         t0 = time.monotonic()
         p = subprocess.run(cmd, capture_output=True, text=True,
                            timeout=secs + 20)
         wall = time.monotonic() - t0
-        busy = cpu_busy(before, cpu_times())
+        busy = sampler.busy(secs)
         r = parse_kxdpgun(p.stdout + p.stderr)
         r.update({"generator": "kxdpgun", "offered": rate, "cpu": busy,
                   "wall_s": round(wall, 2), "exit": p.returncode})
@@ -330,7 +402,10 @@ class Runner:
     def step(self, gen, ns, srv_ns, ip, rate, tag):
         fn = self.dnsperf if gen == "dnsperf" else self.kxdpgun
         c0, s0 = udp_snmp(ns), udp_snmp(srv_ns)
+        k0 = ksoftirqd_sched()
         r = fn(ns, ip, rate, tag)
+        r["ksoftirqd"] = ksoftirqd_delta(k0, ksoftirqd_sched(),
+                                         r.get("wall_s") or 0)
         c1, s1 = udp_snmp(ns), udp_snmp(srv_ns)
         r["udp_client"] = snmp_delta(c0, c1)
         if srv_ns:
@@ -348,6 +423,14 @@ class Runner:
         return r
 
     def sweep(self, gen, ns, srv_ns, ip, iface, tag):
+        try:
+            return self.sweep_steps(gen, ns, srv_ns, ip, tag)
+        finally:
+            if gen == "kxdpgun" and iface:
+                # kxdpgun leaves its XDP program on the client interface.
+                in_ns(ns, ["ip", "link", "set", "dev", iface, "xdp", "off"])
+
+    def sweep_steps(self, gen, ns, srv_ns, ip, tag):
         """Fixed offered rates upwards until the first one with >= 1% loss,
         then "max", then up to --refine steps that narrow the highest clean
         rate: first just under what "max" achieved, then bisection."""
@@ -357,7 +440,8 @@ class Runner:
         def dead(r):              # the generator cannot run here at all
             return r.get("error") and not r.get("sent")
 
-        for rate in [r for r in self.a.rates if r != "max"]:
+        rates = self.a.rates if gen == "dnsperf" else self.a.kxdpgun_rates
+        for rate in [r for r in rates if r != "max"]:
             r = self.step(gen, ns, srv_ns, ip, rate, tag)
             steps.append(r)
             if dead(r):
@@ -368,7 +452,7 @@ class Runner:
                 hi = rate
                 break             # higher fixed rates lose more
         cap = None
-        if "max" in self.a.rates:
+        if "max" in rates:
             r = self.step(gen, ns, srv_ns, ip, "max", tag)
             steps.append(r)
             if dead(r):
@@ -377,6 +461,10 @@ class Runner:
                 lo = max(lo, int(r.get("replies_per_s") or 0))
             else:
                 cap = r.get("replies_per_s")
+        if "max" in rates and cap is None:
+            return steps          # the closed loop ran clean: that is the max
+        if cap and hi is None:
+            hi = int(cap) + 1000  # max's replies/s bounds what can be clean
         for i in range(self.a.refine):
             if i == 0 and cap and lo < 0.9 * cap and (hi is None or
                                                       0.9 * cap < hi):
@@ -393,9 +481,6 @@ class Runner:
                 lo = mid
             else:
                 hi = mid
-        if gen == "kxdpgun" and iface:
-            # kxdpgun leaves its XDP program on the client interface.
-            in_ns(ns, ["ip", "link", "set", "dev", iface, "xdp", "off"])
         return steps
 
 
@@ -457,6 +542,8 @@ class Server:
         os.makedirs(self.dir, exist_ok=True)
         self.proc = None
         self.logf = None
+        self.moved_threads = 0
+        self.affinity = {}
         self.client_ns, self.ip, self.client_if = CLI_NS, SRV_IP, CLI_IF
         self.server_ns = SRV_NS
         self.softnic = False
@@ -495,9 +582,38 @@ class Server:
         ok = wait_answer(CLI_NS, SRV_IP, self.a.load_timeout)
         if ok is None or self.proc.poll() is not None:
             raise RuntimeError("did not answer: " + self.log_tail())
+        self.ready_s = ok - t0
+        if t != "popdns-xdp":
+            self.moved_threads = self.repin(1)
+        self.affinity = self.threads_affinity()
         # Neighbour entry for kxdpgun (it reads the remote MAC from it).
         in_ns(CLI_NS, ["ping", "-c", "1", "-W", "1", SRV_IP])
-        return ok - t0
+        return self.ready_s
+
+    def threads_affinity(self):
+        """{tid: allowed CPUs} of every thread of the started process tree."""
+        out = {}
+        for pid in zone_load_helper.descendants(self.proc.pid)[1:]:
+            try:
+                for tid in os.listdir(f"/proc/{pid}/task"):
+                    out[int(tid)] = sorted(os.sched_getaffinity(int(tid)))
+            except OSError:
+                pass
+        return out
+
+    def repin(self, cpu):
+        """knotd pins each UDP/XDP worker thread to CPU (thread id mod
+        CPUs) when it starts, whatever taskset said; put every thread of
+        the server back on `cpu` (they do not re-pin themselves later)."""
+        moved = 0
+        for tid, cpus in self.threads_affinity().items():
+            if cpus != [cpu]:
+                try:
+                    os.sched_setaffinity(tid, {cpu})
+                    moved += 1
+                except OSError:
+                    pass
+        return moved
 
     def start_softnic(self):
         wrapper = os.path.join(self.dir, "popdns-bounded")
@@ -757,6 +873,8 @@ def report(results, meta, json_out, png_out, tmp):
                    "error": (steps[-1].get("error") if steps and
                              steps[-1].get("error") and not steps[-1].get("sent")
                              else None)}
+            common = [st for st in steps if st.get("offered") == meta["lat_rate"]]
+            row["at_common_rate"] = common[0] if common else None
             row["replies_per_s_at_max"] = (top and top.get("replies_per_s")
                                            and round(top["replies_per_s"]))
             if res["id"] == BASELINE and b:
@@ -783,16 +901,18 @@ def report(results, meta, json_out, png_out, tmp):
              f" 5% referral); {meta['date']}; load average before "
              f"{meta['loadavg_before']}, after {meta.get('loadavg_after', '?')};"
              f" {meta['nproc']} vCPU {meta['cpu']}; kernel {meta['kernel']};"
-             f" {meta['step_seconds']} s per step.")
+             f" {meta['step_seconds']} s per dnsperf step, "
+             f"{meta['kxdpgun_seconds']} s per kxdpgun step.")
     L.append("")
-    L.append("| server | mode | generator | max replies/s | offered | lost % "
-             "| latency avg ± sd ms | p50 / p99 ms | at max offered: sent/s → "
+    L.append(f"| server | mode | generator | max replies/s | offered | lost % "
+             f"| latency avg ± sd ms | p50 / p99 ms | p50 / p99 ms at {fmt_rate(meta['lat_rate'])} "
+             "| at max offered: sent/s → "
              "replies/s, lost % | core0 / core1 busy % | limit | vs knotd (sockets) |")
-    L.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|")
+    L.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
     for row in rows:
         if row.get("max_replies_per_s") is None:
             L.append(f"| {row['server']} | {row['mode']} | {row['generator']} "
-                     f"| n/a | | | | | | | {row.get('error') or 'no data'} | |")
+                     f"| n/a | | | | | | | | {row.get('error') or 'no data'} | |")
             continue
         b, t = row["best"], row["top"]
         mark = "" if row["under_1pct_loss"] else " ‡"
@@ -800,6 +920,9 @@ def report(results, meta, json_out, png_out, tmp):
                if b.get("lat_avg_ms") is not None else "–")
         pct = (f"{b['lat_p50_ms']:.3f} / {b['lat_p99_ms']:.3f}"
                if b.get("lat_p50_ms") is not None else "–")
+        c = row.get("at_common_rate") or {}
+        pctc = (f"{c['lat_p50_ms']:.3f} / {c['lat_p99_ms']:.3f}"
+                if c.get("lat_p50_ms") is not None else "–")
         tops = (f"{t.get('sent_per_s', 0)/1e3:.0f}k → "
                 f"{t.get('replies_per_s', 0)/1e3:.0f}k, "
                 f"{t.get('lost_pct', 0):.1f}")
@@ -810,7 +933,7 @@ def report(results, meta, json_out, png_out, tmp):
         rmax = row.get("ratio_at_max_to_knotd_sockets")
         L.append(f"| {row['server']} | {row['mode']} | {row['generator']} "
                  f"| {row['max_replies_per_s']:,}{mark} | {fmt_rate(b['offered'])} "
-                 f"| {b.get('lost_pct', 0):.2f} | {lat} | {pct} | {tops} "
+                 f"| {b.get('lost_pct', 0):.2f} | {lat} | {pct} | {pctc} | {tops} "
                  f"| {cores} | {row['limit']} "
                  f"| {'–' if ratio is None else f'{ratio:.2f}x'} / "
                  f"{'–' if rmax is None else f'{rmax:.2f}x'} |")
@@ -818,13 +941,21 @@ def report(results, meta, json_out, png_out, tmp):
     L.append(
         "max replies/s: responses per second at the highest offered rate with "
         "< 1% loss (‡: no step stayed under 1% loss; the best achieved rate "
-        "is shown). Offered rates: " +
-        ", ".join(fmt_rate(r) for r in meta["rates"]) +
+        "is shown). Offered rates: dnsperf " +
+        ", ".join(fmt_rate(r) for r in meta["rates"]) + "; kxdpgun " +
+        ", ".join(fmt_rate(r) for r in meta["kxdpgun_rates"]) +
         f" queries/s (dnsperf -Q; max = dnsperf closed loop with "
         f"-q {meta['outstanding']} outstanding; kxdpgun -Q, max = -Q "
         f"{meta['kxdpgun_max']}); the sweep stops at the first lossy fixed "
-        "rate and then runs max. Latency: dnsperf's average and standard "
-        "deviation; p50/p99 from dnsperf -v per-query lines (dnsperf prints "
+        "rate, runs max, then up to --refine steps just under the rate max "
+        "achieved and between the last clean and first lossy rate. dnsperf "
+        "-Q is open loop and sends in bursts, which can overflow a server's "
+        "default socket buffer at a rate its closed loop (max) sustains "
+        "without loss; the generator's own socket buffers are 4 MiB (-b). "
+        "Latency: dnsperf's average and standard "
+        "deviation at the step shown; p50/p99 from dnsperf -v per-query lines "
+        "at the step shown and at one common offered rate for every server "
+        "(dnsperf prints "
         "no percentiles; -v costs the generator a few %, the same for every "
         "server); kxdpgun reports no latency. vs knotd: max replies/s over "
         "knotd (UDP sockets) with the same generator, same run.")
@@ -920,6 +1051,8 @@ def main():
     ap.add_argument("--step-seconds", type=int, default=None)
     ap.add_argument("--outstanding", type=int, default=100)
     ap.add_argument("--refine", type=int, default=None)
+    ap.add_argument("--kxdpgun-seconds", type=int, default=None)
+    ap.add_argument("--kxdpgun-rates", default=None)
     ap.add_argument("--sockbuf-kib", type=int, default=4096)
     ap.add_argument("--kxdpgun-max", type=int, default=2000000)
     ap.add_argument("--servers", default=",".join(t[0] for t in TARGETS))
@@ -933,17 +1066,24 @@ def main():
     ap.add_argument("--load-timeout", type=float, default=120)
     ap.add_argument("--budget", type=float, default=None)
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--wait-idle", type=float, default=0,
+                    help="wait up to SEC for the 1-min load average < 0.7")
     a = ap.parse_args()
     if a.quick:
         a.rates = a.rates or "40000 max"
         a.step_seconds = a.step_seconds or 2
-        a.refine = 1 if a.refine is None else a.refine
+        a.refine = 2 if a.refine is None else a.refine
         a.budget = a.budget or 170
         if a.records == 300000:
             a.records = 160000
     a.rates = [r if r == "max" else int(r)
                for r in (a.rates or "5000 10000 20000 40000 80000 160000 max").split()]
+    if a.quick:
+        a.kxdpgun_rates = a.kxdpgun_rates or "40000 max"
+    a.kxdpgun_rates = [r if r == "max" else int(r) for r in
+                       (a.kxdpgun_rates or "40000 80000 160000 320000 max").split()]
     a.step_seconds = a.step_seconds or 3
+    a.kxdpgun_seconds = a.kxdpgun_seconds or (1 if a.quick else a.step_seconds)
     a.refine = 2 if a.refine is None else a.refine
     a.budget = a.budget or 720
     a.popdns = os.path.abspath(a.popdns)
@@ -966,6 +1106,14 @@ def main():
         notes.append("kxdpgun: not installed (knot-dnsutils): dnsperf only.")
         gens.remove("kxdpgun")
 
+    if a.wait_idle:
+        deadline = time.monotonic() + a.wait_idle
+        while time.monotonic() < deadline:
+            la = float(open("/proc/loadavg").read().split()[0])
+            if la < 0.7:
+                break
+            log(f"load average {la:.2f}: waiting for an idle machine")
+            time.sleep(10)
     started = time.monotonic()
     tmp = tempfile.mkdtemp(prefix="peer_compare.")
     results = []
@@ -974,7 +1122,11 @@ def main():
             "nproc": os.cpu_count(), "cpu": cpu_model(),
             "kernel": platform.release(), "rates": a.rates,
             "step_seconds": a.step_seconds, "outstanding": a.outstanding,
+            "kxdpgun_seconds": a.kxdpgun_seconds,
+            "kxdpgun_rates": a.kxdpgun_rates,
             "kxdpgun_max": a.kxdpgun_max, "quick": a.quick,
+            "lat_rate": (20000 if 20000 in a.rates else
+                         min([r for r in a.rates if r != "max"] or [None])),
             "versions": versions(a.popdns), "notes": notes}
 
     def on_signal(signum, frame):
@@ -1022,7 +1174,13 @@ def main():
             server = Server(tid, a, tmp, zone)
             try:
                 res["ready_s"] = round(server.start(), 2)
-                log(f"{tid}: answering after {res['ready_s']} s")
+                res["threads_repinned"] = server.moved_threads
+                res["thread_cpus"] = sorted(set(
+                    ",".join(map(str, c)) for c in server.affinity.values()))
+                log(f"{tid}: answering after {res['ready_s']} s; threads on "
+                    f"CPUs {res['thread_cpus']}"
+                    + (f" ({server.moved_threads} re-pinned to core 1)"
+                       if server.moved_threads else ""))
                 for g in gens:
                     res["generators"][g] = runner.sweep(
                         g, server.client_ns, server.server_ns, server.ip,
@@ -1037,6 +1195,11 @@ def main():
                 server = None
             results.append(res)
         meta["loadavg_after"] = " ".join(open("/proc/loadavg").read().split()[:3])
+        if float(meta["loadavg_before"].split()[0]) > 1.0:
+            notes.append(f"WARNING: the machine was busy before the run (load "
+                         f"average {meta['loadavg_before']}): other processes "
+                         f"took CPU from the generator and the servers, so the "
+                         f"absolute numbers are low and noisy.")
         meta["runtime_s"] = round(time.monotonic() - started)
         # Same answers from everyone? (rcode mix at the lowest step)
         mixes = {}
@@ -1052,6 +1215,33 @@ def main():
                          "; ".join(f"{k} " + ", ".join(f"{c} {p}" for c, p in
                                                        sorted(v.items()))
                                    for k, v in mixes.items()) + ".")
+        repinned = [r["id"] for r in results if r.get("threads_repinned")]
+        if repinned:
+            notes.append(
+                "Pinning: " + ", ".join(repinned) + " pinned some of its own "
+                "threads to another CPU at start (knotd binds each UDP/XDP "
+                "worker to CPU = thread id mod CPUs, overriding taskset, "
+                "which would put its only worker on the generator's core 0); "
+                "the benchmark moved every thread of the server back to "
+                "core 1 (sched_setaffinity) once it answered.")
+        for res in results:
+            c = res.get("counters") or {}
+            if not c:
+                continue
+            rx = sum(v for k, v in c.items() if re.match(r"dpdk\.q\d+\.rx$", k))
+            ans = sum(v for k, v in c.items()
+                      if re.match(r"dpdk\.q\d+\.answered$", k))
+            bad = sum(v for k, v in c.items()
+                      if re.match(r"dpdk\.q\d+\.(malformed|engine_drop|tx_drop)$", k))
+            line = (f"{res['id']} dataplane counters over all its steps: worker "
+                    f"received {rx:,} frames, answered {ans:,}, "
+                    f"malformed + engine_drop + tx_drop {bad:,}")
+            if "xdp.redirect" in c:
+                red = c["xdp.redirect"]
+                line += (f"; the XDP program redirected {red:,} to AF_XDP, so "
+                         f"{max(0, red - rx):,} were dropped in the full AF_XDP "
+                         f"RX ring before the worker saw them")
+            notes.append(line + ".")
         notes.append(f"Versions: {meta['versions']}. Run time "
                      f"{meta['runtime_s']} s.")
         report(results, meta, a.json, a.png, tmp)

@@ -9,17 +9,20 @@
 #
 #   bench/peer_compare.sh [--quick] [--json FILE] [--png FILE]
 #                         [--records N] [--queries N] [--rates "5000 ... max"]
-#                         [--step-seconds S] [--refine K]
+#                         [--step-seconds S] [--kxdpgun-seconds S] [--refine K]
 #                         [--servers knotd-udp,knotd-xdp,nsd,popdns-sockets,popdns-xdp,popdns-softnic]
 #                         [--generators dnsperf,kxdpgun] [--popdns PATH]
 #                         [--no-percentiles] [--budget SEC] [--keep]
 #
 #   (default)     300,000-record zone (~200k names), 200k-query file,
-#                 rates 5k 10k 20k 40k 80k 160k max, 3 s per step, up to 2
-#                 bisection steps between the last clean and the first lossy
-#                 rate; about 6-9 minutes, hard budget 720 s
+#                 rates 5k 10k 20k 40k 80k 160k max, 3 s per step; the sweep
+#                 stops at the first rate with >= 1% loss, runs max, then up
+#                 to 2 refining steps (just under what max achieved, then
+#                 bisection); about 8 minutes, hard budget 720 s
 #   --quick       160,000-record zone (~108k names), rates 40k max, 2 s per
-#                 step, 1 bisection step; under 2 minutes (budget 170 s)
+#                 dnsperf step, 1 s per kxdpgun step (plus ~2 s of XDP
+#                 attach/detach each), 2 refining steps; under 2 minutes
+#                 (budget 170 s)
 #   --json FILE   every step of every run, the table and the run's metadata
 #   --png FILE    bar chart of max replies/s (< 1% loss) per server/mode
 #                 and generator (gnuplot-nox)
