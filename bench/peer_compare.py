@@ -267,6 +267,20 @@ def udp_snmp(ns):
     return {k: int(v) for k, v in zip(lines[0][1:], lines[1][1:])}
 
 
+def if_stats(ns, ifname):
+    """rx/tx packets and drops of an interface inside a namespace."""
+    if not ns or not ifname:
+        return {}
+    r = run(["ip", "-n", ns, "-s", "-j", "link", "show", "dev", ifname],
+            timeout=10)
+    try:
+        st = json.loads(r.stdout)[0]["stats64"]
+    except (ValueError, IndexError, KeyError):
+        return {}
+    return {f"{d}_{k}": st[d][k] for d in ("rx", "tx")
+            for k in ("packets", "dropped") if k in st[d]}
+
+
 def snmp_delta(before, after):
     keys = ("InDatagrams", "OutDatagrams", "RcvbufErrors", "SndbufErrors",
             "InErrors", "NoPorts", "InCsumErrors")
@@ -350,6 +364,7 @@ class Runner:
         self.a = args
         self.tmp = tmp
         self.qfile = os.path.join(tmp, "queries.txt")
+        self.iface = None
 
     def dnsperf(self, ns, ip, rate, tag):
         secs = self.a.step_seconds
@@ -402,11 +417,14 @@ class Runner:
     def step(self, gen, ns, srv_ns, ip, rate, tag):
         fn = self.dnsperf if gen == "dnsperf" else self.kxdpgun
         c0, s0 = udp_snmp(ns), udp_snmp(srv_ns)
+        i0 = if_stats(ns, self.iface)
         k0 = ksoftirqd_sched()
         r = fn(ns, ip, rate, tag)
         r["ksoftirqd"] = ksoftirqd_delta(k0, ksoftirqd_sched(),
                                          r.get("wall_s") or 0)
         c1, s1 = udp_snmp(ns), udp_snmp(srv_ns)
+        i1 = if_stats(ns, self.iface)
+        r["client_if"] = {k: i1[k] - i0.get(k, 0) for k in i1}
         r["udp_client"] = snmp_delta(c0, c1)
         if srv_ns:
             r["udp_server"] = snmp_delta(s0, s1)
@@ -415,6 +433,8 @@ class Runner:
             drops.append(f"client rcvbuf {r['udp_client']['RcvbufErrors']}")
         if r.get("udp_server", {}).get("RcvbufErrors"):
             drops.append(f"server rcvbuf {r['udp_server']['RcvbufErrors']}")
+        if r["client_if"].get("tx_dropped"):
+            drops.append(f"{self.iface} tx_dropped {r['client_if']['tx_dropped']}")
         log(f"  {gen:7s} offered {str(rate):>7s}: "
             f"{r.get('replies_per_s') or 0:9.0f} replies/s, lost "
             f"{r.get('lost_pct', 100):5.2f}%"
@@ -423,6 +443,7 @@ class Runner:
         return r
 
     def sweep(self, gen, ns, srv_ns, ip, iface, tag):
+        self.iface = iface
         try:
             return self.sweep_steps(gen, ns, srv_ns, ip, tag)
         finally:
@@ -837,10 +858,15 @@ def limit_note(tid, top):
             where = f"server socket full ({srv_drop / max(1, top.get('sent', 1)) * 100:.0f}% of queries dropped there)"
         elif cli_drop:
             where = f"generator socket full ({cli_drop} replies dropped)"
-        elif poll:
-            where = "server core (busy-polling; drops in the ring/tap)"
+        elif top.get("client_if", {}).get("tx_dropped"):
+            where = (f"queue to the server full ({top['client_if']['tx_dropped']:,}"
+                     f" dropped on the client's {'tap' if tid == 'popdns-softnic' else 'veth'})")
+        elif tid == "popdns-xdp":
+            where = "server core: AF_XDP RX ring full (worker behind)"
         elif tid == "knotd-xdp":
-            where = "server core (drops in the XDP ring)"
+            where = "server core: XDP RX ring full"
+        elif poll:
+            where = "server core (busy-polling)"
         else:
             where = "server side"
         return f"{where}; core1 {c1:.0f}%"

@@ -12,7 +12,8 @@
 #                         [--step-seconds S] [--kxdpgun-seconds S] [--refine K]
 #                         [--servers knotd-udp,knotd-xdp,nsd,popdns-sockets,popdns-xdp,popdns-softnic]
 #                         [--generators dnsperf,kxdpgun] [--popdns PATH]
-#                         [--no-percentiles] [--budget SEC] [--keep]
+#                         [--kxdpgun-rates "40000 ... max"] [--no-percentiles]
+#                         [--budget SEC] [--wait-idle SEC] [--keep]
 #
 #   (default)     300,000-record zone (~200k names), 200k-query file,
 #                 rates 5k 10k 20k 40k 80k 160k max, 3 s per step; the sweep
@@ -24,19 +25,31 @@
 #                 attach/detach each), 2 refining steps; under 2 minutes
 #                 (budget 170 s)
 #   --json FILE   every step of every run, the table and the run's metadata
-#   --png FILE    bar chart of max replies/s (< 1% loss) per server/mode
-#                 and generator (gnuplot-nox)
+#   --png FILE    bar chart per server/mode: max replies/s under 1% loss
+#                 for dnsperf and kxdpgun, and kxdpgun's replies/s at its
+#                 maximum offered rate (gnuplot-nox)
 #   --servers     subset/order (knotd-udp is the baseline for the ratio)
 #   --budget SEC  servers not started by then are reported as skipped;
 #                 every server also runs under `timeout` (budget + 60 s)
+#   --wait-idle SEC  first wait up to SEC for the 1-min load average < 0.7
 #   --keep        keep the temp dir (zone, queries, configs, logs)
+#
+# Per server and generator the table gives: max replies/s at the highest
+# offered rate with < 1% loss (or the best achieved), its loss, dnsperf's
+# average/stddev latency and p50/p99 from dnsperf -v per-query lines (at
+# that step and at one common rate), what the maximum offered rate gave,
+# per-core busy %, which side ran out (from loss, CPU and the kernel's UDP
+# and interface drop counters, popdns's dataplane counters) and the ratio
+# to knotd (UDP sockets) in the same run.
 #
 # Topology (made here, removed on exit): network namespaces pbpeer-srv and
 # pbpeer-cli joined by a veth pair (198.18.2.1 / 198.18.2.2); for the
 # software NIC scripts/softnic.sh with namespaces pbpeer-pop/pbpeer-client
 # (service 198.18.0.1). No traffic leaves these namespaces. The server is
 # pinned to core 1 (taskset -c 1; popdns's DPDK worker is EAL lcore 1), the
-# generator to core 0. Every generator run is bounded (-l / -t and a
+# generator to core 0 (knotd pins its UDP/XDP workers to CPU "thread id mod
+# CPUs" itself, overriding taskset; its threads are moved back to core 1
+# once it answers). Every generator run is bounded (-l / -t and a
 # subprocess timeout); servers are stopped by their PID with SIGTERM.
 #
 # Needs root and the Debian packages knot (knotd), knot-dnsutils (kxdpgun),
