@@ -408,6 +408,9 @@ class Runner:
         wall = time.monotonic() - t0
         busy = sampler.busy(secs)
         r = parse_kxdpgun(p.stdout + p.stderr)
+        m = re.search(r"using interface .*", p.stdout + p.stderr)
+        if m:
+            r["info"] = m.group(0).strip()   # interface, threads, XDP mode
         r.update({"generator": "kxdpgun", "offered": rate, "cpu": busy,
                   "wall_s": round(wall, 2), "exit": p.returncode})
         if r.get("replies_per_s") is None:
@@ -1241,6 +1244,15 @@ def main():
                          "; ".join(f"{k} " + ", ".join(f"{c} {p}" for c, p in
                                                        sorted(v.items()))
                                    for k, v in mixes.items()) + ".")
+        infos = {}
+        for res in results:
+            for st in res.get("generators", {}).get("kxdpgun", []):
+                if st.get("info"):
+                    infos.setdefault(st["info"], []).append(res["id"])
+        if infos:
+            notes.append("kxdpgun: " + "; ".join(
+                f"{i} ({', '.join(sorted(set(ids)))})"
+                for i, ids in infos.items()) + ".")
         repinned = [r["id"] for r in results if r.get("threads_repinned")]
         if repinned:
             notes.append(
