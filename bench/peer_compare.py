@@ -20,16 +20,18 @@ Every server runs under `timeout` and every generator run is bounded
 """
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import platform
 import re
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -217,7 +219,6 @@ class CpuSampler:
     spends about 2 s attaching and detaching XDP around its -t seconds)."""
 
     def __init__(self):
-        import threading
         self.samples = [(time.monotonic(), cpu_times())]
         self.stop_ev = threading.Event()
         self.th = threading.Thread(target=self.loop, daemon=True)
@@ -809,8 +810,8 @@ def versions(popdns):
     except (OSError, subprocess.SubprocessError):
         v["knotd"] = None
     try:
-        m = re.search(r"NSD version (\S+)", run(["nsd", "-v"]).stderr +
-                      run(["nsd", "-v"]).stdout)
+        r = run(["nsd", "-v"])
+        m = re.search(r"NSD version (\S+)", r.stderr + r.stdout)
         v["nsd"] = m.group(1) if m else "?"
     except (OSError, subprocess.SubprocessError):
         v["nsd"] = None
@@ -1167,8 +1168,6 @@ def main():
         zone = os.path.join(tmp, "zone.db")
         log(f"generating a {a.records}-record zone and {a.queries} queries in {tmp}")
         gen_args = argparse.Namespace(records=a.records, origin=ORIGIN, out=zone)
-        import contextlib
-        import io
         buf = io.StringIO()
         with contextlib.redirect_stdout(buf):
             zone_load_helper.gen(gen_args)
