@@ -887,6 +887,16 @@ def fmt_rate(r):
     return "max" if r == "max" else f"{int(r)/1000:g}k"
 
 
+def fmt_offered(step):
+    """The offered rate, and what was really sent when the generator could
+    not keep up with it."""
+    txt = fmt_rate(step.get("offered"))
+    sent = step.get("sent_per_s")
+    if step.get("offered") != "max" and sent and sent < 0.95 * step["offered"]:
+        txt += f" (sent {sent / 1e3:.0f}k)"
+    return txt
+
+
 def report(results, meta, json_out, png_out, tmp):
     rows = []
     base = {}
@@ -962,7 +972,7 @@ def report(results, meta, json_out, png_out, tmp):
         ratio = row.get("ratio_to_knotd_sockets")
         rmax = row.get("ratio_at_max_to_knotd_sockets")
         L.append(f"| {row['server']} | {row['mode']} | {row['generator']} "
-                 f"| {row['max_replies_per_s']:,}{mark} | {fmt_rate(b['offered'])} "
+                 f"| {row['max_replies_per_s']:,}{mark} | {fmt_offered(b)} "
                  f"| {b.get('lost_pct', 0):.2f} | {lat} | {pct} | {pctc} | {tops} "
                  f"| {cores} | {row['limit']} "
                  f"| {'–' if ratio is None else f'{ratio:.2f}x'} / "
@@ -1096,6 +1106,8 @@ def main():
     ap.add_argument("--load-timeout", type=float, default=120)
     ap.add_argument("--budget", type=float, default=None)
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--from-json", help="re-render the table, --json and "
+                    "--png of an earlier run from its JSON; runs nothing")
     ap.add_argument("--wait-idle", type=float, default=0,
                     help="wait up to SEC for the 1-min load average < 0.7")
     a = ap.parse_args()
@@ -1124,6 +1136,15 @@ def main():
         if v:
             setattr(a, p, os.path.abspath(v))
 
+    if a.from_json:
+        with open(a.from_json) as f:
+            old = json.load(f)
+        tmp = tempfile.mkdtemp(prefix="peer_compare.")
+        try:
+            report(old["results"], old["meta"], a.json, a.png, tmp)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return 0
     if os.geteuid() != 0:
         sys.exit("peer_compare: needs root (network namespaces, XDP)")
     want = [t for t in TARGETS if t[0] in a.servers.split(",")]
