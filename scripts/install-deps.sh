@@ -13,7 +13,7 @@ PACKAGES=(
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
   libyaml-cpp-dev nlohmann-json3-dev libssl-dev
   # tests, peers, load generators
-  knot knot-dnsutils nsd dnsperf dnsutils bind9-utils
+  knot knot-dnsutils nsd dnsperf dnsutils bind9-utils gnuplot-nox
   iproute2 iputils-ping ethtool procps python3 python3-dnspython valgrind
 )
 
