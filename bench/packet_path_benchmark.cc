@@ -13,8 +13,8 @@
 // mix: 70% A/AAAA hits, 10% NXDOMAIN, 10% wildcard, 5% CNAME, 5% referral.
 //
 // Reports ns per packet (time), packets/s per core (items_per_second) and
-// allocs_per_packet, counted by the global operator new below while a
-// benchmark loop runs; the hot path must show 0.
+// allocs_per_packet, counted (bench/bench_support.cc) while a benchmark
+// loop runs; the hot path must show 0.
 //
 // Before timing, every frame is answered once and checked: the outcome the
 // benchmark is named after, a response that parses, and valid IPv4 header
@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "bench/bench_support.h"
 #include "benchmark/benchmark.h"
 #include "dataplane/dns/answer.h"
 #include "dataplane/dns/wire.h"
@@ -38,130 +39,17 @@
 #include "tests/testutil/dns_message.h"
 #include "tests/testutil/zone_fixture.h"
 
-// ---- Allocation counting (as in bench/answer_benchmark.cc) -----------------
-// Benchmarks run on one thread; the flag is only set around a timed loop.
-
-namespace {
-bool g_count_allocs = false;
-int64_t g_allocs = 0;
-
-void* CountedAlloc(std::size_t n) {
-  if (g_count_allocs) ++g_allocs;
-  if (n == 0) n = 1;
-  if (void* p = std::malloc(n)) return p;
-  throw std::bad_alloc();
-}
-void* CountedAlignedAlloc(std::size_t n, std::align_val_t al) {
-  if (g_count_allocs) ++g_allocs;
-  const std::size_t a = static_cast<std::size_t>(al);
-  n = (n + a - 1) / a * a;
-  if (n == 0) n = a;
-  if (void* p = std::aligned_alloc(a, n)) return p;
-  throw std::bad_alloc();
-}
-}  // namespace
-
-void* operator new(std::size_t n) { return CountedAlloc(n); }
-void* operator new[](std::size_t n) { return CountedAlloc(n); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  try {
-    return CountedAlloc(n);
-  } catch (...) {
-    return nullptr;
-  }
-}
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
-  try {
-    return CountedAlloc(n);
-  } catch (...) {
-    return nullptr;
-  }
-}
-void* operator new(std::size_t n, std::align_val_t al) {
-  return CountedAlignedAlloc(n, al);
-}
-void* operator new[](std::size_t n, std::align_val_t al) {
-  return CountedAlignedAlloc(n, al);
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
-  std::free(p);
-}
-
 namespace popdns {
 namespace {
 
-constexpr char kApex[] = "bench.test.";
+using bench::kApex;
+using bench::ShapeFor;
+using bench::ZoneShape;
+using bench::ZonesFor;
+
 constexpr size_t kFrames = 4096;  // power of two: the index is masked
 constexpr size_t kBufSize = 2048;  // an mbuf's data room
 constexpr uint8_t kService[4] = {198, 18, 0, 1};
-
-// ---- Generated zones (the shape of bench/make_replay_pcap.py) ---------------
-struct ZoneShape {
-  int64_t hosts = 0, cnames = 0, dels = 0;
-};
-
-ZoneShape ShapeFor(int64_t names) {
-  ZoneShape s;
-  s.cnames = names / 10;
-  s.dels = names / 40;
-  s.hosts = names - s.cnames - 2 * s.dels;
-  return s;
-}
-
-std::string Ip4(int64_t i) {
-  return absl::StrCat("10.", (i >> 16) & 0xff, ".", (i >> 8) & 0xff, ".",
-                      i & 0xff);
-}
-
-std::string ZoneText(int64_t names) {
-  const ZoneShape s = ShapeFor(names);
-  std::string t;
-  t.reserve(static_cast<size_t>(names) * 32);
-  absl::StrAppend(&t, "$TTL 3600\n",
-                  "@ SOA ns1 hostmaster 1 7200 3600 1209600 300\n",
-                  "@ NS ns1\n@ NS ns2\n", "ns1 A 192.0.2.1\n",
-                  "ns2 A 192.0.2.2\n", "*.wild A 192.0.2.5\n");
-  for (int64_t i = 0; i < s.hosts; ++i) {
-    absl::StrAppend(&t, "host", i, " A ", Ip4(i), "\n");
-    if (i % 4 == 3) {
-      absl::StrAppend(&t, "host", i, " AAAA 2001:db8::", absl::Hex(i & 0xffff),
-                      "\n");
-    }
-  }
-  for (int64_t i = 0; i < s.cnames; ++i) {
-    absl::StrAppend(&t, "cname", i, " CNAME host", (i * 7919) % s.hosts, "\n");
-  }
-  for (int64_t i = 0; i < s.dels; ++i) {
-    absl::StrAppend(&t, "del", i, " NS ns.del", i, "\n", "ns.del", i, " A ",
-                    Ip4(i + 1), "\n");
-  }
-  return t;
-}
-
-const zone::ZoneSet& ZonesFor(int64_t names) {
-  static auto* cache = new std::map<int64_t, std::shared_ptr<zone::ZoneSet>>;
-  auto it = cache->find(names);
-  if (it == cache->end()) {
-    auto set = testutil::MakeZoneSet({{kApex, ZoneText(names)}});
-    if (!set.ok()) {
-      std::fprintf(stderr, "building the %lld-name zone: %s\n",
-                   static_cast<long long>(names),
-                   std::string(set.status().message()).c_str());
-      std::abort();
-    }
-    it = cache->emplace(names, *set).first;
-  }
-  return *it->second;
-}
 
 // ---- Frames ----------------------------------------------------------------
 
@@ -373,8 +261,7 @@ void RunPacketPath(benchmark::State& state, Case c) {
   }
 
   size_t i = 0;
-  g_allocs = 0;
-  g_count_allocs = true;
+  bench::StartCountingAllocations();
   for (auto _ : state) {
     const Frame& q = frames[i++ & (kFrames - 1)];
     std::memcpy(buf, q.bytes, q.len);
@@ -382,10 +269,10 @@ void RunPacketPath(benchmark::State& state, Case c) {
     benchmark::DoNotOptimize(r);
     benchmark::DoNotOptimize(buf);
   }
-  g_count_allocs = false;
+  const int64_t allocs = bench::StopCountingAllocations();
   state.SetItemsProcessed(state.iterations());
   state.counters["allocs_per_packet"] = benchmark::Counter(
-      static_cast<double>(g_allocs), benchmark::Counter::kAvgIterations);
+      static_cast<double>(allocs), benchmark::Counter::kAvgIterations);
 }
 
 void BM_PacketPath_ExactA(benchmark::State& s) {
