@@ -48,3 +48,14 @@ def run(cmd, timeout=30, **kw):
 def in_ns(ns, cmd, **kw):
     """run() inside network namespace `ns`."""
     return run(["ip", "netns", "exec", ns] + cmd, **kw)
+
+
+def popdnsctl_stats(ns, popdnsctl, sock):
+    """`popdnsctl stats` of the popdns in namespace `ns`, as {key: int}."""
+    out = in_ns(ns, [popdnsctl, "--socket", sock, "stats"]).stdout
+    stats = {}
+    for line in out.splitlines():
+        key, _, value = line.partition(" ")
+        if value.isdigit():
+            stats[key] = int(value)
+    return stats

@@ -27,7 +27,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checks import check, failures, in_ns, run, summary  # noqa: E402
+from checks import (check, failures, in_ns, popdnsctl_stats, run,  # noqa: E402
+                    summary)
 
 POP, CLIENT = "popdns-t-pop", "popdns-t-client"
 WIRE_IF, EXC_IF = "ptwire0", "ptexc0"
@@ -58,14 +59,9 @@ def query(name, qtype, qid, edns=True):
 
 
 def stats(sock):
-    out = in_ns(POP, [POPDNSCTL, "--socket", sock, "stats"]).stdout
-    d = {}
-    for line in out.splitlines():
-        k, _, v = line.partition(" ")
-        if v.isdigit():
-            d[k] = d.get(k, 0) + int(v)
+    """Dataplane counters summed over the queues."""
     tot = {}
-    for k, v in d.items():
+    for k, v in popdnsctl_stats(POP, POPDNSCTL, sock).items():
         m = re.match(r"dpdk\.q\d+\.(.*)", k)
         if m:
             tot[m.group(1)] = tot.get(m.group(1), 0) + v

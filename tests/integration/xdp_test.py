@@ -24,7 +24,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checks import check, in_ns, run, summary  # noqa: E402
+from checks import check, in_ns, popdnsctl_stats, run, summary  # noqa: E402
 
 POP, CLIENT = "popdns-x-pop", "popdns-x-client"
 POP_IF, CLIENT_IF = "xpop0", "xcli0"
@@ -82,16 +82,6 @@ def start(popdns, conf, log):
     return p
 
 
-def stats(popdnsctl, sock):
-    out = in_ns(POP, [popdnsctl, "--socket", sock, "stats"]).stdout
-    d = {}
-    for line in out.splitlines():
-        k, _, v = line.partition(" ")
-        if v.isdigit():
-            d[k] = int(v)
-    return d
-
-
 def xdp_attached(ifname):
     return "xdp" in run(["ip", "-n", POP, "link", "show", ifname]).stdout
 
@@ -140,12 +130,12 @@ dataplane:
         # queries below go straight to the service.
         in_ns(CLIENT, ["ping", "-c", "1", "-W", "2", V4])
         in_ns(CLIENT, ["ping", "-6", "-c", "1", "-W", "2", V6])
-        before = stats(popdnsctl, sock)
+        before = popdnsctl_stats(POP, popdnsctl, sock)
         r4 = in_ns(CLIENT, ["dig", "+short", "+time=2", "+tries=1", "@" + V4,
                             "www.example.test"])
         r6 = in_ns(CLIENT, ["kdig", "+short", "+time=2", "+retry=0", "@" + V6,
                             "www.example.test", "AAAA"])
-        after = stats(popdnsctl, sock)
+        after = popdnsctl_stats(POP, popdnsctl, sock)
         check("192.0.2.3" in r4.stdout, "dig over IPv4 is answered")
         check(r6.returncode == 0 and "status" not in r6.stdout,
               "kdig over IPv6 is answered (NODATA for AAAA)")
