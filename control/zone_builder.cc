@@ -217,7 +217,6 @@ absl::Status Builder::Layout() {
             "RRset"));
       }
       rs.count = static_cast<uint16_t>(count);
-      rs.rdata_size = static_cast<uint32_t>(z.arena.size() - rs.rdata_offset);
       z.rrsets.push_back(rs);
       ++node.rrset_count;
     }
@@ -286,7 +285,6 @@ uint32_t Builder::Compile(std::string_view qname, bool wildcard,
   b.an = w.an(), b.ns = w.ns(), b.ar = w.ar();
   b.rcode = g.rcode;
   b.outcome = static_cast<uint8_t>(g.outcome);
-  b.aa = g.aa;
   b.relocatable = !recorder_.overflow;
   b.reloc_begin = static_cast<uint32_t>(z.relocs.size());
   b.reloc_count = static_cast<uint16_t>(recorder_.reloc_count);
@@ -342,7 +340,6 @@ absl::Status Builder::CompileBlobs() {
             req.zone = &z;
             req.qname = &q;
             req.qtype = qtype;
-            req.wildcard_template = wildcard;
             *g = dns::AnswerGeneral(req, w);
             return true;
           });

@@ -711,11 +711,9 @@ AnswerResult AnswerParsed(const zone::ZoneSet& zones,
   MessageWriter w(buf, start, limit);
   w.AddQuestion(q.qname, false);
   GeneralRequest req;
-  req.zones = &zones;
   req.zone = z;
   req.qname = &q.qname;
   req.qtype = qt;
-  req.tcp = transport == Transport::kTcp;
   req.dnssec = dnssec;
   const GeneralResult g = AnswerGeneral(req, w);
   res.size = Finish(buf, q, config, w.pos(), 1, w.an(), w.ns(), w.ar(),

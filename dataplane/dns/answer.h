@@ -63,12 +63,9 @@ struct AnswerResult {
 // Knobs of the general path, so that control/zone_builder can compile
 // blobs with the same code.
 struct GeneralRequest {
-  const zone::ZoneSet* zones = nullptr;  // for DS at a child apex; may be null
   const zone::Zone* zone = nullptr;
   const LowerName* qname = nullptr;
   uint16_t qtype = 0;
-  bool tcp = false;
-  bool wildcard_template = false;
   bool dnssec = false;  // DO=1: add signatures and NSEC proofs
 };
 struct GeneralResult {
@@ -82,12 +79,6 @@ struct GeneralResult {
 // `w` (whose question is already registered).
 GeneralResult AnswerGeneral(const GeneralRequest& req, MessageWriter& w);
 
-// Forms of the precompiled blobs, from the builder's point of view.
-enum class TemplateKind : uint8_t {
-  kNode,      // the node's own data for one qtype
-  kNegative,  // NODATA/NXDOMAIN authority (built for the apex)
-  kReferral,  // NS + glue (built for the cut)
-};
 // Writes the authority section of a negative answer for `zone`.
 bool PutNegativeAuthority(const zone::Zone& zone, MessageWriter& w,
                           bool dnssec = false);

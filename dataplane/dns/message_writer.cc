@@ -92,13 +92,11 @@ bool MessageWriter::PutRdata(uint16_t type, const uint8_t* rdata,
     case rrtype::kNs:
     case rrtype::kCname:
     case rrtype::kPtr:
-      last_rdata_name_ = pos_;
       return PutName(name_at(0), true, false);
     case rrtype::kMx: {
       if (pos_ + 2 > limit_) return false;
       std::memcpy(msg_ + pos_, rdata, 2);
       pos_ += 2;
-      last_rdata_name_ = pos_;
       return PutName(name_at(2), true, false);
     }
     case rrtype::kSoa: {
@@ -118,7 +116,6 @@ bool MessageWriter::PutRdata(uint16_t type, const uint8_t* rdata,
       // Uncompressed names still serve as targets for later names (e.g. SRV
       // targets for the additional-section owners).
       if (type == rrtype::kSrv && rdlen > 6) {
-        last_rdata_name_ = pos_ + 6;
         if (pos_ + 6 <= kMaxPointerTarget) {
           const uint8_t* nm = rdata + 6;
           size_t off = 0;

@@ -58,9 +58,6 @@ class MessageWriter {
   uint16_t an() const { return an_; }
   uint16_t ns() const { return ns_; }
   uint16_t ar() const { return ar_; }
-  // The position of the most recent RDATA name written (for additional-
-  // section owners and chained names; 0 if none).
-  size_t last_rdata_name() const { return last_rdata_name_; }
 
  private:
   struct Entry {
@@ -88,7 +85,6 @@ class MessageWriter {
   size_t pos_;
   size_t limit_;
   uint16_t an_ = 0, ns_ = 0, ar_ = 0;
-  size_t last_rdata_name_ = 0;
   bool wildcard_template_ = false;
   Entry entries_[kMaxEntries];
   size_t entry_count_ = 0;

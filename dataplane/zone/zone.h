@@ -36,7 +36,6 @@ struct RRset {
   uint16_t count = 0;
   uint32_t ttl = 0;
   uint32_t rdata_offset = 0;
-  uint32_t rdata_size = 0;
 };
 
 enum NodeFlag : uint16_t {
@@ -59,7 +58,6 @@ struct Blob {
   uint16_t an = 0, ns = 0, ar = 0;
   uint8_t rcode = 0;
   uint8_t outcome = 0;  // dns::Outcome, for counters
-  bool aa = true;
   bool relocatable = true;
   uint32_t reloc_begin = 0;  // in Zone::relocs
   uint16_t reloc_count = 0;
