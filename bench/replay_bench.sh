@@ -12,7 +12,7 @@
 # mbufs and every rx burst hands out copies of them, round and round; with no
 # tx_pcap/tx_iface its TX drops (frees) what the worker sends. (DPDK 22.11
 # has no `tx_drop` devarg: it rejects the device.) The script reads
-# dpdk.q0.* through popdnsctl, waits SECONDS (10), reads again and prints a
+# dpdk.p0.q0.* through popdnsctl, waits SECONDS (10), reads again and prints a
 # Markdown table: answered/s is the Mqps per core.
 #
 # The cores are shared (other jobs may run on the worker's CPU), so the
@@ -144,8 +144,8 @@ worker_tid() {
 # cpu_ns TASKDIR: nanoseconds on CPU so far (0 if unknown).
 cpu_ns() { if [ -n "$1" ]; then awk '{ print $1 }' "$1/schedstat"; else echo 0; fi; }
 
-# counter NAME FILE: the value of dpdk.q0.NAME in a stats dump (0 if absent).
-counter() { awk -v k="dpdk.q0.$1" '$1 == k { print $2; f = 1 } END { if (!f) print 0 }' "$2"; }
+# counter NAME FILE: the value of dpdk.p0.q0.NAME in a stats dump (0 if absent).
+counter() { awk -v k="dpdk.p0.q0.$1" '$1 == k { print $2; f = 1 } END { if (!f) print 0 }' "$2"; }
 
 runs=$sizes
 [ "$baseline" = 1 ] && [ "$with_exc" = 0 ] && runs="$runs not-for-us"

@@ -92,21 +92,62 @@ absl::Status ReadXdp(const std::string& file, const YAML::Node& n,
   return absl::OkStatus();
 }
 
+absl::Status ReadPort(const std::string& file, const YAML::Node& n,
+                      PortSection* p) {
+  if (!n.IsMap()) return At(file, n.Mark(), "ports: expected mappings");
+  for (const auto& kv : n) {
+    const std::string key = kv.first.as<std::string>();
+    absl::Status s;
+    if (key == "wire") {
+      p->wire = kv.second.as<std::string>();
+    } else if (key == "exception") {
+      p->exception = kv.second.as<std::string>();
+    } else if (key == "exception_interface") {
+      p->exception_interface = kv.second.as<std::string>();
+    } else if (key == "addresses") {
+      s = ReadStrings(file, kv.second, "addresses", &p->addresses);
+    } else {
+      return At(file, kv.first.Mark(), "ports: unknown key '" + key + "'");
+    }
+    if (!s.ok()) return s;
+  }
+  if (p->wire.empty()) return At(file, n.Mark(), "ports: 'wire' is required");
+  // Without an exception port (XDP mode, replay benchmarks) nothing but
+  // our DNS traffic reaches the workers, and the kernel keeps the rest.
+  if (!p->exception.empty() && p->exception_interface.empty()) {
+    return At(file, n.Mark(), "ports: 'exception' needs 'exception_interface'");
+  }
+  if (!p->addresses.empty() && p->exception.empty()) {
+    return At(file, n.Mark(), "ports: 'addresses' needs 'exception'");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ReadDataplane(const std::string& file, const YAML::Node& n,
                            DataplaneSection* d) {
   if (!n.IsMap()) return At(file, n.Mark(), "dataplane: expected a mapping");
   d->enabled = true;
+  PortSection single;  // the one-port shorthand
   for (const auto& kv : n) {
     const std::string key = kv.first.as<std::string>();
     absl::Status s;
     if (key == "eal") {
       s = ReadStrings(file, kv.second, "eal", &d->eal);
     } else if (key == "wire_port") {
-      d->wire_port = kv.second.as<std::string>();
+      single.wire = kv.second.as<std::string>();
     } else if (key == "exception_port") {
-      d->exception_port = kv.second.as<std::string>();
+      single.exception = kv.second.as<std::string>();
     } else if (key == "exception_interface") {
-      d->exception_interface = kv.second.as<std::string>();
+      single.exception_interface = kv.second.as<std::string>();
+    } else if (key == "ports") {
+      if (!kv.second.IsSequence() || kv.second.size() == 0) {
+        return At(file, kv.second.Mark(), "ports: expected a non-empty list");
+      }
+      for (const YAML::Node& p : kv.second) {
+        d->ports.emplace_back();
+        s = ReadPort(file, p, &d->ports.back());
+        if (!s.ok()) return s;
+      }
     } else if (key == "service_addresses") {
       s = ReadStrings(file, kv.second, "service_addresses",
                       &d->service_addresses);
@@ -121,27 +162,36 @@ absl::Status ReadDataplane(const std::string& file, const YAML::Node& n,
     }
     if (!s.ok()) return s;
   }
-  // Without an exception port (XDP mode, replay benchmarks) nothing but
-  // our DNS traffic reaches the workers, and the kernel keeps the rest.
-  if (n["exception_port"] && !n["exception_interface"]) {
-    return At(file, n.Mark(),
-              "dataplane: 'exception_port' needs 'exception_interface'");
-  }
+  const bool shorthand =
+      n["wire_port"] || n["exception_port"] || n["exception_interface"];
   if (d->xdp.enabled) {
-    if (n["wire_port"] || n["exception_port"]) {
+    if (shorthand || n["ports"]) {
       return At(file, n.Mark(),
-                "dataplane: 'xdp' replaces 'wire_port' and 'exception_port'");
+                "dataplane: 'xdp' replaces 'wire_port', 'exception_port' "
+                "and 'ports'");
     }
     // net_af_xdp owns the interface's first `queues` queues; the kernel
     // keeps everything the XDP program passes.
-    d->wire_port = "net_af_xdp0";
-  }
-  for (const char* required : {"wire_port", "service_addresses"}) {
-    if (std::string(required) == "wire_port" && d->xdp.enabled) continue;
-    if (!n[required]) {
+    single.wire = "net_af_xdp0";
+    d->ports.push_back(single);
+  } else if (shorthand) {
+    if (n["ports"]) {
       return At(file, n.Mark(),
-                absl::StrCat("dataplane: '", required, "' is required"));
+                "dataplane: give either 'wire_port' (one port) or 'ports'");
     }
+    if (!n["wire_port"]) {
+      return At(file, n.Mark(), "dataplane: 'wire_port' is required");
+    }
+    if (!single.exception.empty() && single.exception_interface.empty()) {
+      return At(file, n.Mark(),
+                "dataplane: 'exception_port' needs 'exception_interface'");
+    }
+    d->ports.push_back(single);
+  } else if (d->ports.empty()) {
+    return At(file, n.Mark(), "dataplane: 'wire_port' or 'ports' is required");
+  }
+  if (!n["service_addresses"]) {
+    return At(file, n.Mark(), "dataplane: 'service_addresses' is required");
   }
   return absl::OkStatus();
 }
@@ -192,6 +242,17 @@ absl::Status ReadTop(const std::string& file, const YAML::Node& root,
 }
 
 }  // namespace
+
+std::vector<std::string> EffectiveEalArgs(
+    const std::vector<std::string>& eal) {
+  bool no_huge = false;
+  for (const std::string& a : eal) no_huge |= a == "--no-huge";
+  std::vector<std::string> out;
+  for (const std::string& a : eal) {
+    out.push_back(no_huge && a == "--in-memory" ? "--no-shconf" : a);
+  }
+  return out;
+}
 
 absl::Status ParseListenAddress(const std::string& text, std::string* host,
                                 uint16_t* port) {

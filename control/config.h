@@ -25,20 +25,39 @@ struct XdpSection {
   std::string program;   // xdp_dns.bpf.o; empty: the built/installed one
 };
 
+// One wire port and the net_tap that carries its kernel side.
+struct PortSection {
+  std::string wire;       // DPDK device name or PCI address
+  std::string exception;  // DPDK device name of the net_tap; may be empty
+                          // (XDP mode, replay benchmarks)
+  std::string exception_interface;  // its kernel name
+  // Link addresses of this port ("198.18.1.1/24"): kernel only (BGP
+  // sessions, next hop of the client-side router); the workers send them
+  // to the kernel like any address that is not a service address.
+  std::vector<std::string> addresses;
+};
+
 // The DPDK dataplane (absent: kernel sockets only).
 struct DataplaneSection {
   bool enabled = false;
   XdpSection xdp;
-  std::vector<std::string> eal;  // EAL arguments
-  std::string wire_port;         // DPDK device name or PCI address
-  std::string exception_port;    // DPDK device name of the net_tap; may
-                                 // be empty (XDP mode, replay benchmarks)
-  std::string exception_interface;  // its kernel name
-  // "198.18.0.1/24", "fd00:53::1/64": put on the exception interface, and
-  // answered by the workers on UDP port 53.
+  std::vector<std::string> eal;  // EAL arguments, as the operator gave them
+  // `wire_port`/`exception_port`/`exception_interface` (one port) or
+  // `ports:` (a list of {wire, exception, exception_interface, addresses}).
+  std::vector<PortSection> ports;
+  // "198.18.0.1/24", "fd00:53::1/64": answered by the workers on UDP port
+  // 53 of every wire port; on the first port's exception interface as
+  // given, on the others' as host addresses (/32, /128), so that the
+  // kernel has one connected route per prefix.
   std::vector<std::string> service_addresses;
   uint32_t mbufs = 16383;  // mbuf pool size (replay benchmarks need more)
 };
+
+// EAL arguments as given to rte_eal_init: DPDK 22.11 rejects --in-memory
+// with --no-huge (--no-huge implies its legacy memory mode), yet without
+// hugepages --in-memory can only mean "no files": --no-shconf does exactly
+// that, so it takes the place of --in-memory next to --no-huge.
+std::vector<std::string> EffectiveEalArgs(const std::vector<std::string>& eal);
 
 struct Config {
   std::vector<std::string> listen;  // "127.0.0.1:53", "[::1]:53"

@@ -56,6 +56,20 @@ absl::Status ConfigureExceptionInterface(
   return Ip({"link", "set", "dev", ifname, "up"});
 }
 
+std::vector<std::string> ExceptionAddresses(const DataplaneSection& dataplane,
+                                            size_t port) {
+  std::vector<std::string> out = dataplane.ports[port].addresses;
+  for (const std::string& a : dataplane.service_addresses) {
+    if (port == 0) {
+      out.push_back(a);
+    } else {
+      const std::string host = a.substr(0, a.find('/'));
+      out.push_back(host + (host.find(':') != std::string::npos ? "/128" : "/32"));
+    }
+  }
+  return out;
+}
+
 absl::Status ParseServiceAddresses(const std::vector<std::string>& addresses,
                                    net::ServiceAddresses* out) {
   for (const std::string& a : addresses) {

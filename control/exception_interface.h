@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "control/config.h"
 #include "dataplane/net/packet.h"
 
 namespace popdns::control {
@@ -15,6 +16,13 @@ namespace popdns::control {
 absl::Status ConfigureExceptionInterface(
     const std::string& ifname, const std::string& mac,
     const std::vector<std::string>& addresses_with_prefix);
+
+// What goes on the exception interface of port `port`: its link addresses,
+// and the service addresses (as given on the first port; as /32 and /128 on
+// the others, so that each prefix has one connected route and the kernel's
+// replies leave by the link they belong to).
+std::vector<std::string> ExceptionAddresses(const DataplaneSection& dataplane,
+                                            size_t port);
 
 // "198.18.0.1/24" and "fd00:53::1/64" -> the dataplane's address set.
 // Errors: InvalidArgument naming the bad address.

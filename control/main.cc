@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "control/config.h"
 #include "control/control_socket.h"
@@ -77,7 +78,7 @@ int Run(int argc, char** argv) {
   const DataplaneSection& dps = config.dataplane;
   dpdk::DataplaneConfig dp_config;
   unsigned dp_workers = 0;
-  std::vector<std::string> eal_args = dps.eal;
+  std::vector<std::string> eal_args = EffectiveEalArgs(dps.eal);
   std::unique_ptr<XdpMode> xdp_mode;
   if (dps.enabled && !args->check_only) {
     if (dps.xdp.enabled) {
@@ -115,23 +116,25 @@ int Run(int argc, char** argv) {
   std::unique_ptr<dpdk::Dataplane> dataplane;
   if (dps.enabled) {
     dp_config.eal_args = eal_args;
-    dp_config.wire_port = dps.wire_port;
-    dp_config.exception_port = dps.exception_port;
+    for (const PortSection& p : dps.ports) {
+      dp_config.ports.push_back({p.wire, p.exception});
+    }
     dp_config.answer.udp_payload = config.udp_payload;
     dp_config.mbufs = dps.mbufs;
     auto dp = dpdk::Dataplane::Start(dp_config, &snapshots);
     if (!dp.ok()) return Fail(std::string(dp.status().message()));
     dataplane = std::move(*dp);
-    if (absl::Status s =
-            dps.exception_port.empty()
-                ? absl::OkStatus()
-                : ConfigureExceptionInterface(
-            dps.exception_interface, dataplane->WireMac(),
-            dps.service_addresses);
-        !s.ok()) {
-      dataplane->Stop();
-      return Fail("exception interface " + dps.exception_interface + ": " +
-                  std::string(s.message()));
+    for (size_t i = 0; i < dps.ports.size(); ++i) {
+      const PortSection& p = dps.ports[i];
+      if (p.exception.empty()) continue;
+      if (absl::Status s = ConfigureExceptionInterface(
+              p.exception_interface, dataplane->WireMac(i),
+              ExceptionAddresses(dps, i));
+          !s.ok()) {
+        dataplane->Stop();
+        return Fail("exception interface " + p.exception_interface + ": " +
+                    std::string(s.message()));
+      }
     }
     if (xdp_mode) {
       if (absl::Status s = xdp_mode->Activate(dp_config.service); !s.ok()) {
@@ -139,14 +142,18 @@ int Run(int argc, char** argv) {
         return Fail("xdp: " + std::string(s.message()));
       }
     }
-    std::fprintf(stderr,
-                 "popdns: dataplane up: %u worker(s), wire %s (checksums %s), "
-                 "exception %s (%s)\n",
-                 dp_workers, dps.wire_port.c_str(),
+    std::string ports;
+    for (const PortSection& p : dps.ports) {
+      absl::StrAppend(&ports, ports.empty() ? "" : ", ", "wire ", p.wire);
+      if (!p.exception.empty()) {
+        absl::StrAppend(&ports, " exception ", p.exception, " (",
+                        p.exception_interface, ")");
+      }
+    }
+    std::fprintf(stderr, "popdns: dataplane up: %u worker(s), checksums %s, %s\n",
+                 dp_workers,
                  dataplane->tx_checksum_offload() ? "offloaded" : "software",
-                 dps.exception_port.empty() ? "none"
-                                            : dps.exception_port.c_str(),
-                 dps.exception_interface.c_str());
+                 ports.c_str());
   }
 
   // Slow-path threads run anywhere but on the busy-polling worker cores.

@@ -131,14 +131,21 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Start(
     return absl::InvalidArgumentError(
         "no EAL worker lcore: give eal at least two lcores (-l 0-1)");
   }
-  auto wire = FindPort(config.wire_port);
-  if (!wire.ok()) return wire.status();
-  dp->wire_ = *wire;
-  dp->has_exception_ = !config.exception_port.empty();
-  if (dp->has_exception_) {
-    auto exc = FindPort(config.exception_port);
-    if (!exc.ok()) return exc.status();
-    dp->exception_ = *exc;
+  if (config.ports.empty()) {
+    return absl::InvalidArgumentError("no wire port configured");
+  }
+  for (const PortPair& pair : config.ports) {
+    Port port;
+    auto wire = FindPort(pair.wire);
+    if (!wire.ok()) return wire.status();
+    port.wire = *wire;
+    port.has_exception = !pair.exception.empty();
+    if (port.has_exception) {
+      auto exc = FindPort(pair.exception);
+      if (!exc.ok()) return exc.status();
+      port.exception = *exc;
+    }
+    dp->ports_.push_back(port);
   }
   rte_mempool* pool = rte_pktmbuf_pool_create(
       "popdns_mbufs", config.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
@@ -147,21 +154,30 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Start(
     return absl::ResourceExhaustedError(
         absl::StrCat("mbuf pool: ", rte_strerror(rte_errno)));
   }
+  // On an error below, ~Dataplane stops and closes what was set up.
   const uint16_t q = static_cast<uint16_t>(dp->workers_);
-  if (absl::Status s = SetupPort(dp->wire_, q, true, config, pool,
-                                 &dp->tx_csum_offload_);
-      !s.ok()) {
-    return absl::InternalError(absl::StrCat("wire port ", config.wire_port,
-                                            ": ", s.message()));
+  dp->tx_csum_offload_ = true;
+  for (size_t i = 0; i < dp->ports_.size(); ++i) {
+    Port& port = dp->ports_[i];
+    const PortPair& pair = config.ports[i];
+    if (absl::Status s = SetupPort(port.wire, q, true, config, pool,
+                                   &port.tx_csum_offload);
+        !s.ok()) {
+      return absl::InternalError(
+          absl::StrCat("wire port ", pair.wire, ": ", s.message()));
+    }
+    dp->tx_csum_offload_ &= port.tx_csum_offload;
+    // One RX and one TX queue per worker, as on the wire port.
+    if (absl::Status s = port.has_exception
+                             ? SetupPort(port.exception, q, false, config, pool)
+                             : absl::OkStatus();
+        !s.ok()) {
+      return absl::InternalError(
+          absl::StrCat("exception port ", pair.exception, ": ", s.message()));
+    }
   }
-  if (absl::Status s = dp->has_exception_
-                           ? SetupPort(dp->exception_, q, false, config, pool)
-                           : absl::OkStatus();
-      !s.ok()) {
-    return absl::InternalError(absl::StrCat(
-        "exception port ", config.exception_port, ": ", s.message()));
-  }
-  dp->counters_ = std::make_unique<QueueCounters[]>(dp->workers_);
+  dp->counters_ =
+      std::make_unique<QueueCounters[]>(dp->ports_.size() * dp->workers_);
   for (unsigned i = 0; i < dp->workers_; ++i) {
     dp->readers_.push_back(snapshots->RegisterReader());
   }
@@ -191,88 +207,30 @@ int Dataplane::WorkerMain(void* arg) {
 void Dataplane::Run(unsigned index) {
   const uint16_t queue = static_cast<uint16_t>(index);
   const uint32_t reader = readers_[index];
-  QueueCounters& c = counters_[index];
-  const net::ServiceAddresses& service = config_.service;
-  const dns::AnswerConfig& answer_config = config_.answer;
-  rte_mbuf* rx[kBurst];
-  rte_mbuf* answers[kBurst];
-  rte_mbuf* kernel[kBurst];
+  rte_mbuf* from_kernel[kBurst];
+  uint32_t loops = 0;
   snapshots_->Online(reader);
   while (!quit_.load(std::memory_order_relaxed)) {
-    const uint16_t n = rte_eth_rx_burst(wire_, queue, rx, kBurst);
-    if (n != 0) {
-      c.rx.Add(n);
-      const zone::ZoneSet& zones = *snapshots_->Current();
-      uint16_t na = 0, nk = 0;
-      for (unsigned i = 0; i < n && i < kPrefetchAhead; ++i) {
-        rte_prefetch0(rte_pktmbuf_mtod(rx[i], void*));
-      }
-      for (uint16_t i = 0; i < n; ++i) {
-        if (i + kPrefetchAhead < n) {
-          rte_prefetch0(rte_pktmbuf_mtod(rx[i + kPrefetchAhead], void*));
-        }
-        rte_mbuf* m = rx[i];
-        uint8_t* frame = rte_pktmbuf_mtod(m, uint8_t*);
-        net::DnsFrame f;
-        const uint64_t l4 = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
-        net::FrameVerdict v =
-            m->nb_segs != 1
-                ? net::FrameVerdict::kToKernel
-                : net::ClassifyFrame(frame, m->data_len, service,
-                                     l4 != RTE_MBUF_F_RX_L4_CKSUM_GOOD, &f);
-        if (v == net::FrameVerdict::kDns && l4 == RTE_MBUF_F_RX_L4_CKSUM_BAD) {
-          v = net::FrameVerdict::kMalformed;
-        }
-        if (v == net::FrameVerdict::kToKernel) {
-          kernel[nk++] = m;
-          continue;
-        }
-        if (v == net::FrameVerdict::kMalformed) {
-          c.malformed.Add();
-          rte_pktmbuf_free(m);
-          continue;
-        }
-        const size_t room = m->buf_len - m->data_off - f.payload;
-        const dns::AnswerResult r =
-            dns::Answer(zones, answer_config, dns::Transport::kUdp,
-                        frame + f.payload, f.payload_len, room);
-        if (r.size == 0) {
-          c.engine_drop.Add();
-          rte_pktmbuf_free(m);
-          continue;
-        }
-        c.rcode[r.rcode & 0x0F].Add();
-        if (r.truncated) c.truncated.Add();
-        const size_t len =
-            net::MakeResponseFrame(frame, f, r.size, tx_csum_offload_);
-        m->data_len = static_cast<uint16_t>(len);
-        m->pkt_len = static_cast<uint32_t>(len);
-        if (tx_csum_offload_) {
-          m->l2_len = f.l3;
-          m->l3_len = static_cast<uint16_t>(f.l4 - f.l3);
-          m->ol_flags = f.ipv6 ? (RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM)
-                               : (RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM |
-                                  RTE_MBUF_F_TX_UDP_CKSUM);
-        } else {
-          m->ol_flags = 0;
-        }
-        answers[na++] = m;
-      }
-      c.answered.Add(na);
-      SendOrFree(wire_, queue, answers, na, c.tx_drop);
-      c.to_kernel.Add(nk);
-      if (has_exception_) {
-        SendOrFree(exception_, queue, kernel, nk, c.tx_drop);
-      } else if (nk != 0) {
-        rte_pktmbuf_free_bulk(kernel, nk);
-      }
+    bool busy = false;
+    for (size_t p = 0; p < ports_.size(); ++p) {
+      busy |= ServeBurst(ports_[p], queue, Counters(p, index)) == kBurst;
     }
-    if (index == 0 && has_exception_) {
-      // Low volume (ARP, ND, ICMP, TCP replies): worker 0 carries it.
-      const uint16_t k = rte_eth_rx_burst(exception_, 0, rx, kBurst);
-      if (k != 0) {
-        c.from_kernel.Add(k);
-        SendOrFree(wire_, queue, rx, k, c.tx_drop);
+    // The kernel's frames (ARP, ND, ICMP, TCP replies) are few, and a
+    // net_tap read is a system call: while the wire keeps full bursts
+    // coming, look at the exception queues every 16th round only. The
+    // kernel spreads its frames over all queues of a multi-queue tap, so
+    // each worker drains its own queue of every exception port.
+    if (!busy || (++loops & 15) == 0) {
+      for (size_t p = 0; p < ports_.size(); ++p) {
+        const Port& port = ports_[p];
+        if (!port.has_exception) continue;
+        const uint16_t k =
+            rte_eth_rx_burst(port.exception, queue, from_kernel, kBurst);
+        if (k != 0) {
+          QueueCounters& c = Counters(p, index);
+          c.from_kernel.Add(k);
+          SendOrFree(port.wire, queue, from_kernel, k, c.tx_drop);
+        }
       }
     }
     // Nothing read from the snapshot before this point is used after it.
@@ -281,19 +239,101 @@ void Dataplane::Run(unsigned index) {
   snapshots_->Offline(reader);
 }
 
+uint16_t Dataplane::ServeBurst(const Port& port, uint16_t queue,
+                               QueueCounters& c) {
+  const net::ServiceAddresses& service = config_.service;
+  const dns::AnswerConfig& answer_config = config_.answer;
+  rte_mbuf* rx[kBurst];
+  rte_mbuf* answers[kBurst];
+  rte_mbuf* kernel[kBurst];
+  const uint16_t n = rte_eth_rx_burst(port.wire, queue, rx, kBurst);
+  if (n == 0) return 0;
+  c.rx.Add(n);
+  const zone::ZoneSet& zones = *snapshots_->Current();
+  const bool tx_csum_offload = port.tx_csum_offload;
+  uint16_t na = 0, nk = 0;
+  for (unsigned i = 0; i < n && i < kPrefetchAhead; ++i) {
+    rte_prefetch0(rte_pktmbuf_mtod(rx[i], void*));
+  }
+  for (uint16_t i = 0; i < n; ++i) {
+    if (i + kPrefetchAhead < n) {
+      rte_prefetch0(rte_pktmbuf_mtod(rx[i + kPrefetchAhead], void*));
+    }
+    rte_mbuf* m = rx[i];
+    uint8_t* frame = rte_pktmbuf_mtod(m, uint8_t*);
+    net::DnsFrame f;
+    const uint64_t l4 = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+    net::FrameVerdict v =
+        m->nb_segs != 1
+            ? net::FrameVerdict::kToKernel
+            : net::ClassifyFrame(frame, m->data_len, service,
+                                 l4 != RTE_MBUF_F_RX_L4_CKSUM_GOOD, &f);
+    if (v == net::FrameVerdict::kDns && l4 == RTE_MBUF_F_RX_L4_CKSUM_BAD) {
+      v = net::FrameVerdict::kMalformed;
+    }
+    if (v == net::FrameVerdict::kToKernel) {
+      kernel[nk++] = m;
+      continue;
+    }
+    if (v == net::FrameVerdict::kMalformed) {
+      c.malformed.Add();
+      rte_pktmbuf_free(m);
+      continue;
+    }
+    const size_t room = m->buf_len - m->data_off - f.payload;
+    const dns::AnswerResult r =
+        dns::Answer(zones, answer_config, dns::Transport::kUdp,
+                    frame + f.payload, f.payload_len, room);
+    if (r.size == 0) {
+      c.engine_drop.Add();
+      rte_pktmbuf_free(m);
+      continue;
+    }
+    c.rcode[r.rcode & 0x0F].Add();
+    if (r.truncated) c.truncated.Add();
+    const size_t len = net::MakeResponseFrame(frame, f, r.size, tx_csum_offload);
+    m->data_len = static_cast<uint16_t>(len);
+    m->pkt_len = static_cast<uint32_t>(len);
+    if (tx_csum_offload) {
+      m->l2_len = f.l3;
+      m->l3_len = static_cast<uint16_t>(f.l4 - f.l3);
+      m->ol_flags = f.ipv6 ? (RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM)
+                           : (RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM |
+                              RTE_MBUF_F_TX_UDP_CKSUM);
+    } else {
+      m->ol_flags = 0;
+    }
+    answers[na++] = m;
+  }
+  c.answered.Add(na);
+  SendOrFree(port.wire, queue, answers, na, c.tx_drop);
+  c.to_kernel.Add(nk);
+  if (port.has_exception) {
+    SendOrFree(port.exception, queue, kernel, nk, c.tx_drop);
+  } else if (nk != 0) {
+    rte_pktmbuf_free_bulk(kernel, nk);
+  }
+  return n;
+}
+
+void Dataplane::StopPorts(size_t count) {
+  for (size_t i = 0; i < count && i < ports_.size(); ++i) {
+    rte_eth_dev_stop(ports_[i].wire);
+    rte_eth_dev_close(ports_[i].wire);
+    if (ports_[i].has_exception) {
+      rte_eth_dev_stop(ports_[i].exception);
+      rte_eth_dev_close(ports_[i].exception);
+    }
+  }
+}
+
 void Dataplane::Stop() {
   if (stopped_) return;
   stopped_ = true;
   quit_.store(true);
   rte_eal_mp_wait_lcore();
-  rte_eth_dev_stop(wire_);
-  rte_eth_dev_close(wire_);
-  if (has_exception_) {
-    rte_eth_dev_stop(exception_);
-    rte_eth_dev_close(exception_);
-  }
+  StopPorts(ports_.size());
 }
-
 Dataplane::~Dataplane() { Stop(); }
 
 std::vector<unsigned> Dataplane::WorkerCpus() const {
@@ -307,9 +347,9 @@ std::vector<unsigned> Dataplane::WorkerCpus() const {
   return cpus;
 }
 
-std::string Dataplane::WireMac() const {
+std::string Dataplane::WireMac(size_t port) const {
   rte_ether_addr mac;
-  rte_eth_macaddr_get(wire_, &mac);
+  rte_eth_macaddr_get(ports_[port].wire, &mac);
   return absl::StrFormat("%02x:%02x:%02x:%02x:%02x:%02x", mac.addr_bytes[0],
                          mac.addr_bytes[1], mac.addr_bytes[2],
                          mac.addr_bytes[3], mac.addr_bytes[4],
@@ -320,9 +360,10 @@ std::string Dataplane::RenderStats() const {
   static constexpr const char* kRcodes[6] = {"NOERROR", "FORMERR", "SERVFAIL",
                                              "NXDOMAIN", "NOTIMP", "REFUSED"};
   std::string out;
-  for (unsigned i = 0; i < workers_; ++i) {
+  for (size_t i = 0; i < ports_.size() * workers_; ++i) {
     const QueueCounters& c = counters_[i];
-    const std::string p = absl::StrCat("dpdk.q", i, ".");
+    const std::string p =
+        absl::StrCat("dpdk.p", i / workers_, ".q", i % workers_, ".");
     absl::StrAppend(&out, p, "rx ", c.rx.Get(), "\n", p, "answered ",
                     c.answered.Get(), "\n", p, "engine_drop ",
                     c.engine_drop.Get(), "\n", p, "malformed ",

@@ -1,8 +1,9 @@
 // The DPDK poll-mode dataplane. One worker per lcore polls its own RX queue
-// of the wire port, answers DNS queries to the service addresses in place in
-// the received mbuf and transmits them on its own TX queue; everything else
-// goes unchanged to the kernel through the exception port (net_tap), and
-// whatever the kernel sends there is transmitted on the wire (by worker 0).
+// of every wire port, answers DNS queries to the service addresses in place
+// in the received mbuf and transmits them on its own TX queue of that port;
+// everything else goes unchanged to the kernel through the port's exception
+// port (net_tap), and whatever the kernel sends there is transmitted on that
+// wire port (worker N drains queue N of every exception port).
 //
 // Shared-nothing: each worker owns its queues, its counters (one cache-aligned
 // block) and its RCU reader id; the only shared state is the snapshot
@@ -25,12 +26,16 @@
 
 namespace popdns::dpdk {
 
-struct DataplaneConfig {
-  std::vector<std::string> eal_args;  // without argv[0]
-  std::string wire_port;              // DPDK device name or PCI address
+struct PortPair {
+  std::string wire;  // DPDK device name or PCI address
   // DPDK device name (net_tap). Empty in XDP mode: the kernel keeps the
   // NIC and the XDP program passes it everything but our DNS queries.
-  std::string exception_port;
+  std::string exception;
+};
+
+struct DataplaneConfig {
+  std::vector<std::string> eal_args;  // without argv[0]
+  std::vector<PortPair> ports;        // at least one
   net::ServiceAddresses service;
   dns::AnswerConfig answer;
   uint16_t rx_desc = 1024;
@@ -38,6 +43,7 @@ struct DataplaneConfig {
   uint32_t mbufs = 16383;
 };
 
+// One per (wire port, worker queue).
 struct alignas(64) QueueCounters {
   Counter rx;           // frames received on the wire queue
   Counter answered;     // DNS responses handed to the wire
@@ -72,19 +78,34 @@ class Dataplane {
   bool tx_checksum_offload() const { return tx_csum_offload_; }
   // CPUs the worker lcores are pinned to.
   std::vector<unsigned> WorkerCpus() const;
-  // MAC address of the wire port ("02:00:..."), for the exception interface.
-  std::string WireMac() const;
+  // MAC address of wire port `port` ("02:00:..."), for its exception
+  // interface.
+  std::string WireMac(size_t port) const;
 
  private:
+  // A started wire port and its exception port.
+  struct Port {
+    uint16_t wire = 0, exception = 0;
+    bool has_exception = false;
+    bool tx_csum_offload = false;  // the wire port computes our checksums
+  };
+
   Dataplane() = default;
   static int WorkerMain(void* arg);
   void Run(unsigned index);
+  // One burst from queue `queue` of `port`; counters `c`. Returns the
+  // number of frames received.
+  uint16_t ServeBurst(const Port& port, uint16_t queue, QueueCounters& c);
+  // Stops and closes the first `count` ports.
+  void StopPorts(size_t count);
+  QueueCounters& Counters(size_t port, unsigned queue) const {
+    return counters_[port * workers_ + queue];
+  }
 
   DataplaneConfig config_;
   SnapshotManager* snapshots_ = nullptr;
-  uint16_t wire_ = 0, exception_ = 0;
-  bool has_exception_ = false;
-  bool tx_csum_offload_ = false;  // the wire port computes our checksums
+  std::vector<Port> ports_;
+  bool tx_csum_offload_ = false;  // every wire port computes our checksums
   unsigned workers_ = 0;
   std::vector<unsigned> lcores_;
   std::vector<uint32_t> readers_;

@@ -3,7 +3,8 @@
 
 Topology of DESIGN.md, made by scripts/softnic.sh: popdns in namespace
 POP, its wire interface moved into namespace CLIENT, the exception
-interface (service addresses) left in POP. Checks:
+interface (service addresses) left in POP; EAL without hugepages or files
+(--no-huge --in-memory). Checks:
   - dig/kdig over IPv4 and IPv6 get byte-identical DNS payloads from the
     dataplane and from a kernel-socket popdns serving the same zone;
   - ping, ARP and ND cross the exception path; dig +tcp works (RFC 7766);
@@ -62,7 +63,7 @@ def stats(sock):
     """Dataplane counters summed over the queues."""
     tot = {}
     for k, v in popdnsctl_stats(POP, POPDNSCTL, sock).items():
-        m = re.match(r"dpdk\.q\d+\.(.*)", k)
+        m = re.match(r"dpdk\.p\d+\.q\d+\.(.*)", k)
         if m:
             tot[m.group(1)] = tot.get(m.group(1), 0) + v
     return tot
@@ -147,8 +148,7 @@ def main(build, src):
     file: {zone}
 control_socket: {sock}
 dataplane:
-  eal: ["--no-huge", "--no-shconf", "-m", "256", "--no-pci", "-l", "0-1",
-        "--file-prefix", "popdns-t",
+  eal: ["--no-huge", "--in-memory", "-m", "256", "--no-pci", "-l", "0-1",
         "--vdev", "net_tap0,iface={WIRE_IF}", "--vdev", "net_tap1,iface={EXC_IF}",
         "--log-level", "*:error"]
   wire_port: net_tap0

@@ -135,11 +135,11 @@ dataplane:
         for addr in (V4, V6):
             for _ in range(10):
                 seen = popdnsctl_stats(POP, popdnsctl, sock).get(
-                    "dpdk.q0.answered", 0)
+                    "dpdk.p0.q0.answered", 0)
                 in_ns(CLIENT, ["dig", "+short", "+time=1", "+tries=1",
                                "@" + addr, "mail.example.test"])
                 if popdnsctl_stats(POP, popdnsctl, sock).get(
-                        "dpdk.q0.answered", 0) > seen:
+                        "dpdk.p0.q0.answered", 0) > seen:
                     break
         before = popdnsctl_stats(POP, popdnsctl, sock)
         r4 = in_ns(CLIENT, ["dig", "+short", "+time=2", "+tries=1", "@" + V4,
@@ -153,7 +153,7 @@ dataplane:
         print("xdp deltas:", {k: after[k] - before.get(k, 0) for k in after
                               if after[k] != before.get(k, 0)})
         red = after.get("xdp.redirect", 0) - before.get("xdp.redirect", 0)
-        ans = after.get("dpdk.q0.answered", 0) - before.get("dpdk.q0.answered", 0)
+        ans = after.get("dpdk.p0.q0.answered", 0) - before.get("dpdk.p0.q0.answered", 0)
         check(red >= 2 and ans >= 2,
               "[%s] answered by the AF_XDP worker (redirected %d, answered %d)"
               % (mode, red, ans))
