@@ -204,7 +204,7 @@ inline PathResult PacketPath(const zone::ZoneSet& zones,
                              uint8_t* frame, size_t len) {
   net::DnsFrame f;
   // No checksum offload: verify the UDP checksum in software.
-  if (net::ClassifyFrame(frame, len, service, true, &f) !=
+  if (net::ClassifyFrame(frame, len, service, {}, &f) !=
       net::FrameVerdict::kDns) {
     return {};
   }

@@ -2,21 +2,23 @@
 // query frames of a pcap, for counting instructions under callgrind
 // (bench/callgrind_compare.sh) or a quick native rate.
 //
-//   path_driver ZONE_FILE PCAP_FILE COUNT [rx-csum-offload]
+//   path_driver ZONE_FILE PCAP_FILE COUNT [rx-csum-offload|csum-offload]
 //
 // Builds the zone (apex bench.test.) from ZONE_FILE through the real parser,
 // validator and builder, loads the Ethernet frames of PCAP_FILE (both from
 // bench/make_replay_pcap.py), answers every frame once and prints the
 // outcome counts (the same on every run, so it cancels out when two runs
 // are subtracted), then runs COUNT packets through the path the worker
-// lcore runs (dataplane/dpdk/dataplane.cc): copy the frame into the buffer
-// (the NIC's part), ClassifyFrame with software UDP checksum verification
-// (net_pcap offloads nothing), Answer in place, MakeResponseFrame. With
-// COUNT 0 and COUNT N under callgrind, (Ir(N) - Ir(0)) / N is instructions
-// per query. With `rx-csum-offload` the UDP checksum of the query is not
-// verified in software, as in Dataplane::Run() when the NIC reports
-// RTE_MBUF_F_RX_L4_CKSUM_GOOD (the IPv4 header checksum is always checked,
-// and the response's checksums are always computed by MakeResponseFrame).
+// lcore runs (dataplane/dpdk/dataplane.cc), in bursts of 32: copy the
+// frames into the buffers (the NIC's part), ClassifyFrame with software UDP
+// checksum verification (net_pcap offloads nothing), AnswerBurst in place,
+// MakeResponseFrame. With COUNT 0 and COUNT N under callgrind,
+// (Ir(N) - Ir(0)) / N is instructions per query. With `rx-csum-offload` the
+// IPv4 header and UDP checksums of the query are not verified in software,
+// as in the worker when the NIC reports RTE_MBUF_F_RX_IP_CKSUM_GOOD and
+// RTE_MBUF_F_RX_L4_CKSUM_GOOD; with `csum-offload` the response's IPv4 and
+// UDP checksums are left to the NIC too (only the pseudo-header sum is
+// written), as the worker does on a port that offers both offloads.
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -91,34 +93,55 @@ const char* OutcomeName(dns::Outcome o) {
   return "?";
 }
 
-// One packet, as Dataplane::Run() handles it. Returns the response length
-// (0: not answered).
-inline size_t PacketPath(const zone::ZoneSet& zones,
-                         const dns::AnswerConfig& config,
-                         const net::ServiceAddresses& service, uint8_t* frame,
-                         size_t len, bool verify_udp, dns::Outcome* outcome) {
-  net::DnsFrame f;
-  if (net::ClassifyFrame(frame, len, service, verify_udp, &f) !=
-      net::FrameVerdict::kDns) {
-    return 0;
+constexpr size_t kBurst = 32;
+
+// One burst, as Dataplane::ServeBurst() handles it: classify every frame,
+// answer the DNS ones together (AnswerBurst), write the response frames.
+// Adds each frame's outcome to outcomes[] (dropped: not answered) and
+// returns the bytes of the response frames.
+size_t BurstPath(const zone::ZoneSet& zones, const dns::AnswerConfig& config,
+                 const net::ServiceAddresses& service, uint8_t (*bufs)[kBufSize],
+                 const size_t* lens, size_t n, bool verify,
+                 bool tx_offload, long long* outcomes) {
+  net::DnsFrame frames[kBurst];
+  dns::AnswerJob jobs[kBurst];
+  size_t owner[kBurst];
+  size_t nd = 0;
+  for (size_t i = 0; i < n; ++i) {
+    net::DnsFrame& f = frames[nd];
+    if (net::ClassifyFrame(bufs[i], lens[i], service, {verify, verify}, &f) !=
+        net::FrameVerdict::kDns) {
+      ++outcomes[static_cast<int>(dns::Outcome::kDropped)];
+      continue;
+    }
+    jobs[nd] = {bufs[i] + f.payload, f.payload_len, kBufSize - f.payload, {}};
+    owner[nd++] = i;
   }
-  const dns::AnswerResult r =
-      dns::Answer(zones, config, dns::Transport::kUdp, frame + f.payload,
-                  f.payload_len, kBufSize - f.payload);
-  *outcome = r.outcome;
-  if (r.size == 0) return 0;
-  return net::MakeResponseFrame(frame, f, r.size);
+  dns::AnswerBurst(zones, config, dns::Transport::kUdp, jobs, nd);
+  size_t bytes = 0;
+  for (size_t k = 0; k < nd; ++k) {
+    const dns::AnswerResult& r = jobs[k].result;
+    ++outcomes[static_cast<int>(r.size == 0 ? dns::Outcome::kDropped
+                                            : r.outcome) & 15];
+    if (r.size != 0) {
+      bytes += net::MakeResponseFrame(bufs[owner[k]], frames[k], r.size,
+                                      tx_offload);
+    }
+  }
+  return bytes;
 }
 
 int Main(int argc, char** argv) {
-  const bool offload =
-      argc == 5 && std::string(argv[4]) == "rx-csum-offload";
-  if (argc != 4 && !offload) {
+  const std::string mode = argc == 5 ? argv[4] : "";
+  if ((argc != 4 && argc != 5) ||
+      (argc == 5 && mode != "rx-csum-offload" && mode != "csum-offload")) {
     std::fprintf(stderr,
                  "usage: path_driver ZONE_FILE PCAP_FILE COUNT "
-                 "[rx-csum-offload]\n");
+                 "[rx-csum-offload|csum-offload]\n");
     return 2;
   }
+  const bool verify = mode.empty();
+  const bool tx_offload = mode == "csum-offload";
   const long long count = std::atoll(argv[3]);
   std::string zone_text, pcap;
   if (!ReadFile(argv[1], &zone_text)) {
@@ -147,17 +170,27 @@ int Main(int argc, char** argv) {
   std::memcpy(&service.v4[0], addr, 4);
   service.v4_count = 1;
   const dns::AnswerConfig config;
-  alignas(64) static uint8_t buf[kBufSize];
+  alignas(64) static uint8_t bufs[kBurst][kBufSize];
+  size_t lens[kBurst];
+  // Fills the burst buffers with the next frames of the pcap (the NIC's
+  // part: a copy into the mbuf).
+  size_t next = 0;
+  auto fill = [&](size_t n) {
+    for (size_t k = 0; k < n; ++k) {
+      const Frame& q = frames[next];
+      if (++next == frames.size()) next = 0;
+      std::memcpy(bufs[k], q.bytes, q.len);
+      lens[k] = q.len;
+    }
+  };
 
   // Every frame once: outcome counts (the same for every COUNT).
   long long outcomes[16] = {};
-  for (const Frame& q : frames) {
-    std::memcpy(buf, q.bytes, q.len);
-    dns::Outcome o = dns::Outcome::kDropped;
-    if (PacketPath(**zones, config, service, buf, q.len, !offload, &o) == 0) {
-      o = dns::Outcome::kDropped;
-    }
-    ++outcomes[static_cast<int>(o) & 15];
+  for (size_t done = 0; done < frames.size(); done += kBurst) {
+    const size_t n = std::min(kBurst, frames.size() - done);
+    fill(n);
+    BurstPath(**zones, config, service, bufs, lens, n, verify, tx_offload,
+              outcomes);
   }
   std::fprintf(stderr, "path_driver: %zu frames:", frames.size());
   for (int i = 0; i < 16; ++i) {
@@ -169,13 +202,15 @@ int Main(int argc, char** argv) {
   std::fprintf(stderr, "\n");
 
   const auto t0 = std::chrono::steady_clock::now();
-  size_t bytes = 0, next = 0;
-  for (long long i = 0; i < count; ++i) {
-    const Frame& q = frames[next];
-    if (++next == frames.size()) next = 0;
-    std::memcpy(buf, q.bytes, q.len);
-    dns::Outcome o;
-    bytes += PacketPath(**zones, config, service, buf, q.len, !offload, &o);
+  size_t bytes = 0;
+  next = 0;
+  long long ignored[16] = {};
+  for (long long done = 0; done < count; done += kBurst) {
+    const size_t n =
+        static_cast<size_t>(std::min<long long>(kBurst, count - done));
+    fill(n);
+    bytes += BurstPath(**zones, config, service, bufs, lens, n, verify,
+                       tx_offload, ignored);
   }
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)

@@ -14,6 +14,11 @@
 namespace popdns::control {
 namespace {
 
+// The index of the node named `name`, which exists (the builder made it).
+uint32_t NodeIndexOf(const zone::Zone& z, std::string_view name) {
+  return static_cast<uint32_t>(z.Find(name) - z.nodes.data());
+}
+
 namespace rrtype = dns::rrtype;
 using zone::Zone;
 
@@ -225,9 +230,11 @@ absl::Status Builder::Layout() {
   std::vector<uint32_t>().swap(order);
   std::vector<ZoneRecord>().swap(records_);
   std::vector<uint32_t>().swap(node_of_);
-  z.index.reserve(z.nodes.size());
-  for (uint32_t i = 0; i < z.nodes.size(); ++i) z.index[z.nodes[i].name] = i;
-  z.apex_node = z.index[z.apex];
+  z.index.Reset(z.nodes.size());
+  for (uint32_t i = 0; i < z.nodes.size(); ++i) {
+    z.index.Insert(zone::NameIndex::Hash(z.nodes[i].name), i);
+  }
+  z.apex_node = NodeIndexOf(z, z.apex);
   return absl::OkStatus();
 }
 
@@ -250,7 +257,7 @@ void Builder::ComputeFlags() {
     if (!apex) {
       std::string_view parent_name =
           n.name.substr(1u + static_cast<uint8_t>(n.name[0]));
-      zone::Node& parent = z.nodes[z.index[parent_name]];
+      zone::Node& parent = z.nodes[NodeIndexOf(z, parent_name)];
       n.cut = parent.cut;
       n.dname = parent.dname;
       if (n.name.size() >= 2 && n.name[0] == 1 && n.name[1] == '*') {

@@ -31,10 +31,14 @@ uint32_t NodeIndex(const Zone& z, const Node* n) {
 
 // The deepest existing node at or above `name` (whose apex suffix starts at
 // label `apex_label`). The apex always exists, so this never fails.
+// `name_hash` is NameIndex::Hash(name), or 0 if not computed yet.
 const Node* ClosestEncloser(const Zone& z, const LowerName& name,
-                            size_t apex_label, bool* exact) {
+                            size_t apex_label, bool* exact,
+                            uint64_t name_hash = 0) {
   for (size_t i = 0; i < apex_label; ++i) {
-    if (const Node* n = z.Find(name.Suffix(i))) {
+    const std::string_view suffix = name.Suffix(i);
+    if (const Node* n = i == 0 && name_hash != 0 ? z.Find(suffix, name_hash)
+                                                 : z.Find(suffix)) {
       *exact = i == 0;
       return n;
     }
@@ -553,9 +557,19 @@ void EmitBlob(const Zone& z, const Blob& b, uint8_t* buf, size_t start,
   *end = start + n;
 }
 
+// What AnswerBurst's first stage already knows of a query, so that
+// answering it does not look for it again.
+struct Lookup {
+  const Zone* zone = nullptr;  // FindZone's result; nullptr: not looked up
+  size_t apex_label = 0;
+  uint64_t hash = 0;           // NameIndex::Hash of the question name, or 0
+  const Node* node = nullptr;  // the index's likely answer (prefetching)
+};
+
 AnswerResult AnswerParsed(const zone::ZoneSet& zones,
                           const AnswerConfig& config, Transport transport,
-                          const Query& q, uint8_t* buf, size_t buf_size) {
+                          const Query& q, uint8_t* buf, size_t buf_size,
+                          const Lookup& known = {}) {
   switch (q.verdict) {
     case QueryVerdict::kDrop: {
       AnswerResult res;
@@ -606,8 +620,9 @@ AnswerResult AnswerParsed(const zone::ZoneSet& zones,
                          static_cast<uint16_t>(Rcode::kNotAuth),
                          Outcome::kNotImp);
   }
-  size_t apex_label;
-  const Zone* z = zones.FindZone(q.qname, &apex_label);
+  size_t apex_label = known.apex_label;
+  const Zone* z =
+      known.zone ? known.zone : zones.FindZone(q.qname, &apex_label);
   if (!z) {
     // RFC 1034 4.3.2 step 2 leaves this to the server; REFUSED is what
     // authoritative-only servers answer (RFC 8906 3.1.4.1).
@@ -635,7 +650,8 @@ AnswerResult AnswerParsed(const zone::ZoneSet& zones,
 
   // Fast path: precompiled blobs.
   bool exact;
-  const Node* e = ClosestEncloser(*z, q.qname, apex_label, &exact);
+  const Node* e = ClosestEncloser(*z, q.qname, apex_label, &exact,
+                                  known.hash);
   const Blob* blob = nullptr;
   size_t delta = 0;
   bool keep_owner = false;
@@ -734,6 +750,113 @@ AnswerResult Answer(const zone::ZoneSet& zones, const AnswerConfig& config,
   AnswerResult r = AnswerParsed(zones, config, transport, q, buf, buf_size);
   r.qtype = q.question_end != 0 ? q.qtype : 0;
   return r;
+}
+
+namespace {
+
+constexpr size_t kMaxBurst = 32;
+
+void Prefetch(const void* p) { __builtin_prefetch(p, 0, 3); }
+
+// Every cache line of [p, p + size).
+void PrefetchRange(const void* p, size_t size) {
+  const auto* b = static_cast<const char*>(p);
+  const uintptr_t first = reinterpret_cast<uintptr_t>(b) & ~uintptr_t{63};
+  const uintptr_t last = reinterpret_cast<uintptr_t>(b + size - 1);
+  for (uintptr_t line = first; line <= last; line += 64) {
+    Prefetch(reinterpret_cast<const void*>(line));
+  }
+}
+
+// The stages of one query, each prefetching what the next one reads. The
+// burst runs them as a pipeline, query i in stage k while query
+// i + kStageDistance is in stage k - 1, so that answering one query (the
+// last stage, compute-bound once its data is cached) overlaps with the
+// memory fetches of the next few instead of waiting for them.
+class Pipeline {
+ public:
+  Pipeline(const zone::ZoneSet& zones, const AnswerConfig& config,
+           Transport transport, AnswerJob* jobs)
+      : zones_(zones), config_(config), transport_(transport), jobs_(jobs) {}
+
+  // 1: parse; the index slot of the question name.
+  void Parse(size_t i) {
+    ParseQuery(jobs_[i].buf, jobs_[i].query_len, &q_[i]);
+    if (q_[i].verdict != QueryVerdict::kAnswer) return;
+    Lookup& l = l_[i];
+    l.zone = zones_.FindZone(q_[i].qname, &l.apex_label);
+    if (l.zone == nullptr || l.apex_label == 0) return;
+    l.hash = zone::NameIndex::Hash(q_[i].qname.view());
+    Prefetch(l.zone->index.FirstSlot(l.hash));
+  }
+  // 2: the node the slot names.
+  void ReadSlot(size_t i) {
+    if (l_[i].hash == 0) return;
+    const uint32_t node = l_[i].zone->index.LikelyNode(l_[i].hash);
+    if (node == zone::NameIndex::kMissing) return;
+    l_[i].node = &l_[i].zone->nodes[node];
+    PrefetchRange(l_[i].node, sizeof(Node));
+  }
+  // 3: its name (to confirm the match) and its precompiled answers.
+  void ReadNode(size_t i) {
+    const zone::Node* node = l_[i].node;
+    if (node == nullptr) return;
+    PrefetchRange(node->name.data(), node->name.size());
+    if (node->typed_blob_count != 0) {
+      PrefetchRange(&l_[i].zone->typed_blobs[node->typed_blob_begin],
+                    node->typed_blob_count * sizeof(zone::TypedBlob));
+    }
+  }
+  // 4: the answer bytes for the question's type.
+  void FindAnswer(size_t i) {
+    const zone::Node* node = l_[i].node;
+    if (node == nullptr || node->typed_blob_count == 0) return;
+    if (const zone::Blob* b = l_[i].zone->FindBlob(*node, q_[i].qtype)) {
+      PrefetchRange(l_[i].zone->Bytes(b->offset), b->size);
+    }
+  }
+  // 5: answer, from cache.
+  void Respond(size_t i) {
+    AnswerJob& j = jobs_[i];
+    j.result =
+        AnswerParsed(zones_, config_, transport_, q_[i], j.buf, j.buf_size,
+                     l_[i]);
+    j.result.qtype = q_[i].question_end != 0 ? q_[i].qtype : 0;
+  }
+
+ private:
+  const zone::ZoneSet& zones_;
+  const AnswerConfig& config_;
+  const Transport transport_;
+  AnswerJob* const jobs_;
+  Query q_[kMaxBurst];
+  Lookup l_[kMaxBurst];
+};
+
+constexpr size_t kStageDistance = 3;
+
+// Up to kMaxBurst jobs.
+void AnswerChunk(const zone::ZoneSet& zones, const AnswerConfig& config,
+                 Transport transport, AnswerJob* jobs, size_t n) {
+  Pipeline p(zones, config, transport, jobs);
+  constexpr size_t d = kStageDistance;
+  for (size_t t = 0; t < n + 4 * d; ++t) {
+    if (t < n) p.Parse(t);
+    if (t >= d && t - d < n) p.ReadSlot(t - d);
+    if (t >= 2 * d && t - 2 * d < n) p.ReadNode(t - 2 * d);
+    if (t >= 3 * d && t - 3 * d < n) p.FindAnswer(t - 3 * d);
+    if (t >= 4 * d && t - 4 * d < n) p.Respond(t - 4 * d);
+  }
+}
+
+}  // namespace
+
+void AnswerBurst(const zone::ZoneSet& zones, const AnswerConfig& config,
+                 Transport transport, AnswerJob* jobs, size_t n) {
+  for (size_t done = 0; done < n; done += kMaxBurst) {
+    AnswerChunk(zones, config, transport, jobs + done,
+                std::min(n - done, kMaxBurst));
+  }
 }
 
 }  // namespace popdns::dns

@@ -4,8 +4,27 @@
 
 namespace popdns::dns {
 
+namespace {
+
+// ASCII 'A'-'Z' to 'a'-'z' in each byte of `x`, 8 at a time (other bytes,
+// including label lengths, which are at most 63 < 'A', stay as they are).
+uint64_t LowerAscii8(uint64_t x) {
+  constexpr uint64_t kOnes = 0x0101010101010101;
+  constexpr uint64_t kHigh = 0x8080808080808080;
+  const uint64_t seven = x & ~kHigh;
+  const uint64_t above_z = seven + kOnes * (0x7F - 'Z');     // high bit: > 'Z'
+  const uint64_t from_a = seven + kOnes * (0x80 - 'A');      // high bit: >= 'A'
+  const uint64_t upper = (from_a & ~above_z) & ~x & kHigh;   // and ASCII
+  return x | (upper >> 2);                                   // 0x80 >> 2 = 0x20
+}
+
+}  // namespace
+
 NameStatus ParseUncompressedName(const uint8_t* msg, size_t len, size_t pos,
                                  LowerName* out, size_t* end) {
+  // Walk the label lengths first, then copy and lowercase the whole name
+  // at once, 8 bytes at a time.
+  const size_t start = pos;
   size_t n = 0;
   uint8_t labels = 0;
   while (true) {
@@ -18,11 +37,21 @@ NameStatus ParseUncompressedName(const uint8_t* msg, size_t len, size_t pos,
     if (n + l + 2 > kMaxNameSize) return NameStatus::kMalformed;
     if (pos + 1 + l > len) return NameStatus::kTruncated;
     out->label_offset[labels++] = static_cast<uint8_t>(n);
-    out->bytes[n++] = l;
-    const uint8_t* src = msg + pos + 1;
-    for (uint8_t i = 0; i < l; ++i) out->bytes[n++] = LowerAscii(src[i]);
+    n += 1u + l;
     pos += 1u + l;
   }
+  const uint8_t* src = msg + start;
+  size_t i = 0;
+  // Whole words while the message and `bytes` have room for them (a
+  // question is followed by at least its type and class): the bytes past
+  // the name are overwritten by the root label or ignored.
+  for (; i < n && start + i + 8 <= len && i + 8 <= kMaxNameSize; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, src + i, 8);
+    w = LowerAscii8(w);
+    std::memcpy(out->bytes + i, &w, 8);
+  }
+  for (; i < n; ++i) out->bytes[i] = LowerAscii(src[i]);
   out->bytes[n++] = 0;
   out->size = static_cast<uint8_t>(n);
   out->label_count = labels;

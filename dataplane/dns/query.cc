@@ -25,6 +25,20 @@ bool OptionsWellFormed(const uint8_t* p, size_t rdlen) {
 bool ParseRecords(const uint8_t* msg, size_t len, size_t pos, Query* q) {
   const uint32_t an_ns = uint32_t{GetAnCount(msg)} + GetNsCount(msg);
   const uint32_t total = an_ns + GetArCount(msg);
+  // What nearly every query carries: nothing, or exactly one OPT record
+  // owned by root that ends the message. Anything else takes the walk.
+  if (total == 0) return pos == len;
+  if (total == 1 && an_ns == 0 && len - pos >= 1 + kRrFixedSize &&
+      msg[pos] == 0 && Load16(msg + pos + 1) == rrtype::kOpt &&
+      Load16(msg + pos + 9) == len - (pos + 1 + kRrFixedSize) &&
+      OptionsWellFormed(msg + pos + 1 + kRrFixedSize,
+                        len - (pos + 1 + kRrFixedSize))) {
+    q->has_edns = true;
+    q->edns_udp_size = Load16(msg + pos + 3);
+    q->edns_version = msg[pos + 6];
+    q->edns_do = (msg[pos + 7] & 0x80) != 0;
+    return true;
+  }
   for (uint32_t i = 0; i < total; ++i) {
     const size_t owner = pos;
     if (SkipName(msg, len, pos, &pos) != NameStatus::kOk) return false;

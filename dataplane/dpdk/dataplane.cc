@@ -246,44 +246,58 @@ uint16_t Dataplane::ServeBurst(const Port& port, uint16_t queue,
   rte_mbuf* rx[kBurst];
   rte_mbuf* answers[kBurst];
   rte_mbuf* kernel[kBurst];
+  rte_mbuf* dns_mbufs[kBurst];
+  net::DnsFrame frames[kBurst];
+  dns::AnswerJob jobs[kBurst];
   const uint16_t n = rte_eth_rx_burst(port.wire, queue, rx, kBurst);
   if (n == 0) return 0;
   c.rx.Add(n);
-  const zone::ZoneSet& zones = *snapshots_->Current();
   const bool tx_csum_offload = port.tx_csum_offload;
-  uint16_t na = 0, nk = 0;
+  uint16_t na = 0, nk = 0, nd = 0;
   for (unsigned i = 0; i < n && i < kPrefetchAhead; ++i) {
     rte_prefetch0(rte_pktmbuf_mtod(rx[i], void*));
   }
+  // Sort the burst: DNS queries for us, the kernel's, and broken ones.
   for (uint16_t i = 0; i < n; ++i) {
     if (i + kPrefetchAhead < n) {
       rte_prefetch0(rte_pktmbuf_mtod(rx[i + kPrefetchAhead], void*));
     }
     rte_mbuf* m = rx[i];
     uint8_t* frame = rte_pktmbuf_mtod(m, uint8_t*);
-    net::DnsFrame f;
+    net::DnsFrame& f = frames[nd];
+    const uint64_t l3 = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
     const uint64_t l4 = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
     net::FrameVerdict v =
         m->nb_segs != 1
             ? net::FrameVerdict::kToKernel
-            : net::ClassifyFrame(frame, m->data_len, service,
-                                 l4 != RTE_MBUF_F_RX_L4_CKSUM_GOOD, &f);
-    if (v == net::FrameVerdict::kDns && l4 == RTE_MBUF_F_RX_L4_CKSUM_BAD) {
+            : net::ClassifyFrame(
+                  frame, m->data_len, service,
+                  {.ipv4_header = l3 != RTE_MBUF_F_RX_IP_CKSUM_GOOD,
+                   .udp = l4 != RTE_MBUF_F_RX_L4_CKSUM_GOOD},
+                  &f);
+    if (v == net::FrameVerdict::kDns && (l3 == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
+                                         l4 == RTE_MBUF_F_RX_L4_CKSUM_BAD)) {
       v = net::FrameVerdict::kMalformed;
     }
     if (v == net::FrameVerdict::kToKernel) {
       kernel[nk++] = m;
-      continue;
-    }
-    if (v == net::FrameVerdict::kMalformed) {
+    } else if (v == net::FrameVerdict::kMalformed) {
       c.malformed.Add();
       rte_pktmbuf_free(m);
-      continue;
+    } else {
+      jobs[nd] = {frame + f.payload, f.payload_len,
+                  static_cast<size_t>(m->buf_len - m->data_off - f.payload),
+                  {}};
+      dns_mbufs[nd++] = m;
     }
-    const size_t room = m->buf_len - m->data_off - f.payload;
-    const dns::AnswerResult r =
-        dns::Answer(zones, answer_config, dns::Transport::kUdp,
-                    frame + f.payload, f.payload_len, room);
+  }
+  // Answer them together: the engine overlaps their zone lookups.
+  const zone::ZoneSet& zones = *snapshots_->Current();
+  dns::AnswerBurst(zones, answer_config, dns::Transport::kUdp, jobs, nd);
+  for (uint16_t i = 0; i < nd; ++i) {
+    rte_mbuf* m = dns_mbufs[i];
+    const net::DnsFrame& f = frames[i];
+    const dns::AnswerResult& r = jobs[i].result;
     if (r.size == 0) {
       c.engine_drop.Add();
       rte_pktmbuf_free(m);
@@ -291,7 +305,8 @@ uint16_t Dataplane::ServeBurst(const Port& port, uint16_t queue,
     }
     c.rcode[r.rcode & 0x0F].Add();
     if (r.truncated) c.truncated.Add();
-    const size_t len = net::MakeResponseFrame(frame, f, r.size, tx_csum_offload);
+    const size_t len = net::MakeResponseFrame(rte_pktmbuf_mtod(m, uint8_t*),
+                                              f, r.size, tx_csum_offload);
     m->data_len = static_cast<uint16_t>(len);
     m->pkt_len = static_cast<uint32_t>(len);
     if (tx_csum_offload) {

@@ -60,11 +60,17 @@ struct DnsFrame {
   MalformedReason malformed = MalformedReason::kNone;
 };
 
-// `frame` holds `len` bytes. With `verify_udp_checksum` false the caller
-// (a NIC that checked it) vouches for the UDP checksum.
+// Which checksums of a query to verify in software: those the NIC did not
+// check already (DPDK's RX_IP_CKSUM_GOOD / RX_L4_CKSUM_GOOD).
+struct ChecksumChecks {
+  bool ipv4_header = true;
+  bool udp = true;
+};
+
+// `frame` holds `len` bytes.
 [[nodiscard]] FrameVerdict ClassifyFrame(const uint8_t* frame, size_t len,
                                          const ServiceAddresses& service,
-                                         bool verify_udp_checksum,
+                                         ChecksumChecks checks,
                                          DnsFrame* out);
 
 // Rewrites the headers of a classified query frame into the response's:

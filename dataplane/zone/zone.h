@@ -10,22 +10,17 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
-#include "absl/hash/hash.h"
-#include "absl/strings/string_view.h"
+#include "dataplane/zone/huge_page_allocator.h"
+#include "dataplane/zone/name_index.h"
 
 namespace popdns::zone {
 
 inline constexpr uint32_t kNone = 0xFFFFFFFF;
 
-// Hash for names as std::string_view keys. Debian's abseil has its own
-// absl::string_view, so absl::Hash<std::string_view> would fall back to
-// std::hash (a byte-at-a-time MurmurHash); abseil's string hash reads
-// 8 bytes at a time.
+// Hash for names as std::string_view keys of abseil containers.
 struct NameHash {
   size_t operator()(std::string_view name) const {
-    return absl::Hash<absl::string_view>{}(
-        absl::string_view(name.data(), name.size()));
+    return NameIndex::Hash(name);
   }
 };
 
@@ -113,19 +108,27 @@ struct Zone {
   bool is_signed = false;
   std::vector<std::pair<std::string, uint32_t>> nsec_chain;
 
-  std::string names;  // backing store of Node::name; never resized after
-  std::string arena;  // RDATA and blob bytes
-  std::vector<Node> nodes;
-  std::vector<RRset> rrsets;
+  // What lookups touch at random lives in huge pages where the kernel
+  // allows (see huge_page_allocator.h).
+  HugePageString names;  // backing store of Node::name; never resized after
+  HugePageString arena;  // RDATA and blob bytes
+  HugePageVector<Node> nodes;
+  HugePageVector<RRset> rrsets;
   std::vector<Blob> blobs;
   std::vector<BlobCut> cuts;
   std::vector<uint16_t> relocs;
-  std::vector<TypedBlob> typed_blobs;
-  absl::flat_hash_map<std::string_view, uint32_t, NameHash> index;  // name -> node
+  HugePageVector<TypedBlob> typed_blobs;
+  NameIndex index;  // name -> node
 
   const Node* Find(std::string_view lower_name) const {
-    auto it = index.find(lower_name);
-    return it == index.end() ? nullptr : &nodes[it->second];
+    return Find(lower_name, NameIndex::Hash(lower_name));
+  }
+  // As Find(name), with the name's NameIndex::Hash already computed.
+  const Node* Find(std::string_view lower_name, uint64_t hash) const {
+    const uint32_t i = index.Find(
+        hash,
+        [&](uint32_t node) { return SameName(nodes[node].name, lower_name); });
+    return i == NameIndex::kMissing ? nullptr : &nodes[i];
   }
   const RRset* FindRRset(const Node& node, uint16_t type) const {
     for (uint32_t i = 0; i < node.rrset_count; ++i) {

@@ -5,6 +5,7 @@
 #define POPDNS_DATAPLANE_ZONE_ZONE_SET_H_
 
 #include <bitset>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -37,19 +38,31 @@ class ZoneSet {
   // The zone whose apex is the longest suffix of `qname`, and the label
   // index of that suffix in qname; nullptr if no served zone encloses it.
   const Zone* FindZone(const dns::LowerName& qname, size_t* apex_label) const {
+    if (zones_.size() <= kLinearZones) {
+      // A few zones (the common PoP case): compare each apex with the end
+      // of the name instead of probing a table for every suffix.
+      const Zone* best = nullptr;
+      for (const auto& z : zones_) {
+        const size_t n = z->apex.size();
+        if (n > qname.size || (best && n <= best->apex.size())) continue;
+        const size_t off = qname.size - n;
+        if (!SameName(qname.view().substr(off), z->apex)) continue;
+        size_t label = 0;  // the apex must start at a label
+        while (label < qname.label_count && qname.label_offset[label] < off) {
+          ++label;
+        }
+        const size_t start =
+            label < qname.label_count ? qname.label_offset[label]
+                                      : qname.size - 1u;
+        if (start != off) continue;
+        best = z.get();
+        *apex_label = label;
+      }
+      return best;
+    }
     for (size_t i = 0; i <= qname.label_count; ++i) {
       std::string_view suffix = qname.Suffix(i);
       if (!apex_sizes_[suffix.size()]) continue;
-      if (zones_.size() <= kLinearZones) {
-        // A few zones (the common PoP case): comparing beats hashing.
-        for (const auto& z : zones_) {
-          if (z->apex == suffix) {
-            *apex_label = i;
-            return z.get();
-          }
-        }
-        continue;
-      }
       auto it = by_apex_.find(suffix);
       if (it != by_apex_.end()) {
         *apex_label = i;

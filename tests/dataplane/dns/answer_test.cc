@@ -45,6 +45,7 @@ class AnswerTest : public ::testing::TestWithParam<bool> {
     std::copy(query.begin(), query.end(), buf_.begin());
     last_ = Answer(*zones_, config_, transport, buf_.data(), query.size(),
                    buf_.size());
+    ExpectSameInBurst(query, transport);
     EXPECT_GT(last_.size, 0u) << "query was dropped";
     auto m = testutil::ParseMessage(buf_.data(), last_.size);
     EXPECT_TRUE(m.ok()) << m.status();
@@ -53,6 +54,34 @@ class AnswerTest : public ::testing::TestWithParam<bool> {
   Message Ask(std::string_view name, uint16_t qtype,
               const QueryOptions& o = {}) {
     return Ask(MakeQuery(name, qtype, o));
+  }
+
+  // AnswerBurst must give the same bytes as Answer for the same query, also
+  // between other queries (whose lookups it overlaps with this one's).
+  void ExpectSameInBurst(const std::vector<uint8_t>& query,
+                         Transport transport) {
+    const std::vector<std::vector<uint8_t>> queries = {
+        MakeQuery("www.example.test.", rrtype::kA), query,
+        MakeQuery("nope.example.test.", rrtype::kAaaa)};
+    std::vector<std::vector<uint8_t>> bufs;
+    std::vector<AnswerJob> jobs;
+    for (const auto& q : queries) {
+      bufs.emplace_back(buf_.size(), 0);
+      std::copy(q.begin(), q.end(), bufs.back().begin());
+    }
+    for (size_t i = 0; i < queries.size(); ++i) {
+      jobs.push_back({bufs[i].data(), queries[i].size(), bufs[i].size(), {}});
+    }
+    AnswerBurst(*zones_, config_, transport, jobs.data(), jobs.size());
+    const AnswerResult& r = jobs[1].result;
+    EXPECT_EQ(r.size, last_.size);
+    EXPECT_EQ(r.outcome, last_.outcome);
+    EXPECT_EQ(r.rcode, last_.rcode);
+    EXPECT_EQ(r.truncated, last_.truncated);
+    EXPECT_EQ(r.qtype, last_.qtype);
+    EXPECT_TRUE(std::equal(buf_.begin(), buf_.begin() + last_.size,
+                           bufs[1].begin()))
+        << "AnswerBurst wrote other bytes than Answer";
   }
 
   std::shared_ptr<zone::ZoneSet> zones_;
@@ -613,6 +642,40 @@ std::string Describe(const Message& m) {
 }
 
 // The precompiled path must produce the very bytes of the general path.
+// A burst longer than the engine's chunk (32) of every kind of query, each
+// answered as Answer answers it alone.
+TEST_P(AnswerTest, LongBurstMatchesSingleAnswers) {
+  const std::vector<std::pair<std::string, uint16_t>> asks = {
+      {"www.example.test.", rrtype::kA},      {"nope.example.test.", rrtype::kA},
+      {"foo.wild.example.test.", rrtype::kA}, {"alias.example.test.", rrtype::kA},
+      {"a.child.example.test.", rrtype::kA},  {"example.test.", rrtype::kMx},
+      {"www.example.org.", rrtype::kA},       {"example.test.", rrtype::kAny},
+      {"www.example.test.", rrtype::kTxt},    {"sub.child.example.test.", rrtype::kDs}};
+  std::vector<std::vector<uint8_t>> single, burst;
+  std::vector<AnswerJob> jobs;
+  for (size_t i = 0; i < 45; ++i) {
+    QueryOptions o;
+    o.id = static_cast<uint16_t>(i);
+    o.edns = i % 3 != 0;
+    const auto& [name, type] = asks[i % asks.size()];
+    const std::vector<uint8_t> q = MakeQuery(name, type, o);
+    single.emplace_back(4096, 0);
+    std::copy(q.begin(), q.end(), single.back().begin());
+    burst.push_back(single.back());
+    const AnswerResult r = Answer(*zones_, config_, Transport::kUdp,
+                                  single.back().data(), q.size(), 4096);
+    single.back().resize(r.size);
+    jobs.push_back({nullptr, q.size(), 4096, {}});
+  }
+  for (size_t i = 0; i < jobs.size(); ++i) jobs[i].buf = burst[i].data();
+  AnswerBurst(*zones_, config_, Transport::kUdp, jobs.data(), jobs.size());
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    ASSERT_GT(jobs[i].result.size, 0u);
+    burst[i].resize(jobs[i].result.size);
+    EXPECT_EQ(burst[i], single[i]) << "query " << i;
+  }
+}
+
 TEST(AnswerConsistencyTest, BlobsMatchGeneralPath) {
   auto set = testutil::MakeZoneSet(
       {{"example.test.", ReadFile(POPDNS_TESTDATA "/example.test.zone")}});

@@ -78,7 +78,7 @@ class PacketTest : public ::testing::Test {
     inet_pton(AF_INET6, "fd00::1", service_.v6[service_.v6_count++]);
   }
   FrameVerdict Classify(const std::vector<uint8_t>& f, size_t len = 0) {
-    return ClassifyFrame(f.data(), len ? len : f.size(), service_, true,
+    return ClassifyFrame(f.data(), len ? len : f.size(), service_, {},
                          &frame_);
   }
   ServiceAddresses service_;
@@ -106,10 +106,17 @@ TEST(ChecksumTest, MatchesReferenceSum) {
           << "off " << off << " len " << len;
     }
   }
-  std::vector<uint8_t> ones(64, 0xFF);  // carries on every addition
-  uint32_t ref = 0;
-  for (size_t i = 0; i < 64; i += 2) ref += 0xFFFF;
-  EXPECT_EQ(ChecksumFold(ChecksumAdd(0, ones.data(), 64)), ChecksumFold(ref));
+  // Carries on every addition, up to the largest datagram.
+  for (size_t len : {64, 1500, 65535}) {
+    std::vector<uint8_t> ones(len, 0xFF);
+    uint64_t ref = 0;
+    for (size_t i = 0; i + 1 < len; i += 2) ref += 0xFFFF;
+    if (len % 2) ref += 0xFF00;
+    while (ref >> 16) ref = (ref & 0xFFFF) + (ref >> 16);
+    EXPECT_EQ(ChecksumFold(ChecksumAdd(0, ones.data(), len)),
+              ChecksumFold(static_cast<uint32_t>(ref)))
+        << "len " << len;
+  }
 }
 
 TEST_F(PacketTest, Ipv4DnsQuery) {
@@ -157,6 +164,23 @@ TEST_F(PacketTest, OptionsFragmentsExtensionHeadersGoToKernel) {
   auto ext = MakeFrame({.ipv6 = true});
   ext[14 + 6] = 0;  // hop-by-hop
   EXPECT_EQ(Classify(ext), FrameVerdict::kToKernel);
+}
+
+// A checksum the NIC verified (DPDK RX_*_CKSUM_GOOD) is not checked again.
+TEST_F(PacketTest, ChecksumsTheNicCheckedAreNotVerifiedAgain) {
+  auto ip_csum = MakeFrame({});
+  ip_csum[14 + 10] ^= 1;
+  DnsFrame f;
+  EXPECT_EQ(ClassifyFrame(ip_csum.data(), ip_csum.size(), service_,
+                          {.ipv4_header = false, .udp = true}, &f),
+            FrameVerdict::kDns);
+  auto udp_csum = MakeFrame({.ipv6 = true});
+  udp_csum.back() ^= 1;
+  EXPECT_EQ(ClassifyFrame(udp_csum.data(), udp_csum.size(), service_,
+                          {.ipv4_header = true, .udp = false}, &f),
+            FrameVerdict::kDns);
+  EXPECT_EQ(ClassifyFrame(udp_csum.data(), udp_csum.size(), service_, {}, &f),
+            FrameVerdict::kMalformed);
 }
 
 TEST_F(PacketTest, BadLengthsAndChecksumsAreMalformed) {
@@ -218,7 +242,7 @@ TEST_F(PacketTest, ResponseFrameIsValid) {
     inet_pton(AF_INET6, "fd00::2", client.v6[client.v6_count++]);
     client.port = 12345;
     DnsFrame r;
-    EXPECT_EQ(ClassifyFrame(f.data(), f.size(), client, true, &r),
+    EXPECT_EQ(ClassifyFrame(f.data(), f.size(), client, {}, &r),
               FrameVerdict::kDns);  // lengths and both checksums verify
     EXPECT_EQ(r.payload_len, 50);
   }
