@@ -235,6 +235,7 @@ absl::Status Builder::Layout() {
     z.index.Insert(zone::NameIndex::Hash(z.nodes[i].name), i);
   }
   z.apex_node = NodeIndexOf(z, z.apex);
+  z.apex_labels = static_cast<uint8_t>(dns::CountLabels(z.apex));
   return absl::OkStatus();
 }
 
@@ -365,6 +366,11 @@ absl::Status Builder::CompileBlobs() {
     }
     n.typed_blob_begin = static_cast<uint32_t>(z.typed_blobs.size());
     n.typed_blob_count = static_cast<uint16_t>(typed.size());
+    for (const zone::TypedBlob& t : typed) {
+      if (n.likely_answer == zone::kNone || t.qtype == rrtype::kA) {
+        n.likely_answer = t.blob.offset;
+      }
+    }
     z.typed_blobs.insert(z.typed_blobs.end(), typed.begin(), typed.end());
   }
   return absl::OkStatus();

@@ -1,5 +1,6 @@
 #include "dataplane/dns/name.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace popdns::dns {
@@ -28,24 +29,27 @@ NameStatus ParseUncompressedName(const uint8_t* msg, size_t len, size_t pos,
   size_t n = 0;
   uint8_t labels = 0;
   while (true) {
+    // A label that runs past the end is caught here on the next round.
     if (pos >= len) return NameStatus::kTruncated;
     const uint8_t l = msg[pos];
     if (l == 0) break;
-    if ((l & 0xC0) == 0xC0) return NameStatus::kCompressed;
-    if (l > kMaxLabelSize) return NameStatus::kMalformed;  // types 01, 10
+    if (l > kMaxLabelSize) {  // types 11 (a pointer), 01 and 10
+      return (l & 0xC0) == 0xC0 ? NameStatus::kCompressed
+                                : NameStatus::kMalformed;
+    }
     // +1 for this length octet, +1 for the root label still to come.
     if (n + l + 2 > kMaxNameSize) return NameStatus::kMalformed;
-    if (pos + 1 + l > len) return NameStatus::kTruncated;
     out->label_offset[labels++] = static_cast<uint8_t>(n);
     n += 1u + l;
     pos += 1u + l;
   }
   const uint8_t* src = msg + start;
-  size_t i = 0;
   // Whole words while the message and `bytes` have room for them (a
   // question is followed by at least its type and class): the bytes past
   // the name are overwritten by the root label or ignored.
-  for (; i < n && start + i + 8 <= len && i + 8 <= kMaxNameSize; i += 8) {
+  const size_t room = std::min(len - start, kMaxNameSize);
+  size_t i = 0;
+  for (; i < n && i + 8 <= room; i += 8) {
     uint64_t w;
     std::memcpy(&w, src + i, 8);
     w = LowerAscii8(w);

@@ -173,7 +173,7 @@ FrameVerdict ClassifyFrame(const uint8_t* frame, size_t len,
                                 : MalformedReason::kBadLength);
     }
     if (checks.ipv4_header &&
-        ChecksumFold(ChecksumAdd(0, ip, kIpv4Header)) != 0) {
+        ChecksumFold(ToNetwork(NativeSum(ip, kIpv4Header))) != 0) {
       return Malformed(out, MalformedReason::kBadChecksum);
     }
     out->ipv6 = false;
@@ -226,7 +226,7 @@ size_t MakeResponseFrame(uint8_t* frame, const DnsFrame& f, size_t dns_len,
     ip[8] = kResponseTtl;
     Put16(ip + 10, 0);
     if (!checksum_offload) {
-      Put16(ip + 10, ChecksumFold(ChecksumAdd(0, ip, kIpv4Header)));
+      Put16(ip + 10, ChecksumFold(ToNetwork(NativeSum(ip, kIpv4Header))));
     }
   }
   uint8_t* udp = frame + f.l4;
@@ -237,9 +237,10 @@ size_t MakeResponseFrame(uint8_t* frame, const DnsFrame& f, size_t dns_len,
   Put16(udp + 6, 0);
   if (checksum_offload) {
     // The pseudo-header sum, folded but not complemented.
-    uint32_t sum = f.ipv6 ? ChecksumAdd(0, frame + f.l3 + 8, 32)
-                          : ChecksumAdd(0, frame + f.l3 + 12, 8);
-    sum += kProtoUdp + static_cast<uint32_t>(udp_len);
+    const uint64_t addresses = f.ipv6 ? NativeSum(frame + f.l3 + 8, 32)
+                                      : NativeSum(frame + f.l3 + 12, 8);
+    const uint32_t sum = ToNetwork(addresses) + kProtoUdp +
+                         static_cast<uint32_t>(udp_len);
     Put16(udp + 6, static_cast<uint16_t>(~ChecksumFold(sum)));
   } else {
     Put16(udp + 6, UdpChecksum(frame, f, udp_len));

@@ -48,16 +48,18 @@ enum NodeFlag : uint16_t {
 // Compression pointers listed in `relocs` move by the difference between
 // the real question name's length and the template owner's (see answer.cc).
 struct Blob {
-  uint32_t offset = 0;  // in Zone::arena
+  // Ordered for size (28 bytes, so that a TypedBlob is 32: two per cache
+  // line for the lookups of an exact hit).
+  uint32_t offset = 0;       // in Zone::arena
+  uint32_t reloc_begin = 0;  // in Zone::relocs
+  uint32_t cut_begin = 0;    // in Zone::cuts
   uint16_t size = 0;
   uint16_t an = 0, ns = 0, ar = 0;
+  uint16_t reloc_count = 0;
+  uint16_t cut_count = 0;
   uint8_t rcode = 0;
   uint8_t outcome = 0;  // dns::Outcome, for counters
   bool relocatable = true;
-  uint32_t reloc_begin = 0;  // in Zone::relocs
-  uint16_t reloc_count = 0;
-  uint32_t cut_begin = 0;  // in Zone::cuts
-  uint16_t cut_count = 0;
 };
 
 // Where a blob may be cut when it does not fit: after each RRset.
@@ -74,6 +76,7 @@ struct TypedBlob {
   uint16_t qtype;
   Blob blob;
 };
+static_assert(sizeof(TypedBlob) == 32);
 
 struct Node {
   std::string_view name;  // lowercased wire format, in Zone::names
@@ -90,11 +93,17 @@ struct Node {
   uint32_t cut = kNone;
   uint32_t dname = kNone;
   uint32_t referral_blob = kNone;  // for cut nodes
+  // Arena offset of the precompiled answer most likely asked for (the A
+  // blob, else the first typed blob), so that a burst can prefetch it
+  // together with the typed blobs instead of after them. kNone: no blob.
+  uint32_t likely_answer = kNone;
 };
+static_assert(sizeof(Node) == 48);
 
 struct Zone {
   std::string apex;  // lowercased wire format
   uint32_t apex_node = 0;
+  uint8_t apex_labels = 0;  // label count of apex, not counting the root
   uint32_t serial = 0;
   uint32_t negative_blob = kNone;  // SOA in authority, built for the apex
   uint32_t soa_rrset = kNone;

@@ -44,17 +44,20 @@ class ZoneSet {
       const Zone* best = nullptr;
       for (const auto& z : zones_) {
         const size_t n = z->apex.size();
-        if (n > qname.size || (best && n <= best->apex.size())) continue;
-        const size_t off = qname.size - n;
-        if (!SameName(qname.view().substr(off), z->apex)) continue;
-        size_t label = 0;  // the apex must start at a label
-        while (label < qname.label_count && qname.label_offset[label] < off) {
-          ++label;
+        if (n > qname.size || z->apex_labels > qname.label_count ||
+            (best && n <= best->apex.size())) {
+          continue;
         }
-        const size_t start =
-            label < qname.label_count ? qname.label_offset[label]
-                                      : qname.size - 1u;
-        if (start != off) continue;
+        // The apex must start at a label: the one that many labels from
+        // the right.
+        const size_t label = qname.label_count - z->apex_labels;
+        const size_t start = label < qname.label_count
+                                 ? qname.label_offset[label]
+                                 : qname.size - 1u;
+        if (start != qname.size - n ||
+            !SameName(qname.view().substr(start), z->apex)) {
+          continue;
+        }
         best = z.get();
         *apex_label = label;
       }
