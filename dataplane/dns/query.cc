@@ -22,7 +22,8 @@ bool OptionsWellFormed(const uint8_t* p, size_t rdlen) {
 
 // Walks the answer, authority and additional sections. Returns false for
 // FORMERR. Fills the EDNS fields of `q` from the OPT record.
-bool ParseRecords(const uint8_t* msg, size_t len, size_t pos, Query* q) {
+[[gnu::always_inline]] inline bool ParseRecords(const uint8_t* msg, size_t len,
+                                               size_t pos, Query* q) {
   const uint32_t an_ns = uint32_t{GetAnCount(msg)} + GetNsCount(msg);
   const uint32_t total = an_ns + GetArCount(msg);
   // What nearly every query carries: nothing, or exactly one OPT record
