@@ -9,6 +9,7 @@
 // header and records; compression may differ, see SameMessage).
 //
 // Invariants (a violation traps, which libFuzzer reports as a crash):
+//  - AnswerBurst (the DPDK worker's entry) writes the same bytes as Answer;
 //  - the response is dropped (size 0) or parses strictly;
 //  - over UDP it is at most 512 bytes without EDNS, at most the client's
 //    EDNS size clamped to [512, 1232] with it (RFC 6891 6.2.3/6.2.5), and
@@ -233,6 +234,30 @@ size_t AnswerCopy(const uint8_t* data, size_t size, Transport transport,
   return r.size;
 }
 
+void Dump(const char* what, const uint8_t* p, size_t n);
+
+// AnswerBurst writes what Answer wrote (now in Buffer(), `size` bytes) for
+// the same query, also when it shares the burst with another query.
+void CheckBurstMatches(const uint8_t* query, size_t query_size, size_t size) {
+  static std::vector<uint8_t>* bufs[2] = {
+      new std::vector<uint8_t>(kBufSize), new std::vector<uint8_t>(kBufSize)};
+  AnswerJob jobs[2];
+  for (int k = 0; k < 2; ++k) {
+    std::memcpy(bufs[k]->data(), query, query_size);
+    jobs[k] = {bufs[k]->data(), query_size, kBufSize, {}};
+  }
+  AnswerBurst(Zones(), AnswerConfig{}, Transport::kUdp, jobs, 2);
+  for (const AnswerJob& j : jobs) {
+    if (j.result.size != size || std::memcmp(j.buf, Buffer(), size) != 0) {
+      std::fprintf(stderr, "answer_fuzzer: AnswerBurst (%zu bytes) and "
+                   "Answer (%zu bytes) differ\n", j.result.size, size);
+      Dump("burst", j.buf, j.result.size);
+      Dump("single", Buffer(), size);
+      __builtin_trap();
+    }
+  }
+}
+
 void CheckResponse(const uint8_t* query, size_t query_size, const QueryFacts& f,
                    Transport transport, size_t size) {
   const uint8_t* buf = Buffer();
@@ -333,6 +358,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   const size_t udp = AnswerCopy(data, size, Transport::kUdp, true);
   CheckResponse(data, size, f, Transport::kUdp, udp);
+  CheckBurstMatches(data, size, udp);
   if (differential) {
     const std::string fast(reinterpret_cast<const char*>(Buffer()), udp);
     const size_t general = AnswerCopy(data, size, Transport::kUdp, false);
