@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "dataplane/dns/answer.h"
+#include "bench/burst_path.h"
 #include "dataplane/net/packet.h"
 #include "tests/testutil/zone_fixture.h"
 
@@ -93,43 +94,7 @@ const char* OutcomeName(dns::Outcome o) {
   return "?";
 }
 
-constexpr size_t kBurst = 32;
-
-// One burst, as Dataplane::ServeBurst() handles it: classify every frame,
-// answer the DNS ones together (AnswerBurst), write the response frames.
-// Adds each frame's outcome to outcomes[] (dropped: not answered) and
-// returns the bytes of the response frames.
-size_t BurstPath(const zone::ZoneSet& zones, const dns::AnswerConfig& config,
-                 const net::ServiceAddresses& service, uint8_t (*bufs)[kBufSize],
-                 const size_t* lens, size_t n, bool verify,
-                 bool tx_offload, long long* outcomes) {
-  net::DnsFrame frames[kBurst];
-  dns::AnswerJob jobs[kBurst];
-  size_t owner[kBurst];
-  size_t nd = 0;
-  for (size_t i = 0; i < n; ++i) {
-    net::DnsFrame& f = frames[nd];
-    if (net::ClassifyFrame(bufs[i], lens[i], service, {verify, verify}, &f) !=
-        net::FrameVerdict::kDns) {
-      ++outcomes[static_cast<int>(dns::Outcome::kDropped)];
-      continue;
-    }
-    jobs[nd] = {bufs[i] + f.payload, f.payload_len, kBufSize - f.payload, {}};
-    owner[nd++] = i;
-  }
-  dns::AnswerBurst(zones, config, dns::Transport::kUdp, jobs, nd);
-  size_t bytes = 0;
-  for (size_t k = 0; k < nd; ++k) {
-    const dns::AnswerResult& r = jobs[k].result;
-    ++outcomes[static_cast<int>(r.size == 0 ? dns::Outcome::kDropped
-                                            : r.outcome) & 15];
-    if (r.size != 0) {
-      bytes += net::MakeResponseFrame(bufs[owner[k]], frames[k], r.size,
-                                      tx_offload);
-    }
-  }
-  return bytes;
-}
+constexpr size_t kBurst = bench::kMaxBurst;
 
 int Main(int argc, char** argv) {
   const std::string mode = argc == 5 ? argv[4] : "";
@@ -140,8 +105,9 @@ int Main(int argc, char** argv) {
                  "[rx-csum-offload|csum-offload]\n");
     return 2;
   }
-  const bool verify = mode.empty();
-  const bool tx_offload = mode == "csum-offload";
+  bench::BurstOptions options;
+  options.checks.ipv4_header = options.checks.udp = mode.empty();
+  options.tx_checksum_offload = mode == "csum-offload";
   const long long count = std::atoll(argv[3]);
   std::string zone_text, pcap;
   if (!ReadFile(argv[1], &zone_text)) {
@@ -171,7 +137,10 @@ int Main(int argc, char** argv) {
   service.v4_count = 1;
   const dns::AnswerConfig config;
   alignas(64) static uint8_t bufs[kBurst][kBufSize];
+  uint8_t* frame_ptrs[kBurst];
+  for (size_t k = 0; k < kBurst; ++k) frame_ptrs[k] = bufs[k];
   size_t lens[kBurst];
+  dns::Outcome burst_outcomes[kBurst];
   // Fills the burst buffers with the next frames of the pcap (the NIC's
   // part: a copy into the mbuf).
   size_t next = 0;
@@ -189,8 +158,11 @@ int Main(int argc, char** argv) {
   for (size_t done = 0; done < frames.size(); done += kBurst) {
     const size_t n = std::min(kBurst, frames.size() - done);
     fill(n);
-    BurstPath(**zones, config, service, bufs, lens, n, verify, tx_offload,
-              outcomes);
+    bench::BurstPath(**zones, config, service, frame_ptrs, lens,
+                     burst_outcomes, n, kBufSize, options);
+    for (size_t k = 0; k < n; ++k) {
+      ++outcomes[static_cast<int>(burst_outcomes[k]) & 15];
+    }
   }
   std::fprintf(stderr, "path_driver: %zu frames:", frames.size());
   for (int i = 0; i < 16; ++i) {
@@ -204,13 +176,14 @@ int Main(int argc, char** argv) {
   const auto t0 = std::chrono::steady_clock::now();
   size_t bytes = 0;
   next = 0;
-  long long ignored[16] = {};
+
   for (long long done = 0; done < count; done += kBurst) {
     const size_t n =
         static_cast<size_t>(std::min<long long>(kBurst, count - done));
     fill(n);
-    bytes += BurstPath(**zones, config, service, bufs, lens, n, verify,
-                       tx_offload, ignored);
+    bench::BurstPath(**zones, config, service, frame_ptrs, lens,
+                     burst_outcomes, n, kBufSize, options);
+    for (size_t k = 0; k < n; ++k) bytes += lens[k];
   }
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
