@@ -1286,11 +1286,11 @@ def main():
             c = res.get("counters") or {}
             if not c:
                 continue
-            rx = sum(v for k, v in c.items() if re.match(r"dpdk\.q\d+\.rx$", k))
+            rx = sum(v for k, v in c.items() if re.match(r"dpdk\.p\d+\.q\d+\.rx$", k))
             ans = sum(v for k, v in c.items()
-                      if re.match(r"dpdk\.q\d+\.answered$", k))
+                      if re.match(r"dpdk\.p\d+\.q\d+\.answered$", k))
             bad = sum(v for k, v in c.items()
-                      if re.match(r"dpdk\.q\d+\.(malformed|engine_drop|tx_drop)$", k))
+                      if re.match(r"dpdk\.p\d+\.q\d+\.(malformed|engine_drop|tx_drop)$", k))
             line = (f"{res['id']} dataplane counters over all its steps: worker "
                     f"received {rx:,} frames, answered {ans:,}, "
                     f"malformed + engine_drop + tx_drop {bad:,}")

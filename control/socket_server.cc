@@ -166,6 +166,7 @@ void SocketServer::UdpLoop(int fd, WorkerStats* stats, uint32_t reader) {
   sockaddr_storage addrs[kBatch];
   mmsghdr out[kBatch];
   iovec out_iovs[kBatch];
+  dns::AnswerJob jobs[kBatch];
   while (running_.load(std::memory_order_relaxed)) {
     for (int i = 0; i < kBatch; ++i) {
       iovs[i] = {bufs.get() + i * kUdpBufSize, kUdpBufSize};
@@ -180,16 +181,20 @@ void SocketServer::UdpLoop(int fd, WorkerStats* stats, uint32_t reader) {
     if (n <= 0) continue;
     snapshots_->Online(reader);
     const zone::ZoneSet& zones = *snapshots_->Current();
-    int nout = 0;
+    // The batch is answered as one burst, like the DPDK workers' bursts.
     for (int i = 0; i < n; ++i) {
-      uint8_t* buf = bufs.get() + i * kUdpBufSize;
       size_t len = msgs[i].msg_len;
       if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) len = 0;  // larger than we take
-      const dns::AnswerResult r = dns::Answer(
-          zones, answer_config_, dns::Transport::kUdp, buf, len, kUdpBufSize);
+      jobs[i] = {bufs.get() + i * kUdpBufSize, len, kUdpBufSize, {}};
+    }
+    dns::AnswerBurst(zones, answer_config_, dns::Transport::kUdp, jobs,
+                     static_cast<size_t>(n));
+    int nout = 0;
+    for (int i = 0; i < n; ++i) {
+      const dns::AnswerResult& r = jobs[i].result;
       stats->Count(r);
       if (r.size == 0) continue;
-      out_iovs[nout] = {buf, r.size};
+      out_iovs[nout] = {jobs[i].buf, r.size};
       std::memset(&out[nout], 0, sizeof(out[nout]));
       out[nout].msg_hdr.msg_iov = &out_iovs[nout];
       out[nout].msg_hdr.msg_iovlen = 1;

@@ -49,6 +49,12 @@ def setup(mode):
         run(["ip", "-n", POP, "link", "add", MACVLAN_IF, "link", POP_IF,
              "type", "macvlan", "mode", "bridge"])
         run(["ip", "-n", POP, "link", "set", MACVLAN_IF, "up"])
+        # The lower veth must not take the service traffic itself: the
+        # kernel would accept a query sent to its MAC (the addresses are
+        # the host's) and answer it on a socket, past the macvlan's XDP
+        # program. No IPv6 and no ARP answers for others' addresses there.
+        in_ns(POP, ["sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=1" % POP_IF])
+        in_ns(POP, ["sysctl", "-qw", "net.ipv4.conf.%s.arp_ignore=1" % POP_IF])
     run(["ip", "-n", POP, "addr", "add", V4 + "/24", "dev", serve_if])
     run(["ip", "-n", POP, "addr", "add", V6 + "/64", "dev", serve_if, "nodad"])
     run(["ip", "-n", CLIENT, "addr", "add", "198.18.1.2/24", "dev", CLIENT_IF])
@@ -157,6 +163,9 @@ dataplane:
         check(red >= 2 and ans >= 2,
               "[%s] answered by the AF_XDP worker (redirected %d, answered %d)"
               % (mode, red, ans))
+        if red < 2 or ans < 2:
+            print(in_ns(CLIENT, ["ip", "neigh"]).stdout)
+            print(in_ns(POP, ["ip", "-br", "link"]).stdout)
         r = in_ns(CLIENT, ["dig", "+tcp", "+short", "@" + V4, "example.test", "MX"])
         check("mail.example.test" in r.stdout, "dig +tcp is answered by the kernel path")
         r = in_ns(CLIENT, ["kdig", "+noedns", "@" + V4, "big.example.test", "TXT"])
