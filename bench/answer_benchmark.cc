@@ -158,10 +158,7 @@ void RunAnswer(benchmark::State& state, Case c, bool precompiled) {
     benchmark::DoNotOptimize(r);
     benchmark::DoNotOptimize(buf);
   }
-  const int64_t allocs = bench::StopCountingAllocations();
-  state.SetItemsProcessed(state.iterations());
-  state.counters["allocs_per_query"] = benchmark::Counter(
-      static_cast<double>(allocs), benchmark::Counter::kAvgIterations);
+  bench::ReportItemsAndAllocations(state, 1, "allocs_per_query");
 }
 
 constexpr size_t kBurst = 32;
@@ -204,10 +201,7 @@ void RunBurst(benchmark::State& state, Case c) {
     benchmark::DoNotOptimize(jobs);
     benchmark::DoNotOptimize(bufs);
   }
-  const int64_t allocs = bench::StopCountingAllocations();
-  state.SetItemsProcessed(state.iterations() * kBurst);
-  state.counters["allocs_per_query"] = benchmark::Counter(
-      static_cast<double>(allocs) / kBurst, benchmark::Counter::kAvgIterations);
+  bench::ReportItemsAndAllocations(state, kBurst, "allocs_per_query");
   state.counters["ns_per_query"] = benchmark::Counter(
       static_cast<double>(state.iterations() * kBurst),
       benchmark::Counter::kIsRate | benchmark::Counter::kInvert);

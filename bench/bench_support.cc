@@ -81,6 +81,15 @@ int64_t StopCountingAllocations() {
   return g_allocs;
 }
 
+void ReportItemsAndAllocations(benchmark::State& state, int64_t per_iteration,
+                               const char* counter) {
+  const int64_t allocs = StopCountingAllocations();
+  state.SetItemsProcessed(state.iterations() * per_iteration);
+  state.counters[counter] = benchmark::Counter(
+      static_cast<double>(allocs) / static_cast<double>(per_iteration),
+      benchmark::Counter::kAvgIterations);
+}
+
 // ---- Generated zones -------------------------------------------------------
 
 namespace {

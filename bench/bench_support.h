@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 
+#include "benchmark/benchmark.h"
 #include "dataplane/zone/zone_set.h"
 
 namespace popdns::bench {
@@ -17,6 +18,12 @@ inline constexpr char kApex[] = "bench.test.";
 // Counts operator new calls between Start and Stop; Stop returns the count.
 void StartCountingAllocations();
 int64_t StopCountingAllocations();
+
+// Stops counting and reports, for a loop that handled `per_iteration`
+// items (queries or packets) per iteration: items processed (so the rate
+// is per item) and `counter` (allocs_per_query/_packet) per item.
+void ReportItemsAndAllocations(benchmark::State& state, int64_t per_iteration,
+                               const char* counter);
 
 // Of every 20 names: 16 `hostN A` (every 4th of them also AAAA),
 // 2 `cnameN CNAME hostM`, and one delegation `delN NS ns.delN` with its glue

@@ -270,10 +270,7 @@ void RunPacketPath(benchmark::State& state, Case c) {
     benchmark::DoNotOptimize(r);
     benchmark::DoNotOptimize(buf);
   }
-  const int64_t allocs = bench::StopCountingAllocations();
-  state.SetItemsProcessed(state.iterations());
-  state.counters["allocs_per_packet"] = benchmark::Counter(
-      static_cast<double>(allocs), benchmark::Counter::kAvgIterations);
+  bench::ReportItemsAndAllocations(state, 1, "allocs_per_packet");
 }
 
 // As RunPacketPath, 32 frames per iteration through bench::BurstPath (the
@@ -321,10 +318,7 @@ void RunPacketBurst(benchmark::State& state, Case c) {
     benchmark::DoNotOptimize(lens);
     benchmark::DoNotOptimize(bufs);
   }
-  const int64_t allocs = bench::StopCountingAllocations();
-  state.SetItemsProcessed(state.iterations() * kBurst);
-  state.counters["allocs_per_packet"] = benchmark::Counter(
-      static_cast<double>(allocs) / kBurst, benchmark::Counter::kAvgIterations);
+  bench::ReportItemsAndAllocations(state, kBurst, "allocs_per_packet");
 }
 
 void BM_PacketPath_ExactA(benchmark::State& s) {

@@ -1,8 +1,11 @@
 """Shared by the integration tests: named checks with a closing
 'N passed, M failed' line, a free loopback port for UDP and TCP, and
 running commands (inside network namespaces) with a time limit."""
+import os
+import shutil
 import socket
 import subprocess
+import tempfile
 
 passed = 0
 failures = []
@@ -59,3 +62,19 @@ def popdnsctl_stats(ns, popdnsctl, sock):
         if value.isdigit():
             stats[key] = int(value)
     return stats
+
+
+def dataplane_config(src, prefix, dataplane):
+    """A temp dir holding a copy of tests/testdata/example.test.zone and a
+    popdns config that serves it, with its control socket in the dir and
+    `dataplane` (YAML lines, indented two spaces) as its dataplane section.
+    Returns (tmp, zone, sock, conf)."""
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    zone = os.path.join(tmp, "example.test.zone")
+    shutil.copy(os.path.join(src, "tests", "testdata", "example.test.zone"), zone)
+    sock = os.path.join(tmp, "control.sock")
+    conf = os.path.join(tmp, "popdns.yaml")
+    with open(conf, "w") as f:
+        f.write("zones:\n  - name: example.test\n    file: %s\n"
+                "control_socket: %s\ndataplane:\n%s" % (zone, sock, dataplane))
+    return tmp, zone, sock, conf

@@ -22,12 +22,11 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checks import (check, failures, in_ns, popdnsctl_stats, run,  # noqa: E402
-                    summary)
+from checks import (check, dataplane_config, failures, in_ns,  # noqa: E402
+                    popdnsctl_stats, run, summary)
 
 POP, C0, C1 = "popdns-m-pop", "popdns-m-c0", "popdns-m-c1"
 WIRE = ["pmwire0", "pmwire1"]
@@ -61,18 +60,7 @@ def cleanup():
 def main(build, src):
     popdns = os.path.join(build, "control", "popdns")
     popdnsctl = os.path.join(build, "control", "popdnsctl")
-    tmp = tempfile.mkdtemp(prefix="popdns-multiport-")
-    zone = os.path.join(tmp, "example.test.zone")
-    shutil.copy(os.path.join(src, "tests", "testdata", "example.test.zone"), zone)
-    sock = os.path.join(tmp, "control.sock")
-    conf = os.path.join(tmp, "popdns.yaml")
-    log = os.path.join(tmp, "popdns.log")
-    with open(conf, "w") as f:
-        f.write(f"""zones:
-  - name: example.test
-    file: {zone}
-control_socket: {sock}
-dataplane:
+    tmp, zone, sock, conf = dataplane_config(src, "popdns-multiport-", f"""\
   # Two workers on CPU 1: each polls queue N of both wire ports.
   eal: ["--no-huge", "--in-memory", "-m", "256", "--no-pci",
         "--lcores", "0@0,1@1,2@1",
@@ -89,6 +77,7 @@ dataplane:
       addresses: ["198.18.1.1/24", "fd00:54::1/64"]
   service_addresses: ["{V4}/24", "{V6}/64"]
 """)
+    log = os.path.join(tmp, "popdns.log")
     cleanup()
     proc = None
     try:

@@ -24,12 +24,11 @@ import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checks import (check, failures, in_ns, popdnsctl_stats, run,  # noqa: E402
-                    summary)
+from checks import (check, dataplane_config, failures, in_ns,  # noqa: E402
+                    popdnsctl_stats, run, summary)
 
 POP, CLIENT = "popdns-t-pop", "popdns-t-client"
 WIRE_IF, EXC_IF = "ptwire0", "ptexc0"
@@ -137,17 +136,7 @@ def main(build, src):
     global POPDNSCTL
     popdns = os.path.join(build, "control", "popdns")
     POPDNSCTL = os.path.join(build, "control", "popdnsctl")
-    tmp = tempfile.mkdtemp(prefix="popdns-softnic-")
-    zone = os.path.join(tmp, "example.test.zone")
-    shutil.copy(os.path.join(src, "tests", "testdata", "example.test.zone"), zone)
-    sock = os.path.join(tmp, "control.sock")
-    conf = os.path.join(tmp, "popdns.yaml")
-    with open(conf, "w") as f:
-        f.write(f"""zones:
-  - name: example.test
-    file: {zone}
-control_socket: {sock}
-dataplane:
+    tmp, zone, sock, conf = dataplane_config(src, "popdns-softnic-", f"""\
   eal: ["--no-huge", "--in-memory", "-m", "256", "--no-pci", "-l", "0-1",
         "--vdev", "net_tap0,iface={WIRE_IF}", "--vdev", "net_tap1,iface={EXC_IF}",
         "--log-level", "*:error"]

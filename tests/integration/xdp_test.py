@@ -20,11 +20,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checks import check, in_ns, popdnsctl_stats, run, summary  # noqa: E402
+from checks import (check, dataplane_config, in_ns,  # noqa: E402
+                    popdnsctl_stats, run, summary)
 
 POP, CLIENT = "popdns-x-pop", "popdns-x-client"
 POP_IF, CLIENT_IF = "xpop0", "xcli0"
@@ -102,17 +102,7 @@ def main(build, mode):
     popdns = os.path.join(build, "control", "popdns")
     popdnsctl = os.path.join(build, "control", "popdnsctl")
     src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    tmp = tempfile.mkdtemp(prefix="popdns-xdp-")
-    zone = os.path.join(tmp, "example.test.zone")
-    shutil.copy(os.path.join(src, "tests", "testdata", "example.test.zone"), zone)
-    sock = os.path.join(tmp, "control.sock")
-    conf = os.path.join(tmp, "popdns.yaml")
-    with open(conf, "w") as f:
-        f.write(f"""zones:
-  - name: example.test
-    file: {zone}
-control_socket: {sock}
-dataplane:
+    tmp, zone, sock, conf = dataplane_config(src, "popdns-xdp-", f"""\
   xdp:
     interface: {serve_if}
     queues: 1
