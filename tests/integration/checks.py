@@ -5,6 +5,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 
 passed = 0
@@ -78,3 +79,19 @@ def dataplane_config(src, prefix, dataplane):
         f.write("zones:\n  - name: example.test\n    file: %s\n"
                 "control_socket: %s\ndataplane:\n%s" % (zone, sock, dataplane))
     return tmp, zone, sock, conf
+
+
+def require(test, needs, tun=False):
+    """Exits unless this runs as root with dnsperf (and /dev/net/tun if
+    `tun`): a failure in CI (exit 1), a skip elsewhere (exit 77). `needs`
+    names what root is for, in the message."""
+    missing = None
+    if os.geteuid() != 0:
+        missing = "needs root (%s)" % needs
+    elif tun and not os.path.exists("/dev/net/tun"):
+        missing = "no /dev/net/tun"
+    elif shutil.which("dnsperf") is None:
+        missing = "dnsperf not installed"
+    if missing:
+        print("%s: %s" % (test, missing))
+        sys.exit(1 if os.environ.get("CI") else 77)

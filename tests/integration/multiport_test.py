@@ -25,7 +25,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checks import (check, dataplane_config, failures, in_ns,  # noqa: E402
+from checks import (check, dataplane_config, require, failures, in_ns,  # noqa: E402
                     popdnsctl_stats, run, summary)
 
 POP, C0, C1 = "popdns-m-pop", "popdns-m-c0", "popdns-m-c1"
@@ -175,15 +175,6 @@ def main(build, src):
 
 
 if __name__ == "__main__":
-    missing = None
-    if os.geteuid() != 0:
-        missing = "needs root (network namespaces, net_tap)"
-    elif not os.path.exists("/dev/net/tun"):
-        missing = "no /dev/net/tun"
-    elif shutil.which("dnsperf") is None:
-        missing = "dnsperf not installed"
-    if missing:
-        print("multiport_test: " + missing)
-        sys.exit(1 if os.environ.get("CI") else 77)
+    require("multiport_test", "network namespaces, net_tap", tun=True)
     main(sys.argv[1], sys.argv[2])
     sys.exit(summary())

@@ -27,7 +27,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checks import (check, dataplane_config, failures, in_ns,  # noqa: E402
+from checks import (check, dataplane_config, require, failures, in_ns,  # noqa: E402
                     popdnsctl_stats, run, summary)
 
 POP, CLIENT = "popdns-t-pop", "popdns-t-client"
@@ -268,15 +268,6 @@ def main(build, src):
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "ask":
         sys.exit(ask_main(sys.argv[2:]))
-    missing = None
-    if os.geteuid() != 0:
-        missing = "needs root (network namespaces, net_tap)"
-    elif not os.path.exists("/dev/net/tun"):
-        missing = "no /dev/net/tun"
-    elif shutil.which("dnsperf") is None:
-        missing = "dnsperf not installed"
-    if missing:
-        print("softnic_test: " + missing)
-        sys.exit(1 if os.environ.get("CI") else 77)
+    require("softnic_test", "network namespaces, net_tap", tun=True)
     main(sys.argv[1], sys.argv[2])
     sys.exit(summary())

@@ -23,7 +23,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checks import (check, dataplane_config, in_ns,  # noqa: E402
+from checks import (check, dataplane_config, require, in_ns,  # noqa: E402
                     popdnsctl_stats, run, summary)
 
 POP, CLIENT = "popdns-x-pop", "popdns-x-client"
@@ -213,14 +213,7 @@ def main(build, mode):
 
 
 if __name__ == "__main__":
-    missing = None
-    if os.geteuid() != 0:
-        missing = "needs root (network namespaces, XDP, AF_XDP)"
-    elif shutil.which("dnsperf") is None:
-        missing = "dnsperf not installed"
-    if missing:
-        print("xdp_test: " + missing)
-        sys.exit(1 if os.environ.get("CI") else 77)
+    require("xdp_test", "network namespaces, XDP, AF_XDP")
     for mode in ("native", "generic"):
         main(sys.argv[1], mode)
     sys.exit(summary())
