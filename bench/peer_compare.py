@@ -750,7 +750,9 @@ zone:
 """)
         return path
 
-    def popdns_xdp_conf(self):
+    def popdns_conf(self, dataplane):
+        """popdns.yaml serving the zone, with `dataplane` (YAML lines under
+        `dataplane:`, indented two spaces)."""
         path = os.path.join(self.dir, "popdns.yaml")
         with open(path, "w") as f:
             f.write(f"""zones:
@@ -758,6 +760,11 @@ zone:
     file: {self.zone}
 control_socket: {self.dir}/control.sock
 dataplane:
+""" + dataplane)
+        return path
+
+    def popdns_xdp_conf(self):
+        return self.popdns_conf(f"""\
   xdp:
     interface: {SRV_IF}
     queues: 1
@@ -765,16 +772,9 @@ dataplane:
         "--file-prefix", "pbpeer-x", "--log-level", "*:error"]
   service_addresses: ["{SRV_IP}/24"]
 """)
-        return path
 
     def popdns_softnic_conf(self):
-        path = os.path.join(self.dir, "popdns.yaml")
-        with open(path, "w") as f:
-            f.write(f"""zones:
-  - name: {ORIGIN}
-    file: {self.zone}
-control_socket: {self.dir}/control.sock
-dataplane:
+        return self.popdns_conf(f"""\
   eal: ["--no-huge", "--no-shconf", "-m", "256", "--no-pci", "-l", "0-1",
         "--file-prefix", "pbpeer-t",
         "--vdev", "net_tap0,iface={SN_WIRE}", "--vdev", "net_tap1,iface={SN_EXC}",
@@ -784,7 +784,6 @@ dataplane:
   exception_interface: {SN_EXC}
   service_addresses: ["{SN_IP}/24", "fd00:55::1/64"]
 """)
-        return path
 
     def popdns_counters(self):
         """Dataplane counters (malformed/tx_drop tell where frames went)."""
