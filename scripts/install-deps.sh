@@ -11,9 +11,10 @@ PACKAGES=(
   libdpdk-dev dpdk
   libbpf-dev libelf-dev zlib1g-dev linux-libc-dev bpftool
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libyaml-cpp-dev nlohmann-json3-dev libssl-dev
+  libyaml-cpp-dev nlohmann-json3-dev libssl-dev liblmdb-dev
   # tests, peers, load generators
   knot knot-dnsutils nsd dnsperf dnsutils bind9-utils gnuplot-nox
+  bind9 pdns-server pdns-backend-sqlite3 sqlite3
   iproute2 iputils-ping ethtool procps python3 python3-dnspython valgrind
 )
 

@@ -13,7 +13,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "control/exception_interface.h"
+#include "control/server/exception_interface.h"
 
 namespace popdns::control {
 namespace {

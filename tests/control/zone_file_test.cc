@@ -1,7 +1,7 @@
 // Tests for control/zone_file.h, control/rdata_text.h, control/name_text.h:
 // every syntax feature, every RDATA text format, every error message (exact
 // "file:line:col: what" text).
-#include "control/zone_file.h"
+#include "control/zonefile/zone_file.h"
 
 #include <cstdio>
 #include <fstream>
@@ -11,8 +11,8 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/escaping.h"
-#include "control/name_text.h"
-#include "control/rdata_text.h"
+#include "control/zonefile/name_text.h"
+#include "control/zonefile/rdata_text.h"
 
 namespace popdns::control {
 namespace {

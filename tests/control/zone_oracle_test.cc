@@ -18,9 +18,9 @@
 
 #include <gtest/gtest.h>
 
-#include "control/name_text.h"
-#include "control/rdata_text.h"
-#include "control/zone_file.h"
+#include "control/zonefile/name_text.h"
+#include "control/zonefile/rdata_text.h"
+#include "control/zonefile/zone_file.h"
 
 namespace popdns::control {
 namespace {

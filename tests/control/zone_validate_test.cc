@@ -1,14 +1,14 @@
 // Tests for control/zone_validate.h: zone-level rules (RFC 1034 3.6.2,
 // RFC 2181 5.2 and 10.1, RFC 4035 2.5) with exact error and warning text.
-#include "control/zone_validate.h"
+#include "control/zonefile/zone_validate.h"
 
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
-#include "control/name_text.h"
-#include "control/zone_file.h"
+#include "control/zonefile/name_text.h"
+#include "control/zonefile/zone_file.h"
 
 namespace popdns::control {
 namespace {

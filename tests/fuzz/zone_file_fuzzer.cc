@@ -8,9 +8,9 @@
 #include <string_view>
 #include <vector>
 
-#include "control/name_text.h"
-#include "control/zone_file.h"
-#include "control/zone_validate.h"
+#include "control/zonefile/name_text.h"
+#include "control/zonefile/zone_file.h"
+#include "control/zonefile/zone_validate.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using popdns::control::ZoneFileOptions;

@@ -1,9 +1,9 @@
 #include "tests/testutil/zone_fixture.h"
 
-#include "control/name_text.h"
-#include "control/zone_builder.h"
-#include "control/zone_file.h"
-#include "control/zone_validate.h"
+#include "control/zonefile/name_text.h"
+#include "control/build/zone_builder.h"
+#include "control/zonefile/zone_file.h"
+#include "control/zonefile/zone_validate.h"
 
 namespace popdns::testutil {
 

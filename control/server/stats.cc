@@ -1,4 +1,4 @@
-#include "control/stats.h"
+#include "control/server/stats.h"
 
 #include <map>
 

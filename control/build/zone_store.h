@@ -4,8 +4,8 @@
 // previous version serving. Only the reloaded zone is rebuilt: the others
 // are shared with the previous snapshot.
 // Control thread only.
-#ifndef POPDNS_CONTROL_ZONE_STORE_H_
-#define POPDNS_CONTROL_ZONE_STORE_H_
+#ifndef POPDNS_CONTROL_BUILD_ZONE_STORE_H_
+#define POPDNS_CONTROL_BUILD_ZONE_STORE_H_
 
 #include <ctime>
 #include <memory>
@@ -57,4 +57,4 @@ class ZoneStore {
 
 }  // namespace popdns::control
 
-#endif  // POPDNS_CONTROL_ZONE_STORE_H_
+#endif  // POPDNS_CONTROL_BUILD_ZONE_STORE_H_

@@ -2,8 +2,8 @@
 // taking one command line per connection — "status", "reload [zone]",
 // "stats" — and answering with text whose first line is "ok" or "error".
 // popdnsctl is its client. Served from the control thread's poll loop.
-#ifndef POPDNS_CONTROL_CONTROL_SOCKET_H_
-#define POPDNS_CONTROL_CONTROL_SOCKET_H_
+#ifndef POPDNS_CONTROL_SERVER_CONTROL_SOCKET_H_
+#define POPDNS_CONTROL_SERVER_CONTROL_SOCKET_H_
 
 #include <functional>
 #include <string>
@@ -27,4 +27,4 @@ absl::StatusOr<std::string> ControlRequest(const std::string& path,
 
 }  // namespace popdns::control
 
-#endif  // POPDNS_CONTROL_CONTROL_SOCKET_H_
+#endif  // POPDNS_CONTROL_SERVER_CONTROL_SOCKET_H_

@@ -3,7 +3,7 @@
 // Most types are a fixed sequence of fields, so each type is a row of field
 // kinds (kRdataFormats) run by one small interpreter; only SVCB/HTTPS
 // parameters need their own code.
-#include "control/rdata_text.h"
+#include "control/zonefile/rdata_text.h"
 
 #include <arpa/inet.h>
 
@@ -16,8 +16,8 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
-#include "control/name_text.h"
-#include "control/text_util.h"
+#include "control/zonefile/name_text.h"
+#include "control/zonefile/text_util.h"
 
 namespace popdns::control {
 namespace {

@@ -1,4 +1,4 @@
-#include "control/control_socket.h"
+#include "control/server/control_socket.h"
 
 #include <sys/socket.h>
 #include <sys/stat.h>

@@ -1,4 +1,4 @@
-#include "control/exception_interface.h"
+#include "control/server/exception_interface.h"
 
 #include <arpa/inet.h>
 #include <spawn.h>

@@ -4,8 +4,8 @@
 // Called by the control thread when a zone is (re)loaded; the records then
 // go through control/zone_validate.h before a snapshot is built.
 // Not thread-safe per call, no shared state: concurrent calls are fine.
-#ifndef POPDNS_CONTROL_ZONE_FILE_H_
-#define POPDNS_CONTROL_ZONE_FILE_H_
+#ifndef POPDNS_CONTROL_ZONEFILE_ZONE_FILE_H_
+#define POPDNS_CONTROL_ZONEFILE_ZONE_FILE_H_
 
 #include <cstdint>
 #include <string>
@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "control/zone_record.h"
+#include "control/zonefile/zone_record.h"
 
 namespace popdns::control {
 
@@ -50,4 +50,4 @@ absl::StatusOr<std::vector<ZoneRecord>> ParseZoneText(
 
 }  // namespace popdns::control
 
-#endif  // POPDNS_CONTROL_ZONE_FILE_H_
+#endif  // POPDNS_CONTROL_ZONEFILE_ZONE_FILE_H_

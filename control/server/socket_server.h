@@ -6,8 +6,8 @@
 // the DPDK and XDP dataplanes (TCP, fragments, anything the kernel gets).
 // Threads are started and joined by the control thread; each worker reads
 // snapshots as an RCU reader.
-#ifndef POPDNS_CONTROL_SOCKET_SERVER_H_
-#define POPDNS_CONTROL_SOCKET_SERVER_H_
+#ifndef POPDNS_CONTROL_SERVER_SOCKET_SERVER_H_
+#define POPDNS_CONTROL_SERVER_SOCKET_SERVER_H_
 
 #include <atomic>
 #include <string>
@@ -17,7 +17,7 @@
 #include "absl/status/status.h"
 #include "control/config.h"
 #include "dataplane/dpdk/rcu_snapshot.h"
-#include "control/stats.h"
+#include "control/server/stats.h"
 #include "dataplane/dns/answer.h"
 
 namespace popdns::control {
@@ -53,4 +53,4 @@ class SocketServer {
 
 }  // namespace popdns::control
 
-#endif  // POPDNS_CONTROL_SOCKET_SERVER_H_
+#endif  // POPDNS_CONTROL_SERVER_SOCKET_SERVER_H_

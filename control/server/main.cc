@@ -14,14 +14,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "control/config.h"
-#include "control/control_socket.h"
-#include "control/exception_interface.h"
-#include "control/xdp_mode.h"
+#include "control/server/control_socket.h"
+#include "control/server/exception_interface.h"
+#include "control/server/xdp_mode.h"
 #include "dataplane/dpdk/dataplane.h"
 #include "dataplane/dpdk/rcu_snapshot.h"
-#include "control/socket_server.h"
-#include "control/stats.h"
-#include "control/zone_store.h"
+#include "control/server/socket_server.h"
+#include "control/server/stats.h"
+#include "control/build/zone_store.h"
 
 namespace popdns::control {
 namespace {

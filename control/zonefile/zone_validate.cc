@@ -1,14 +1,14 @@
 // Zone checks and normalization. See zone_validate.h.
-#include "control/zone_validate.h"
+#include "control/zonefile/zone_validate.h"
 
 #include <algorithm>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
-#include "control/name_text.h"
-#include "control/rdata_text.h"
-#include "control/text_util.h"
+#include "control/zonefile/name_text.h"
+#include "control/zonefile/rdata_text.h"
+#include "control/zonefile/text_util.h"
 
 namespace popdns::control {
 namespace {

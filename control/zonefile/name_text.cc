@@ -1,6 +1,6 @@
 // Names and type mnemonics: presentation <-> wire. See name_text.h.
-#include "control/name_text.h"
-#include "control/text_util.h"
+#include "control/zonefile/name_text.h"
+#include "control/zonefile/text_util.h"
 
 #include <array>
 

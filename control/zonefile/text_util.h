@@ -3,8 +3,8 @@
 // Debian's abseil 20220623 is built with its own absl::string_view, distinct
 // from std::string_view, so absl::StrCat and friends do not take the
 // std::string_view tokens this code passes around; these do.
-#ifndef POPDNS_CONTROL_TEXT_UTIL_H_
-#define POPDNS_CONTROL_TEXT_UTIL_H_
+#ifndef POPDNS_CONTROL_ZONEFILE_TEXT_UTIL_H_
+#define POPDNS_CONTROL_ZONEFILE_TEXT_UTIL_H_
 
 #include <charconv>
 #include <concepts>
@@ -67,4 +67,4 @@ inline bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 }  // namespace popdns::control::internal
 
-#endif  // POPDNS_CONTROL_TEXT_UTIL_H_
+#endif  // POPDNS_CONTROL_ZONEFILE_TEXT_UTIL_H_

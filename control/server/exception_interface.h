@@ -1,8 +1,8 @@
 // Prepares the kernel side of the exception port: the NIC's MAC (so that the
 // kernel's ARP/ND answers name the address clients must send to), the
 // service addresses, link up. Control thread, at start-up.
-#ifndef POPDNS_CONTROL_EXCEPTION_INTERFACE_H_
-#define POPDNS_CONTROL_EXCEPTION_INTERFACE_H_
+#ifndef POPDNS_CONTROL_SERVER_EXCEPTION_INTERFACE_H_
+#define POPDNS_CONTROL_SERVER_EXCEPTION_INTERFACE_H_
 
 #include <string>
 #include <vector>
@@ -31,4 +31,4 @@ absl::Status ParseServiceAddresses(const std::vector<std::string>& addresses,
 
 }  // namespace popdns::control
 
-#endif  // POPDNS_CONTROL_EXCEPTION_INTERFACE_H_
+#endif  // POPDNS_CONTROL_SERVER_EXCEPTION_INTERFACE_H_

@@ -1,4 +1,4 @@
-#include "control/socket_server.h"
+#include "control/server/socket_server.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

@@ -2,8 +2,8 @@
 // by that thread (relaxed atomics, no sharing), summed when `popdnsctl
 // stats` asks. Count() runs per query on the worker; Render() on the
 // control thread.
-#ifndef POPDNS_CONTROL_STATS_H_
-#define POPDNS_CONTROL_STATS_H_
+#ifndef POPDNS_CONTROL_SERVER_STATS_H_
+#define POPDNS_CONTROL_SERVER_STATS_H_
 
 #include <atomic>
 #include <cstdint>
@@ -45,4 +45,4 @@ class StatsRegistry {
 
 }  // namespace popdns::control
 
-#endif  // POPDNS_CONTROL_STATS_H_
+#endif  // POPDNS_CONTROL_SERVER_STATS_H_

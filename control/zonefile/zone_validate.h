@@ -1,15 +1,15 @@
 // Zone-level checks and normalization of parsed records (RFC 1034/1035,
 // RFC 2181, RFC 4035), run after control/zone_file.h and before a snapshot
 // is built. Control thread only.
-#ifndef POPDNS_CONTROL_ZONE_VALIDATE_H_
-#define POPDNS_CONTROL_ZONE_VALIDATE_H_
+#ifndef POPDNS_CONTROL_ZONEFILE_ZONE_VALIDATE_H_
+#define POPDNS_CONTROL_ZONEFILE_ZONE_VALIDATE_H_
 
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "control/zone_record.h"
+#include "control/zonefile/zone_record.h"
 
 namespace popdns::control {
 
@@ -31,4 +31,4 @@ absl::StatusOr<std::vector<ZoneRecord>> NormalizeAndValidateZone(
 
 }  // namespace popdns::control
 
-#endif  // POPDNS_CONTROL_ZONE_VALIDATE_H_
+#endif  // POPDNS_CONTROL_ZONEFILE_ZONE_VALIDATE_H_

@@ -2,8 +2,8 @@
 // Used by the zone file parser (control/zone_file.cc), the RDATA codecs
 // (control/rdata_text.cc), validation messages and tests. Control thread
 // only: these allocate and return absl::Status.
-#ifndef POPDNS_CONTROL_NAME_TEXT_H_
-#define POPDNS_CONTROL_NAME_TEXT_H_
+#ifndef POPDNS_CONTROL_ZONEFILE_NAME_TEXT_H_
+#define POPDNS_CONTROL_ZONEFILE_NAME_TEXT_H_
 
 #include <cstdint>
 #include <optional>
@@ -50,4 +50,4 @@ std::string ClassToText(uint16_t rclass);
 
 }  // namespace popdns::control
 
-#endif  // POPDNS_CONTROL_NAME_TEXT_H_
+#endif  // POPDNS_CONTROL_ZONEFILE_NAME_TEXT_H_

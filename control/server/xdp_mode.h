@@ -3,8 +3,8 @@
 // (with our program as xdp_prog=) to the EAL arguments; once the port is
 // up, fills the program's service maps; renders its verdict counters.
 // Control thread only.
-#ifndef POPDNS_CONTROL_XDP_MODE_H_
-#define POPDNS_CONTROL_XDP_MODE_H_
+#ifndef POPDNS_CONTROL_SERVER_XDP_MODE_H_
+#define POPDNS_CONTROL_SERVER_XDP_MODE_H_
 
 #include <memory>
 #include <string>
@@ -35,4 +35,4 @@ class XdpMode {
 
 }  // namespace popdns::control
 
-#endif  // POPDNS_CONTROL_XDP_MODE_H_
+#endif  // POPDNS_CONTROL_SERVER_XDP_MODE_H_

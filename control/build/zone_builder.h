@@ -3,15 +3,15 @@
 // child), and precompiled answers for every exact and wildcard hit,
 // negative answer and referral.
 // Control thread only; the result is then only read.
-#ifndef POPDNS_CONTROL_ZONE_BUILDER_H_
-#define POPDNS_CONTROL_ZONE_BUILDER_H_
+#ifndef POPDNS_CONTROL_BUILD_ZONE_BUILDER_H_
+#define POPDNS_CONTROL_BUILD_ZONE_BUILDER_H_
 
 #include <memory>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "control/zone_record.h"
+#include "control/zonefile/zone_record.h"
 #include "dataplane/zone/zone.h"
 
 namespace popdns::control {
@@ -27,4 +27,4 @@ absl::StatusOr<std::shared_ptr<const zone::Zone>> BuildZone(
 
 }  // namespace popdns::control
 
-#endif  // POPDNS_CONTROL_ZONE_BUILDER_H_
+#endif  // POPDNS_CONTROL_BUILD_ZONE_BUILDER_H_

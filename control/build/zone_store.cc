@@ -1,4 +1,4 @@
-#include "control/zone_store.h"
+#include "control/build/zone_store.h"
 
 #include <malloc.h>
 
@@ -6,10 +6,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "control/name_text.h"
-#include "control/zone_builder.h"
-#include "control/zone_file.h"
-#include "control/zone_validate.h"
+#include "control/zonefile/name_text.h"
+#include "control/build/zone_builder.h"
+#include "control/zonefile/zone_file.h"
+#include "control/zonefile/zone_validate.h"
 
 namespace popdns::control {
 

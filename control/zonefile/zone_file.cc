@@ -3,7 +3,7 @@
 // The lexer cuts the text into entries (one logical line: parentheses join
 // physical lines) of string_view tokens into the input, so parsing a large
 // zone allocates only for the records it produces.
-#include "control/zone_file.h"
+#include "control/zonefile/zone_file.h"
 
 #include <cerrno>
 #include <cstdio>
@@ -13,9 +13,9 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
-#include "control/name_text.h"
-#include "control/rdata_text.h"
-#include "control/text_util.h"
+#include "control/zonefile/name_text.h"
+#include "control/zonefile/rdata_text.h"
+#include "control/zonefile/text_util.h"
 
 #define POPDNS_RETURN_IF_ERROR(expr)   \
   do {                                 \

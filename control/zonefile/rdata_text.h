@@ -2,8 +2,8 @@
 // uncompressed wire format, plus the RFC 3597 generic "\# len hex" form.
 // Called by the zone file parser (control/zone_file.cc) on the control
 // thread; allocates and returns absl::Status.
-#ifndef POPDNS_CONTROL_RDATA_TEXT_H_
-#define POPDNS_CONTROL_RDATA_TEXT_H_
+#ifndef POPDNS_CONTROL_ZONEFILE_RDATA_TEXT_H_
+#define POPDNS_CONTROL_ZONEFILE_RDATA_TEXT_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -66,4 +66,4 @@ absl::StatusOr<std::string> UnescapeCharString(std::string_view text);
 
 }  // namespace popdns::control
 
-#endif  // POPDNS_CONTROL_RDATA_TEXT_H_
+#endif  // POPDNS_CONTROL_ZONEFILE_RDATA_TEXT_H_

@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <string>
 
-#include "control/control_socket.h"
+#include "control/server/control_socket.h"
 
 int main(int argc, char** argv) {
   std::string path = "/run/popdns/control.sock";

@@ -1,4 +1,4 @@
-#include "control/xdp_mode.h"
+#include "control/server/xdp_mode.h"
 
 #include <net/if.h>
 

@@ -1,8 +1,8 @@
 // Records as the control side reads them from zone files, before they are
 // compiled into an immutable zone snapshot (dataplane/zone).
 // Control thread only.
-#ifndef POPDNS_CONTROL_ZONE_RECORD_H_
-#define POPDNS_CONTROL_ZONE_RECORD_H_
+#ifndef POPDNS_CONTROL_ZONEFILE_ZONE_RECORD_H_
+#define POPDNS_CONTROL_ZONEFILE_ZONE_RECORD_H_
 
 #include <cstdint>
 #include <memory>
@@ -45,4 +45,4 @@ struct ZoneRecord {
 
 }  // namespace popdns::control
 
-#endif  // POPDNS_CONTROL_ZONE_RECORD_H_
+#endif  // POPDNS_CONTROL_ZONEFILE_ZONE_RECORD_H_

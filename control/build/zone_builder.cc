@@ -1,4 +1,4 @@
-#include "control/zone_builder.h"
+#include "control/build/zone_builder.h"
 
 #include <algorithm>
 #include <cstring>
