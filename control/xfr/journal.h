@@ -1,0 +1,85 @@
+// The on-disk copy of one zone: its last full version and the changesets
+// after it, in an LMDB environment (as Knot keeps its journal), so that a
+// restarted PoP serves its last complete version at once and a primary
+// serves IXFR from history. Every write is one LMDB transaction, durable
+// (fsync'd) when the call returns: a kill -9 leaves the previous or the new
+// state, never a mix. Control thread only (one Journal per zone; LMDB
+// allows one writer).
+#ifndef POPDNS_CONTROL_XFR_JOURNAL_H_
+#define POPDNS_CONTROL_XFR_JOURNAL_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "control/xfr/changeset.h"
+
+namespace popdns::xfr {
+
+class Journal {
+ public:
+  // Opens (creating the directory and the environment if needed)
+  // `<dir>/<zone>.journal/`, zone as presentation text without the
+  // trailing dot ("example.test"). `max_changesets`: history kept for
+  // IXFR out; older changesets are dropped once they are folded into the
+  // full copy. Errors: Internal/PermissionDenied with the path and errno
+  // text.
+  static absl::StatusOr<std::unique_ptr<Journal>> Open(
+      const std::string& dir, std::string_view zone, size_t max_changesets = 1000);
+  ~Journal();
+
+  struct Stored {
+    uint32_t full_serial = 0;
+    std::vector<ZoneRecord> full;     // the full copy (SOA included)
+    std::vector<Changeset> after;     // to apply to it, in order
+  };
+  // What is stored. NotFound when nothing is; DataLoss (with the path and
+  // what is wrong) when the stored data does not decode or the changesets
+  // after the full copy do not chain (from() of each = to() of the one
+  // before, the first from() = full_serial).
+  absl::StatusOr<Stored> Load();
+
+  // Replaces the full copy with `records` at `serial` (AXFR, a zone file
+  // read at start-up, compaction). Changesets that end at or before
+  // `serial` stay as IXFR history (up to max_changesets); the others are
+  // dropped. Durable when it returns.
+  absl::Status StoreFull(uint32_t serial, const std::vector<ZoneRecord>& records);
+
+  // Appends `cs`, whose from() must be the last stored serial
+  // (FailedPrecondition otherwise). Durable when it returns.
+  absl::Status Append(const Changeset& cs);
+
+  // The changesets from `serial` to the last stored version, in order (the
+  // body of an IXFR response). NotFound when history does not reach back
+  // to `serial`; an empty vector when `serial` is the last one.
+  absl::StatusOr<std::vector<Changeset>> Since(uint32_t serial);
+
+  // The last stored serial (the full copy's, or the last changeset's to());
+  // 0 with has_data() false when empty.
+  uint32_t last_serial() const { return last_serial_; }
+  bool has_data() const { return has_data_; }
+  // Changesets stored after the full copy, and their total record count:
+  // the zone store compacts (StoreFull of the current version) when these
+  // grow large.
+  size_t changesets_after_full() const { return after_full_; }
+  size_t records_after_full() const { return records_after_full_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  Journal() = default;
+  struct Env;
+  std::unique_ptr<Env> env_;
+  std::string path_;
+  size_t max_changesets_ = 1000;
+  uint32_t last_serial_ = 0;
+  bool has_data_ = false;
+  size_t after_full_ = 0;
+  size_t records_after_full_ = 0;
+};
+
+}  // namespace popdns::xfr
+
+#endif  // POPDNS_CONTROL_XFR_JOURNAL_H_

@@ -1,0 +1,2 @@
+#include "control/xfr/tsig.h"
+// Placeholder: implemented by the TSIG work in progress.
