@@ -1,6 +1,11 @@
 #include "control/config.h"
 
+#include <arpa/inet.h>
+#include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cstdio>
 
 #include <charconv>
 #include <filesystem>
@@ -39,26 +44,6 @@ absl::Status ReadInt(const std::string& file, const YAML::Node& n,
   return absl::OkStatus();
 }
 
-absl::Status ReadZones(const std::string& file, const YAML::Node& n,
-                       const std::filesystem::path& dir, Config* c) {
-  if (!n.IsSequence()) return At(file, n.Mark(), "zones: expected a list");
-  for (const YAML::Node& z : n) {
-    if (!z.IsMap() || !z["name"] || !z["file"]) {
-      return At(file, z.Mark(), "zone: needs 'name' and 'file'");
-    }
-    for (const auto& kv : z) {
-      const std::string key = kv.first.as<std::string>();
-      if (key != "name" && key != "file") {
-        return At(file, kv.first.Mark(), "zone: unknown key '" + key + "'");
-      }
-    }
-    std::filesystem::path path = z["file"].as<std::string>();
-    if (path.is_relative()) path = dir / path;
-    c->zones.push_back({Absolute(z["name"].as<std::string>()), path.string()});
-  }
-  return absl::OkStatus();
-}
-
 absl::Status ReadStrings(const std::string& file, const YAML::Node& n,
                          const char* key, std::vector<std::string>* out) {
   if (!n.IsSequence()) {
@@ -66,6 +51,185 @@ absl::Status ReadStrings(const std::string& file, const YAML::Node& n,
   }
   for (const YAML::Node& v : n) out->push_back(v.as<std::string>());
   return absl::OkStatus();
+}
+
+// "192.0.2.10/32", "2001:db8::/64", or a bare address (a host).
+bool ValidPrefix(const std::string& text) {
+  const size_t slash = text.find('/');
+  const std::string addr = text.substr(0, slash);
+  unsigned char buf[16];
+  int max_len;
+  if (inet_pton(AF_INET, addr.c_str(), buf) == 1) {
+    max_len = 32;
+  } else if (inet_pton(AF_INET6, addr.c_str(), buf) == 1) {
+    max_len = 128;
+  } else {
+    return false;
+  }
+  if (slash == std::string::npos) return true;
+  int len = -1;
+  const std::string p = text.substr(slash + 1);
+  auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), len);
+  return ec == std::errc() && ptr == p.data() + p.size() && len >= 0 &&
+         len <= max_len;
+}
+
+absl::Status ReadAddresses(const std::string& file, const YAML::Node& n,
+                           const char* key, std::vector<std::string>* out) {
+  if (absl::Status s = ReadStrings(file, n, key, out); !s.ok()) return s;
+  for (size_t i = 0; i < out->size(); ++i) {
+    std::string host;
+    uint16_t port;
+    if (!ParseListenAddress((*out)[i], &host, &port).ok()) {
+      return At(file, n[i].Mark(),
+                absl::StrCat(key, ": bad address '", (*out)[i],
+                             "' (expected ADDR or ADDR:PORT, [V6]:PORT)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadZones(const std::string& file, const YAML::Node& n,
+                       const std::filesystem::path& dir, Config* c) {
+  if (!n.IsSequence()) return At(file, n.Mark(), "zones: expected a list");
+  for (const YAML::Node& z : n) {
+    if (!z.IsMap() || !z["name"] || (!z["file"] && !z["primaries"])) {
+      return At(file, z.Mark(), "zone: needs 'name' and 'file' or 'primaries'");
+    }
+    ZoneConfig zc;
+    zc.name = Absolute(z["name"].as<std::string>());
+    for (const auto& kv : z) {
+      const std::string key = kv.first.as<std::string>();
+      const YAML::Node& v = kv.second;
+      absl::Status s;
+      auto path = [&](std::string* out) {
+        std::filesystem::path p = v.as<std::string>();
+        if (p.is_relative()) p = dir / p;
+        *out = p.string();
+      };
+      if (key == "name") {
+      } else if (key == "file") {
+        path(&zc.file);
+      } else if (key == "storage") {
+        path(&zc.storage);
+      } else if (key == "primaries") {
+        s = ReadAddresses(file, v, "primaries", &zc.primaries);
+        if (s.ok() && zc.primaries.empty()) {
+          s = At(file, v.Mark(), "primaries: empty list");
+        }
+      } else if (key == "notify") {
+        s = ReadAddresses(file, v, "notify", &zc.notify);
+      } else if (key == "allow_transfer") {
+        s = ReadStrings(file, v, "allow_transfer", &zc.allow_transfer);
+        for (size_t i = 0; s.ok() && i < zc.allow_transfer.size(); ++i) {
+          if (!ValidPrefix(zc.allow_transfer[i])) {
+            s = At(file, v[i].Mark(),
+                   "allow_transfer: bad prefix '" + zc.allow_transfer[i] +
+                       "' (expected ADDR/LEN)");
+          }
+        }
+      } else if (key == "key") {
+        zc.key = v.as<std::string>();
+      } else if (key == "refresh") {
+        s = ReadInt(file, v, "refresh", 1, 86400 * 365, &zc.refresh);
+      } else if (key == "retry") {
+        s = ReadInt(file, v, "retry", 1, 86400 * 365, &zc.retry);
+      } else if (key == "expire") {
+        s = ReadInt(file, v, "expire", 1, 86400 * 3650, &zc.expire);
+      } else {
+        return At(file, kv.first.Mark(), "zone: unknown key '" + key + "'");
+      }
+      if (!s.ok()) return s;
+    }
+    if (!zc.key.empty()) {
+      bool known = false;
+      for (const KeyConfig& k : c->keys) {
+        known |= Absolute(k.name) == Absolute(zc.key);
+      }
+      if (!known) {
+        return At(file, z["key"].Mark(),
+                  "zone " + zc.name + ": unknown key '" + zc.key +
+                      "' (keys: must list it, before zones:)");
+      }
+    }
+    c->zones.push_back(std::move(zc));
+  }
+  return absl::OkStatus();
+}
+
+const char* const kAlgorithms[] = {"hmac-sha1", "hmac-sha256", "hmac-sha384",
+                                   "hmac-sha512"};
+
+absl::Status ReadKeys(const std::string& file, const YAML::Node& n,
+                      Config* c) {
+  if (!n.IsSequence()) return At(file, n.Mark(), "keys: expected a list");
+  for (const YAML::Node& k : n) {
+    if (!k.IsMap() || !k["name"] || !k["algorithm"] || !k["secret"]) {
+      return At(file, k.Mark(), "key: needs 'name', 'algorithm' and 'secret'");
+    }
+    for (const auto& kv : k) {
+      const std::string key = kv.first.as<std::string>();
+      if (key != "name" && key != "algorithm" && key != "secret") {
+        return At(file, kv.first.Mark(), "key: unknown key '" + key + "'");
+      }
+    }
+    KeyConfig kc;
+    kc.name = k["name"].as<std::string>();
+    kc.algorithm = k["algorithm"].as<std::string>();
+    kc.secret = k["secret"].as<std::string>();
+    kc.where = absl::StrCat(file, ":", k.Mark().line + 1, ":",
+                            k.Mark().column + 1);
+    std::string alg = kc.algorithm;
+    for (char& ch : alg) ch = static_cast<char>(std::tolower(ch));
+    if (!alg.empty() && alg.back() == '.') alg.pop_back();
+    if (std::find(std::begin(kAlgorithms), std::end(kAlgorithms), alg) ==
+        std::end(kAlgorithms)) {
+      return At(file, k["algorithm"].Mark(),
+                "key " + kc.name + ": unknown algorithm '" + kc.algorithm +
+                    "' (hmac-sha1, hmac-sha256, hmac-sha384, hmac-sha512)");
+    }
+    for (const KeyConfig& other : c->keys) {
+      if (Absolute(other.name) == Absolute(kc.name)) {
+        return At(file, k["name"].Mark(), "key " + kc.name + " defined twice");
+      }
+    }
+    c->keys.push_back(std::move(kc));
+  }
+  return absl::OkStatus();
+}
+
+// A separate file holding only `keys:`, so that secrets can live in a
+// root-only file while the main config is readable by operators' tools.
+absl::Status ReadKeysFile(const std::string& file, const YAML::Node& v,
+                          const std::filesystem::path& dir, Config* c) {
+  std::filesystem::path p = v.as<std::string>();
+  if (p.is_relative()) p = dir / p;
+  std::ifstream in(p);
+  if (!in) {
+    return At(file, v.Mark(), "keys_file: cannot open " + p.string());
+  }
+  struct stat st;
+  if (stat(p.c_str(), &st) == 0 && (st.st_mode & 0077) != 0) {
+    std::fprintf(stderr,
+                 "popdns: warning: keys_file %s is readable by group or "
+                 "others (chmod 600 it)\n",
+                 p.c_str());
+  }
+  try {
+    YAML::Node root = YAML::Load(in);
+    if (!root.IsMap() || !root["keys"]) {
+      return At(p.string(), root.Mark(), "expected a mapping with 'keys:'");
+    }
+    for (const auto& kv : root) {
+      if (kv.first.as<std::string>() != "keys") {
+        return At(p.string(), kv.first.Mark(),
+                  "unknown key '" + kv.first.as<std::string>() + "'");
+      }
+    }
+    return ReadKeys(p.string(), root["keys"], c);
+  } catch (const YAML::Exception& e) {
+    return At(p.string(), e.mark, e.msg);
+  }
 }
 
 absl::Status ReadXdp(const std::string& file, const YAML::Node& n,
@@ -200,6 +364,16 @@ absl::Status ReadTop(const std::string& file, const YAML::Node& root,
                      Config* c) {
   const std::filesystem::path dir =
       std::filesystem::path(file).parent_path();
+  // Keys first, wherever they are written: zones refer to them by name.
+  if (root["keys"]) {
+    if (absl::Status s = ReadKeys(file, root["keys"], c); !s.ok()) return s;
+  }
+  if (root["keys_file"]) {
+    if (absl::Status s = ReadKeysFile(file, root["keys_file"], dir, c);
+        !s.ok()) {
+      return s;
+    }
+  }
   for (const auto& kv : root) {
     const std::string key = kv.first.as<std::string>();
     const YAML::Node& v = kv.second;
@@ -215,6 +389,8 @@ absl::Status ReadTop(const std::string& file, const YAML::Node& root,
       }
     } else if (key == "zones") {
       s = ReadZones(file, v, dir, c);
+    } else if (key == "keys" || key == "keys_file") {
+      // read above
     } else if (key == "udp_payload") {
       s = ReadInt(file, v, "udp_payload", 512, 4096, &c->udp_payload);
     } else if (key == "identity") {
@@ -333,7 +509,10 @@ absl::StatusOr<Args> ParseArgs(int argc, char** argv) {
         return absl::InvalidArgumentError("--zone expects NAME=FILE, got '" +
                                           *v + "'");
       }
-      zones.push_back({Absolute(v->substr(0, eq)), v->substr(eq + 1)});
+      ZoneConfig zc;
+      zc.name = Absolute(v->substr(0, eq));
+      zc.file = v->substr(eq + 1);
+      zones.push_back(std::move(zc));
     } else if (flag == "--listen") {
       std::string host;
       uint16_t port;

@@ -11,9 +11,32 @@
 
 namespace popdns::control {
 
+// A TSIG key as `tsig-keygen` and `keymgr -t` print it (RFC 8945).
+struct KeyConfig {
+  std::string name;       // as written ("xfr-key")
+  std::string algorithm;  // "hmac-sha256", ...
+  std::string secret;     // base64: never logged
+  std::string where;      // "file:line:col" of the entry, for errors
+};
+
 struct ZoneConfig {
   std::string name;  // presentation, absolute ("example.test.")
-  std::string file;  // absolute, or relative to the working directory
+  // The zone file: the whole zone (primary), or the seed copy of a
+  // secondary. Absolute, or relative to the working directory. May be
+  // empty for a secondary.
+  std::string file;
+  // Secondary: pull from these ("192.0.2.1:53", "[2001:db8::1]:53"),
+  // in order, signing with `key` when it is set.
+  std::vector<std::string> primaries;
+  std::string key;      // name of a `keys:` entry; "" = unsigned
+  std::string storage;  // directory of the on-disk copy; "" = none
+  // Outbound: NOTIFY these on every new serial; who may AXFR/IXFR
+  // ("192.0.2.10/32", "2001:db8::/64"; with `key` when it is set).
+  std::vector<std::string> notify;
+  std::vector<std::string> allow_transfer;
+  // Overrides of the SOA timers (seconds; 0 = the SOA's own value).
+  uint32_t refresh = 0, retry = 0, expire = 0;
+  bool secondary() const { return !primaries.empty(); }
 };
 
 // XDP fallback: DPDK net_af_xdp on a kernel-owned interface, with popdns's
@@ -62,6 +85,9 @@ std::vector<std::string> EffectiveEalArgs(const std::vector<std::string>& eal);
 struct Config {
   std::vector<std::string> listen;  // "127.0.0.1:53", "[::1]:53"
   std::vector<ZoneConfig> zones;
+  // `keys:` and the keys of `keys_file:` (a root-only YAML file with the
+  // same list).
+  std::vector<KeyConfig> keys;
   uint16_t udp_payload = 1232;
   std::string identity;  // CHAOS id.server / hostname.bind; empty: REFUSED
   std::string version;   // CHAOS version.bind; empty: REFUSED

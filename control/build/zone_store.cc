@@ -3,15 +3,54 @@
 #include <malloc.h>
 
 #include <cstdio>
+#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "control/zonefile/name_text.h"
 #include "control/build/zone_builder.h"
+#include "control/build/zone_records.h"
+#include "control/zonefile/name_text.h"
 #include "control/zonefile/zone_file.h"
 #include "control/zonefile/zone_validate.h"
+#include "dataplane/dns/name.h"
 
 namespace popdns::control {
+namespace {
+
+// IXFR history kept in memory for transfers out (the journal keeps the
+// same on disk).
+constexpr size_t kMaxHistory = 1000;
+
+std::string Timestamp(std::time_t t) {
+  if (t == 0) return "-";
+  char when[32];
+  std::tm tm;
+  gmtime_r(&t, &tm);
+  std::strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return when;
+}
+
+// "example.test" for file names.
+std::string ZoneFileStem(const std::string& presentation) {
+  std::string s = presentation;
+  if (s.size() > 1 && s.back() == '.') s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const zone::Zone>> BuildFromRecords(
+    std::string_view apex_wire, std::vector<ZoneRecord> records,
+    std::vector<std::string>* warnings) {
+  auto valid =
+      NormalizeAndValidateZone(std::move(records), apex_wire, warnings);
+  if (!valid.ok()) return valid.status();
+  // Validation's tables are freed but stay resident in malloc's free lists,
+  // which the build's large (mmap'd) arrays cannot reuse: give them back so
+  // that the peak of a large load is the records plus the compiled zone.
+  malloc_trim(0);
+  return BuildZone(apex_wire, std::move(*valid));
+}
 
 absl::StatusOr<std::shared_ptr<const zone::Zone>> LoadZone(
     const ZoneConfig& config, std::vector<std::string>* warnings) {
@@ -24,16 +63,12 @@ absl::StatusOr<std::shared_ptr<const zone::Zone>> LoadZone(
   options.origin_wire = *apex;
   auto records = ParseZoneFile(config.file, options);
   if (!records.ok()) return records.status();
-  auto valid = NormalizeAndValidateZone(std::move(*records), *apex, warnings);
-  if (!valid.ok()) return valid.status();
-  // Validation's tables are freed but stay resident in malloc's free lists,
-  // which the build's large (mmap'd) arrays cannot reuse: give them back so
-  // that the peak of a large load is the records plus the compiled zone.
-  malloc_trim(0);
-  auto built = BuildZone(*apex, std::move(*valid));
+  auto built = BuildFromRecords(*apex, std::move(*records), warnings);
   if (!built.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(config.file, ": ", built.status().message()));
+    const std::string what(built.status().message());
+    // Validation errors already name file:line; builder errors do not.
+    if (what.rfind(config.file, 0) == 0) return built.status();
+    return absl::InvalidArgumentError(absl::StrCat(config.file, ": ", what));
   }
   return built;
 }
@@ -41,64 +76,218 @@ absl::StatusOr<std::shared_ptr<const zone::Zone>> LoadZone(
 ZoneStore::ZoneStore(dpdk::SnapshotManager* snapshots, zone::Identity identity)
     : snapshots_(snapshots), identity_(std::move(identity)) {}
 
+ZoneStore::~ZoneStore() = default;
+
 absl::Status ZoneStore::Configure(const std::vector<ZoneConfig>& zones) {
-  std::vector<Entry> next;
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::unique_ptr<Entry>> next;
   for (const ZoneConfig& zc : zones) {
     auto apex = NameFromText(zc.name, "");
     if (!apex.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("zone ", zc.name, ": ", apex.status().message()));
     }
-    Entry e;
-    e.config = zc;
-    e.apex = NameToLower(*apex);
-    for (const Entry& old : entries_) {
-      if (old.apex == e.apex && old.config.file == zc.file) e = old;
-    }
-    for (const Entry& other : next) {
-      if (other.apex == e.apex) {
+    const std::string lower = NameToLower(*apex);
+    for (const auto& other : next) {
+      if (other->apex == lower) {
         return absl::InvalidArgumentError("zone " + zc.name +
                                           " configured twice");
       }
     }
+    std::unique_ptr<Entry> e;
+    for (auto& old : entries_) {
+      if (old && old->apex == lower && old->config.file == zc.file &&
+          old->config.storage == zc.storage) {
+        e = std::move(old);
+      }
+    }
+    if (!e) e = std::make_unique<Entry>();
+    e->config = zc;
+    e->apex = lower;
     next.push_back(std::move(e));
   }
   entries_ = std::move(next);
   return absl::OkStatus();
 }
 
-std::string ZoneStore::Reload(const std::string& zone_name) {
+ZoneStore::Entry* ZoneStore::Find(const std::string& apex) const {
+  for (const auto& e : entries_) {
+    if (e->apex == apex) return e.get();
+  }
+  return nullptr;
+}
+
+absl::Status ZoneStore::OpenJournal(Entry& e) {
+  if (e.config.storage.empty() || e.journal) return absl::OkStatus();
+  auto j = xfr::Journal::Open(e.config.storage, ZoneFileStem(e.config.name),
+                              kMaxHistory);
+  if (!j.ok()) return j.status();
+  e.journal = std::move(*j);
+  return absl::OkStatus();
+}
+
+void ZoneStore::Install(Entry& e, std::shared_ptr<const zone::Zone> z,
+                        const std::string& source) {
+  e.zone = std::move(z);
+  e.error.clear();
+  e.loaded_at = std::time(nullptr);
+  e.source = source;
+  std::fprintf(stderr, "popdns: zone %s serial %u loaded (%s)\n",
+               e.config.name.c_str(), e.zone->serial, source.c_str());
+}
+
+void ZoneStore::AddHistory(Entry& e, xfr::Changeset cs) {
+  if (!e.history.empty() && e.history.back()->to() != cs.from()) {
+    e.history.clear();  // not a chain: IXFR out would be wrong
+  }
+  e.history.push_back(std::make_shared<const xfr::Changeset>(std::move(cs)));
+  while (e.history.size() > kMaxHistory) e.history.pop_front();
+}
+
+absl::Status ZoneStore::LoadFromJournal(Entry& e) {
+  if (absl::Status s = OpenJournal(e); !s.ok()) return s;
+  if (!e.journal) return absl::NotFoundError("no storage");
+  auto stored = e.journal->Load();
+  if (!stored.ok()) return stored.status();
+  std::vector<ZoneRecord> records = std::move(stored->full);
+  e.history.clear();
+  for (xfr::Changeset& cs : stored->after) {
+    auto next = ApplyChangeset(std::move(records), cs);
+    if (!next.ok()) {
+      return absl::DataLossError(absl::StrCat(e.journal->path(), ": ",
+                                              next.status().message()));
+    }
+    records = std::move(*next);
+    AddHistory(e, std::move(cs));
+  }
+  e.warnings.clear();
+  auto z = BuildFromRecords(e.apex, std::move(records), &e.warnings);
+  if (!z.ok()) {
+    return absl::DataLossError(
+        absl::StrCat(e.journal->path(), ": ", z.status().message()));
+  }
+  Install(e, std::move(*z), "on-disk copy");
+  return absl::OkStatus();
+}
+
+absl::Status ZoneStore::LoadFromFile(Entry& e) {
+  e.warnings.clear();
+  auto z = LoadZone(e.config, &e.warnings);
+  for (const std::string& w : e.warnings) {
+    std::fprintf(stderr, "popdns: warning: %s\n", w.c_str());
+  }
+  if (!z.ok()) return z.status();
+  std::shared_ptr<const zone::Zone> old = e.zone;
+  std::shared_ptr<const zone::Zone> next = *z;
+  if (e.journal) {
+    std::vector<ZoneRecord> records = RecordsOf(*next);
+    absl::Status s;
+    if (old && xfr::SerialLess(old->serial, next->serial)) {
+      // ixfr-from-differences: secondaries get the change by IXFR.
+      xfr::Changeset cs = Diff(RecordsOf(*old), records);
+      s = e.journal->Append(cs);
+      if (s.ok()) AddHistory(e, std::move(cs));
+    }
+    if (!old || !s.ok() || !xfr::SerialLess(old->serial, next->serial)) {
+      if (old && old->serial == next->serial) {
+        // Same serial: nothing for secondaries to see; keep the history.
+      } else {
+        if (old) {
+          std::fprintf(stderr,
+                       "popdns: warning: zone %s: serial went from %u to %u: "
+                       "secondaries will not take it (RFC 1982)\n",
+                       e.config.name.c_str(), old->serial, next->serial);
+        }
+        s = e.journal->StoreFull(next->serial, records);
+        e.history.clear();
+      }
+    }
+    if (!s.ok()) return s;
+  }
+  Install(e, std::move(next), "file " + e.config.file);
+  return absl::OkStatus();
+}
+
+std::string ZoneStore::LoadAll() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string errors;
+  for (auto& ep : entries_) {
+    Entry& e = *ep;
+    if (!e.config.storage.empty()) {
+      absl::Status s = LoadFromJournal(e);
+      if (s.ok()) continue;
+      if (!absl::IsNotFound(s)) {
+        // A corrupt copy must not keep the zone down: drop it, and let
+        // the zone file or a fresh transfer take its place.
+        std::fprintf(stderr,
+                     "popdns: zone %s: on-disk copy unusable (%s); removing "
+                     "it%s\n",
+                     e.config.name.c_str(), std::string(s.message()).c_str(),
+                     e.config.secondary() ? " and transferring afresh" : "");
+        e.journal.reset();
+        if (absl::Status r = xfr::Journal::Remove(
+                e.config.storage, ZoneFileStem(e.config.name));
+            !r.ok()) {
+          std::fprintf(stderr, "popdns: zone %s: %s\n", e.config.name.c_str(),
+                       std::string(r.message()).c_str());
+        }
+        e.history.clear();
+        if (absl::Status o = OpenJournal(e); !o.ok()) {
+          e.error = std::string(o.message());
+          absl::StrAppend(&errors, e.error, "\n");
+          continue;
+        }
+      }
+    }
+    if (e.config.file.empty()) continue;  // a secondary waits for AXFR
+    if (absl::Status s = LoadFromFile(e); !s.ok()) {
+      e.error = std::string(s.message());
+      absl::StrAppend(&errors, e.error, "\n");
+      std::fprintf(stderr, "popdns: zone %s not loaded: %s\n",
+                   e.config.name.c_str(), e.error.c_str());
+    }
+  }
+  Publish();
+  malloc_trim(0);
+  return errors;
+}
+
+std::string ZoneStore::Reload(const std::string& zone_name,
+                              std::vector<std::string>* changed) {
+  std::lock_guard<std::mutex> lock(mu_);
   std::string errors;
   std::string wanted;
   if (!zone_name.empty()) {
     std::string name = zone_name;
     if (name.back() != '.') name.push_back('.');
     auto apex = NameFromText(name, "");
-    if (!apex.ok()) return "bad zone name " + zone_name;
+    if (!apex.ok()) return "bad zone name " + zone_name + "\n";
     wanted = NameToLower(*apex);
   }
   bool found = wanted.empty();
-  for (Entry& e : entries_) {
+  for (auto& ep : entries_) {
+    Entry& e = *ep;
     if (!wanted.empty() && e.apex != wanted) continue;
     found = true;
-    e.warnings.clear();
-    auto z = LoadZone(e.config, &e.warnings);
-    for (const std::string& w : e.warnings) {
-      std::fprintf(stderr, "popdns: warning: %s\n", w.c_str());
+    if (e.config.file.empty()) continue;
+    if (e.config.secondary() && e.zone) continue;  // the primary is the truth
+    const uint32_t before = e.zone ? e.zone->serial : 0;
+    const bool had = e.zone != nullptr;
+    if (absl::Status s = OpenJournal(e); !s.ok()) {
+      std::fprintf(stderr, "popdns: zone %s: %s\n", e.config.name.c_str(),
+                   std::string(s.message()).c_str());
     }
-    if (!z.ok()) {
+    if (absl::Status s = LoadFromFile(e); !s.ok()) {
       // The previous version (if any) keeps serving.
-      e.error = std::string(z.status().message());
+      e.error = std::string(s.message());
       absl::StrAppend(&errors, e.error, "\n");
       std::fprintf(stderr, "popdns: zone %s not loaded: %s\n",
                    e.config.name.c_str(), e.error.c_str());
       continue;
     }
-    e.zone = *z;
-    e.error.clear();
-    e.loaded_at = std::time(nullptr);
-    std::fprintf(stderr, "popdns: zone %s serial %u loaded\n",
-                 e.config.name.c_str(), e.zone->serial);
+    if (changed && (!had || e.zone->serial != before)) {
+      changed->push_back(e.apex);
+    }
   }
   if (!found) return "no such zone " + zone_name + "\n";
   Publish();
@@ -108,31 +297,158 @@ std::string ZoneStore::Reload(const std::string& zone_name) {
   return errors;
 }
 
+absl::Status ZoneStore::CommitTransfer(const std::string& apex,
+                                       xfr::TransferStream::Kind kind,
+                                       std::vector<ZoneRecord> full,
+                                       std::vector<xfr::Changeset> changes,
+                                       const std::string& origin) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Entry* e = Find(apex);
+  if (!e) return absl::NotFoundError("no such zone");
+  if (kind == xfr::TransferStream::Kind::kUpToDate) return absl::OkStatus();
+  const SourceFile source(origin);
+  for (ZoneRecord& r : full) r.file = source;
+  std::vector<ZoneRecord> records;
+  if (kind == xfr::TransferStream::Kind::kFull) {
+    records = std::move(full);
+  } else {
+    if (!e->zone) {
+      return absl::FailedPreconditionError("IXFR: no version to apply it to");
+    }
+    records = RecordsOf(*e->zone);
+    for (const xfr::Changeset& cs : changes) {
+      auto next = ApplyChangeset(std::move(records), cs);
+      if (!next.ok()) return next.status();
+      records = std::move(*next);
+    }
+    for (ZoneRecord& r : records) r.file = source;
+  }
+  std::vector<std::string> warnings;
+  std::vector<ZoneRecord> copy;
+  const bool store_full = kind == xfr::TransferStream::Kind::kFull;
+  if (store_full && e->journal) copy = records;
+  auto z = BuildFromRecords(apex, std::move(records), &warnings);
+  if (!z.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(origin, ": ", z.status().message()));
+  }
+  // On disk before it serves: a restart finds this version or the one
+  // before it, never a part of one.
+  if (absl::Status s = OpenJournal(*e); !s.ok()) return s;
+  if (e->journal) {
+    if (store_full) {
+      if (absl::Status s = e->journal->StoreFull((*z)->serial, copy); !s.ok()) {
+        return s;
+      }
+    } else {
+      for (const xfr::Changeset& cs : changes) {
+        if (absl::Status s = e->journal->Append(cs); !s.ok()) return s;
+      }
+    }
+  }
+  if (store_full) {
+    e->history.clear();
+  } else {
+    for (xfr::Changeset& cs : changes) AddHistory(*e, std::move(cs));
+  }
+  e->warnings = std::move(warnings);
+  Install(*e, std::move(*z), origin);
+  e->refresh.expired = false;
+  Publish();
+  malloc_trim(0);
+  return absl::OkStatus();
+}
+
+std::optional<ZoneRecord> ZoneStore::CurrentSoa(const std::string& apex) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  Entry* e = Find(apex);
+  if (!e || !e->zone || e->zone->soa_rrset == zone::kNone) return std::nullopt;
+  const zone::Zone& z = *e->zone;
+  const zone::RRset& rs = z.rrsets[z.soa_rrset];
+  const uint8_t* p = z.Bytes(rs.rdata_offset);
+  ZoneRecord soa;
+  soa.owner = z.apex;
+  soa.type = dns::rrtype::kSoa;
+  soa.ttl = rs.ttl;
+  soa.rdata.assign(reinterpret_cast<const char*>(p + 2), dns::Load16(p));
+  return soa;
+}
+
+std::optional<ZoneView> ZoneStore::View(const std::string& apex) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  Entry* e = Find(apex);
+  if (!e) return std::nullopt;
+  return ZoneView{e->config, e->zone, e->history, e->refresh.expired};
+}
+
+std::string ZoneStore::ZoneFor(const std::string& qname_lower) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string best;
+  for (const auto& e : entries_) {
+    if (dns::IsSubdomain(qname_lower, e->apex) && e->apex.size() > best.size()) {
+      best = e->apex;
+    }
+  }
+  return best;
+}
+
+void ZoneStore::SetRefreshStatus(const std::string& apex,
+                                 const RefreshStatus& status) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Entry* e = Find(apex);
+  if (!e) return;
+  const bool was_expired = e->refresh.expired;
+  e->refresh = status;
+  if (status.expired != was_expired) Publish();
+}
+
 void ZoneStore::Publish() {
   auto set = std::make_shared<zone::ZoneSet>();
-  for (const Entry& e : entries_) {
-    if (e.zone) set->Add(e.zone);
+  for (const auto& e : entries_) {
+    // An expired zone is not answered from (RFC 1035 3.3.13).
+    if (e->zone && !e->refresh.expired) set->Add(e->zone);
   }
   set->set_identity(identity_);
   snapshots_->Publish(std::move(set));
 }
 
+size_t ZoneStore::zone_count() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return entries_.size();
+}
+
+std::vector<ZoneConfig> ZoneStore::configs() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<ZoneConfig> out;
+  for (const auto& e : entries_) out.push_back(e->config);
+  return out;
+}
+
 std::string ZoneStore::StatusText() const {
-  std::string out = absl::StrFormat("%-32s %-12s %-20s %s\n", "zone", "serial",
-                                    "loaded", "status");
-  for (const Entry& e : entries_) {
-    char when[32] = "-";
-    if (e.loaded_at != 0) {
-      std::tm tm;
-      gmtime_r(&e.loaded_at, &tm);
-      std::strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string out = absl::StrFormat(
+      "%-28s %-9s %-10s %-20s %-20s %-20s %s\n", "zone", "role", "serial",
+      "loaded", "refreshed", "expires", "status");
+  for (const auto& ep : entries_) {
+    const Entry& e = *ep;
+    const bool secondary = e.config.secondary();
+    std::string status;
+    if (e.refresh.expired) {
+      status = "expired: answering SERVFAIL";
+    } else if (!e.error.empty()) {
+      status = (e.zone ? "stale: " : "error: ") + e.error;
+    } else {
+      status = e.zone ? "ok" : (secondary ? "waiting for a transfer" : "not loaded");
     }
-    std::string status = e.error.empty()
-                             ? (e.zone ? "ok" : "not loaded")
-                             : (e.zone ? "stale: " : "error: ") + e.error;
-    absl::StrAppendFormat(&out, "%-32s %-12s %-20s %s\n", e.config.name,
-                          e.zone ? std::to_string(e.zone->serial) : "-", when,
-                          status);
+    if (secondary && !e.refresh.result.empty()) {
+      absl::StrAppend(&status, "; last refresh: ", e.refresh.result);
+    }
+    absl::StrAppendFormat(
+        &out, "%-28s %-9s %-10s %-20s %-20s %-20s %s\n", e.config.name,
+        secondary ? "secondary" : "primary",
+        e.zone ? std::to_string(e.zone->serial) : "-", Timestamp(e.loaded_at),
+        secondary ? Timestamp(e.refresh.last_refresh) : "-",
+        secondary ? Timestamp(e.refresh.expires_at) : "-", status);
   }
   return out;
 }

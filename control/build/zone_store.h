@@ -1,19 +1,30 @@
-// The control side's view of the served zones: where each comes from, the
-// last version that loaded, and the last error. Loads (and reloads) zones
-// and publishes a new ZoneSet snapshot; a zone that fails to load keeps its
-// previous version serving. Only the reloaded zone is rebuilt: the others
-// are shared with the previous snapshot.
-// Control thread only.
+// The control side's view of the served zones: where each comes from (a
+// zone file, a primary, the on-disk copy), the version that serves, its
+// replication state and last error. Every change of a zone — a reload, an
+// AXFR, an IXFR — goes through here: it is validated, built, written to
+// the zone's journal (when it has `storage`) and only then published as a
+// new ZoneSet snapshot. A change that fails leaves the previous version
+// serving. Only the changed zone is rebuilt: the others are shared with
+// the previous snapshot.
+// Thread-safe: the control thread (reloads, status), the replication
+// thread (transfers in) and socket threads (transfers out, NOTIFY) call
+// it; one mutex serializes changes and publication.
 #ifndef POPDNS_CONTROL_BUILD_ZONE_STORE_H_
 #define POPDNS_CONTROL_BUILD_ZONE_STORE_H_
 
 #include <ctime>
+#include <deque>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "control/config.h"
+#include "control/xfr/changeset.h"
+#include "control/xfr/journal.h"
+#include "control/xfr/transfer_stream.h"
 #include "dataplane/dpdk/rcu_snapshot.h"
 #include "dataplane/zone/zone.h"
 
@@ -24,35 +35,109 @@ namespace popdns::control {
 absl::StatusOr<std::shared_ptr<const zone::Zone>> LoadZone(
     const ZoneConfig& config, std::vector<std::string>* warnings);
 
+// Validates and compiles a zone from records (a transfer, the journal).
+// `origin` names where they came from in errors. Errors: InvalidArgument.
+absl::StatusOr<std::shared_ptr<const zone::Zone>> BuildFromRecords(
+    std::string_view apex_wire, std::vector<ZoneRecord> records,
+    std::vector<std::string>* warnings);
+
+// Replication state of a secondary zone, for `popdnsctl status`.
+struct RefreshStatus {
+  std::time_t last_refresh = 0;  // last time a primary answered
+  std::string result;            // "ok: ...", or the last error
+  std::time_t next_refresh = 0;
+  std::time_t expires_at = 0;    // 0: never (a primary zone)
+  bool expired = false;
+};
+
+// What a transfer out needs, taken under the lock and used without it.
+struct ZoneView {
+  ZoneConfig config;
+  std::shared_ptr<const zone::Zone> zone;  // null: not loaded
+  // IXFR history, oldest first; each changeset's to() is the next one's
+  // from(), the last one's to() is the zone's serial.
+  std::deque<std::shared_ptr<const xfr::Changeset>> history;
+  bool expired = false;
+};
+
 class ZoneStore {
  public:
   ZoneStore(dpdk::SnapshotManager* snapshots, zone::Identity identity);
+  ~ZoneStore();
 
   // Sets the zone list (from the config) without loading.
   absl::Status Configure(const std::vector<ZoneConfig>& zones);
 
-  // Reloads every zone (empty name) or one zone, then publishes. Returns
-  // the errors joined ("" when all loaded).
-  std::string Reload(const std::string& zone_name = "");
+  // Start-up: every zone from its on-disk copy when it has one (a
+  // secondary serves its last complete version before it reaches its
+  // primary), else from its zone file. A corrupt on-disk copy is
+  // reported and removed (the secondary transfers afresh). Publishes.
+  // Returns the errors joined ("" when all loaded).
+  std::string LoadAll();
 
-  // Human-readable table: zone, serial, loaded at, status.
+  // Re-reads the zone file of every zone (empty name) or of one, then
+  // publishes. For a zone with `storage`, the difference to the previous
+  // version goes into the journal as IXFR history. Secondaries without a
+  // file are left alone (the replication thread refreshes them). Returns
+  // the errors joined; `changed` gets the apexes whose serial changed.
+  std::string Reload(const std::string& zone_name = "",
+                     std::vector<std::string>* changed = nullptr);
+
+  // Applies a transfer for `apex` (wire, lowercased): a whole zone, or
+  // changesets from the serving version. Durable before it is published.
+  // Errors: FailedPrecondition for an IXFR that does not apply (caller
+  // falls back to AXFR), InvalidArgument for data that does not validate,
+  // NotFound for an unknown zone, and journal errors.
+  absl::Status CommitTransfer(const std::string& apex,
+                              xfr::TransferStream::Kind kind,
+                              std::vector<ZoneRecord> full,
+                              std::vector<xfr::Changeset> changes,
+                              const std::string& origin);
+
+  // The serving version's SOA record, for IXFR requests and SOA checks.
+  std::optional<ZoneRecord> CurrentSoa(const std::string& apex) const;
+  std::optional<ZoneView> View(const std::string& apex) const;
+  // The apex (wire, lowercased) of the configured zone that is `qname` or
+  // encloses it most closely; "" if none.
+  std::string ZoneFor(const std::string& qname_lower) const;
+
+  // The replication thread reports here; expiry makes the zone answer
+  // SERVFAIL (RFC 1035 3.3.13) and is published at once.
+  void SetRefreshStatus(const std::string& apex, const RefreshStatus& status);
+
+  // Human-readable table: zone, role, serial, loaded, last refresh and its
+  // result, expiry, status.
   std::string StatusText() const;
-  size_t zone_count() const { return entries_.size(); }
+  size_t zone_count() const;
+  std::vector<ZoneConfig> configs() const;
 
  private:
   struct Entry {
     ZoneConfig config;
-    std::string apex;  // wire
+    std::string apex;  // wire, lowercased
     std::shared_ptr<const zone::Zone> zone;
+    std::unique_ptr<xfr::Journal> journal;
+    std::deque<std::shared_ptr<const xfr::Changeset>> history;
     std::time_t loaded_at = 0;
+    std::string source;  // "file", "journal", "AXFR from ...", ...
     std::string error;
     std::vector<std::string> warnings;
+    RefreshStatus refresh;
   };
+  Entry* Find(const std::string& apex) const;
+  absl::Status OpenJournal(Entry& e);
+  // Loads e's on-disk copy; NotFound when there is none.
+  absl::Status LoadFromJournal(Entry& e);
+  absl::Status LoadFromFile(Entry& e);
+  void Install(Entry& e, std::shared_ptr<const zone::Zone> z,
+               const std::string& source);
+  void AddHistory(Entry& e, xfr::Changeset cs);
   void Publish();
 
   dpdk::SnapshotManager* snapshots_;
   zone::Identity identity_;
-  std::vector<Entry> entries_;
+  mutable std::mutex mu_;
+  std::vector<std::unique_ptr<Entry>> entries_;
 };
 
 }  // namespace popdns::control
