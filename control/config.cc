@@ -80,7 +80,10 @@ absl::Status ReadAddresses(const std::string& file, const YAML::Node& n,
   for (size_t i = 0; i < out->size(); ++i) {
     std::string host;
     uint16_t port;
-    if (!ParseListenAddress((*out)[i], &host, &port).ok()) {
+    unsigned char buf[16];
+    if (!ParseListenAddress((*out)[i], &host, &port).ok() ||
+        (inet_pton(AF_INET, host.c_str(), buf) != 1 &&
+         inet_pton(AF_INET6, host.c_str(), buf) != 1)) {
       return At(file, n[i].Mark(),
                 absl::StrCat(key, ": bad address '", (*out)[i],
                              "' (expected ADDR or ADDR:PORT, [V6]:PORT)"));

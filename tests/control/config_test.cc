@@ -141,5 +141,82 @@ TEST(EalArgs, InMemoryWithoutHugepagesBecomesNoShconf) {
               ElementsAre("--no-huge", "--no-shconf"));
 }
 
+// The replication keys of issue 11: keys, and per zone primaries, key,
+// storage, notify, allow_transfer and the SOA timer overrides.
+TEST(ReplicationConfig, SecondaryZoneWithKeys) {
+  auto c = Load(
+      "keys:\n"
+      "  - {name: xfr-key, algorithm: hmac-sha256, secret: \"c2VjcmV0\"}\n"
+      "zones:\n"
+      "  - name: example.test\n"
+      "    primaries: [\"192.0.2.1:53\", \"[2001:db8::1]:5300\", 192.0.2.2]\n"
+      "    key: xfr-key\n"
+      "    storage: /var/lib/popdns/zones\n"
+      "    notify: [\"192.0.2.10:53\"]\n"
+      "    allow_transfer: [\"192.0.2.10/32\", \"2001:db8::/64\"]\n"
+      "    refresh: 60\n"
+      "    retry: 5\n"
+      "    expire: 600\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->keys.size(), 1u);
+  EXPECT_EQ(c->keys[0].name, "xfr-key");
+  EXPECT_EQ(c->keys[0].algorithm, "hmac-sha256");
+  ASSERT_EQ(c->zones.size(), 1u);
+  const ZoneConfig& z = c->zones[0];
+  EXPECT_EQ(z.name, "example.test.");
+  EXPECT_TRUE(z.file.empty());
+  EXPECT_TRUE(z.secondary());
+  EXPECT_THAT(z.primaries, ElementsAre("192.0.2.1:53", "[2001:db8::1]:5300",
+                                       "192.0.2.2"));
+  EXPECT_EQ(z.key, "xfr-key");
+  EXPECT_EQ(z.storage, "/var/lib/popdns/zones");
+  EXPECT_THAT(z.notify, ElementsAre("192.0.2.10:53"));
+  EXPECT_THAT(z.allow_transfer, ElementsAre("192.0.2.10/32", "2001:db8::/64"));
+  EXPECT_EQ(z.refresh, 60u);
+  EXPECT_EQ(z.retry, 5u);
+  EXPECT_EQ(z.expire, 600u);
+}
+
+TEST(ReplicationConfig, KeysFromASeparateFile) {
+  char path[] = "/tmp/popdns-keys-test-XXXXXX.yaml";
+  const int fd = mkstemps(path, 5);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  std::ofstream(path) << "keys:\n  - {name: k1, algorithm: hmac-sha512, "
+                         "secret: \"c2VjcmV0\"}\n";
+  auto c = Load(std::string("keys_file: ") + path +
+                "\nzones:\n  - {name: a.test, primaries: [192.0.2.1], "
+                "key: k1}\n");
+  std::remove(path);
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->keys.size(), 1u);
+  EXPECT_EQ(c->keys[0].algorithm, "hmac-sha512");
+}
+
+TEST(ReplicationConfig, ErrorsSayWhereAndWhat) {
+  EXPECT_THAT(ErrorOf("zones:\n  - {name: a.test}\n"),
+              HasSubstr("needs 'name' and 'file' or 'primaries'"));
+  EXPECT_THAT(ErrorOf("zones:\n  - {name: a.test, primaries: [192.0.2.1],"
+                      " key: nope}\n"),
+              HasSubstr("unknown key 'nope'"));
+  EXPECT_THAT(ErrorOf("keys:\n  - {name: k, algorithm: hmac-md5, secret: "
+                      "\"c2VjcmV0\"}\n"),
+              HasSubstr("unknown algorithm 'hmac-md5'"));
+  EXPECT_THAT(ErrorOf("keys:\n  - {name: k, algorithm: hmac-sha1, secret: a}\n"
+                      "  - {name: k., algorithm: hmac-sha1, secret: a}\n"),
+              HasSubstr("defined twice"));
+  EXPECT_THAT(ErrorOf("zones:\n  - {name: a.test, primaries: [not-an-ip]}\n"),
+              HasSubstr(":3:"));
+  EXPECT_THAT(ErrorOf("zones:\n  - {name: a.test, file: f, "
+                      "allow_transfer: [192.0.2.0/33]}\n"),
+              HasSubstr("bad prefix '192.0.2.0/33'"));
+  EXPECT_THAT(ErrorOf("zones:\n  - {name: a.test, file: f, refresh: 0}\n"),
+              HasSubstr("refresh: must be in"));
+  // The secret never shows up in an error.
+  EXPECT_THAT(ErrorOf("keys:\n  - {name: k, algorithm: nope, secret: "
+                      "\"TOPSECRET\"}\n"),
+              ::testing::Not(HasSubstr("TOPSECRET")));
+}
+
 }  // namespace
 }  // namespace popdns::control
