@@ -206,7 +206,7 @@ TEST(ReplicationConfig, ErrorsSayWhereAndWhat) {
                       "  - {name: k., algorithm: hmac-sha1, secret: a}\n"),
               HasSubstr("defined twice"));
   EXPECT_THAT(ErrorOf("zones:\n  - {name: a.test, primaries: [not-an-ip]}\n"),
-              HasSubstr(":3:"));
+              HasSubstr(":2:32: primaries: bad address"));
   EXPECT_THAT(ErrorOf("zones:\n  - {name: a.test, file: f, "
                       "allow_transfer: [192.0.2.0/33]}\n"),
               HasSubstr("bad prefix '192.0.2.0/33'"));
