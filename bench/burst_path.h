@@ -23,7 +23,8 @@ struct BurstOptions {
 
 // frames[i] holds lens[i] bytes in a buffer of buf_size; n <= kMaxBurst.
 // On return lens[i] is the response frame's length, 0 if not answered, and
-// outcomes[i] what the engine did (kDropped if not answered).
+// outcomes[i] what the engine did (kDropped if not answered, kSlowPath if
+// left to the control side: the worker would hand it to the kernel).
 inline void BurstPath(const zone::ZoneSet& zones,
                       const dns::AnswerConfig& config,
                       const net::ServiceAddresses& service, uint8_t** frames,
@@ -52,7 +53,7 @@ inline void BurstPath(const zone::ZoneSet& zones,
     lens[i] = r.size == 0 ? 0
                           : net::MakeResponseFrame(frames[i], parsed[k], r.size,
                                                    options.tx_checksum_offload);
-    if (r.size != 0) outcomes[i] = r.outcome;
+    if (r.size != 0 || r.slow_path) outcomes[i] = r.outcome;
   }
 }
 

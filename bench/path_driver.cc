@@ -90,6 +90,7 @@ const char* OutcomeName(dns::Outcome o) {
     case dns::Outcome::kNxDomain: return "nxdomain";
     case dns::Outcome::kReferral: return "referral";
     case dns::Outcome::kChaos: return "chaos";
+    case dns::Outcome::kSlowPath: return "slow_path";
   }
   return "?";
 }

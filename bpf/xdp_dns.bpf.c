@@ -15,9 +15,20 @@
  *   UDP to the service port (53 unless xdp_config says otherwise) and to an
  *   address in service_v4/service_v6, carried in Ethernet with at most one
  *   802.1Q/802.1ad tag, in IPv4 without options and not fragmented, or in
- *   IPv6 with UDP as the first next header
+ *   IPv6 with UDP as the first next header, whose DNS message is a plain
+ *   query (see below)
  *     -> bpf_redirect_map(&xsks_map, rx_queue_index, XDP_PASS): the AF_XDP
  *        socket of this queue, or the kernel when no socket is bound there.
+ *   DNS messages the answer engine leaves to the control side (its
+ *   dns::QueryVerdict::kSlowPath: NOTIFY, UPDATE, AXFR/IXFR, TSIG-signed)
+ *     -> XDP_PASS: popdns's kernel sockets hand them to the control side
+ *        (control/server/slow_path.h). The program passes every message
+ *        that could be one: opcode other than QUERY, QDCOUNT != 1, ANCOUNT
+ *        or NSCOUNT != 0, ARCOUNT > 1, qtype AXFR or IXFR, or ARCOUNT 1
+ *        with a record other than an OPT owned by the root (a TSIG is the
+ *        last additional record, RFC 8945 5.1, so a lone OPT is not one).
+ *        Messages too short or malformed to tell (and responses, QR=1)
+ *        are redirected: the worker counts, drops or FORMERRs them.
  *   Anything else (ARP, ND, ICMP, TCP incl. DNS over TCP and BGP, fragments,
  *   IPv4 options, IPv6 extension headers, other ports, other addresses,
  *   truncated headers) -> XDP_PASS: the kernel answers it as on any host.
@@ -49,6 +60,22 @@ struct vlan_tag {
  * bit and the 13-bit offset. The kernel's IP_MF/IP_OFFSET are not uapi. */
 #define IPV4_MF 0x2000
 #define IPV4_OFFSET 0x1fff
+
+/* The DNS message header (RFC 1035 section 4.1.1), 12 bytes. */
+struct dns_header {
+  __be16 id;
+  __u8 flags1; /* QR | Opcode (4 bits) | AA | TC | RD */
+  __u8 flags2; /* RA | Z | AD | CD | RCODE */
+  __be16 qdcount;
+  __be16 ancount;
+  __be16 nscount;
+  __be16 arcount;
+};
+#define DNS_FLAG_QR 0x80
+#define DNS_OPCODE_MASK 0x78 /* QUERY is 0 */
+#define DNS_LABEL_MAX 63     /* RFC 1035 section 2.3.4 */
+/* A name of at most 255 octets has at most 127 labels before the root. */
+#define DNS_MAX_LABELS 128
 
 /* --- maps (names are the contract with DPDK and xdp_dns_maps.cc) --- */
 
@@ -136,12 +163,87 @@ static __always_inline int parse_ethernet(struct cursor* c) {
 
 /* UDP header after the IP header: destination port. The address check is
  * done by the caller (after the port, so most non-DNS UDP costs no hash
- * lookup). */
+ * lookup). On a match the cursor moves to the DNS message. */
 static __always_inline enum xdp_dns_stat check_udp(struct cursor* c) {
   struct udphdr* udp = c->pos;
   /* Protects udp->dest: the frame must hold the 8-byte UDP header. */
   if ((void*)(udp + 1) > c->end) return XDP_DNS_STAT_PASS_TRUNCATED;
   if (udp->dest != service_port()) return XDP_DNS_STAT_PASS_OTHER_PORT;
+  c->pos = udp + 1;
+  return XDP_DNS_STAT_REDIRECT;
+}
+
+/* The DNS message of a datagram to the service: REDIRECT for what the
+ * worker answers (or counts and drops) itself, PASS_SLOW_PATH for what the
+ * answer engine leaves to the control side (see the top of this file).
+ * The message ends at the frame's end here, not at the UDP length: bytes
+ * of Ethernet padding can only be misread in a message that is malformed
+ * anyway, and either way the worker or the kernel re-validates it. */
+static __always_inline enum xdp_dns_stat check_dns(struct cursor* c) {
+  struct dns_header* h = c->pos;
+  /* Protects every header field below: the 12-byte header is in the
+   * frame. A shorter message is the worker's to count and drop. */
+  if ((void*)(h + 1) > c->end) return XDP_DNS_STAT_REDIRECT;
+  /* A response: the worker drops it (RFC 1035 4.1.1, no loops), cheaper
+   * than the kernel would, which matters under a reflection flood. */
+  if (h->flags1 & DNS_FLAG_QR) return XDP_DNS_STAT_REDIRECT;
+  /* NOTIFY (RFC 1996), UPDATE (RFC 2136), and the opcodes the engine does
+   * not implement, which the kernel sockets answer just as well. */
+  if (h->flags1 & DNS_OPCODE_MASK) return XDP_DNS_STAT_PASS_SLOW_PATH;
+  /* The question's end is needed below; only a lone question has one that
+   * this program finds. */
+  if (h->qdcount != bpf_htons(1)) return XDP_DNS_STAT_PASS_SLOW_PATH;
+  /* A query carries no answer or authority records; one that does (an
+   * IXFR's SOA, RFC 1995 3, or anything odd) is not looked into. */
+  if (h->ancount || h->nscount) return XDP_DNS_STAT_PASS_SLOW_PATH;
+  /* Two or more additional records: OPT + TSIG, or more. */
+  if (h->arcount & bpf_htons(0xfffe)) return XDP_DNS_STAT_PASS_SLOW_PATH;
+
+  /* The question name (RFC 1035 4.1.2): labels of at most 63 octets up to
+   * the root label, no compression (the engine refuses a pointer in a
+   * question), at most 255 octets. `off` is the name's length so far; the
+   * loop is bounded for the verifier and ends at the root label long
+   * before DNS_MAX_LABELS in any name the engine would accept. */
+  __u8* name = (void*)(h + 1);
+  __u32 off = 0;
+  int found_root = 0;
+  for (int i = 0; i < DNS_MAX_LABELS; i++) {
+    __u8* label = name + off; /* off <= XDP_DNS_MAX_NAME - 1, see below */
+    /* Protects *label: the length octet is in the frame; a name that runs
+     * off the end is the worker's FORMERR. */
+    if ((void*)(label + 1) > c->end) return XDP_DNS_STAT_REDIRECT;
+    __u8 len = *label;
+    if (len == 0) {
+      found_root = 1;
+      break;
+    }
+    /* A pointer (0xC0) or a reserved label type: FORMERR in a question. */
+    if (len > DNS_LABEL_MAX) return XDP_DNS_STAT_REDIRECT;
+    off += 1 + len;
+    /* Longer than 255 octets with the root label still to come: FORMERR.
+     * This also keeps `off` small for the pointer arithmetic above. */
+    if (off > XDP_DNS_MAX_NAME - 1) return XDP_DNS_STAT_REDIRECT;
+  }
+  if (!found_root) return XDP_DNS_STAT_REDIRECT; /* unreachable, see above */
+
+  __u8* fixed = name + off + 1; /* QTYPE, QCLASS after the root label */
+  /* Protects fixed[0..3]: QTYPE and QCLASS are in the frame. */
+  if ((void*)(fixed + 4) > c->end) return XDP_DNS_STAT_REDIRECT;
+  __u16 qtype = (__u16)(fixed[0] << 8 | fixed[1]);
+  /* Zone transfers are the control side's (RFC 5936, RFC 1995). */
+  if (qtype == XDP_DNS_TYPE_AXFR || qtype == XDP_DNS_TYPE_IXFR)
+    return XDP_DNS_STAT_PASS_SLOW_PATH;
+  if (!h->arcount) return XDP_DNS_STAT_REDIRECT;
+
+  /* ARCOUNT == 1: the record right after the question must be an OPT
+   * owned by the root (RFC 6891 6.1.1): owner 00, type 00 29. Anything
+   * else, a lone TSIG first of all, is passed. */
+  __u8* rr = fixed + 4;
+  /* Protects rr[0..2]: the owner and type octets are in the frame. If
+   * they are not, the message is malformed: the worker's FORMERR. */
+  if ((void*)(rr + 3) > c->end) return XDP_DNS_STAT_REDIRECT;
+  if (rr[0] != 0 || rr[1] != 0 || rr[2] != XDP_DNS_TYPE_OPT)
+    return XDP_DNS_STAT_PASS_SLOW_PATH;
   return XDP_DNS_STAT_REDIRECT;
 }
 
@@ -167,7 +269,7 @@ static __always_inline enum xdp_dns_stat classify_ipv4(struct cursor* c) {
   __be32 daddr = ip->daddr; /* within the 20 bytes checked above */
   if (!bpf_map_lookup_elem(&service_v4, &daddr))
     return XDP_DNS_STAT_PASS_OTHER_ADDRESS;
-  return XDP_DNS_STAT_REDIRECT;
+  return check_dns(c);
 }
 
 /* IPv6 next-header values that are extension headers (RFC 8200 section 4,
@@ -209,7 +311,7 @@ static __always_inline enum xdp_dns_stat classify_ipv6(struct cursor* c) {
   __builtin_memcpy(&daddr, &ip6->daddr, sizeof(daddr)); /* within the 40 */
   if (!bpf_map_lookup_elem(&service_v6, &daddr))
     return XDP_DNS_STAT_PASS_OTHER_ADDRESS;
-  return XDP_DNS_STAT_REDIRECT;
+  return check_dns(c);
 }
 
 static __always_inline enum xdp_dns_stat classify(struct xdp_md* ctx) {

@@ -116,7 +116,7 @@ std::string_view XdpDnsStatName(int reason) {
       "redirect",        "pass_not_ip",     "pass_truncated",
       "pass_ip_options", "pass_fragment",   "pass_ext_header",
       "pass_not_udp",    "pass_other_port", "pass_other_address",
-      "redirect_no_xsk",
+      "pass_slow_path",  "redirect_no_xsk",
   };
   if (reason < 0 || reason >= XDP_DNS_STAT_COUNT) return "unknown";
   return kNames[reason];

@@ -41,7 +41,7 @@
 #define XDP_DNS_MAX_SERVICE_V6 1024
 
 /* xdp_stats indices: why the program returned what it returned. Indices
- * XDP_DNS_STAT_REDIRECT .. XDP_DNS_STAT_PASS_OTHER_ADDRESS partition the
+ * XDP_DNS_STAT_REDIRECT .. XDP_DNS_STAT_PASS_SLOW_PATH partition the
  * packets the program saw (each packet bumps exactly one of them).
  * XDP_DNS_STAT_REDIRECT counts packets that matched (redirect attempted);
  * XDP_DNS_STAT_REDIRECT_NO_XSK is a subset of it: matched packets for which
@@ -58,9 +58,18 @@ enum xdp_dns_stat {
   XDP_DNS_STAT_PASS_NOT_UDP = 6,       /* TCP, ICMP, ICMPv6, ... */
   XDP_DNS_STAT_PASS_OTHER_PORT = 7,    /* UDP to a port we do not serve */
   XDP_DNS_STAT_PASS_OTHER_ADDRESS = 8, /* not a service address */
-  XDP_DNS_STAT_REDIRECT_NO_XSK = 9,    /* subset of REDIRECT, see above */
-  XDP_DNS_STAT_COUNT = 10
+  XDP_DNS_STAT_PASS_SLOW_PATH = 9,     /* DNS for the control side: not a
+                                        * plain QUERY (NOTIFY, UPDATE,
+                                        * AXFR/IXFR, TSIG, other records) */
+  XDP_DNS_STAT_REDIRECT_NO_XSK = 10,   /* subset of REDIRECT, see above */
+  XDP_DNS_STAT_COUNT = 11
 };
+
+/* What the program reads of a DNS message (and the tests build). */
+#define XDP_DNS_MAX_NAME 255 /* RFC 1035 2.3.4, wire octets */
+#define XDP_DNS_TYPE_OPT 41  /* RFC 6891 */
+#define XDP_DNS_TYPE_IXFR 251
+#define XDP_DNS_TYPE_AXFR 252
 
 /* Value of xdp_config[0] (a one-entry BPF_MAP_TYPE_ARRAY, key __u32 0).
  * Array entries start zeroed, so an unfilled map selects the defaults. */

@@ -12,6 +12,8 @@
 #include <cstring>
 #include <memory>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 
@@ -93,6 +95,8 @@ absl::StatusOr<int> Bind(const std::string& text, int type,
 
 struct TcpConnection {
   int fd;
+  sockaddr_storage peer;  // for the SlowPathHandler
+  socklen_t peer_len = 0;
   std::vector<uint8_t> in;
   std::vector<uint8_t> out;
   size_t out_sent = 0;
@@ -107,6 +111,24 @@ SocketServer::SocketServer(const Config& config, dpdk::SnapshotManager* snapshot
                            StatsRegistry* stats)
     : config_(config), snapshots_(snapshots), stats_(stats) {
   answer_config_.udp_payload = config.udp_payload;
+  // No handler yet: the engine answers what it would leave to one.
+  answer_config_.slow_path = false;
+}
+
+void SocketServer::SetSlowPathHandler(SlowPathHandler handler) {
+  slow_path_handler_ = std::move(handler);
+  answer_config_.slow_path = static_cast<bool>(slow_path_handler_);
+}
+
+std::vector<std::vector<uint8_t>> SocketServer::HandOff(
+    const SlowPathRequest& request) {
+  // A handler that throws (out of memory, a bug) costs its client an
+  // answer, not the socket thread.
+  try {
+    return slow_path_handler_(request);
+  } catch (...) {
+    return {};
+  }
 }
 
 SocketServer::~SocketServer() { Stop(); }
@@ -167,6 +189,8 @@ void SocketServer::UdpLoop(int fd, WorkerStats* stats, uint32_t reader) {
   mmsghdr out[kBatch];
   iovec out_iovs[kBatch];
   dns::AnswerJob jobs[kBatch];
+  int slow[kBatch];  // jobs left to the SlowPathHandler
+  std::vector<uint8_t> slow_out[kBatch];  // its answers, until sent
   while (running_.load(std::memory_order_relaxed)) {
     for (int i = 0; i < kBatch; ++i) {
       iovs[i] = {bufs.get() + i * kUdpBufSize, kUdpBufSize};
@@ -189,21 +213,41 @@ void SocketServer::UdpLoop(int fd, WorkerStats* stats, uint32_t reader) {
     }
     dns::AnswerBurst(zones, answer_config_, dns::Transport::kUdp, jobs,
                      static_cast<size_t>(n));
-    int nout = 0;
-    for (int i = 0; i < n; ++i) {
-      const dns::AnswerResult& r = jobs[i].result;
-      stats->Count(r);
-      if (r.size == 0) continue;
-      out_iovs[nout] = {jobs[i].buf, r.size};
+    int nout = 0, nslow = 0;
+    auto add_out = [&](int i, uint8_t* data, size_t size) {
+      out_iovs[nout] = {data, size};
       std::memset(&out[nout], 0, sizeof(out[nout]));
       out[nout].msg_hdr.msg_iov = &out_iovs[nout];
       out[nout].msg_hdr.msg_iovlen = 1;
       out[nout].msg_hdr.msg_name = &addrs[i];
       out[nout].msg_hdr.msg_namelen = msgs[i].msg_hdr.msg_namelen;
       ++nout;
+    };
+    for (int i = 0; i < n; ++i) {
+      const dns::AnswerResult& r = jobs[i].result;
+      stats->Count(r);
+      if (r.slow_path) slow[nslow++] = i;
+      if (r.size == 0) continue;
+      add_out(i, jobs[i].buf, r.size);
     }
     snapshots_->Quiescent(reader);
     snapshots_->Offline(reader);
+    // Offline first: a handler may take its time and read snapshots
+    // itself, and must not hold up a grace period meanwhile. The query
+    // bytes are as received (the engine writes nothing for slow_path).
+    for (int k = 0; k < nslow; ++k) {
+      const int i = slow[k];
+      std::vector<std::vector<uint8_t>> answers = HandOff(
+          {.msg = jobs[i].buf,
+           .len = jobs[i].query_len,
+           .peer = reinterpret_cast<const sockaddr*>(&addrs[i]),
+           .peer_len = msgs[i].msg_hdr.msg_namelen,
+           .tcp = false});
+      // Over UDP only the first message goes back (slow_path.h).
+      if (answers.empty() || answers[0].empty()) continue;
+      slow_out[k] = std::move(answers[0]);
+      add_out(i, slow_out[k].data(), slow_out[k].size());
+    }
     int sent = 0;
     while (sent < nout) {
       const int k = sendmmsg(fd, out + sent, static_cast<unsigned>(nout - sent), 0);
@@ -257,16 +301,40 @@ void SocketServer::TcpLoop(std::vector<int> listeners, WorkerStats* stats,
   auto process = [&](TcpConnection& c) {
     size_t off = 0;
     snapshots_->Online(reader);
-    const zone::ZoneSet& zones = *snapshots_->Current();
+    const zone::ZoneSet* zones = snapshots_->Current();
     while (c.in.size() - off >= 2) {
       const size_t len = dns::Load16(c.in.data() + off);
       if (c.in.size() - off - 2 < len) break;
       std::memcpy(buf.data() + 2, c.in.data() + off + 2, len);
       const dns::AnswerResult r =
-          dns::Answer(zones, answer_config_, dns::Transport::kTcp,
+          dns::Answer(*zones, answer_config_, dns::Transport::kTcp,
                       buf.data() + 2, len, dns::kMaxMessageSize);
       stats->Count(r);
       off += 2 + len;
+      if (r.slow_path) {
+        // Offline while the handler runs (it may take time, e.g. an AXFR,
+        // and reads snapshots itself); nothing read from `zones` is used
+        // after this point, and it is read again afterwards.
+        snapshots_->Quiescent(reader);
+        snapshots_->Offline(reader);
+        const std::vector<std::vector<uint8_t>> answers = HandOff(
+            {.msg = buf.data() + 2,
+             .len = len,
+             .peer = reinterpret_cast<const sockaddr*>(&c.peer),
+             .peer_len = c.peer_len,
+             .tcp = true});
+        // RFC 7766 8: every message with its two-byte length, in order.
+        for (const std::vector<uint8_t>& m : answers) {
+          if (m.empty() || m.size() > dns::kMaxMessageSize) continue;
+          const uint8_t prefix[2] = {static_cast<uint8_t>(m.size() >> 8),
+                                     static_cast<uint8_t>(m.size())};
+          c.out.insert(c.out.end(), prefix, prefix + 2);
+          c.out.insert(c.out.end(), m.begin(), m.end());
+        }
+        snapshots_->Online(reader);
+        zones = snapshots_->Current();
+        continue;
+      }
       if (r.size == 0) continue;
       dns::Store16(buf.data(), static_cast<uint16_t>(r.size));
       c.out.insert(c.out.end(), buf.begin(), buf.begin() + 2 + r.size);
@@ -284,8 +352,11 @@ void SocketServer::TcpLoop(std::vector<int> listeners, WorkerStats* stats,
       const int fd = events[i].data.fd;
       if (is_listener(fd)) {
         while (true) {
-          const int cfd = accept4(fd, nullptr, nullptr,
-                                  SOCK_NONBLOCK | SOCK_CLOEXEC);
+          sockaddr_storage peer;
+          socklen_t peer_len = sizeof(peer);
+          const int cfd =
+              accept4(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len,
+                      SOCK_NONBLOCK | SOCK_CLOEXEC);
           if (cfd < 0) break;
           if (static_cast<int>(conns.size()) >= config_.tcp_max_connections) {
             close(cfd);  // RFC 7766 6.2.2: shed load by closing
@@ -295,6 +366,8 @@ void SocketServer::TcpLoop(std::vector<int> listeners, WorkerStats* stats,
           setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
           auto c = std::make_unique<TcpConnection>();
           c->fd = cfd;
+          c->peer = peer;
+          c->peer_len = peer_len;
           c->last_active = now;
           epoll_event ev{};
           ev.events = EPOLLIN;

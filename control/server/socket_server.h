@@ -3,9 +3,12 @@
 // length-prefixed messages, pipelining, idle timeout, connection cap,
 // per-connection buffers so that no client blocks another).
 // This is the whole server without a dataplane, and the slow path behind
-// the DPDK and XDP dataplanes (TCP, fragments, anything the kernel gets).
+// the DPDK and XDP dataplanes (TCP, fragments, anything the kernel gets,
+// and the messages the engine leaves to the control side: NOTIFY, UPDATE,
+// AXFR/IXFR, TSIG-signed; see slow_path.h), which it hands to a
+// SlowPathHandler.
 // Threads are started and joined by the control thread; each worker reads
-// snapshots as an RCU reader.
+// snapshots as an RCU reader, and calls the handler while it is not one.
 #ifndef POPDNS_CONTROL_SERVER_SOCKET_SERVER_H_
 #define POPDNS_CONTROL_SERVER_SOCKET_SERVER_H_
 
@@ -16,9 +19,10 @@
 
 #include "absl/status/status.h"
 #include "control/config.h"
-#include "dataplane/dpdk/rcu_snapshot.h"
+#include "control/server/slow_path.h"
 #include "control/server/stats.h"
 #include "dataplane/dns/answer.h"
+#include "dataplane/dpdk/rcu_snapshot.h"
 
 namespace popdns::control {
 
@@ -27,6 +31,15 @@ class SocketServer {
   SocketServer(const Config& config, dpdk::SnapshotManager* snapshots,
                StatsRegistry* stats);
   ~SocketServer();
+
+  // Who answers the messages the engine leaves to the control side
+  // (dns::AnswerResult::slow_path): over UDP the first message it returns
+  // is sent back, over TCP every one, each with its two-byte length
+  // (RFC 7766 8). Call before Start(). Without a handler such messages are
+  // answered as popdns did before it had one (dns::LocalVerdict: NOTAUTH
+  // for NOTIFY and UPDATE and IXFR, NOTIMP for AXFR, a TSIG-signed query
+  // as if unsigned).
+  void SetSlowPathHandler(SlowPathHandler handler);
 
   // Binds every listen address (UDP and TCP) and starts the threads.
   // Errors: the address and errno text of the first bind that failed.
@@ -41,9 +54,13 @@ class SocketServer {
   void UdpLoop(int fd, WorkerStats* stats, uint32_t reader);
   void TcpLoop(std::vector<int> listeners, WorkerStats* stats,
                uint32_t reader);
+  // The handler's messages for one request (none if it throws). The
+  // calling thread must not be online as an RCU reader.
+  std::vector<std::vector<uint8_t>> HandOff(const SlowPathRequest& request);
 
   Config config_;
   dns::AnswerConfig answer_config_;
+  SlowPathHandler slow_path_handler_;
   dpdk::SnapshotManager* snapshots_;
   StatsRegistry* stats_;
   std::atomic<bool> running_{false};

@@ -19,7 +19,8 @@ constexpr const char* kBucketNames[kQtypeBuckets] = {
     "SRV", "DS", "DNSKEY", "SVCB", "HTTPS", "CAA", "ANY", "other"};
 constexpr const char* kOutcomeNames[kOutcomes] = {
     "dropped", "formerr", "notimp", "badvers", "refused",
-    "answer",  "nodata",  "nxdomain", "referral", "chaos"};
+    "answer",  "nodata",  "nxdomain", "referral", "chaos", "slow_path"};
+static_assert(static_cast<size_t>(dns::Outcome::kSlowPath) + 1 == kOutcomes);
 constexpr const char* kRcodeNames[16] = {
     "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
     "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE", "RCODE11",
@@ -37,6 +38,11 @@ size_t Bucket(uint16_t qtype) {
 void WorkerStats::Count(const dns::AnswerResult& r) {
   received.Add();
   outcome[static_cast<size_t>(r.outcome)].Add();
+  if (r.slow_path) {
+    // Handed to the control side, which answers (or not) on its own.
+    if (r.qtype != 0) qtype[Bucket(r.qtype)].Add();
+    return;
+  }
   if (r.size == 0) {
     dropped.Add();
     return;

@@ -537,6 +537,13 @@ AnswerResult AnswerParsed(const zone::ZoneSet& zones,
                            Outcome::kNotImp);
     case QueryVerdict::kBadVers:
       return ErrorResponse(buf, q, config, kRcodeBadVers, Outcome::kBadVers);
+    case QueryVerdict::kSlowPath: {
+      // Not a byte written: the caller hands the query on as received.
+      AnswerResult res;
+      res.outcome = Outcome::kSlowPath;
+      res.slow_path = true;
+      return res;
+    }
     case QueryVerdict::kAnswer:
       break;
   }
@@ -551,15 +558,17 @@ AnswerResult AnswerParsed(const zone::ZoneSet& zones,
                          static_cast<uint16_t>(Rcode::kRefused),
                          Outcome::kRefused);
   }
+  // AXFR and IXFR reach this point only with AnswerConfig::slow_path off
+  // (otherwise they are the control side's), answered as a server that
+  // transfers nothing: AXFR with NOTIMP (RFC 5936 4.2: not over UDP), IXFR
+  // with NOTAUTH (no secondary may transfer from us; Knot does the same).
+  // Type 0 is reserved (RFC 6895 3.1).
   if (q.qtype == rrtype::kAxfr || q.qtype == 0) {
-    // Zone transfers are not served over UDP (RFC 5936 4.2); type 0 is
-    // reserved (RFC 6895 3.1).
     return ErrorResponse(buf, q, config,
                          static_cast<uint16_t>(Rcode::kNotImp),
                          Outcome::kNotImp);
   }
   if (q.qtype == rrtype::kIxfr) {
-    // No secondary is configured to transfer from us (Knot: NOTAUTH).
     return ErrorResponse(buf, q, config,
                          static_cast<uint16_t>(Rcode::kNotAuth),
                          Outcome::kNotImp);
@@ -688,7 +697,7 @@ AnswerResult Answer(const zone::ZoneSet& zones, const AnswerConfig& config,
                     Transport transport, uint8_t* buf, size_t query_len,
                     size_t buf_size) {
   Query q;
-  ParseQuery(buf, query_len, &q);
+  ParseForConfig(config, buf, query_len, &q);
   AnswerResult r =
       AnswerParsed(zones, config, transport, q, buf, buf_size, Lookup{});
   r.qtype = q.question_end != 0 ? q.qtype : 0;

@@ -27,6 +27,11 @@ struct AnswerConfig {
   // Off only in tests and benchmarks that compare the precompiled answers
   // with the general path that built them.
   bool use_precompiled = true;
+  // Leave NOTIFY, UPDATE, AXFR, IXFR and TSIG-signed messages untouched
+  // for the control side (AnswerResult::slow_path). Off where nobody takes
+  // them (a kernel-socket server without a SlowPathHandler): they are then
+  // answered as dns::LocalVerdict says.
+  bool slow_path = true;
 };
 
 // What happened, for counters.
@@ -41,20 +46,27 @@ enum class Outcome : uint8_t {
   kNxDomain,
   kReferral,
   kChaos,
+  kSlowPath,  // not answered: the control side's (AnswerResult::slow_path)
 };
 
 struct AnswerResult {
-  size_t size = 0;  // response size; 0 when dropped
+  size_t size = 0;  // response size; 0 when dropped or slow_path
   Outcome outcome = Outcome::kDropped;
   uint8_t rcode = 0;  // header rcode
   bool truncated = false;
+  // The message is the control side's (QueryVerdict::kSlowPath): size 0
+  // and the buffer untouched, so the caller can hand the query on as
+  // received (the DPDK worker to the kernel, the socket threads to their
+  // SlowPathHandler).
+  bool slow_path = false;
   DropReason drop_reason = DropReason::kNone;
   uint16_t qtype = 0;  // 0 when the question did not parse
 };
 
 // Answers the query in buf[0, query_len) by overwriting buf with the
-// response. `buf_size` must be at least 512 for UDP (the engine never
-// writes more than the client's limit) and 65535 for TCP.
+// response, or leaves buf untouched (size 0: dropped, or slow_path).
+// `buf_size` must be at least 512 for UDP (the engine never writes more
+// than the client's limit) and 65535 for TCP.
 [[nodiscard]] AnswerResult Answer(const zone::ZoneSet& zones,
                                   const AnswerConfig& config,
                                   Transport transport, uint8_t* buf,

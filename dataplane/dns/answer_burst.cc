@@ -37,7 +37,7 @@ class Pipeline {
 
   // 1: parse; the index slot of the question name.
   void Parse(size_t i) {
-    ParseQuery(jobs_[i].buf, jobs_[i].query_len, &q_[i]);
+    ParseForConfig(config_, jobs_[i].buf, jobs_[i].query_len, &q_[i]);
     if (q_[i].verdict != QueryVerdict::kAnswer) return;
     Lookup& l = l_[i];
     l.zone = zones_.FindZone(q_[i].qname, &l.apex_label);

@@ -27,6 +27,16 @@ struct Lookup {
   const zone::Node* node = nullptr;  // the index's likely answer (prefetching)
 };
 
+// ParseQuery, then what `config` says about kSlowPath: a server with
+// nobody to hand such messages to answers them itself (LocalVerdict).
+inline void ParseForConfig(const AnswerConfig& config, const uint8_t* msg,
+                           size_t len, Query* q) {
+  ParseQuery(msg, len, q);
+  if (q->verdict == QueryVerdict::kSlowPath && !config.slow_path) {
+    q->verdict = LocalVerdict(msg, *q);
+  }
+}
+
 // Answers `q`, parsed from buf, in place (see Answer()).
 AnswerResult AnswerParsed(const zone::ZoneSet& zones,
                           const AnswerConfig& config, Transport transport,

@@ -21,13 +21,14 @@ bool OptionsWellFormed(const uint8_t* p, size_t rdlen) {
 }
 
 // Walks the answer, authority and additional sections. Returns false for
-// FORMERR. Fills the EDNS fields of `q` from the OPT record.
+// FORMERR. Fills the EDNS fields of `q` from the OPT record, and has_tsig.
 [[gnu::always_inline]] inline bool ParseRecords(const uint8_t* msg, size_t len,
                                                size_t pos, Query* q) {
   const uint32_t an_ns = uint32_t{GetAnCount(msg)} + GetNsCount(msg);
   const uint32_t total = an_ns + GetArCount(msg);
   // What nearly every query carries: nothing, or exactly one OPT record
-  // owned by root that ends the message. Anything else takes the walk.
+  // owned by root that ends the message (so no TSIG: it would have to be
+  // the last record). Anything else takes the walk.
   if (total == 0) return pos == len;
   if (total == 1 && an_ns == 0 && len - pos >= 1 + kRrFixedSize &&
       msg[pos] == 0 && Load16(msg + pos + 1) == rrtype::kOpt &&
@@ -56,6 +57,11 @@ bool OptionsWellFormed(const uint8_t* p, size_t rdlen) {
       q->edns_udp_size = Load16(msg + pos + 2);
       q->edns_version = msg[pos + 5];
       q->edns_do = (msg[pos + 6] & 0x80) != 0;
+    } else if (type == rrtype::kTsig) {
+      // RFC 8945 5.1: the TSIG is the last record of the additional
+      // section; anywhere else the message is FORMERR.
+      if (i + 1 != total || i < an_ns) return false;
+      q->has_tsig = true;
     }
     pos = rdata + rdlen;
   }
@@ -68,6 +74,7 @@ bool OptionsWellFormed(const uint8_t* p, size_t rdlen) {
 
 void ParseQuery(const uint8_t* msg, size_t len, Query* q) {
   q->has_edns = false;
+  q->has_tsig = false;
   q->edns_do = false;
   q->edns_version = 0;
   q->question_end = 0;
@@ -82,6 +89,7 @@ void ParseQuery(const uint8_t* msg, size_t len, Query* q) {
     return;
   }
   q->drop_reason = DropReason::kNone;
+  const Opcode opcode = GetOpcode(msg);
   // RFC 1035 4.1.2 allows QDCOUNT > 1 but no server answers it; RFC 9619
   // makes exactly one question the rule for QUERY.
   if (GetQdCount(msg) != 1) {
@@ -91,17 +99,17 @@ void ParseQuery(const uint8_t* msg, size_t len, Query* q) {
       q->verdict = QueryVerdict::kFormErr;
       return;
     }
-    // No question is fine for other opcodes; they are refused by opcode.
-    switch (GetOpcode(msg)) {
-      case Opcode::kQuery:
-        q->verdict = QueryVerdict::kFormErr;
-        break;
-      case Opcode::kNotify:
-      case Opcode::kUpdate:
-        q->verdict = QueryVerdict::kNotAuth;
-        break;
-      default:
-        q->verdict = QueryVerdict::kNotImp;
+    // No question: FORMERR for QUERY, NOTIMP for opcodes we do not
+    // implement. A NOTIFY or UPDATE without one is malformed too
+    // (RFC 1996 3.7, RFC 2136 3.1.1), but it is the control side's to
+    // answer, as is any signed message, whose error must be signed
+    // (RFC 8945 5.3).
+    if (q->has_tsig || opcode == Opcode::kNotify ||
+        opcode == Opcode::kUpdate) {
+      q->verdict = QueryVerdict::kSlowPath;
+    } else {
+      q->verdict = opcode == Opcode::kQuery ? QueryVerdict::kFormErr
+                                            : QueryVerdict::kNotImp;
     }
     return;
   }
@@ -121,20 +129,47 @@ void ParseQuery(const uint8_t* msg, size_t len, Query* q) {
     q->has_edns = false;
     return;
   }
-  switch (GetOpcode(msg)) {
+  // RFC 8945 5.2/5.3: only the control side has the keys to verify a
+  // signed request and to sign its answer.
+  if (q->has_tsig) {
+    q->verdict = QueryVerdict::kSlowPath;
+    return;
+  }
+  switch (opcode) {
     case Opcode::kQuery:
       break;
     case Opcode::kNotify:  // RFC 1996: only from configured primaries
     case Opcode::kUpdate:  // RFC 2136: only from configured clients
-      q->verdict = QueryVerdict::kNotAuth;
+      q->verdict = QueryVerdict::kSlowPath;
       return;
     default:
       q->verdict = QueryVerdict::kNotImp;
       return;
   }
+  // Zone transfers (RFC 5936, RFC 1995) are the control side's, over UDP
+  // too: an IXFR may be answered over UDP (RFC 1995 2), an AXFR there is
+  // refused by whoever knows the zone's transfer policy (RFC 5936 4.2).
+  if (q->qtype == rrtype::kAxfr || q->qtype == rrtype::kIxfr) {
+    q->verdict = QueryVerdict::kSlowPath;
+    return;
+  }
   // RFC 6891 6.1.3: a version we do not implement gets BADVERS.
   q->verdict = q->has_edns && q->edns_version > 0 ? QueryVerdict::kBadVers
                                                   : QueryVerdict::kAnswer;
+}
+
+QueryVerdict LocalVerdict(const uint8_t* msg, const Query& q) {
+  switch (GetOpcode(msg)) {
+    case Opcode::kQuery:
+      if (q.question_end == 0) return QueryVerdict::kFormErr;
+      return q.has_edns && q.edns_version > 0 ? QueryVerdict::kBadVers
+                                              : QueryVerdict::kAnswer;
+    case Opcode::kNotify:  // RFC 1996: only from configured primaries
+    case Opcode::kUpdate:  // RFC 2136: only from configured clients
+      return QueryVerdict::kNotAuth;
+    default:
+      return QueryVerdict::kNotImp;
+  }
 }
 
 }  // namespace popdns::dns

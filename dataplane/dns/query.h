@@ -1,5 +1,6 @@
-// Parsing a received query: header guards, exactly one question, and the
-// EDNS OPT record (RFC 6891) in the additional section.
+// Parsing a received query: header guards, exactly one question, the EDNS
+// OPT record (RFC 6891) and a TSIG record (RFC 8945) in the additional
+// section, and which messages are the control side's (kSlowPath).
 // Per packet on worker lcores: no allocation, locks, Status or logging.
 #ifndef POPDNS_DATAPLANE_DNS_QUERY_H_
 #define POPDNS_DATAPLANE_DNS_QUERY_H_
@@ -16,9 +17,15 @@ enum class QueryVerdict : uint8_t {
   kAnswer,   // a well-formed QUERY: look it up
   kDrop,     // not worth an answer (see DropReason)
   kFormErr,  // answer FORMERR
-  kNotImp,   // answer NOTIMP (opcode other than QUERY)
-  kNotAuth,  // answer NOTAUTH (NOTIFY/UPDATE: nobody is authorised yet)
+  kNotImp,   // answer NOTIMP (opcode other than QUERY, NOTIFY, UPDATE)
+  kNotAuth,  // answer NOTAUTH (only from LocalVerdict: NOTIFY/UPDATE with
+             // nobody to hand them to)
   kBadVers,  // answer BADVERS (EDNS version > 0)
+  // Leave it untouched for the control side (control/server/slow_path.h):
+  // NOTIFY (RFC 1996), UPDATE (RFC 2136), AXFR (RFC 5936) and IXFR
+  // (RFC 1995) queries, and every TSIG-signed message (RFC 8945), which
+  // only the control side can verify and sign the answer of.
+  kSlowPath,
 };
 
 enum class DropReason : uint8_t {
@@ -35,14 +42,26 @@ struct Query {
   // Offset just past the question; 0 when no question is to be echoed.
   size_t question_end = 0;
   bool has_edns = false;
+  bool has_tsig = false;  // the additional section ends with a TSIG RR
   bool edns_do = false;
   uint8_t edns_version = 0;
   uint16_t edns_udp_size = 0;
   LowerName qname;
 };
 
-// Parses msg[0, len). Never reads outside it.
+// Parses msg[0, len). Never reads outside it, never writes it.
+// Malformed messages are kFormErr (also a TSIG anywhere but last in the
+// additional section, RFC 8945 5.1) before anything is handed on:
+// kSlowPath messages are well-formed as far as this parser looks.
 void ParseQuery(const uint8_t* msg, size_t len, Query* q);
+
+// The verdict of a kSlowPath message `q` (parsed from `msg`) for a server
+// with no control side to hand it to (AnswerConfig::slow_path false), as
+// popdns answered before it had one: NOTAUTH for NOTIFY and UPDATE
+// (nobody is authorised), NOTIMP for other opcodes, FORMERR for a QUERY
+// without a question, and a QUERY's own verdict otherwise, the TSIG record
+// ignored (AnswerParsed then answers AXFR with NOTIMP, IXFR with NOTAUTH).
+QueryVerdict LocalVerdict(const uint8_t* msg, const Query& q);
 
 }  // namespace popdns::dns
 

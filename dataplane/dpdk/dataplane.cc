@@ -298,6 +298,16 @@ uint16_t Dataplane::ServeBurst(const Port& port, uint16_t queue,
     rte_mbuf* m = dns_mbufs[i];
     const net::DnsFrame& f = frames[i];
     const dns::AnswerResult& r = jobs[i].result;
+    if (r.slow_path) {
+      // The control side's (NOTIFY, UPDATE, AXFR/IXFR, TSIG): to the kernel
+      // as received. Nothing has written to the frame: ClassifyFrame and
+      // the engine only read it when they do not answer. Without an
+      // exception port (XDP mode) it is dropped below, counted; the XDP
+      // program passes such messages to the kernel itself.
+      c.slow_path.Add();
+      kernel[nk++] = m;
+      continue;
+    }
     if (r.size == 0) {
       c.engine_drop.Add();
       rte_pktmbuf_free(m);
@@ -383,7 +393,8 @@ std::string Dataplane::RenderStats() const {
                     c.answered.Get(), "\n", p, "engine_drop ",
                     c.engine_drop.Get(), "\n", p, "malformed ",
                     c.malformed.Get(), "\n", p, "to_kernel ",
-                    c.to_kernel.Get(), "\n", p, "from_kernel ",
+                    c.to_kernel.Get(), "\n", p, "slow_path ",
+                    c.slow_path.Get(), "\n", p, "from_kernel ",
                     c.from_kernel.Get(), "\n", p, "tx_drop ", c.tx_drop.Get(),
                     "\n", p, "truncated ", c.truncated.Get(), "\n");
     for (int r = 0; r < 16; ++r) {

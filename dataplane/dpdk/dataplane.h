@@ -3,7 +3,10 @@
 // in the received mbuf and transmits them on its own TX queue of that port;
 // everything else goes unchanged to the kernel through the port's exception
 // port (net_tap), and whatever the kernel sends there is transmitted on that
-// wire port (worker N drains queue N of every exception port).
+// wire port (worker N drains queue N of every exception port). So do the
+// DNS messages the engine leaves to the control side (slow_path: NOTIFY,
+// UPDATE, AXFR/IXFR, TSIG-signed), which the kernel-socket server behind
+// the exception interface answers.
 //
 // Shared-nothing: each worker owns its queues, its counters (one cache-aligned
 // block) and its RCU reader id; the only shared state is the snapshot
@@ -51,6 +54,10 @@ struct alignas(64) QueueCounters {
   Counter malformed;    // for our service but broken (length, checksum)
   Counter to_kernel;    // forwarded to the exception port (XDP mode: no
                         // exception port; such frames are dropped)
+  Counter slow_path;    // DNS messages the engine leaves to the control
+                        // side (NOTIFY, UPDATE, AXFR/IXFR, TSIG): part of
+                        // to_kernel. XDP mode: the program passes them to
+                        // the kernel, so any here are dropped.
   Counter from_kernel;  // exception port -> wire
   Counter tx_drop;      // not accepted by a TX queue, freed
   Counter truncated;    // answered with TC=1

@@ -41,6 +41,64 @@ inline Ip6 ParseIp6(const char* text) {
   return a;
 }
 
+// A DNS message for DnsMessage(): the header (RFC 1035 4.1.1), QDCOUNT
+// questions of `qname`/`qtype` (class IN), then `records` as given, counted
+// in ancount/nscount/arcount.
+struct DnsSpec {
+  uint16_t id = 0x1234;
+  bool qr = false;
+  uint8_t opcode = 0;  // QUERY
+  uint16_t qdcount = 1;
+  uint16_t ancount = 0, nscount = 0, arcount = 0;
+  std::string qname = "www.example.test.";  // absolute, presentation
+  uint16_t qtype = 1;
+  std::vector<uint8_t> records;
+};
+
+// Wire form of an absolute name in presentation format ("a.b." -> 1a1b0).
+inline std::vector<uint8_t> DnsName(const std::string& name) {
+  std::vector<uint8_t> out;
+  size_t start = 0;
+  while (start < name.size()) {
+    const size_t dot = name.find('.', start);
+    const size_t end = dot == std::string::npos ? name.size() : dot;
+    if (end > start) {
+      out.push_back(static_cast<uint8_t>(end - start));
+      out.insert(out.end(), name.begin() + start, name.begin() + end);
+    }
+    start = end + 1;
+  }
+  out.push_back(0);
+  return out;
+}
+
+// An OPT record owned by the root (RFC 6891 6.1.2), 1232 bytes, no options.
+inline std::vector<uint8_t> DnsOptRecord(bool dnssec_ok = false) {
+  return {0, 0, 41, 0x04, 0xd0, 0, 0, static_cast<uint8_t>(dnssec_ok ? 0x80 : 0),
+          0, 0, 0};
+}
+
+// A TSIG record (RFC 8945 4.2) owned by "key.", hmac-sha256, zero MAC.
+inline std::vector<uint8_t> DnsTsigRecord() {
+  std::vector<uint8_t> rr = DnsName("key.");
+  for (uint8_t b : {0, 250, 0, 255, 0, 0, 0, 0}) rr.push_back(b);  // ANY, TTL 0
+  std::vector<uint8_t> rdata = DnsName("hmac-sha256.");
+  for (uint8_t b : {0, 0, 0x65, 0, 0, 0, 1, 44, 0, 32}) rdata.push_back(b);
+  rdata.insert(rdata.end(), 32, 0);
+  for (uint8_t b : {0x12, 0x34, 0, 0, 0, 0}) rdata.push_back(b);
+  rr.push_back(static_cast<uint8_t>(rdata.size() >> 8));
+  rr.push_back(static_cast<uint8_t>(rdata.size()));
+  rr.insert(rr.end(), rdata.begin(), rdata.end());
+  return rr;
+}
+
+// An SOA record for the question name (pointer to offset 12), as an IXFR
+// query carries in its authority section (RFC 1995 3).
+inline std::vector<uint8_t> DnsSoaRecord() {
+  return {0xc0, 12, 0, 6, 0, 1, 0, 0, 0, 0, 0, 22, 0, 0,
+          0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1};
+}
+
 struct Layer {
   std::string name;  // "eth", "vlan", "ipv4", "ipv6", "hbh", "udp", ...
   size_t begin;
@@ -156,7 +214,27 @@ class PacketBuilder {
     return End();
   }
 
-  // A minimal DNS query header + question bytes, or any filler.
+  // A DNS message, named "dns" among the layers.
+  PacketBuilder& DnsMessage(const DnsSpec& d = {}) {
+    Begin("dns");
+    Put16(d.id);
+    Put8(static_cast<uint8_t>((d.qr ? 0x80 : 0) | (d.opcode & 0x0f) << 3));
+    Put8(0);
+    Put16(d.qdcount);
+    Put16(d.ancount);
+    Put16(d.nscount);
+    Put16(d.arcount);
+    const std::vector<uint8_t> name = DnsName(d.qname);
+    for (uint16_t i = 0; i < d.qdcount; ++i) {
+      bytes_.insert(bytes_.end(), name.begin(), name.end());
+      Put16(d.qtype);
+      Put16(1);  // IN
+    }
+    bytes_.insert(bytes_.end(), d.records.begin(), d.records.end());
+    return End();
+  }
+
+  // Any bytes after the last header (not a DNS message: see DnsMessage).
   PacketBuilder& Payload(size_t n, uint8_t fill = 0xab) {
     Begin("payload");
     bytes_.insert(bytes_.end(), n, fill);

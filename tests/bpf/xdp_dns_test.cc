@@ -2,7 +2,9 @@
 // libbpf and run with BPF_PROG_TEST_RUN on frames from packet_builder.h
 // (the Cilium bpf/tests and kernel selftests habit). xsks_map stays empty,
 // so bpf_redirect_map() falls back to XDP_PASS and every verdict is
-// XDP_PASS; the xdp_stats counters say which way each frame went.
+// XDP_PASS; the xdp_stats counters say which way each frame went. DNS
+// messages the answer engine leaves to the control side (NOTIFY, UPDATE,
+// AXFR/IXFR, TSIG) must be passed to the kernel, plain queries redirected.
 //
 // Also covers bpf/xdp_dns_maps.h: finding the maps by program and by
 // ifindex (generic XDP on the loopback of a private network namespace),
@@ -49,6 +51,7 @@
 namespace popdns::xdp {
 namespace {
 
+using testing::DnsSpec;
 using testing::Ip4;
 using testing::Ip6;
 using testing::PacketBuilder;
@@ -187,12 +190,13 @@ class XdpDnsTest : public ::testing::Test {
     return ::testing::AssertionSuccess();
   }
 
+  // A plain query for www.example.test/A.
   static std::vector<uint8_t> Udp4(Ip4 dst, uint16_t port) {
     return PacketBuilder()
         .Ethernet(testing::kEthIpv4)
         .Ipv4(testing::kProtoUdp, kClient4, dst)
         .Udp(40000, port)
-        .Payload(29)
+        .DnsMessage()
         .Build();
   }
   static std::vector<uint8_t> Udp6(Ip6 dst, uint16_t port) {
@@ -200,8 +204,40 @@ class XdpDnsTest : public ::testing::Test {
         .Ethernet(testing::kEthIpv6)
         .Ipv6(testing::kProtoUdp, kClient6, dst)
         .Udp(40000, port)
-        .Payload(29)
+        .DnsMessage()
         .Build();
+  }
+
+  // How a DNS message reaches the service: the four framings the program
+  // parses.
+  enum class Framing { kIpv4, kIpv6, kVlanIpv4, kVlanIpv6 };
+  static constexpr Framing kFramings[] = {Framing::kIpv4, Framing::kIpv6,
+                                          Framing::kVlanIpv4,
+                                          Framing::kVlanIpv6};
+  static const char* FramingName(Framing f) {
+    switch (f) {
+      case Framing::kIpv4: return "IPv4";
+      case Framing::kIpv6: return "IPv6";
+      case Framing::kVlanIpv4: return "VLAN IPv4";
+      case Framing::kVlanIpv6: return "VLAN IPv6";
+    }
+    return "?";
+  }
+  static std::vector<uint8_t> Dns(Framing f, const DnsSpec& d) {
+    const bool v6 = f == Framing::kIpv6 || f == Framing::kVlanIpv6;
+    const uint16_t ether = v6 ? testing::kEthIpv6 : testing::kEthIpv4;
+    PacketBuilder b;
+    if (f == Framing::kVlanIpv4 || f == Framing::kVlanIpv6) {
+      b.Ethernet(testing::kEth8021Q).Vlan(ether);
+    } else {
+      b.Ethernet(ether);
+    }
+    if (v6) {
+      b.Ipv6(testing::kProtoUdp, kClient6, kService6);
+    } else {
+      b.Ipv4(testing::kProtoUdp, kClient4, kService4);
+    }
+    return b.Udp(40000, 53).DnsMessage(d).Build();
   }
 
   std::optional<XdpDnsMaps> maps_;
@@ -250,7 +286,7 @@ TEST_F(XdpDnsTest, VlanTaggedIsRedirected) {
                   .Vlan(testing::kEthIpv4)
                   .Ipv4(testing::kProtoUdp, kClient4, kService4)
                   .Udp(40000, 53)
-                  .Payload(29)
+                  .DnsMessage()
                   .Build();
     EXPECT_TRUE(Moved(Run(v4), XDP_DNS_STAT_REDIRECT));
     auto v6 = PacketBuilder()
@@ -258,7 +294,7 @@ TEST_F(XdpDnsTest, VlanTaggedIsRedirected) {
                   .Vlan(testing::kEthIpv6)
                   .Ipv6(testing::kProtoUdp, kClient6, kService6)
                   .Udp(40000, 53)
-                  .Payload(29)
+                  .DnsMessage()
                   .Build();
     EXPECT_TRUE(Moved(Run(v6), XDP_DNS_STAT_REDIRECT));
   }
@@ -272,6 +308,162 @@ TEST_F(XdpDnsTest, UdpHeaderWithoutPayloadIsStillRedirected) {
                    .Udp(40000, 53)
                    .Build();
   EXPECT_TRUE(Moved(Run(frame), XDP_DNS_STAT_REDIRECT));
+}
+
+// Plain queries, with and without EDNS, are the worker's: one question,
+// no answer or authority records, at most an OPT owned by the root.
+TEST_F(XdpDnsTest, PlainQueriesAreRedirected) {
+  DnsSpec plain;
+  DnsSpec edns;
+  edns.arcount = 1;
+  edns.records = testing::DnsOptRecord();
+  DnsSpec edns_do = edns;
+  edns_do.records = testing::DnsOptRecord(/*dnssec_ok=*/true);
+  edns_do.qtype = 255;  // ANY is answered by the worker too
+  DnsSpec root;
+  root.qname = ".";
+  root.qtype = 2;  // NS
+  // The longest name (255 octets: 3 * 64 + 62 + root) with an OPT.
+  DnsSpec longest = edns;
+  longest.qname = std::string(63, 'a') + "." + std::string(63, 'b') + "." +
+                  std::string(63, 'c') + "." + std::string(61, 'd') + ".";
+  ASSERT_EQ(testing::DnsName(longest.qname).size(), 255u);
+  // A name of 127 one-octet labels (255 octets): the most labels there are.
+  DnsSpec many_labels = plain;
+  many_labels.qname.clear();
+  for (int i = 0; i < 127; ++i) many_labels.qname += "x.";
+  ASSERT_EQ(testing::DnsName(many_labels.qname).size(), 255u);
+  for (Framing f : kFramings) {
+    for (const DnsSpec& d : {plain, edns, edns_do, root, longest, many_labels}) {
+      SCOPED_TRACE(std::string(FramingName(f)) + " " + d.qname + " type " +
+                   std::to_string(d.qtype));
+      EXPECT_TRUE(Moved(Run(Dns(f, d)), XDP_DNS_STAT_REDIRECT));
+    }
+  }
+}
+
+// What the answer engine leaves to the control side reaches the kernel
+// sockets (control/server/slow_path.h): NOTIFY (RFC 1996), UPDATE
+// (RFC 2136), AXFR (RFC 5936) and IXFR (RFC 1995) queries, TSIG-signed
+// messages (RFC 8945), and whatever the program cannot tell from one.
+TEST_F(XdpDnsTest, SlowPathMessagesArePassed) {
+  const std::vector<uint8_t> opt = testing::DnsOptRecord();
+  const std::vector<uint8_t> tsig = testing::DnsTsigRecord();
+  std::vector<std::pair<std::string, DnsSpec>> cases;
+  auto add = [&](const std::string& what, DnsSpec d) {
+    cases.emplace_back(what, std::move(d));
+  };
+  DnsSpec d;
+  d.qname = "example.test.";
+  d.qtype = 6;  // SOA
+  d.opcode = 4;
+  add("NOTIFY", d);
+  d.opcode = 5;
+  add("UPDATE", d);
+  d.opcode = 4;
+  d.qdcount = 0;
+  add("NOTIFY without a question", d);
+  d = DnsSpec{};
+  d.qname = "example.test.";
+  d.qtype = 252;
+  add("AXFR", d);
+  d.arcount = 1;
+  d.records = opt;
+  add("AXFR with OPT", d);
+  d = DnsSpec{};
+  d.qname = "example.test.";
+  d.qtype = 251;
+  add("IXFR without authority", d);
+  d.nscount = 1;
+  d.records = testing::DnsSoaRecord();
+  add("IXFR with its SOA", d);
+  d = DnsSpec{};
+  d.arcount = 2;
+  d.records = opt;
+  d.records.insert(d.records.end(), tsig.begin(), tsig.end());
+  add("query with OPT and TSIG", d);
+  d = DnsSpec{};
+  d.arcount = 1;
+  d.records = tsig;
+  add("query with only TSIG", d);
+  d = DnsSpec{};
+  d.qtype = 6;
+  d.qname = "example.test.";
+  d.opcode = 4;
+  d.arcount = 1;
+  d.records = tsig;
+  add("signed NOTIFY", d);
+  d = DnsSpec{};
+  d.opcode = 2;
+  add("STATUS (the kernel's NOTIMP)", d);
+  d = DnsSpec{};
+  d.qdcount = 2;
+  add("two questions", d);
+  d = DnsSpec{};
+  d.ancount = 1;
+  d.records = testing::DnsSoaRecord();
+  add("an answer record", d);
+  d = DnsSpec{};
+  d.arcount = 1;
+  d.records = testing::DnsSoaRecord();  // owned by a pointer, not root
+  add("an additional record that is not an OPT", d);
+  d.records = opt;
+  d.records[2] = 6;  // owned by root, type SOA
+  add("a root-owned additional record that is not an OPT", d);
+  for (Framing f : kFramings) {
+    for (const auto& [what, spec] : cases) {
+      SCOPED_TRACE(std::string(FramingName(f)) + ": " + what);
+      EXPECT_TRUE(Moved(Run(Dns(f, spec)), XDP_DNS_STAT_PASS_SLOW_PATH));
+    }
+  }
+}
+
+// Responses and messages too short or malformed to judge are redirected:
+// the worker drops them (no header, QR=1) or answers FORMERR, never the
+// program's business to forward.
+TEST_F(XdpDnsTest, MalformedDnsIsLeftToTheWorker) {
+  std::vector<std::pair<std::string, std::vector<uint8_t>>> cases;
+  DnsSpec response;
+  response.qr = true;
+  response.opcode = 4;  // even a NOTIFY response: the worker drops QR=1
+  cases.emplace_back("NOTIFY response", Dns(Framing::kIpv4, response));
+  // Cut inside the header, inside the name, before QTYPE/QCLASS end, and
+  // with ARCOUNT 1 but nothing after the question.
+  const std::vector<uint8_t> full = Dns(Framing::kIpv4, DnsSpec{});
+  const size_t dns = full.size() - (12 + 18 + 4);
+  for (size_t keep : {size_t{0}, size_t{11}, size_t{12}, size_t{20},
+                      size_t{30}, size_t{33}}) {
+    cases.emplace_back("cut after " + std::to_string(keep),
+                       std::vector<uint8_t>(full.begin(),
+                                            full.begin() + dns + keep));
+  }
+  DnsSpec no_opt;
+  no_opt.arcount = 1;
+  cases.emplace_back("ARCOUNT 1, no record", Dns(Framing::kIpv4, no_opt));
+  no_opt.records = {0, 0};  // two of the three octets looked at
+  cases.emplace_back("ARCOUNT 1, record cut", Dns(Framing::kIpv4, no_opt));
+  // A compression pointer and a reserved label type in the question.
+  std::vector<uint8_t> pointer = full;
+  pointer[dns + 12] = 0xc0;
+  cases.emplace_back("pointer in the question", pointer);
+  std::vector<uint8_t> reserved = full;
+  reserved[dns + 12] = 0x40;
+  cases.emplace_back("label type 01", reserved);
+  // 256 octets of name (RFC 1035 2.3.4 allows 255).
+  DnsSpec too_long;
+  too_long.qname = std::string(63, 'a') + "." + std::string(63, 'b') + "." +
+                   std::string(63, 'c') + "." + std::string(62, 'd') + ".";
+  cases.emplace_back("name of 256 octets", Dns(Framing::kIpv4, too_long));
+  // A name that never ends: 0x01-labels to the end of the frame.
+  std::vector<uint8_t> endless(full.begin(), full.begin() + dns + 12);
+  endless.insert(endless.end(), 300, 1);
+  cases.emplace_back("name without root label", endless);
+  for (auto& [what, frame] : cases) {
+    SCOPED_TRACE(what);
+    // The builder's lengths describe the whole message; the program reads
+    // up to the frame's end, which is what it must respect.
+    EXPECT_TRUE(Moved(Run(frame), XDP_DNS_STAT_REDIRECT));
+  }
 }
 
 // --- passed to the kernel ---
@@ -316,7 +508,7 @@ TEST_F(XdpDnsTest, Ipv4FragmentsArePassed) {
                 .Ethernet(testing::kEthIpv4)
                 .Ipv4(testing::kProtoUdp, kClient4, kService4, 5, 0x4000)
                 .Udp(40000, 53)
-                .Payload(29)
+                .DnsMessage()
                 .Build();
   EXPECT_TRUE(Moved(Run(df), XDP_DNS_STAT_REDIRECT));
 }
@@ -397,12 +589,12 @@ TEST_F(XdpDnsTest, TruncatedAtEveryHeaderIsPassed) {
                        .Ethernet(testing::kEthIpv4)
                        .Ipv4(testing::kProtoUdp, kClient4, kService4)
                        .Udp(40000, 53)
-                       .Payload(29));
+                       .DnsMessage());
   frames.push_back(PacketBuilder()
                        .Ethernet(testing::kEthIpv6)
                        .Ipv6(testing::kProtoUdp, kClient6, kService6)
                        .Udp(40000, 53)
-                       .Payload(29));
+                       .DnsMessage());
   for (uint16_t inner : {testing::kEthIpv4, testing::kEthIpv6}) {
     PacketBuilder b;
     b.Ethernet(testing::kEth8021Q).Vlan(inner);
@@ -411,7 +603,7 @@ TEST_F(XdpDnsTest, TruncatedAtEveryHeaderIsPassed) {
     } else {
       b.Ipv6(testing::kProtoUdp, kClient6, kService6);
     }
-    frames.push_back(b.Udp(40000, 53).Payload(29));
+    frames.push_back(b.Udp(40000, 53).DnsMessage());
   }
 
   int cuts = 0;
@@ -419,7 +611,8 @@ TEST_F(XdpDnsTest, TruncatedAtEveryHeaderIsPassed) {
     const std::vector<uint8_t> full = b.Build();
     ASSERT_TRUE(Moved(Run(full), XDP_DNS_STAT_REDIRECT));
     for (const testing::Layer& layer : b.layers()) {
-      if (layer.name == "payload") continue;
+      // A cut DNS message is the worker's to judge (DnsMessageCutShort).
+      if (layer.name == "dns") continue;
       for (size_t len : {layer.end - 1, layer.begin}) {
         if (len < ETH_HLEN) continue;  // refused by the kernel, see above
         SCOPED_TRACE(layer.name + " cut at " + std::to_string(len));
@@ -494,6 +687,8 @@ TEST(XdpDnsStatNameTest, CoversEveryIndex) {
   EXPECT_EQ(XdpDnsStatName(XDP_DNS_STAT_REDIRECT), "redirect");
   EXPECT_EQ(XdpDnsStatName(XDP_DNS_STAT_PASS_OTHER_ADDRESS),
             "pass_other_address");
+  EXPECT_EQ(XdpDnsStatName(XDP_DNS_STAT_PASS_SLOW_PATH), "pass_slow_path");
+  EXPECT_EQ(XdpDnsStatName(XDP_DNS_STAT_REDIRECT_NO_XSK), "redirect_no_xsk");
 }
 
 TEST_F(XdpDnsTest, FromProgFdRejectsAnotherProgram) {
@@ -597,10 +792,11 @@ TEST_F(XdpDnsTest, AttachedToLoopbackFindFillCountDetach) {
     to.sin_family = AF_INET;
     to.sin_port = htons(53);
     to.sin_addr = loopback;
-    const char query[12] = {};
-    ASSERT_EQ(sendto(s, query, sizeof(query), 0,
+    const std::vector<uint8_t> frame_with_query =
+        PacketBuilder().DnsMessage().Build();  // a plain query, no headers
+    ASSERT_EQ(sendto(s, frame_with_query.data(), frame_with_query.size(), 0,
                      reinterpret_cast<const sockaddr*>(&to), sizeof(to)),
-              static_cast<ssize_t>(sizeof(query)));
+              static_cast<ssize_t>(frame_with_query.size()));
     close(s);
     auto after = maps->ReadStats();
     ASSERT_TRUE(after.ok());
@@ -625,7 +821,7 @@ TEST_F(XdpDnsTest, AttachedToLoopbackFindFillCountDetach) {
                        .Ipv4(testing::kProtoUdp, kClient4,
                              testing::ParseIp4("127.0.0.1"))
                        .Udp(40000, 53)
-                       .Payload(12)
+                       .DnsMessage()
                        .Build();
       bpf_test_run_opts opts{};
       opts.sz = sizeof(opts);

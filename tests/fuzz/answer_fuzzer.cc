@@ -17,7 +17,12 @@
 //  - its ID is the query's and QR is set;
 //  - a well-formed query (one uncompressed question, QUERY, QR=0) is never
 //    dropped and its question is echoed byte for byte (RFC 1035 4.1.2,
-//    case kept for 0x20).
+//    case kept for 0x20);
+//  - a message left to the control side (slow_path) is one that may be:
+//    NOTIFY, UPDATE, an AXFR/IXFR query, or ending with a TSIG record; its
+//    buffer is not written at all; and answered with AnswerConfig::
+//    slow_path off (the kernel sockets without a handler) it gets an
+//    answer like any other message.
 //
 // Built by tests/fuzz/meson.build with -Dfuzzers=true and clang; run with
 // tests/fuzz/run_fuzzers.sh.
@@ -144,6 +149,9 @@ struct QueryFacts {
   bool well_formed = false;  // header + one uncompressed question, QUERY
   bool has_opt = false;      // an OPT record in the additional section
   uint16_t opt_udp_size = 0;
+  // What may be the control side's: NOTIFY, UPDATE, a question for AXFR
+  // or IXFR, a last record of type TSIG (whether the rest parses or not).
+  bool may_be_slow_path = false;
   std::string question;  // qname wire + qtype + qclass, as received
 };
 
@@ -176,6 +184,12 @@ QueryFacts Inspect(const uint8_t* d, size_t len) {
   if (len < 12) return f;
   const bool qr = d[2] & 0x80;
   const uint8_t opcode = (d[2] >> 3) & 0x0F;
+  f.may_be_slow_path = !qr && (opcode == 4 || opcode == 5);
+  // A loose check: the bytes of type TSIG (00 FA) anywhere after the
+  // header. The engine's own walk decides whether a TSIG ends the message.
+  for (size_t i = 12; i + 2 <= len; ++i) {
+    if (!qr && d[i] == 0 && d[i + 1] == 250) f.may_be_slow_path = true;
+  }
   if (Get16(d + 4) != 1) return f;
   // RFC 1035 3.1 / 4.1.2: the question name, uncompressed, <= 255 octets.
   size_t p = 12;
@@ -187,6 +201,10 @@ QueryFacts Inspect(const uint8_t* d, size_t len) {
     if (l == 0) break;
   }
   if (p - 12 > 255 || len < p || len - p < 4) return f;
+  const uint16_t qtype = Get16(d + p);
+  if (!qr && opcode == 0 && (qtype == 251 || qtype == 252)) {
+    f.may_be_slow_path = true;
+  }
   p += 4;
   f.well_formed = !qr && opcode == 0;
   f.question.assign(reinterpret_cast<const char*>(d) + 12, p - 12);
@@ -218,27 +236,38 @@ uint8_t* Buffer() {
   return buf;
 }
 
-// Answers data[0, size) in a fresh copy; returns the response size.
-size_t AnswerCopy(const uint8_t* data, size_t size, Transport transport,
-                  bool precompiled) {
+// Answers data[0, size) in a fresh copy; returns what Answer returned.
+AnswerResult AnswerCopy(const uint8_t* data, size_t size, Transport transport,
+                        bool precompiled, bool slow_path = true) {
   uint8_t* buf = Buffer();
   std::memcpy(buf, data, size);
-  if (transport == Transport::kUdp) {
-    std::memset(buf + size, kCanary, std::min(kBufSize - size, size_t{4096}));
-  }
+  const size_t canary = std::min(kBufSize - size, size_t{4096});
+  std::memset(buf + size, kCanary, canary);
   AnswerConfig config;
   config.use_precompiled = precompiled;
+  config.slow_path = slow_path;
   const AnswerResult r =
       Answer(Zones(), config, transport, buf, size, kBufSize);
   Check(r.size <= kBufSize, "response larger than the buffer");
-  return r.size;
+  if (r.slow_path) {
+    Check(slow_path, "slow_path although AnswerConfig::slow_path is off");
+    Check(r.size == 0 && r.outcome == Outcome::kSlowPath,
+          "slow_path with a response");
+    Check(std::memcmp(buf, data, size) == 0,
+          "the engine wrote into a slow-path query");
+    for (size_t i = size; i < size + canary; ++i) {
+      Check(buf[i] == kCanary, "the engine wrote past a slow-path query");
+    }
+  }
+  return r;
 }
 
 void Dump(const char* what, const uint8_t* p, size_t n);
 
 // AnswerBurst writes what Answer wrote (now in Buffer(), `size` bytes) for
 // the same query, also when it shares the burst with another query.
-void CheckBurstMatches(const uint8_t* query, size_t query_size, size_t size) {
+void CheckBurstMatches(const uint8_t* query, size_t query_size, size_t size,
+                       bool slow_path) {
   static std::vector<uint8_t>* bufs[2] = {
       new std::vector<uint8_t>(kBufSize), new std::vector<uint8_t>(kBufSize)};
   AnswerJob jobs[2];
@@ -248,6 +277,10 @@ void CheckBurstMatches(const uint8_t* query, size_t query_size, size_t size) {
   }
   AnswerBurst(Zones(), AnswerConfig{}, Transport::kUdp, jobs, 2);
   for (const AnswerJob& j : jobs) {
+    Check(j.result.slow_path == slow_path,
+          "AnswerBurst and Answer disagree on slow_path");
+    Check(!slow_path || std::memcmp(j.buf, query, query_size) == 0,
+          "AnswerBurst wrote into a slow-path query");
     if (j.result.size != size || std::memcmp(j.buf, Buffer(), size) != 0) {
       std::fprintf(stderr, "answer_fuzzer: AnswerBurst (%zu bytes) and "
                    "Answer (%zu bytes) differ\n", j.result.size, size);
@@ -259,8 +292,13 @@ void CheckBurstMatches(const uint8_t* query, size_t query_size, size_t size) {
 }
 
 void CheckResponse(const uint8_t* query, size_t query_size, const QueryFacts& f,
-                   Transport transport, size_t size) {
+                   Transport transport, const AnswerResult& r) {
   const uint8_t* buf = Buffer();
+  const size_t size = r.size;
+  if (r.slow_path) {
+    Check(f.may_be_slow_path, "slow_path for a message that is not one");
+    return;
+  }
   if (size == 0) {
     Check(!f.well_formed, "well-formed query dropped");
     return;
@@ -356,13 +394,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const bool tcp = size > 0 && (data[0] & 0x01);
   const bool differential = size > 0 && (data[0] & 0x02);
 
-  const size_t udp = AnswerCopy(data, size, Transport::kUdp, true);
-  CheckResponse(data, size, f, Transport::kUdp, udp);
-  CheckBurstMatches(data, size, udp);
+  const AnswerResult udp_result = AnswerCopy(data, size, Transport::kUdp, true);
+  const size_t udp = udp_result.size;
+  CheckResponse(data, size, f, Transport::kUdp, udp_result);
+  CheckBurstMatches(data, size, udp, udp_result.slow_path);
+  if (udp_result.slow_path) {
+    // What the kernel sockets without a SlowPathHandler answer.
+    const AnswerResult local =
+        AnswerCopy(data, size, Transport::kUdp, true, /*slow_path=*/false);
+    CheckResponse(data, size, f, Transport::kUdp, local);
+  }
   if (differential) {
     const std::string fast(reinterpret_cast<const char*>(Buffer()), udp);
-    const size_t general = AnswerCopy(data, size, Transport::kUdp, false);
-    CheckResponse(data, size, f, Transport::kUdp, general);
+    const AnswerResult general_result =
+        AnswerCopy(data, size, Transport::kUdp, false);
+    const size_t general = general_result.size;
+    CheckResponse(data, size, f, Transport::kUdp, general_result);
     if (!SameMessage(reinterpret_cast<const uint8_t*>(fast.data()), udp,
                      Buffer(), general)) {
       std::fprintf(stderr,
@@ -375,7 +422,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   if (tcp) {
-    const size_t t = AnswerCopy(data, size, Transport::kTcp, true);
+    const AnswerResult t = AnswerCopy(data, size, Transport::kTcp, true);
     CheckResponse(data, size, f, Transport::kTcp, t);
   }
   return 0;

@@ -14,8 +14,8 @@ import os
 import struct
 import sys
 
-A, NS, CNAME, SOA, MX, TXT, AAAA, SRV, DNAME, OPT, DS, AXFR, ANY = (
-    1, 2, 5, 6, 15, 16, 28, 33, 39, 41, 43, 252, 255)
+A, NS, CNAME, SOA, MX, TXT, AAAA, SRV, DNAME, OPT, DS, TSIG, IXFR, AXFR, ANY = (
+    1, 2, 5, 6, 15, 16, 28, 33, 39, 41, 43, 250, 251, 252, 255)
 
 
 def name(text):
@@ -29,6 +29,14 @@ def name(text):
 def opt(udp=1232, do=False, version=0, options=b""):
     return (b"\0" + struct.pack(">HHBBHH", OPT, udp, 0, version,
                                 0x8000 if do else 0, len(options)) + options)
+
+
+def tsig(key="key.", mac_size=32):
+    """A TSIG record (RFC 8945 4.2), hmac-sha256, zero MAC."""
+    rdata = (name("hmac-sha256.") + struct.pack(">HIHH", 0, 0x65000000, 300,
+                                                mac_size)
+             + bytes(mac_size) + struct.pack(">HHH", 0x1234, 0, 0))
+    return name(key) + struct.pack(">HHIH", TSIG, 255, 0, len(rdata)) + rdata
 
 
 def query(qname, qtype, qid=0x1234, edns=None, flags=0x0000, qclass=1,
@@ -93,6 +101,22 @@ def seeds():
     out.append(query("www.example.test.", A, 0x011d, edns=opt(),
                      extra=opt()))
     out.append(query("example.test.", SOA, 0x021e, flags=0x2000))
+    # For the control side (dns::AnswerResult::slow_path): UPDATE, IXFR
+    # with its SOA in the authority section (RFC 1995 3), a query signed
+    # with TSIG alone and after an OPT (RFC 8945), a TSIG before the OPT
+    # (FORMERR, RFC 8945 5.1).
+    out.append(query("example.test.", SOA, 0x031f, flags=0x2800))
+    soa = (b"\xc0\x0c" + struct.pack(">HHIH", SOA, 1, 0, 22) + b"\0\0" +
+           struct.pack(">IIIII", 2024010101, 1, 1, 1, 1))
+    ixfr = query("example.test.", IXFR, 0x0020)
+    out.append(ixfr[:6] + b"\0\1" + ixfr[8:] + soa)
+    signed = query("www.example.test.", A, 0x0121, extra=tsig())
+    out.append(signed)
+    edns_signed = query("www.example.test.", A, 0x0222, edns=opt())
+    edns_signed = (edns_signed[:10] + b"\0\2" + edns_signed[12:] + tsig())
+    out.append(edns_signed)
+    out.append(query("www.example.test.", A, 0x0323, edns=opt(),
+                     extra=tsig()))
     return out
 
 

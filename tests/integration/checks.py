@@ -1,12 +1,16 @@
 """Shared by the integration tests: named checks with a closing
-'N passed, M failed' line, a free loopback port for UDP and TCP, and
-running commands (inside network namespaces) with a time limit."""
+'N passed, M failed' line, a free loopback port for UDP and TCP, running
+commands (inside network namespaces) with a time limit, and DNS messages
+built by hand (queries, and the ones the dataplane leaves to the control
+side)."""
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
+import time
 
 passed = 0
 failures = []
@@ -95,3 +99,80 @@ def require(test, needs, tun=False):
     if missing:
         print("%s: %s" % (test, missing))
         sys.exit(1 if os.environ.get("CI") else 77)
+
+
+def wire_name(name):
+    """Wire form of a domain name ("www.example.test" -> 3www7example4test0)."""
+    return b"".join(bytes([len(l)]) + l.encode()
+                    for l in name.split(".") if l) + b"\0"
+
+
+def dns_query(name, qtype, qid, edns=True, flags=0, extra=b"", extra_count=0):
+    """A query as hex: one question (class IN), an OPT record (1232 bytes)
+    if `edns`, then `extra` bytes holding `extra_count` more additional
+    records."""
+    q = struct.pack(">HHHHHH", qid, flags, 1, 0, 0,
+                    (1 if edns else 0) + extra_count)
+    q += wire_name(name) + struct.pack(">HH", qtype, 1)
+    if edns:
+        q += b"\0" + struct.pack(">HHIH", 41, 1232, 0, 0)
+    return (q + extra).hex()
+
+
+def tsig_record():
+    """A TSIG record (RFC 8945 4.2) with a key nobody has and a zero MAC."""
+    rdata = (wire_name("hmac-sha256.") +
+             struct.pack(">HIHH", 0, int(time.time()), 300, 32) + bytes(32) +
+             struct.pack(">HHH", 0, 0, 0))
+    return (wire_name("popdns-test-key.") +
+            struct.pack(">HHIH", 250, 255, 0, len(rdata)) + rdata)
+
+
+def slow_path_queries():
+    """(label, hex query, acceptable rcodes) of messages the dataplane
+    leaves to the control side (dns::AnswerResult::slow_path), sent to a
+    popdns serving example.test from a file. Without a slow-path handler
+    the kernel sockets answer them as before (NOTAUTH, NOTIMP, the query
+    answered as if unsigned); with the replication handler a NOTIFY for a
+    zone without primaries is NOTAUTH, an AXFR from outside allow_transfer
+    REFUSED, and a query signed with an unknown key NOTAUTH
+    (RFC 8945 5.2.1)."""
+    return [
+        ("NOTIFY", dns_query("example.test", 6, 0x5301, flags=0x2400), {9}),
+        ("AXFR over UDP", dns_query("example.test", 252, 0x5302), {4, 5}),
+        ("TSIG-signed query",
+         dns_query("www.example.test", 1, 0x5303, extra=tsig_record(),
+                   extra_count=1), {0, 9}),
+    ]
+
+
+_ASK = ("import socket,sys\n"
+        "h,p=sys.argv[1],int(sys.argv[2])\n"
+        "s=socket.socket(socket.AF_INET6 if ':' in h else socket.AF_INET,"
+        "socket.SOCK_DGRAM)\n"
+        "s.settimeout(2)\n"
+        "for q in sys.argv[3:]:\n"
+        "    s.sendto(bytes.fromhex(q),(h,p))\n"
+        "    try: print(s.recv(65535).hex())\n"
+        "    except socket.timeout: print('timeout')\n")
+
+
+def ask(ns, host, port, queries):
+    """Sends each hex query over UDP from namespace `ns`; returns the hex
+    responses ('timeout' where none came)."""
+    return in_ns(ns, [sys.executable, "-c", _ASK, host, str(port)] +
+                 list(queries)).stdout.split()
+
+
+def check_slow_path_answers(queries, responses, what):
+    """One check per slow_path_queries() entry: answered (same ID, QR=1)
+    with one of its rcodes."""
+    check(len(responses) == len(queries),
+          "%d answers over %s (%d)" % (len(queries), what, len(responses)))
+    for (label, q, rcodes), resp in zip(queries, responses):
+        r = bytes.fromhex(resp) if resp != "timeout" else b""
+        ok = len(r) >= 12 and r[:2] == bytes.fromhex(q)[:2] and r[2] & 0x80
+        rcode = r[3] & 0x0F if ok else None
+        check(ok and rcode in rcodes,
+              "%s over %s is answered by the kernel-socket server (rcode %s, "
+              "expected one of %s)" % (label, what, rcode, sorted(rcodes)))

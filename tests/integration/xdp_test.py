@@ -7,7 +7,9 @@ else (ARP, ND, ICMP, TCP) to the kernel.
 Namespaces: popdns-x-pop (veth xpop0, 198.18.1.1/24, fd00:54::1/64, popdns)
 and popdns-x-client (veth xcli0, .2). Checks dig/kdig over IPv4 and IPv6
 (answered by the worker: the XDP redirect and dataplane counters move),
-TCP and TC->TCP through the kernel (RFC 7766), ping, a 10 s dnsperf run
+NOTIFY, AXFR and a TSIG-signed query passed by the program to the kernel
+sockets (pass_slow_path) and answered there, TCP and TC->TCP through the
+kernel (RFC 7766), ping, a 10 s dnsperf run
 without loss, detach on exit, and a start after a crash (SIGKILL) replacing
 the stale program. The veth runs the program in native XDP mode (DPDK
 22.11's net_af_xdp attaches in the mode the driver offers).
@@ -23,8 +25,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checks import (check, dataplane_config, require, in_ns,  # noqa: E402
-                    popdnsctl_stats, run, summary)
+from checks import (ask, check, check_slow_path_answers,  # noqa: E402
+                    dataplane_config, require, in_ns, popdnsctl_stats, run,
+                    slow_path_queries, summary)
 
 POP, CLIENT = "popdns-x-pop", "popdns-x-client"
 POP_IF, CLIENT_IF = "xpop0", "xcli0"
@@ -156,6 +159,24 @@ def main(build, mode):
         if red < 2 or ans < 2:
             print(in_ns(CLIENT, ["ip", "neigh"]).stdout)
             print(in_ns(POP, ["ip", "-br", "link"]).stdout)
+        # Messages for the control side: the program passes them to the
+        # kernel (pass_slow_path), whose sockets answer them; the worker
+        # never sees them.
+        slow = slow_path_queries()
+        for host in (V4, V6):
+            fam = "%s %s" % (mode, "IPv6" if ":" in host else "IPv4")
+            before = popdnsctl_stats(POP, popdnsctl, sock)
+            out = ask(CLIENT, host, 53, [q for _, q, _ in slow])
+            after = popdnsctl_stats(POP, popdnsctl, sock)
+            check_slow_path_answers(slow, out, fam)
+            d = {k: after[k] - before.get(k, 0) for k in after}
+            check(d.get("xdp.pass_slow_path", 0) == len(slow) and
+                  d.get("dpdk.p0.q0.rx", 0) == 0 and
+                  d.get("queries.udp", 0) >= len(slow),
+                  "[%s] passed to the kernel sockets, not the worker: "
+                  "xdp.pass_slow_path +%d, worker rx +%d, kernel UDP +%d"
+                  % (fam, d.get("xdp.pass_slow_path", 0),
+                     d.get("dpdk.p0.q0.rx", 0), d.get("queries.udp", 0)))
         r = in_ns(CLIENT, ["dig", "+tcp", "+short", "@" + V4, "example.test", "MX"])
         check("mail.example.test" in r.stdout, "dig +tcp is answered by the kernel path")
         r = in_ns(CLIENT, ["kdig", "+noedns", "@" + V4, "big.example.test", "TXT"])

@@ -79,9 +79,40 @@ class AnswerTest : public ::testing::TestWithParam<bool> {
     EXPECT_EQ(r.rcode, last_.rcode);
     EXPECT_EQ(r.truncated, last_.truncated);
     EXPECT_EQ(r.qtype, last_.qtype);
+    EXPECT_EQ(r.slow_path, last_.slow_path);
     EXPECT_TRUE(std::equal(buf_.begin(), buf_.begin() + last_.size,
                            bufs[1].begin()))
         << "AnswerBurst wrote other bytes than Answer";
+  }
+
+  // The engine leaves `query` to the control side: slow_path, size 0, and
+  // not a byte of the buffer written, alone and in a burst.
+  void ExpectSlowPath(const std::vector<uint8_t>& query,
+                      Transport transport = Transport::kUdp) {
+    std::vector<uint8_t> buf(4096, 0xEE);
+    std::copy(query.begin(), query.end(), buf.begin());
+    const std::vector<uint8_t> before = buf;
+    const AnswerResult r = Answer(*zones_, config_, transport, buf.data(),
+                                  query.size(), buf.size());
+    EXPECT_TRUE(r.slow_path);
+    EXPECT_EQ(r.outcome, Outcome::kSlowPath);
+    EXPECT_EQ(r.size, 0u);
+    EXPECT_TRUE(buf == before) << "the engine wrote into a slow-path query";
+    std::vector<std::vector<uint8_t>> bufs(3, before);
+    const std::vector<uint8_t> www = MakeQuery("www.example.test.", rrtype::kA);
+    std::copy(www.begin(), www.end(), bufs[0].begin());
+    std::copy(www.begin(), www.end(), bufs[2].begin());
+    AnswerJob jobs[3] = {{bufs[0].data(), www.size(), 4096, {}},
+                         {bufs[1].data(), query.size(), 4096, {}},
+                         {bufs[2].data(), www.size(), 4096, {}}};
+    AnswerBurst(*zones_, config_, transport, jobs, 3);
+    EXPECT_TRUE(jobs[1].result.slow_path);
+    EXPECT_EQ(jobs[1].result.outcome, Outcome::kSlowPath);
+    EXPECT_EQ(jobs[1].result.size, 0u);
+    EXPECT_EQ(jobs[1].result.qtype, r.qtype);
+    EXPECT_TRUE(bufs[1] == before) << "AnswerBurst wrote into it";
+    EXPECT_GT(jobs[0].result.size, 0u);
+    EXPECT_GT(jobs[2].result.size, 0u);
   }
 
   std::shared_ptr<zone::ZoneSet> zones_;
@@ -447,13 +478,229 @@ TEST_P(AnswerTest, RefusedCarriesExtendedError) {
   EXPECT_EQ(opt[4] << 8 | opt[5], 20);
 }
 
-// RFC 1996 / RFC 2136: NOTIFY and UPDATE from nobody we know: NOTAUTH.
-TEST_P(AnswerTest, NotifyAndUpdateAreNotAuth) {
+// Messages for the control side (control/server/slow_path.h), built by
+// hand: a TSIG RR (RFC 8945 4.2) owned by "key." with an all-zero MAC, and
+// an IXFR query's SOA in the authority section (RFC 1995 3).
+std::vector<uint8_t> TsigRecord() {
+  std::vector<uint8_t> rr = {3, 'k', 'e', 'y', 0, 0, 250, 0, 255, 0, 0, 0, 0};
+  const std::string alg = testutil::TextToWire("hmac-sha256.");
+  std::vector<uint8_t> rdata(alg.begin(), alg.end());
+  const uint8_t fixed[] = {0, 0, 0x65, 0x00, 0x00, 0x00,  // time signed
+                           1, 44,                         // fudge 300
+                           0, 32};                        // MAC size
+  rdata.insert(rdata.end(), fixed, fixed + sizeof(fixed));
+  rdata.insert(rdata.end(), 32, 0);                      // MAC
+  const uint8_t tail[] = {0x12, 0x34, 0, 0, 0, 0};       // id, error, other
+  rdata.insert(rdata.end(), tail, tail + sizeof(tail));
+  rr.push_back(static_cast<uint8_t>(rdata.size() >> 8));
+  rr.push_back(static_cast<uint8_t>(rdata.size()));
+  rr.insert(rr.end(), rdata.begin(), rdata.end());
+  return rr;
+}
+
+// `q` with `rr` appended to its additional section.
+std::vector<uint8_t> WithAdditional(std::vector<uint8_t> q,
+                                    const std::vector<uint8_t>& rr) {
+  q.insert(q.end(), rr.begin(), rr.end());
+  ++q[11];
+  return q;
+}
+
+// `q` without its question (QDCOUNT 0).
+std::vector<uint8_t> WithoutQuestion(const std::vector<uint8_t>& q,
+                                     std::string_view name) {
+  std::vector<uint8_t> out(q.begin(), q.begin() + 12);
+  out[5] = 0;
+  const size_t question = testutil::TextToWire(name).size() + 4;
+  out.insert(out.end(), q.begin() + 12 + question, q.end());
+  return out;
+}
+
+std::vector<uint8_t> IxfrQuery(const QueryOptions& o = {}) {
+  std::vector<uint8_t> q = MakeQuery("example.test.", rrtype::kIxfr, o);
+  const uint8_t soa[] = {0xC0, 12, 0, 6, 0, 1, 0, 0, 0, 0, 0, 22,
+                         0, 0,                    // MNAME, RNAME: root
+                         0x78, 0xA3, 0x0A, 0x55,  // serial 2024010101
+                         0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1};
+  // The SOA goes before the OPT, if any: authority precedes additional.
+  q.insert(q.begin() + 12 + 14 + 4, soa, soa + sizeof(soa));
+  q[9] = 1;  // NSCOUNT
+  return q;
+}
+
+// RFC 1996 (NOTIFY) and RFC 2136 (UPDATE) are the control side's: it knows
+// the primaries and the update policy. With a question or without one
+// (malformed, RFC 1996 3.7 / RFC 2136 3.1.1, but the control side answers
+// it), with EDNS or not, over UDP and TCP.
+TEST_P(AnswerTest, NotifyAndUpdateAreSlowPath) {
+  for (uint8_t opcode : {4, 5}) {
+    for (bool edns : {false, true}) {
+      SCOPED_TRACE(::testing::Message() << "opcode " << int{opcode} << " edns "
+                                      << edns);
+      QueryOptions o;
+      o.opcode = opcode;
+      o.edns = edns;
+      const std::vector<uint8_t> q =
+          MakeQuery("example.test.", rrtype::kSoa, o);
+      ExpectSlowPath(q);
+      ExpectSlowPath(q, Transport::kTcp);
+      ExpectSlowPath(WithoutQuestion(q, "example.test."));
+    }
+  }
+  // A NOTIFY for a name we do not serve is still the control side's
+  // (it answers NOTAUTH or REFUSED, RFC 1996 3.10).
+  QueryOptions o;
+  o.opcode = 4;
+  ExpectSlowPath(MakeQuery("example.org.", rrtype::kSoa, o));
+}
+
+// Zone transfers are the control side's on any transport: AXFR over TCP
+// (RFC 5936 4.2; over UDP it refuses it itself), IXFR over UDP or TCP
+// (RFC 1995 2, 3: with the client's SOA in the authority section).
+TEST_P(AnswerTest, ZoneTransfersAreSlowPath) {
+  for (Transport t : {Transport::kUdp, Transport::kTcp}) {
+    for (bool edns : {false, true}) {
+      QueryOptions o;
+      o.edns = edns;
+      ExpectSlowPath(MakeQuery("example.test.", rrtype::kAxfr, o), t);
+      ExpectSlowPath(MakeQuery("example.test.", rrtype::kIxfr, o), t);
+      ExpectSlowPath(IxfrQuery(o), t);
+    }
+  }
+  // Outside our zones and in another class too: the transfer policy says.
+  ExpectSlowPath(MakeQuery("example.org.", rrtype::kAxfr));
+  QueryOptions ch;
+  ch.qclass = 3;
+  ExpectSlowPath(MakeQuery("example.test.", rrtype::kAxfr, ch));
+}
+
+// RFC 8945 5: a signed request gets a signed answer or a signed error
+// (5.2, 5.3), which only the control side, holding the keys, can give:
+// whatever the message, if its additional section ends with a TSIG.
+TEST_P(AnswerTest, TsigSignedMessagesAreSlowPath) {
+  const std::vector<uint8_t> tsig = TsigRecord();
+  // Only a TSIG.
+  ExpectSlowPath(
+      WithAdditional(MakeQuery("www.example.test.", rrtype::kA), tsig));
+  // OPT, then TSIG (RFC 8945 5.1: TSIG is last).
+  QueryOptions edns;
+  edns.edns = true;
+  const std::vector<uint8_t> signed_edns =
+      WithAdditional(MakeQuery("www.example.test.", rrtype::kA, edns), tsig);
+  ExpectSlowPath(signed_edns);
+  ExpectSlowPath(signed_edns, Transport::kTcp);
+  // Outside our zones, EDNS version 1, another opcode, no question.
+  ExpectSlowPath(
+      WithAdditional(MakeQuery("www.example.org.", rrtype::kA), tsig));
+  QueryOptions v1 = edns;
+  v1.edns_version = 1;
+  ExpectSlowPath(
+      WithAdditional(MakeQuery("www.example.test.", rrtype::kA, v1), tsig));
+  QueryOptions status;
+  status.opcode = 2;
+  ExpectSlowPath(
+      WithAdditional(MakeQuery("www.example.test.", rrtype::kA, status), tsig));
+  ExpectSlowPath(WithAdditional(
+      WithoutQuestion(MakeQuery("www.example.test.", rrtype::kA),
+                      "www.example.test."),
+      tsig));
+  // A signed NOTIFY and a signed AXFR, as primaries and secondaries send
+  // them.
+  QueryOptions notify;
+  notify.opcode = 4;
+  ExpectSlowPath(
+      WithAdditional(MakeQuery("example.test.", rrtype::kSoa, notify), tsig));
+  ExpectSlowPath(
+      WithAdditional(MakeQuery("example.test.", rrtype::kAxfr), tsig),
+      Transport::kTcp);
+}
+
+// RFC 8945 5.1: a TSIG anywhere but last in the additional section is
+// FORMERR; so is any malformed message, whatever its opcode or type.
+TEST_P(AnswerTest, MisplacedTsigAndMalformedStayFormErr) {
+  const std::vector<uint8_t> tsig = TsigRecord();
+  QueryOptions edns;
+  edns.edns = true;
+  // TSIG, then OPT.
+  std::vector<uint8_t> q = MakeQuery("www.example.test.", rrtype::kA);
+  std::vector<uint8_t> opt(11, 0);
+  opt[2] = 41;
+  q = WithAdditional(WithAdditional(q, tsig), opt);
+  EXPECT_EQ(Ask(q).rcode, 1);
+  EXPECT_FALSE(last_.slow_path);
+  // TSIG in the answer section.
+  q = MakeQuery("www.example.test.", rrtype::kA);
+  q.insert(q.end(), tsig.begin(), tsig.end());
+  q[7] = 1;
+  EXPECT_EQ(Ask(q).rcode, 1);
+  // Two TSIGs.
+  q = WithAdditional(
+      WithAdditional(MakeQuery("www.example.test.", rrtype::kA), tsig), tsig);
+  EXPECT_EQ(Ask(q).rcode, 1);
+  // A NOTIFY and an AXFR with trailing bytes, a truncated TSIG.
+  QueryOptions notify;
+  notify.opcode = 4;
+  q = MakeQuery("example.test.", rrtype::kSoa, notify);
+  q.push_back(0);
+  EXPECT_EQ(Ask(q).rcode, 1);
+  q = MakeQuery("example.test.", rrtype::kAxfr);
+  q.push_back(0);
+  EXPECT_EQ(Ask(q).rcode, 1);
+  q = WithAdditional(MakeQuery("www.example.test.", rrtype::kA), tsig);
+  q.pop_back();
+  EXPECT_EQ(Ask(q).rcode, 1);
+  // A NOTIFY with two questions.
+  q = MakeQuery("example.test.", rrtype::kSoa, notify);
+  q[5] = 2;
+  EXPECT_EQ(Ask(q).rcode, 1);
+}
+
+// With nobody to hand them to (AnswerConfig::slow_path off: the kernel
+// sockets without a SlowPathHandler), popdns answers them as it did before
+// it had a control side for them: NOTIFY and UPDATE from nobody we know
+// (RFC 1996, RFC 2136) and IXFR NOTAUTH, AXFR NOTIMP (RFC 5936 4.2), and a
+// TSIG-signed query as if it were unsigned.
+TEST_P(AnswerTest, WithoutSlowPathAnsweredLocally) {
+  config_.slow_path = false;
   QueryOptions o;
   o.opcode = 4;
   EXPECT_EQ(Ask("example.test.", rrtype::kSoa, o).rcode, 9);
+  EXPECT_FALSE(last_.slow_path);
+  EXPECT_EQ(Ask(WithoutQuestion(MakeQuery("example.test.", rrtype::kSoa, o),
+                                "example.test."))
+                .rcode,
+            9);
   o.opcode = 5;
   EXPECT_EQ(Ask("example.test.", rrtype::kSoa, o).rcode, 9);
+  Message axfr = Ask("example.test.", rrtype::kAxfr);
+  EXPECT_EQ(axfr.rcode, 4);
+  EXPECT_EQ(axfr.qtype, rrtype::kAxfr);
+  EXPECT_EQ(Ask(MakeQuery("example.test.", rrtype::kAxfr), Transport::kTcp)
+                .rcode,
+            4);
+  EXPECT_EQ(Ask("example.test.", rrtype::kIxfr).rcode, 9);
+  EXPECT_EQ(Ask(IxfrQuery()).rcode, 9);
+  QueryOptions edns;
+  edns.edns = true;
+  Message m = Ask(WithAdditional(
+      MakeQuery("www.example.test.", rrtype::kA, edns), TsigRecord()));
+  EXPECT_EQ(m.rcode, 0);
+  EXPECT_EQ(m.answer.size(), 2u);
+  EXPECT_TRUE(m.has_opt);
+  EXPECT_TRUE(m.additional.empty());  // no TSIG: nobody signed it
+  QueryOptions status;
+  status.opcode = 2;
+  EXPECT_EQ(Ask(WithAdditional(MakeQuery("www.example.test.", rrtype::kA,
+                                         status),
+                               TsigRecord()))
+                .rcode,
+            4);
+  EXPECT_EQ(Ask(WithAdditional(
+                    WithoutQuestion(MakeQuery("www.example.test.", rrtype::kA),
+                                    "www.example.test."),
+                    TsigRecord()))
+                .rcode,
+            1);
 }
 
 // RFC 1035 3.2.5: class ANY is answered from the IN data.
@@ -531,13 +778,21 @@ TEST_P(AnswerTest, TrailingGarbageIsFormErr) {
   EXPECT_EQ(Ask(q).rcode, 1);
 }
 
-// RFC 1035 4.1.1: opcodes we do not implement get NOTIMP.
+// RFC 1035 4.1.1: opcodes we do not implement get NOTIMP, with or
+// without a question.
 TEST_P(AnswerTest, OtherOpcodesAreNotImp) {
-  QueryOptions o;
-  o.opcode = 2;  // STATUS
-  Message m = Ask("www.example.test.", rrtype::kA, o);
-  EXPECT_EQ(m.rcode, 4);
-  EXPECT_EQ((m.flags1 >> 3) & 0xF, 2);
+  for (uint8_t opcode : {1, 2, 3, 6, 15}) {  // IQUERY, STATUS, ..., DSO
+    QueryOptions o;
+    o.opcode = opcode;
+    Message m = Ask("www.example.test.", rrtype::kA, o);
+    EXPECT_EQ(m.rcode, 4) << int{opcode};
+    EXPECT_EQ((m.flags1 >> 3) & 0xF, opcode);
+    EXPECT_FALSE(last_.slow_path);
+    EXPECT_EQ(Ask(WithoutQuestion(MakeQuery("www.example.test.", rrtype::kA, o),
+                                  "www.example.test."))
+                  .rcode,
+              4);
+  }
 }
 
 TEST_P(AnswerTest, ShortAndResponsePacketsAreDropped) {
