@@ -91,6 +91,7 @@ const char* OutcomeName(dns::Outcome o) {
     case dns::Outcome::kReferral: return "referral";
     case dns::Outcome::kChaos: return "chaos";
     case dns::Outcome::kSlowPath: return "slow_path";
+    case dns::Outcome::kExpired: return "expired";
   }
   return "?";
 }

@@ -244,6 +244,15 @@ static __always_inline enum xdp_dns_stat check_dns(struct cursor* c) {
   if ((void*)(rr + 3) > c->end) return XDP_DNS_STAT_REDIRECT;
   if (rr[0] != 0 || rr[1] != 0 || rr[2] != XDP_DNS_TYPE_OPT)
     return XDP_DNS_STAT_PASS_SLOW_PATH;
+  /* An SOA query whose OPT carries options may ask for EDNS EXPIRE
+   * (RFC 7314), which the control side answers. SOA queries are rare
+   * (secondaries, monitoring): passing all of them with options costs
+   * nothing worth measuring and keeps option parsing out of here. */
+  if (qtype == XDP_DNS_TYPE_SOA) {
+    /* Protects rr[9..10]: the OPT's RDLENGTH. */
+    if ((void*)(rr + 11) > c->end) return XDP_DNS_STAT_REDIRECT;
+    if (rr[9] != 0 || rr[10] != 0) return XDP_DNS_STAT_PASS_SLOW_PATH;
+  }
   return XDP_DNS_STAT_REDIRECT;
 }
 

@@ -67,6 +67,7 @@ enum xdp_dns_stat {
 
 /* What the program reads of a DNS message (and the tests build). */
 #define XDP_DNS_MAX_NAME 255 /* RFC 1035 2.3.4, wire octets */
+#define XDP_DNS_TYPE_SOA 6
 #define XDP_DNS_TYPE_OPT 41  /* RFC 6891 */
 #define XDP_DNS_TYPE_IXFR 251
 #define XDP_DNS_TYPE_AXFR 252

@@ -378,7 +378,8 @@ std::optional<ZoneView> ZoneStore::View(const std::string& apex) const {
   std::lock_guard<std::mutex> lock(mu_);
   Entry* e = Find(apex);
   if (!e) return std::nullopt;
-  return ZoneView{e->config, e->zone, e->history, e->refresh.expired};
+  return ZoneView{e->config, e->zone, e->history, e->refresh.expired,
+                  e->refresh.expires_at};
 }
 
 std::string ZoneStore::ZoneFor(const std::string& qname_lower) const {
@@ -405,8 +406,13 @@ void ZoneStore::SetRefreshStatus(const std::string& apex,
 void ZoneStore::Publish() {
   auto set = std::make_shared<zone::ZoneSet>();
   for (const auto& e : entries_) {
-    // An expired zone is not answered from (RFC 1035 3.3.13).
-    if (e->zone && !e->refresh.expired) set->Add(e->zone);
+    // An expired zone is not answered from (RFC 1035 3.3.13): SERVFAIL.
+    if (!e->zone) continue;
+    if (e->refresh.expired) {
+      set->AddExpired(e->zone);
+    } else {
+      set->Add(e->zone);
+    }
   }
   set->set_identity(identity_);
   snapshots_->Publish(std::move(set));

@@ -58,6 +58,7 @@ struct ZoneView {
   // from(), the last one's to() is the zone's serial.
   std::deque<std::shared_ptr<const xfr::Changeset>> history;
   bool expired = false;
+  std::time_t expires_at = 0;  // secondaries: when the copy expires
 };
 
 class ZoneStore {

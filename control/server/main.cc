@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "control/config.h"
+#include "control/zonefile/name_text.h"
 #include "control/server/control_socket.h"
 #include "control/server/exception_interface.h"
 #include "control/server/xdp_mode.h"
@@ -22,6 +23,9 @@
 #include "control/server/socket_server.h"
 #include "control/server/stats.h"
 #include "control/build/zone_store.h"
+#include "control/xfr/replicator.h"
+#include "control/xfr/tsig.h"
+#include "control/xfr/xfr_server.h"
 
 namespace popdns::control {
 namespace {
@@ -31,17 +35,58 @@ int Fail(const std::string& what) {
   return 1;
 }
 
+// Reloads zone files; zones whose serial changed NOTIFY their secondaries.
+std::string ReloadZones(const std::string& zone, ZoneStore& store,
+                        xfr::Replicator& replicator) {
+  std::vector<std::string> changed;
+  const std::string errors = store.Reload(zone, &changed);
+  for (const std::string& apex : changed) replicator.NotifySecondaries(apex);
+  return errors;
+}
+
 std::string Handle(const std::string& command, ZoneStore& store,
-                   StatsRegistry& stats) {
+                   StatsRegistry& stats, xfr::Replicator& replicator) {
   if (command == "status") return "ok\n" + store.StatusText();
   if (command == "stats") return "ok\n" + stats.Render();
   if (command == "reload" || command.rfind("reload ", 0) == 0) {
     const std::string zone = command.size() > 7 ? command.substr(7) : "";
-    const std::string errors = store.Reload(zone);
+    const std::string errors = ReloadZones(zone, store, replicator);
     return errors.empty() ? "ok\n" : "error\n" + errors;
   }
+  if (command == "refresh" || command.rfind("refresh ", 0) == 0) {
+    // Secondaries: check the primaries now instead of at the next timer.
+    std::string apex;
+    if (command.size() > 8) {
+      std::string name = command.substr(8);
+      if (name.back() != '.') name.push_back('.');
+      auto wire = NameFromText(name, "");
+      if (!wire.ok()) return "error\nbad zone name " + command.substr(8) + "\n";
+      apex = NameToLower(*wire);
+    }
+    replicator.RefreshNow(apex);
+    return "ok\n";
+  }
   return "error\nunknown command '" + command +
-         "' (commands: status, stats, reload [zone])\n";
+         "' (commands: status, stats, reload [zone], refresh [zone])\n";
+}
+
+// The keys of the config as a keyring. Errors name the key and where it
+// is written, never the secret.
+absl::StatusOr<std::unique_ptr<xfr::TsigKeyring>> MakeKeyring(
+    const Config& config) {
+  auto ring = std::make_unique<xfr::TsigKeyring>();
+  for (const KeyConfig& k : config.keys) {
+    auto key = xfr::MakeTsigKey(k.name, k.algorithm, k.secret);
+    if (!key.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          k.where, ": key ", k.name, ": ", key.status().message()));
+    }
+    if (absl::Status s = ring->Add(std::move(*key)); !s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(k.where, ": key ", k.name, ": ", s.message()));
+    }
+  }
+  return ring;
 }
 
 int Run(int argc, char** argv) {
@@ -103,11 +148,13 @@ int Run(int argc, char** argv) {
   }
   dpdk::SnapshotManager snapshots(static_cast<uint32_t>(
       SocketServer::ReaderCount(config) + dp_workers + 4));
+  auto keyring = MakeKeyring(config);
+  if (!keyring.ok()) return Fail(std::string(keyring.status().message()));
   ZoneStore store(&snapshots, {config.identity, config.version});
   if (absl::Status s = store.Configure(config.zones); !s.ok()) {
     return Fail(std::string(s.message()));
   }
-  const std::string errors = store.Reload();
+  const std::string errors = store.LoadAll();
   if (args->check_only) {
     std::fputs(store.StatusText().c_str(), stdout);
     return errors.empty() ? 0 : 1;
@@ -165,7 +212,15 @@ int Run(int argc, char** argv) {
   sched_setaffinity(0, sizeof(slow_cpus), &slow_cpus);
 
   StatsRegistry stats;
+  xfr::Replicator replicator(&store, keyring->get());
+  dns::AnswerConfig answer_config;
+  answer_config.udp_payload = config.udp_payload;
+  xfr::XfrServer xfr_server(&store, &replicator, keyring->get(), &snapshots,
+                            answer_config);
   SocketServer server(config, &snapshots, &stats);
+  server.SetSlowPathHandler([&xfr_server](const SlowPathRequest& req) {
+    return xfr_server.Handle(req);
+  });
   if (absl::Status s = server.Start(); !s.ok()) {
     if (dataplane) dataplane->Stop();
     return Fail(std::string(s.message()));
@@ -178,6 +233,9 @@ int Run(int argc, char** argv) {
   }
   std::fprintf(stderr, "popdns: serving %zu zone(s) on %s\n",
                store.zone_count(), absl::StrJoin(config.listen, ", ").c_str());
+  // Transfers start once we answer: a NOTIFY that comes back at once is
+  // heard.
+  replicator.Start();
 
   pollfd fds[2] = {{sfd, POLLIN, 0}, {*control_fd, POLLIN, 0}};
   bool running = true;
@@ -188,7 +246,7 @@ int Run(int argc, char** argv) {
       if (read(sfd, &info, sizeof(info)) == sizeof(info)) {
         if (info.ssi_signo == SIGHUP) {
           std::fprintf(stderr, "popdns: SIGHUP: reloading zones\n");
-          store.Reload();
+          ReloadZones("", store, replicator);
         } else if (info.ssi_signo != SIGPIPE) {
           running = false;
         }
@@ -196,7 +254,7 @@ int Run(int argc, char** argv) {
     }
     if (fds[1].revents & POLLIN) {
       ServeControlClient(*control_fd, [&](const std::string& cmd) {
-        std::string reply = Handle(cmd, store, stats);
+        std::string reply = Handle(cmd, store, stats, replicator);
         if (cmd == "stats" && dataplane) reply += dataplane->RenderStats();
         if (cmd == "stats" && xdp_mode) reply += xdp_mode->RenderStats();
         return reply;
@@ -204,6 +262,7 @@ int Run(int argc, char** argv) {
     }
   }
   std::fprintf(stderr, "popdns: stopping\n");
+  replicator.Stop();
   server.Stop();
   if (dataplane) dataplane->Stop();
   close(*control_fd);

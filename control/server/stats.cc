@@ -19,8 +19,9 @@ constexpr const char* kBucketNames[kQtypeBuckets] = {
     "SRV", "DS", "DNSKEY", "SVCB", "HTTPS", "CAA", "ANY", "other"};
 constexpr const char* kOutcomeNames[kOutcomes] = {
     "dropped", "formerr", "notimp", "badvers", "refused",
-    "answer",  "nodata",  "nxdomain", "referral", "chaos", "slow_path"};
-static_assert(static_cast<size_t>(dns::Outcome::kSlowPath) + 1 == kOutcomes);
+    "answer",  "nodata",  "nxdomain", "referral", "chaos", "slow_path",
+    "expired"};
+static_assert(static_cast<size_t>(dns::Outcome::kExpired) + 1 == kOutcomes);
 constexpr const char* kRcodeNames[16] = {
     "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
     "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE", "RCODE11",

@@ -16,7 +16,7 @@
 
 namespace popdns::control {
 
-inline constexpr size_t kOutcomes = 11;  // dns::Outcome
+inline constexpr size_t kOutcomes = 12;  // dns::Outcome
 inline constexpr size_t kQtypeBuckets = 16;  // 15 common types + other
 
 struct alignas(64) WorkerStats {

@@ -20,6 +20,7 @@ namespace {
 namespace rrtype = dns::rrtype;
 using Responses = std::vector<std::vector<uint8_t>>;
 
+constexpr uint16_t kEdnsExpire = 9;  // RFC 7314
 constexpr uint8_t kNoError = 0, kFormErr = 1, kServFail = 2, kNotImp = 4,
                   kRefused = 5, kNotAuth = 9;
 
@@ -81,6 +82,48 @@ ZoneRecord SoaOf(const zone::Zone& z) {
   soa.ttl = rs.ttl;
   soa.rdata.assign(reinterpret_cast<const char*>(p + 2), dns::Load16(p));
   return soa;
+}
+
+// RFC 7314: whether the request's OPT carries an EXPIRE option.
+bool AsksExpire(const Message& m) {
+  for (const ZoneRecord& r : m.additional) {
+    if (r.type != rrtype::kOpt) continue;
+    const auto* p = reinterpret_cast<const uint8_t*>(r.rdata.data());
+    for (size_t i = 0; i + 4 <= r.rdata.size();) {
+      const uint16_t code = dns::Load16(p + i);
+      const uint16_t len = dns::Load16(p + i + 2);
+      if (code == kEdnsExpire) return true;
+      i += 4u + len;
+    }
+  }
+  return false;
+}
+
+// RFC 7314 2: the seconds our copy stays valid: the SOA EXPIRE on a
+// primary, what is left of it on a secondary.
+uint32_t ExpireLeft(const control::ZoneView& view) {
+  if (!view.config.secondary() || view.expires_at == 0) {
+    const ZoneRecord soa = SoaOf(*view.zone);
+    return dns::Load32(reinterpret_cast<const uint8_t*>(soa.rdata.data()) +
+                       soa.rdata.size() - 8);
+  }
+  const std::time_t left = view.expires_at - std::time(nullptr);
+  return left > 0 ? static_cast<uint32_t>(left) : 0;
+}
+
+// Appends an OPT record carrying EXPIRE = `seconds` to a finished message.
+void AppendExpireOpt(std::vector<uint8_t>* msg, uint16_t payload,
+                     uint32_t seconds) {
+  const uint8_t opt[] = {0, 0, 41, static_cast<uint8_t>(payload >> 8),
+                         static_cast<uint8_t>(payload), 0, 0, 0, 0, 0, 8,
+                         0, kEdnsExpire, 0, 4,
+                         static_cast<uint8_t>(seconds >> 24),
+                         static_cast<uint8_t>(seconds >> 16),
+                         static_cast<uint8_t>(seconds >> 8),
+                         static_cast<uint8_t>(seconds)};
+  msg->insert(msg->end(), opt, opt + sizeof(opt));
+  dns::Store16(msg->data() + dns::kOffArCount,
+               static_cast<uint16_t>(dns::GetArCount(msg->data()) + 1));
 }
 
 void WriteAxfr(const zone::Zone& z, const Message& req, Responses* out) {
@@ -235,12 +278,21 @@ Responses XfrServer::Handle(const control::SlowPathRequest& req) {
     }
     if (!view->zone || view->expired) return reply(kServFail);
     const zone::Zone& z = *view->zone;
+    // RFC 7314 4: EXPIRE in the first message of a transfer when asked.
+    const bool expire = AsksExpire(m);
+    auto sign_transfer = [&]() {
+      if (expire && !out.empty()) {
+        AppendExpireOpt(&out.front(), answer_config_.udp_payload,
+                        ExpireLeft(*view));
+      }
+      sign_all(out);
+      return out;
+    };
     if (m.qtype == rrtype::kAxfr) {
       // RFC 5936 4.2: AXFR over UDP is not a thing.
       if (!req.tcp) return reply(kNotImp);
       WriteAxfr(z, m, &out);
-      sign_all(out);
-      return out;
+      return sign_transfer();
     }
     // IXFR (RFC 1995): the client's serial is in the authority section.
     std::optional<uint32_t> theirs;
@@ -266,14 +318,12 @@ Responses XfrServer::Handle(const control::SlowPathRequest& req) {
       b.AddQuestion(m.qname, m.qtype, m.qclass);
       b.Add(Section::kAnswer, soa);
       out.push_back(b.Finish());
-      sign_all(out);
-      return out;
+      return sign_transfer();
     }
     if (!chained) {
       // No history from their serial: AXFR-style (RFC 1995 4).
       WriteAxfr(z, m, &out);
-      sign_all(out);
-      return out;
+      return sign_transfer();
     }
     TransferWriter w(m, &out);
     w.Add(soa);
@@ -286,8 +336,7 @@ Responses XfrServer::Handle(const control::SlowPathRequest& req) {
     }
     w.Add(soa);
     w.Finish();
-    sign_all(out);
-    return out;
+    return sign_transfer();
   }
 
   // A signed query: the engine answers it, and the answer is signed.
@@ -301,6 +350,36 @@ Responses XfrServer::Handle(const control::SlowPathRequest& req) {
                   buf.data(), body.size(), limit);
   if (r.size == 0) return out;
   buf.resize(r.size);
+  if (m.qtype == rrtype::kSoa && AsksExpire(m) && !apex.empty() &&
+      apex == qname_lower && dns::GetArCount(buf.data()) > 0) {
+    // RFC 7314 2: an SOA answer carries what is left of our expiry. The
+    // engine's OPT is the last record: give it the option.
+    if (auto view = store_->View(apex); view && view->zone) {
+      const uint32_t left = ExpireLeft(*view);
+      const uint8_t option[] = {0, kEdnsExpire, 0, 4,
+                                static_cast<uint8_t>(left >> 24),
+                                static_cast<uint8_t>(left >> 16),
+                                static_cast<uint8_t>(left >> 8),
+                                static_cast<uint8_t>(left)};
+      // The OPT's RDLENGTH sits right before its RDATA at the end.
+      size_t rdlen_at = buf.size();
+      size_t rdlen = 0;
+      // Find the OPT: owner 0, type 41, scanning back over its options.
+      for (size_t at = buf.size() >= 11 ? buf.size() - 11 : 0; at > 0; --at) {
+        if (buf[at] == 0 && buf[at + 1] == 0 && buf[at + 2] == 41 &&
+            at + 11 + dns::Load16(buf.data() + at + 9) == buf.size()) {
+          rdlen_at = at + 9;
+          rdlen = dns::Load16(buf.data() + at + 9);
+          break;
+        }
+      }
+      if (rdlen_at != buf.size()) {
+        buf.insert(buf.end(), option, option + sizeof(option));
+        dns::Store16(buf.data() + rdlen_at,
+                     static_cast<uint16_t>(rdlen + sizeof(option)));
+      }
+    }
+  }
   out.push_back(std::move(buf));
   sign_all(out);
   return out;

@@ -583,6 +583,13 @@ AnswerResult AnswerParsed(const zone::ZoneSet& zones,
                          static_cast<uint16_t>(Rcode::kRefused),
                          Outcome::kRefused, kEdeNotAuthoritative);
   }
+  if (zones.IsExpired(z)) {
+    // RFC 1035 3.3.13 / RFC 1996: a secondary whose copy expired stops
+    // answering from it.
+    return ErrorResponse(buf, q, config,
+                         static_cast<uint16_t>(Rcode::kServFail),
+                         Outcome::kExpired);
+  }
   if (q.qtype == rrtype::kDs && apex_label == 0 && q.qname.label_count > 0) {
     // RFC 4035 3.1.4.1: DS lives in the parent; answer from it if served.
     size_t parent_label;

@@ -47,6 +47,7 @@ enum class Outcome : uint8_t {
   kReferral,
   kChaos,
   kSlowPath,  // not answered: the control side's (AnswerResult::slow_path)
+  kExpired,   // SERVFAIL: the zone's secondary copy expired
 };
 
 struct AnswerResult {

@@ -41,7 +41,10 @@ class Pipeline {
     if (q_[i].verdict != QueryVerdict::kAnswer) return;
     Lookup& l = l_[i];
     l.zone = zones_.FindZone(q_[i].qname, &l.apex_label);
-    if (l.zone == nullptr || l.apex_label == 0) return;
+    // An expired zone is answered (SERVFAIL) by AnswerParsed.
+    if (l.zone == nullptr || l.apex_label == 0 || zones_.IsExpired(l.zone)) {
+      return;
+    }
     l.hash = zone::NameIndex::Hash(q_[i].qname.view());
     Prefetch(l.zone->index.FirstSlot(l.hash));
   }

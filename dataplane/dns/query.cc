@@ -6,13 +6,16 @@ namespace {
 constexpr size_t kRrFixedSize = 10;  // type, class, ttl, rdlength
 constexpr size_t kOptionHeaderSize = 4;
 
+constexpr uint16_t kOptionExpire = 9;  // RFC 7314
+
 // Checks that the OPT RDATA is a sequence of whole {code, length, data}
-// options (RFC 6891 6.1.2); the options themselves are ignored.
-bool OptionsWellFormed(const uint8_t* p, size_t rdlen) {
+// options (RFC 6891 6.1.2); of the options only EXPIRE is noted.
+bool OptionsWellFormed(const uint8_t* p, size_t rdlen, Query* q) {
   size_t i = 0;
   while (i < rdlen) {
     if (rdlen - i < kOptionHeaderSize) return false;
     const size_t olen = Load16(p + i + 2);
+    if (Load16(p + i) == kOptionExpire) q->edns_expire = true;
     i += kOptionHeaderSize;
     if (rdlen - i < olen) return false;
     i += olen;
@@ -34,7 +37,7 @@ bool OptionsWellFormed(const uint8_t* p, size_t rdlen) {
       msg[pos] == 0 && Load16(msg + pos + 1) == rrtype::kOpt &&
       Load16(msg + pos + 9) == len - (pos + 1 + kRrFixedSize) &&
       OptionsWellFormed(msg + pos + 1 + kRrFixedSize,
-                        len - (pos + 1 + kRrFixedSize))) {
+                        len - (pos + 1 + kRrFixedSize), q)) {
     q->has_edns = true;
     q->edns_udp_size = Load16(msg + pos + 3);
     q->edns_version = msg[pos + 6];
@@ -52,7 +55,7 @@ bool OptionsWellFormed(const uint8_t* p, size_t rdlen) {
     if (type == rrtype::kOpt) {
       // RFC 6891 6.1.1: one OPT, in the additional section, owned by root.
       if (i < an_ns || q->has_edns || msg[owner] != 0) return false;
-      if (!OptionsWellFormed(msg + rdata, rdlen)) return false;
+      if (!OptionsWellFormed(msg + rdata, rdlen, q)) return false;
       q->has_edns = true;
       q->edns_udp_size = Load16(msg + pos + 2);
       q->edns_version = msg[pos + 5];
@@ -75,6 +78,7 @@ bool OptionsWellFormed(const uint8_t* p, size_t rdlen) {
 void ParseQuery(const uint8_t* msg, size_t len, Query* q) {
   q->has_edns = false;
   q->has_tsig = false;
+  q->edns_expire = false;
   q->edns_do = false;
   q->edns_version = 0;
   q->question_end = 0;
@@ -149,7 +153,10 @@ void ParseQuery(const uint8_t* msg, size_t len, Query* q) {
   // Zone transfers (RFC 5936, RFC 1995) are the control side's, over UDP
   // too: an IXFR may be answered over UDP (RFC 1995 2), an AXFR there is
   // refused by whoever knows the zone's transfer policy (RFC 5936 4.2).
-  if (q->qtype == rrtype::kAxfr || q->qtype == rrtype::kIxfr) {
+  // RFC 7314: an SOA query asking EXPIRE is answered by the control side,
+  // which knows how long the secondary copy has left.
+  if (q->qtype == rrtype::kAxfr || q->qtype == rrtype::kIxfr ||
+      (q->edns_expire && q->qtype == rrtype::kSoa)) {
     q->verdict = QueryVerdict::kSlowPath;
     return;
   }

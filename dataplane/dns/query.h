@@ -43,6 +43,7 @@ struct Query {
   size_t question_end = 0;
   bool has_edns = false;
   bool has_tsig = false;  // the additional section ends with a TSIG RR
+  bool edns_expire = false;  // the OPT asks EXPIRE (RFC 7314)
   bool edns_do = false;
   uint8_t edns_version = 0;
   uint16_t edns_udp_size = 0;

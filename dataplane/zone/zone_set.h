@@ -33,6 +33,19 @@ class ZoneSet {
   // Control thread, before publication. Zones are shared between
   // snapshots: a reload of one zone does not rebuild the others.
   void Add(std::shared_ptr<const Zone> zone);
+  // A secondary zone past its expiry (RFC 1035 3.3.13): found like any
+  // zone, answered SERVFAIL.
+  void AddExpired(std::shared_ptr<const Zone> zone) {
+    expired_.push_back(zone.get());
+    Add(std::move(zone));
+  }
+  bool IsExpired(const Zone* z) const {
+    if (expired_.empty()) return false;  // the common case: one branch
+    for (const Zone* e : expired_) {
+      if (e == z) return true;
+    }
+    return false;
+  }
   void set_identity(Identity identity) { identity_ = std::move(identity); }
 
   // The zone whose apex is the longest suffix of `qname`, and the label
@@ -90,6 +103,7 @@ class ZoneSet {
   absl::flat_hash_map<std::string_view, const Zone*, NameHash> by_apex_;
   std::bitset<256> apex_sizes_;  // skips hash probes for impossible suffixes
   Identity identity_;
+  std::vector<const Zone*> expired_;
 };
 
 }  // namespace popdns::zone
