@@ -28,14 +28,14 @@ class Journal {
   // full copy. Errors: Internal/PermissionDenied with the path and errno
   // text; InvalidArgument for a zone containing '/' or NUL; DataLoss when
   // the files are corrupt (the caller then Remove()s them and fetches a
-  // fresh AXFR).
+  // fresh AXFR); FailedPrecondition when this process has it open already.
   static absl::StatusOr<std::unique_ptr<Journal>> Open(
       const std::string& dir, std::string_view zone, size_t max_changesets = 1000);
   ~Journal();
 
   // Deletes `<dir>/<zone>.journal/` and everything in it (a corrupt copy).
-  // No Journal may have it open. OK when it does not exist. Errors:
-  // Internal with the path and errno text.
+  // OK when it does not exist. Errors: FailedPrecondition while a Journal
+  // has it open; Internal with the path and errno text.
   static absl::Status Remove(const std::string& dir, std::string_view zone);
 
   struct Stored {
