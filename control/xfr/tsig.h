@@ -88,7 +88,8 @@ enum class TsigFind : uint8_t {
   kNone,       // no TSIG RR
   kFound,      // the last RR of the additional section is a TSIG RR
   kMalformed,  // a TSIG RR that is not the last one, not class ANY, TTL
-               // not 0, or malformed RDATA; or the message itself does not
+               // not 0, or malformed RDATA (including a MAC size outside
+               // RFC 8945 5.2.2.1's range); or the message itself does not
                // parse (RFC 8945 5.1: answer FORMERR)
 };
 // Walks msg[0, len) (names may be compressed). Never reads outside it.
@@ -124,7 +125,8 @@ class TsigContext {
   // context's key. Returns the TSIG error to answer with: kTsigNoError,
   // kTsigBadSig or kTsigBadTime (RFC 8945 5.2.2, 5.2.3). A BADKEY (the key
   // is unknown or the algorithm differs) is the caller's to detect before
-  // building a context: see AppendTsigError.
+  // building a context: see AppendTsigError (should `rec` name another key
+  // or algorithm anyway, this returns kTsigBadKey, never success).
   uint16_t VerifyRequest(const uint8_t* msg, size_t len,
                          const TsigRecord& rec, uint64_t now);
   // Appends a TSIG RR to a response message: the first over the request's
@@ -140,6 +142,8 @@ class TsigContext {
   std::vector<uint8_t> pending_;   // unsigned messages since the last MAC
   int unsigned_run_ = 0;
   bool first_ = true;
+  uint64_t request_time_ = 0;  // the request's timers, for error responses
+  uint16_t request_fudge_ = kTsigDefaultFudge;
 };
 
 // Appends an unsigned TSIG RR with error `error` (BADKEY: key unknown)

@@ -16,7 +16,8 @@ if [ ! -f "$build/build.ninja" ]; then
     -Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=false \
     -Dxdp=disabled
 fi
-ninja -C "$build" tests/fuzz/answer_fuzzer tests/control/zone_file_fuzzer
+ninja -C "$build" tests/fuzz/answer_fuzzer tests/control/zone_file_fuzzer \
+  tests/fuzz/tsig_fuzzer
 
 mkdir -p tests/fuzz/crashes
 status=0
@@ -24,6 +25,7 @@ status=0
 targets=(
   "answer $build/tests/fuzz/answer_fuzzer tests/fuzz/corpus/answer/*"
   "zone_file $build/tests/control/zone_file_fuzzer tests/testdata/zones/*.zone"
+  "tsig $build/tests/fuzz/tsig_fuzzer tests/fuzz/corpus/tsig/*"
 )
 for t in "${targets[@]}"; do
   read -r fuzzer binary seeds <<<"$t"

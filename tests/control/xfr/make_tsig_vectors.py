@@ -1,0 +1,241 @@
+#!/usr/bin/python3
+"""TSIG (RFC 8945) test vectors signed by dnspython, for tsig_test.cc.
+
+Prints a C++ header with, for each of hmac-sha1/-sha256/-sha384/-sha512,
+signed with one fixed key at one fixed time:
+  - a signed AXFR query (RFC 8945 4.3.1: message + variables);
+  - a signed single response to it (4.3.2: request MAC + message + variables);
+  - a 3-message signed AXFR-like response stream, every message signed with
+    dnspython's multi-message context (5.3.1: prior MAC + message + timers);
+  - the same stream with the middle message unsigned (5.3.1 lets up to 99 go
+    unsigned; dnspython's reader folds their bytes into the next digest, and
+    this script signs the third message the same way).
+Every message is verified again with dnspython before it is printed.
+
+The key name is mixed-case and lies under the zone, so dnspython compresses
+the TSIG owner name against the question: the reader must decompress it and
+the digest must use the lowercase form (4.3.3).
+
+    /usr/bin/python3 tests/control/xfr/make_tsig_vectors.py \
+        > tests/control/xfr/tsig_vectors.h
+    /usr/bin/python3 tests/control/xfr/make_tsig_vectors.py \
+        --seeds tests/fuzz/corpus/tsig        # fuzzer seeds as raw files
+
+Needs python3-dnspython (Debian 12: 2.3.0).
+"""
+
+import argparse
+import os
+import sys
+import time
+
+import dns.message
+import dns.name
+import dns.rdataclass
+import dns.rdatatype
+import dns.rrset
+import dns.tsig
+import dns.version
+
+KEY_NAME = "Xfr-Key.Example.Test."
+# 35 bytes, so that the base64 form ends in one '=' of padding.
+SECRET_B64 = "cG9wZG5zIHRzaWcgdGVzdCBzZWNyZXQsIDM1IGJ5dGVzISE="
+TIME = 1700000000
+QUERY_ID = 0x2A5C
+ALGORITHMS = ["hmac-sha1", "hmac-sha256", "hmac-sha384", "hmac-sha512"]
+
+ZONE = "example.test."
+RECORDS = [
+    [("example.test.", "SOA", "ns.example.test. hostmaster.example.test. "
+      "2024010101 3600 600 86400 60"),
+     ("example.test.", "NS", "ns.example.test."),
+     ("ns.example.test.", "A", "192.0.2.53")],
+    [("www.example.test.", "A", "192.0.2.80"),
+     ("www.example.test.", "AAAA", "2001:db8::80"),
+     ("mail.example.test.", "MX", "10 mx.example.test."),
+     ("txt.example.test.", "TXT", '"signed by dnspython"')],
+    [("mx.example.test.", "A", "192.0.2.25"),
+     ("example.test.", "SOA", "ns.example.test. hostmaster.example.test. "
+      "2024010101 3600 600 86400 60")],
+]
+
+
+def fixed_time():
+    return float(TIME)
+
+
+def rrsets(records):
+    out = []
+    for name, rdtype, text in records:
+        out.append(dns.rrset.from_text(name, 3600, "IN", rdtype, text))
+    return out
+
+
+def response(query, records, signed=True):
+    if signed:
+        r = dns.message.make_response(query)
+    else:
+        r = dns.message.Message(id=query.id)
+        r.flags = dns.flags.QR
+        r.question = list(query.question)
+    r.flags |= dns.flags.AA
+    r.answer = rrsets(records)
+    return r
+
+
+def vectors(algorithm):
+    key = dns.tsig.Key(KEY_NAME, SECRET_B64, algorithm)
+    q = dns.message.make_query(ZONE, "AXFR")
+    q.id = QUERY_ID
+    q.use_tsig(key)
+    query_wire = q.to_wire()
+    # Verify as a server would (and learn the query's MAC).
+    query = dns.message.from_wire(query_wire, keyring=key)
+
+    single = response(query, RECORDS[0] + RECORDS[2][:1]).to_wire()
+    dns.message.from_wire(single, keyring=key, request_mac=query.mac)
+
+    # All three messages signed (RFC 8945 5.3.1).
+    stream = []
+    ctx = None
+    for i, recs in enumerate(RECORDS):
+        r = response(query, recs)
+        stream.append(r.to_wire(multi=True, tsig_ctx=ctx))
+        ctx = r.tsig_ctx
+    check_stream(stream, key, query.mac)
+
+    # The middle one unsigned: its bytes go into the third message's digest.
+    unsigned = []
+    r1 = response(query, RECORDS[0])
+    unsigned.append(r1.to_wire(multi=True))
+    ctx = r1.tsig_ctx
+    r2 = response(query, RECORDS[1], signed=False)
+    w2 = r2.to_wire()
+    ctx.update(w2)
+    unsigned.append(w2)
+    r3 = response(query, RECORDS[2])
+    unsigned.append(r3.to_wire(multi=True, tsig_ctx=ctx))
+    check_stream(unsigned, key, query.mac)
+
+    return {
+        "query": query_wire,
+        "response": single,
+        "stream": stream,
+        "unsigned_stream": unsigned,
+    }
+
+
+def check_stream(wires, key, request_mac):
+    ctx = None
+    for w in wires:
+        m = dns.message.from_wire(w, keyring=key, request_mac=request_mac,
+                                  multi=True, tsig_ctx=ctx)
+        ctx = m.tsig_ctx
+
+
+def cxx_array(name, data):
+    lines = [f"inline constexpr uint8_t {name}[] = {{"]
+    for i in range(0, len(data), 12):
+        chunk = ", ".join(f"0x{b:02x}" for b in data[i:i + 12])
+        lines.append(f"    {chunk},")
+    lines.append("};")
+    return "\n".join(lines)
+
+
+def ident(algorithm):
+    return "k" + algorithm.replace("hmac-", "Hmac").replace("sha", "Sha")
+
+
+def header(all_vectors):
+    out = [
+        "// Generated by tests/control/xfr/make_tsig_vectors.py with dnspython "
+        f"{dns.version.version}:",
+        "//   /usr/bin/python3 tests/control/xfr/make_tsig_vectors.py"
+        " > tests/control/xfr/tsig_vectors.h",
+        "// Do not edit. TSIG (RFC 8945) messages signed by dnspython: for each",
+        "// algorithm a signed AXFR query, a signed response to it, a 3-message",
+        "// response stream signed with a multi-message context (5.3.1) and the",
+        "// same stream with its middle message unsigned.",
+        "#ifndef POPDNS_TESTS_CONTROL_XFR_TSIG_VECTORS_H_",
+        "#define POPDNS_TESTS_CONTROL_XFR_TSIG_VECTORS_H_",
+        "",
+        "#include <cstddef>",
+        "#include <cstdint>",
+        "",
+        "namespace popdns::xfr::tsig_vectors {",
+        "",
+        f'inline constexpr char kVectorKeyName[] = "{KEY_NAME}";',
+        f'inline constexpr char kVectorSecret[] = "{SECRET_B64}";',
+        f"inline constexpr uint64_t kVectorTime = {TIME};",
+        f"inline constexpr uint16_t kVectorQueryId = 0x{QUERY_ID:04x};",
+        "",
+    ]
+    table = []
+    for algorithm, v in all_vectors:
+        p = ident(algorithm)
+        out.append(cxx_array(f"{p}Query", v["query"]))
+        out.append(cxx_array(f"{p}Response", v["response"]))
+        for i, w in enumerate(v["stream"]):
+            out.append(cxx_array(f"{p}Stream{i}", w))
+        for i, w in enumerate(v["unsigned_stream"]):
+            out.append(cxx_array(f"{p}UnsignedStream{i}", w))
+        out.append("")
+
+        def ref(n):
+            return f"{{{n}, sizeof({n})}}"
+
+        table.append(
+            f'    {{"{algorithm}", {ref(p + "Query")}, {ref(p + "Response")},\n'
+            "     {" + ", ".join(ref(f"{p}Stream{i}") for i in range(3)) + "},\n"
+            "     {" + ", ".join(ref(f"{p}UnsignedStream{i}") for i in range(3))
+            + "}},")
+    out += [
+        "struct VectorMessage {",
+        "  const uint8_t* data;",
+        "  size_t size;",
+        "};",
+        "struct AlgorithmVectors {",
+        '  const char* algorithm;  // "hmac-sha256"',
+        "  VectorMessage query;",
+        "  VectorMessage response;",
+        "  VectorMessage stream[3];",
+        "  VectorMessage unsigned_stream[3];  // [1] carries no TSIG",
+        "};",
+        "",
+        "inline constexpr AlgorithmVectors kAlgorithmVectors[] = {",
+    ]
+    out += table
+    out += [
+        "};",
+        "",
+        "}  // namespace popdns::xfr::tsig_vectors",
+        "",
+        "#endif  // POPDNS_TESTS_CONTROL_XFR_TSIG_VECTORS_H_",
+    ]
+    return "\n".join(out) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", help="write each message as a raw file here")
+    args = parser.parse_args()
+    # dnspython signs and checks with int(time.time()): fix the clock.
+    time.time = fixed_time
+    all_vectors = [(a, vectors(a)) for a in ALGORITHMS]
+    if args.seeds:
+        os.makedirs(args.seeds, exist_ok=True)
+        for algorithm, v in all_vectors:
+            files = {"query": v["query"], "response": v["response"]}
+            for i, w in enumerate(v["stream"]):
+                files[f"stream{i}"] = w
+            files["unsigned_stream2"] = v["unsigned_stream"][2]
+            for what, data in files.items():
+                path = os.path.join(args.seeds, f"{algorithm}-{what}.bin")
+                with open(path, "wb") as f:
+                    f.write(data)
+        return
+    sys.stdout.write(header(all_vectors))
+
+
+if __name__ == "__main__":
+    main()
