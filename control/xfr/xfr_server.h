@@ -30,7 +30,11 @@ class XfrServer {
         replicator_(replicator),
         keys_(keys),
         snapshots_(snapshots),
-        answer_config_(answer_config) {}
+        answer_config_(answer_config) {
+    // The engine answers here what it left to us (an SOA query asking
+    // EXPIRE, a signed query once verified): it must not leave it again.
+    answer_config_.slow_path = false;
+  }
 
   std::vector<std::vector<uint8_t>> Handle(const control::SlowPathRequest& req);
 
