@@ -6,8 +6,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "dataplane/dns/answer.h"
-#include "dataplane/dns/message_writer.h"
+#include "control/build/answer_compiler.h"
 #include "dataplane/dns/name.h"
 #include "dataplane/dns/wire.h"
 
@@ -22,63 +21,19 @@ uint32_t NodeIndexOf(const zone::Zone& z, std::string_view name) {
 namespace rrtype = dns::rrtype;
 using zone::Zone;
 
-std::string Lower(std::string_view wire) {
-  std::string out(wire);
-  for (char& c : out) c = static_cast<char>(dns::LowerAscii(c));
-  return out;
-}
-
-// Size of the valid wire name at data[off], or 0 if it is not one.
-size_t WireNameSize(std::string_view data, size_t off) {
-  size_t i = off;
-  while (i < data.size()) {
-    const uint8_t l = static_cast<uint8_t>(data[i]);
-    if (l == 0) return i + 1 - off <= dns::kMaxNameSize ? i + 1 - off : 0;
-    if (l > dns::kMaxLabelSize) return 0;
-    i += 1u + l;
-  }
-  return 0;
-}
-
-// Lowercases the names the engine reads or compresses inside RDATA, and
-// checks that they are well formed.
-bool NormalizeRdataNames(uint16_t type, std::string* rdata) {
-  auto lower_at = [&](size_t off) -> size_t {
-    const size_t n = WireNameSize(*rdata, off);
-    for (size_t i = off; i < off + n; ++i) {
-      (*rdata)[i] = static_cast<char>(dns::LowerAscii((*rdata)[i]));
-    }
-    return n;
-  };
-  switch (type) {
-    case rrtype::kNs:
-    case rrtype::kCname:
-    case rrtype::kDname:
-    case rrtype::kPtr:
-      return lower_at(0) == rdata->size();
-    case rrtype::kMx:
-      return rdata->size() > 2 && 2 + lower_at(2) == rdata->size();
-    case rrtype::kSrv:
-      return rdata->size() > 6 && 6 + lower_at(6) == rdata->size();
-    case rrtype::kSvcb:
-    case rrtype::kHttps:  // RFC 9460 2.2: priority, TargetName, params
-      return rdata->size() > 2 && lower_at(2) != 0;
-    case rrtype::kSoa: {
-      const size_t m = lower_at(0);
-      if (m == 0) return false;
-      const size_t r = lower_at(m);
-      return r != 0 && m + r + 20 == rdata->size();
-    }
-    default:
-      return true;
-  }
-}
+using internal::AnswerCompiler;
+using internal::LineageState;
+using internal::Lower;
+using internal::NormalizeRdataNames;
+using internal::WireNameSize;
 
 class Builder {
  public:
-  Builder(std::string apex, std::vector<ZoneRecord> records)
-      : records_(std::move(records)) {
+  Builder(std::string apex, std::vector<ZoneRecord> records,
+          const BuildOptions& options)
+      : records_(std::move(records)), options_(options) {
     zone_->apex = std::move(apex);
+    zone_->heaps = std::make_shared<zone::ZoneHeaps>();
   }
 
   absl::Status Run();
@@ -93,11 +48,10 @@ class Builder {
   // canonical order for denial proofs.
   void IndexDnssec();
   absl::Status CompileBlobs();
-  // Runs `write` against a scratch message whose question is `qname` and
-  // stores what it wrote as a blob. Returns its index, or kNone if the
-  // answer could not be precompiled whole.
-  template <typename WriteFn>
-  uint32_t Compile(std::string_view qname, bool wildcard, WriteFn write);
+  // Room for later versions in the arrays that may still move.
+  void ReserveHeadroom();
+  // BuildOptions::updatable: the child names of every node.
+  void IndexChildren();
 
   std::shared_ptr<Zone> zone_ = std::make_shared<Zone>();
   // Until Layout: the records (owners lowercased and RDATA names normalized
@@ -107,8 +61,8 @@ class Builder {
   std::vector<uint32_t> node_of_;
   std::vector<std::string_view> node_names_;
   absl::flat_hash_map<std::string_view, uint32_t, zone::NameHash> node_index_;
-  std::vector<uint8_t> scratch_ = std::vector<uint8_t>(dns::kMaxMessageSize);
-  dns::BlobRecorder recorder_;
+  const BuildOptions options_;
+  std::shared_ptr<LineageState> state_;  // updatable only
 };
 
 absl::Status Builder::Collect() {
@@ -153,6 +107,7 @@ void Builder::AddAncestors() {
 
 absl::Status Builder::Layout() {
   Zone& z = *zone_;
+  zone::ZoneHeaps& h = *z.heaps;
   // Records grouped by node, then by type: each group is one RRset.
   std::vector<uint32_t> order(records_.size());
   for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -160,9 +115,7 @@ absl::Status Builder::Layout() {
   // group keeps its own TTL and is found by that type.
   auto covered = [&](uint32_t i) -> uint16_t {
     const ZoneRecord& r = records_[i];
-    return r.type == rrtype::kRrsig && r.rdata.size() >= 2
-               ? dns::Load16(reinterpret_cast<const uint8_t*>(r.rdata.data()))
-               : 0;
+    return internal::CoveredType(r.type, r.rdata);
   };
   std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
     if (node_of_[a] != node_of_[b]) return node_of_[a] < node_of_[b];
@@ -175,31 +128,42 @@ absl::Status Builder::Layout() {
   size_t name_bytes = 0, rdata_bytes = 0;
   for (std::string_view n : node_names_) name_bytes += n.size();
   for (const ZoneRecord& r : records_) rdata_bytes += 2 + r.rdata.size();
-  z.names.reserve(name_bytes);
-  z.nodes.resize(node_names_.size());
+  // Node::name points into `names`: it never moves, so it gets its
+  // headroom now. The others may still grow (and move) until the build
+  // ends; reserved address space is not memory until written, so the
+  // estimates for what the answers take are generous.
+  h.names.Reserve(std::max(name_bytes * internal::kHeadroomFactor,
+                           name_bytes + internal::kMinFreeBytes));
+  h.nodes.Reserve(node_names_.size());
+  h.rrsets.Reserve(records_.size());
+  h.arena.Reserve(rdata_bytes * 4 + (64 << 10));
+  h.typed_blobs.Reserve(records_.size() + node_names_.size());
+  h.relocs.Reserve(records_.size() * 4 + 1024);
+  h.cuts.Reserve(records_.size() * 2 + 1024);
+  zone::Node* nodes = h.nodes.Append(node_names_.size(), true);
   for (size_t i = 0; i < node_names_.size(); ++i) {
-    zone::Node& node = z.nodes[i];
-    node.name = std::string_view(z.names.data() + z.names.size(),
-                                 node_names_[i].size());
-    z.names.append(node_names_[i]);
+    zone::Node& node = nodes[i];
+    char* name = h.names.Append(node_names_[i].data(), node_names_[i].size(),
+                                /*may_move=*/false);
+    node = zone::Node{};
+    node.name = std::string_view(name, node_names_[i].size());
     node.labels = static_cast<uint8_t>(dns::CountLabels(node.name));
   }
   // Names are copied: free the name tables before the RDATA arena grows,
   // and each record's strings once laid out, to keep the peak low.
   std::vector<std::string_view>().swap(node_names_);
-  z.arena.reserve(rdata_bytes);
   size_t k = 0;
   while (k < order.size()) {
     const uint32_t node_id = node_of_[order[k]];
-    zone::Node& node = z.nodes[node_id];
-    node.rrset_begin = static_cast<uint32_t>(z.rrsets.size());
+    zone::Node& node = nodes[node_id];
+    node.rrset_begin = static_cast<uint32_t>(h.rrsets.size());
     while (k < order.size() && node_of_[order[k]] == node_id) {
       const ZoneRecord& first = records_[order[k]];
       const uint16_t first_covered = covered(order[k]);
       zone::RRset rs;
       rs.type = first.type;
       rs.ttl = first.ttl;  // validation made the TTLs of an RRset equal
-      rs.rdata_offset = static_cast<uint32_t>(z.arena.size());
+      rs.rdata_offset = static_cast<uint32_t>(h.arena.size());
       size_t count = 0;
       for (; k < order.size() && node_of_[order[k]] == node_id &&
              records_[order[k]].type == first.type &&
@@ -207,10 +171,10 @@ absl::Status Builder::Layout() {
            ++k, ++count) {
         ZoneRecord& rec = records_[order[k]];
         const std::string& r = rec.rdata;
-        const char len[2] = {static_cast<char>(r.size() >> 8),
-                             static_cast<char>(r.size())};
-        z.arena.append(len, 2);
-        z.arena.append(r);
+        char* p = h.arena.Append(2 + r.size(), true);
+        p[0] = static_cast<char>(r.size() >> 8);
+        p[1] = static_cast<char>(r.size());
+        std::memcpy(p + 2, r.data(), r.size());
         if (&rec != &first) {
           std::string().swap(rec.rdata);
           std::string().swap(rec.owner);
@@ -222,18 +186,24 @@ absl::Status Builder::Layout() {
             "RRset"));
       }
       rs.count = static_cast<uint16_t>(count);
-      z.rrsets.push_back(rs);
+      h.rrsets.Append(&rs, 1, true);
       ++node.rrset_count;
     }
+  }
+  if (h.arena.size() >= zone::kSoaAnswerBase) {
+    return absl::InvalidArgumentError("zone too large (RDATA over 3.75 GiB)");
   }
   // The text records are no longer needed: free them before the blobs.
   std::vector<uint32_t>().swap(order);
   std::vector<ZoneRecord>().swap(records_);
   std::vector<uint32_t>().swap(node_of_);
-  z.index.Reset(z.nodes.size());
-  for (uint32_t i = 0; i < z.nodes.size(); ++i) {
-    z.index.Insert(zone::NameIndex::Hash(z.nodes[i].name), i);
-  }
+  z.index.Build(
+      zone::NameIndex::ShardBitsFor(h.nodes.size()),
+      static_cast<uint32_t>(h.nodes.size()),
+      [&](uint32_t i) { return zone::NameIndex::Hash(nodes[i].name); },
+      &h.slots, internal::kHeadroomFactor, internal::kMinFreeBytes);
+  z.live_nodes = static_cast<uint32_t>(h.nodes.size());
+  z.SetViews();
   z.apex_node = NodeIndexOf(z, z.apex);
   z.apex_labels = static_cast<uint8_t>(dns::CountLabels(z.apex));
   return absl::OkStatus();
@@ -241,6 +211,7 @@ absl::Status Builder::Layout() {
 
 void Builder::ComputeFlags() {
   Zone& z = *zone_;
+  zone::Node* nodes = z.heaps->nodes.mutable_data();
   // Parents before children, so cut/DNAME inherit downwards.
   std::vector<uint32_t> order(z.nodes.size());
   for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -248,7 +219,7 @@ void Builder::ComputeFlags() {
     return z.nodes[a].labels < z.nodes[b].labels;
   });
   for (uint32_t i : order) {
-    zone::Node& n = z.nodes[i];
+    zone::Node& n = nodes[i];
     const bool apex = i == z.apex_node;
     if (apex) n.flags |= zone::kApex;
     if (n.rrset_count == 0) n.flags |= zone::kEmptyNonTerminal;
@@ -258,7 +229,7 @@ void Builder::ComputeFlags() {
     if (!apex) {
       std::string_view parent_name =
           n.name.substr(1u + static_cast<uint8_t>(n.name[0]));
-      zone::Node& parent = z.nodes[NodeIndexOf(z, parent_name)];
+      zone::Node& parent = nodes[NodeIndexOf(z, parent_name)];
       n.cut = parent.cut;
       n.dname = parent.dname;
       if (n.name.size() >= 2 && n.name[0] == 1 && n.name[1] == '*') {
@@ -270,113 +241,60 @@ void Builder::ComputeFlags() {
   }
 }
 
-template <typename WriteFn>
-uint32_t Builder::Compile(std::string_view qname, bool wildcard,
-                          WriteFn write) {
-  Zone& z = *zone_;
-  dns::LowerName q;
-  dns::LowerNameFromWire(qname, &q);
-  uint8_t* msg = scratch_.data();
-  std::memcpy(msg + dns::kHeaderSize, q.bytes, q.size);
-  const size_t start = dns::kHeaderSize + q.size + 4;
-  dns::MessageWriter w(msg, start, dns::kMaxMessageSize);
-  w.AddQuestion(q, wildcard);
-  recorder_.reloc_count = 0;
-  recorder_.cut_count = 0;
-  recorder_.overflow = false;
-  w.set_recorder(&recorder_);
-  dns::GeneralResult g;
-  if (!write(q, w, &g) || g.truncated) return zone::kNone;
-  zone::Blob b;
-  b.offset = static_cast<uint32_t>(z.arena.size());
-  b.size = static_cast<uint16_t>(w.pos() - start);
-  b.an = w.an(), b.ns = w.ns(), b.ar = w.ar();
-  b.rcode = g.rcode;
-  b.outcome = static_cast<uint8_t>(g.outcome);
-  b.relocatable = !recorder_.overflow;
-  b.reloc_begin = static_cast<uint32_t>(z.relocs.size());
-  b.reloc_count = static_cast<uint16_t>(recorder_.reloc_count);
-  z.relocs.insert(z.relocs.end(), recorder_.relocs,
-                  recorder_.relocs + recorder_.reloc_count);
-  b.cut_begin = static_cast<uint32_t>(z.cuts.size());
-  b.cut_count = static_cast<uint16_t>(recorder_.cut_count);
-  z.cuts.insert(z.cuts.end(), recorder_.cuts,
-                recorder_.cuts + recorder_.cut_count);
-  z.arena.append(reinterpret_cast<const char*>(msg + start), b.size);
-  z.blobs.push_back(b);
-  return static_cast<uint32_t>(z.blobs.size() - 1);
-}
-
 absl::Status Builder::CompileBlobs() {
   Zone& z = *zone_;
-  z.negative_blob = Compile(
-      z.apex, false,
-      [&](const dns::LowerName&, dns::MessageWriter& w, dns::GeneralResult*) {
-        return dns::PutNegativeAuthority(z, w);
-      });
-  if (z.negative_blob == zone::kNone) {
-    return absl::InvalidArgumentError("SOA record too large");
-  }
-  std::vector<zone::TypedBlob> typed;
+  AnswerCompiler compiler(&z, /*may_grow=*/true);
+  if (absl::Status s = compiler.CompileNegative(); !s.ok()) return s;
+  internal::AnswerDeps deps;
   for (uint32_t i = 0; i < z.nodes.size(); ++i) {
-    zone::Node& n = z.nodes[i];
-    if (n.cut == i) {
-      n.referral_blob = Compile(
-          n.name, false,
-          [&](const dns::LowerName&, dns::MessageWriter& w,
-              dns::GeneralResult*) { return dns::PutReferral(z, n, w); });
-      if (n.referral_blob == zone::kNone) {
-        return absl::InvalidArgumentError("delegation too large");
-      }
+    // The apex's answers are compiled again by every incremental build
+    // (its SOA changes each time): nothing to remember for them.
+    const bool track = state_ != nullptr && i != z.apex_node;
+    if (absl::Status s = compiler.CompileNode(i, track ? &deps : nullptr);
+        !s.ok()) {
+      return s;
     }
-    // Only names whose exact lookup answers from their own data.
-    if (n.cut != zone::kNone || (n.dname != zone::kNone && n.dname != i)) {
-      continue;
+    if (track && (!deps.names.empty() || deps.apex)) {
+      state_->SetDeps(z.nodes[i].name, std::move(deps));
     }
-    const bool wildcard = n.name.size() >= 2 && n.name[0] == 1 &&
-                          n.name[1] == '*';
-    typed.clear();
-    auto add = [&](uint16_t qtype) {
-      for (const zone::TypedBlob& t : typed) {
-        if (t.qtype == qtype) return;
-      }
-      const uint32_t b = Compile(
-          n.name, wildcard,
-          [&](const dns::LowerName& q, dns::MessageWriter& w,
-              dns::GeneralResult* g) {
-            dns::GeneralRequest req;
-            req.zone = &z;
-            req.qname = &q;
-            req.qtype = qtype;
-            *g = dns::AnswerGeneral(req, w);
-            return true;
-          });
-      if (b != zone::kNone) {
-        // Compile appended it last: move it inline into the typed entry.
-        typed.push_back({qtype, z.blobs[b]});
-        z.blobs.pop_back();
-      }
-    };
-    for (uint32_t r = 0; r < n.rrset_count; ++r) {
-      add(z.rrsets[n.rrset_begin + r].type);
-    }
-    if (n.flags & zone::kHasCname) {
-      add(rrtype::kA);
-      add(rrtype::kAaaa);
-    }
-    n.typed_blob_begin = static_cast<uint32_t>(z.typed_blobs.size());
-    n.typed_blob_count = static_cast<uint16_t>(typed.size());
-    for (const zone::TypedBlob& t : typed) {
-      if (n.likely_answer == zone::kNone || t.qtype == rrtype::kA) {
-        n.likely_answer = t.blob.offset;
-      }
-    }
-    z.typed_blobs.insert(z.typed_blobs.end(), typed.begin(), typed.end());
   }
+  if (state_) state_->soa_answers = compiler.soa_answers();
   return absl::OkStatus();
 }
 
+void Builder::ReserveHeadroom() {
+  zone::ZoneHeaps& h = *zone_->heaps;
+  const size_t f = internal::kHeadroomFactor;
+  const size_t m = internal::kMinFreeBytes;
+  h.arena.ReserveHeadroom(f, m);
+  h.nodes.ReserveHeadroom(f, m);
+  h.rrsets.ReserveHeadroom(f, m);
+  h.blobs.ReserveHeadroom(f, m);
+  h.cuts.ReserveHeadroom(f, m);
+  h.relocs.ReserveHeadroom(f, m);
+  h.typed_blobs.ReserveHeadroom(f, m);
+  zone_->SetViews();
+}
+
+void Builder::IndexChildren() {
+  const Zone& z = *zone_;
+  for (uint32_t i = 0; i < z.nodes.size(); ++i) {
+    const zone::Node& n = z.nodes[i];
+    if (i == z.apex_node) continue;
+    const std::string_view parent =
+        n.name.substr(1u + static_cast<uint8_t>(n.name[0]));
+    // The apex's children are never needed: it never goes away, and a
+    // DNAME at the apex makes every change a full build.
+    if (parent.size() == z.apex.size()) continue;
+    state_->children[parent].push_back(n.name);
+  }
+  for (const zone::Node& n : z.nodes) {
+    if (z.FindRRset(n, rrtype::kRrsig)) ++state_->rrsig_nodes;
+  }
+}
+
 absl::Status Builder::Run() {
+  if (options_.updatable) state_ = std::make_shared<LineageState>();
   if (absl::Status s = Collect(); !s.ok()) return s;
   AddAncestors();
   // Layout needs only node_of_ and node_names_: the table goes first.
@@ -402,8 +320,15 @@ absl::Status Builder::Run() {
   ComputeFlags();
   IndexDnssec();
   if (absl::Status s = CompileBlobs(); !s.ok()) return s;
-  // No shrink_to_fit: the growth slack was never written, so it is not
-  // resident, while copying a large arena would raise the load's peak.
+  // Headroom is address space, not memory: what is never written is
+  // never resident.
+  ReserveHeadroom();
+  z.version = 1;
+  z.heaps->head = z.version;
+  if (state_) {
+    IndexChildren();
+    z.heaps->builder_state = std::move(state_);
+  }
   return absl::OkStatus();
 }
 
@@ -425,13 +350,25 @@ void Builder::IndexDnssec() {
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<const zone::Zone>> BuildZone(
-    std::string_view apex, std::vector<ZoneRecord> records) {
+    std::string_view apex, std::vector<ZoneRecord> records,
+    const BuildOptions& options) {
   if (WireNameSize(apex, 0) != apex.size()) {
     return absl::InvalidArgumentError("invalid zone name");
   }
-  Builder builder(Lower(apex), std::move(records));
-  if (absl::Status s = builder.Run(); !s.ok()) return s;
+  Builder builder(Lower(apex), std::move(records), options);
+  if (absl::Status s = builder.Run(); !s.ok()) {
+    // A heap cannot be full while it may grow: only an oversized zone.
+    if (absl::IsResourceExhausted(s)) {
+      return absl::InvalidArgumentError("zone too large");
+    }
+    return s;
+  }
   return builder.Release();
+}
+
+absl::StatusOr<std::shared_ptr<const zone::Zone>> BuildZone(
+    std::string_view apex, std::vector<ZoneRecord> records) {
+  return BuildZone(apex, std::move(records), BuildOptions{});
 }
 
 }  // namespace popdns::control

@@ -1,7 +1,9 @@
 // Compiles the records of one zone into an immutable zone::Zone: nodes with
 // empty non-terminals filled in, load-time flags (cut, DNAME, wildcard
 // child), and precompiled answers for every exact and wildcard hit,
-// negative answer and referral.
+// negative answer and referral. The zone's arrays are the first version of
+// a lineage (zone.h ZoneHeaps) with room for later versions that
+// BuildIncremental (incremental_builder.h) appends.
 // Control thread only; the result is then only read.
 #ifndef POPDNS_CONTROL_BUILD_ZONE_BUILDER_H_
 #define POPDNS_CONTROL_BUILD_ZONE_BUILDER_H_
@@ -24,6 +26,18 @@ namespace popdns::control {
 // whose names it must read, an RRset of more than 65535 records).
 absl::StatusOr<std::shared_ptr<const zone::Zone>> BuildZone(
     std::string_view apex, std::vector<ZoneRecord> records);
+
+struct BuildOptions {
+  // Also keep what BuildIncremental needs to apply changes to this zone in
+  // proportion to their size (which names each precompiled answer looked
+  // up, the child names of every node): some 10% more build time and a few
+  // tens of bytes per name. Without it, the first BuildIncremental from
+  // this zone is a full build.
+  bool updatable = false;
+};
+absl::StatusOr<std::shared_ptr<const zone::Zone>> BuildZone(
+    std::string_view apex, std::vector<ZoneRecord> records,
+    const BuildOptions& options);
 
 }  // namespace popdns::control
 

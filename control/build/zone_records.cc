@@ -50,7 +50,10 @@ std::vector<ZoneRecord> RecordsOf(const zone::Zone& z) {
   };
   const zone::Node& apex = z.nodes[z.apex_node];
   if (z.soa_rrset != zone::kNone) add_rrset(apex, z.rrsets[z.soa_rrset]);
-  for (const zone::Node& n : z.nodes) {
+  for (uint32_t k = 0; k < z.nodes.size(); ++k) {
+    // Entries a later version of an incrementally built zone replaced.
+    if (!z.IsLive(k)) continue;
+    const zone::Node& n = z.nodes[k];
     for (uint32_t i = 0; i < n.rrset_count; ++i) {
       const uint32_t idx = n.rrset_begin + i;
       if (idx == z.soa_rrset) continue;

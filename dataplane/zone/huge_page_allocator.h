@@ -26,6 +26,18 @@ inline constexpr size_t kHugePageSize = size_t{2} << 20;
 void* MapHugePages(size_t bytes);
 void UnmapHugePages(void* p, size_t bytes);
 
+// Address space for a grow-only array (zone_heaps.h): `bytes` (a multiple
+// of kHugePageSize) mapped kHugePageSize-aligned with MAP_NORESERVE, so
+// that nothing is committed, counted against overcommit or resident until
+// it is written. `huge`: advised for transparent huge pages.
+// Throws std::bad_alloc when the address space cannot be had.
+void* ReserveAddressSpace(size_t bytes, bool huge);
+// Moves the pages of [p, p + old_bytes) to a new reservation of
+// `new_bytes` (larger) and returns it: the kernel moves page tables, no
+// byte is copied. Nothing may hold a pointer into the old range.
+void* GrowAddressSpace(void* p, size_t old_bytes, size_t new_bytes,
+                       bool huge);
+
 template <typename T>
 struct HugePageAllocator {
   using value_type = T;

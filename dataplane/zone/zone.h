@@ -1,21 +1,36 @@
-// The read side of one zone: an immutable table of nodes (owner names) with
-// their RRsets, flags computed at load time, and precompiled answers.
-// Built once by control/zone_builder, then only read, by any thread, for as
-// long as the snapshot that holds it is alive (RCU).
+// The read side of one zone version: an immutable table of nodes (owner
+// names) with their RRsets, flags computed at load time, and precompiled
+// answers. Built by control/build (zone_builder: a full build;
+// incremental_builder: a new version from the previous one, appending
+// what changed to arrays the versions share, see ZoneHeaps), then only
+// read, by any thread, for as long as the snapshot that holds it is alive
+// (RCU).
 #ifndef POPDNS_DATAPLANE_ZONE_ZONE_H_
 #define POPDNS_DATAPLANE_ZONE_ZONE_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "dataplane/zone/grow_only_array.h"
 #include "dataplane/zone/huge_page_allocator.h"
 #include "dataplane/zone/name_index.h"
 
 namespace popdns::zone {
 
 inline constexpr uint32_t kNone = 0xFFFFFFFF;
+
+// Answer bytes at offsets from here on are not in the shared arena but in
+// the version's own `Zone::soa_answers`: the precompiled answers that end
+// with the zone's SOA (negative answers, also at the end of a CNAME
+// chain). Every change of a zone changes its SOA serial; these bytes are
+// copied per version with the new SOA's TTL and timers written in, so
+// that the answers (and nodes, and index shards) around them need not be
+// rebuilt. The arena itself is limited to offsets below.
+inline constexpr uint32_t kSoaAnswerBase = 0xF0000000;
 
 // Hash for names as std::string_view keys of abseil containers.
 struct NameHash {
@@ -50,7 +65,7 @@ enum NodeFlag : uint16_t {
 struct Blob {
   // Ordered for size (28 bytes, so that a TypedBlob is 32: two per cache
   // line for the lookups of an exact hit).
-  uint32_t offset = 0;       // in Zone::arena
+  uint32_t offset = 0;       // for Zone::Bytes(): arena or SOA answers
   uint32_t reloc_begin = 0;  // in Zone::relocs
   uint32_t cut_begin = 0;    // in Zone::cuts
   uint16_t size = 0;
@@ -93,12 +108,56 @@ struct Node {
   uint32_t cut = kNone;
   uint32_t dname = kNone;
   uint32_t referral_blob = kNone;  // for cut nodes
-  // Arena offset of the precompiled answer most likely asked for (the A
+  // Bytes() offset of the precompiled answer most likely asked for (the A
   // blob, else the first typed blob), so that a burst can prefetch it
   // together with the typed blobs instead of after them. kNone: no blob.
   uint32_t likely_answer = kNone;
 };
 static_assert(sizeof(Node) == 48);
+
+// Builder only: told about every name lookup (Zone::Find) made while an
+// answer is precompiled, hits and misses, so that the builder knows which
+// answers to recompile when a name changes. Null on published zones.
+class LookupLog {
+ public:
+  virtual void Record(std::string_view name, uint64_t hash,
+                      const Node* found) = 0;
+
+ protected:
+  ~LookupLog() = default;
+};
+
+// The arrays of one lineage (grow_only_array.h): every version built from
+// one full build appends to and reads from the same ones.
+struct ZoneHeaps {
+  GrowOnlyArray<char> names;  // Node::name bytes; never moves
+  GrowOnlyArray<char> arena;  // RDATA and answer bytes
+  GrowOnlyArray<Node> nodes;
+  GrowOnlyArray<RRset> rrsets;
+  GrowOnlyArray<Blob> blobs;
+  GrowOnlyArray<BlobCut> cuts;
+  GrowOnlyArray<uint16_t> relocs;
+  GrowOnlyArray<TypedBlob> typed_blobs;
+  GrowOnlyArray<uint64_t> slots;  // NameIndex shards; never moves
+
+  // Bytes appended that the newest version no longer reads (replaced
+  // nodes, RRsets, answers, index shards), counted by the incremental
+  // builder: a full build (compaction) makes new heaps.
+  size_t garbage_bytes = 0;
+  // The newest version built on these heaps: only it can be the base of
+  // an incremental build (control/build keeps its state for it).
+  uint64_t head = 0;
+  // Control side only (control/build/incremental_builder.cc): what later
+  // incremental builds need, opaque here. Declared last so that it is
+  // destroyed before the arrays its string_views point into.
+  std::shared_ptr<void> builder_state;
+
+  size_t bytes() const {
+    return names.bytes() + arena.bytes() + nodes.bytes() + rrsets.bytes() +
+           blobs.bytes() + cuts.bytes() + relocs.bytes() +
+           typed_blobs.bytes() + slots.bytes();
+  }
+};
 
 struct Zone {
   std::string apex;  // lowercased wire format
@@ -118,16 +177,44 @@ struct Zone {
   std::vector<std::pair<std::string, uint32_t>> nsec_chain;
 
   // What lookups touch at random lives in huge pages where the kernel
-  // allows (see huge_page_allocator.h).
-  HugePageString names;  // backing store of Node::name; never resized after
-  HugePageString arena;  // RDATA and blob bytes
-  HugePageVector<Node> nodes;
-  HugePageVector<RRset> rrsets;
-  std::vector<Blob> blobs;
-  std::vector<BlobCut> cuts;
-  std::vector<uint16_t> relocs;
-  HugePageVector<TypedBlob> typed_blobs;
-  NameIndex index;  // name -> node
+  // allows (see huge_page_allocator.h). The views are this version's part
+  // of the lineage's arrays (`heaps`); `nodes` also holds the entries that
+  // later versions replaced (see IsLive).
+  ArrayView<Node> nodes;
+  ArrayView<TypedBlob> typed_blobs;
+  ArrayView<RRset> rrsets;
+  ArrayView<Blob> blobs;
+  ArrayView<BlobCut> cuts;
+  ArrayView<uint16_t> relocs;
+  ArrayView<char> arena;  // RDATA and blob bytes (offsets < kSoaAnswerBase)
+  ArrayView<char> names;  // backing store of Node::name
+  NameIndex index;        // name -> node
+  // Bases for Bytes(): the arena, and soa_answers less kSoaAnswerBase.
+  uintptr_t arena_base = 0;
+  uintptr_t soa_answer_base = 0;
+  // This version's answers that end with its SOA (see kSoaAnswerBase).
+  HugePageString soa_answers;
+
+  std::shared_ptr<ZoneHeaps> heaps;
+  uint64_t version = 0;     // 1 for a full build, +1 per incremental one
+  uint32_t live_nodes = 0;  // nodes in the index
+  LookupLog* lookup_log = nullptr;  // builder only (see LookupLog)
+
+  // Control thread, while building: the views of the lineage's arrays
+  // as they are now.
+  void SetViews() {
+    nodes = heaps->nodes.View();
+    typed_blobs = heaps->typed_blobs.View();
+    rrsets = heaps->rrsets.View();
+    blobs = heaps->blobs.View();
+    cuts = heaps->cuts.View();
+    relocs = heaps->relocs.View();
+    arena = heaps->arena.View();
+    names = heaps->names.View();
+    arena_base = reinterpret_cast<uintptr_t>(arena.data());
+    soa_answer_base =
+        reinterpret_cast<uintptr_t>(soa_answers.data()) - kSoaAnswerBase;
+  }
 
   const Node* Find(std::string_view lower_name) const {
     return Find(lower_name, NameIndex::Hash(lower_name));
@@ -142,7 +229,18 @@ struct Zone {
       if (n.likely_answer != kNone) __builtin_prefetch(Bytes(n.likely_answer));
       return SameName(n.name, lower_name);
     });
-    return i == NameIndex::kMissing ? nullptr : &nodes[i];
+    const Node* found = i == NameIndex::kMissing ? nullptr : &nodes[i];
+    if (lookup_log != nullptr) [[unlikely]] {
+      lookup_log->Record(lower_name, hash, found);
+    }
+    return found;
+  }
+  // Whether nodes[i] is this version's node for its name (and not an
+  // entry a later or earlier version replaced). Control side.
+  bool IsLive(uint32_t i) const {
+    if (live_nodes == nodes.size()) return true;
+    return index.Find(NameIndex::Hash(nodes[i].name),
+                      [i](uint32_t n) { return n == i; }) == i;
   }
   const RRset* FindRRset(const Node& node, uint16_t type) const {
     for (uint32_t i = 0; i < node.rrset_count; ++i) {
@@ -159,7 +257,9 @@ struct Zone {
     return nullptr;
   }
   const uint8_t* Bytes(uint32_t offset) const {
-    return reinterpret_cast<const uint8_t*>(arena.data()) + offset;
+    const uintptr_t base =
+        offset >= kSoaAnswerBase ? soa_answer_base : arena_base;
+    return reinterpret_cast<const uint8_t*>(base + offset);
   }
 };
 

@@ -1,0 +1,381 @@
+#include "control/build/answer_compiler.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "dataplane/dns/answer.h"
+#include "dataplane/dns/name.h"
+#include "dataplane/dns/wire.h"
+
+namespace popdns::control::internal {
+namespace {
+
+namespace rrtype = dns::rrtype;
+using zone::Zone;
+
+// The first RR's RDATA of `rs`.
+std::string_view FirstRdata(const Zone& z, const zone::RRset& rs) {
+  const uint8_t* p = z.Bytes(rs.rdata_offset);
+  return {reinterpret_cast<const char*>(p + 2), dns::Load16(p)};
+}
+
+enum class SoaIn { kNone, kLast, kElsewhere };
+
+// Where an SOA RR sits in the authority section of the answer written at
+// msg[start, end) with `an`, `ns`, `ar` RRs: last of all (a negative
+// answer: *ttl_at gets its TTL's offset from start), elsewhere (or the
+// bytes do not parse), or nowhere.
+SoaIn FindSoa(const uint8_t* msg, size_t start, size_t end, size_t an,
+              size_t ns, size_t ar, uint16_t* ttl_at) {
+  const size_t total = an + ns + ar;
+  size_t pos = start;
+  SoaIn result = SoaIn::kNone;
+  for (size_t k = 0; k < total; ++k) {
+    while (pos < end) {  // the owner: labels, then 0 or a pointer
+      const uint8_t l = msg[pos];
+      if (l == 0) {
+        ++pos;
+        break;
+      }
+      if (l >= 0xC0) {
+        pos += 2;
+        break;
+      }
+      pos += 1u + l;
+    }
+    if (pos + 10 > end) return SoaIn::kElsewhere;
+    const uint16_t type = dns::Load16(msg + pos);
+    const size_t rdlen = dns::Load16(msg + pos + 8);
+    if (type == rrtype::kSoa && k >= an && k < an + ns) {
+      if (k + 1 != total || pos + 10 + rdlen != end || rdlen < 22) {
+        return SoaIn::kElsewhere;
+      }
+      *ttl_at = static_cast<uint16_t>(pos + 4 - start);
+      result = SoaIn::kLast;
+    }
+    pos += 10 + rdlen;
+  }
+  return pos == end ? result : SoaIn::kElsewhere;
+}
+
+}  // namespace
+
+std::string Lower(std::string_view wire) {
+  std::string out(wire);
+  for (char& c : out) c = static_cast<char>(dns::LowerAscii(c));
+  return out;
+}
+
+size_t WireNameSize(std::string_view data, size_t off) {
+  size_t i = off;
+  while (i < data.size()) {
+    const uint8_t l = static_cast<uint8_t>(data[i]);
+    if (l == 0) return i + 1 - off <= dns::kMaxNameSize ? i + 1 - off : 0;
+    if (l > dns::kMaxLabelSize) return 0;
+    i += 1u + l;
+  }
+  return 0;
+}
+
+bool NormalizeRdataNames(uint16_t type, std::string* rdata) {
+  auto lower_at = [&](size_t off) -> size_t {
+    const size_t n = WireNameSize(*rdata, off);
+    for (size_t i = off; i < off + n; ++i) {
+      (*rdata)[i] = static_cast<char>(dns::LowerAscii((*rdata)[i]));
+    }
+    return n;
+  };
+  switch (type) {
+    case rrtype::kNs:
+    case rrtype::kCname:
+    case rrtype::kDname:
+    case rrtype::kPtr:
+      return lower_at(0) == rdata->size();
+    case rrtype::kMx:
+      return rdata->size() > 2 && 2 + lower_at(2) == rdata->size();
+    case rrtype::kSrv:
+      return rdata->size() > 6 && 6 + lower_at(6) == rdata->size();
+    case rrtype::kSvcb:
+    case rrtype::kHttps:  // RFC 9460 2.2: priority, TargetName, params
+      return rdata->size() > 2 && lower_at(2) != 0;
+    case rrtype::kSoa: {
+      const size_t m = lower_at(0);
+      if (m == 0) return false;
+      const size_t r = lower_at(m);
+      return r != 0 && m + r + 20 == rdata->size();
+    }
+    default:
+      return true;
+  }
+}
+
+uint16_t CoveredType(uint16_t type, std::string_view rdata) {
+  return type == rrtype::kRrsig && rdata.size() >= 2
+             ? dns::Load16(reinterpret_cast<const uint8_t*>(rdata.data()))
+             : 0;
+}
+
+void RestampSoaAnswers(Zone* z, const std::vector<SoaAnswer>& answers) {
+  const zone::RRset& soa = z->rrsets[z->soa_rrset];
+  const uint8_t* rdata = z->Bytes(soa.rdata_offset);
+  const uint8_t* timers = rdata + 2 + dns::Load16(rdata) - 20;
+  uint8_t ttl[4];
+  dns::Store32(ttl, z->negative_ttl);
+  char* base = z->soa_answers.data();
+  for (const SoaAnswer& a : answers) {
+    std::memcpy(base + a.offset + a.ttl_at, ttl, 4);
+    std::memcpy(base + a.offset + a.size - 20, timers, 20);
+  }
+}
+
+void LineageState::SetDeps(std::string_view name, AnswerDeps deps) {
+  std::vector<uint64_t> old;
+  auto it = depends_on.find(name);
+  if (it != depends_on.end()) old = std::move(it->second);
+  for (uint64_t h : deps.names) {
+    if (!std::binary_search(old.begin(), old.end(), h)) {
+      dependents[h].push_back(name);
+    }
+  }
+  if (deps.names.empty()) {
+    if (it != depends_on.end()) depends_on.erase(it);
+  } else if (it != depends_on.end()) {
+    it->second = std::move(deps.names);
+  } else {
+    depends_on.emplace(name, std::move(deps.names));
+  }
+  if (deps.apex) {
+    apex_dependents.insert(name);
+  } else {
+    apex_dependents.erase(name);
+  }
+}
+
+void LineageState::DropDeps(std::string_view name) {
+  depends_on.erase(name);
+  apex_dependents.erase(name);
+}
+
+// Collects AnswerDeps while a node's answers are compiled (Zone::Find
+// calls Record for every lookup of the general path).
+class AnswerCompiler::DepLog : public zone::LookupLog {
+ public:
+  DepLog(const Zone& z, std::string_view self)
+      : z_(z),
+        self_(self),
+        self_hash_(zone::NameIndex::Hash(self)),
+        apex_hash_(zone::NameIndex::Hash(z.apex)) {}
+
+  void Record(std::string_view name, uint64_t hash,
+              const zone::Node* found) override {
+    if (found && (found->flags & zone::kHasCname)) CheckCname(*found);
+    if (hash == self_hash_ && name == self_) return;
+    if (hash == apex_hash_ && name == z_.apex) {
+      deps_.apex = true;
+      return;
+    }
+    deps_.names.push_back(hash);
+    // ClosestEncloser tries the child of the apex last: missing it, it
+    // takes the apex without a lookup.
+    if (!found && name.size() > z_.apex.size() &&
+        1u + static_cast<uint8_t>(name[0]) + z_.apex.size() == name.size()) {
+      deps_.apex = true;
+    }
+  }
+
+  // A CNAME to the apex is followed without a lookup either.
+  void CheckCname(const zone::Node& n) {
+    const zone::RRset* cname = z_.FindRRset(n, rrtype::kCname);
+    if (cname && FirstRdata(z_, *cname) == z_.apex) deps_.apex = true;
+  }
+
+  AnswerDeps Take() {
+    std::sort(deps_.names.begin(), deps_.names.end());
+    deps_.names.erase(std::unique(deps_.names.begin(), deps_.names.end()),
+                      deps_.names.end());
+    return std::move(deps_);
+  }
+
+ private:
+  const Zone& z_;
+  const std::string_view self_;
+  const uint64_t self_hash_;
+  const uint64_t apex_hash_;
+  AnswerDeps deps_;
+};
+
+AnswerCompiler::AnswerCompiler(Zone* z, bool may_grow)
+    : z_(z), heaps_(z->heaps.get()), may_grow_(may_grow) {}
+
+template <typename WriteFn>
+AnswerCompiler::Result AnswerCompiler::Compile(std::string_view qname,
+                                               bool wildcard, WriteFn write,
+                                               zone::Blob* out) {
+  dns::LowerName q;
+  dns::LowerNameFromWire(qname, &q);
+  uint8_t* msg = scratch_.data();
+  std::memcpy(msg + dns::kHeaderSize, q.bytes, q.size);
+  const size_t start = dns::kHeaderSize + q.size + 4;
+  dns::MessageWriter w(msg, start, dns::kMaxMessageSize);
+  w.AddQuestion(q, wildcard);
+  recorder_.reloc_count = 0;
+  recorder_.cut_count = 0;
+  recorder_.overflow = false;
+  w.set_recorder(&recorder_);
+  dns::GeneralResult g;
+  if (!write(q, w, &g) || g.truncated) return Result::kNoBlob;
+  zone::Blob b;
+  b.size = static_cast<uint16_t>(w.pos() - start);
+  b.an = w.an(), b.ns = w.ns(), b.ar = w.ar();
+  b.rcode = g.rcode;
+  b.outcome = static_cast<uint8_t>(g.outcome);
+  b.relocatable = !recorder_.overflow;
+  uint16_t ttl_at = 0;
+  const SoaIn soa =
+      FindSoa(msg, start, w.pos(), b.an, b.ns, b.ar, &ttl_at);
+  // An SOA anywhere but last (not written by the engine today) could not
+  // be re-stamped: such an answer takes the general path.
+  if (soa == SoaIn::kElsewhere) return Result::kNoBlob;
+  const char* bytes = reinterpret_cast<const char*>(msg + start);
+  if (soa == SoaIn::kLast) {
+    const size_t offset = z_->soa_answers.size();
+    if (offset + b.size >= zone::kNone - zone::kSoaAnswerBase) {
+      return Result::kFull;
+    }
+    b.offset = static_cast<uint32_t>(zone::kSoaAnswerBase + offset);
+    z_->soa_answers.append(bytes, b.size);
+    soa_answers_.push_back({static_cast<uint32_t>(offset), b.size, ttl_at});
+  } else {
+    const size_t offset = heaps_->arena.size();
+    if (offset + b.size > zone::kSoaAnswerBase ||
+        !heaps_->arena.Append(bytes, b.size, may_grow_)) {
+      return Result::kFull;
+    }
+    b.offset = static_cast<uint32_t>(offset);
+  }
+  b.reloc_begin = static_cast<uint32_t>(heaps_->relocs.size());
+  b.reloc_count = static_cast<uint16_t>(recorder_.reloc_count);
+  b.cut_begin = static_cast<uint32_t>(heaps_->cuts.size());
+  b.cut_count = static_cast<uint16_t>(recorder_.cut_count);
+  if (!heaps_->relocs.Append(recorder_.relocs, recorder_.reloc_count,
+                             may_grow_) ||
+      !heaps_->cuts.Append(recorder_.cuts, recorder_.cut_count, may_grow_)) {
+    return Result::kFull;
+  }
+  // The arrays may have moved (a full build): the general path reads
+  // RDATA through the views.
+  z_->SetViews();
+  *out = b;
+  return Result::kOk;
+}
+
+AnswerCompiler::Result AnswerCompiler::AppendBlob(const zone::Blob& b,
+                                                  uint32_t* index) {
+  *index = static_cast<uint32_t>(heaps_->blobs.size());
+  if (!heaps_->blobs.Append(&b, 1, may_grow_)) return Result::kFull;
+  z_->SetViews();
+  return Result::kOk;
+}
+
+absl::Status AnswerCompiler::CompileNegative() {
+  Zone& z = *z_;
+  zone::Blob b;
+  const Result r = Compile(
+      z.apex, false,
+      [&](const dns::LowerName&, dns::MessageWriter& w, dns::GeneralResult*) {
+        return dns::PutNegativeAuthority(z, w);
+      },
+      &b);
+  if (r == Result::kNoBlob) {
+    return absl::InvalidArgumentError("SOA record too large");
+  }
+  if (r == Result::kFull || AppendBlob(b, &z.negative_blob) == Result::kFull) {
+    return absl::ResourceExhaustedError("zone heap full");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AnswerCompiler::CompileNode(uint32_t i, AnswerDeps* deps) {
+  Zone& z = *z_;
+  zone::Node& n = heaps_->nodes.mutable_data()[i];
+  n.referral_blob = zone::kNone;
+  n.typed_blob_count = 0;
+  n.typed_blob_begin = static_cast<uint32_t>(heaps_->typed_blobs.size());
+  n.likely_answer = zone::kNone;
+  DepLog log(z, n.name);
+  if (deps) z.lookup_log = &log;
+  struct Unlog {
+    Zone& z;
+    ~Unlog() { z.lookup_log = nullptr; }
+  } unlog{z};
+  const absl::Status full = absl::ResourceExhaustedError("zone heap full");
+  if (n.cut == i) {
+    zone::Blob b;
+    const Result r = Compile(
+        n.name, false,
+        [&](const dns::LowerName&, dns::MessageWriter& w,
+            dns::GeneralResult*) { return dns::PutReferral(z, n, w); },
+        &b);
+    if (r == Result::kNoBlob) {
+      return absl::InvalidArgumentError("delegation too large");
+    }
+    if (r == Result::kFull || AppendBlob(b, &n.referral_blob) == Result::kFull) {
+      return full;
+    }
+  }
+  // Only names whose exact lookup answers from their own data.
+  if (n.cut == zone::kNone && (n.dname == zone::kNone || n.dname == i)) {
+    const bool wildcard =
+        n.name.size() >= 2 && n.name[0] == 1 && n.name[1] == '*';
+    typed_.clear();
+    bool is_full = false;
+    auto add = [&](uint16_t qtype) {
+      if (is_full) return;
+      for (const zone::TypedBlob& t : typed_) {
+        if (t.qtype == qtype) return;
+      }
+      zone::Blob b;
+      const Result r = Compile(
+          n.name, wildcard,
+          [&](const dns::LowerName& q, dns::MessageWriter& w,
+              dns::GeneralResult* g) {
+            dns::GeneralRequest req;
+            req.zone = &z;
+            req.qname = &q;
+            req.qtype = qtype;
+            *g = dns::AnswerGeneral(req, w);
+            return true;
+          },
+          &b);
+      if (r == Result::kOk) typed_.push_back({qtype, b});
+      if (r == Result::kFull) is_full = true;
+    };
+    for (uint32_t r = 0; r < n.rrset_count; ++r) {
+      add(z.rrsets[n.rrset_begin + r].type);
+    }
+    if (n.flags & zone::kHasCname) {
+      add(rrtype::kA);
+      add(rrtype::kAaaa);
+    }
+    if (is_full) return full;
+    n.typed_blob_begin = static_cast<uint32_t>(heaps_->typed_blobs.size());
+    n.typed_blob_count = static_cast<uint16_t>(typed_.size());
+    for (const zone::TypedBlob& t : typed_) {
+      if (n.likely_answer == zone::kNone || t.qtype == rrtype::kA) {
+        n.likely_answer = t.blob.offset;
+      }
+    }
+    if (!heaps_->typed_blobs.Append(typed_.data(), typed_.size(),
+                                    may_grow_)) {
+      return full;
+    }
+    z.SetViews();
+  }
+  if (deps) {
+    if (n.flags & zone::kHasCname) log.CheckCname(n);
+    *deps = log.Take();
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace popdns::control::internal

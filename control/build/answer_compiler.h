@@ -1,0 +1,135 @@
+// Internal to control/build: what the full build (zone_builder.cc) and the
+// incremental build (incremental_builder.cc) share. Precompiling a node's
+// answers (its typed blobs and referral blob) by running the engine's
+// general path against the zone being built, storing the bytes in the
+// lineage's arrays (or, for answers that end with the SOA, in the
+// version's own soa_answers), and noting which names each node's answers
+// looked up; and the state an incremental build keeps between versions.
+// Control thread only.
+#ifndef POPDNS_CONTROL_BUILD_ANSWER_COMPILER_H_
+#define POPDNS_CONTROL_BUILD_ANSWER_COMPILER_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "dataplane/dns/message_writer.h"
+#include "dataplane/zone/zone.h"
+
+namespace popdns::control::internal {
+
+std::string Lower(std::string_view wire);
+
+// Size of the valid wire name at data[off], or 0 if it is not one.
+size_t WireNameSize(std::string_view data, size_t off);
+
+// Lowercases the names the engine reads or compresses inside RDATA, and
+// checks that they are well formed.
+bool NormalizeRdataNames(uint16_t type, std::string* rdata);
+
+// The type an RRSIG covers (its RDATA's first two bytes); 0 for others.
+uint16_t CoveredType(uint16_t type, std::string_view rdata);
+
+// Room for later versions that a build leaves in each of the lineage's
+// arrays (address space only until written; see grow_only_array.h).
+inline constexpr size_t kHeadroomFactor = 4;
+inline constexpr size_t kMinFreeBytes = 16 << 10;
+
+// What a node's precompiled answers read besides the node itself.
+struct AnswerDeps {
+  // NameIndex::Hash of every other name they looked up, found or not
+  // (sorted, unique). Names outside the zone are never looked up.
+  std::vector<uint64_t> names;
+  // They read the apex's data other than its SOA: looked the apex up
+  // (additional data of a target at the apex), followed a CNAME to it,
+  // or fell through to it as closest encloser (a name that does not
+  // exist, whose wildcard would be "*.<apex>").
+  bool apex = false;
+};
+
+// An answer that ends with the zone's SOA (a negative answer), stored at
+// Zone::soa_answers[offset]: the SOA RR's TTL is at offset + ttl_at, its
+// serial and timers are the answer's last 20 bytes. Every version writes
+// its own SOA values there (RestampSoaAnswers).
+struct SoaAnswer {
+  uint32_t offset = 0;
+  uint16_t size = 0;
+  uint16_t ttl_at = 0;
+};
+
+// Writes z's negative TTL and SOA timers into every answer of `answers`.
+void RestampSoaAnswers(zone::Zone* z, const std::vector<SoaAnswer>& answers);
+
+// What an incremental build of a lineage needs from the versions before
+// it, kept in ZoneHeaps::builder_state for the lineage's newest version.
+// Names are views into ZoneHeaps::names, which outlive this.
+struct LineageState {
+  using NameSet = absl::flat_hash_set<std::string_view, zone::NameHash>;
+  template <typename V>
+  using NameMap = absl::flat_hash_map<std::string_view, V, zone::NameHash>;
+
+  // The child nodes of every node below the apex that has any: whether a
+  // name without records stays (an empty non-terminal) or goes, and which
+  // nodes a new or removed zone cut or DNAME reaches.
+  NameMap<std::vector<std::string_view>> children;
+  // Name hash -> nodes whose answers looked that name up. May hold stale
+  // entries (a node that no longer depends on it, or no longer exists):
+  // checked against depends_on when used.
+  absl::flat_hash_map<uint64_t, std::vector<std::string_view>> dependents;
+  NameMap<std::vector<uint64_t>> depends_on;  // only nodes with any
+  NameSet apex_dependents;                    // AnswerDeps::apex
+  // Every answer ever placed in soa_answers (garbage too: re-stamping a
+  // dead one is harmless, and compaction drops them).
+  std::vector<SoaAnswer> soa_answers;
+  size_t soa_answer_garbage = 0;  // bytes of soa_answers no node reads
+  size_t rrsig_nodes = 0;         // nodes with signatures (Zone::is_signed)
+
+  // Records `deps` as node `name`'s (replacing what it had).
+  void SetDeps(std::string_view name, AnswerDeps deps);
+  void DropDeps(std::string_view name);
+};
+
+// Precompiles answers into a zone being built (its views, index and
+// nodes in place). In a full build (`may_grow`) the lineage's arrays grow
+// as needed and the views are refreshed; in an incremental one they must
+// not move, and a full array is ResourceExhausted (the caller falls back
+// to a full build).
+class AnswerCompiler {
+ public:
+  AnswerCompiler(zone::Zone* z, bool may_grow);
+
+  // z->negative_blob: the SOA in authority (RFC 2308), for the apex.
+  // Errors: InvalidArgument "SOA record too large"; ResourceExhausted.
+  absl::Status CompileNegative();
+  // Node i's typed blobs and referral blob, and its fields that name
+  // them. With `deps`, what they looked up goes there.
+  // Errors: InvalidArgument "delegation too large"; ResourceExhausted.
+  absl::Status CompileNode(uint32_t i, AnswerDeps* deps);
+
+  // The answers this compiler put in z->soa_answers.
+  const std::vector<SoaAnswer>& soa_answers() const { return soa_answers_; }
+
+ private:
+  class DepLog;
+  enum class Result { kOk, kNoBlob, kFull };
+  template <typename WriteFn>
+  Result Compile(std::string_view qname, bool wildcard, WriteFn write,
+                 zone::Blob* out);
+  Result AppendBlob(const zone::Blob& b, uint32_t* index);
+
+  zone::Zone* z_;
+  zone::ZoneHeaps* heaps_;
+  const bool may_grow_;
+  std::vector<uint8_t> scratch_ = std::vector<uint8_t>(dns::kMaxMessageSize);
+  dns::BlobRecorder recorder_;
+  std::vector<zone::TypedBlob> typed_;
+  std::vector<SoaAnswer> soa_answers_;
+};
+
+}  // namespace popdns::control::internal
+
+#endif  // POPDNS_CONTROL_BUILD_ANSWER_COMPILER_H_
