@@ -171,8 +171,10 @@ MessageBuilder::MessageBuilder(uint16_t id, uint16_t flags) {
 void MessageBuilder::PutName(std::string_view wire, bool compress) {
   size_t i = 0;
   while (i < wire.size() && wire[i] != 0) {
+    // Case-sensitive: a pointer to "Example" would change the case of
+    // "example" (allowed by RFC 4343, but a transfer should carry names
+    // as the zone has them, as BIND's compression does).
     std::string suffix(wire.substr(i));
-    for (char& c : suffix) c = static_cast<char>(dns::LowerAscii(c));
     if (compress) {
       auto it = names_.find(suffix);
       if (it != names_.end()) {

@@ -65,7 +65,7 @@ class MessageBuilder {
   void PutName(std::string_view wire, bool compress);
   std::vector<uint8_t> buf_;
   uint16_t counts_[3] = {0, 0, 0};
-  // Lowercased name suffix -> offset of its first occurrence.
+  // Name suffix (case as written) -> offset of its first occurrence.
   absl::flat_hash_map<std::string, uint16_t> names_;
 };
 
