@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -79,6 +80,7 @@ ZoneStore::ZoneStore(dpdk::SnapshotManager* snapshots, zone::Identity identity)
 ZoneStore::~ZoneStore() = default;
 
 absl::Status ZoneStore::Configure(const std::vector<ZoneConfig>& zones) {
+  std::lock_guard<std::mutex> writer(writer_mu_);
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<std::unique_ptr<Entry>> next;
   for (const ZoneConfig& zc : zones) {
@@ -150,35 +152,39 @@ absl::Status ZoneStore::LoadFromJournal(Entry& e) {
   auto stored = e.journal->Load();
   if (!stored.ok()) return stored.status();
   std::vector<ZoneRecord> records = std::move(stored->full);
-  e.history.clear();
-  for (xfr::Changeset& cs : stored->after) {
+  for (const xfr::Changeset& cs : stored->after) {
     auto next = ApplyChangeset(std::move(records), cs);
     if (!next.ok()) {
       return absl::DataLossError(absl::StrCat(e.journal->path(), ": ",
                                               next.status().message()));
     }
     records = std::move(*next);
-    AddHistory(e, std::move(cs));
   }
-  e.warnings.clear();
-  auto z = BuildFromRecords(e.apex, std::move(records), &e.warnings);
+  std::vector<std::string> warnings;
+  auto z = BuildFromRecords(e.apex, std::move(records), &warnings);
   if (!z.ok()) {
     return absl::DataLossError(
         absl::StrCat(e.journal->path(), ": ", z.status().message()));
   }
+  std::lock_guard<std::mutex> lock(mu_);
+  e.history.clear();
+  for (xfr::Changeset& cs : stored->after) AddHistory(e, std::move(cs));
+  e.warnings = std::move(warnings);
   Install(e, std::move(*z), "on-disk copy");
   return absl::OkStatus();
 }
 
 absl::Status ZoneStore::LoadFromFile(Entry& e) {
-  e.warnings.clear();
-  auto z = LoadZone(e.config, &e.warnings);
-  for (const std::string& w : e.warnings) {
+  std::vector<std::string> warnings;
+  auto z = LoadZone(e.config, &warnings);
+  for (const std::string& w : warnings) {
     std::fprintf(stderr, "popdns: warning: %s\n", w.c_str());
   }
   if (!z.ok()) return z.status();
   std::shared_ptr<const zone::Zone> old = e.zone;
   std::shared_ptr<const zone::Zone> next = *z;
+  std::optional<xfr::Changeset> appended;
+  bool history_reset = false;
   if (e.journal) {
     std::vector<ZoneRecord> records = RecordsOf(*next);
     absl::Status s;
@@ -186,7 +192,7 @@ absl::Status ZoneStore::LoadFromFile(Entry& e) {
       // ixfr-from-differences: secondaries get the change by IXFR.
       xfr::Changeset cs = Diff(RecordsOf(*old), records);
       s = e.journal->Append(cs);
-      if (s.ok()) AddHistory(e, std::move(cs));
+      if (s.ok()) appended = std::move(cs);
     }
     if (!old || !s.ok() || !xfr::SerialLess(old->serial, next->serial)) {
       if (old && old->serial == next->serial) {
@@ -199,17 +205,21 @@ absl::Status ZoneStore::LoadFromFile(Entry& e) {
                        e.config.name.c_str(), old->serial, next->serial);
         }
         s = e.journal->StoreFull(next->serial, records);
-        e.history.clear();
+        history_reset = true;
       }
     }
     if (!s.ok()) return s;
   }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (history_reset) e.history.clear();
+  if (appended) AddHistory(e, std::move(*appended));
+  e.warnings = std::move(warnings);
   Install(e, std::move(next), "file " + e.config.file);
   return absl::OkStatus();
 }
 
 std::string ZoneStore::LoadAll() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> writer(writer_mu_);
   std::string errors;
   for (auto& ep : entries_) {
     Entry& e = *ep;
@@ -225,14 +235,18 @@ std::string ZoneStore::LoadAll() {
                      e.config.name.c_str(), std::string(s.message()).c_str(),
                      e.config.secondary() ? " and transferring afresh" : "");
         e.journal.reset();
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          e.history.clear();
+        }
         if (absl::Status r = xfr::Journal::Remove(
                 e.config.storage, ZoneFileStem(e.config.name));
             !r.ok()) {
           std::fprintf(stderr, "popdns: zone %s: %s\n", e.config.name.c_str(),
                        std::string(r.message()).c_str());
         }
-        e.history.clear();
         if (absl::Status o = OpenJournal(e); !o.ok()) {
+          std::lock_guard<std::mutex> lock(mu_);
           e.error = std::string(o.message());
           absl::StrAppend(&errors, e.error, "\n");
           continue;
@@ -241,20 +255,24 @@ std::string ZoneStore::LoadAll() {
     }
     if (e.config.file.empty()) continue;  // a secondary waits for AXFR
     if (absl::Status s = LoadFromFile(e); !s.ok()) {
+      std::lock_guard<std::mutex> lock(mu_);
       e.error = std::string(s.message());
       absl::StrAppend(&errors, e.error, "\n");
       std::fprintf(stderr, "popdns: zone %s not loaded: %s\n",
                    e.config.name.c_str(), e.error.c_str());
     }
   }
-  Publish();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Publish();
+  }
   malloc_trim(0);
   return errors;
 }
 
 std::string ZoneStore::Reload(const std::string& zone_name,
                               std::vector<std::string>* changed) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> writer(writer_mu_);
   std::string errors;
   std::string wanted;
   if (!zone_name.empty()) {
@@ -279,6 +297,7 @@ std::string ZoneStore::Reload(const std::string& zone_name,
     }
     if (absl::Status s = LoadFromFile(e); !s.ok()) {
       // The previous version (if any) keeps serving.
+      std::lock_guard<std::mutex> lock(mu_);
       e.error = std::string(s.message());
       absl::StrAppend(&errors, e.error, "\n");
       std::fprintf(stderr, "popdns: zone %s not loaded: %s\n",
@@ -290,7 +309,10 @@ std::string ZoneStore::Reload(const std::string& zone_name,
     }
   }
   if (!found) return "no such zone " + zone_name + "\n";
-  Publish();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Publish();
+  }
   // A load frees far more than it keeps (text records, build tables);
   // give it back to the system instead of keeping it in malloc's arenas.
   malloc_trim(0);
@@ -302,7 +324,7 @@ absl::Status ZoneStore::CommitTransfer(const std::string& apex,
                                        std::vector<ZoneRecord> full,
                                        std::vector<xfr::Changeset> changes,
                                        const std::string& origin) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> writer(writer_mu_);
   Entry* e = Find(apex);
   if (!e) return absl::NotFoundError("no such zone");
   if (kind == xfr::TransferStream::Kind::kUpToDate) return absl::OkStatus();
@@ -346,15 +368,18 @@ absl::Status ZoneStore::CommitTransfer(const std::string& apex,
       }
     }
   }
-  if (store_full) {
-    e->history.clear();
-  } else {
-    for (xfr::Changeset& cs : changes) AddHistory(*e, std::move(cs));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (store_full) {
+      e->history.clear();
+    } else {
+      for (xfr::Changeset& cs : changes) AddHistory(*e, std::move(cs));
+    }
+    e->warnings = std::move(warnings);
+    Install(*e, std::move(*z), origin);
+    e->refresh.expired = false;
+    Publish();
   }
-  e->warnings = std::move(warnings);
-  Install(*e, std::move(*z), origin);
-  e->refresh.expired = false;
-  Publish();
   malloc_trim(0);
   return absl::OkStatus();
 }

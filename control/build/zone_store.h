@@ -137,8 +137,15 @@ class ZoneStore {
 
   dpdk::SnapshotManager* snapshots_;
   zone::Identity identity_;
+  // Writers (start-up, reloads, transfers in) take writer_mu_ for the
+  // whole change, which may take seconds (parsing, building), and mu_ only
+  // to install the result and publish: readers on socket threads (NOTIFY,
+  // transfers out) take mu_ alone, so they wait microseconds, not a build.
+  // An Entry's fields change only under both; a writer may read them
+  // under writer_mu_ alone.
+  std::mutex writer_mu_;
   mutable std::mutex mu_;
-  std::vector<std::unique_ptr<Entry>> entries_;
+  std::vector<std::unique_ptr<Entry>> entries_;  // fixed after Configure
 };
 
 }  // namespace popdns::control
