@@ -79,7 +79,82 @@ def selector(n_total, n_pick, start):
     return lambda i: (i * k) % n_total < n_pick
 
 
+def gen_names(args):
+    """--shape names: `--records` is a count of NAMES, each with several
+    types, as a platform zone looks (issue 11's 1M-name zone: ~1.25
+    records per name): 88% hosts with A (10% of them two), 22% of hosts
+    also AAAA, 6% TXT, 4% MX; 12% aliases, each a CNAME to a host or to
+    another alias (chains of 2-3 between names); a wildcard, a delegation
+    per 5000 names with glue."""
+    n = args.records
+    origin = args.origin.rstrip(".") + "."
+    counts = {}
+    out = open(args.out, "w", buffering=1 << 20)
+    w = out.write
+
+    def rec(owner, rtype, rdata):
+        counts[rtype] = counts.get(rtype, 0) + 1
+        w(f"{owner}\t{rtype}\t{rdata}\n")
+
+    w(f"; popdns bench/zone_load_helper.py gen --shape names --records {n}\n")
+    w(f"$ORIGIN {origin}\n$TTL 3600\n")
+    rec("@", "SOA", "ns1 hostmaster 2026112501 7200 3600 1209600 300")
+    rec("@", "NS", "ns1")
+    rec("@", "NS", "ns2")
+    rec("@", "MX", "10 mail")
+    rec("ns1", "A", "192.0.2.53")
+    rec("ns2", "A", "198.51.100.53")
+    rec("mail", "A", "192.0.2.25")
+    rec("*.w", "A", "192.0.2.80")
+    n_deleg = max(1, n // 5000)
+    n_alias = n * 12 // 100
+    hosts = n - n_alias - 3 * n_deleg - 5
+    n_tenants = max(1, hosts // 500)
+
+    def host_name(i):
+        name = f"{WORDS[mix(i, 1) % len(WORDS)]}-{b36(i)}"
+        if i & 1:
+            name += f".t{b36(mix(i, 2) % n_tenants)}"
+        return name
+
+    for i in range(hosts):
+        h = host_name(i)
+        x = mix(i, 3)
+        rec(h, "A", f"10.{(x >> 16) & 255}.{(x >> 8) & 255}.{x & 255}")
+        if x % 10 == 0:
+            rec(h, "A", f"172.16.{(x >> 8) & 255}.{(x >> 16) & 255}")
+        y = mix(i, 4) % 100
+        if y < 22:
+            rec(h, "AAAA", f"2001:db8:{(x >> 16) & 0xffff:x}::{i & 0xffff:x}")
+        if y >= 50 and y < 56:
+            rec(h, "TXT", f'"site-verification={mix(i, 6):08x}{mix(i, 7):08x}"')
+        if y >= 90 and y < 94:
+            rec(h, "MX", f"{10 * (1 + (i & 3))} mail")
+    for j in range(n_alias):
+        # A third point at another alias: chains of two or three names.
+        if j % 3 == 0 and j > 0:
+            target = f"alias-{b36(mix(j, 12) % j)}"
+        else:
+            target = host_name(mix(j, 10) % hosts)
+        rec(f"alias-{b36(j)}", "CNAME", target)
+    for j in range(n_deleg):
+        d = f"d{b36(j)}"
+        x = mix(j, 11)
+        rec(d, "NS", f"ns1.{d}")
+        rec(f"ns1.{d}", "A", f"100.64.{(x >> 8) & 255}.{x & 255}")
+        rec(d, "DS", f"{x & 0xffff} 13 2 {mix(j, 13):08x}{mix(j, 14):08x}"
+                     f"{mix(j, 15):08x}{mix(j, 16):08x}{mix(j, 17):08x}"
+                     f"{mix(j, 18):08x}{mix(j, 19):08x}{mix(j, 20):08x}")
+    out.close()
+    total = sum(counts.values())
+    print(json.dumps({"records": total, "names": n, "by_type": counts,
+                      "hosts": hosts, "aliases": n_alias,
+                      "delegations": n_deleg, "serial": 2026112501}))
+
+
 def gen(args):
+    if args.shape == "names":
+        return gen_names(args)
     n = args.records
     if n < 200:
         sys.exit("--records must be at least 200")
@@ -472,6 +547,9 @@ def main():
     g.add_argument("--records", type=int, default=1_000_000)
     g.add_argument("--origin", default="load.test.")
     g.add_argument("--out", required=True)
+    g.add_argument("--shape", choices=["records", "names"], default="records",
+                   help="records: exactly N records; names: N names with "
+                        "several types each and CNAME chains")
     m = sub.add_parser("measure")
     m.add_argument("--name", required=True)
     m.add_argument("--port", type=int, required=True)
