@@ -34,11 +34,6 @@ bool NormalizeRdataNames(uint16_t type, std::string* rdata);
 // The type an RRSIG covers (its RDATA's first two bytes); 0 for others.
 uint16_t CoveredType(uint16_t type, std::string_view rdata);
 
-// Room for later versions that a build leaves in each of the lineage's
-// arrays (address space only until written; see grow_only_array.h).
-inline constexpr size_t kHeadroomFactor = 4;
-inline constexpr size_t kMinFreeBytes = 16 << 10;
-
 // What a node's precompiled answers read besides the node itself.
 struct AnswerDeps {
   // NameIndex::Hash of every other name they looked up, found or not

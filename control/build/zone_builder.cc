@@ -132,8 +132,8 @@ absl::Status Builder::Layout() {
   // headroom now. The others may still grow (and move) until the build
   // ends; reserved address space is not memory until written, so the
   // estimates for what the answers take are generous.
-  h.names.Reserve(std::max(name_bytes * internal::kHeadroomFactor,
-                           name_bytes + internal::kMinFreeBytes));
+  h.names.Reserve(std::max(name_bytes * options_.headroom_factor,
+                           name_bytes + options_.min_free_bytes));
   h.nodes.Reserve(node_names_.size());
   h.rrsets.Reserve(records_.size());
   h.arena.Reserve(rdata_bytes * 4 + (64 << 10));
@@ -201,7 +201,8 @@ absl::Status Builder::Layout() {
       zone::NameIndex::ShardBitsFor(h.nodes.size()),
       static_cast<uint32_t>(h.nodes.size()),
       [&](uint32_t i) { return zone::NameIndex::Hash(nodes[i].name); },
-      &h.slots, internal::kHeadroomFactor, internal::kMinFreeBytes);
+      // Twice the headroom: a change of many names copies most shards.
+      &h.slots, 2 * options_.headroom_factor, options_.min_free_bytes);
   z.live_nodes = static_cast<uint32_t>(h.nodes.size());
   z.SetViews();
   z.apex_node = NodeIndexOf(z, z.apex);
@@ -264,8 +265,8 @@ absl::Status Builder::CompileBlobs() {
 
 void Builder::ReserveHeadroom() {
   zone::ZoneHeaps& h = *zone_->heaps;
-  const size_t f = internal::kHeadroomFactor;
-  const size_t m = internal::kMinFreeBytes;
+  const size_t f = options_.headroom_factor;
+  const size_t m = options_.min_free_bytes;
   h.arena.ReserveHeadroom(f, m);
   h.nodes.ReserveHeadroom(f, m);
   h.rrsets.ReserveHeadroom(f, m);

@@ -34,6 +34,12 @@ struct BuildOptions {
   // tens of bytes per name. Without it, the first BuildIncremental from
   // this zone is a full build.
   bool updatable = false;
+  // Room left in the zone's arrays for later versions: `headroom_factor`
+  // times what the build wrote, and at least `min_free_bytes` free in
+  // each (address space only until written). When an incremental build
+  // finds an array full, it does a full build into new arrays instead.
+  size_t headroom_factor = 4;
+  size_t min_free_bytes = 64 << 10;
 };
 absl::StatusOr<std::shared_ptr<const zone::Zone>> BuildZone(
     std::string_view apex, std::vector<ZoneRecord> records,
