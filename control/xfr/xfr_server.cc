@@ -111,17 +111,19 @@ uint32_t ExpireLeft(const control::ZoneView& view) {
   return left > 0 ? static_cast<uint32_t>(left) : 0;
 }
 
-// Appends an OPT record carrying EXPIRE = `seconds` to a finished message.
-void AppendExpireOpt(std::vector<uint8_t>* msg, uint16_t payload,
-                     uint32_t seconds) {
+// Appends an OPT record to a finished message, carrying EXPIRE =
+// `seconds` when `with_expire`.
+void AppendOpt(std::vector<uint8_t>* msg, uint16_t payload, bool with_expire,
+               uint32_t seconds) {
   const uint8_t opt[] = {0, 0, 41, static_cast<uint8_t>(payload >> 8),
-                         static_cast<uint8_t>(payload), 0, 0, 0, 0, 0, 8,
+                         static_cast<uint8_t>(payload), 0, 0, 0, 0, 0,
+                         static_cast<uint8_t>(with_expire ? 8 : 0),
                          0, kEdnsExpire, 0, 4,
                          static_cast<uint8_t>(seconds >> 24),
                          static_cast<uint8_t>(seconds >> 16),
                          static_cast<uint8_t>(seconds >> 8),
                          static_cast<uint8_t>(seconds)};
-  msg->insert(msg->end(), opt, opt + sizeof(opt));
+  msg->insert(msg->end(), opt, opt + (with_expire ? sizeof(opt) : 11));
   dns::Store16(msg->data() + dns::kOffArCount,
                static_cast<uint16_t>(dns::GetArCount(msg->data()) + 1));
 }
@@ -217,9 +219,13 @@ Responses XfrServer::Handle(const control::SlowPathRequest& req) {
   const Message& m = *parsed;
   const std::string qname_lower = control::NameToLower(m.qname);
   const std::string apex = m.qdcount == 1 ? store_->ZoneFor(qname_lower) : "";
+  // RFC 6891 6.1.1: a request with an OPT gets one back.
+  bool has_opt = false;
+  for (const ZoneRecord& r : m.additional) has_opt |= r.type == rrtype::kOpt;
   auto reply = [&](uint8_t rcode, bool aa = false) {
     MessageBuilder b(m.id, ResponseFlags(m.flags, aa, rcode));
     if (m.qdcount == 1) b.AddQuestion(m.qname, m.qtype, m.qclass);
+    if (has_opt) b.AddOpt(answer_config_.udp_payload);
     out.push_back(b.Finish());
     sign_all(out);
     return out;
@@ -258,6 +264,9 @@ Responses XfrServer::Handle(const control::SlowPathRequest& req) {
   if (m.qdcount != 1) return reply(kFormErr);
 
   if (m.qtype == rrtype::kAxfr || m.qtype == rrtype::kIxfr) {
+    // RFC 5936 4.2: AXFR over UDP is not defined (Knot: NOTIMP), whatever
+    // the zone.
+    if (m.qtype == rrtype::kAxfr && !req.tcp) return reply(kNotImp);
     if (apex.empty() || apex != qname_lower) return reply(kNotAuth);
     auto view = store_->View(apex);
     if (!view) return reply(kNotAuth);
@@ -281,16 +290,14 @@ Responses XfrServer::Handle(const control::SlowPathRequest& req) {
     // RFC 7314 4: EXPIRE in the first message of a transfer when asked.
     const bool expire = AsksExpire(m);
     auto sign_transfer = [&]() {
-      if (expire && !out.empty()) {
-        AppendExpireOpt(&out.front(), answer_config_.udp_payload,
-                        ExpireLeft(*view));
+      if (has_opt && !out.empty()) {
+        AppendOpt(&out.front(), answer_config_.udp_payload, expire,
+                  expire ? ExpireLeft(*view) : 0);
       }
       sign_all(out);
       return out;
     };
     if (m.qtype == rrtype::kAxfr) {
-      // RFC 5936 4.2: AXFR over UDP is not a thing.
-      if (!req.tcp) return reply(kNotImp);
       WriteAxfr(z, m, &out);
       return sign_transfer();
     }

@@ -115,6 +115,15 @@ ACCEPTED = [
      "domain)' and 6.1.1: 'When an OPT RR is included within any DNS "
      "message, it MUST be the only OPT RR in that message.' -- a malformed "
      "OPT gets FORMERR (RFC 6891 section 7)."),
+    # A transfer the zone's allow_transfer does not grant: knotd answers
+    # NOTAUTH, popdns REFUSED (as BIND and NSD do, and as issue 11
+    # requires of popdns: 'anyone else asking for a transfer gets
+    # REFUSED').
+    (r"^qtype/ixfr/", "header",
+     "RFC 5936 section 2.2.1 / RFC 1995: the RCODE of a transfer refused "
+     "by policy is the server's choice; REFUSED (RFC 1035 4.1.1: 'the "
+     "name server refuses to perform the specified operation for policy "
+     "reasons')."),
 ]
 # Accepted only when comparing against a peer other than popdns (--peer): the
 # identity/version strings are by nature server specific.
