@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "control/build/incremental_builder.h"
 #include "control/build/zone_builder.h"
 #include "control/build/zone_records.h"
 #include "control/zonefile/name_text.h"
@@ -21,6 +22,9 @@ namespace {
 // IXFR history kept in memory for transfers out (the journal keeps the
 // same on disk).
 constexpr size_t kMaxHistory = 1000;
+// Share of a lineage's arrays that no version reads any more at which a
+// full rebuild compacts them (incremental_builder.h).
+constexpr double kCompactAt = 0.5;
 
 std::string Timestamp(std::time_t t) {
   if (t == 0) return "-";
@@ -42,7 +46,7 @@ std::string ZoneFileStem(const std::string& presentation) {
 
 absl::StatusOr<std::shared_ptr<const zone::Zone>> BuildFromRecords(
     std::string_view apex_wire, std::vector<ZoneRecord> records,
-    std::vector<std::string>* warnings) {
+    std::vector<std::string>* warnings, bool updatable) {
   auto valid =
       NormalizeAndValidateZone(std::move(records), apex_wire, warnings);
   if (!valid.ok()) return valid.status();
@@ -50,7 +54,9 @@ absl::StatusOr<std::shared_ptr<const zone::Zone>> BuildFromRecords(
   // which the build's large (mmap'd) arrays cannot reuse: give them back so
   // that the peak of a large load is the records plus the compiled zone.
   malloc_trim(0);
-  return BuildZone(apex_wire, std::move(*valid));
+  BuildOptions options;
+  options.updatable = updatable;
+  return BuildZone(apex_wire, std::move(*valid), options);
 }
 
 absl::StatusOr<std::shared_ptr<const zone::Zone>> LoadZone(
@@ -64,7 +70,10 @@ absl::StatusOr<std::shared_ptr<const zone::Zone>> LoadZone(
   options.origin_wire = *apex;
   auto records = ParseZoneFile(config.file, options);
   if (!records.ok()) return records.status();
-  auto built = BuildFromRecords(*apex, std::move(*records), warnings);
+  // Zones that change by transfer or keep IXFR history are built so that
+  // a change can be applied in proportion to its size.
+  auto built = BuildFromRecords(*apex, std::move(*records), warnings,
+                                config.secondary() || !config.storage.empty());
   if (!built.ok()) {
     const std::string what(built.status().message());
     // Validation errors already name file:line; builder errors do not.
@@ -161,7 +170,8 @@ absl::Status ZoneStore::LoadFromJournal(Entry& e) {
     records = std::move(*next);
   }
   std::vector<std::string> warnings;
-  auto z = BuildFromRecords(e.apex, std::move(records), &warnings);
+  auto z = BuildFromRecords(e.apex, std::move(records), &warnings,
+                            /*updatable=*/true);
   if (!z.ok()) {
     return absl::DataLossError(
         absl::StrCat(e.journal->path(), ": ", z.status().message()));
@@ -330,42 +340,61 @@ absl::Status ZoneStore::CommitTransfer(const std::string& apex,
   if (kind == xfr::TransferStream::Kind::kUpToDate) return absl::OkStatus();
   const SourceFile source(origin);
   for (ZoneRecord& r : full) r.file = source;
-  std::vector<ZoneRecord> records;
-  if (kind == xfr::TransferStream::Kind::kFull) {
-    records = std::move(full);
+  for (xfr::Changeset& cs : changes) {
+    for (ZoneRecord& r : cs.removed) r.file = source;
+    for (ZoneRecord& r : cs.added) r.file = source;
+  }
+  std::vector<std::string> warnings;
+  const bool store_full = kind == xfr::TransferStream::Kind::kFull;
+  absl::StatusOr<std::shared_ptr<const zone::Zone>> z;
+  if (absl::Status s = OpenJournal(*e); !s.ok()) return s;
+  if (store_full) {
+    auto valid = NormalizeAndValidateZone(std::move(full), apex, &warnings);
+    if (!valid.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(origin, ": ", valid.status().message()));
+    }
+    // The journal takes the validated records before the build consumes
+    // them: no second copy of a large zone in memory. The version is on
+    // disk before it serves; if the build then failed, a restart would
+    // find this copy unusable and transfer afresh.
+    if (e->journal) {
+      const ZoneRecord* soa = FindSoa(*valid);
+      if (absl::Status s = e->journal->StoreFull(
+              soa ? xfr::Changeset::SerialOf(*soa) : 0, *valid);
+          !s.ok()) {
+        return s;
+      }
+    }
+    malloc_trim(0);
+    BuildOptions options;
+    options.updatable = true;
+    z = BuildZone(apex, std::move(*valid), options);
   } else {
     if (!e->zone) {
       return absl::FailedPreconditionError("IXFR: no version to apply it to");
     }
-    records = RecordsOf(*e->zone);
-    for (const xfr::Changeset& cs : changes) {
-      auto next = ApplyChangeset(std::move(records), cs);
-      if (!next.ok()) return next.status();
-      records = std::move(*next);
+    // In proportion to the change: the new version shares the old one's
+    // arrays and rebuilds only the names the change touches and those
+    // whose answers read them.
+    IncrementalStats stats;
+    z = BuildIncremental(e->zone, changes, &warnings, &stats);
+    if (z.ok()) {
+      std::fprintf(stderr, "popdns: zone %s: %s\n", e->config.name.c_str(),
+                   stats.ToString().c_str());
+    } else if (absl::IsFailedPrecondition(z.status())) {
+      return z.status();  // a broken IXFR: the caller falls back to AXFR
     }
-    for (ZoneRecord& r : records) r.file = source;
   }
-  std::vector<std::string> warnings;
-  std::vector<ZoneRecord> copy;
-  const bool store_full = kind == xfr::TransferStream::Kind::kFull;
-  if (store_full && e->journal) copy = records;
-  auto z = BuildFromRecords(apex, std::move(records), &warnings);
   if (!z.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat(origin, ": ", z.status().message()));
   }
   // On disk before it serves: a restart finds this version or the one
   // before it, never a part of one.
-  if (absl::Status s = OpenJournal(*e); !s.ok()) return s;
-  if (e->journal) {
-    if (store_full) {
-      if (absl::Status s = e->journal->StoreFull((*z)->serial, copy); !s.ok()) {
-        return s;
-      }
-    } else {
-      for (const xfr::Changeset& cs : changes) {
-        if (absl::Status s = e->journal->Append(cs); !s.ok()) return s;
-      }
+  if (e->journal && !store_full) {
+    for (const xfr::Changeset& cs : changes) {
+      if (absl::Status s = e->journal->Append(cs); !s.ok()) return s;
     }
   }
   {
@@ -376,9 +405,23 @@ absl::Status ZoneStore::CommitTransfer(const std::string& apex,
       for (xfr::Changeset& cs : changes) AddHistory(*e, std::move(cs));
     }
     e->warnings = std::move(warnings);
-    Install(*e, std::move(*z), origin);
+    Install(*e, *z, origin);
     e->refresh.expired = false;
     Publish();
+  }
+  // Replaced answers stay in the shared arrays until a full build: once
+  // they are most of them, compact (the new version serves meanwhile).
+  if (GarbageRatio(**z) > kCompactAt) {
+    auto compact = RebuildZone(**z);
+    if (compact.ok()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      Install(*e, std::move(*compact), origin + ", compacted");
+      Publish();
+    } else {
+      std::fprintf(stderr, "popdns: zone %s: compaction failed: %s\n",
+                   e->config.name.c_str(),
+                   std::string(compact.status().message()).c_str());
+    }
   }
   malloc_trim(0);
   return absl::OkStatus();

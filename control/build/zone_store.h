@@ -37,9 +37,10 @@ absl::StatusOr<std::shared_ptr<const zone::Zone>> LoadZone(
 
 // Validates and compiles a zone from records (a transfer, the journal).
 // `origin` names where they came from in errors. Errors: InvalidArgument.
+// `updatable`: keep what BuildIncremental needs (zone_builder.h).
 absl::StatusOr<std::shared_ptr<const zone::Zone>> BuildFromRecords(
     std::string_view apex_wire, std::vector<ZoneRecord> records,
-    std::vector<std::string>* warnings);
+    std::vector<std::string>* warnings, bool updatable = false);
 
 // Replication state of a secondary zone, for `popdnsctl status`.
 struct RefreshStatus {
