@@ -91,26 +91,9 @@ MSG_LIMIT = 60000  # a message is closed once its body passes this size
 # ------------------------------------------------------------------ names
 
 
-def b36(n):
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    if n == 0:
-        return "0"
-    s = []
-    while n:
-        n, r = divmod(n, 36)
-        s.append(digits[r])
-    return "".join(reversed(s))
-
-
-def mix(i, salt=0):
-    """Deterministic 32-bit scramble of i (as bench/zone_load_helper.py)."""
-    x = (i * 0x9E3779B1 + salt * 0x85EBCA77) & 0xFFFFFFFF
-    x ^= x >> 16
-    x = (x * 0x7FEB352D) & 0xFFFFFFFF
-    x ^= x >> 15
-    x = (x * 0x846CA68B) & 0xFFFFFFFF
-    x ^= x >> 16
-    return x
+# The same deterministic helpers as bench/zone_load_helper.py's generator.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from zone_load_helper import b36, mix  # noqa: E402
 
 
 def name_wire(name):

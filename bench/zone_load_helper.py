@@ -79,6 +79,15 @@ def selector(n_total, n_pick, start):
     return lambda i: (i * k) % n_total < n_pick
 
 
+def host_name(i, n_tenants):
+    """Host i's name; odd hosts sit under one of n_tenants tenant labels
+    (empty non-terminals), as in a platform zone with tenant subdomains."""
+    name = f"{WORDS[mix(i, 1) % len(WORDS)]}-{b36(i)}"
+    if i & 1:
+        name += f".t{b36(mix(i, 2) % n_tenants)}"
+    return name
+
+
 def gen_names(args):
     """--shape names: `--records` is a count of NAMES, each with several
     types, as a platform zone looks (issue 11's 1M-name zone: ~1.25
@@ -111,14 +120,11 @@ def gen_names(args):
     hosts = n - n_alias - 3 * n_deleg - 5
     n_tenants = max(1, hosts // 500)
 
-    def host_name(i):
-        name = f"{WORDS[mix(i, 1) % len(WORDS)]}-{b36(i)}"
-        if i & 1:
-            name += f".t{b36(mix(i, 2) % n_tenants)}"
-        return name
+    def host(i):
+        return host_name(i, n_tenants)
 
     for i in range(hosts):
-        h = host_name(i)
+        h = host(i)
         x = mix(i, 3)
         rec(h, "A", f"10.{(x >> 16) & 255}.{(x >> 8) & 255}.{x & 255}")
         if x % 10 == 0:
@@ -135,7 +141,7 @@ def gen_names(args):
         if j % 3 == 0 and j > 0:
             target = f"alias-{b36(mix(j, 12) % j)}"
         else:
-            target = host_name(mix(j, 10) % hosts)
+            target = host(mix(j, 10) % hosts)
         rec(f"alias-{b36(j)}", "CNAME", target)
     for j in range(n_deleg):
         d = f"d{b36(j)}"
@@ -205,14 +211,11 @@ def gen(args):
     has_mx = selector(hosts, n_mx, 2750159)
     has_srv = selector(hosts, n_srv_hosts, 1299709)
 
-    def host_name(i):
-        name = f"{WORDS[mix(i, 1) % len(WORDS)]}-{b36(i)}"
-        if i & 1:
-            name += f".t{b36(mix(i, 2) % n_tenants)}"
-        return name
+    def host(i):
+        return host_name(i, n_tenants)
 
     for i in range(hosts):
-        h = host_name(i)
+        h = host(i)
         ip = mix(i, 3)
         rec(h, "A", f"10.{(ip >> 16) & 255}.{(ip >> 8) & 255}.{ip & 255}")
         if two_a(i):
@@ -237,7 +240,7 @@ def gen(args):
             rec(f"_sip._tcp.{h}", "SRV",
                 f"10 {mix(i, 9) % 100} 5060 {h}")
     for j in range(n_cname):
-        target = host_name(mix(j, 10) % hosts)
+        target = host(mix(j, 10) % hosts)
         if j % 4 == 3:
             target = f"c{b36(j)}.cdn.example.net."  # out of zone
         rec(f"alias-{b36(j)}", "CNAME", target)

@@ -228,6 +228,14 @@ absl::Status ZoneStore::LoadFromFile(Entry& e) {
   return absl::OkStatus();
 }
 
+void ZoneStore::Fail(Entry& e, const absl::Status& s, std::string* errors) {
+  std::lock_guard<std::mutex> lock(mu_);
+  e.error = std::string(s.message());
+  absl::StrAppend(errors, e.error, "\n");
+  std::fprintf(stderr, "popdns: zone %s not loaded: %s\n",
+               e.config.name.c_str(), e.error.c_str());
+}
+
 std::string ZoneStore::LoadAll() {
   std::lock_guard<std::mutex> writer(writer_mu_);
   std::string errors;
@@ -256,21 +264,13 @@ std::string ZoneStore::LoadAll() {
                        std::string(r.message()).c_str());
         }
         if (absl::Status o = OpenJournal(e); !o.ok()) {
-          std::lock_guard<std::mutex> lock(mu_);
-          e.error = std::string(o.message());
-          absl::StrAppend(&errors, e.error, "\n");
+          Fail(e, o, &errors);
           continue;
         }
       }
     }
     if (e.config.file.empty()) continue;  // a secondary waits for AXFR
-    if (absl::Status s = LoadFromFile(e); !s.ok()) {
-      std::lock_guard<std::mutex> lock(mu_);
-      e.error = std::string(s.message());
-      absl::StrAppend(&errors, e.error, "\n");
-      std::fprintf(stderr, "popdns: zone %s not loaded: %s\n",
-                   e.config.name.c_str(), e.error.c_str());
-    }
+    if (absl::Status s = LoadFromFile(e); !s.ok()) Fail(e, s, &errors);
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -306,12 +306,7 @@ std::string ZoneStore::Reload(const std::string& zone_name,
                    std::string(s.message()).c_str());
     }
     if (absl::Status s = LoadFromFile(e); !s.ok()) {
-      // The previous version (if any) keeps serving.
-      std::lock_guard<std::mutex> lock(mu_);
-      e.error = std::string(s.message());
-      absl::StrAppend(&errors, e.error, "\n");
-      std::fprintf(stderr, "popdns: zone %s not loaded: %s\n",
-                   e.config.name.c_str(), e.error.c_str());
+      Fail(e, s, &errors);  // the previous version (if any) keeps serving
       continue;
     }
     if (changed && (!had || e.zone->serial != before)) {

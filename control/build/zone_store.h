@@ -131,6 +131,8 @@ class ZoneStore {
   // Loads e's on-disk copy; NotFound when there is none.
   absl::Status LoadFromJournal(Entry& e);
   absl::Status LoadFromFile(Entry& e);
+  // Records and logs that e did not load (its previous version serves).
+  void Fail(Entry& e, const absl::Status& s, std::string* errors);
   void Install(Entry& e, std::shared_ptr<const zone::Zone> z,
                const std::string& source);
   void AddHistory(Entry& e, xfr::Changeset cs);
