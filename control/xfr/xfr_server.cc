@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <ctime>
+#include <memory>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -64,13 +65,16 @@ class TransferWriter {
 
  private:
   void Start(bool first) {
-    b_.emplace(req_.id, ResponseFlags(req_.flags, true, kNoError));
+    b_ = std::make_unique<MessageBuilder>(
+        req_.id, ResponseFlags(req_.flags, true, kNoError));
     // RFC 5936 2.2.1: the question in the first message only.
     if (first) b_->AddQuestion(req_.qname, req_.qtype, req_.qclass);
   }
   const Message& req_;
   Responses* out_;
-  std::optional<MessageBuilder> b_;
+  // A unique_ptr, not an optional: GCC 12 under ASan warns (wrongly) that
+  // an optional's flat_hash_map may be used uninitialized.
+  std::unique_ptr<MessageBuilder> b_;
 };
 
 ZoneRecord SoaOf(const zone::Zone& z) {
