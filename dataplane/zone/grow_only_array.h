@@ -94,6 +94,10 @@ class GrowOnlyArray {
   // `may_move`, returns nullptr instead of growing when they do not fit
   // (the heap is full: the caller falls back to a full build).
   T* Append(size_t n, bool may_move) {
+    if (n == 0) {  // never "full", even before the first block
+      alignas(T) static char none[sizeof(T)];
+      return data_ != nullptr ? data_ + size_ : reinterpret_cast<T*>(none);
+    }
     if (size_ + n > capacity_) {
       if (!may_move) return nullptr;
       Reserve(std::max(size_ + n, capacity_ + capacity_ / 2 + 64));

@@ -395,13 +395,15 @@ class ZoneModel {
         add(name, "NS", absl::StrCat("ns.", name));
         if (Rand(2)) add(absl::StrCat("ns.", name), "A", Ip4(Rand(1000)));
         break;
-      case 13:  // a wildcard appears
+      case 13: {  // a wildcard appears (at the apex too)
+        const std::string wild = name == "@" ? "*" : absl::StrCat("*.", name);
         if (Rand(2)) {
-          add(absl::StrCat("*.", name), "A", Ip4(Rand(1000)));
+          add(wild, "A", Ip4(Rand(1000)));
         } else {
-          add(absl::StrCat("*.", name), "CNAME", HostName(Rand(80)));
+          add(wild, "CNAME", HostName(Rand(80)));
         }
         break;
+      }
       case 14:
         add(absl::StrCat("_sip._tcp.", name), "SRV",
             absl::StrCat("10 5 5060 ", SomeName()));

@@ -261,6 +261,17 @@ TEST(GrowOnlyArrayTest, GrowsWhileAllowedAndKeepsContents) {
   EXPECT_EQ(a.size(), a.capacity());
 }
 
+TEST(GrowOnlyArrayTest, AppendingNothingNeverFails) {
+  GrowOnlyArray<uint16_t> empty;
+  EXPECT_NE(empty.Append(0, /*may_move=*/false), nullptr);
+  EXPECT_EQ(empty.size(), 0u);
+  GrowOnlyArray<uint16_t> full;
+  full.Reserve(4);
+  ASSERT_NE(full.Append(full.capacity(), false), nullptr);
+  EXPECT_NE(full.Append(nullptr, 0, false), nullptr);
+  EXPECT_EQ(full.Append(1, false), nullptr);
+}
+
 TEST(GrowOnlyArrayTest, ViewsKeepTheirSize) {
   GrowOnlyArray<char> a;
   a.Reserve(100);
