@@ -65,7 +65,6 @@ import hmac
 import json
 import math
 import os
-import platform
 import select
 import shutil
 import signal
@@ -93,7 +92,7 @@ MSG_LIMIT = 60000  # a message is closed once its body passes this size
 
 # The same deterministic helpers as bench/zone_load_helper.py's generator.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from zone_load_helper import b36, mix  # noqa: E402
+from zone_load_helper import b36, cpu_model, mix  # noqa: E402
 
 
 def name_wire(name):
@@ -1501,17 +1500,6 @@ def kdig_axfr_records(sec, zone, key):
         if x.strip() and not x.startswith(";"):
             lines.add(" ".join(x.split()).lower())
     return r.returncode, lines
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "?"
 
 
 def bench(a):

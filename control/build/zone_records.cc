@@ -63,6 +63,17 @@ std::vector<ZoneRecord> RecordsOf(const zone::Zone& z) {
   return out;
 }
 
+ZoneRecord SoaRecordOf(const zone::Zone& z) {
+  const zone::RRset& rs = z.rrsets[z.soa_rrset];
+  const uint8_t* p = z.Bytes(rs.rdata_offset);
+  ZoneRecord soa;
+  soa.owner = z.apex;
+  soa.type = dns::rrtype::kSoa;
+  soa.ttl = rs.ttl;
+  soa.rdata.assign(reinterpret_cast<const char*>(p + 2), dns::Load16(p));
+  return soa;
+}
+
 const ZoneRecord* FindSoa(const std::vector<ZoneRecord>& records) {
   for (const ZoneRecord& r : records) {
     if (r.type == dns::rrtype::kSoa) return &r;

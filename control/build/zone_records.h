@@ -33,6 +33,9 @@ absl::StatusOr<std::vector<ZoneRecord>> ApplyChangeset(
 xfr::Changeset Diff(const std::vector<ZoneRecord>& from,
                     const std::vector<ZoneRecord>& to);
 
+// The SOA record of a built zone (its apex's SOA RRset, one record).
+ZoneRecord SoaRecordOf(const zone::Zone& z);
+
 // The SOA record of a record list; nullptr when there is none.
 const ZoneRecord* FindSoa(const std::vector<ZoneRecord>& records);
 

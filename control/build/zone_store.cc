@@ -35,13 +35,6 @@ std::string Timestamp(std::time_t t) {
   return when;
 }
 
-// "example.test" for file names.
-std::string ZoneFileStem(const std::string& presentation) {
-  std::string s = presentation;
-  if (s.size() > 1 && s.back() == '.') s.pop_back();
-  return s;
-}
-
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<const zone::Zone>> BuildFromRecords(
@@ -130,7 +123,7 @@ ZoneStore::Entry* ZoneStore::Find(const std::string& apex) const {
 
 absl::Status ZoneStore::OpenJournal(Entry& e) {
   if (e.config.storage.empty() || e.journal) return absl::OkStatus();
-  auto j = xfr::Journal::Open(e.config.storage, ZoneFileStem(e.config.name),
+  auto j = xfr::Journal::Open(e.config.storage, xfr::StorageStem(e.config.name),
                               kMaxHistory);
   if (!j.ok()) return j.status();
   e.journal = std::move(*j);
@@ -258,7 +251,7 @@ std::string ZoneStore::LoadAll() {
           e.history.clear();
         }
         if (absl::Status r = xfr::Journal::Remove(
-                e.config.storage, ZoneFileStem(e.config.name));
+                e.config.storage, xfr::StorageStem(e.config.name));
             !r.ok()) {
           std::fprintf(stderr, "popdns: zone %s: %s\n", e.config.name.c_str(),
                        std::string(r.message()).c_str());
@@ -426,15 +419,7 @@ std::optional<ZoneRecord> ZoneStore::CurrentSoa(const std::string& apex) const {
   std::lock_guard<std::mutex> lock(mu_);
   Entry* e = Find(apex);
   if (!e || !e->zone || e->zone->soa_rrset == zone::kNone) return std::nullopt;
-  const zone::Zone& z = *e->zone;
-  const zone::RRset& rs = z.rrsets[z.soa_rrset];
-  const uint8_t* p = z.Bytes(rs.rdata_offset);
-  ZoneRecord soa;
-  soa.owner = z.apex;
-  soa.type = dns::rrtype::kSoa;
-  soa.ttl = rs.ttl;
-  soa.rdata.assign(reinterpret_cast<const char*>(p + 2), dns::Load16(p));
-  return soa;
+  return SoaRecordOf(*e->zone);
 }
 
 std::optional<ZoneView> ZoneStore::View(const std::string& apex) const {

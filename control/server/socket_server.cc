@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "control/xfr/transport.h"
 
 namespace popdns::control {
 namespace {
@@ -33,25 +34,12 @@ int Threads(const Config& c) {
 
 absl::Status Resolve(const std::string& text, sockaddr_storage* ss,
                      socklen_t* len) {
-  std::string host;
-  uint16_t port;
-  if (absl::Status s = ParseListenAddress(text, &host, &port); !s.ok()) {
-    return s;
-  }
-  std::memset(ss, 0, sizeof(*ss));
-  auto* v4 = reinterpret_cast<sockaddr_in*>(ss);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(ss);
-  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(port);
-    *len = sizeof(sockaddr_in);
-  } else if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(port);
-    *len = sizeof(sockaddr_in6);
-  } else {
+  auto remote = xfr::ParseRemote(text);
+  if (!remote.ok()) {
     return absl::InvalidArgumentError("bad listen address '" + text + "'");
   }
+  *ss = remote->addr;
+  *len = remote->len;
   return absl::OkStatus();
 }
 

@@ -19,6 +19,13 @@
 
 namespace popdns::xfr {
 
+// "example.test" for "example.test.": the zone's name in on-disk file
+// names (the journal's directory, the replicator's timestamp file).
+inline std::string StorageStem(std::string name) {
+  if (name.size() > 1 && name.back() == '.') name.pop_back();
+  return name;
+}
+
 class Journal {
  public:
   // Opens (creating the directory and the environment if needed)

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "control/xfr/journal.h"
 #include "control/xfr/notify.h"
 #include "control/zonefile/name_text.h"
 
@@ -47,12 +48,6 @@ std::chrono::milliseconds Jitter(uint32_t seconds) {
   if (getrandom(&r, sizeof(r), 0) != sizeof(r)) r = 0;
   const double f = 0.9 + 0.2 * (r / 4294967296.0);
   return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000.0 * f));
-}
-
-std::string StemOf(const std::string& name) {
-  std::string s = name;
-  if (s.size() > 1 && s.back() == '.') s.pop_back();
-  return s;
 }
 
 }  // namespace
@@ -135,7 +130,7 @@ void Replicator::NotifySecondaries(const std::string& apex) {
 std::time_t Replicator::LoadLastRefresh(const ZoneState& z) const {
   if (z.config.storage.empty()) return 0;
   std::ifstream in(std::filesystem::path(z.config.storage) /
-                   (StemOf(z.config.name) + ".refreshed"));
+                   (StorageStem(z.config.name) + ".refreshed"));
   long long t = 0;
   if (in >> t) return static_cast<std::time_t>(t);
   return 0;
@@ -145,8 +140,8 @@ void Replicator::SaveLastRefresh(const ZoneState& z) const {
   if (z.config.storage.empty()) return;
   // Written to the side and renamed: a crash leaves the old or the new.
   const auto dir = std::filesystem::path(z.config.storage);
-  const auto path = dir / (StemOf(z.config.name) + ".refreshed");
-  const auto tmp = dir / (StemOf(z.config.name) + ".refreshed.tmp");
+  const auto path = dir / (StorageStem(z.config.name) + ".refreshed");
+  const auto tmp = dir / (StorageStem(z.config.name) + ".refreshed.tmp");
   {
     std::ofstream out(tmp, std::ios::trunc);
     if (!out) return;
@@ -332,14 +327,7 @@ void Replicator::Refresh(ZoneState& z) {
     wait = std::min<uint64_t>(wait, std::max(t.refresh, t.retry));
     ++z.failures;
     z.next = Clock::now() + Jitter(static_cast<uint32_t>(wait));
-    if (z.status.expires_at != 0 && now >= z.status.expires_at &&
-        !z.status.expired) {
-      z.status.expired = true;
-      std::fprintf(stderr,
-                   "popdns: zone %s expired: answering SERVFAIL until a "
-                   "transfer succeeds\n",
-                   z.config.name.c_str());
-    }
+    // Expiry is Run's to decide, on its next turn (right after this one).
   }
   z.status.next_refresh =
       now + std::chrono::duration_cast<std::chrono::seconds>(z.next -

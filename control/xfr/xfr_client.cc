@@ -27,13 +27,12 @@ absl::StatusOr<Message> CheckResponse(const std::vector<uint8_t>& wire,
     if (!s.ok()) return s;
   }
   std::vector<uint8_t> body(wire.begin(), wire.begin() + len);
+  // The verified TSIG is gone from the body: ARCOUNT follows. (Without a
+  // key a signed response is parsed as is; its TSIG is an additional
+  // record nobody reads.)
   if (len != wire.size() && body.size() >= dns::kHeaderSize) {
-    // The verified TSIG is gone from the body: ARCOUNT follows.
     dns::Store16(body.data() + dns::kOffArCount,
                  static_cast<uint16_t>(dns::GetArCount(body.data()) - 1));
-  } else if (!tsig) {
-    // Without a key a signed response is parsed as is; its TSIG is just
-    // an additional record we ignore.
   }
   auto m = ParseMessage(body.data(), body.size());
   if (!m.ok()) return m.status();

@@ -36,14 +36,13 @@ uint16_t ResponseFlags(uint16_t request_flags, bool aa, uint8_t rcode) {
 
 // The request's header and question (if it parsed) with `rcode`, and the
 // TSIG the exchange calls for.
-std::vector<uint8_t> ErrorResponse(const uint8_t* msg, size_t len,
-                                   const Message* parsed, uint8_t rcode) {
+std::vector<uint8_t> ErrorResponse(const uint8_t* msg, const Message* parsed,
+                                   uint8_t rcode) {
   const uint16_t flags = dns::Load16(msg + 2);
   MessageBuilder b(dns::Load16(msg), ResponseFlags(flags, false, rcode));
   if (parsed && parsed->qdcount == 1) {
     b.AddQuestion(parsed->qname, parsed->qtype, parsed->qclass);
   }
-  (void)len;
   return b.Finish();
 }
 
@@ -77,17 +76,6 @@ class TransferWriter {
   std::unique_ptr<MessageBuilder> b_;
 };
 
-ZoneRecord SoaOf(const zone::Zone& z) {
-  const zone::RRset& rs = z.rrsets[z.soa_rrset];
-  const uint8_t* p = z.Bytes(rs.rdata_offset);
-  ZoneRecord soa;
-  soa.owner = z.apex;
-  soa.type = rrtype::kSoa;
-  soa.ttl = rs.ttl;
-  soa.rdata.assign(reinterpret_cast<const char*>(p + 2), dns::Load16(p));
-  return soa;
-}
-
 // RFC 7314: whether the request's OPT carries an EXPIRE option.
 bool AsksExpire(const Message& m) {
   for (const ZoneRecord& r : m.additional) {
@@ -107,7 +95,7 @@ bool AsksExpire(const Message& m) {
 // primary, what is left of it on a secondary.
 uint32_t ExpireLeft(const control::ZoneView& view) {
   if (!view.config.secondary() || view.expires_at == 0) {
-    const ZoneRecord soa = SoaOf(*view.zone);
+    const ZoneRecord soa = control::SoaRecordOf(*view.zone);
     return dns::Load32(reinterpret_cast<const uint8_t*>(soa.rdata.data()) +
                        soa.rdata.size() - 8);
   }
@@ -182,7 +170,7 @@ Responses XfrServer::Handle(const control::SlowPathRequest& req) {
   std::optional<TsigContext> tsig;
   std::vector<uint8_t> body(req.msg, req.msg + req.len);
   if (found == TsigFind::kMalformed) {
-    out.push_back(ErrorResponse(req.msg, req.len, nullptr, kFormErr));
+    out.push_back(ErrorResponse(req.msg, nullptr, kFormErr));
     return out;
   }
   if (found == TsigFind::kFound) {
@@ -190,8 +178,7 @@ Responses XfrServer::Handle(const control::SlowPathRequest& req) {
     if (!key || TsigAlgorithmWire(key->algorithm) != tsig_rec.algorithm) {
       // RFC 8945 5.2.1: unknown key: NOTAUTH, TSIG error BADKEY, unsigned.
       auto parsed = ParseMessage(req.msg, tsig_rec.offset);
-      std::vector<uint8_t> r = ErrorResponse(
-          req.msg, req.len, parsed.ok() ? &*parsed : nullptr, kNotAuth);
+      std::vector<uint8_t> r = ErrorResponse(req.msg, parsed.ok() ? &*parsed : nullptr, kNotAuth);
       AppendTsigError(&r, tsig_rec, kTsigBadKey);
       out.push_back(std::move(r));
       return out;
@@ -201,8 +188,7 @@ Responses XfrServer::Handle(const control::SlowPathRequest& req) {
     if (err != kTsigNoError) {
       // RFC 8945 5.2.2 / 5.2.3: BADSIG goes out unsigned, BADTIME signed.
       auto parsed = ParseMessage(req.msg, tsig_rec.offset);
-      std::vector<uint8_t> r = ErrorResponse(
-          req.msg, req.len, parsed.ok() ? &*parsed : nullptr, kNotAuth);
+      std::vector<uint8_t> r = ErrorResponse(req.msg, parsed.ok() ? &*parsed : nullptr, kNotAuth);
       tsig->SignResponse(&r, now, err);
       out.push_back(std::move(r));
       return out;
@@ -216,7 +202,7 @@ Responses XfrServer::Handle(const control::SlowPathRequest& req) {
   };
   auto parsed = ParseMessage(body.data(), body.size());
   if (!parsed.ok()) {
-    out.push_back(ErrorResponse(body.data(), body.size(), nullptr, kFormErr));
+    out.push_back(ErrorResponse(body.data(), nullptr, kFormErr));
     sign_all(out);
     return out;
   }
@@ -311,7 +297,7 @@ Responses XfrServer::Handle(const control::SlowPathRequest& req) {
       if (r.type == rrtype::kSoa) theirs = Changeset::SerialOf(r);
     }
     if (!theirs) return reply(kFormErr);
-    const ZoneRecord soa = SoaOf(z);
+    const ZoneRecord soa = control::SoaRecordOf(z);
     size_t first = view->history.size();
     for (size_t i = 0; i < view->history.size(); ++i) {
       if (view->history[i]->from() == *theirs) {
