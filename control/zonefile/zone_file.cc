@@ -54,6 +54,14 @@ class Lexer {
   // Reads the next non-empty entry; sets *done at end of input.
   // Errors: unbalanced parentheses, unterminated quoted string.
   absl::Status Next(Entry* entry, bool* done);
+  // After an error of Next, goes on at the next line (check mode).
+  void SkipLine() {
+    while (pos_ < text_.size() && text_[pos_] != '\n') ++pos_;
+    if (pos_ < text_.size()) {
+      ++pos_;
+      NewLine();
+    }
+  }
 
  private:
   int Col(size_t pos) const { return static_cast<int>(pos - line_start_) + 1; }
@@ -229,12 +237,22 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 
 class ZoneParser {
  public:
-  ZoneParser(const ZoneFileOptions& options, std::vector<ZoneRecord>* records)
-      : options_(options), records_(records) {}
+  ZoneParser(const ZoneFileOptions& options, std::vector<ZoneRecord>* records,
+             ErrorList* errors)
+      : options_(options), records_(records), errors_(errors) {}
 
   absl::Status ParseText(std::string_view text, FileState* state);
+  // Check mode: the first error ParseText went past (OK if none).
+  const absl::Status& first_error() const { return first_error_; }
 
  private:
+  // Check mode keeps `error` and says to go on; otherwise stop.
+  bool Collect(const absl::Status& error) {
+    if (errors_ == nullptr) return false;
+    errors_->Add(error);
+    if (first_error_.ok()) first_error_ = error;
+    return true;
+  }
   absl::Status Error(const FileState& state, const TextToken& token,
                      std::string_view what) {
     return PositionError(state.file, token.line, token.col, what);
@@ -259,6 +277,8 @@ class ZoneParser {
 
   const ZoneFileOptions& options_;
   std::vector<ZoneRecord>* records_;
+  ErrorList* errors_;  // null: stop at the first error
+  absl::Status first_error_;
   std::string rdata_;  // reused RDATA buffer
 };
 
@@ -267,17 +287,20 @@ absl::Status ZoneParser::ParseText(std::string_view text, FileState* state) {
   Entry entry;
   while (true) {
     bool done = false;
-    POPDNS_RETURN_IF_ERROR(lexer.Next(&entry, &done));
+    if (absl::Status s = lexer.Next(&entry, &done); !s.ok()) {
+      if (!Collect(s)) return s;
+      lexer.SkipLine();
+      continue;
+    }
     if (done) return absl::OkStatus();
     SetEnd(&entry);
     const TextToken& first = entry.tokens[0];
     // A record never starts with '$' (owner, TTL, class or type), so an
     // indented directive is still a directive.
-    if (!first.quoted && first.text.starts_with("$")) {
-      POPDNS_RETURN_IF_ERROR(HandleDirective(entry, state));
-    } else {
-      POPDNS_RETURN_IF_ERROR(HandleRecord(entry, state));
-    }
+    absl::Status s = !first.quoted && first.text.starts_with("$")
+                         ? HandleDirective(entry, state)
+                         : HandleRecord(entry, state);
+    if (!s.ok() && !Collect(s)) return s;
   }
 }
 
@@ -644,30 +667,36 @@ absl::Status ZoneParser::HandleGenerate(const Entry& entry, FileState* state) {
 
 absl::StatusOr<std::vector<ZoneRecord>> Parse(std::string_view text,
                                               std::string_view file_name,
-                                              const ZoneFileOptions& options) {
+                                              const ZoneFileOptions& options,
+                                              ErrorList* errors) {
   std::vector<ZoneRecord> records;
-  ZoneParser parser(options, &records);
+  ZoneParser parser(options, &records, errors);
   FileState state;
   state.file = std::string(file_name);
   state.source = SourceFile(state.file);
   state.origin = options.origin_wire;
   POPDNS_RETURN_IF_ERROR(parser.ParseText(text, &state));
+  POPDNS_RETURN_IF_ERROR(parser.first_error());
   return records;
 }
 
 }  // namespace
 
 absl::StatusOr<std::vector<ZoneRecord>> ParseZoneFile(
-    const std::string& path, const ZoneFileOptions& options) {
+    const std::string& path, const ZoneFileOptions& options,
+    ErrorList* errors) {
   absl::StatusOr<std::string> text = ReadFile(path);
-  if (!text.ok()) return text.status();
-  return Parse(*text, path, options);
+  if (!text.ok()) {
+    if (errors != nullptr) errors->Add(text.status());
+    return text.status();
+  }
+  return Parse(*text, path, options, errors);
 }
 
 absl::StatusOr<std::vector<ZoneRecord>> ParseZoneText(
     std::string_view text, std::string_view file_name,
-    const ZoneFileOptions& options) {
-  return Parse(text, file_name, options);
+    const ZoneFileOptions& options, ErrorList* errors) {
+  return Parse(text, file_name, options, errors);
 }
 
 }  // namespace popdns::control

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "control/zonefile/error_list.h"
 #include "control/zonefile/zone_record.h"
 
 namespace popdns::control {
@@ -33,20 +34,24 @@ struct ZoneFileOptions {
 //   InvalidArgument "file:line:col: what" (line and col 1-based, col counts
 //   bytes, of the offending token; for a missing field, just after the last
 //   token) for any syntax or RDATA error, an $INCLUDE that cannot be opened
-//   or nests deeper than max_include_depth. The first error stops parsing;
-//   "file" is the path as given, or the resolved path of an included file.
+//   or nests deeper than max_include_depth. "file" is the path as given,
+//   or the resolved path of an included file. Without `errors`, the first
+//   error stops parsing. With `errors` (check mode), every error is added
+//   to it and parsing goes on with the next entry (after an error in the
+//   lexer, with the next line), and the first error found is returned.
 // Choices where servers differ: $INCLUDE paths are relative to the including
 // file (Knot; BIND uses the working directory); $TTL and $ORIGIN set inside
 // an included file do not leak back (RFC 1035 5.1, Knot; BIND leaks $TTL);
 // a relative $INCLUDE origin is allowed (BIND; Knot and NSD refuse it).
 absl::StatusOr<std::vector<ZoneRecord>> ParseZoneFile(
-    const std::string& path, const ZoneFileOptions& options);
+    const std::string& path, const ZoneFileOptions& options,
+    ErrorList* errors = nullptr);
 
 // As ParseZoneFile on in-memory text; `file_name` is used in messages and
 // ZoneRecord::file, and its directory anchors relative $INCLUDE paths.
 absl::StatusOr<std::vector<ZoneRecord>> ParseZoneText(
     std::string_view text, std::string_view file_name,
-    const ZoneFileOptions& options);
+    const ZoneFileOptions& options, ErrorList* errors = nullptr);
 
 }  // namespace popdns::control
 

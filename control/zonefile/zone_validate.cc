@@ -28,25 +28,46 @@ absl::Status RecordError(const ZoneRecord& record, std::string_view what) {
       Cat(record.file, ":", record.line, ": ", what));
 }
 
+// The first error is returned; check mode also lists every one.
+class Errors {
+ public:
+  explicit Errors(ErrorList* list) : list_(list) {}
+  // Keeps `error`; true if checking goes on (check mode).
+  bool Add(const absl::Status& error) {
+    if (first_.ok()) first_ = error;
+    if (list_ != nullptr) list_->Add(error);
+    return list_ != nullptr;
+  }
+  const absl::Status& first() const { return first_; }
+
+ private:
+  ErrorList* list_;
+  absl::Status first_;
+};
+
 // What one owner name holds, for the CNAME/DNAME rules.
 struct OwnerInfo {
   const ZoneRecord* first_cname = nullptr;
   const ZoneRecord* first_dname = nullptr;
   const ZoneRecord* first_other = nullptr;  // not CNAME, RRSIG or NSEC
+  bool conflict_reported = false;  // check mode: once per owner
 };
 
-absl::Status CheckOwner(const ZoneRecord& record, OwnerInfo* info) {
+// False: stop (an error, not in check mode).
+bool CheckOwner(const ZoneRecord& record, OwnerInfo* info, Errors* errors) {
   auto owner = [&record]() { return NameToText(record.owner); };
   switch (record.type) {
     case kTypeCname:
       if (info->first_cname != nullptr) {
-        return RecordError(record, Cat("more than one CNAME at ", owner()));
+        return errors->Add(
+            RecordError(record, Cat("more than one CNAME at ", owner())));
       }
       info->first_cname = &record;
       break;
     case kTypeDname:
       if (info->first_dname != nullptr) {
-        return RecordError(record, Cat("more than one DNAME at ", owner()));
+        return errors->Add(
+            RecordError(record, Cat("more than one DNAME at ", owner())));
       }
       info->first_dname = &record;
       [[fallthrough]];
@@ -55,17 +76,21 @@ absl::Status CheckOwner(const ZoneRecord& record, OwnerInfo* info) {
       if (info->first_other == nullptr) info->first_other = &record;
       break;
   }
-  if (info->first_cname != nullptr && info->first_other != nullptr) {
+  if (info->first_cname != nullptr && info->first_other != nullptr &&
+      !info->conflict_reported) {
+    info->conflict_reported = true;
     // RFC 1034 3.6.2, RFC 2181 10.1; RRSIG/NSEC allowed by RFC 4035 2.5.
     const ZoneRecord* other = info->first_other;
-    return RecordError(record, Cat("CNAME and other data (",
-                                   TypeToText(other->type), ") at ", owner()));
+    return errors->Add(
+        RecordError(record, Cat("CNAME and other data (",
+                                TypeToText(other->type), ") at ", owner())));
   }
-  return absl::OkStatus();
+  return true;
 }
 
-absl::Status CheckApex(const std::vector<ZoneRecord>& records,
-                       std::string_view apex_wire) {
+// False: stop (an error, not in check mode).
+bool CheckApex(const std::vector<ZoneRecord>& records,
+               std::string_view apex_wire, Errors* errors) {
   const ZoneRecord* soa = nullptr;
   bool apex_ns = false;
   for (const ZoneRecord& record : records) {
@@ -73,13 +98,20 @@ absl::Status CheckApex(const std::vector<ZoneRecord>& records,
                    NameIsAtOrBelow(record.owner, apex_wire);
     if (record.type == kTypeSoa) {
       if (!at_apex) {
-        return RecordError(
-            record, Cat("SOA not at the zone apex ", NameToText(apex_wire)));
+        if (!errors->Add(RecordError(
+                record, Cat("SOA not at the zone apex ",
+                            NameToText(apex_wire))))) {
+          return false;
+        }
+        continue;
       }
       if (soa != nullptr) {
-        return RecordError(record, Cat("more than one SOA (first at "
-                                       "line ",
-                                       soa->line, ")"));
+        if (!errors->Add(RecordError(
+                record, Cat("more than one SOA (first at line ", soa->line,
+                            ")")))) {
+          return false;
+        }
+        continue;
       }
       soa = &record;
     }
@@ -87,15 +119,17 @@ absl::Status CheckApex(const std::vector<ZoneRecord>& records,
   }
   std::string where =
       records.empty() ? std::string("zone") : records.front().file.path();
-  if (soa == nullptr) {
-    return absl::InvalidArgumentError(
-        Cat(where, ": no SOA record at the zone apex ", NameToText(apex_wire)));
+  if (soa == nullptr &&
+      !errors->Add(absl::InvalidArgumentError(Cat(
+          where, ": no SOA record at the zone apex ", NameToText(apex_wire))))) {
+    return false;
   }
-  if (!apex_ns) {
-    return absl::InvalidArgumentError(
-        Cat(where, ": no NS records at the zone apex ", NameToText(apex_wire)));
+  if (!apex_ns &&
+      !errors->Add(absl::InvalidArgumentError(Cat(
+          where, ": no NS records at the zone apex ", NameToText(apex_wire))))) {
+    return false;
   }
-  return absl::OkStatus();
+  return true;
 }
 
 // RRset identity of a record: its lowercased owner and its type (for
@@ -156,21 +190,23 @@ class LowerOwners {
 
 absl::StatusOr<std::vector<ZoneRecord>> NormalizeAndValidateZone(
     std::vector<ZoneRecord> records, std::string_view apex_wire,
-    std::vector<std::string>* warnings) {
+    std::vector<std::string>* warnings, ErrorList* error_list) {
+  Errors errors(error_list);
   for (const ZoneRecord& record : records) {
-    if (record.rclass != kClassIn) {
-      return RecordError(record, Cat("class ", ClassToText(record.rclass),
-                                     " not supported (only IN)"));
+    if (record.rclass != kClassIn &&
+        !errors.Add(RecordError(record, Cat("class ",
+                                            ClassToText(record.rclass),
+                                            " not supported (only IN)")))) {
+      return errors.first();
     }
-    if (!NameIsAtOrBelow(record.owner, apex_wire)) {
-      return RecordError(record,
-                         Cat(NameToText(record.owner), " is outside the zone ",
-                             NameToText(apex_wire)));
+    if (!NameIsAtOrBelow(record.owner, apex_wire) &&
+        !errors.Add(RecordError(
+            record, Cat(NameToText(record.owner), " is outside the zone ",
+                        NameToText(apex_wire))))) {
+      return errors.first();
     }
   }
-  if (absl::Status status = CheckApex(records, apex_wire); !status.ok()) {
-    return status;
-  }
+  if (!CheckApex(records, apex_wire, &errors)) return errors.first();
 
   // Records are checked in place and moved out only at the end, so the
   // string_views into their owners and RDATA stay valid throughout.
@@ -242,12 +278,13 @@ absl::StatusOr<std::vector<ZoneRecord>> NormalizeAndValidateZone(
     keep[i] = true;
     if (!owners.empty()) {
       auto owner = owners.find(keys.Owner(i));
-      if (owner != owners.end()) {
-        absl::Status status = CheckOwner(record, &owner->second);
-        if (!status.ok()) return status;
+      if (owner != owners.end() &&
+          !CheckOwner(record, &owner->second, &errors)) {
+        return errors.first();
       }
     }
   }
+  if (!errors.first().ok()) return errors.first();
   // Compact in place: no second copy of a large zone.
   size_t kept = 0;
   for (size_t i = 0; i < records.size(); ++i) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "control/zonefile/error_list.h"
 #include "control/zonefile/zone_record.h"
 
 namespace popdns::control {
@@ -25,9 +26,11 @@ namespace popdns::control {
 //   SOA, or an SOA not at the apex; no NS at the apex; CNAME next to other
 //   data (RRSIG/NSEC allowed, RFC 4035 2.5; RFC 2181 10.1); more than one
 //   CNAME or DNAME RR at one owner.
+// With `errors` (check mode), every error is added to it (one per owner
+// for the CNAME/DNAME rules) and the first is returned.
 absl::StatusOr<std::vector<ZoneRecord>> NormalizeAndValidateZone(
     std::vector<ZoneRecord> records, std::string_view apex_wire,
-    std::vector<std::string>* warnings);
+    std::vector<std::string>* warnings, ErrorList* errors = nullptr);
 
 }  // namespace popdns::control
 

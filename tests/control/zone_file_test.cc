@@ -785,5 +785,78 @@ TEST(ZoneFileError, ErrorsInIncludedFilesAndDepthLimit) {
   std::remove(bad.c_str());
 }
 
+// Check mode (popdns --check): every error, parsing going on after each.
+TEST(ZoneFileCheck, CollectsEveryErrorAndKeepsTheGoodRecords) {
+  const char* text =
+      "a A 192.0.2.1\n"
+      "b A 300.0.0.1\n"         // bad RDATA
+      "c BOGUS x\n"             // unknown type
+      "d \"unterminated\n"     // lexer error: go on at the next line
+      "e ) A 192.0.2.5\n"       // lexer error
+      "$TTL x\n"                // bad directive
+      "f A 192.0.2.6\n";
+  ErrorList errors;
+  auto records = ParseZoneText(text, "t.zone", Options(), &errors);
+  // Callers still see the first error as the result.
+  EXPECT_EQ(records.status().message(),
+            "t.zone:2:5: invalid IPv4 address '300.0.0.1'");
+  EXPECT_EQ(errors.count(), 5u);
+  EXPECT_EQ(errors.not_kept(), 0u);
+  EXPECT_EQ(errors.messages(),
+            (std::vector<std::string>{
+                "t.zone:2:5: invalid IPv4 address '300.0.0.1'",
+                "t.zone:3:3: unknown RR type 'BOGUS'",
+                "t.zone:4:3: unterminated quoted string",
+                "t.zone:5:3: unbalanced parentheses: unexpected ')'",
+                "t.zone:6:6: invalid TTL 'x'",
+            }));
+}
+
+TEST(ZoneFileCheck, CountsPastTheLimit) {
+  std::string text;
+  for (int i = 0; i < 30; ++i) text += "x A 1.2.3\n";
+  ErrorList errors(4);
+  EXPECT_FALSE(ParseZoneText(text, "t.zone", Options(), &errors).ok());
+  EXPECT_EQ(errors.count(), 30u);
+  EXPECT_EQ(errors.messages().size(), 4u);
+  EXPECT_EQ(errors.not_kept(), 26u);
+  EXPECT_EQ(errors.messages()[3], "t.zone:4:5: invalid IPv4 address '1.2.3'");
+}
+
+TEST(ZoneFileCheck, ErrorsInsideIncludesAndMissingFiles) {
+  std::string dir = ::testing::TempDir();
+  std::string inc = dir + "/popdns_check_include.zone";
+  std::ofstream(inc) << "b A 300.0.0.1\nc A 192.0.2.3\nd A x\n";
+  ErrorList errors;
+  auto records = ParseZoneText(
+      "$INCLUDE popdns_check_include.zone\n$INCLUDE nonexistent.zone\n"
+      "e A 1\n",
+      dir + "/m.zone", Options(), &errors);
+  EXPECT_FALSE(records.ok());
+  ASSERT_EQ(errors.count(), 4u);
+  EXPECT_EQ(errors.messages()[0], inc + ":1:5: invalid IPv4 address '300.0.0.1'");
+  EXPECT_EQ(errors.messages()[1], inc + ":3:5: invalid IPv4 address 'x'");
+  EXPECT_EQ(errors.messages()[2].rfind(dir + "/m.zone:2:10: cannot open", 0),
+            0u)
+      << errors.messages()[2];
+  EXPECT_EQ(errors.messages()[3], dir + "/m.zone:3:5: invalid IPv4 address '1'");
+  std::remove(inc.c_str());
+
+  ErrorList missing;
+  EXPECT_EQ(ParseZoneFile("/nonexistent/x.zone", Options(), &missing)
+                .status()
+                .code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(missing.count(), 1u);
+}
+
+TEST(ZoneFileCheck, WithoutAListTheFirstErrorStops) {
+  // The load path: no list, same result as before check mode existed.
+  auto records = ParseZoneText("b A 300.0.0.1\nc BOGUS x\n", "t.zone",
+                               Options());
+  EXPECT_EQ(records.status().message(),
+            "t.zone:1:5: invalid IPv4 address '300.0.0.1'");
+}
+
 }  // namespace
 }  // namespace popdns::control

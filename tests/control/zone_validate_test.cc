@@ -205,5 +205,41 @@ TEST(ZoneValidate, TestdataZonesAreValid) {
   }
 }
 
+// Check mode (popdns --check): every error, the CNAME rule once per owner.
+TEST(ZoneValidateCheck, CollectsEveryError) {
+  ErrorList errors;
+  auto result = NormalizeAndValidateZone(
+      ParseOrDie(std::string(kHead) +
+                 "out.example.net. A 192.0.2.1\n"     // line 5
+                 "c CNAME x\n"                         // line 6
+                 "c A 192.0.2.2\n"                     // line 7
+                 "c AAAA 2001:db8::1\n"                // line 8: same owner
+                 "d CNAME x\n"                         // line 9
+                 "d CNAME y\n"                         // line 10
+                 "sub SOA ns1 host 1 2 3 4 5\n"),      // line 11
+      Apex(), nullptr, &errors);
+  EXPECT_EQ(result.status().message(),
+            "v.zone:5: out.example.net. is outside the zone example.com.");
+  EXPECT_EQ(errors.messages(),
+            (std::vector<std::string>{
+                "v.zone:5: out.example.net. is outside the zone example.com.",
+                "v.zone:11: SOA not at the zone apex example.com.",
+                "v.zone:7: CNAME and other data (A) at c.example.com.",
+                "v.zone:10: more than one CNAME at d.example.com.",
+            }));
+}
+
+TEST(ZoneValidateCheck, NoSoaAndNoNsBothReported) {
+  ErrorList errors;
+  auto result = NormalizeAndValidateZone(ParseOrDie("a A 192.0.2.1\n"),
+                                         Apex(), nullptr, &errors);
+  EXPECT_FALSE(result.ok());
+  EXPECT_EQ(errors.messages(),
+            (std::vector<std::string>{
+                "v.zone: no SOA record at the zone apex example.com.",
+                "v.zone: no NS records at the zone apex example.com.",
+            }));
+}
+
 }  // namespace
 }  // namespace popdns::control
