@@ -11,7 +11,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "control/zonefile/name_text.h"
 
 namespace popdns::control {
 namespace {
@@ -92,6 +94,71 @@ absl::Status ReadAddresses(const std::string& file, const YAML::Node& n,
   return absl::OkStatus();
 }
 
+// `update:` of zone `zone` (presentation, absolute): a list of
+// {key, subtree, types}. Keys must be listed in `keys:` already.
+absl::Status ReadUpdateRules(const std::string& file, const YAML::Node& n,
+                             const std::string& zone, const Config& c,
+                             std::vector<UpdateRule>* out) {
+  if (!n.IsSequence()) return At(file, n.Mark(), "update: expected a list");
+  auto zone_wire = NameFromText(zone, "");
+  for (const YAML::Node& r : n) {
+    if (!r.IsMap() || !r["key"]) {
+      return At(file, r.Mark(),
+                "update: each rule needs 'key' (and 'subtree', 'types')");
+    }
+    UpdateRule rule;
+    rule.where = absl::StrCat(file, ":", r.Mark().line + 1, ":",
+                              r.Mark().column + 1);
+    rule.subtree = zone;
+    for (const auto& kv : r) {
+      const std::string key = kv.first.as<std::string>();
+      const YAML::Node& v = kv.second;
+      if (key == "key") {
+        rule.key = v.as<std::string>();
+        bool known = false;
+        for (const KeyConfig& k : c.keys) {
+          known |= Absolute(k.name) == Absolute(rule.key);
+        }
+        if (!known) {
+          return At(file, v.Mark(),
+                    "update: unknown key '" + rule.key +
+                        "' (keys: must list it, before zones:)");
+        }
+      } else if (key == "subtree") {
+        rule.subtree = Absolute(v.as<std::string>());
+        auto wire = NameFromText(rule.subtree, "");
+        if (!wire.ok()) {
+          return At(file, v.Mark(),
+                    absl::StrCat("update: subtree: ", wire.status().message()));
+        }
+        if (!zone_wire.ok() || !NameIsAtOrBelow(NameToLower(*wire),
+                                                NameToLower(*zone_wire))) {
+          return At(file, v.Mark(),
+                    "update: subtree " + rule.subtree + " is not in zone " +
+                        zone);
+        }
+      } else if (key == "types") {
+        if (!v.IsSequence()) {
+          return At(file, v.Mark(), "update: types: expected a list");
+        }
+        for (const YAML::Node& t : v) {
+          auto type = TypeFromText(absl::AsciiStrToUpper(t.as<std::string>()));
+          if (!type) {
+            return At(file, t.Mark(),
+                      "update: types: unknown type '" + t.as<std::string>() +
+                          "'");
+          }
+          rule.types.push_back(*type);
+        }
+      } else {
+        return At(file, kv.first.Mark(), "update: unknown key '" + key + "'");
+      }
+    }
+    out->push_back(std::move(rule));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ReadZones(const std::string& file, const YAML::Node& n,
                        const std::filesystem::path& dir, Config* c) {
   if (!n.IsSequence()) return At(file, n.Mark(), "zones: expected a list");
@@ -139,6 +206,18 @@ absl::Status ReadZones(const std::string& file, const YAML::Node& n,
         s = ReadInt(file, v, "retry", 1, 86400 * 365, &zc.retry);
       } else if (key == "expire") {
         s = ReadInt(file, v, "expire", 1, 86400 * 3650, &zc.expire);
+      } else if (key == "update") {
+        s = ReadUpdateRules(file, v, zc.name, *c, &zc.update);
+      } else if (key == "serial_policy") {
+        const std::string p = v.as<std::string>();
+        if (p == "increment") {
+          zc.serial_policy = SerialPolicy::kIncrement;
+        } else if (p == "unixtime") {
+          zc.serial_policy = SerialPolicy::kUnixtime;
+        } else {
+          s = At(file, v.Mark(),
+                 "serial_policy: '" + p + "' (expected increment or unixtime)");
+        }
       } else {
         return At(file, kv.first.Mark(), "zone: unknown key '" + key + "'");
       }
@@ -154,6 +233,11 @@ absl::Status ReadZones(const std::string& file, const YAML::Node& n,
                   "zone " + zc.name + ": unknown key '" + zc.key +
                       "' (keys: must list it, before zones:)");
       }
+    }
+    if (!zc.update.empty() && zc.secondary()) {
+      return At(file, z["update"].Mark(),
+                "zone " + zc.name +
+                    ": a secondary takes no updates (its primary does)");
     }
     c->zones.push_back(std::move(zc));
   }
@@ -363,6 +447,62 @@ absl::Status ReadDataplane(const std::string& file, const YAML::Node& n,
   return absl::OkStatus();
 }
 
+// `management:` {listen, api_key | api_key_file}. The key may live in a
+// root-only file (its first line) so the config can be world-readable.
+absl::Status ReadManagement(const std::string& file, const YAML::Node& n,
+                            const std::filesystem::path& dir,
+                            ManagementSection* m) {
+  if (!n.IsMap()) return At(file, n.Mark(), "management: expected a mapping");
+  for (const auto& kv : n) {
+    const std::string key = kv.first.as<std::string>();
+    const YAML::Node& v = kv.second;
+    if (key == "listen") {
+      m->listen = v.as<std::string>();
+      std::string host;
+      uint16_t port;
+      unsigned char buf[16];
+      if (!ParseListenAddress(m->listen, &host, &port).ok() ||
+          (inet_pton(AF_INET, host.c_str(), buf) != 1 &&
+           inet_pton(AF_INET6, host.c_str(), buf) != 1)) {
+        return At(file, v.Mark(),
+                  "management: listen: bad address '" + m->listen +
+                      "' (expected ADDR:PORT or [V6]:PORT)");
+      }
+    } else if (key == "api_key") {
+      m->api_key = v.as<std::string>();
+    } else if (key == "api_key_file") {
+      std::filesystem::path p = v.as<std::string>();
+      if (p.is_relative()) p = dir / p;
+      std::ifstream in(p);
+      if (!in) {
+        return At(file, v.Mark(),
+                  "management: api_key_file: cannot open " + p.string());
+      }
+      struct stat st;
+      if (stat(p.c_str(), &st) == 0 && (st.st_mode & 0077) != 0) {
+        std::fprintf(stderr,
+                     "popdns: warning: api_key_file %s is readable by group "
+                     "or others (chmod 600 it)\n",
+                     p.c_str());
+      }
+      std::string line;
+      std::getline(in, line);
+      m->api_key = std::string(absl::StripAsciiWhitespace(line));
+      if (m->api_key.empty()) {
+        return At(file, v.Mark(),
+                  "management: api_key_file: " + p.string() + " is empty");
+      }
+    } else {
+      return At(file, kv.first.Mark(),
+                "management: unknown key '" + key + "'");
+    }
+  }
+  if (m->listen.empty()) {
+    return At(file, n.Mark(), "management: 'listen' is required");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ReadTop(const std::string& file, const YAML::Node& root,
                      Config* c) {
   const std::filesystem::path dir =
@@ -412,6 +552,8 @@ absl::Status ReadTop(const std::string& file, const YAML::Node& root,
       s = ReadDataplane(file, v, &c->dataplane);
     } else if (key == "control_socket") {
       c->control_socket = v.as<std::string>();
+    } else if (key == "management") {
+      s = ReadManagement(file, v, dir, &c->management);
     } else {
       return At(file, kv.first.Mark(), "unknown key '" + key + "'");
     }

@@ -19,6 +19,23 @@ struct KeyConfig {
   std::string where;      // "file:line:col" of the entry, for errors
 };
 
+// One rule of a zone's `update:` policy (RFC 2136 3.3, as BIND's
+// update-policy grants): UPDATEs signed with `key` may change names at or
+// below `subtree`, records of `types` only (empty: every type but SOA,
+// NS at the apex and DNSSEC types, which popdns maintains itself).
+struct UpdateRule {
+  std::string key;      // a `keys:` entry's name
+  std::string subtree;  // presentation, absolute
+  std::vector<uint16_t> types;
+  std::string where;    // file:line:col, for messages
+};
+
+// How a change's new serial is chosen (Knot's serial-policy).
+enum class SerialPolicy : uint8_t {
+  kIncrement,  // serial + 1
+  kUnixtime,   // the time in seconds, or serial + 1 if that is not later
+};
+
 struct ZoneConfig {
   std::string name;  // presentation, absolute ("example.test.")
   // The zone file: the whole zone (primary), or the seed copy of a
@@ -36,6 +53,11 @@ struct ZoneConfig {
   std::vector<std::string> allow_transfer;
   // Overrides of the SOA timers (seconds; 0 = the SOA's own value).
   uint32_t refresh = 0, retry = 0, expire = 0;
+  // Who may change the zone with RFC 2136 UPDATE (first match wins);
+  // empty: UPDATEs are REFUSED. The provisioning API may change any zone
+  // that is not a secondary.
+  std::vector<UpdateRule> update;
+  SerialPolicy serial_policy = SerialPolicy::kIncrement;
   bool secondary() const { return !primaries.empty(); }
 };
 
@@ -82,6 +104,13 @@ struct DataplaneSection {
 // that, so it takes the place of --in-memory next to --no-huge.
 std::vector<std::string> EffectiveEalArgs(const std::vector<std::string>& eal);
 
+// The management HTTP endpoint (provisioning API; metrics and health).
+struct ManagementSection {
+  std::string listen;   // "127.0.0.1:8053"; empty: no endpoint
+  std::string api_key;  // X-API-Key; from `api_key` or `api_key_file`.
+                        // Empty: requests that change state are refused.
+};
+
 struct Config {
   std::vector<std::string> listen;  // "127.0.0.1:53", "[::1]:53"
   std::vector<ZoneConfig> zones;
@@ -97,6 +126,7 @@ struct Config {
   std::string control_socket = "/run/popdns/control.sock";
   std::string config_file;  // where it was read from, for reloads
   DataplaneSection dataplane;
+  ManagementSection management;
 };
 
 // Reads a YAML config. Relative zone file paths are resolved against the

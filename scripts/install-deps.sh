@@ -11,10 +11,11 @@ PACKAGES=(
   libdpdk-dev dpdk
   libbpf-dev libelf-dev zlib1g-dev linux-libc-dev bpftool
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libyaml-cpp-dev nlohmann-json3-dev libssl-dev liblmdb-dev
+  libyaml-cpp-dev nlohmann-json3-dev libssl-dev liblmdb-dev libcpp-httplib-dev
   # tests, peers, load generators
   knot knot-dnsutils nsd dnsperf dnsutils bind9-utils gnuplot-nox
   bind9 pdns-server pdns-backend-sqlite3 sqlite3
+  certbot python3-certbot-dns-rfc2136 pebble
   iproute2 iputils-ping ethtool procps python3 python3-dnspython valgrind
 )
 

@@ -186,30 +186,34 @@ absl::Status ZoneStore::LoadFromFile(Entry& e) {
   if (!z.ok()) return z.status();
   std::shared_ptr<const zone::Zone> old = e.zone;
   std::shared_ptr<const zone::Zone> next = *z;
+  if (e.journal && old && !xfr::SerialLess(old->serial, next->serial)) {
+    // With an on-disk copy, the journal is the truth (it holds the changes
+    // UPDATE and the API made since the file was read): the file takes
+    // over only with a newer serial, as Knot's journal-content does.
+    if (old->serial != next->serial) {
+      std::fprintf(stderr,
+                   "popdns: warning: zone %s: file %s has serial %u, not "
+                   "newer than the serving %u: not loaded (the journal in "
+                   "%s is the zone's truth)\n",
+                   e.config.name.c_str(), e.config.file.c_str(), next->serial,
+                   old->serial, e.config.storage.c_str());
+    }
+    return absl::OkStatus();
+  }
   std::optional<xfr::Changeset> appended;
   bool history_reset = false;
   if (e.journal) {
     std::vector<ZoneRecord> records = RecordsOf(*next);
     absl::Status s;
-    if (old && xfr::SerialLess(old->serial, next->serial)) {
+    if (old) {
       // ixfr-from-differences: secondaries get the change by IXFR.
       xfr::Changeset cs = Diff(RecordsOf(*old), records);
       s = e.journal->Append(cs);
       if (s.ok()) appended = std::move(cs);
     }
-    if (!old || !s.ok() || !xfr::SerialLess(old->serial, next->serial)) {
-      if (old && old->serial == next->serial) {
-        // Same serial: nothing for secondaries to see; keep the history.
-      } else {
-        if (old) {
-          std::fprintf(stderr,
-                       "popdns: warning: zone %s: serial went from %u to %u: "
-                       "secondaries will not take it (RFC 1982)\n",
-                       e.config.name.c_str(), old->serial, next->serial);
-        }
-        s = e.journal->StoreFull(next->serial, records);
-        history_reset = true;
-      }
+    if (!old || !s.ok()) {
+      s = e.journal->StoreFull(next->serial, records);
+      history_reset = true;
     }
     if (!s.ok()) return s;
   }
@@ -332,69 +336,80 @@ absl::Status ZoneStore::CommitTransfer(const std::string& apex,
     for (ZoneRecord& r : cs.removed) r.file = source;
     for (ZoneRecord& r : cs.added) r.file = source;
   }
-  std::vector<std::string> warnings;
-  const bool store_full = kind == xfr::TransferStream::Kind::kFull;
-  absl::StatusOr<std::shared_ptr<const zone::Zone>> z;
   if (absl::Status s = OpenJournal(*e); !s.ok()) return s;
-  if (store_full) {
-    auto valid = NormalizeAndValidateZone(std::move(full), apex, &warnings);
-    if (!valid.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(origin, ": ", valid.status().message()));
-    }
-    // The journal takes the validated records before the build consumes
-    // them: no second copy of a large zone in memory. The version is on
-    // disk before it serves; if the build then failed, a restart would
-    // find this copy unusable and transfer afresh.
-    if (e->journal) {
-      const ZoneRecord* soa = FindSoa(*valid);
-      if (absl::Status s = e->journal->StoreFull(
-              soa ? xfr::Changeset::SerialOf(*soa) : 0, *valid);
-          !s.ok()) {
-        return s;
-      }
-    }
-    malloc_trim(0);
-    BuildOptions options;
-    options.updatable = true;
-    z = BuildZone(apex, std::move(*valid), options);
-  } else {
-    if (!e->zone) {
-      return absl::FailedPreconditionError("IXFR: no version to apply it to");
-    }
-    // In proportion to the change: the new version shares the old one's
-    // arrays and rebuilds only the names the change touches and those
-    // whose answers read them.
-    IncrementalStats stats;
-    z = BuildIncremental(e->zone, changes, &warnings, &stats);
-    if (z.ok()) {
-      std::fprintf(stderr, "popdns: zone %s: %s\n", e->config.name.c_str(),
-                   stats.ToString().c_str());
-    } else if (absl::IsFailedPrecondition(z.status())) {
-      return z.status();  // a broken IXFR: the caller falls back to AXFR
+  if (kind != xfr::TransferStream::Kind::kFull) {
+    return ApplyChanges(*e, std::move(changes), origin);
+  }
+  std::vector<std::string> warnings;
+  auto valid = NormalizeAndValidateZone(std::move(full), apex, &warnings);
+  if (!valid.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(origin, ": ", valid.status().message()));
+  }
+  // The journal takes the validated records before the build consumes
+  // them: no second copy of a large zone in memory. The version is on
+  // disk before it serves; if the build then failed, a restart would
+  // find this copy unusable and transfer afresh.
+  if (e->journal) {
+    const ZoneRecord* soa = FindSoa(*valid);
+    if (absl::Status s = e->journal->StoreFull(
+            soa ? xfr::Changeset::SerialOf(*soa) : 0, *valid);
+        !s.ok()) {
+      return s;
     }
   }
+  malloc_trim(0);
+  BuildOptions options;
+  options.updatable = true;
+  auto z = BuildZone(apex, std::move(*valid), options);
   if (!z.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat(origin, ": ", z.status().message()));
   }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    e->history.clear();
+    e->warnings = std::move(warnings);
+    Install(*e, *z, origin);
+    e->refresh.expired = false;
+    Publish();
+  }
+  malloc_trim(0);
+  return absl::OkStatus();
+}
+
+absl::Status ZoneStore::ApplyChanges(Entry& e,
+                                     std::vector<xfr::Changeset> changes,
+                                     const std::string& origin) {
+  if (!e.zone) {
+    return absl::FailedPreconditionError("IXFR: no version to apply it to");
+  }
+  // In proportion to the change: the new version shares the old one's
+  // arrays and rebuilds only the names the change touches and those
+  // whose answers read them.
+  std::vector<std::string> warnings;
+  IncrementalStats stats;
+  auto z = BuildIncremental(e.zone, changes, &warnings, &stats);
+  if (!z.ok()) {
+    if (absl::IsFailedPrecondition(z.status())) return z.status();
+    return absl::InvalidArgumentError(
+        absl::StrCat(origin, ": ", z.status().message()));
+  }
+  std::fprintf(stderr, "popdns: zone %s: %s\n", e.config.name.c_str(),
+               stats.ToString().c_str());
   // On disk before it serves: a restart finds this version or the one
   // before it, never a part of one.
-  if (e->journal && !store_full) {
+  if (e.journal) {
     for (const xfr::Changeset& cs : changes) {
-      if (absl::Status s = e->journal->Append(cs); !s.ok()) return s;
+      if (absl::Status s = e.journal->Append(cs); !s.ok()) return s;
     }
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (store_full) {
-      e->history.clear();
-    } else {
-      for (xfr::Changeset& cs : changes) AddHistory(*e, std::move(cs));
-    }
-    e->warnings = std::move(warnings);
-    Install(*e, *z, origin);
-    e->refresh.expired = false;
+    for (xfr::Changeset& cs : changes) AddHistory(e, std::move(cs));
+    e.warnings = std::move(warnings);
+    Install(e, *z, origin);
+    e.refresh.expired = false;
     Publish();
   }
   // Replaced answers stay in the shared arrays until a full build: once
@@ -403,15 +418,53 @@ absl::Status ZoneStore::CommitTransfer(const std::string& apex,
     auto compact = RebuildZone(**z);
     if (compact.ok()) {
       std::lock_guard<std::mutex> lock(mu_);
-      Install(*e, std::move(*compact), origin + ", compacted");
+      Install(e, std::move(*compact), origin + ", compacted");
       Publish();
     } else {
       std::fprintf(stderr, "popdns: zone %s: compaction failed: %s\n",
-                   e->config.name.c_str(),
+                   e.config.name.c_str(),
                    std::string(compact.status().message()).c_str());
     }
+    malloc_trim(0);
   }
-  malloc_trim(0);
+  return absl::OkStatus();
+}
+
+absl::Status ZoneStore::CommitEdit(const std::string& apex, const EditFn& edit,
+                                   const std::string& origin,
+                                   uint32_t* serial) {
+  std::lock_guard<std::mutex> writer(writer_mu_);
+  Entry* e = Find(apex);
+  if (!e) return absl::NotFoundError("no such zone");
+  if (e->config.secondary()) {
+    return absl::FailedPreconditionError(
+        "zone " + e->config.name + " is a secondary: change it at its primary");
+  }
+  if (!e->zone) {
+    return absl::FailedPreconditionError("zone " + e->config.name +
+                                         " is not loaded");
+  }
+  if (e->config.storage.empty()) {
+    return absl::FailedPreconditionError(
+        "zone " + e->config.name +
+        " has no storage: a change would not survive a restart");
+  }
+  if (absl::Status s = OpenJournal(*e); !s.ok()) return s;
+  if (!e->journal) {
+    return absl::FailedPreconditionError("zone " + e->config.name +
+                                         ": journal not open");
+  }
+  auto change = edit(*e->zone, e->config);
+  if (!change.ok()) return change.status();
+  if (*change) {
+    std::vector<xfr::Changeset> changes;
+    changes.push_back(std::move(**change));
+    if (absl::Status s = ApplyChanges(*e, std::move(changes), origin);
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (serial) *serial = e->zone->serial;
   return absl::OkStatus();
 }
 

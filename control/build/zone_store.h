@@ -14,6 +14,7 @@
 
 #include <ctime>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -96,6 +97,22 @@ class ZoneStore {
                               std::vector<xfr::Changeset> changes,
                               const std::string& origin);
 
+  // Changes the serving version of `apex` (RFC 2136 UPDATE, the
+  // provisioning API) under the writers' lock, so that what `edit` reads
+  // is the version its change applies to. `edit` returns the change
+  // (nullopt: nothing to change) or an error, which is returned as is with
+  // nothing changed. The change is in the journal (fsync'd) before it is
+  // published, and published (the dataplane answers it) when this
+  // returns: the serial then serving, in `*serial`.
+  // Errors: NotFound for an unknown zone; FailedPrecondition for a zone
+  // that is a secondary, not loaded, expired or without `storage` (a
+  // change must survive a restart); InvalidArgument when the new version
+  // does not validate; journal errors; and `edit`'s own.
+  using EditFn = std::function<absl::StatusOr<std::optional<xfr::Changeset>>(
+      const zone::Zone& serving, const ZoneConfig& config)>;
+  absl::Status CommitEdit(const std::string& apex, const EditFn& edit,
+                          const std::string& origin, uint32_t* serial);
+
   // The serving version's SOA record, for IXFR requests and SOA checks.
   std::optional<ZoneRecord> CurrentSoa(const std::string& apex) const;
   std::optional<ZoneView> View(const std::string& apex) const;
@@ -136,6 +153,12 @@ class ZoneStore {
   void Install(Entry& e, std::shared_ptr<const zone::Zone> z,
                const std::string& source);
   void AddHistory(Entry& e, xfr::Changeset cs);
+  // IXFR in and edits: builds the changes onto e's version in proportion
+  // to them, journals them, publishes; then compacts if due. Errors: as
+  // BuildIncremental (FailedPrecondition: does not apply), InvalidArgument
+  // prefixed with `origin`, journal errors.
+  absl::Status ApplyChanges(Entry& e, std::vector<xfr::Changeset> changes,
+                            const std::string& origin);
   void Publish();
 
   dpdk::SnapshotManager* snapshots_;

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "control/build/zone_records.h"
+#include "control/update/update_service.h"
 #include "control/xfr/dns_message.h"
 #include "control/xfr/transport.h"
 #include "control/zonefile/name_text.h"
@@ -248,7 +249,11 @@ Responses XfrServer::Handle(const control::SlowPathRequest& req) {
     return reply(kNoError, true);
   }
   if (opcode == static_cast<uint8_t>(dns::Opcode::kUpdate)) {
-    return reply(kNotAuth);  // RFC 2136 3.1.1: no zone takes updates yet
+    // RFC 2136 3.8: answered once the change is durable and serving.
+    const update::UpdateReply u =
+        update::ApplyUpdate(store_, m, signed_by, AddressText(req.peer));
+    if (u.changed) replicator_->NotifySecondaries(u.apex);
+    return reply(u.rcode);
   }
   if (opcode != 0) return reply(kNotImp);
   if (m.qdcount != 1) return reply(kFormErr);

@@ -3,7 +3,7 @@
 // signed, or NOTAUTH with BADKEY/BADSIG/BADTIME, RFC 8945 5.2), NOTIFY
 // from a zone's primaries (RFC 1996), AXFR (RFC 5936) and IXFR (RFC 1995,
 // from the zone's history) to the addresses and key a zone allows, and
-// UPDATE (not taken yet: NOTAUTH). Runs on socket threads: thread-safe,
+// and RFC 2136 UPDATE (control/update/update_service.h). Runs on socket threads: thread-safe,
 // and a transfer out is built from a zone snapshot taken under the
 // store's lock and then used without it.
 #ifndef POPDNS_CONTROL_XFR_XFR_SERVER_H_

@@ -1188,6 +1188,11 @@ std::optional<std::string> RdataWithLowercaseNames(uint16_t type,
   return out;
 }
 
+bool RdataWireValid(uint16_t type, std::string_view rdata) {
+  const RdataFormat* format = FindFormat(type);
+  return format == nullptr || WireMatchesFormat(*format, rdata);
+}
+
 std::string RdataToGenericText(std::string_view rdata) {
   std::string out = Cat("\\# ", rdata.size());
   if (!rdata.empty()) {

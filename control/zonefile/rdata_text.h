@@ -57,6 +57,11 @@ bool ParseTtlText(std::string_view text, uint32_t* ttl);
 std::optional<std::string> RdataWithLowercaseNames(uint16_t type,
                                                    std::string_view rdata);
 
+// Whether wire `rdata` has the shape of `type` (its fields, names
+// uncompressed, nothing left over), for RDATA that arrives in messages
+// (UPDATE). Types without a known format are opaque: always true.
+bool RdataWireValid(uint16_t type, std::string_view rdata);
+
 // RFC 3597 generic form of wire RDATA: "\# 4 c0000201" ("\# 0" if empty).
 std::string RdataToGenericText(std::string_view rdata);
 

@@ -48,7 +48,11 @@ enum class Rcode : uint8_t {
   kNxDomain = 3,
   kNotImp = 4,
   kRefused = 5,
+  kYxDomain = 6,  // RFC 2136 2.2
+  kYxRrset = 7,
+  kNxRrset = 8,
   kNotAuth = 9,
+  kNotZone = 10,
 };
 inline constexpr uint16_t kRcodeBadVers = 16;  // RFC 6891 6.1.3
 inline constexpr size_t kNumRcodes = 17;
