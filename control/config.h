@@ -1,5 +1,7 @@
-// popdns configuration: a YAML file (--config) and/or command-line flags.
-// Control thread only, at start-up and on reload.
+// popdns configuration: the YAML file (--config); the command-line flags
+// are read by control/server/command_line.h. Control thread only, at
+// start-up and on reload. Every key is documented in
+// doc/config_reference.py (man page popdns.yaml(5), README).
 #ifndef POPDNS_CONTROL_CONFIG_H_
 #define POPDNS_CONTROL_CONFIG_H_
 
@@ -133,16 +135,6 @@ struct Config {
 // config file's directory. Errors: NotFound (cannot open), InvalidArgument
 // "file:line:col: what" for syntax errors, unknown keys and bad values.
 absl::StatusOr<Config> LoadConfigFile(const std::string& path);
-
-// Parses argv. Flags: --config FILE, --zone NAME=FILE, --listen ADDR:PORT
-// (both repeatable, added to the file's), --udp-payload N, --identity S,
-// --version-string S, --udp-threads N, --control-socket PATH, --check.
-// Errors: InvalidArgument naming the flag.
-struct Args {
-  Config config;
-  bool check_only = false;
-};
-absl::StatusOr<Args> ParseArgs(int argc, char** argv);
 
 // Splits "1.2.3.4:53" / "[::1]:53" / "::1" (port 53 by default).
 absl::Status ParseListenAddress(const std::string& text, std::string* host,

@@ -14,6 +14,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "control/config.h"
+#include "control/server/command_line.h"
+#include "control/server/version_text.h"
+#include "control/server/zone_check.h"
 #include "control/zonefile/name_text.h"
 #include "control/server/control_socket.h"
 #include "control/server/exception_interface.h"
@@ -30,9 +33,11 @@
 namespace popdns::control {
 namespace {
 
-int Fail(const std::string& what) {
+// Messages are one line each, ended here (some carry their own newline).
+int Fail(std::string what, int status = kExitFailure) {
+  while (!what.empty() && what.back() == '\n') what.pop_back();
   std::fprintf(stderr, "popdns: error: %s\n", what.c_str());
-  return 1;
+  return status;
 }
 
 // Reloads zone files; zones whose serial changed NOTIFY their secondaries.
@@ -89,21 +94,36 @@ absl::StatusOr<std::unique_ptr<xfr::TsigKeyring>> MakeKeyring(
   return ring;
 }
 
-int Run(int argc, char** argv) {
-  auto args = ParseArgs(argc, argv);
-  if (!args.ok()) {
-    const std::string what(args.status().message());
-    // Flag mistakes get the usage line; config file errors point at the
-    // file already.
-    if (what.rfind("--", 0) == 0 || what.rfind("unknown flag", 0) == 0) {
-      std::fprintf(stderr,
-                   "usage: popdns [--config FILE] [--zone NAME=FILE]... "
-                   "[--listen ADDR:PORT]... [--check]\n");
-    }
-    return Fail(what);
+// --check: the config (keys included) and every zone, all errors listed.
+int Check(const Config& config) {
+  if (auto keyring = MakeKeyring(config); !keyring.ok()) {
+    return Fail(std::string(keyring.status().message()));
   }
+  std::string report;
+  const int failed = CheckZones(config, /*max_errors=*/20, &report);
+  std::fputs(report.c_str(), stdout);
+  return failed == 0 ? kExitOk : kExitFailure;
+}
+
+int Run(int argc, char** argv) {
+  auto line = ParseCommandLine(argc, argv);
+  if (!line.ok()) {
+    Fail(std::string(line.status().message()), kExitUsage);
+    std::fputs(PopdnsUsageLine(), stderr);
+    return kExitUsage;
+  }
+  if (line->action == CommandLine::Action::kHelp) {
+    std::fputs(PopdnsHelp(), stdout);
+    return kExitOk;
+  }
+  if (line->action == CommandLine::Action::kVersion) {
+    std::fputs(PopdnsVersionText().c_str(), stdout);
+    return kExitOk;
+  }
+  auto args = LoadArgs(*line);
+  if (!args.ok()) return Fail(std::string(args.status().message()));
   const Config& config = args->config;
-  if (config.zones.empty()) return Fail("no zones configured");
+  if (args->check_only) return Check(config);
 
   // Signals are taken synchronously by the control loop; worker threads
   // inherit the mask and never see them.
@@ -125,7 +145,7 @@ int Run(int argc, char** argv) {
   unsigned dp_workers = 0;
   std::vector<std::string> eal_args = EffectiveEalArgs(dps.eal);
   std::unique_ptr<XdpMode> xdp_mode;
-  if (dps.enabled && !args->check_only) {
+  if (dps.enabled) {
     if (dps.xdp.enabled) {
       auto mode = XdpMode::Prepare(dps.xdp, &eal_args);
       if (!mode.ok()) return Fail(std::string(mode.status().message()));
@@ -154,11 +174,7 @@ int Run(int argc, char** argv) {
   if (absl::Status s = store.Configure(config.zones); !s.ok()) {
     return Fail(std::string(s.message()));
   }
-  const std::string errors = store.LoadAll();
-  if (args->check_only) {
-    std::fputs(store.StatusText().c_str(), stdout);
-    return errors.empty() ? 0 : 1;
-  }
+  store.LoadAll();
 
   std::unique_ptr<dpdk::Dataplane> dataplane;
   if (dps.enabled) {
