@@ -158,6 +158,8 @@ UpdateResult Prescan(ZoneEdit& edit, const xfr::Message& m, uint16_t zclass) {
 UpdateResult CheckPermission(ZoneEdit& edit, const control::ZoneConfig& config,
                              const xfr::Message& m, std::string_view key) {
   for (const ZoneRecord& r : m.authority) {
+    // Deleting the SOA is ignored (3.4.2.3, 3.4.2.4): nothing to allow.
+    if (r.type == rrtype::kSoa && r.rclass != m.qclass) continue;
     bool allowed;
     if (r.type == rrtype::kAny) {
       // Deleting a whole name: every type it holds must be the key's, and

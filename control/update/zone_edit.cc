@@ -122,13 +122,15 @@ bool ZoneEdit::Add(std::string_view owner, uint16_t type, uint32_t ttl,
     std::erase_if(n.now,
                   [](const EditRecord& r) { return r.type == rrtype::kCname; });
   }
-  bool present = false;
-  for (EditRecord& r : n.now) {
-    if (r.type != type) continue;
-    r.ttl = ttl;
-    present |= Same(r, type, rdata);
+  for (const EditRecord& r : n.now) {
+    // A record already there stays as it is, TTL included (as Knot does;
+    // BIND takes the new TTL).
+    if (Same(r, type, rdata)) return false;
   }
-  if (!present) n.now.push_back({type, ttl, std::string(rdata)});
+  for (EditRecord& r : n.now) {
+    if (r.type == type) r.ttl = ttl;
+  }
+  n.now.push_back({type, ttl, std::string(rdata)});
   return true;
 }
 

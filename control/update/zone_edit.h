@@ -43,12 +43,12 @@ class ZoneEdit {
   bool NameInUse(std::string_view owner) { return !RecordsAt(owner).empty(); }
   bool RRsetExists(std::string_view owner, uint16_t type);
 
-  // RFC 2136 3.4.2.2. Adds one record; a record already there (RDATA
-  // compared with names case-insensitively) is kept once. The RRset takes
-  // the new record's TTL (as BIND does: one TTL per RRset, RFC 2181 5.2).
-  // Ignored, returning false: a CNAME where other data is, other data
-  // where a CNAME is, an SOA elsewhere than the apex or whose serial is
-  // not newer (RFC 1982).
+  // RFC 2136 3.4.2.2. Adds one record; the RRset takes the new record's
+  // TTL (one TTL per RRset, RFC 2181 5.2). Ignored, returning false: a
+  // record already there (RDATA compared with names case-insensitively;
+  // its TTL is kept, as Knot does), a CNAME where other data is, other
+  // data where a CNAME is, an SOA elsewhere than the apex or whose serial
+  // is not newer (RFC 1982).
   bool Add(std::string_view owner, uint16_t type, uint32_t ttl,
            std::string_view rdata);
   // RFC 2136 3.4.2.3: deletes the RRset; at the apex, SOA and NS are kept.

@@ -91,9 +91,10 @@ class CaseFailed(Exception):
 # popdns under test
 
 class Popdns(peers.Server):
-    """popdns with a config as issue 11 describes. zones: dicts with keys
-    name, file, primaries, key, storage, refresh, retry, expire, notify,
-    allow_transfer (absent or None: not written)."""
+    """popdns with a config as issues 11 and 12 describe. zones: dicts with
+    keys name, file, primaries, key, storage, refresh, retry, expire,
+    notify, allow_transfer, serial_policy, update (a list of {key, subtree,
+    types}) (absent or None: not written)."""
 
     kind = "popdns"
 
@@ -104,6 +105,7 @@ class Popdns(peers.Server):
         self.zone_conf = [dict(z) for z in zones]
         self.zone = self.zone_conf[0]["name"] if self.zone_conf else None
         self.keys_file = keys_file
+        self.extra_lines = []  # more top-level config (management: ...)
         self.conf = os.path.join(self.dir, "popdns.yaml")
         self.sock = os.path.join(self.dir, "ctl.sock")
 
@@ -143,6 +145,17 @@ class Popdns(peers.Server):
             for k in ("refresh", "retry", "expire"):
                 if z.get(k) is not None:
                     lines.append("    %s: %d" % (k, z[k]))
+            if z.get("serial_policy"):
+                lines.append("    serial_policy: %s" % z["serial_policy"])
+            if z.get("update"):
+                # issue 12: [{key, subtree, types}], first match wins
+                lines.append("    update:")
+                for r in z["update"]:
+                    lines.append("      - {key: %s, subtree: %s%s}" % (
+                        r["key"], r.get("subtree", z["name"]),
+                        ", types: [%s]" % ", ".join(r["types"])
+                        if r.get("types") else ""))
+        lines += self.extra_lines
         with open(self.conf, "w") as f:
             f.write("\n".join(lines) + "\n")
 

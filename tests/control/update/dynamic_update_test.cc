@@ -276,6 +276,12 @@ TEST_F(DynamicUpdateTest, NothingChangedKeepsTheSerial) {
   EXPECT_FALSE(r.change.has_value());
 }
 
+TEST_F(DynamicUpdateTest, ExistingRecordKeepsItsTtl) {
+  // As knotd: a record already there is ignored, its TTL too.
+  msg_.authority.push_back(Add("www.apps.test.", "A", "192.0.2.1", 60));
+  EXPECT_FALSE(Run("admin.").change.has_value());
+}
+
 TEST_F(DynamicUpdateTest, NewTtlAppliesToTheRRset) {
   msg_.authority.push_back(Add("www.apps.test.", "A", "192.0.2.3", 60));
   const UpdateResult r = Run("admin.");
