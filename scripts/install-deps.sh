@@ -17,6 +17,8 @@ PACKAGES=(
   bind9 pdns-server pdns-backend-sqlite3 sqlite3
   certbot python3-certbot-dns-rfc2136 pebble
   iproute2 iputils-ping ethtool procps python3 python3-dnspython valgrind
+  # the man pages' test renders them (man -l, groff)
+  man-db groff-base
 )
 
 missing=()

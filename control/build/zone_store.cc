@@ -228,7 +228,8 @@ absl::Status ZoneStore::LoadFromFile(Entry& e) {
 void ZoneStore::Fail(Entry& e, const absl::Status& s, std::string* errors) {
   std::lock_guard<std::mutex> lock(mu_);
   e.error = std::string(s.message());
-  absl::StrAppend(errors, e.error, "\n");
+  // The reply to `reload` may list several zones: each line names its own.
+  absl::StrAppend(errors, "zone ", e.config.name, ": ", e.error, "\n");
   std::fprintf(stderr, "popdns: zone %s not loaded: %s\n",
                e.config.name.c_str(), e.error.c_str());
 }

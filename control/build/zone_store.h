@@ -82,7 +82,8 @@ class ZoneStore {
   // publishes. For a zone with `storage`, the difference to the previous
   // version goes into the journal as IXFR history. Secondaries without a
   // file are left alone (the replication thread refreshes them). Returns
-  // the errors joined; `changed` gets the apexes whose serial changed.
+  // the errors, one line per zone ("zone NAME: file:line:col: what\n");
+  // `changed` gets the apexes whose serial changed.
   std::string Reload(const std::string& zone_name = "",
                      std::vector<std::string>* changed = nullptr);
 
