@@ -29,6 +29,8 @@
 #include "control/xfr/replicator.h"
 #include "control/xfr/tsig.h"
 #include "control/xfr/xfr_server.h"
+#include "control/server/management_http.h"
+#include "control/update/pdns_api.h"
 
 namespace popdns::control {
 namespace {
@@ -247,6 +249,19 @@ int Run(int argc, char** argv) {
     if (dataplane) dataplane->Stop();
     return Fail(std::string(control_fd.status().message()));
   }
+  // The provisioning API on the management address (metrics and health
+  // will join it): its changes go through the same ZoneStore.
+  ManagementHttp management(config.management);
+  if (!config.management.listen.empty()) {
+    update::RegisterPdnsApi(&management, &store, &replicator);
+    if (absl::Status s = management.Start(); !s.ok()) {
+      server.Stop();
+      if (dataplane) dataplane->Stop();
+      close(*control_fd);
+      unlink(config.control_socket.c_str());
+      return Fail(std::string(s.message()));
+    }
+  }
   std::fprintf(stderr, "popdns: serving %zu zone(s) on %s\n",
                store.zone_count(), absl::StrJoin(config.listen, ", ").c_str());
   // Transfers start once we answer: a NOTIFY that comes back at once is
@@ -278,6 +293,7 @@ int Run(int argc, char** argv) {
     }
   }
   std::fprintf(stderr, "popdns: stopping\n");
+  management.Stop();
   replicator.Stop();
   server.Stop();
   if (dataplane) dataplane->Stop();

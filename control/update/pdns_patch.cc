@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "control/zonefile/name_text.h"
 #include "control/zonefile/rdata_to_text.h"
