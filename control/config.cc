@@ -24,6 +24,52 @@ absl::Status At(const std::string& file, const YAML::Mark& mark,
       absl::StrCat(file, ":", mark.line + 1, ":", mark.column + 1, ": ", what));
 }
 
+// The key path ("zones[1].file") of the value at `mark` below `n`.
+bool FindKeyPath(const YAML::Node& n, const YAML::Mark& mark,
+                 std::string* path) {
+  auto at = [&mark](const YAML::Node& v) {
+    return v.Mark().pos == mark.pos && v.Mark().line == mark.line &&
+           v.Mark().column == mark.column;
+  };
+  if (n.IsMap()) {
+    for (const auto& kv : n) {
+      std::string here = (path->empty() ? "" : *path + ".") +
+                         (kv.first.IsScalar() ? kv.first.Scalar() : "?");
+      if (at(kv.second) || FindKeyPath(kv.second, mark, &here)) {
+        *path = here;
+        return true;
+      }
+    }
+  } else if (n.IsSequence()) {
+    for (size_t i = 0; i < n.size(); ++i) {
+      std::string here = absl::StrCat(*path, "[", i, "]");
+      if (at(n[i]) || FindKeyPath(n[i], mark, &here)) {
+        *path = here;
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+// yaml-cpp's own errors, made to say which key: a conversion error only
+// says "bad conversion", and it only happens where a single value was
+// read from a list or a mapping.
+absl::Status YamlError(const std::string& file, const YAML::Node& root,
+                       const YAML::Exception& e) {
+  if (dynamic_cast<const YAML::BadConversion*>(&e) != nullptr) {
+    std::string key;
+    const std::string what =
+        "expected a single value (string or number), not a list or mapping";
+    return At(file, e.mark,
+              FindKeyPath(root, e.mark, &key) ? key + ": " + what : what);
+  }
+  if (dynamic_cast<const YAML::ParserException*>(&e) != nullptr) {
+    return At(file, e.mark, "YAML syntax: " + e.msg);
+  }
+  return At(file, e.mark, e.msg);
+}
+
 std::string Absolute(std::string name) {
   if (name.empty() || name.back() != '.') name.push_back('.');
   return name;
@@ -302,8 +348,9 @@ absl::Status ReadKeysFile(const std::string& file, const YAML::Node& v,
                  "others (chmod 600 it)\n",
                  p.c_str());
   }
+  YAML::Node root;
   try {
-    YAML::Node root = YAML::Load(in);
+    root = YAML::Load(in);
     if (!root.IsMap() || !root["keys"]) {
       return At(p.string(), root.Mark(), "expected a mapping with 'keys:'");
     }
@@ -315,7 +362,7 @@ absl::Status ReadKeysFile(const std::string& file, const YAML::Node& v,
     }
     return ReadKeys(p.string(), root["keys"], c);
   } catch (const YAML::Exception& e) {
-    return At(p.string(), e.mark, e.msg);
+    return YamlError(p.string(), root, e);
   }
 }
 
@@ -611,14 +658,15 @@ absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
   if (!in) return absl::NotFoundError("cannot open config file " + path);
   Config c;
   c.config_file = path;
+  YAML::Node root;
   try {
-    YAML::Node root = YAML::Load(in);
+    root = YAML::Load(in);
     if (root.IsNull()) return c;
     if (!root.IsMap()) return At(path, root.Mark(), "expected a mapping");
     absl::Status s = ReadTop(path, root, &c);
     if (!s.ok()) return s;
   } catch (const YAML::Exception& e) {
-    return At(path, e.mark, e.msg);
+    return YamlError(path, root, e);
   }
   return c;
 }

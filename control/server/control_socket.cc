@@ -41,7 +41,10 @@ absl::StatusOr<int> OpenControlSocket(const std::string& path) {
   std::filesystem::create_directories(
       std::filesystem::path(path).parent_path(), ec);
   const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return absl::InternalError(strerror(errno));
+  if (fd < 0) {
+    return absl::InternalError(
+        absl::StrCat("control socket ", path, ": ", strerror(errno)));
+  }
   // A socket file left by a crashed instance: if nobody answers on it,
   // it is stale and replaced; if someone does, another popdns runs.
   const int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -49,7 +52,10 @@ absl::StatusOr<int> OpenControlSocket(const std::string& path) {
               sizeof(*addr)) == 0) {
     close(probe);
     close(fd);
-    return absl::AlreadyExistsError("another popdns serves " + path);
+    return absl::AlreadyExistsError(
+        "control socket " + path +
+        ": another popdns serves it (stop that one, or give this one "
+        "--control-socket PATH)");
   }
   close(probe);
   unlink(path.c_str());

@@ -218,5 +218,17 @@ TEST(ReplicationConfig, ErrorsSayWhereAndWhat) {
               ::testing::Not(HasSubstr("TOPSECRET")));
 }
 
+// yaml-cpp says only "bad conversion"; the message names the key.
+TEST(ConfigErrors, ListWhereAValueBelongsNamesTheKey) {
+  const std::string single =
+      ": expected a single value (string or number), not a list or mapping";
+  EXPECT_EQ(ErrorOf("identity: [a, b]\n"), ":1:11: identity" + single);
+  EXPECT_EQ(ErrorOf("zones:\n  - name: x\n    file: {a: b}\n"),
+            ":3:11: zones[0].file" + single);
+  EXPECT_EQ(ErrorOf("dataplane:\n  eal: [a, [b]]\n"),
+            ":2:12: dataplane.eal[1]" + single);
+  EXPECT_EQ(ErrorOf("zones: [\n"), ":2:1: YAML syntax: end of sequence flow not found");
+}
+
 }  // namespace
 }  // namespace popdns::control
