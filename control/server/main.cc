@@ -156,10 +156,10 @@ int Run(int argc, char** argv) {
     if (absl::Status s = ParseServiceAddresses(dps.service_addresses,
                                                &dp_config.service);
         !s.ok()) {
-      return Fail(std::string(s.message()));
+      return Fail("dataplane.service_addresses: " + std::string(s.message()));
     }
     if (absl::Status s = dpdk::Dataplane::InitEal(eal_args); !s.ok()) {
-      return Fail(std::string(s.message()));
+      return Fail("dataplane.eal: " + std::string(s.message()));
     }
     dp_workers = dpdk::Dataplane::WorkerLcores();
     if (xdp_mode && static_cast<int>(dp_workers) != dps.xdp.queues) {
@@ -187,7 +187,7 @@ int Run(int argc, char** argv) {
     dp_config.answer.udp_payload = config.udp_payload;
     dp_config.mbufs = dps.mbufs;
     auto dp = dpdk::Dataplane::Start(dp_config, &snapshots);
-    if (!dp.ok()) return Fail(std::string(dp.status().message()));
+    if (!dp.ok()) return Fail("dataplane: " + std::string(dp.status().message()));
     dataplane = std::move(*dp);
     for (size_t i = 0; i < dps.ports.size(); ++i) {
       const PortSection& p = dps.ports[i];
