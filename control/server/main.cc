@@ -187,7 +187,9 @@ int Run(int argc, char** argv) {
     dp_config.answer.udp_payload = config.udp_payload;
     dp_config.mbufs = dps.mbufs;
     auto dp = dpdk::Dataplane::Start(dp_config, &snapshots);
-    if (!dp.ok()) return Fail("dataplane: " + std::string(dp.status().message()));
+    if (!dp.ok()) {
+      return Fail("dataplane: " + std::string(dp.status().message()));
+    }
     dataplane = std::move(*dp);
     for (size_t i = 0; i < dps.ports.size(); ++i) {
       const PortSection& p = dps.ports[i];

@@ -119,14 +119,15 @@ bool CheckApex(const std::vector<ZoneRecord>& records,
   }
   std::string where =
       records.empty() ? std::string("zone") : records.front().file.path();
+  const std::string apex = NameToText(apex_wire);
   if (soa == nullptr &&
-      !errors->Add(absl::InvalidArgumentError(Cat(
-          where, ": no SOA record at the zone apex ", NameToText(apex_wire))))) {
+      !errors->Add(absl::InvalidArgumentError(
+          Cat(where, ": no SOA record at the zone apex ", apex)))) {
     return false;
   }
   if (!apex_ns &&
-      !errors->Add(absl::InvalidArgumentError(Cat(
-          where, ": no NS records at the zone apex ", NameToText(apex_wire))))) {
+      !errors->Add(absl::InvalidArgumentError(
+          Cat(where, ": no NS records at the zone apex ", apex)))) {
     return false;
   }
   return true;

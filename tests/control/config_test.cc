@@ -227,7 +227,8 @@ TEST(ConfigErrors, ListWhereAValueBelongsNamesTheKey) {
             ":3:11: zones[0].file" + single);
   EXPECT_EQ(ErrorOf("dataplane:\n  eal: [a, [b]]\n"),
             ":2:12: dataplane.eal[1]" + single);
-  EXPECT_EQ(ErrorOf("zones: [\n"), ":2:1: YAML syntax: end of sequence flow not found");
+  EXPECT_EQ(ErrorOf("zones: [\n"),
+            ":2:1: YAML syntax: end of sequence flow not found");
 }
 
 }  // namespace

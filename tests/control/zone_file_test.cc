@@ -834,12 +834,14 @@ TEST(ZoneFileCheck, ErrorsInsideIncludesAndMissingFiles) {
       dir + "/m.zone", Options(), &errors);
   EXPECT_FALSE(records.ok());
   ASSERT_EQ(errors.count(), 4u);
-  EXPECT_EQ(errors.messages()[0], inc + ":1:5: invalid IPv4 address '300.0.0.1'");
+  EXPECT_EQ(errors.messages()[0],
+            inc + ":1:5: invalid IPv4 address '300.0.0.1'");
   EXPECT_EQ(errors.messages()[1], inc + ":3:5: invalid IPv4 address 'x'");
   EXPECT_EQ(errors.messages()[2].rfind(dir + "/m.zone:2:10: cannot open", 0),
             0u)
       << errors.messages()[2];
-  EXPECT_EQ(errors.messages()[3], dir + "/m.zone:3:5: invalid IPv4 address '1'");
+  EXPECT_EQ(errors.messages()[3],
+            dir + "/m.zone:3:5: invalid IPv4 address '1'");
   std::remove(inc.c_str());
 
   ErrorList missing;
