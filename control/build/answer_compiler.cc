@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "dataplane/dns/answer.h"
 #include "dataplane/dns/name.h"
@@ -238,13 +239,30 @@ AnswerCompiler::Result AnswerCompiler::Compile(std::string_view qname,
   if (soa == SoaIn::kElsewhere) return Result::kNoBlob;
   const char* bytes = reinterpret_cast<const char*>(msg + start);
   if (soa == SoaIn::kLast) {
-    const size_t offset = z_->soa_answers.size();
-    if (offset + b.size >= zone::kNone - zone::kSoaAnswerBase) {
-      return Result::kFull;
+    std::string key(bytes, b.size);
+    std::memset(key.data() + ttl_at, 0, 4);
+    std::memset(key.data() + key.size() - 20, 0, 20);
+    std::optional<uint32_t> shared;
+    if (shared_soa_) {
+      auto it = shared_soa_->find(key);
+      if (it != shared_soa_->end()) shared = it->second;
     }
-    b.offset = static_cast<uint32_t>(zone::kSoaAnswerBase + offset);
-    z_->soa_answers.append(bytes, b.size);
-    soa_answers_.push_back({static_cast<uint32_t>(offset), b.size, ttl_at});
+    if (!shared) {
+      auto it = added_soa_.find(key);
+      if (it != added_soa_.end()) shared = it->second;
+    }
+    if (shared) {
+      b.offset = static_cast<uint32_t>(zone::kSoaAnswerBase + *shared);
+    } else {
+      const size_t offset = z_->soa_answers.size();
+      if (offset + b.size >= zone::kNone - zone::kSoaAnswerBase) {
+        return Result::kFull;
+      }
+      b.offset = static_cast<uint32_t>(zone::kSoaAnswerBase + offset);
+      z_->soa_answers.append(bytes, b.size);
+      soa_answers_.push_back({static_cast<uint32_t>(offset), b.size, ttl_at});
+      added_soa_.emplace(std::move(key), static_cast<uint32_t>(offset));
+    }
   } else {
     const size_t offset = heaps_->arena.size();
     if (offset + b.size > zone::kSoaAnswerBase ||

@@ -59,6 +59,14 @@ struct SoaAnswer {
 // Writes z's negative TTL and SOA timers into every answer of `answers`.
 void RestampSoaAnswers(zone::Zone* z, const std::vector<SoaAnswer>& answers);
 
+// Negative answers by their bytes less the SOA's TTL, serial and timers
+// (which every version re-stamps) -> offset in Zone::soa_answers. The
+// negative answers of names of the same length are byte for byte the same
+// in an unsigned zone (their SOA owner is a pointer into the question), so
+// a lineage keeps one copy of each: a version's own region, which every
+// incremental build copies and re-stamps, holds distinct answers only.
+using SoaAnswerIndex = absl::flat_hash_map<std::string, uint32_t>;
+
 // What an incremental build of a lineage needs from the versions before
 // it, kept in ZoneHeaps::builder_state for the lineage's newest version.
 // Names are views into ZoneHeaps::names, which outlive this.
@@ -80,7 +88,10 @@ struct LineageState {
   // Every answer ever placed in soa_answers (garbage too: re-stamping a
   // dead one is harmless, and compaction drops them).
   std::vector<SoaAnswer> soa_answers;
-  size_t soa_answer_garbage = 0;  // bytes of soa_answers no node reads
+  SoaAnswerIndex soa_answer_index;  // of soa_answers, for sharing
+  // Bytes of soa_answers the replaced answers held (an over-estimate: a
+  // shared answer is counted once per answer that referred to it).
+  size_t soa_answer_garbage = 0;
   size_t rrsig_nodes = 0;         // nodes with signatures (Zone::is_signed)
 
   // Records `deps` as node `name`'s (replacing what it had).
@@ -105,8 +116,14 @@ class AnswerCompiler {
   // Errors: InvalidArgument "delegation too large"; ResourceExhausted.
   absl::Status CompileNode(uint32_t i, AnswerDeps* deps);
 
-  // The answers this compiler put in z->soa_answers.
+  // Negative answers already in z->soa_answers that new ones may share
+  // (the lineage's index; read only: a build that fails adds nothing).
+  void ShareSoaAnswers(const SoaAnswerIndex* existing) {
+    shared_soa_ = existing;
+  }
+  // The answers this compiler put in z->soa_answers, and their index.
   const std::vector<SoaAnswer>& soa_answers() const { return soa_answers_; }
+  SoaAnswerIndex& added_soa_index() { return added_soa_; }
 
  private:
   class DepLog;
@@ -123,6 +140,8 @@ class AnswerCompiler {
   dns::BlobRecorder recorder_;
   std::vector<zone::TypedBlob> typed_;
   std::vector<SoaAnswer> soa_answers_;
+  const SoaAnswerIndex* shared_soa_ = nullptr;
+  SoaAnswerIndex added_soa_;
 };
 
 }  // namespace popdns::control::internal

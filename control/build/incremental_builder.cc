@@ -167,6 +167,7 @@ class Incremental {
   size_t limit_ = 0;
   std::vector<Owner*> writes_;   // after Build: the new node entries
   std::vector<internal::SoaAnswer> new_soa_answers_;
+  internal::SoaAnswerIndex new_soa_index_;
   size_t created_ = 0, removed_ = 0;
   long rrsig_delta_ = 0;
   size_t garbage_ = 0;
@@ -903,6 +904,7 @@ absl::StatusOr<std::shared_ptr<Zone>> Incremental::Build() {
 
   // Answers of every new entry, against the new version.
   AnswerCompiler compiler(z.get(), /*may_grow=*/false);
+  compiler.ShareSoaAnswers(&st_.soa_answer_index);
   for (Owner* o : writes_) {
     const bool track = o != &apex;
     const absl::Status s =
@@ -915,6 +917,7 @@ absl::StatusOr<std::shared_ptr<Zone>> Incremental::Build() {
     ++stats_.answers_compiled;
   }
   new_soa_answers_ = compiler.soa_answers();
+  new_soa_index_ = std::move(compiler.added_soa_index());
   z->SetViews();
   stats_.nodes_written = writes_.size();
   stats_.nodes_removed = removed_;
@@ -985,6 +988,7 @@ void Incremental::Commit(const Zone& z) {
   }
   st_.soa_answers.insert(st_.soa_answers.end(), new_soa_answers_.begin(),
                          new_soa_answers_.end());
+  st_.soa_answer_index.merge(new_soa_index_);
   st_.rrsig_nodes = static_cast<size_t>(
       static_cast<long>(st_.rrsig_nodes) + rrsig_delta_);
   h.head = z.version;
@@ -994,14 +998,10 @@ void Incremental::Commit(const Zone& z) {
 absl::StatusOr<std::shared_ptr<const Zone>> FullBuild(
     const Zone& base, const std::vector<xfr::Changeset>& changes,
     std::vector<std::string>* warnings) {
-  std::vector<ZoneRecord> records = RecordsOf(base);
-  for (const xfr::Changeset& cs : changes) {
-    auto next = ApplyChangeset(std::move(records), cs);
-    if (!next.ok()) return next.status();
-    records = std::move(*next);
-  }
+  auto records = ApplyChangesets(RecordsOf(base), changes);
+  if (!records.ok()) return records.status();
   auto valid =
-      NormalizeAndValidateZone(std::move(records), base.apex, warnings);
+      NormalizeAndValidateZone(std::move(*records), base.apex, warnings);
   if (!valid.ok()) return valid.status();
   BuildOptions options;
   options.updatable = true;

@@ -259,7 +259,10 @@ absl::Status Builder::CompileBlobs() {
       state_->SetDeps(z.nodes[i].name, std::move(deps));
     }
   }
-  if (state_) state_->soa_answers = compiler.soa_answers();
+  if (state_) {
+    state_->soa_answers = compiler.soa_answers();
+    state_->soa_answer_index = std::move(compiler.added_soa_index());
+  }
   return absl::OkStatus();
 }
 

@@ -83,13 +83,16 @@ const ZoneRecord* FindSoa(const std::vector<ZoneRecord>& records) {
 
 absl::StatusOr<std::vector<ZoneRecord>> ApplyChangeset(
     std::vector<ZoneRecord> records, const xfr::Changeset& cs) {
+  return ApplyChangesets(std::move(records), absl::MakeConstSpan(&cs, 1));
+}
+
+absl::StatusOr<std::vector<ZoneRecord>> ApplyChangesets(
+    std::vector<ZoneRecord> records, absl::Span<const xfr::Changeset> changes) {
   const ZoneRecord* soa = FindSoa(records);
   if (!soa) return absl::FailedPreconditionError("IXFR: zone has no SOA");
-  if (xfr::Changeset::SerialOf(*soa) != cs.from()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "IXFR: changeset from serial ", cs.from(), " but the zone is at ",
-        xfr::Changeset::SerialOf(*soa)));
-  }
+  ZoneRecord soa_now = *soa;
+  // One index for every changeset: a journal of many small changes to a
+  // large zone loads in one pass, not one pass a change.
   absl::flat_hash_map<std::string, size_t> index;
   index.reserve(records.size());
   for (size_t i = 0; i < records.size(); ++i) {
@@ -97,31 +100,43 @@ absl::StatusOr<std::vector<ZoneRecord>> ApplyChangeset(
     index.emplace(KeyOf(records[i]), i);
   }
   std::vector<bool> removed(records.size(), false);
-  for (const ZoneRecord& r : cs.removed) {
-    if (r.type == dns::rrtype::kSoa) continue;
-    auto it = index.find(KeyOf(r));
-    if (it == index.end()) {
-      // RFC 1995 leaves this open; Knot rejects it: the IXFR is not a
-      // change of the version we hold.
+  for (const xfr::Changeset& cs : changes) {
+    const uint32_t serial = xfr::Changeset::SerialOf(soa_now);
+    if (serial != cs.from()) {
       return absl::FailedPreconditionError(
-          "IXFR: deletes a record that does not exist: " + Describe(r));
+          absl::StrCat("IXFR: changeset from serial ", cs.from(),
+                       " but the zone is at ", serial));
     }
-    removed[it->second] = true;
-    index.erase(it);
+    for (const ZoneRecord& r : cs.removed) {
+      if (r.type == dns::rrtype::kSoa) continue;
+      auto it = index.find(KeyOf(r));
+      if (it == index.end()) {
+        // RFC 1995 leaves this open; Knot rejects it: the IXFR is not a
+        // change of the version we hold.
+        return absl::FailedPreconditionError(
+            "IXFR: deletes a record that does not exist: " + Describe(r));
+      }
+      removed[it->second] = true;
+      index.erase(it);
+    }
+    for (const ZoneRecord& r : cs.added) {
+      if (r.type == dns::rrtype::kSoa) continue;
+      if (index.emplace(KeyOf(r), records.size()).second) {
+        records.push_back(r);
+        removed.push_back(false);
+      }
+    }
+    soa_now = cs.soa_to;
   }
   std::vector<ZoneRecord> out;
-  out.reserve(records.size() - cs.removed.size() + cs.added.size());
+  out.reserve(index.size() + 1);
   for (size_t i = 0; i < records.size(); ++i) {
     if (removed[i]) continue;
     if (records[i].type == dns::rrtype::kSoa) {
-      out.push_back(cs.soa_to);
+      out.push_back(soa_now);
     } else {
       out.push_back(std::move(records[i]));
     }
-  }
-  for (const ZoneRecord& r : cs.added) {
-    if (r.type == dns::rrtype::kSoa) continue;
-    if (index.emplace(KeyOf(r), out.size()).second) out.push_back(r);
   }
   return out;
 }

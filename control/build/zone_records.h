@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "control/xfr/changeset.h"
 #include "control/zonefile/zone_record.h"
 #include "dataplane/zone/zone.h"
@@ -27,6 +28,11 @@ std::vector<ZoneRecord> RecordsOf(const zone::Zone& z);
 // did not match (a broken IXFR: the caller falls back to AXFR).
 absl::StatusOr<std::vector<ZoneRecord>> ApplyChangeset(
     std::vector<ZoneRecord> records, const xfr::Changeset& cs);
+
+// As ApplyChangeset for each of `changes` in order, in one pass: time in
+// proportion to the zone plus the changes, not to the zone times them.
+absl::StatusOr<std::vector<ZoneRecord>> ApplyChangesets(
+    std::vector<ZoneRecord> records, absl::Span<const xfr::Changeset> changes);
 
 // The changeset that turns `from` into `to` (both whole zones with their
 // SOA), as BIND's ixfr-from-differences computes it on a reload.

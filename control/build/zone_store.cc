@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
@@ -153,15 +154,12 @@ absl::Status ZoneStore::LoadFromJournal(Entry& e) {
   if (!e.journal) return absl::NotFoundError("no storage");
   auto stored = e.journal->Load();
   if (!stored.ok()) return stored.status();
-  std::vector<ZoneRecord> records = std::move(stored->full);
-  for (const xfr::Changeset& cs : stored->after) {
-    auto next = ApplyChangeset(std::move(records), cs);
-    if (!next.ok()) {
-      return absl::DataLossError(absl::StrCat(e.journal->path(), ": ",
-                                              next.status().message()));
-    }
-    records = std::move(*next);
+  auto applied = ApplyChangesets(std::move(stored->full), stored->after);
+  if (!applied.ok()) {
+    return absl::DataLossError(absl::StrCat(e.journal->path(), ": ",
+                                            applied.status().message()));
   }
+  std::vector<ZoneRecord> records = std::move(*applied);
   std::vector<std::string> warnings;
   auto z = BuildFromRecords(e.apex, std::move(records), &warnings,
                             /*updatable=*/true);
@@ -390,14 +388,18 @@ absl::Status ZoneStore::ApplyChanges(Entry& e,
   // whose answers read them.
   std::vector<std::string> warnings;
   IncrementalStats stats;
+  using Clock = std::chrono::steady_clock;
+  auto ms = [](Clock::duration d) {
+    return std::chrono::duration<double, std::milli>(d).count();
+  };
+  const Clock::time_point t0 = Clock::now();
   auto z = BuildIncremental(e.zone, changes, &warnings, &stats);
   if (!z.ok()) {
     if (absl::IsFailedPrecondition(z.status())) return z.status();
     return absl::InvalidArgumentError(
         absl::StrCat(origin, ": ", z.status().message()));
   }
-  std::fprintf(stderr, "popdns: zone %s: %s\n", e.config.name.c_str(),
-               stats.ToString().c_str());
+  const Clock::time_point t1 = Clock::now();
   // On disk before it serves: a restart finds this version or the one
   // before it, never a part of one.
   if (e.journal) {
@@ -405,6 +407,7 @@ absl::Status ZoneStore::ApplyChanges(Entry& e,
       if (absl::Status s = e.journal->Append(cs); !s.ok()) return s;
     }
   }
+  const Clock::time_point t2 = Clock::now();
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (xfr::Changeset& cs : changes) AddHistory(e, std::move(cs));
@@ -413,6 +416,11 @@ absl::Status ZoneStore::ApplyChanges(Entry& e,
     e.refresh.expired = false;
     Publish();
   }
+  std::fprintf(stderr,
+               "popdns: zone %s: %s; build %.2f ms, journal %.2f ms, "
+               "publish %.2f ms\n",
+               e.config.name.c_str(), stats.ToString().c_str(), ms(t1 - t0),
+               ms(t2 - t1), ms(Clock::now() - t2));
   // Replaced answers stay in the shared arrays until a full build: once
   // they are most of them, compact (the new version serves meanwhile).
   if (GarbageRatio(**z) > kCompactAt) {

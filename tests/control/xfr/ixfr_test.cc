@@ -162,6 +162,7 @@ TEST(ApplyChangesetTest, DeletingWhatIsNotThereOrAWrongSerialFails) {
 TEST(ApplyChangesetTest, DiffThenApplyRoundTripsRandomEdits) {
   std::mt19937 rng(42);
   std::vector<ZoneRecord> zone = BaseZone();
+  std::vector<Changeset> all;
   for (int round = 0; round < 50; ++round) {
     std::vector<ZoneRecord> next;
     for (const ZoneRecord& r : zone) {
@@ -178,6 +179,7 @@ TEST(ApplyChangesetTest, DiffThenApplyRoundTripsRandomEdits) {
     ASSERT_TRUE(valid.ok()) << valid.status();
     next = *valid;
     Changeset cs = control::Diff(zone, next);
+    all.push_back(cs);
     EXPECT_EQ(cs.from(), static_cast<uint32_t>(round + 1));
     auto applied = control::ApplyChangeset(zone, cs);
     ASSERT_TRUE(applied.ok()) << applied.status();
@@ -189,6 +191,15 @@ TEST(ApplyChangesetTest, DiffThenApplyRoundTripsRandomEdits) {
     EXPECT_EQ(Keys(back), Keys(next)) << "round " << round;
     zone = next;
   }
+  // The whole history in one pass (a journal loading) ends where the
+  // changes one by one did.
+  auto at_once = control::ApplyChangesets(BaseZone(), all);
+  ASSERT_TRUE(at_once.ok()) << at_once.status();
+  EXPECT_EQ(Keys(*at_once), Keys(zone));
+  // A chain with a gap is refused.
+  all.erase(all.begin() + 10);
+  EXPECT_TRUE(absl::IsFailedPrecondition(
+      control::ApplyChangesets(BaseZone(), all).status()));
 }
 
 }  // namespace
