@@ -49,21 +49,14 @@ void Dump(const json& j, std::string* out) {
   }
 }
 
-// The labels of a wire name, root-most first, lowercased: RFC 4034 6.1
-// canonical order compares these left to right.
-std::vector<std::string> ReversedLabels(std::string_view wire) {
-  std::vector<std::string> labels;
-  for (size_t i = 0; i < wire.size() && wire[i] != 0;) {
-    const size_t n = static_cast<unsigned char>(wire[i]);
-    std::string label(wire.substr(i + 1, n));
-    for (char& c : label) {
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
-    labels.push_back(std::move(label));
-    i += 1 + n;
+// PowerDNS orders names as DNSName::operator< does: the wire form read
+// backwards, bytes lowercased (not RFC 4034 canonical order).
+std::string ReversedLowerWire(std::string_view wire) {
+  std::string key(wire.rbegin(), wire.rend());
+  for (char& c : key) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
-  std::reverse(labels.begin(), labels.end());
-  return labels;
+  return key;
 }
 
 // A secondary's primary as PowerDNS writes a master: the port only when
@@ -106,16 +99,16 @@ json RRsetsJson(std::vector<control::ZoneRecord> records) {
     s.ttl = std::min(s.ttl, r.ttl);  // PowerDNS shows the smallest
     s.contents.push_back(control::RdataToText(r.type, r.rdata));
   }
-  std::vector<std::pair<std::vector<std::string>, size_t>> order;
+  std::vector<std::pair<std::string, size_t>> order;
   for (size_t i = 0; i < sets.size(); ++i) {
-    order.emplace_back(ReversedLabels(sets[i].owner), i);
+    order.emplace_back(ReversedLowerWire(sets[i].owner), i);
   }
   std::sort(order.begin(), order.end(), [&](const auto& a, const auto& b) {
     if (a.first != b.first) return b.first < a.first;
     return sets[b.second].type < sets[a.second].type;
   });
   json out = json::array();
-  for (const auto& [labels, i] : order) {
+  for (const auto& [key, i] : order) {
     const RRsetOut& s = sets[i];
     json recs = json::array();
     for (const std::string& c : s.contents) {
@@ -245,7 +238,9 @@ json ZoneDetailJson(const control::ZoneConfig& config, const zone::Zone* zone,
   doc["nsec3narrow"] = false;
   doc["nsec3param"] = "";
   doc["soa_edit"] = "";
-  doc["soa_edit_api"] = SoaEditApiName(config.serial_policy);
+  // The API edits primaries only (PowerDNS leaves it empty there too).
+  doc["soa_edit_api"] =
+      config.secondary() ? "" : SoaEditApiName(config.serial_policy);
   doc["master_tsig_key_ids"] =
       config.secondary() ? json::array() : KeyIds(config.key);
   doc["slave_tsig_key_ids"] =

@@ -45,10 +45,10 @@ struct RRsetFilter {
 
 // The summary plus api_rectify, master_tsig_key_ids, nsec3narrow,
 // nsec3param, slave_tsig_key_ids, soa_edit, soa_edit_api (the serial
-// policy: "INCREASE" or "EPOCH") and rrsets: [{name, type, ttl,
+// policy: "INCREASE" or "EPOCH"; "" for a secondary) and rrsets: [{name, type, ttl,
 // records: [{content, disabled: false}], comments: []}], ordered as
-// PowerDNS orders them (names in reverse canonical order, types by
-// descending number).
+// PowerDNS orders them (names by their wire form read backwards,
+// descending; types by descending number).
 nlohmann::json ZoneDetailJson(const control::ZoneConfig& config,
                               const zone::Zone* zone,
                               const RRsetFilter& filter);

@@ -281,7 +281,8 @@ TEST_F(PdnsPatchTest, ZoneDocumentAsPowerDns) {
   EXPECT_EQ(doc["kind"], "Master");
   EXPECT_EQ(doc["serial"], 100);
   EXPECT_EQ(doc["soa_edit_api"], "INCREASE");
-  // Names in reverse canonical order, types by descending number.
+  // As pdns_server lists them: names by wire form read backwards,
+  // descending (DNSName::operator<), types by descending number.
   std::vector<std::string> order;
   for (const json& rr : doc["rrsets"]) {
     order.push_back(rr["name"].get<std::string>() + " " +
@@ -289,7 +290,7 @@ TEST_F(PdnsPatchTest, ZoneDocumentAsPowerDns) {
   }
   EXPECT_EQ(order, (std::vector<std::string>{
                        "www.apps.test. TXT", "www.apps.test. A",
-                       "ns1.apps.test. A", "alias.apps.test. CNAME",
+                       "alias.apps.test. CNAME", "ns1.apps.test. A",
                        "apps.test. SOA", "apps.test. NS"}));
   EXPECT_EQ(doc["rrsets"][0].dump(),
             R"({"comments":[],"name":"www.apps.test.","records":[{"content":"\"hello\"","disabled":false}],"ttl":300,"type":"TXT"})");
