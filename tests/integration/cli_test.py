@@ -3,8 +3,8 @@
 popdns and popdnsctl (exit 0, no daemon), usage errors (exit 2 with the
 usage line), runtime failures (exit 1), every error message ending with a
 newline and saying where, `popdns --check` listing every error of a zone up
-to its limit, and the man pages rendering with `man -l` and lint-free
-groff. Usage: cli_test.py BUILD_DIR SOURCE_DIR
+to its limit, and the man pages rendering with `man -l`, lint-free groff,
+and installed by `meson install`. Usage: cli_test.py BUILD_DIR SOURCE_DIR
 """
 import os
 import re
@@ -271,6 +271,21 @@ def check_man_pages():
               "%s documents exit statuses" % name)
 
 
+def check_man_install(tmp):
+    """meson install puts the three pages under mandir."""
+    meson = shutil.which("meson")
+    dest = os.path.join(tmp, "dest")
+    r = run([meson or "meson", "install", "-C", BUILD, "--no-rebuild",
+             "--destdir", dest, "--tags", "man"], timeout=60)
+    found = sorted(os.path.relpath(os.path.join(d, f), dest)
+                   for d, _, files in os.walk(dest) for f in files)
+    want = ["man5/popdns.yaml.5", "man8/popdns.8", "man8/popdnsctl.8"]
+    check(r.returncode == 0 and all(any(f.endswith(w) for f in found)
+                                    for w in want),
+          "meson install installs popdns(8), popdnsctl(8), popdns.yaml(5) "
+          "(%s)" % (found or r.stderr.strip()[-200:]))
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="popdns-cli-")
     try:
@@ -280,6 +295,7 @@ def main():
         check_check_mode(tmp)
         check_daemon_replies(tmp)
         check_man_pages()
+        check_man_install(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return summary()
