@@ -374,6 +374,15 @@ def run_sequence(t):
         rrset(TENANT, "CNAME", ["lb-3.example.com."])]})
     s("zone after the CNAME", "GET", ZURL)
     t.serials_equal("after the third PATCH")
+    # The SOA as read, with a new refresh: SOA-EDIT-API INCREASE makes
+    # its serial the one after the given one, on both.
+    soa = [r for r in request(t.pop.api_port, "GET", ZURL).json["rrsets"]
+           if r["type"] == "SOA"][0]["records"][0]["content"].split()
+    soa[3] = "7200"
+    s("SOA timers changed", "PATCH", ZURL, {"rrsets": [
+        rrset(ZONE, "SOA", [" ".join(soa)], ttl=300)]})
+    s("zone after the SOA change", "GET", ZURL)
+    t.serials_equal("after the SOA PATCH")
 
     # Refused, and nothing changes.
     serial = t.pop.serial()
