@@ -110,7 +110,7 @@ std::vector<std::string> EffectiveEalArgs(const std::vector<std::string>& eal);
 struct ManagementSection {
   std::string listen;   // "127.0.0.1:8053"; empty: no endpoint
   std::string api_key;  // X-API-Key; from `api_key` or `api_key_file`.
-                        // Empty: requests that change state are refused.
+                        // Empty: the API answers 401 (as PowerDNS).
 };
 
 struct Config {

@@ -175,10 +175,9 @@ SECTIONS = [
         Key("listen", "address `ADDR:PORT` or `[V6]:PORT`", "required",
             "Where the endpoint listens. Keep it on loopback or a "
             "management network."),
-        Key("api_key", "string", "none: requests that change state are "
-            "refused",
-            "The value requests must carry in their `X-API-Key` header to "
-            "change state."),
+        Key("api_key", "string", "none: the API answers 401",
+            "The value API requests must carry in their `X-API-Key` header "
+            "(compared in constant time, never logged)."),
         Key("api_key_file", "path", "none",
             "A file whose first line is the API key (instead of `api_key`), "
             "so that the config can be readable by others. Relative to the "
