@@ -217,10 +217,9 @@ bool UpdateAllowed(const control::ZoneConfig& config, std::string_view key,
   return false;
 }
 
-UpdateResult EvaluateUpdate(const zone::Zone& z,
-                            const control::ZoneConfig& config,
-                            const xfr::Message& m, std::string_view key,
-                            uint32_t now) {
+UpdateResult EvaluateInto(ZoneEdit& edit, const control::ZoneConfig& config,
+                          const xfr::Message& m, std::string_view key) {
+  const zone::Zone& z = edit.base();
   // 3.1.1: one zone, named by an SOA question of the zone's apex.
   if (m.qdcount != 1 || m.qtype != rrtype::kSoa) {
     return Refuse(Rcode::kFormErr,
@@ -242,9 +241,8 @@ UpdateResult EvaluateUpdate(const zone::Zone& z,
                                        " is signed; popdns does not sign "
                                        "changes");
   }
-  ZoneEdit edit(z);
   // In the RFC's order (as BIND takes it): prerequisites, the prescan,
-  // then the key's permissions.
+  // then the key's permissions. None of them changes the edit.
   if (UpdateResult r = CheckPrerequisites(edit, m, zclass); r.rcode != 0) {
     return r;
   }
@@ -253,6 +251,7 @@ UpdateResult EvaluateUpdate(const zone::Zone& z,
     return r;
   }
   // 3.4.2: in order, each on the result of the ones before.
+  edit.Begin();
   for (const ZoneRecord& r : m.authority) {
     if (r.rclass == zclass) {
       edit.Add(r.owner, r.type, r.ttl, r.rdata);
@@ -266,13 +265,26 @@ UpdateResult EvaluateUpdate(const zone::Zone& z,
       edit.DeleteRecord(r.owner, r.type, r.rdata);
     }
   }
+  if (absl::Status s = edit.CheckSizes(); !s.ok()) {
+    edit.Rollback();
+    return Refuse(Rcode::kRefused, std::string(s.message()));
+  }
+  return UpdateResult();
+}
+
+UpdateResult EvaluateUpdate(const zone::Zone& z,
+                            const control::ZoneConfig& config,
+                            const xfr::Message& m, std::string_view key,
+                            uint32_t now) {
+  ZoneEdit edit(z);
+  UpdateResult r = EvaluateInto(edit, config, m, key);
+  if (r.rcode != 0) return r;
   auto change = edit.Finish(config.serial_policy, now);
   if (!change.ok()) {
     return Refuse(Rcode::kRefused, std::string(change.status().message()));
   }
-  UpdateResult ok;
-  ok.change = std::move(*change);
-  return ok;
+  r.change = std::move(*change);
+  return r;
 }
 
 }  // namespace popdns::update

@@ -27,6 +27,16 @@ struct UpdateResult {
   std::optional<xfr::Changeset> change;  // nullopt: nothing to change
 };
 
+class ZoneEdit;
+
+// Checks `m` against `edit` (as the updates before it in the same edit
+// left it) and applies it there when every check passes (rcode 0); a
+// refused update leaves `edit` as it was. `change` stays empty: several
+// UPDATEs may share one edit, and so one new serial (as Knot's DDNS
+// batches them); ZoneEdit::Finish makes the change.
+UpdateResult EvaluateInto(ZoneEdit& edit, const control::ZoneConfig& config,
+                          const xfr::Message& m, std::string_view key);
+
 // `m`: the UPDATE with its TSIG already verified and stripped; `key`: the
 // name of the key that signed it (wire, any case), empty when unsigned;
 // `now`: seconds since the epoch (serial_policy unixtime).

@@ -4,76 +4,129 @@
 #include <ctime>
 
 #include "absl/strings/str_cat.h"
-#include "control/update/dynamic_update.h"
+#include "control/update/zone_edit.h"
 #include "control/zonefile/name_text.h"
 #include "dataplane/dns/wire.h"
 
 namespace popdns::update {
+namespace {
 
-UpdateReply ApplyUpdate(control::ZoneStore* store, const xfr::Message& m,
-                        const xfr::TsigKey* signed_by,
-                        const std::string& peer) {
+void Log(const std::string& zone, const std::string& who,
+         const std::string& what) {
+  std::fprintf(stderr, "popdns: zone %s: %s: %s\n", zone.c_str(), who.c_str(),
+               what.c_str());
+}
+
+uint8_t Code(dns::Rcode r) { return static_cast<uint8_t>(r); }
+
+// What a change that could not be committed means for its clients: a
+// zone that takes no changes here, a change that does not build (the
+// client's), or a journal that cannot write (ours).
+uint8_t RcodeOf(const absl::Status& s) {
+  if (absl::IsNotFound(s)) return Code(dns::Rcode::kNotAuth);
+  if (absl::IsFailedPrecondition(s) || absl::IsInvalidArgument(s)) {
+    return Code(dns::Rcode::kRefused);
+  }
+  return Code(dns::Rcode::kServFail);
+}
+
+}  // namespace
+
+UpdateReply UpdateService::Apply(const xfr::Message& m,
+                                 const xfr::TsigKey* signed_by,
+                                 const std::string& peer) {
   UpdateReply reply;
   const std::string who =
       absl::StrCat("UPDATE from ", peer,
                    signed_by ? " key " + signed_by->name_text : " unsigned");
-  auto log = [&](const std::string& what) {
-    std::fprintf(stderr, "popdns: zone %s: %s: %s\n",
-                 m.qdcount == 1 ? control::NameToText(m.qname).c_str() : "?",
-                 who.c_str(), what.c_str());
-  };
+  const std::string zone =
+      m.qdcount == 1 ? control::NameToText(m.qname) : "?";
   if (m.qdcount != 1) {
-    reply.rcode = static_cast<uint8_t>(dns::Rcode::kFormErr);
-    log("refused FORMERR: the zone section must hold one record");
+    reply.rcode = Code(dns::Rcode::kFormErr);
+    Log(zone, who, "refused FORMERR: the zone section must hold one record");
     return reply;
   }
   // RFC 2136 3.1.2: a zone this server is not authoritative for.
   const std::string qname = control::NameToLower(m.qname);
-  reply.apex = store->ZoneFor(qname);
-  if (reply.apex != qname) {
-    reply.apex.clear();
-    reply.rcode = static_cast<uint8_t>(dns::Rcode::kNotAuth);
-    log("refused NOTAUTH: not a zone served here");
+  const std::string apex = store_->ZoneFor(qname);
+  if (apex != qname) {
+    reply.rcode = Code(dns::Rcode::kNotAuth);
+    Log(zone, who, "refused NOTAUTH: not a zone served here");
     return reply;
   }
-  UpdateResult result;
-  uint32_t serial = 0;
+  reply.apex = apex;
+  Pending p{&m, signed_by, who, {}, false, false};
+  std::unique_lock<std::mutex> lock(mu_);
+  ZoneQueue& q = queues_[apex];
+  q.waiting.push_back(&p);
+  // Whoever finds the zone idle commits what waits, its own request
+  // included, then hands over: a client never commits for longer than
+  // its own batch.
+  while (!p.done) {
+    if (q.committing) {
+      done_.wait(lock);
+      continue;
+    }
+    q.committing = true;
+    std::vector<Pending*> batch;
+    batch.swap(q.waiting);
+    lock.unlock();
+    Commit(apex, batch);
+    lock.lock();
+    for (Pending* b : batch) b->done = true;
+    q.committing = false;
+    done_.notify_all();
+  }
+  reply.rcode = p.result.rcode;
+  reply.changed = p.changed;
+  return reply;
+}
+
+void UpdateService::Commit(const std::string& apex,
+                           const std::vector<Pending*>& batch) {
+  const std::string zone = control::NameToText(apex);
   uint32_t before = 0;
-  absl::Status s = store->CommitEdit(
-      reply.apex,
+  uint32_t serial = 0;
+  const std::string origin =
+      batch.size() == 1 ? batch[0]->who
+                        : absl::StrCat(batch.size(), " UPDATEs");
+  absl::Status s = store_->CommitEdit(
+      apex,
       [&](const zone::Zone& z, const control::ZoneConfig& config)
           -> absl::StatusOr<std::optional<xfr::Changeset>> {
         before = z.serial;
-        result = EvaluateUpdate(z, config, m,
-                                signed_by ? signed_by->name : std::string(),
-                                static_cast<uint32_t>(std::time(nullptr)));
-        if (result.rcode != 0) return absl::AbortedError(result.reason);
-        return std::move(result.change);
+        ZoneEdit edit(z);
+        for (Pending* p : batch) {
+          p->result = EvaluateInto(edit, config, *p->m,
+                                   p->key ? p->key->name : std::string());
+        }
+        return edit.Finish(config.serial_policy,
+                           static_cast<uint32_t>(std::time(nullptr)));
       },
-      who, &serial);
-  if (result.rcode != 0) {
-    reply.rcode = result.rcode;
-    log(absl::StrCat("refused rcode ", result.rcode, ": ", result.reason));
-    return reply;
-  }
-  if (!s.ok()) {
-    // A secondary forwards nothing (RFC 2136 6 allows it; Knot does not
-    // either): NOTAUTH. A change that does not build is the client's;
-    // a journal that cannot write is ours.
-    if (absl::IsFailedPrecondition(s) || absl::IsNotFound(s)) {
-      reply.rcode = static_cast<uint8_t>(
-          absl::IsNotFound(s) ? dns::Rcode::kNotAuth : dns::Rcode::kRefused);
-    } else if (absl::IsInvalidArgument(s)) {
-      reply.rcode = static_cast<uint8_t>(dns::Rcode::kRefused);
-    } else {
-      reply.rcode = static_cast<uint8_t>(dns::Rcode::kServFail);
+      origin, &serial);
+  if (!s.ok() && absl::IsInvalidArgument(s) && batch.size() > 1) {
+    // The batch does not build (one request's data does not validate):
+    // each on its own, so that the others are not refused for it.
+    for (Pending* p : batch) {
+      if (p->result.rcode == 0) Commit(apex, {p});
     }
-    log(absl::StrCat("refused rcode ", reply.rcode, ": ", s.message()));
-    return reply;
+    return;
   }
-  reply.changed = serial != before;
-  if (reply.changed) log(absl::StrCat("serial ", before, " -> ", serial));
-  return reply;
+  for (Pending* p : batch) {
+    if (p->result.rcode != 0) {
+      Log(zone, p->who, absl::StrCat("refused rcode ", p->result.rcode, ": ",
+                                     p->result.reason));
+    } else if (!s.ok()) {
+      p->result.rcode = RcodeOf(s);
+      Log(zone, p->who, absl::StrCat("refused rcode ", p->result.rcode, ": ",
+                                     s.message()));
+    } else {
+      p->changed = serial != before;
+    }
+  }
+  if (s.ok() && serial != before) {
+    Log(zone, origin, absl::StrCat("serial ", before, " -> ", serial));
+  }
 }
 
 }  // namespace popdns::update

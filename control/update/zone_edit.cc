@@ -110,9 +110,11 @@ bool ZoneEdit::Add(std::string_view owner, uint16_t type, uint32_t ttl,
                          xfr::Changeset::SerialOf(soa))) {
       return false;
     }
+    if (!undo_soa_) undo_soa_ = new_soa_ ? *new_soa_ : current;
     new_soa_ = std::move(soa);
     return true;
   }
+  Save(n);
   for (const EditRecord& r : n.now) {
     if (type == rrtype::kCname && !MayLiveBesideCname(r.type)) return false;
     if (r.type == rrtype::kCname && !MayLiveBesideCname(type)) return false;
@@ -138,11 +140,13 @@ void ZoneEdit::DeleteRRset(std::string_view owner, uint16_t type) {
   Name& n = Get(owner);
   if (type == rrtype::kSoa) return;
   if (IsApex(n) && type == rrtype::kNs) return;
+  Save(n);
   std::erase_if(n.now, [&](const EditRecord& r) { return r.type == type; });
 }
 
 void ZoneEdit::DeleteName(std::string_view owner) {
   Name& n = Get(owner);
+  Save(n);
   std::erase_if(n.now, [&](const EditRecord& r) {
     return r.type != rrtype::kSoa && !(IsApex(n) && r.type == rrtype::kNs);
   });
@@ -159,6 +163,7 @@ void ZoneEdit::DeleteRecord(std::string_view owner, uint16_t type,
                                   });
     if (ns <= 1) return;  // RFC 2136 3.4.2.4: never the last apex NS
   }
+  Save(n);
   std::erase_if(n.now,
                 [&](const EditRecord& r) { return Same(r, type, rdata); });
 }
@@ -166,6 +171,7 @@ void ZoneEdit::DeleteRecord(std::string_view owner, uint16_t type,
 void ZoneEdit::ReplaceRRset(std::string_view owner, uint16_t type,
                             const std::vector<EditRecord>& records) {
   Name& n = Get(owner);
+  Save(n);
   std::erase_if(n.now, [&](const EditRecord& r) { return r.type == type; });
   for (const EditRecord& r : records) {
     bool present = false;
@@ -174,6 +180,50 @@ void ZoneEdit::ReplaceRRset(std::string_view owner, uint16_t type,
     }
     if (!present) n.now.push_back(r);
   }
+}
+
+void ZoneEdit::Save(Name& n) {
+  for (const auto& [saved, records] : undo_) {
+    if (saved == &n) return;
+  }
+  undo_.emplace_back(&n, n.now);
+}
+
+void ZoneEdit::Begin() {
+  undo_.clear();
+  undo_soa_.reset();
+}
+
+void ZoneEdit::Rollback() {
+  for (auto& [n, records] : undo_) n->now = std::move(records);
+  if (undo_soa_) {
+    const bool was_base = xfr::Changeset::SerialOf(*undo_soa_) == base_.serial;
+    new_soa_ = was_base ? std::nullopt
+                        : std::optional<control::ZoneRecord>(*undo_soa_);
+  }
+  Begin();
+}
+
+absl::Status ZoneEdit::CheckSizes() const {
+  for (const auto& [n, records] : undo_) {
+    if (absl::Status s = CheckSize(*n); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ZoneEdit::CheckSize(const Name& n) {
+  // RFC 1035 4.2.1: a TCP message holds at most 65535 octets.
+  absl::flat_hash_map<uint16_t, size_t> sizes;
+  for (const EditRecord& r : n.now) {
+    const size_t size = sizes[r.type] += kRecordOverhead + r.rdata.size();
+    if (size + kMessageOverhead > 65535) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "RRset ", control::NameToText(n.owner), " ",
+          control::TypeToText(r.type),
+          " would not fit in a DNS message (64 KB)"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<xfr::Changeset>> ZoneEdit::Finish(
@@ -205,17 +255,7 @@ absl::StatusOr<std::optional<xfr::Changeset>> ZoneEdit::Finish(
         cs.added.push_back(record(r));
       }
     }
-    // RFC 1035 4.2.1: a TCP message holds at most 65535 octets.
-    absl::flat_hash_map<uint16_t, size_t> sizes;
-    for (const EditRecord& r : n->now) {
-      const size_t size = sizes[r.type] += kRecordOverhead + r.rdata.size();
-      if (size + kMessageOverhead > 65535) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "RRset ", control::NameToText(n->owner), " ",
-            control::TypeToText(r.type),
-            " would not fit in a DNS message (64 KB)"));
-      }
-    }
+    if (absl::Status s = CheckSize(*n); !s.ok()) return s;
   }
   if (cs.removed.empty() && cs.added.empty() && !new_soa_) {
     return std::optional<xfr::Changeset>();

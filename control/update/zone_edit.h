@@ -65,6 +65,15 @@ class ZoneEdit {
   void ReplaceRRset(std::string_view owner, uint16_t type,
                     const std::vector<EditRecord>& records);
 
+  // One request's changes among several in one edit (a batch of UPDATEs
+  // sharing one serial): Rollback() undoes what was changed since
+  // Begin(), so that a request that fails late changes nothing.
+  void Begin();
+  void Rollback();
+  // Errors: InvalidArgument naming an RRset changed since Begin() that no
+  // longer fits a DNS message (64 KB).
+  absl::Status CheckSizes() const;
+
   // The change, with the SOA's serial moved forward by `policy` (unless
   // the edit set a newer SOA itself); nullopt when nothing changed.
   // Errors: InvalidArgument naming an RRset that no longer fits a DNS
@@ -78,12 +87,18 @@ class ZoneEdit {
     std::vector<EditRecord> base, now;
   };
   Name& Get(std::string_view owner);
+  // Before a mutation of n: keeps what Rollback() restores.
+  void Save(Name& n);
+  static absl::Status CheckSize(const Name& n);
   bool IsApex(const Name& n) const { return n.owner == base_.apex; }
 
   const zone::Zone& base_;
   absl::node_hash_map<std::string, Name> names_;  // pointer-stable
   std::vector<Name*> order_;  // names touched, in order
   std::optional<control::ZoneRecord> new_soa_;
+  // Since Begin(): names changed and what they held, and the SOA.
+  std::vector<std::pair<Name*, std::vector<EditRecord>>> undo_;
+  std::optional<control::ZoneRecord> undo_soa_;
 };
 
 // The serial after `serial` under `policy` (RFC 1982 arithmetic).

@@ -251,7 +251,7 @@ Responses XfrServer::Handle(const control::SlowPathRequest& req) {
   if (opcode == static_cast<uint8_t>(dns::Opcode::kUpdate)) {
     // RFC 2136 3.8: answered once the change is durable and serving.
     const update::UpdateReply u =
-        update::ApplyUpdate(store_, m, signed_by, AddressText(req.peer));
+        updates_.Apply(m, signed_by, AddressText(req.peer));
     if (u.changed) replicator_->NotifySecondaries(u.apex);
     return reply(u.rcode);
   }

@@ -14,6 +14,7 @@
 
 #include "control/build/zone_store.h"
 #include "control/server/slow_path.h"
+#include "control/update/update_service.h"
 #include "control/xfr/replicator.h"
 #include "control/xfr/tsig.h"
 #include "dataplane/dns/answer.h"
@@ -30,7 +31,8 @@ class XfrServer {
         replicator_(replicator),
         keys_(keys),
         snapshots_(snapshots),
-        answer_config_(answer_config) {
+        answer_config_(answer_config),
+        updates_(store) {
     // The engine answers here what it left to us (an SOA query asking
     // EXPIRE, a signed query once verified): it must not leave it again.
     answer_config_.slow_path = false;
@@ -47,6 +49,7 @@ class XfrServer {
   const TsigKeyring* keys_;
   dpdk::SnapshotManager* snapshots_;
   dns::AnswerConfig answer_config_;
+  update::UpdateService updates_;
 };
 
 // Whether `peer` is inside `prefix` ("192.0.2.0/24", "2001:db8::/32", or
