@@ -122,6 +122,18 @@ HttpResponse ManagementHttp::Dispatch(HttpRequest request) const {
     if (!std::regex_match(request.path, m, p.pattern)) continue;
     if (p.access == Access::kApiKey) {
       response.headers.emplace_back("Access-Control-Allow-Origin", "*");
+      if (request.method == "OPTIONS") {
+        // A browser's CORS preflight carries no key (PowerDNS answers it
+        // before its key check too).
+        response.headers.emplace_back("Access-Control-Allow-Headers",
+                                      "Content-Type, X-API-Key");
+        response.headers.emplace_back(
+            "Access-Control-Allow-Methods",
+            "GET, POST, PUT, PATCH, DELETE, OPTIONS");
+        response.headers.emplace_back("Access-Control-Max-Age", "3600");
+        response.content_type = "text/plain";
+        return response;
+      }
       if (!KeyMatches(request.Header("x-api-key"))) {
         std::fprintf(stderr, "popdns: management: %s %s from %s: 401 (%s)\n",
                      request.method.c_str(), request.path.c_str(),

@@ -74,6 +74,10 @@ TEST_F(ManagementHttpTest, KeyChecked) {
   }
   EXPECT_TRUE(challenge);
   EXPECT_EQ(Get("/health", "").status, 200);  // public route
+  HttpRequest preflight;
+  preflight.method = "OPTIONS";
+  preflight.path = "/api/v1/zones/x.";
+  EXPECT_EQ(http_.Dispatch(preflight).status, 200);  // CORS, no key
 }
 
 TEST_F(ManagementHttpTest, NoConfiguredKeyRefusesTheApi) {
