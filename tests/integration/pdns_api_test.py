@@ -24,7 +24,8 @@ Not sent to PowerDNS (popdns differs on purpose): PATCH of a secondary
 comments (422 in popdns).
 
 Then, popdns alone: its DNS answers carry the PATCHed records (the same
-answers as pdns_server's), and after kill -9 and a restart on the same
+answers as pdns_server's), its secondary (a NOTIFY catcher) is notified
+of the new serial, and after kill -9 and a restart on the same
 storage it serves and lists exactly what it acknowledged.
 """
 import http.client
@@ -104,9 +105,10 @@ class Popdns(peers.Server):
 
     kind = "popdns"
 
-    def __init__(self, tmp, tag):
+    def __init__(self, tmp, tag, notify):
         super().__init__(tmp, tag)
         self.zone = ZONE
+        self.notify = notify
         self.api_port = free_port()
         self.conf = os.path.join(self.dir, "popdns.yaml")
         self.storage = os.path.join(self.dir, "storage")
@@ -129,6 +131,7 @@ class Popdns(peers.Server):
                 "  - name: %s" % ZONE.rstrip("."),
                 "    file: %s" % zfile,
                 "    storage: %s" % self.storage,
+                '    notify: ["%s"]' % self.notify,
                 "  - name: %s" % SECONDARY.rstrip("."),
                 '    primaries: ["127.0.0.1:%d"]' % DEAD_PRIMARY_PORT,
                 "    storage: %s" % self.storage,
@@ -245,9 +248,10 @@ def first_diff(a, b, where="$"):
 
 
 class Test:
-    def __init__(self, pdns, pop):
+    def __init__(self, pdns, pop, catcher):
         self.pdns = pdns
         self.pop = pop
+        self.catcher = catcher
 
     def check(self, cond, what, detail=""):
         checks.check(bool(cond), what)
@@ -350,6 +354,9 @@ def run_sequence(t):
             "tenant created: popdns's X-PDNS-New-Serial is %d (%s)"
             % (before + 1, r.headers.get("x-pdns-new-serial")))
     t.serials_equal("after the tenant's PATCH")
+    n = t.catcher.wait(before + 1, timeout=5)
+    t.check(n is not None, "tenant created: the secondary gets NOTIFY for "
+            "serial %d (%s)" % (before + 1, n and n[1]))
     s("zone with the tenant", "GET", ZURL)
     s("one RRset", "GET", ZURL + "?rrset_name=" + TENANT + "&rrset_type=A")
     s("one name", "GET", ZURL + "?rrset_name=" + TENANT)
@@ -504,14 +511,15 @@ def main():
     print("# temp dir %s" % tmp, flush=True)
     DEAD_PRIMARY_PORT = free_port()
     pdns = PdnsApi(tmp, "pdns").primary(ZONE, ZONE_TEXT)
-    pop = Popdns(tmp, "popdns")
+    catcher = peers.NotifyCatcher()
+    pop = Popdns(tmp, "popdns", catcher.addr)
     ok = False
     try:
         pdns.start()
         pop.start()
         wait_http(pdns, pdns.api_port)
         wait_http(pop, pop.api_port)
-        t = Test(pdns, pop)
+        t = Test(pdns, pop, catcher)
         run_sequence(t)
         restart(t)
         log = open(pop.log_path).read()
@@ -525,6 +533,7 @@ def main():
     finally:
         pop.stop()
         pdns.stop()
+        catcher.close()
         if not ok:
             for s in (pop, pdns):
                 print("--- %s log (%s), last 40 lines ---\n%s"
