@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -26,6 +27,9 @@ constexpr size_t kMaxHistory = 1000;
 // Share of a lineage's arrays that no version reads any more at which a
 // full rebuild compacts them (incremental_builder.h).
 constexpr double kCompactAt = 0.5;
+// Changed records after the journal's full copy at which it takes a new
+// one, for small zones (large ones: as many as the zone has names).
+constexpr size_t kJournalCompactRecords = 10000;
 
 std::string Timestamp(std::time_t t) {
   if (t == 0) return "-";
@@ -421,6 +425,21 @@ absl::Status ZoneStore::ApplyChanges(Entry& e,
                "publish %.2f ms\n",
                e.config.name.c_str(), stats.ToString().c_str(), ms(t1 - t0),
                ms(t2 - t1), ms(Clock::now() - t2));
+  // The journal's changes after its full copy are replayed at start-up
+  // and grow with every change: once they hold as many records as the
+  // zone has names, the current version becomes the full copy (O(zone),
+  // so amortized O(1) a changed record; IXFR history is kept).
+  if (e.journal && e.journal->records_after_full() >
+                       std::max<size_t>(kJournalCompactRecords,
+                                        (*z)->live_nodes)) {
+    const Clock::time_point c0 = Clock::now();
+    absl::Status s = e.journal->StoreFull((*z)->serial, RecordsOf(**z));
+    std::fprintf(stderr,
+                 "popdns: zone %s: journal compacted to a full copy at serial "
+                 "%u in %.0f ms%s%s\n",
+                 e.config.name.c_str(), (*z)->serial, ms(Clock::now() - c0),
+                 s.ok() ? "" : ": ", std::string(s.message()).c_str());
+  }
   // Replaced answers stay in the shared arrays until a full build: once
   // they are most of them, compact (the new version serves meanwhile).
   if (GarbageRatio(**z) > kCompactAt) {

@@ -24,6 +24,8 @@ Cases:
   knot_secondary     knotd as a secondary of the popdns primary stays equal
                      to it (kdig axfr on both) through a stream of updates,
                      by NOTIFY and IXFR from popdns's journal.
+  journal_compaction past 10,000 changed records the journal takes a full
+                     copy; a restart serves every change.
 """
 import argparse
 import os
@@ -432,6 +434,29 @@ def case_knot_secondary(c, key, updates=200):
             % len(tr))
 
 
+def case_journal_compaction(c, key):
+    """Past 10,000 changed records the journal takes a new full copy; a
+    restart then serves every change."""
+    pop = start_popdns(c, key)
+    for i in range(60):
+        def add(u, i=i):
+            for k in range(100):
+                u.replace("j%d" % k, 60, "A", "198.51.%d.%d" % (i, k))
+        rc = send_update(pop, key, add)
+        if rc != dns.rcode.NOERROR:
+            c.require(False, "update %d: NOERROR (%s)" % (
+                i, dns.rcode.to_text(rc)))
+    c.check("journal compacted" in pop.log(), "popdns compacted its journal "
+            "(60 updates replacing 100 records: 12,000 changed)")
+    serial = pop.serial()
+    before = records(pop)
+    pop.stop()
+    pop.start()
+    c.check(pop.serial() == serial and records(pop) == before,
+            "after a restart: serial %s and the same %d records" % (
+                pop.serial(), len(before)))
+
+
 CASES = [
     ("knot_same_updates", case_knot_same_updates),
     ("nsupdate_clients", case_nsupdate_clients),
@@ -439,6 +464,7 @@ CASES = [
     ("bad_input", case_bad_input),
     ("kill9_stream", case_kill9_stream),
     ("knot_secondary", case_knot_secondary),
+    ("journal_compaction", case_journal_compaction),
 ]
 
 
