@@ -15,7 +15,7 @@ PACKAGES=(
   # tests, peers, load generators
   knot knot-dnsutils nsd dnsperf dnsutils bind9-utils gnuplot-nox
   bind9 pdns-server pdns-backend-sqlite3 sqlite3
-  certbot python3-certbot-dns-rfc2136 pebble
+  certbot python3-certbot-dns-rfc2136 pebble openssl
   iproute2 iputils-ping ethtool procps python3 python3-dnspython valgrind
   # the man pages' test renders them (man -l, groff)
   man-db groff-base
