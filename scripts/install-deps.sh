@@ -16,6 +16,8 @@ PACKAGES=(
   knot knot-dnsutils nsd dnsperf dnsutils bind9-utils gnuplot-nox
   bind9 pdns-server pdns-backend-sqlite3 sqlite3
   certbot python3-certbot-dns-rfc2136 pebble openssl
+  # /metrics is scraped by a real Prometheus and checked by promtool
+  prometheus
   iproute2 iputils-ping ethtool procps python3 python3-dnspython valgrind
   # the man pages' test renders them (man -l, groff)
   man-db groff-base
