@@ -230,6 +230,7 @@ absl::Status ZoneStore::LoadFromFile(Entry& e) {
 void ZoneStore::Fail(Entry& e, const absl::Status& s, std::string* errors) {
   std::lock_guard<std::mutex> lock(mu_);
   e.error = std::string(s.message());
+  ++e.load_errors;
   // The reply to `reload` may list several zones: each line names its own.
   absl::StrAppend(errors, "zone ", e.config.name, ": ", e.error, "\n");
   std::fprintf(stderr, "popdns: zone %s not loaded: %s\n",
@@ -556,6 +557,27 @@ std::vector<ZoneConfig> ZoneStore::configs() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<ZoneConfig> out;
   for (const auto& e : entries_) out.push_back(e->config);
+  return out;
+}
+
+std::vector<ZoneState> ZoneStore::States() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<ZoneState> out;
+  out.reserve(entries_.size());
+  for (const auto& ep : entries_) {
+    const Entry& e = *ep;
+    ZoneState z;
+    z.name = e.config.name;
+    z.secondary = e.config.secondary();
+    z.loaded = e.zone != nullptr;
+    z.serial = e.zone ? e.zone->serial : 0;
+    z.loaded_at = e.loaded_at;
+    z.source = e.source;
+    z.error = e.error;
+    z.load_errors = e.load_errors;
+    z.refresh = e.refresh;
+    out.push_back(std::move(z));
+  }
   return out;
 }
 

@@ -63,6 +63,19 @@ struct ZoneView {
   std::time_t expires_at = 0;  // secondaries: when the copy expires
 };
 
+// One zone's state as StatusText() shows it, for /metrics and health.
+struct ZoneState {
+  std::string name;  // as configured ("example.com")
+  bool secondary = false;
+  bool loaded = false;     // a version serves
+  uint32_t serial = 0;     // of that version
+  std::time_t loaded_at = 0;  // when it was installed
+  std::string source;      // "file", "journal", "AXFR from ...", ...
+  std::string error;       // the last load's error ("" if it loaded)
+  uint64_t load_errors = 0;  // loads and reloads that failed
+  RefreshStatus refresh;   // secondaries
+};
+
 class ZoneStore {
  public:
   ZoneStore(dpdk::SnapshotManager* snapshots, zone::Identity identity);
@@ -128,6 +141,8 @@ class ZoneStore {
   // Human-readable table: zone, role, serial, loaded, last refresh and its
   // result, expiry, status.
   std::string StatusText() const;
+  // The same, one entry per configured zone in config order.
+  std::vector<ZoneState> States() const;
   size_t zone_count() const;
   std::vector<ZoneConfig> configs() const;
 
@@ -141,6 +156,7 @@ class ZoneStore {
     std::time_t loaded_at = 0;
     std::string source;  // "file", "journal", "AXFR from ...", ...
     std::string error;
+    uint64_t load_errors = 0;
     std::vector<std::string> warnings;
     RefreshStatus refresh;
   };

@@ -36,6 +36,14 @@ size_t Bucket(uint16_t qtype) {
 
 }  // namespace
 
+const char* OutcomeName(size_t outcome) {
+  return outcome < kOutcomes ? kOutcomeNames[outcome] : "unknown";
+}
+const char* RcodeName(size_t rcode) { return kRcodeNames[rcode & 0x0F]; }
+const char* QtypeBucketName(size_t bucket) {
+  return bucket < kQtypeBuckets ? kBucketNames[bucket] : "other";
+}
+
 void WorkerStats::Count(const dns::AnswerResult& r) {
   received.Add();
   outcome[static_cast<size_t>(r.outcome)].Add();
@@ -58,6 +66,21 @@ WorkerStats* StatsRegistry::Add(const std::string& transport) {
   workers_.emplace_back();
   workers_.back().transport = transport;
   return &workers_.back();
+}
+
+std::map<std::string, StatsTotals> StatsRegistry::TotalsByTransport() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::map<std::string, StatsTotals> out;
+  for (const WorkerStats& w : workers_) {
+    StatsTotals& t = out[w.transport];
+    t.received += w.received.Get();
+    t.dropped += w.dropped.Get();
+    t.truncated += w.truncated.Get();
+    for (size_t i = 0; i < kOutcomes; ++i) t.outcome[i] += w.outcome[i].Get();
+    for (size_t i = 0; i < 16; ++i) t.rcode[i] += w.rcode[i].Get();
+    for (size_t i = 0; i < kQtypeBuckets; ++i) t.qtype[i] += w.qtype[i].Get();
+  }
+  return out;
 }
 
 std::string StatsRegistry::Render() const {

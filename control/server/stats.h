@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <string>
 
@@ -31,12 +32,29 @@ struct alignas(64) WorkerStats {
   void Count(const dns::AnswerResult& r);
 };
 
+// The names of the indices above: the keys of Render() and the labels of
+// /metrics (control/server/metrics.h).
+const char* OutcomeName(size_t outcome);  // "answer", "nxdomain", ...
+const char* RcodeName(size_t rcode);      // "NOERROR", ..., "RCODE15"
+const char* QtypeBucketName(size_t bucket);  // "A", ..., "other"
+
+// WorkerStats summed, as plain numbers.
+struct StatsTotals {
+  uint64_t received = 0, dropped = 0, truncated = 0;
+  uint64_t outcome[kOutcomes] = {};
+  uint64_t rcode[16] = {};
+  uint64_t qtype[kQtypeBuckets] = {};
+};
+
 class StatsRegistry {
  public:
   // Thread-safe; the returned block lives as long as the registry.
   WorkerStats* Add(const std::string& transport);
   // "key value" lines: totals, by transport, by outcome, rcode and qtype.
   std::string Render() const;
+  // The blocks summed by transport ("udp", "tcp", ...), read on the
+  // caller's thread (a /metrics scrape).
+  std::map<std::string, StatsTotals> TotalsByTransport() const;
 
  private:
   mutable std::mutex mu_;

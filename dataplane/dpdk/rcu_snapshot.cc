@@ -1,5 +1,6 @@
 #include "dataplane/dpdk/rcu_snapshot.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <thread>
@@ -47,11 +48,42 @@ void SnapshotManager::Publish(std::shared_ptr<const zone::ZoneSet> next) {
   // the header-inline halves of rte_rcu_qsbr_synchronize(): same
   // semantics, but visible to ThreadSanitizer, and we sleep instead of
   // spinning while workers finish their burst.
+  const auto start = std::chrono::steady_clock::now();
   const uint64_t token = rte_rcu_qsbr_start(qsbr_);
   while (rte_rcu_qsbr_check(qsbr_, token, false) == 0) {
     std::this_thread::sleep_for(std::chrono::microseconds(50));
   }
+  const uint64_t nanos = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(
+          std::chrono::steady_clock::now() - start)
+          .count());
+  const double seconds = static_cast<double>(nanos) * 1e-9;
+  for (size_t i = 0; i < GracePeriodStats::kBounds.size(); ++i) {
+    if (seconds <= GracePeriodStats::kBounds[i]) {
+      grace_buckets_[i].fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  grace_nanos_.fetch_add(nanos, std::memory_order_relaxed);
+  // Release: a scrape that sees the count sees the buckets and sum too.
+  grace_count_.fetch_add(1, std::memory_order_release);
   old.reset();
+}
+
+GracePeriodStats SnapshotManager::grace_period_stats() const {
+  GracePeriodStats out;
+  // Acquire pairs with the release in Publish. A Publish running
+  // meanwhile may show in some buckets and not yet in others or in the
+  // count: clamp, so that the histogram stays cumulative (each bucket at
+  // most the next one, the last at most the count).
+  out.count = grace_count_.load(std::memory_order_acquire);
+  out.sum_seconds =
+      static_cast<double>(grace_nanos_.load(std::memory_order_relaxed)) * 1e-9;
+  uint64_t above = out.count;
+  for (size_t i = out.buckets.size(); i-- > 0;) {
+    above = std::min(above, grace_buckets_[i].load(std::memory_order_relaxed));
+    out.buckets[i] = above;
+  }
+  return out;
 }
 
 std::shared_ptr<const zone::ZoneSet> SnapshotManager::current_shared() const {

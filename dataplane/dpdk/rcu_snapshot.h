@@ -11,6 +11,7 @@
 #ifndef POPDNS_DATAPLANE_DPDK_RCU_SNAPSHOT_H_
 #define POPDNS_DATAPLANE_DPDK_RCU_SNAPSHOT_H_
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -21,6 +22,19 @@
 #include "dataplane/zone/zone_set.h"
 
 namespace popdns::dpdk {
+
+// How long Publish waited for grace periods (a histogram for /metrics),
+// measured on the writer side only: readers pay nothing for it.
+struct GracePeriodStats {
+  // Upper bounds of the buckets, in seconds (Prometheus "le"); a last,
+  // implicit bucket is +Inf.
+  static constexpr std::array<double, 12> kBounds = {
+      0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+      0.005,   0.01,   0.025,   0.05,   0.1,   1.0};
+  std::array<uint64_t, kBounds.size()> buckets{};  // cumulative
+  uint64_t count = 0;
+  double sum_seconds = 0;
+};
 
 class SnapshotManager {
  public:
@@ -52,6 +66,9 @@ class SnapshotManager {
 
   std::shared_ptr<const zone::ZoneSet> current_shared() const;
 
+  // The grace periods waited so far. Any thread.
+  GracePeriodStats grace_period_stats() const;
+
  private:
   struct rte_rcu_qsbr* qsbr_;
   uint32_t max_readers_;
@@ -59,6 +76,11 @@ class SnapshotManager {
   std::atomic<const zone::ZoneSet*> current_{nullptr};
   std::shared_ptr<const zone::ZoneSet> owner_;  // keeps current_ alive
   mutable std::mutex owner_mu_;                 // control side only
+  // Written by Publish (one writer at a time), read by scrapes.
+  std::array<std::atomic<uint64_t>, GracePeriodStats::kBounds.size()>
+      grace_buckets_{};
+  std::atomic<uint64_t> grace_count_{0};
+  std::atomic<uint64_t> grace_nanos_{0};
 };
 
 }  // namespace popdns::dpdk
