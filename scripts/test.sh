@@ -11,10 +11,15 @@ quick=0
 
 bash scripts/install-deps.sh
 
+# Warnings are errors here (CI), not by default (meson.build: users and
+# packagers); a tree configured before keeps werror on too.
 configure() {  # dir, extra meson args...
   local dir=$1; shift
   if [[ ! -f $dir/build.ninja ]]; then
-    meson setup "$dir" "$@"
+    meson setup "$dir" -Dwerror=true "$@"
+  elif [[ $(meson introspect "$dir" --buildoptions | python3 -c \
+      'import json,sys; print([o["value"] for o in json.load(sys.stdin) if o["name"]=="werror"][0])') != True ]]; then
+    meson configure "$dir" -Dwerror=true
   fi
 }
 

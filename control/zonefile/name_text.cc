@@ -155,6 +155,13 @@ absl::StatusOr<std::string> NameFromText(std::string_view text,
 }
 
 std::string NameToText(std::string_view wire) {
+  // The root name (or nothing) is ".". Returned as a new string, not
+  // assigned into `out` after the loop: for `out = "."` GCC 12 at -O3
+  // inlines basic_string::_M_replace, whose branch for a source inside the
+  // string's own buffer it cannot rule out for a 1-char literal, and warns
+  // about that dead branch with impossible sizes (-Wrestrict, GCC PR 105329,
+  // fixed in GCC 13). Constructing a string has no aliasing branch.
+  if (wire.empty() || wire[0] == 0) return std::string(".");
   std::string out;
   size_t pos = 0;
   while (pos < wire.size()) {
@@ -174,8 +181,7 @@ std::string NameToText(std::string_view wire) {
     }
     out.push_back('.');
   }
-  if (out.empty()) out = ".";
-  return out;
+  return out;  // not empty: the first label (length > 0) added its '.'
 }
 
 bool NameIsAtOrBelow(std::string_view name, std::string_view apex) {
