@@ -454,6 +454,17 @@ absl::Status ReadDataplane(const std::string& file, const YAML::Node& n,
     } else if (key == "mbufs") {
       s = ReadInt(file, kv.second, "dataplane.mbufs", 1023, 4194303,
                   &d->mbufs);
+    } else if (key == "idle") {
+      const std::string mode = kv.second.as<std::string>();
+      if (mode != "poll" && mode != "sleep") {
+        return At(file, kv.second.Mark(),
+                  "dataplane.idle: expected 'poll' or 'sleep', got '" + mode +
+                      "'");
+      }
+      d->idle_sleep = mode == "sleep";
+    } else if (key == "idle_max_sleep_us") {
+      s = ReadInt(file, kv.second, "dataplane.idle_max_sleep_us", 1, 100000,
+                  &d->idle_max_sleep_us);
     } else {
       return At(file, kv.first.Mark(),
                 "dataplane: unknown key '" + key + "'");
@@ -599,6 +610,9 @@ absl::Status ReadTop(const std::string& file, const YAML::Node& root,
       s = ReadDataplane(file, v, &c->dataplane);
     } else if (key == "control_socket") {
       c->control_socket = v.as<std::string>();
+    } else if (key == "shutdown_drain_seconds") {
+      s = ReadInt(file, v, "shutdown_drain_seconds", 0, 3600,
+                  &c->shutdown_drain_seconds);
     } else if (key == "management") {
       s = ReadManagement(file, v, dir, &c->management);
     } else {

@@ -98,6 +98,11 @@ struct DataplaneSection {
   // kernel has one connected route per prefix.
   std::vector<std::string> service_addresses;
   uint32_t mbufs = 16383;  // mbuf pool size (replay benchmarks need more)
+  // What a worker does when its queues stay empty: busy-poll (production
+  // PoPs), or back off with short sleeps growing to idle_max_sleep_us
+  // (labs, quiet PoPs: no core burnt, some latency added).
+  bool idle_sleep = false;  // `idle: poll | sleep`
+  uint32_t idle_max_sleep_us = 200;
 };
 
 // EAL arguments as given to rte_eal_init: DPDK 22.11 rejects --in-memory
@@ -127,6 +132,11 @@ struct Config {
   int tcp_max_connections = 1024;
   std::string control_socket = "/run/popdns/control.sock";
   std::string config_file;  // where it was read from, for reloads
+  // SIGTERM/SIGINT: turn /health to 503 ("draining") and keep answering
+  // this long before stopping, so that the BGP speaker withdraws the
+  // route before the service address goes away. 0: stop at once. Also
+  // the default delay of `popdnsctl drain`.
+  int shutdown_drain_seconds = 0;
   DataplaneSection dataplane;
   ManagementSection management;
 };

@@ -81,6 +81,14 @@ SECTIONS = [
         Key("control_socket", "path", "`/run/popdns/control.sock`",
             "The unix socket popdnsctl(8) talks to (mode 0600; its directory "
             "is created). `--control-socket` overrides."),
+        Key("shutdown_drain_seconds", "integer, 0..3600", "0: stop at once",
+            "On SIGTERM or SIGINT popdns first drains: `/health` answers "
+            "503 (`draining`) while popdns keeps answering, so that the "
+            "PoP's BGP speaker withdraws the anycast route; after this many "
+            "seconds it stops (a second SIGTERM stops at once). Set it on a "
+            "PoP that announces a route, longer than the health hook needs "
+            "to withdraw it (the lab: 5). It is also the delay of "
+            "`popdnsctl drain`.", unit="seconds"),
         Key("management", "mapping (see `management`)",
             "absent: no HTTP endpoint",
             "The management HTTP endpoint: provisioning API, metrics and "
@@ -215,6 +223,18 @@ SECTIONS = [
             "interface, instead of `wire_port` and `ports`."),
         Key("mbufs", "integer, 1023..4194303", "16383",
             "Size of the DPDK packet buffer pool.", unit="mbufs"),
+        Key("idle", "`poll` or `sleep`", "`poll`",
+            "What a worker does while its queues stay empty. `poll` "
+            "busy-polls (one core per worker at 100%, the lowest latency: "
+            "for production PoPs). `sleep` backs off as DPDK's l3fwd-power "
+            "does: after 64 empty polls in a row it sleeps 1 us, then twice "
+            "as long after each further empty poll, up to "
+            "`idle_max_sleep_us`, and spins again as soon as a packet "
+            "arrives (labs, several PoPs on few cores, quiet PoPs)."),
+        Key("idle_max_sleep_us", "integer, 1..100000", "200",
+            "With `idle: sleep`, the longest sleep, which is the most "
+            "latency the first query after a quiet spell can get.",
+            unit="microseconds"),
     ]),
     Section("dataplane.ports[]", "Wire ports",
             "Each entry of `ports:` is a mapping; it needs `wire`.", [

@@ -7,8 +7,12 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -20,6 +24,7 @@
 #include "control/zonefile/name_text.h"
 #include "control/server/control_socket.h"
 #include "control/server/exception_interface.h"
+#include "control/server/health.h"
 #include "control/server/xdp_mode.h"
 #include "dataplane/dpdk/dataplane.h"
 #include "dataplane/dpdk/rcu_snapshot.h"
@@ -74,7 +79,8 @@ std::string Handle(const std::string& command, ZoneStore& store,
     return "ok\n";
   }
   return "error\nunknown command '" + command +
-         "' (commands: status, stats, reload [zone], refresh [zone])\n";
+         "' (commands: status, stats, health, drain [seconds], reload [zone], "
+         "refresh [zone])\n";
 }
 
 // The keys of the config as a keyring. Errors name the key and where it
@@ -186,6 +192,8 @@ int Run(int argc, char** argv) {
     }
     dp_config.answer.udp_payload = config.udp_payload;
     dp_config.mbufs = dps.mbufs;
+    dp_config.idle_sleep = dps.idle_sleep;
+    dp_config.idle_max_sleep_us = dps.idle_max_sleep_us;
     auto dp = dpdk::Dataplane::Start(dp_config, &snapshots);
     if (!dp.ok()) {
       return Fail("dataplane: " + std::string(dp.status().message()));
@@ -253,9 +261,11 @@ int Run(int argc, char** argv) {
   }
   // The provisioning API on the management address (metrics and health
   // will join it): its changes go through the same ZoneStore.
+  Health health(&store, dataplane.get());
   ManagementHttp management(config.management);
   if (!config.management.listen.empty()) {
     update::RegisterPdnsApi(&management, &store, &replicator);
+    health.RegisterRoutes(&management);
     if (absl::Status s = management.Start(); !s.ok()) {
       server.Stop();
       if (dataplane) dataplane->Stop();
@@ -269,11 +279,55 @@ int Run(int argc, char** argv) {
   // Transfers start once we answer: a NOTIFY that comes back at once is
   // heard.
   replicator.Start();
+  health.SetReady(true);
+
+  // Draining (health.h): /health answers 503 while we keep answering, so
+  // that the BGP speaker withdraws the route before the exception
+  // interface, and the service addresses with it, goes away; we stop at
+  // `stop_at`, or at once on a second SIGTERM or `popdnsctl drain`.
+  using Clock = std::chrono::steady_clock;
+  std::optional<Clock::time_point> stop_at;
+  bool running = true;
+  auto drain = [&](int seconds, const char* why) -> std::string {
+    if (health.draining()) {
+      std::fprintf(stderr, "popdns: %s while draining: stopping now\n", why);
+      running = false;
+      return "stopping now";
+    }
+    health.StartDrain();
+    if (seconds > 0) {
+      stop_at = Clock::now() + std::chrono::seconds(seconds);
+      std::fprintf(stderr,
+                   "popdns: %s: draining (/health 503, still answering), "
+                   "stopping in %d s\n",
+                   why, seconds);
+      return absl::StrCat("draining: /health answers 503, still answering; "
+                          "stopping in ", seconds, " s");
+    }
+    std::fprintf(stderr,
+                 "popdns: %s: draining (/health 503, still answering) until "
+                 "SIGTERM or a second drain\n",
+                 why);
+    return "draining: /health answers 503, still answering; stopping on "
+           "SIGTERM or a second popdnsctl drain";
+  };
 
   pollfd fds[2] = {{sfd, POLLIN, 0}, {*control_fd, POLLIN, 0}};
-  bool running = true;
   while (running) {
-    if (poll(fds, 2, -1) < 0) continue;
+    int timeout_ms = -1;
+    if (stop_at) {
+      timeout_ms = static_cast<int>(std::max<int64_t>(
+          0, std::chrono::duration_cast<std::chrono::milliseconds>(
+                 *stop_at - Clock::now())
+                     .count() +
+                 1));
+    }
+    const int ready = poll(fds, 2, timeout_ms);
+    if (stop_at && Clock::now() >= *stop_at) {
+      std::fprintf(stderr, "popdns: drained\n");
+      break;
+    }
+    if (ready <= 0) continue;
     if (fds[0].revents & POLLIN) {
       signalfd_siginfo info;
       if (read(sfd, &info, sizeof(info)) == sizeof(info)) {
@@ -281,12 +335,35 @@ int Run(int argc, char** argv) {
           std::fprintf(stderr, "popdns: SIGHUP: reloading zones\n");
           ReloadZones("", store, replicator);
         } else if (info.ssi_signo != SIGPIPE) {
-          running = false;
+          const char* name = info.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT";
+          if (config.shutdown_drain_seconds > 0 || health.draining()) {
+            drain(config.shutdown_drain_seconds, name);
+          } else {
+            running = false;
+          }
         }
       }
     }
     if (fds[1].revents & POLLIN) {
       ServeControlClient(*control_fd, [&](const std::string& cmd) {
+        if (cmd == "health") {
+          const HealthReport report = health.Check();
+          return (report.ok ? "ok\n" : "error\n") +
+                 report.Text("healthy", "unhealthy");
+        }
+        if (cmd == "drain" || cmd.rfind("drain ", 0) == 0) {
+          int seconds = config.shutdown_drain_seconds;
+          if (cmd.size() > 6) {
+            char* end = nullptr;
+            const long v = std::strtol(cmd.c_str() + 6, &end, 10);
+            if (end == cmd.c_str() + 6 || *end != '\0' || v < 0 ||
+                v > 86400) {
+              return std::string("error\ndrain: SECONDS must be 0..86400\n");
+            }
+            seconds = static_cast<int>(v);
+          }
+          return "ok\n" + drain(seconds, "popdnsctl drain") + "\n";
+        }
         std::string reply = Handle(cmd, store, stats, replicator);
         if (cmd == "stats" && dataplane) reply += dataplane->RenderStats();
         if (cmd == "stats" && xdp_mode) reply += xdp_mode->RenderStats();
@@ -295,6 +372,7 @@ int Run(int argc, char** argv) {
     }
   }
   std::fprintf(stderr, "popdns: stopping\n");
+  health.SetReady(false);
   management.Stop();
   replicator.Stop();
   server.Stop();

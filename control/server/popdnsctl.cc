@@ -1,5 +1,6 @@
 // popdnsctl: asks a running popdns over its control socket.
-//   popdnsctl [--socket PATH] status | stats | reload [ZONE] | refresh [ZONE]
+//   popdnsctl [--socket PATH] status | stats | health | drain [SECONDS]
+//             | reload [ZONE] | refresh [ZONE]
 // Commands are checked here, so that a typo is a usage error (exit 2) even
 // when no daemon runs.
 #include <cstdio>
@@ -16,18 +17,27 @@ namespace {
 constexpr char kDefaultSocket[] = "/run/popdns/control.sock";
 
 constexpr char kUsageLine[] =
-    "usage: popdnsctl [--socket PATH] COMMAND [ZONE]\n"
+    "usage: popdnsctl [--socket PATH] COMMAND [ARG]\n"
     "Try 'popdnsctl --help' for more information.\n";
 
 constexpr char kHelp[] =
-    R"(usage: popdnsctl [--socket PATH] COMMAND [ZONE]
+    R"(usage: popdnsctl [--socket PATH] COMMAND [ARG]
 
 popdnsctl asks a running popdns (over its control socket, a root-only unix
-socket) for its state and tells it to reload.
+socket) for its state and tells it to reload or to drain.
 
 Commands:
   status           zones: role, serial, load and refresh times, last error
   stats            counters: queries by transport, rcode and type, dataplane
+  health           what GET /health says: "healthy", or "unhealthy" and why
+                   (draining, a zone not loaded or expired, a worker that
+                   stopped polling, a port whose link is down); exit 0 when
+                   healthy, 1 when not
+  drain [SECONDS]  take this PoP out of the anycast: /health turns 503 at
+                   once while popdns keeps answering, so the BGP hook
+                   withdraws the route; popdns stops SECONDS later (default:
+                   the config's shutdown_drain_seconds; 0: only on SIGTERM
+                   or a second drain). A drain while draining stops at once
   reload [ZONE]    re-read the zone files (all zones, or ZONE); a zone that
                    fails keeps serving its previous version
   refresh [ZONE]   secondaries: ask the primaries for a new serial now
@@ -38,8 +48,8 @@ Options:
   -h, --help       print this help and exit
   --version        print the version and git revision and exit
 
-Exit status: 0 ok, 1 failure (popdns not running, or the command failed),
-2 usage error.
+Exit status: 0 ok, 1 failure (popdns not running, the command failed, or
+health: unhealthy), 2 usage error.
 
 Manual: popdnsctl(8), popdns(8); configuration: popdns.yaml(5).
 )";
@@ -83,13 +93,23 @@ int Run(int argc, char** argv) {
   }
   if (words.empty()) return Usage("no command given");
   const std::string& command = words[0];
-  const bool takes_zone = command == "reload" || command == "refresh";
-  if (!takes_zone && command != "status" && command != "stats") {
+  const bool takes_arg =
+      command == "reload" || command == "refresh" || command == "drain";
+  if (!takes_arg && command != "status" && command != "stats" &&
+      command != "health") {
     return Usage("unknown command '" + command +
-                 "' (commands: status, stats, reload [ZONE], refresh [ZONE])");
+                 "' (commands: status, stats, health, drain [SECONDS], "
+                 "reload [ZONE], refresh [ZONE])");
   }
-  if (words.size() > (takes_zone ? 2u : 1u)) {
+  if (words.size() > (takes_arg ? 2u : 1u)) {
     return Usage("too many arguments for '" + command + "'");
+  }
+  if (command == "drain" && words.size() == 2 &&
+      (words[1].empty() || words[1].size() > 5 ||
+       words[1].find_first_not_of("0123456789") != std::string::npos ||
+       std::stoi(words[1]) > 86400)) {
+    return Usage("drain: SECONDS must be a number in 0..86400, got '" +
+                 words[1] + "'");
   }
   if (path.empty()) return Usage("--socket needs a path");
   std::string request = command;
@@ -107,6 +127,10 @@ int Run(int argc, char** argv) {
   if (head == "ok") {
     PutLines(body, stdout);
     return kExitOk;
+  }
+  if (command == "health" && !body.empty()) {
+    PutLines(body, stdout);  // "unhealthy" and why: an answer, not an error
+    return kExitFailure;
   }
   PutLines(body.empty() ? "popdnsctl: error: " + command + " failed" : body,
            stderr);

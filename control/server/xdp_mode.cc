@@ -80,6 +80,17 @@ std::string XdpMode::RenderStats() const {
   return out;
 }
 
+std::vector<std::pair<std::string, uint64_t>> XdpMode::Verdicts() const {
+  std::vector<std::pair<std::string, uint64_t>> out;
+  if (!impl_->maps) return out;
+  auto stats = impl_->maps->ReadStats();
+  if (!stats.ok()) return out;
+  for (int i = 0; i < XDP_DNS_STAT_COUNT; ++i) {
+    out.emplace_back(std::string(xdp::XdpDnsStatName(i)), stats->by_reason[i]);
+  }
+  return out;
+}
+
 #else  // !POPDNS_HAVE_XDP
 
 struct XdpMode::Impl {};
@@ -96,6 +107,9 @@ absl::Status XdpMode::Activate(const net::ServiceAddresses&) {
   return absl::UnimplementedError("xdp: not built");
 }
 std::string XdpMode::RenderStats() const { return ""; }
+std::vector<std::pair<std::string, uint64_t>> XdpMode::Verdicts() const {
+  return {};
+}
 
 #endif
 

@@ -7,7 +7,9 @@
 #define POPDNS_CONTROL_SERVER_XDP_MODE_H_
 
 #include <memory>
+#include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -26,6 +28,9 @@ class XdpMode {
   // After the dataplane started: steer the service addresses to AF_XDP.
   absl::Status Activate(const net::ServiceAddresses& service);
   std::string RenderStats() const;
+  // The program's counters by reason ("redirect", "pass_not_ip", ...),
+  // empty before Activate or when they cannot be read.
+  std::vector<std::pair<std::string, uint64_t>> Verdicts() const;
 
  private:
   struct Impl;

@@ -6,8 +6,11 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <rte_cycles.h>
 #include <rte_prefetch.h>
+#include <sys/prctl.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
@@ -18,6 +21,12 @@ namespace {
 
 constexpr uint16_t kBurst = 32;
 constexpr unsigned kPrefetchAhead = 3;
+// Idle mode: empty poll rounds in a row before the first sleep (a few
+// microseconds of spinning, so that a burst's stragglers are not slept
+// on), and the first sleep, doubled after each further empty round up to
+// idle_max_sleep_us.
+constexpr uint32_t kIdleSpins = 64;
+constexpr uint32_t kIdleFirstSleepUs = 1;
 
 bool eal_ready = false;
 
@@ -178,6 +187,11 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Start(
   }
   dp->counters_ =
       std::make_unique<QueueCounters[]>(dp->ports_.size() * dp->workers_);
+  dp->heartbeats_ = std::make_unique<WorkerHeartbeat[]>(dp->workers_);
+  for (unsigned i = 0; i < dp->workers_; ++i) {
+    dp->heartbeats_[i].tsc.store(rte_get_tsc_cycles(),
+                                 std::memory_order_relaxed);
+  }
   for (unsigned i = 0; i < dp->workers_; ++i) {
     dp->readers_.push_back(snapshots->RegisterReader());
   }
@@ -200,20 +214,37 @@ int Dataplane::WorkerMain(void* arg) {
   Dataplane* dp = p->first;
   const unsigned index = p->second;
   delete p;
-  dp->Run(index);
+  if (dp->config_.idle_sleep) {
+    dp->Run<true>(index);
+  } else {
+    dp->Run<false>(index);
+  }
   return 0;
 }
 
+template <bool kIdleSleep>
 void Dataplane::Run(unsigned index) {
   const uint16_t queue = static_cast<uint16_t>(index);
   const uint32_t reader = readers_[index];
+  std::atomic<uint64_t>& heartbeat = heartbeats_[index].tsc;
   rte_mbuf* from_kernel[kBurst];
   uint32_t loops = 0;
+  uint32_t empty_rounds = 0, sleep_us = 0;
+  if constexpr (kIdleSleep) {
+    // nanosleep may overshoot by the timer slack (50 us by default): keep
+    // it small, so that a sleep lasts about what it asks for.
+    prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+  }
   snapshots_->Online(reader);
   while (!quit_.load(std::memory_order_relaxed)) {
+    // Our own cache line; relaxed: the reader only wants a recent value.
+    heartbeat.store(rte_get_tsc_cycles(), std::memory_order_relaxed);
     bool busy = false;
+    uint32_t received = 0;
     for (size_t p = 0; p < ports_.size(); ++p) {
-      busy |= ServeBurst(ports_[p], queue, Counters(p, index)) == kBurst;
+      const uint16_t n = ServeBurst(ports_[p], queue, Counters(p, index));
+      busy |= n == kBurst;
+      received |= n;
     }
     // The kernel's frames (ARP, ND, ICMP, TCP replies) are few, and a
     // net_tap read is a system call: while the wire keeps full bursts
@@ -226,6 +257,7 @@ void Dataplane::Run(unsigned index) {
         if (!port.has_exception) continue;
         const uint16_t k =
             rte_eth_rx_burst(port.exception, queue, from_kernel, kBurst);
+        received |= k;
         if (k != 0) {
           QueueCounters& c = Counters(p, index);
           c.from_kernel.Add(k);
@@ -235,6 +267,21 @@ void Dataplane::Run(unsigned index) {
     }
     // Nothing read from the snapshot before this point is used after it.
     snapshots_->Quiescent(reader);
+    if constexpr (kIdleSleep) {
+      // l3fwd-power's back-off: spin a little, then sleep longer and
+      // longer while nothing comes; the first frame resets it. A sleeping
+      // worker has just reported quiescent, so it delays a grace period
+      // by one sleep at most.
+      if (received != 0) {
+        empty_rounds = 0;
+        sleep_us = 0;
+      } else if (++empty_rounds > kIdleSpins) {
+        sleep_us = sleep_us == 0
+                       ? kIdleFirstSleepUs
+                       : std::min(sleep_us * 2, config_.idle_max_sleep_us);
+        rte_delay_us_sleep(sleep_us);
+      }
+    }
   }
   snapshots_->Offline(reader);
 }
@@ -379,6 +426,34 @@ std::string Dataplane::WireMac(size_t port) const {
                          mac.addr_bytes[1], mac.addr_bytes[2],
                          mac.addr_bytes[3], mac.addr_bytes[4],
                          mac.addr_bytes[5]);
+}
+
+std::vector<double> Dataplane::WorkerPollAges() const {
+  const uint64_t now = rte_get_tsc_cycles();
+  const double hz = static_cast<double>(rte_get_tsc_hz());
+  std::vector<double> ages;
+  for (unsigned i = 0; i < workers_; ++i) {
+    const uint64_t last = heartbeats_[i].tsc.load(std::memory_order_relaxed);
+    ages.push_back(now > last ? static_cast<double>(now - last) / hz : 0.0);
+  }
+  return ages;
+}
+
+std::vector<std::string> Dataplane::LinkProblems() const {
+  std::vector<std::string> problems;
+  for (size_t i = 0; i < ports_.size(); ++i) {
+    rte_eth_link link{};
+    const int rc = rte_eth_link_get_nowait(ports_[i].wire, &link);
+    if (rc != 0) {
+      problems.push_back(absl::StrCat("wire port ", config_.ports[i].wire,
+                                      ": link state unknown: ",
+                                      rte_strerror(-rc)));
+    } else if (link.link_status != RTE_ETH_LINK_UP) {
+      problems.push_back(
+          absl::StrCat("wire port ", config_.ports[i].wire, ": link down"));
+    }
+  }
+  return problems;
 }
 
 std::string Dataplane::RenderStats() const {

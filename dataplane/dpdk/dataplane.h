@@ -44,6 +44,17 @@ struct DataplaneConfig {
   uint16_t rx_desc = 1024;
   uint16_t tx_desc = 1024;
   uint32_t mbufs = 16383;
+  // Empty queues: busy-poll (false), or back off with sleeps of up to
+  // idle_max_sleep_us (l3fwd-power's way; see Dataplane::Run).
+  bool idle_sleep = false;
+  uint32_t idle_max_sleep_us = 200;
+};
+
+// Written by its worker once per poll-loop round (a relaxed store of the
+// TSC, nothing per packet), read by health checks: a worker that stops
+// coming round is stuck.
+struct alignas(64) WorkerHeartbeat {
+  std::atomic<uint64_t> tsc{0};
 };
 
 // One per (wire port, worker queue).
@@ -82,12 +93,26 @@ class Dataplane {
 
   void Stop();
   std::string RenderStats() const;
+  // The counters of each (wire port, queue), read from any thread (a
+  // /metrics scrape). Worker N serves queue N of every wire port.
+  size_t port_count() const { return ports_.size(); }
+  unsigned worker_count() const { return workers_; }
+  const QueueCounters& queue_counters(size_t port, unsigned queue) const {
+    return Counters(port, queue);
+  }
   bool tx_checksum_offload() const { return tx_csum_offload_; }
   // CPUs the worker lcores are pinned to.
   std::vector<unsigned> WorkerCpus() const;
   // MAC address of wire port `port` ("02:00:..."), for its exception
   // interface.
   std::string WireMac(size_t port) const;
+  // Seconds since each worker last went round its poll loop (health).
+  // Any thread.
+  std::vector<double> WorkerPollAges() const;
+  // Wire ports whose link is down, one line each ("wire port net_tap0:
+  // link down"); empty when all are up. Reads the link without waiting
+  // (rte_eth_link_get_nowait). Slow path; one caller at a time.
+  std::vector<std::string> LinkProblems() const;
 
  private:
   // A started wire port and its exception port.
@@ -99,6 +124,9 @@ class Dataplane {
 
   Dataplane() = default;
   static int WorkerMain(void* arg);
+  // The poll loop; kIdleSleep: back off with sleeps when queues are empty
+  // (chosen once, at launch).
+  template <bool kIdleSleep>
   void Run(unsigned index);
   // One burst from queue `queue` of `port`; counters `c`. Returns the
   // number of frames received.
@@ -117,6 +145,7 @@ class Dataplane {
   std::vector<unsigned> lcores_;
   std::vector<uint32_t> readers_;
   std::unique_ptr<QueueCounters[]> counters_;
+  std::unique_ptr<WorkerHeartbeat[]> heartbeats_;  // one per worker
   std::atomic<bool> quit_{false};
   bool stopped_ = false;
 };
