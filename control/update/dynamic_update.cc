@@ -22,8 +22,6 @@ using control::TypeToText;
 using control::ZoneRecord;
 using dns::Rcode;
 
-constexpr uint16_t kMailB = 253, kMailA = 254;
-
 UpdateResult Refuse(Rcode rcode, std::string reason) {
   UpdateResult r;
   r.rcode = static_cast<uint8_t>(rcode);

@@ -17,7 +17,7 @@ if [ ! -f "$build/build.ninja" ]; then
     -Dxdp=disabled
 fi
 ninja -C "$build" tests/fuzz/answer_fuzzer tests/control/zone_file_fuzzer \
-  tests/fuzz/tsig_fuzzer tests/fuzz/xfr_fuzzer
+  tests/fuzz/tsig_fuzzer tests/fuzz/xfr_fuzzer tests/fuzz/update_fuzzer
 
 mkdir -p tests/fuzz/crashes
 status=0
@@ -27,6 +27,7 @@ targets=(
   "zone_file $build/tests/control/zone_file_fuzzer tests/testdata/zones/*.zone"
   "tsig $build/tests/fuzz/tsig_fuzzer tests/fuzz/corpus/tsig/*"
   "xfr $build/tests/fuzz/xfr_fuzzer tests/fuzz/corpus/xfr/*"
+  "update $build/tests/fuzz/update_fuzzer tests/fuzz/corpus/update/*"
 )
 for t in "${targets[@]}"; do
   read -r fuzzer binary seeds <<<"$t"
