@@ -54,7 +54,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -140,7 +139,7 @@ import checks  # noqa: E402
 import peers  # noqa: E402
 import xfr_test  # noqa: E402
 from peers import PeerError, TsigKey  # noqa: E402
-from xfr_test import Case, CaseFailed, Popdns  # noqa: E402
+from xfr_test import CaseFailed, Popdns  # noqa: E402
 
 
 # ---------------------------------------------------------------------------
@@ -630,25 +629,10 @@ def main():
 
     tmp = tempfile.mkdtemp(prefix="popdns-acme-")
     print("# temp dir %s" % tmp)
-    c = Case("certbot", tmp)
-    print("=== certbot: %s" % " ".join(case_certbot.__doc__.split()),
-          flush=True)
-    t0 = time.time()
-    try:
-        case_certbot(c, tmp)
-    except CaseFailed as e:
-        c.failed = True
-        if not e.counted:
-            checks.check(False, "[certbot] %s" % str(e).split("\n")[0])
-        print("     " + str(e).replace("\n", "\n     "))
-    except Exception as e:  # noqa: BLE001 - report it as a failure
-        c.check(False, "ran without an exception (%s: %s)"
-                % (type(e).__name__, e), traceback.format_exc())
-    finally:
-        c.close()
+    def after(c):
         teardown()
-    if c.failed:
-        c.dump_logs()
+        if not c.failed:
+            return
         work = os.path.join(tmp, "certbot")
         for name in ("certbot.out", os.path.join("logs", "letsencrypt.log")):
             path = os.path.join(work, name)
@@ -659,8 +643,8 @@ def main():
             path = os.path.join(tmp, name)
             if os.path.exists(path):
                 print("--- %s ---\n%s" % (name, peers.tail(path, 20)))
-    print("=== certbot: %s in %.1fs" % ("FAILED" if c.failed else "ok",
-                                       time.time() - t0), flush=True)
+    xfr_test.run_case("certbot", case_certbot, tmp,
+                      lambda c: case_certbot(c, tmp), after)
     if not a.keep_tmp and not checks.failures:
         shutil.rmtree(tmp, ignore_errors=True)
     return checks.summary()

@@ -37,7 +37,6 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -56,7 +55,7 @@ import checks  # noqa: E402
 import peers  # noqa: E402
 import xfr_test  # noqa: E402
 from peers import Knot, PeerError, TsigKey, kdig_axfr, kdig_records  # noqa: E402
-from xfr_test import Case, CaseFailed, Popdns  # noqa: E402
+from xfr_test import CaseFailed, Popdns  # noqa: E402
 
 ZONE = "apps.test."
 NSUPDATE = shutil.which("nsupdate") or "/usr/bin/nsupdate"
@@ -499,27 +498,8 @@ def main():
     for name, fn in CASES:
         if a.case and name not in a.case:
             continue
-        print("=== %s: %s" % (name, " ".join((fn.__doc__ or "").split())),
-              flush=True)
-        c = Case(name, os.path.join(tmp, name))
-        os.makedirs(c.tmp, exist_ok=True)
-        t0 = time.time()
-        try:
-            fn(c, key)
-        except CaseFailed as e:
-            c.failed = True
-            if not e.counted:
-                checks.check(False, "[%s] %s" % (name, str(e).split("\n")[0]))
-            print("     " + str(e).replace("\n", "\n     "))
-        except Exception as e:  # noqa: BLE001 - report and go on
-            c.check(False, "ran without an exception (%s: %s)"
-                    % (type(e).__name__, e), traceback.format_exc())
-        finally:
-            c.close()
-        if c.failed:
-            c.dump_logs()
-        print("=== %s: %s in %.1fs" % (name, "FAILED" if c.failed else "ok",
-                                       time.time() - t0), flush=True)
+        xfr_test.run_case(name, fn, os.path.join(tmp, name),
+                          lambda c, fn=fn: fn(c, key))
     if not a.keep_tmp and not checks.failures:
         shutil.rmtree(tmp, ignore_errors=True)
     return checks.summary()

@@ -1237,6 +1237,40 @@ CASES = [
 ]
 
 
+def run_case(name, fn, tmp, call, after=None):
+    """Runs one case: `call(case)` with a Case in `tmp`, reporting what
+    failed (a CaseFailed, an exception) and the logs of its servers;
+    `after(case)` runs last, failed or not (cleanup, more logs)."""
+    print("=== %s: %s" % (name, " ".join((fn.__doc__ or "").split())),
+          flush=True)
+    c = Case(name, tmp)
+    os.makedirs(c.tmp, exist_ok=True)
+    t0 = time.time()
+    try:
+        call(c)
+    except CaseFailed as e:
+        c.failed = True
+        if not e.counted:
+            checks.check(False, "[%s] %s" % (name, str(e).split("\n")[0]))
+        else:
+            print("     case stopped: %s" % str(e).split("\n")[0])
+        if "\n" in str(e):
+            print("     " + str(e).split("\n", 1)[1].replace(
+                "\n", "\n     "))
+    except Exception as e:  # noqa: BLE001 - report and go on
+        c.check(False, "ran without an exception (%s: %s)"
+                % (type(e).__name__, e), traceback.format_exc())
+    finally:
+        c.close()
+        if after:
+            after(c)
+    if c.failed:
+        c.dump_logs()
+    print("=== %s: %s in %.1fs" % (name, "FAILED" if c.failed else "ok",
+                                   time.time() - t0), flush=True)
+    return c
+
+
 def main():
     global BUILD, SRC, POPDNS, POPDNSCTL
     ap = argparse.ArgumentParser(
@@ -1270,31 +1304,9 @@ def main():
     print("# temp dir %s" % tmp)
     key = TsigKey()
     for name, fn, takes_key in selected:
-        print("=== %s: %s" % (name, " ".join((fn.__doc__ or "").split())),
-              flush=True)
-        c = Case(name, os.path.join(tmp, name))
-        os.makedirs(c.tmp, exist_ok=True)
-        t0 = time.time()
-        try:
-            fn(c, key) if takes_key else fn(c)
-        except CaseFailed as e:
-            c.failed = True
-            if not e.counted:
-                checks.check(False, "[%s] %s" % (name, str(e).split("\n")[0]))
-            else:
-                print("     case stopped: %s" % str(e).split("\n")[0])
-            if "\n" in str(e):
-                print("     " + str(e).split("\n", 1)[1].replace(
-                    "\n", "\n     "))
-        except Exception as e:  # noqa: BLE001 - report and go on
-            c.check(False, "ran without an exception (%s: %s)"
-                    % (type(e).__name__, e), traceback.format_exc())
-        finally:
-            c.close()
-        if c.failed:
-            c.dump_logs()
-        print("=== %s: %s in %.1fs" % (name, "FAILED" if c.failed else "ok",
-                                       time.time() - t0), flush=True)
+        run_case(name, fn, os.path.join(tmp, name),
+                 lambda c, fn=fn, takes_key=takes_key:
+                 fn(c, key) if takes_key else fn(c))
     if not a.keep_tmp and not checks.failures:
         shutil.rmtree(tmp, ignore_errors=True)
     return checks.summary()
