@@ -8,6 +8,7 @@
 #include <rte_mempool.h>
 #include <rte_cycles.h>
 #include <rte_prefetch.h>
+#include <net/if.h>
 #include <sys/prctl.h>
 
 #include <algorithm>
@@ -442,6 +443,17 @@ std::vector<double> Dataplane::WorkerPollAges() const {
 std::vector<std::string> Dataplane::LinkProblems() const {
   std::vector<std::string> problems;
   for (size_t i = 0; i < ports_.size(); ++i) {
+    // A kernel-backed port (net_tap, net_af_xdp) whose interface is no
+    // longer in our network namespace (the software-NIC topology moves
+    // the wire tap to the peer's) cannot be looked at from here: the PMD
+    // would read its flags by name and call it down. Not checked.
+    rte_eth_dev_info info;
+    char ifname[IF_NAMESIZE];
+    if (rte_eth_dev_info_get(ports_[i].wire, &info) == 0 &&
+        info.if_index != 0 &&
+        if_indextoname(info.if_index, ifname) == nullptr) {
+      continue;
+    }
     rte_eth_link link{};
     const int rc = rte_eth_link_get_nowait(ports_[i].wire, &link);
     if (rc != 0) {

@@ -111,7 +111,9 @@ class Dataplane {
   std::vector<double> WorkerPollAges() const;
   // Wire ports whose link is down, one line each ("wire port net_tap0:
   // link down"); empty when all are up. Reads the link without waiting
-  // (rte_eth_link_get_nowait). Slow path; one caller at a time.
+  // (rte_eth_link_get_nowait); a net_tap whose interface was moved to
+  // another namespace is not checked (not observable from here). Slow
+  // path; one caller at a time.
   std::vector<std::string> LinkProblems() const;
 
  private:
