@@ -19,6 +19,8 @@ PACKAGES=(
   # /metrics is scraped by a real Prometheus and checked by promtool
   prometheus
   iproute2 iputils-ping ethtool procps python3 python3-dnspython valgrind
+  # the anycast lab: BGP speakers, and the health hook asks /health with curl
+  bird2 curl
   # the man pages' test renders them (man -l, groff)
   man-db groff-base
 )
