@@ -52,6 +52,12 @@ ROUTER=$LAB-router CLIENT=$LAB-client
 SVC4=198.18.53.1 SVC6=fd00:53::1
 
 die() { echo "anycast-lab: $*" >&2; exit 1; }
+# True while process $1 runs (a zombie, or one still dying, does not).
+running() {
+  local st
+  st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ -n $st && $st != Z && $st != X ]]
+}
 pop_ns() { echo "$LAB-pop$1"; }
 
 # Stops the process whose PID is in file $1: SIGTERM (twice: a draining
@@ -60,12 +66,12 @@ stop_pidfile() {
   local f=$1 pid
   [[ -f $f ]] || return 0
   pid=$(cat "$f")
-  if kill -0 "$pid" 2>/dev/null; then
+  if running "$pid"; then
     kill -TERM "$pid" 2>/dev/null || true
     sleep 0.2
     kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do running "$pid" || break; sleep 0.1; done
+    running "$pid" && kill -KILL "$pid" 2>/dev/null
   fi
   rm -f "$f"
 }
@@ -181,8 +187,11 @@ start_pop() {
   ns=$(pop_ns "$n")
   d=$STATE/pop$n
   [[ -f $d/popdns.yaml ]] || die "no $d/popdns.yaml (run up first)"
-  if [[ -f $d/popdns.pid ]] && kill -0 "$(cat "$d/popdns.pid")" 2>/dev/null; then
-    die "popdns already runs in pop$n (pid $(cat "$d/popdns.pid"))"
+  if [[ -f $d/popdns.pid ]]; then
+    # After a kill -9 the process may take a moment to go (its memory).
+    for _ in $(seq 50); do running "$(cat "$d/popdns.pid")" || break; sleep 0.1; done
+    ! running "$(cat "$d/popdns.pid")" ||
+      die "popdns already runs in pop$n (pid $(cat "$d/popdns.pid"))"
   fi
   ip netns exec "$ns" "$POPDNS" --config "$d/popdns.yaml" >>"$d/popdns.log" 2>&1 &
   pid=$!
@@ -192,10 +201,10 @@ start_pop() {
         >/dev/null 2>&1 && ip -n "$ns" link show "p${n}wire" >/dev/null 2>&1; then
       break
     fi
-    kill -0 "$pid" 2>/dev/null || break
+    running "$pid" || break
     sleep 0.1
   done
-  kill -0 "$pid" 2>/dev/null && ip -n "$ns" link show "p${n}wire" >/dev/null 2>&1 ||
+  running "$pid" && ip -n "$ns" link show "p${n}wire" >/dev/null 2>&1 ||
     { tail -20 "$d/popdns.log" >&2; die "popdns did not start in pop$n"; }
   # The wire tap goes to the router: the PoP's "cable".
   ip -n "$ns" link set "p${n}wire" netns "$ROUTER"
