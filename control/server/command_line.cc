@@ -53,8 +53,10 @@ Options:
   --version              print the version, git revision and build features
 
 --zone and --listen add to the config file's lists; the other flags
-override its values. SIGHUP reloads the zones, SIGTERM and SIGINT stop;
-popdnsctl(8) asks a running popdns for status, counters and reloads.
+override its values. SIGHUP reloads the zones, SIGTERM and SIGINT stop
+(after draining for shutdown_drain_seconds: /health 503, still answering);
+popdnsctl(8) asks a running popdns for status, health, counters, reloads
+and drains.
 
 Exit status: 0 ok, 1 runtime failure (config, zone, sockets, dataplane),
 2 usage error.
