@@ -5,8 +5,10 @@
 #include <ctime>
 
 #include "absl/strings/str_cat.h"
+#include "control/server/event_counters.h"
 #include "control/update/pdns_json.h"
 #include "control/update/pdns_patch.h"
+#include "control/update/update_service.h"
 #include "control/update/zone_edit.h"
 #include "control/zonefile/name_text.h"
 
@@ -113,20 +115,12 @@ class Api {
     const std::string origin = "API PATCH from " + req.remote;
     const uint32_t now = static_cast<uint32_t>(std::time(nullptr));
     uint32_t before = 0, serial = 0;
-    absl::Status s = store_->CommitEdit(
-        apex,
-        [&](const zone::Zone& z, const control::ZoneConfig& config)
-            -> absl::StatusOr<std::optional<xfr::Changeset>> {
-          before = z.serial;
-          ZoneEdit edit(z);
-          if (absl::Status p = ApplyPatch(doc, config.serial_policy, now,
-                                          &edit);
-              !p.ok()) {
-            return p;
-          }
-          return edit.Finish(config.serial_policy, now);
+    absl::Status s = CommitZoneEdit(
+        store_, apex, origin,
+        [&](ZoneEdit& edit, const control::ZoneConfig& config) {
+          return ApplyPatch(doc, config.serial_policy, now, &edit);
         },
-        origin, &serial);
+        &before, &serial);
     const std::string zone_text = control::NameToText(apex);
     if (!s.ok()) {
       std::string why(s.message());
@@ -225,6 +219,10 @@ void RegisterPdnsApi(ManagementHttp* http, control::ZoneStore* store,
   });
   http->Route("PATCH", zone, key, [api](const auto& req, auto* resp) {
     api->Patch(req, resp);
+    control::EventCounters::Add(control::Events().api_changes,
+                                resp->status < 300   ? control::EventResult::kOk
+                                : resp->status < 500 ? control::EventResult::kRefused
+                                                     : control::EventResult::kError);
   });
   http->Route("PUT", zone, key, config_only);
   http->Route("DELETE", zone, key, config_only);

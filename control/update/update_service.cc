@@ -32,6 +32,25 @@ uint8_t RcodeOf(const absl::Status& s) {
 
 }  // namespace
 
+absl::Status CommitZoneEdit(
+    control::ZoneStore* store, const std::string& apex,
+    const std::string& origin,
+    const std::function<absl::Status(ZoneEdit&, const control::ZoneConfig&)>&
+        apply,
+    uint32_t* before, uint32_t* serial) {
+  return store->CommitEdit(
+      apex,
+      [&](const zone::Zone& z, const control::ZoneConfig& config)
+          -> absl::StatusOr<std::optional<xfr::Changeset>> {
+        *before = z.serial;
+        ZoneEdit edit(z);
+        if (absl::Status s = apply(edit, config); !s.ok()) return s;
+        return edit.Finish(config.serial_policy,
+                           static_cast<uint32_t>(std::time(nullptr)));
+      },
+      origin, serial);
+}
+
 UpdateReply UpdateService::Apply(const xfr::Message& m,
                                  const xfr::TsigKey* signed_by,
                                  const std::string& peer) {
@@ -90,20 +109,16 @@ void UpdateService::Commit(const std::string& apex,
   const std::string origin =
       batch.size() == 1 ? batch[0]->who
                         : absl::StrCat(batch.size(), " UPDATEs");
-  absl::Status s = store_->CommitEdit(
-      apex,
-      [&](const zone::Zone& z, const control::ZoneConfig& config)
-          -> absl::StatusOr<std::optional<xfr::Changeset>> {
-        before = z.serial;
-        ZoneEdit edit(z);
+  absl::Status s = CommitZoneEdit(
+      store_, apex, origin,
+      [&](ZoneEdit& edit, const control::ZoneConfig& config) {
         for (Pending* p : batch) {
           p->result = EvaluateInto(edit, config, *p->m,
                                    p->key ? p->key->name : std::string());
         }
-        return edit.Finish(config.serial_policy,
-                           static_cast<uint32_t>(std::time(nullptr)));
+        return absl::OkStatus();
       },
-      origin, &serial);
+      &before, &serial);
   if (!s.ok() && absl::IsInvalidArgument(s) && batch.size() > 1) {
     // The batch does not build (one request's data does not validate):
     // each on its own, so that the others are not refused for it.

@@ -17,6 +17,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -34,6 +35,20 @@ struct UpdateReply {
   std::string apex;      // the zone (wire, lowercased); "" if none
   bool changed = false;  // a new serial serves: NOTIFY the secondaries
 };
+
+class ZoneEdit;
+
+// Changes the serving version of `apex` through `store` (journaled, then
+// published): `apply` edits a ZoneEdit of the version the change applies
+// to, and the SOA moves by the zone's serial_policy. `*before`/`*serial`:
+// the serial before and after. Errors: apply's, and ZoneStore::CommitEdit's.
+// What RFC 2136 UPDATE and the provisioning API both end in.
+absl::Status CommitZoneEdit(
+    control::ZoneStore* store, const std::string& apex,
+    const std::string& origin,
+    const std::function<absl::Status(ZoneEdit&, const control::ZoneConfig&)>&
+        apply,
+    uint32_t* before, uint32_t* serial);
 
 class UpdateService {
  public:
