@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "control/zonefile/name_text.h"
 #include "control/zonefile/rdata_text.h"
 
@@ -581,8 +582,8 @@ TEST(ZoneFile, Generate) {
 TEST(ZoneFile, LargeZoneParsesQuickly) {
   std::string text = "$TTL 300\n";
   for (int i = 0; i < 100000; ++i) {
-    text += "h" + std::to_string(i) + " IN A 10.0." + std::to_string(i % 250) +
-            ".1\n  MX 10 mail\n";
+    absl::StrAppend(&text, "h", i, " IN A 10.0.", i % 250,
+                    ".1\n  MX 10 mail\n");
   }
   auto records = ParseZoneText(text, "big.zone", Options());
   ASSERT_TRUE(records.ok());

@@ -13,6 +13,7 @@
 #include "control/zonefile/name_text.h"
 #include "control/zonefile/zone_validate.h"
 #include "dataplane/dns/wire.h"
+#include "absl/strings/str_cat.h"
 
 namespace popdns::xfr {
 namespace {
@@ -172,7 +173,7 @@ TEST(ApplyChangesetTest, DiffThenApplyRoundTripsRandomEdits) {
       next.push_back(r.type == dns::rrtype::kSoa ? Soa(round + 2) : r);
     }
     for (int k = rng() % 5; k > 0; --k) {
-      next.push_back(A("h" + std::to_string(rng() % 40), rng() % 8, 300));
+      next.push_back(A(absl::StrCat("h", rng() % 40), rng() % 8, 300));
     }
     auto valid = control::NormalizeAndValidateZone(next, Wire("example.test."),
                                                    nullptr);

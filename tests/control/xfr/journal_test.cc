@@ -24,6 +24,7 @@
 
 #include "control/zonefile/name_text.h"
 #include "gtest/gtest.h"
+#include "absl/strings/str_cat.h"
 
 namespace popdns::xfr::internal {
 // Defined in journal.cc for tests: the LMDB map size of environments opened
@@ -87,7 +88,7 @@ std::vector<ZoneRecord> SmallZone(uint32_t serial, size_t extra = 3) {
                                Rec("example.test.", 2, 3600, Name("ns1.example.test.")),
                                Rec("ns1.example.test.", 1, 3600, Be32(0xC0000201))};
   for (size_t i = 0; i < extra; ++i)
-    z.push_back(Rec("h" + std::to_string(i) + ".example.test.", 1, 300,
+    z.push_back(Rec(absl::StrCat("h", i, ".example.test."), 1, 300,
                     Be32(static_cast<uint32_t>(i))));
   return z;
 }
@@ -917,7 +918,7 @@ TEST_F(JournalTest, FullMapIsResourceExhausted) {
   EXPECT_NE(s.message().find(JournalDir()), std::string::npos) << s;
   Changeset big = Cs(2, 3);
   for (int i = 0; i < 400; ++i)
-    big.added.push_back(Rec("b" + std::to_string(i) + ".example.test.", 16, 1,
+    big.added.push_back(Rec(absl::StrCat("b", i, ".example.test."), 16, 1,
                             std::string(4000, 'x')));
   s = j->Append(big);
   EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/control/xfr/tsig_vectors.h"
 
@@ -242,7 +243,7 @@ std::string DnspythonVerify(TsigAlgorithm algorithm, uint64_t now,
                     " --key-name '" + kVectorKeyName + "' --secret '" +
                     kVectorSecret + "' --now " + std::to_string(now) +
                     " --mode " + mode;
-  for (const Bytes& m : msgs) cmd += " " + Hex(m);
+  for (const Bytes& m : msgs) absl::StrAppend(&cmd, " ", Hex(m));
   cmd += " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   if (p == nullptr) {

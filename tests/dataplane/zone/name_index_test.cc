@@ -12,6 +12,7 @@
 
 #include "dataplane/zone/grow_only_array.h"
 #include "dataplane/zone/huge_page_allocator.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace popdns::zone {
@@ -106,7 +107,7 @@ TEST(NameIndexTest, FindsEveryNameOfALargeTable) {
 // index keeps answering exactly as before.
 TEST(NameIndexTest, UpdateCopiesOnlyTouchedShards) {
   TestIndex t;
-  for (int i = 0; i < 20000; ++i) t.names.push_back("n" + std::to_string(i));
+  for (int i = 0; i < 20000; ++i) t.names.push_back(absl::StrCat("n", i));
   t.Build(NameIndex::ShardBitsFor(t.names.size()));
   const size_t slots_before = t.slots.size();
   // Node 7 is replaced by a new entry (same name), node 8 removed, a new
@@ -149,7 +150,7 @@ TEST(NameIndexTest, RandomUpdatesMatchAMap) {
   TestIndex t;
   std::map<std::string, uint32_t> live;
   for (int i = 0; i < 3000; ++i) {
-    t.names.push_back("x" + std::to_string(i));
+    t.names.push_back(absl::StrCat("x", i));
     live[t.names.back()] = i;
   }
   t.Build(NameIndex::ShardBitsFor(t.names.size()), 4, size_t{64} << 20);
@@ -160,7 +161,7 @@ TEST(NameIndexTest, RandomUpdatesMatchAMap) {
     std::vector<NameIndex::Change> changes;
     std::map<std::string, bool> touched;
     for (int k = 0; k < 1 + static_cast<int>(rng() % 20); ++k) {
-      const std::string name = "x" + std::to_string(rng() % 4000);
+      const std::string name = absl::StrCat("x", rng() % 4000);
       if (!touched.emplace(name, true).second) continue;
       auto it = live.find(name);
       const uint64_t h = NameIndex::Hash(name);
@@ -181,7 +182,7 @@ TEST(NameIndexTest, RandomUpdatesMatchAMap) {
     cur = next.get();
     versions.push_back(std::move(next));
     for (int i = 0; i < 4000; ++i) {
-      const std::string name = "x" + std::to_string(i);
+      const std::string name = absl::StrCat("x", i);
       auto it = live.find(name);
       ASSERT_EQ(t.Find(*cur, name),
                 it == live.end() ? NameIndex::kMissing : it->second)
@@ -196,7 +197,7 @@ TEST(NameIndexTest, RandomUpdatesMatchAMap) {
 // A full slot array makes Update fail instead of moving it.
 TEST(NameIndexTest, UpdateFailsWhenSlotsAreFull) {
   TestIndex t;
-  for (int i = 0; i < 1000; ++i) t.names.push_back("f" + std::to_string(i));
+  for (int i = 0; i < 1000; ++i) t.names.push_back(absl::StrCat("f", i));
   t.Build(NameIndex::ShardBitsFor(t.names.size()), 1, 0);
   const uint64_t* data = t.slots.data();
   NameIndex next;
