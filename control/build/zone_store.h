@@ -47,6 +47,7 @@ absl::StatusOr<std::shared_ptr<const zone::Zone>> BuildFromRecords(
 struct RefreshStatus {
   std::time_t last_refresh = 0;  // last time a primary answered
   std::string result;            // "ok: ...", or the last error
+  bool last_ok = false;          // the last refresh reached a primary
   std::time_t next_refresh = 0;
   std::time_t expires_at = 0;    // 0: never (a primary zone)
   bool expired = false;

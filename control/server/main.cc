@@ -23,8 +23,10 @@
 #include "control/server/zone_check.h"
 #include "control/zonefile/name_text.h"
 #include "control/server/control_socket.h"
+#include "control/server/event_counters.h"
 #include "control/server/exception_interface.h"
 #include "control/server/health.h"
+#include "control/server/metrics.h"
 #include "control/server/xdp_mode.h"
 #include "dataplane/dpdk/dataplane.h"
 #include "dataplane/dpdk/rcu_snapshot.h"
@@ -52,6 +54,8 @@ std::string ReloadZones(const std::string& zone, ZoneStore& store,
                         xfr::Replicator& replicator) {
   std::vector<std::string> changed;
   const std::string errors = store.Reload(zone, &changed);
+  EventCounters::Add(Events().reloads, errors.empty() ? EventResult::kOk
+                                                      : EventResult::kError);
   for (const std::string& apex : changed) replicator.NotifySecondaries(apex);
   return errors;
 }
@@ -262,10 +266,22 @@ int Run(int argc, char** argv) {
   // The provisioning API on the management address (metrics and health
   // will join it): its changes go through the same ZoneStore.
   Health health(&store, dataplane.get());
+  // /metrics reads the counters `popdnsctl stats` shows, at scrape time.
+  MetricsSources metrics;
+  metrics.stats = &stats;
+  metrics.zones = &store;
+  metrics.snapshots = &snapshots;
+  metrics.dataplane = dataplane.get();
+  metrics.dataplane_transport = xdp_mode ? "xdp" : "dpdk";
+  for (const PortSection& p : dps.ports) metrics.port_names.push_back(p.wire);
+  metrics.xdp = xdp_mode.get();
+  metrics.health = &health;
+  metrics.build_info = BuildInfoLabels();
   ManagementHttp management(config.management);
   if (!config.management.listen.empty()) {
     update::RegisterPdnsApi(&management, &store, &replicator);
     health.RegisterRoutes(&management);
+    RegisterMetrics(&management, &metrics);
     if (absl::Status s = management.Start(); !s.ok()) {
       server.Stop();
       if (dataplane) dataplane->Stop();

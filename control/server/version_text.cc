@@ -18,4 +18,11 @@ std::string PopdnsVersionText() {
                 "-Dxdp=disabled)\n");
 }
 
+std::vector<std::pair<std::string, std::string>> BuildInfoLabels() {
+  return {{"version", POPDNS_VERSION},
+          {"revision", POPDNS_GIT_REVISION},
+          {"dpdk", POPDNS_DPDK_VERSION},
+          {"xdp", POPDNS_XDP_COMPILED_IN ? "yes" : "no"}};
+}
+
 }  // namespace popdns::control

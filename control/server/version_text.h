@@ -4,6 +4,8 @@
 #define POPDNS_CONTROL_SERVER_VERSION_TEXT_H_
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace popdns::control {
 
@@ -13,6 +15,10 @@ std::string VersionLine(const std::string& program);
 // VersionLine("popdns") followed by one line per dataplane: DPDK (always
 // compiled in, with its version) and XDP (compiled in or not).
 std::string PopdnsVersionText();
+
+// The same as labels of popdns_build_info (/metrics): version, revision,
+// dpdk (its version), xdp ("yes"/"no").
+std::vector<std::pair<std::string, std::string>> BuildInfoLabels();
 
 }  // namespace popdns::control
 

@@ -309,6 +309,7 @@ void Replicator::Refresh(ZoneState& z) {
     z.failures = 0;
     z.status.last_refresh = now;
     z.status.result = ok_result;
+    z.status.last_ok = true;
     z.status.expires_at = now + t.expire;
     z.status.expired = false;
     z.next = Clock::now() + Jitter(t.refresh);
@@ -321,6 +322,7 @@ void Replicator::Refresh(ZoneState& z) {
                    z.config.name.c_str(), text.c_str());
     }
     z.status.result = text;
+    z.status.last_ok = false;
     // Retry with exponential backoff, never slower than the refresh
     // interval (RFC 1035 3.3.13 retry; backoff as Knot does).
     uint64_t wait = uint64_t{t.retry} << std::min(z.failures, 10);

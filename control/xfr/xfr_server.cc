@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "control/build/zone_records.h"
+#include "control/server/event_counters.h"
 #include "control/update/update_service.h"
 #include "control/xfr/dns_message.h"
 #include "control/xfr/transport.h"
@@ -253,6 +254,11 @@ Responses XfrServer::Handle(const control::SlowPathRequest& req) {
     const update::UpdateReply u =
         updates_.Apply(m, signed_by, AddressText(req.peer));
     if (u.changed) replicator_->NotifySecondaries(u.apex);
+    control::EventCounters::Add(
+        control::Events().updates,
+        u.rcode == kNoError    ? control::EventResult::kOk
+        : u.rcode == kServFail ? control::EventResult::kError
+                               : control::EventResult::kRefused);
     return reply(u.rcode);
   }
   if (opcode != 0) return reply(kNotImp);
