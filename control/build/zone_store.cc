@@ -84,7 +84,13 @@ absl::StatusOr<std::shared_ptr<const zone::Zone>> LoadZone(
 ZoneStore::ZoneStore(dpdk::SnapshotManager* snapshots, zone::Identity identity)
     : snapshots_(snapshots), identity_(std::move(identity)) {}
 
-ZoneStore::~ZoneStore() = default;
+ZoneStore::~ZoneStore() {
+  {
+    std::lock_guard<std::mutex> lock(compaction_mu_);
+    stopping_ = true;
+  }
+  if (compactor_.joinable()) compactor_.join();
+}
 
 absl::Status ZoneStore::Configure(const std::vector<ZoneConfig>& zones) {
   std::lock_guard<std::mutex> writer(writer_mu_);
@@ -442,21 +448,73 @@ absl::Status ZoneStore::ApplyChanges(Entry& e,
                  s.ok() ? "" : ": ", std::string(s.message()).c_str());
   }
   // Replaced answers stay in the shared arrays until a full build: once
-  // they are most of them, compact (the new version serves meanwhile).
-  if (GarbageRatio(**z) > kCompactAt) {
-    auto compact = RebuildZone(**z);
-    if (compact.ok()) {
-      std::lock_guard<std::mutex> lock(mu_);
-      Install(e, std::move(*compact), origin + ", compacted");
-      Publish();
-    } else {
-      std::fprintf(stderr, "popdns: zone %s: compaction failed: %s\n",
-                   e.config.name.c_str(),
-                   std::string(compact.status().message()).c_str());
-    }
-    malloc_trim(0);
-  }
+  // they are most of them, compact, in the background.
+  if (GarbageRatio(**z) > kCompactAt) StartCompaction(e);
   return absl::OkStatus();
+}
+
+void ZoneStore::StartCompaction(Entry& e) {
+  std::lock_guard<std::mutex> lock(compaction_mu_);
+  if (compacting_ || stopping_) return;  // one at a time; due again later
+  compacting_ = true;
+  if (compactor_.joinable()) compactor_.join();  // the previous one, done
+  compactor_ = std::thread(&ZoneStore::Compact, this, &e, e.zone);
+}
+
+void ZoneStore::Compact(Entry* e, std::shared_ptr<const zone::Zone> base) {
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point t0 = Clock::now();
+  // The long part, without the writers' lock: changes go on meanwhile on
+  // the old lineage (its arrays only grow; `base` reads its own part).
+  auto rebuilt = RebuildZone(*base);
+  base.reset();
+  auto finish = [&](const std::string& what) {
+    std::fprintf(stderr, "popdns: zone %s: compaction %s (%.0f ms)\n",
+                 e->config.name.c_str(), what.c_str(),
+                 std::chrono::duration<double, std::milli>(Clock::now() - t0)
+                     .count());
+    std::lock_guard<std::mutex> lock(compaction_mu_);
+    compacting_ = false;
+  };
+  if (!rebuilt.ok()) {
+    return finish("failed: " + std::string(rebuilt.status().message()));
+  }
+  {
+    std::lock_guard<std::mutex> writer(writer_mu_);
+    {
+      std::lock_guard<std::mutex> lock(compaction_mu_);
+      if (stopping_) return finish("abandoned: stopping");
+    }
+    // Catch up with what was committed during the rebuild: the history
+    // since the rebuilt version, applied to the new lineage.
+    const uint32_t from = (*rebuilt)->serial;
+    std::vector<xfr::Changeset> since;
+    bool found = e->zone && e->zone->serial == from;
+    if (e->zone && !found) {
+      for (const auto& cs : e->history) {
+        found |= cs->from() == from;
+        if (found) since.push_back(*cs);
+      }
+    }
+    if (!found) {
+      return finish("abandoned: the zone changed by more than its history "
+                    "holds");
+    }
+    std::shared_ptr<const zone::Zone> next = *rebuilt;
+    if (!since.empty()) {
+      auto caught_up = BuildIncremental(next, since);
+      if (!caught_up.ok()) {
+        return finish("abandoned: " +
+                      std::string(caught_up.status().message()));
+      }
+      next = *caught_up;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    Install(*e, std::move(next), e->source + ", compacted");
+    Publish();
+  }
+  malloc_trim(0);
+  finish("done");
 }
 
 absl::Status ZoneStore::CommitEdit(const std::string& apex, const EditFn& edit,

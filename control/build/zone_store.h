@@ -19,6 +19,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -178,6 +179,11 @@ class ZoneStore {
   absl::Status ApplyChanges(Entry& e, std::vector<xfr::Changeset> changes,
                             const std::string& origin);
   void Publish();
+  // Compaction of e's lineage (RebuildZone) on a thread of its own, off
+  // the writers' lock; what was committed meanwhile is then applied to
+  // the rebuilt version, which replaces the serving one. One at a time.
+  void StartCompaction(Entry& e);
+  void Compact(Entry* e, std::shared_ptr<const zone::Zone> base);
 
   dpdk::SnapshotManager* snapshots_;
   zone::Identity identity_;
@@ -190,6 +196,10 @@ class ZoneStore {
   std::mutex writer_mu_;
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<Entry>> entries_;  // fixed after Configure
+  std::mutex compaction_mu_;  // guards the three below
+  bool compacting_ = false;
+  bool stopping_ = false;
+  std::thread compactor_;
 };
 
 }  // namespace popdns::control
