@@ -23,6 +23,8 @@ PACKAGES=(
   bird2 curl
   # the man pages' test renders them (man -l, groff)
   man-db groff-base
+  # packaging: dpkg-buildpackage and lintian (tests/package/package_test.sh)
+  dpkg-dev debhelper fakeroot lintian devscripts
 )
 
 missing=()
