@@ -1075,6 +1075,28 @@ double GarbageRatio(const zone::Zone& z) {
   return total == 0 ? 0 : static_cast<double>(garbage) / total;
 }
 
+double HeadroomUsed(const zone::Zone& z) {
+  if (!z.heaps) return 0;
+  const zone::ZoneHeaps& h = *z.heaps;
+  double used = 0;
+  auto account = [&](const auto& a) {
+    if (a.capacity() != 0) {
+      used = std::max(used, static_cast<double>(a.size()) /
+                                static_cast<double>(a.capacity()));
+    }
+  };
+  account(h.names);
+  account(h.arena);
+  account(h.nodes);
+  account(h.rrsets);
+  account(h.blobs);
+  account(h.cuts);
+  account(h.relocs);
+  account(h.typed_blobs);
+  account(h.slots);
+  return used;
+}
+
 absl::StatusOr<std::shared_ptr<const zone::Zone>> RebuildZone(
     const zone::Zone& z) {
   BuildOptions options;

@@ -92,6 +92,12 @@ absl::StatusOr<std::shared_ptr<const zone::Zone>> BuildIncremental(
 // hot path, then publish its result like any new version.
 double GarbageRatio(const zone::Zone& z);
 
+// The largest share of its capacity that any of z's lineage's arrays has
+// used. An array with no room left forces a full build on the writer's
+// path (IncrementalStats::full_build_reason "zone heap full"): past about
+// 0.75 the caller should compact, as for garbage.
+double HeadroomUsed(const zone::Zone& z);
+
 // A full build (updatable) of z's records into new arrays: same answers,
 // no garbage. Errors: as BuildZone.
 absl::StatusOr<std::shared_ptr<const zone::Zone>> RebuildZone(

@@ -27,6 +27,10 @@ constexpr size_t kMaxHistory = 1000;
 // Share of a lineage's arrays that no version reads any more at which a
 // full rebuild compacts them (incremental_builder.h).
 constexpr double kCompactAt = 0.5;
+// Share of an array's room used at which compaction starts, early enough
+// that the rebuild (seconds for a million names) finishes before the
+// room runs out.
+constexpr double kHeadroomAt = 0.6;
 // Changed records after the journal's full copy at which it takes a new
 // one, for small zones (large ones: as many as the zone has names).
 constexpr size_t kJournalCompactRecords = 10000;
@@ -448,8 +452,11 @@ absl::Status ZoneStore::ApplyChanges(Entry& e,
                  s.ok() ? "" : ": ", std::string(s.message()).c_str());
   }
   // Replaced answers stay in the shared arrays until a full build: once
-  // they are most of them, compact, in the background.
-  if (GarbageRatio(**z) > kCompactAt) StartCompaction(e);
+  // they are most of them, or the arrays are running out of room (a full
+  // build would then stall the writers), compact, in the background.
+  if (GarbageRatio(**z) > kCompactAt || HeadroomUsed(**z) > kHeadroomAt) {
+    StartCompaction(e);
+  }
   return absl::OkStatus();
 }
 
