@@ -230,7 +230,7 @@ void Dataplane::Run(unsigned index) {
   std::atomic<uint64_t>& heartbeat = heartbeats_[index].tsc;
   rte_mbuf* from_kernel[kBurst];
   uint32_t loops = 0;
-  uint32_t empty_rounds = 0, sleep_us = 0;
+  [[maybe_unused]] uint32_t empty_rounds = 0, sleep_us = 0;
   if constexpr (kIdleSleep) {
     // nanosleep may overshoot by the timer slack (50 us by default): keep
     // it small, so that a sleep lasts about what it asks for.
@@ -241,7 +241,7 @@ void Dataplane::Run(unsigned index) {
     // Our own cache line; relaxed: the reader only wants a recent value.
     heartbeat.store(rte_get_tsc_cycles(), std::memory_order_relaxed);
     bool busy = false;
-    uint32_t received = 0;
+    [[maybe_unused]] uint32_t received = 0;  // frames this round (idle mode)
     for (size_t p = 0; p < ports_.size(); ++p) {
       const uint16_t n = ServeBurst(ports_[p], queue, Counters(p, index));
       busy |= n == kBurst;
