@@ -108,6 +108,12 @@ void SocketServer::SetSlowPathHandler(SlowPathHandler handler) {
   answer_config_.slow_path = static_cast<bool>(slow_path_handler_);
 }
 
+// UDP messages for the handler: threads enough that UPDATEs arriving
+// together are committed together; a queue deep enough for bursts, not
+// for a flood.
+constexpr int kSlowPathThreads = 8;
+constexpr size_t kSlowPathQueue = 4096;
+
 std::vector<std::vector<uint8_t>> SocketServer::HandOff(
     const SlowPathRequest& request) {
   // A handler that throws (out of memory, a bug) costs its client an
@@ -150,6 +156,10 @@ absl::Status SocketServer::Start() {
     tcp.push_back(*fd);
   }
   running_ = true;
+  slow_queue_ = std::make_unique<SlowPathQueue>(
+      [this](const SlowPathRequest& r) { return HandOff(r); },
+      kSlowPathThreads, kSlowPathQueue);
+  slow_queue_->Start();
   for (int fd : udp) {
     fds_.push_back(fd);
     threads_.emplace_back(&SocketServer::UdpLoop, this, fd,
@@ -165,6 +175,7 @@ void SocketServer::Stop() {
   if (!running_.exchange(false)) return;
   for (std::thread& t : threads_) t.join();
   threads_.clear();
+  if (slow_queue_) slow_queue_->Stop();  // before the sockets close
   for (int fd : fds_) close(fd);
   fds_.clear();
 }
@@ -178,7 +189,6 @@ void SocketServer::UdpLoop(int fd, WorkerStats* stats, uint32_t reader) {
   iovec out_iovs[kBatch];
   dns::AnswerJob jobs[kBatch];
   int slow[kBatch];  // jobs left to the SlowPathHandler
-  std::vector<uint8_t> slow_out[kBatch];  // its answers, until sent
   while (running_.load(std::memory_order_relaxed)) {
     for (int i = 0; i < kBatch; ++i) {
       iovs[i] = {bufs.get() + i * kUdpBufSize, kUdpBufSize};
@@ -220,21 +230,14 @@ void SocketServer::UdpLoop(int fd, WorkerStats* stats, uint32_t reader) {
     }
     snapshots_->Quiescent(reader);
     snapshots_->Offline(reader);
-    // Offline first: a handler may take its time and read snapshots
-    // itself, and must not hold up a grace period meanwhile. The query
-    // bytes are as received (the engine writes nothing for slow_path).
+    // The query bytes are as received (the engine writes nothing for
+    // slow_path); the queue's threads answer them, so that this thread
+    // goes on answering queries meanwhile.
     for (int k = 0; k < nslow; ++k) {
       const int i = slow[k];
-      std::vector<std::vector<uint8_t>> answers = HandOff(
-          {.msg = jobs[i].buf,
-           .len = jobs[i].query_len,
-           .peer = reinterpret_cast<const sockaddr*>(&addrs[i]),
-           .peer_len = msgs[i].msg_hdr.msg_namelen,
-           .tcp = false});
-      // Over UDP only the first message goes back (slow_path.h).
-      if (answers.empty() || answers[0].empty()) continue;
-      slow_out[k] = std::move(answers[0]);
-      add_out(i, slow_out[k].data(), slow_out[k].size());
+      slow_queue_->Push(fd, jobs[i].buf, jobs[i].query_len,
+                        reinterpret_cast<const sockaddr*>(&addrs[i]),
+                        msgs[i].msg_hdr.msg_namelen);
     }
     int sent = 0;
     while (sent < nout) {

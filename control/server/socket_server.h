@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "control/config.h"
 #include "control/server/slow_path.h"
+#include "control/server/slow_path_queue.h"
 #include "control/server/stats.h"
 #include "dataplane/dns/answer.h"
 #include "dataplane/dpdk/rcu_snapshot.h"
@@ -66,6 +67,7 @@ class SocketServer {
   std::atomic<bool> running_{false};
   std::vector<std::thread> threads_;
   std::vector<int> fds_;
+  std::unique_ptr<SlowPathQueue> slow_queue_;  // UDP slow path
 };
 
 }  // namespace popdns::control

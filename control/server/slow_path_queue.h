@@ -1,0 +1,72 @@
+// UDP messages for the SlowPathHandler, taken off the socket threads: an
+// UPDATE waits for its journal's fsync and its zone's build, a NOTIFY may
+// wait for the zone store's lock, and a UDP socket thread that waited with
+// them would stop answering queries meanwhile. The socket threads queue
+// such messages here and go on; a few threads of this queue call the
+// handler and send its first message back on the socket the request came
+// in on. Several at once, so that UPDATEs to one zone arriving together
+// are committed together (control/update/update_service.h).
+// The queue is bounded: past `capacity` a message is dropped (counted),
+// as a datagram the client will retry.
+// Threads: Push from any thread; Start/Stop from the control thread.
+#ifndef POPDNS_CONTROL_SERVER_SLOW_PATH_QUEUE_H_
+#define POPDNS_CONTROL_SERVER_SLOW_PATH_QUEUE_H_
+
+#include <sys/socket.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "control/server/slow_path.h"
+
+namespace popdns::control {
+
+class SlowPathQueue {
+ public:
+  // `handle`: the handler call (SocketServer::HandOff).
+  SlowPathQueue(std::function<std::vector<std::vector<uint8_t>>(
+                    const SlowPathRequest&)>
+                    handle,
+                int threads, size_t capacity);
+  ~SlowPathQueue();
+
+  void Start();
+  // Drops what is still queued and joins the threads.
+  void Stop();
+
+  // Copies the message; false when the queue is full (dropped).
+  bool Push(int fd, const uint8_t* msg, size_t len, const sockaddr* peer,
+            socklen_t peer_len);
+  uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Item {
+    int fd;
+    std::vector<uint8_t> msg;
+    sockaddr_storage peer;
+    socklen_t peer_len;
+  };
+  void Run();
+
+  std::function<std::vector<std::vector<uint8_t>>(const SlowPathRequest&)>
+      handle_;
+  const int thread_count_;
+  const size_t capacity_;
+  std::mutex mu_;
+  std::condition_variable ready_;
+  std::deque<Item> items_;
+  bool running_ = false;
+  std::vector<std::thread> threads_;
+  std::atomic<uint64_t> dropped_{0};
+};
+
+}  // namespace popdns::control
+
+#endif  // POPDNS_CONTROL_SERVER_SLOW_PATH_QUEUE_H_
