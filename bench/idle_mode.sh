@@ -8,6 +8,7 @@
 #     one query at a time at 100/s and 1000/s (p50, p90, p99).
 #
 #   sudo bench/idle_mode.sh [BUILD_DIR]        (default build)
+#   MODES="sleep:1 sleep:50" bench/idle_mode.sh (mode:idle_max_sleep_us)
 #
 # Namespaces are named after this script's PID and removed at exit; all
 # traffic stays in them (198.18.0.0/15, fd00::/8); every run is bounded.
@@ -44,8 +45,8 @@ EOF
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs"
 printf '%-22s %10s  %s\n' "mode" "idle CPU" "latency (one query at a time)"
-for mode in "poll 200" "sleep 200" "sleep 500"; do
-  set -- $mode
+for mode in ${MODES:-poll:200 sleep:200 sleep:500}; do
+  set -- ${mode/:/ }
   config "$1" "$2"
   timeout 60 bash scripts/softnic.sh up "$tmp/popdns.yaml" >/dev/null
   pid=$(cat "$STATE/popdns.pid")
