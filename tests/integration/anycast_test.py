@@ -14,7 +14,8 @@ two popdns and three BIRDs fit two cores. Cases:
     a bound; after convergence no query fails; started again, it is
     re-announced;
   - popdnsctl drain in pop1: /health 503 at once, the route is withdrawn
-    before popdns stops, and not one query fails;
+    before popdns stops, and not one query fails; the same for SIGTERM
+    (shutdown_drain_seconds: 5);
   - a zone that fails to load in pop2: pop2 is not announced; fixed and
     reloaded, it is;
   - a secondary zone that expires in pop2 (its primary gone): pop2 is
@@ -303,6 +304,30 @@ def main(build, src):
         lab.sh("start-pop", "1")
         check(lab.wait(lambda: lab.announced(1), ANNOUNCE_BOUND, 0.2)
               is not None, "pop1 started after its drain: re-announced")
+
+        # --- SIGTERM (systemctl stop/restart) drains the same way.
+        time.sleep(2)
+        pid = lab.pid(1)
+        t_term = time.time()
+        os.kill(pid, signal.SIGTERM)
+        took = lab.wait(lambda: lab.withdrawn(1), WITHDRAW_BOUND)
+        still = lab.alive(pid)
+        stop = lab.wait(lambda: not lab.alive(pid), 15, 0.1)
+        t_stop = time.time()
+        check(took is not None and still and stop is not None and
+              t_stop - t_term >= 4.5,
+              "SIGTERM with shutdown_drain_seconds: route withdrawn (%s) "
+              "while popdns runs, which stops %.1f s later" % (
+                  "%.2f s" % took if took is not None else "not",
+                  t_stop - t_term))
+        time.sleep(2.5)
+        n, nfail, _, _ = describe(read_log(log, t_term - 0.2, t_stop + 1.0))
+        check(n > 300 and nfail == 0,
+              "SIGTERM: not one query failed until after popdns stopped "
+              "(%d sent, %d failed)" % (n, nfail))
+        lab.sh("start-pop", "1")
+        check(lab.wait(lambda: lab.announced(1), ANNOUNCE_BOUND, 0.2)
+              is not None, "pop1 started after SIGTERM: re-announced")
 
         # --- a zone that fails to load in pop2.
         zone = os.path.join(lab.state, "pop2", "example.test.zone")
