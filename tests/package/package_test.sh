@@ -14,9 +14,9 @@
 # root or a tool, or when a popdns package is already installed (it would be
 # replaced and purged).
 # Builds take /tmp/popdns-build.lock as every build on the shared machine.
-# Nothing starts on port 53 of the host: the unit is neither enabled nor
-# started by the package (debian/rules), no systemd runs here, and a
-# policy-rc.d that says 101 is in place for the install.
+# Nothing starts on port 53 of the host: the package does not enable the
+# unit (debian/rules), no systemd runs here, and a policy-rc.d that says
+# 101 is in place for the install.
 set -euo pipefail
 src=$(cd "${1:-$(dirname "$0")/../..}" && pwd)
 
@@ -98,9 +98,16 @@ done
 dpkg-deb -I "$deb" conffiles | grep -qx /etc/popdns/popdns.yaml ||
   fail "/etc/popdns/popdns.yaml is not a conffile"
 
-# 4. Install. No service may start: the postinst only starts units when
-# systemd runs (and debian/rules says --no-start); policy-rc.d covers
-# anything else.
+# The maintainer scripts: no restart on upgrade, a stop on removal.
+dpkg-deb -e "$deb" "$work/control"
+! grep -q 'restart' "$work/control/postinst" ||
+  fail "the postinst restarts popdns on upgrade"
+grep -q 'deb-systemd-invoke stop' "$work/control/prerm" ||
+  fail "the prerm does not stop popdns on removal"
+
+# 4. Install. No service may start: the unit is not enabled (and the
+# postinst only starts units when systemd runs, which it does not here);
+# policy-rc.d covers anything else.
 if [[ ! -e /usr/sbin/policy-rc.d ]]; then
   printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
   chmod +x /usr/sbin/policy-rc.d
