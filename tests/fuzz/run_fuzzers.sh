@@ -12,7 +12,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 build=$root/build-fuzz
 cd "$root"
 if [ ! -f "$build/build.ninja" ]; then
-  CC=clang CXX=clang++ meson setup "$build" -Dfuzzers=true \
+  CC=clang CXX=clang++ meson setup "$build" -Dfuzzers=true -Dwerror=true \
     -Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=false \
     -Dxdp=disabled
 fi
