@@ -260,8 +260,8 @@ SECTIONS = [
         Key("queues", "integer, 1..256", "1",
             "RX queues 0..N-1 to take; the EAL must have exactly one worker "
             "lcore per queue.", unit="queues"),
-        Key("program", "path", "the built, else the installed "
-            "`xdp_dns.bpf.o`",
+        Key("program", "path", "the installed `xdp_dns.bpf.o` (run from "
+            "its build tree: the one built there)",
             "The XDP program object to attach."),
     ]),
 ]

@@ -14,6 +14,28 @@ namespace popdns::control {
 
 #ifdef POPDNS_HAVE_XDP
 
+namespace {
+
+// The program built next to this binary when it runs from its build tree
+// (developers, tests); otherwise the installed one: an installed binary
+// must not pick up whatever a build tree at its build path holds now.
+std::string DefaultProgram() {
+  const std::filesystem::path built = POPDNS_XDP_PROG_BUILD;
+  const std::string build_root =
+      built.parent_path().parent_path().string() + "/";
+  std::error_code ec;
+  const std::string exe =
+      std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  const bool from_build_tree = !ec && exe.rfind(build_root, 0) == 0;
+  if (from_build_tree && std::filesystem::exists(built)) return built;
+  if (std::filesystem::exists(POPDNS_XDP_PROG_INSTALL)) {
+    return POPDNS_XDP_PROG_INSTALL;
+  }
+  return built;  // reported as not found below
+}
+
+}  // namespace
+
 struct XdpMode::Impl {
   int ifindex = 0;
   std::unique_ptr<xdp::XdpDnsMaps> maps;
@@ -31,12 +53,7 @@ absl::StatusOr<std::unique_ptr<XdpMode>> XdpMode::Prepare(
     return absl::NotFoundError("xdp: no interface " + config.interface);
   }
   std::string program = config.program;
-  if (program.empty()) {
-    // The object next to the build tree while developing, else installed.
-    program = std::filesystem::exists(POPDNS_XDP_PROG_BUILD)
-                  ? POPDNS_XDP_PROG_BUILD
-                  : POPDNS_XDP_PROG_INSTALL;
-  }
+  if (program.empty()) program = DefaultProgram();
   if (!std::filesystem::exists(program)) {
     return absl::NotFoundError("xdp: program " + program + " not found");
   }

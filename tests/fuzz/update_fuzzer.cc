@@ -16,14 +16,12 @@
 #include <string>
 
 #include "control/build/incremental_builder.h"
-#include "control/build/zone_builder.h"
-#include "control/zonefile/zone_validate.h"
 #include "control/update/dynamic_update.h"
 #include "control/update/pdns_patch.h"
 #include "control/update/zone_edit.h"
 #include "control/xfr/dns_message.h"
 #include "control/zonefile/name_text.h"
-#include "control/zonefile/zone_file.h"
+#include "tests/testutil/zone_fixture.h"
 
 namespace {
 
@@ -52,16 +50,7 @@ struct Fixture {
 const Fixture& Get() {
   static const Fixture* f = [] {
     auto* fx = new Fixture;
-    control::ZoneFileOptions options;
-    options.origin_wire = *control::NameFromText("apps.test.", "");
-    auto records = control::ParseZoneText(kZone, "fuzz.zone", options);
-    if (!records.ok()) abort();
-    auto valid = control::NormalizeAndValidateZone(
-        std::move(*records), options.origin_wire, nullptr);
-    if (!valid.ok()) abort();
-    control::BuildOptions build;
-    build.updatable = true;
-    auto z = control::BuildZone(options.origin_wire, std::move(*valid), build);
+    auto z = testutil::MakeZone({"apps.test.", kZone}, /*updatable=*/true);
     if (!z.ok()) abort();
     fx->zone = *z;
     fx->config.name = "apps.test.";

@@ -18,6 +18,12 @@ struct ZoneText {
   std::string text;
 };
 
+// One zone from its text (`updatable`: built so that incremental builds
+// and edits can start from it, as the zone store builds zones with
+// storage or primaries).
+absl::StatusOr<std::shared_ptr<const zone::Zone>> MakeZone(
+    const ZoneText& zone, bool updatable = false);
+
 absl::StatusOr<std::shared_ptr<zone::ZoneSet>> MakeZoneSet(
     const std::vector<ZoneText>& zones, zone::Identity identity = {});
 

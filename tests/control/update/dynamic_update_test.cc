@@ -10,11 +10,11 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "control/build/zone_store.h"
 #include "control/zonefile/name_text.h"
 #include "control/zonefile/zone_file.h"
 #include "dataplane/dns/wire.h"
 #include "gtest/gtest.h"
+#include "tests/testutil/zone_fixture.h"
 
 namespace popdns::update {
 namespace {
@@ -47,15 +47,10 @@ std::string Wire(const std::string& name) {
 class DynamicUpdateTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    control::ZoneFileOptions options;
-    options.origin_wire = Wire("apps.test.");
     std::string text = kZone;
     // The last line is outside the zone: only for NOTZONE owners below.
     text = text.substr(0, text.find("other.test."));
-    auto records = control::ParseZoneText(text, "test.zone", options);
-    ASSERT_TRUE(records.ok()) << records.status();
-    auto z = control::BuildFromRecords(Wire("apps.test."), std::move(*records),
-                                       nullptr, /*updatable=*/true);
+    auto z = testutil::MakeZone({"apps.test.", text}, /*updatable=*/true);
     ASSERT_TRUE(z.ok()) << z.status();
     zone_ = *z;
     config_.name = "apps.test.";

@@ -15,6 +15,7 @@
 #include "control/zonefile/zone_file.h"
 #include "dataplane/dns/wire.h"
 #include "gtest/gtest.h"
+#include "tests/testutil/zone_fixture.h"
 
 namespace popdns::update {
 namespace {
@@ -39,12 +40,7 @@ std::string Wire(const std::string& name) {
 class PdnsPatchTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    control::ZoneFileOptions options;
-    options.origin_wire = Wire("apps.test.");
-    auto records = control::ParseZoneText(kZone, "test.zone", options);
-    ASSERT_TRUE(records.ok()) << records.status();
-    auto z = control::BuildFromRecords(Wire("apps.test."), std::move(*records),
-                                       nullptr, /*updatable=*/true);
+    auto z = testutil::MakeZone({"apps.test.", kZone}, /*updatable=*/true);
     ASSERT_TRUE(z.ok()) << z.status();
     zone_ = *z;
     config_.name = "apps.test.";
