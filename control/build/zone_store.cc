@@ -613,6 +613,13 @@ void ZoneStore::Publish() {
   snapshots_->Publish(std::move(set));
 }
 
+std::optional<ZoneConfig> ZoneStore::ConfigOf(const std::string& apex) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  Entry* e = Find(apex);
+  if (!e) return std::nullopt;
+  return e->config;
+}
+
 size_t ZoneStore::zone_count() const {
   std::lock_guard<std::mutex> lock(mu_);
   return entries_.size();

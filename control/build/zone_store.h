@@ -132,6 +132,8 @@ class ZoneStore {
   // The serving version's SOA record, for IXFR requests and SOA checks.
   std::optional<ZoneRecord> CurrentSoa(const std::string& apex) const;
   std::optional<ZoneView> View(const std::string& apex) const;
+  // The configuration of `apex`'s zone; nullopt for an unknown zone.
+  std::optional<ZoneConfig> ConfigOf(const std::string& apex) const;
   // The apex (wire, lowercased) of the configured zone that is `qname` or
   // encloses it most closely; "" if none.
   std::string ZoneFor(const std::string& qname_lower) const;

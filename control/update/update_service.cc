@@ -74,6 +74,18 @@ UpdateReply UpdateService::Apply(const xfr::Message& m,
     return reply;
   }
   reply.apex = apex;
+  // A zone that takes no updates says so before anything is checked or
+  // queued (knotd: NOTAUTH when no ACL allows updates).
+  const std::optional<control::ZoneConfig> config = store_->ConfigOf(apex);
+  if (!config || config->update.empty() || config->secondary()) {
+    reply.rcode = Code(dns::Rcode::kNotAuth);
+    Log(zone, who,
+        config && config->secondary()
+            ? "refused NOTAUTH: a secondary (change it at its primary)"
+            : "refused NOTAUTH: the zone takes no updates (no update: "
+              "policy)");
+    return reply;
+  }
   Pending p{&m, signed_by, who, {}, false, false};
   std::unique_lock<std::mutex> lock(mu_);
   ZoneQueue& q = queues_[apex];
