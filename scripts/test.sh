@@ -38,7 +38,7 @@ configure build-asan -Db_sanitize=address,undefined -Db_lundef=false \
 ninja -C build-asan
 
 # libFuzzer (clang) over the answer engine, bounded in time.
-bash tests/fuzz/run_fuzzers.sh "${FUZZ_SECONDS:-45}" || status=1
+bash tests/fuzz/run_fuzzers.sh "${FUZZ_SECONDS:-30}" || status=1
 
 # ThreadSanitizer over the RCU snapshot publication (readers vs publisher).
 configure build-tsan -Db_sanitize=thread -Db_lundef=false -Dbenchmarks=false
