@@ -66,11 +66,7 @@ std::string RecordKey(uint16_t type, std::string_view rdata) {
   std::string key;
   key.push_back(static_cast<char>(type >> 8));
   key.push_back(static_cast<char>(type));
-  if (auto lower = RdataWithLowercaseNames(type, rdata)) {
-    key += *lower;
-  } else {
-    key += rdata;
-  }
+  AppendComparableRdata(type, rdata, &key);
   return key;
 }
 

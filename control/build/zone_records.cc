@@ -18,11 +18,7 @@ std::string KeyOf(const ZoneRecord& r) {
   std::string key = NameToLower(r.owner);
   key.push_back(static_cast<char>(r.type >> 8));
   key.push_back(static_cast<char>(r.type));
-  if (auto lower = RdataWithLowercaseNames(r.type, r.rdata)) {
-    key += *lower;
-  } else {
-    key += r.rdata;
-  }
+  AppendComparableRdata(r.type, r.rdata, &key);
   return key;
 }
 

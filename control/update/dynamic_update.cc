@@ -44,13 +44,6 @@ bool IsDnssecType(uint16_t type) {
          type == rrtype::kDnskey;
 }
 
-std::string Comparable(uint16_t type, std::string_view rdata) {
-  if (auto lower = control::RdataWithLowercaseNames(type, rdata)) {
-    return std::move(*lower);
-  }
-  return std::string(rdata);
-}
-
 // RFC 2136 3.2: every prerequisite holds, or the rcode of the first that
 // does not.
 UpdateResult CheckPrerequisites(ZoneEdit& edit, const xfr::Message& m,
@@ -90,7 +83,7 @@ UpdateResult CheckPrerequisites(ZoneEdit& edit, const xfr::Message& m,
                       "prerequisite " + Describe(r) + ": not a data type");
       }
       want[{NameToLower(r.owner), r.type}].push_back(
-          Comparable(r.type, r.rdata));
+          ComparableRdata(r.type, r.rdata));
     } else {
       return Refuse(Rcode::kFormErr,
                     "prerequisite " + Describe(r) + ": bad class");
@@ -99,7 +92,9 @@ UpdateResult CheckPrerequisites(ZoneEdit& edit, const xfr::Message& m,
   for (auto& [key, rdatas] : want) {
     std::vector<std::string> have;
     for (const EditRecord& r : edit.RecordsAt(key.first)) {
-      if (r.type == key.second) have.push_back(Comparable(r.type, r.rdata));
+      if (r.type == key.second) {
+        have.push_back(ComparableRdata(r.type, r.rdata));
+      }
     }
     std::sort(rdatas.begin(), rdatas.end());
     rdatas.erase(std::unique(rdatas.begin(), rdatas.end()), rdatas.end());

@@ -15,16 +15,9 @@ namespace {
 namespace rrtype = dns::rrtype;
 using control::ZoneRecord;
 
-// RDATA as DNS compares it: names inside case-insensitively (RFC 4343).
-std::string Comparable(uint16_t type, std::string_view rdata) {
-  if (auto lower = control::RdataWithLowercaseNames(type, rdata)) {
-    return std::move(*lower);
-  }
-  return std::string(rdata);
-}
-
 bool Same(const EditRecord& r, uint16_t type, std::string_view rdata) {
-  return r.type == type && Comparable(type, r.rdata) == Comparable(type, rdata);
+  return r.type == type &&
+         ComparableRdata(type, r.rdata) == ComparableRdata(type, rdata);
 }
 
 // DNSSEC records live beside a CNAME (RFC 4035 2.5); nothing else does
@@ -42,6 +35,12 @@ constexpr size_t kRecordOverhead = 12;
 constexpr size_t kMessageOverhead = 12 + 255 + 4 + 11;
 
 }  // namespace
+
+std::string ComparableRdata(uint16_t type, std::string_view rdata) {
+  std::string out;
+  control::AppendComparableRdata(type, rdata, &out);
+  return out;
+}
 
 uint32_t NextSerial(uint32_t serial, control::SerialPolicy policy,
                     uint32_t now) {

@@ -101,6 +101,9 @@ class ZoneEdit {
   std::optional<control::ZoneRecord> undo_soa_;
 };
 
+// `rdata` as DNS compares RRs: embedded names lowercased (RFC 4343).
+std::string ComparableRdata(uint16_t type, std::string_view rdata);
+
 // The serial after `serial` under `policy` (RFC 1982 arithmetic).
 uint32_t NextSerial(uint32_t serial, control::SerialPolicy policy,
                     uint32_t now);

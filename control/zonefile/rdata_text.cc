@@ -1188,6 +1188,15 @@ std::optional<std::string> RdataWithLowercaseNames(uint16_t type,
   return out;
 }
 
+void AppendComparableRdata(uint16_t type, std::string_view rdata,
+                           std::string* out) {
+  if (auto lower = RdataWithLowercaseNames(type, rdata)) {
+    *out += *lower;
+  } else {
+    out->append(rdata.data(), rdata.size());
+  }
+}
+
 bool RdataWireValid(uint16_t type, std::string_view rdata) {
   const RdataFormat* format = FindFormat(type);
   return format == nullptr || WireMatchesFormat(*format, rdata);

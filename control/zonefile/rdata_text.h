@@ -57,6 +57,11 @@ bool ParseTtlText(std::string_view text, uint32_t* ttl);
 std::optional<std::string> RdataWithLowercaseNames(uint16_t type,
                                                    std::string_view rdata);
 
+// Appends `rdata` as DNS compares RRs (RFC 4343): the names it embeds
+// lowercased when `type` has any (RdataWithLowercaseNames), else as is.
+void AppendComparableRdata(uint16_t type, std::string_view rdata,
+                           std::string* out);
+
 // Whether wire `rdata` has the shape of `type` (its fields, names
 // uncompressed, nothing left over), for RDATA that arrives in messages
 // (UPDATE). Types without a known format are opaque: always true.
