@@ -176,7 +176,7 @@ void RunBurst(benchmark::State& state, Case c) {
     for (size_t k = 0; k < kBurst; ++k) {
       const QueryBuf& q = queries[i + k];
       std::memcpy(bufs[k], q.bytes, q.len);
-      jobs[k] = {bufs[k], q.len, sizeof(bufs[k]), {}};
+      jobs[k] = {bufs[k], q.len, sizeof(bufs[k]), {}, {}};
     }
     AnswerBurst(zones, config, Transport::kUdp, jobs, kBurst);
     for (const AnswerJob& j : jobs) {

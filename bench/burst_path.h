@@ -43,7 +43,7 @@ inline void BurstPath(const zone::ZoneSet& zones,
       continue;
     }
     jobs[nd] = {frames[i] + f.payload, f.payload_len, buf_size - f.payload,
-                {}};
+                {}, {}};
     owner[nd++] = i;
   }
   dns::AnswerBurst(zones, config, dns::Transport::kUdp, jobs, nd);

@@ -561,6 +561,108 @@ absl::Status ReadManagement(const std::string& file, const YAML::Node& n,
   return absl::OkStatus();
 }
 
+absl::Status ReadBool(const std::string& file, const YAML::Node& n,
+                      const char* key, bool* out) {
+  const std::string v = n.IsScalar() ? n.Scalar() : "";
+  if (v == "true" || v == "yes" || v == "on") {
+    *out = true;
+  } else if (v == "false" || v == "no" || v == "off") {
+    *out = false;
+  } else {
+    return At(file, n.Mark(), absl::StrCat(key, ": expected true or false"));
+  }
+  return absl::OkStatus();
+}
+
+// `rrl:` {rate, slip, ipv4_prefix, ipv6_prefix, table_size, whitelist,
+// log_only}.
+absl::Status ReadRrl(const std::string& file, const YAML::Node& n,
+                     RrlSection* r) {
+  if (!n.IsMap()) return At(file, n.Mark(), "rrl: expected a mapping");
+  for (const auto& kv : n) {
+    const std::string key = kv.first.as<std::string>();
+    const YAML::Node& v = kv.second;
+    absl::Status s;
+    if (key == "rate") {
+      s = ReadInt(file, v, "rrl.rate", 0, 1000000, &r->rate);
+    } else if (key == "slip") {
+      s = ReadInt(file, v, "rrl.slip", 0, 100, &r->slip);
+    } else if (key == "ipv4_prefix") {
+      s = ReadInt(file, v, "rrl.ipv4_prefix", 0, 32, &r->ipv4_prefix);
+    } else if (key == "ipv6_prefix") {
+      s = ReadInt(file, v, "rrl.ipv6_prefix", 0, 128, &r->ipv6_prefix);
+    } else if (key == "table_size") {
+      s = ReadInt(file, v, "rrl.table_size", 4, 16777216, &r->table_size);
+    } else if (key == "whitelist") {
+      s = ReadStrings(file, v, "rrl.whitelist", &r->whitelist);
+      for (size_t i = 0; s.ok() && i < r->whitelist.size(); ++i) {
+        if (!ValidPrefix(r->whitelist[i])) {
+          s = At(file, v[i].Mark(),
+                 "rrl.whitelist: bad prefix '" + r->whitelist[i] +
+                     "' (expected ADDR/LEN or ADDR)");
+        }
+      }
+    } else if (key == "log_only") {
+      s = ReadBool(file, v, "rrl.log_only", &r->log_only);
+    } else {
+      return At(file, kv.first.Mark(), "rrl: unknown key '" + key + "'");
+    }
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+// A cookie secret: exactly 32 hex digits. The value never appears in an
+// error (nor anywhere else).
+absl::Status ReadSecret(const std::string& file, const YAML::Node& n,
+                        const char* key, std::array<uint8_t, 16>* out) {
+  const std::string v = n.IsScalar() ? n.Scalar() : "";
+  auto digit = [](char ch) {
+    return ch >= '0' && ch <= '9'   ? ch - '0'
+           : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+           : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                    : -1;
+  };
+  bool ok = v.size() == 32;
+  for (size_t i = 0; ok && i < 16; ++i) {
+    const int hi = digit(v[2 * i]), lo = digit(v[2 * i + 1]);
+    ok = hi >= 0 && lo >= 0;
+    if (ok) (*out)[i] = static_cast<uint8_t>(hi << 4 | lo);
+  }
+  if (!ok) {
+    return At(file, n.Mark(),
+              absl::StrCat(key, ": expected 32 hex digits (16 bytes, e.g. "
+                                "from `openssl rand -hex 16`), got ",
+                           v.size(), " characters"));
+  }
+  return absl::OkStatus();
+}
+
+// `cookies:` {secret, secret_previous}.
+absl::Status ReadCookies(const std::string& file, const YAML::Node& n,
+                         CookieSection* c) {
+  if (!n.IsMap()) return At(file, n.Mark(), "cookies: expected a mapping");
+  for (const auto& kv : n) {
+    const std::string key = kv.first.as<std::string>();
+    absl::Status s;
+    if (key == "secret") {
+      s = ReadSecret(file, kv.second, "cookies.secret", &c->secret);
+      c->enabled = true;
+    } else if (key == "secret_previous") {
+      s = ReadSecret(file, kv.second, "cookies.secret_previous",
+                     &c->previous);
+      c->has_previous = true;
+    } else {
+      return At(file, kv.first.Mark(), "cookies: unknown key '" + key + "'");
+    }
+    if (!s.ok()) return s;
+  }
+  if (!c->enabled) {
+    return At(file, n.Mark(), "cookies: 'secret' is required");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ReadTop(const std::string& file, const YAML::Node& root,
                      Config* c) {
   const std::filesystem::path dir =
@@ -615,6 +717,10 @@ absl::Status ReadTop(const std::string& file, const YAML::Node& root,
                   &c->shutdown_drain_seconds);
     } else if (key == "management") {
       s = ReadManagement(file, v, dir, &c->management);
+    } else if (key == "rrl") {
+      s = ReadRrl(file, v, &c->rrl);
+    } else if (key == "cookies") {
+      s = ReadCookies(file, v, &c->cookies);
     } else {
       return At(file, kv.first.Mark(), "unknown key '" + key + "'");
     }
@@ -624,6 +730,52 @@ absl::Status ReadTop(const std::string& file, const YAML::Node& root,
 }
 
 }  // namespace
+
+dns::RrlSettings RrlSettingsOf(const RrlSection& rrl) {
+  dns::RrlSettings s;
+  s.rate = rrl.rate;
+  s.slip = rrl.slip;
+  s.ipv4_prefix = static_cast<uint8_t>(rrl.ipv4_prefix);
+  s.ipv6_prefix = static_cast<uint8_t>(rrl.ipv6_prefix);
+  s.table_size = rrl.table_size;
+  s.log_only = rrl.log_only;
+  for (const std::string& text : rrl.whitelist) {
+    dns::RrlPrefix p;
+    const size_t slash = text.find('/');
+    const std::string addr = text.substr(0, slash);
+    if (inet_pton(AF_INET, addr.c_str(), p.addr) == 1) {
+      p.length = 32;
+    } else if (inet_pton(AF_INET6, addr.c_str(), p.addr) == 1) {
+      p.ipv6 = true;
+      p.length = 128;
+    } else {
+      continue;  // LoadConfigFile checked it
+    }
+    if (slash != std::string::npos) {
+      p.length = static_cast<uint8_t>(std::stoi(text.substr(slash + 1)));
+    }
+    // The bits past the length are zero (Rrl::Whitelisted compares masked
+    // bytes with them).
+    for (int i = 0; i < 16; ++i) {
+      const int bits = p.length - 8 * i;
+      if (bits <= 0) {
+        p.addr[i] = 0;
+      } else if (bits < 8) {
+        p.addr[i] &= static_cast<uint8_t>(0xFF << (8 - bits));
+      }
+    }
+    s.whitelist.push_back(p);
+  }
+  return s;
+}
+
+dns::CookieSecrets CookieSecretsOf(const CookieSection& cookies) {
+  dns::CookieSecrets s;
+  std::copy(cookies.secret.begin(), cookies.secret.end(), s.secret);
+  std::copy(cookies.previous.begin(), cookies.previous.end(), s.previous);
+  s.has_previous = cookies.has_previous;
+  return s;
+}
 
 std::vector<std::string> EffectiveEalArgs(
     const std::vector<std::string>& eal) {

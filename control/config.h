@@ -5,11 +5,14 @@
 #ifndef POPDNS_CONTROL_CONFIG_H_
 #define POPDNS_CONTROL_CONFIG_H_
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "dataplane/dns/cookie.h"
+#include "dataplane/dns/rrl.h"
 
 namespace popdns::control {
 
@@ -118,6 +121,33 @@ struct ManagementSection {
                         // Empty: the API answers 401 (as PowerDNS).
 };
 
+// Response rate limiting (`rrl:`): see dataplane/dns/rrl.h. Every UDP path
+// (socket threads, DPDK and XDP workers) has its own tables; TCP is never
+// limited.
+struct RrlSection {
+  uint32_t rate = 0;   // responses per second per bucket; 0: off
+  uint32_t slip = 2;   // every slip-th limited response slips; 0: none
+  int ipv4_prefix = 24;
+  int ipv6_prefix = 56;
+  uint32_t table_size = 65536;         // buckets per worker
+  std::vector<std::string> whitelist;  // "192.0.2.0/24", "2001:db8::/32"
+  bool log_only = false;
+};
+
+// DNS cookies (`cookies:`, RFC 7873 with RFC 9018 server cookies). The
+// secrets are never logged.
+struct CookieSection {
+  bool enabled = false;  // `secret` given
+  std::array<uint8_t, 16> secret{};
+  bool has_previous = false;
+  std::array<uint8_t, 16> previous{};
+};
+
+// What the dataplane takes from those sections (whitelist entries were
+// checked by LoadConfigFile).
+dns::RrlSettings RrlSettingsOf(const RrlSection& rrl);
+dns::CookieSecrets CookieSecretsOf(const CookieSection& cookies);
+
 struct Config {
   std::vector<std::string> listen;  // "127.0.0.1:53", "[::1]:53"
   std::vector<ZoneConfig> zones;
@@ -139,6 +169,8 @@ struct Config {
   int shutdown_drain_seconds = 0;
   DataplaneSection dataplane;
   ManagementSection management;
+  RrlSection rrl;
+  CookieSection cookies;
 };
 
 // Reads a YAML config. Relative zone file paths are resolved against the

@@ -97,6 +97,13 @@ SECTIONS = [
             "absent: kernel sockets only",
             "The DPDK dataplane: worker cores that answer UDP straight off "
             "the NIC's queues (a DPDK port, or AF_XDP with `xdp`)."),
+        Key("rrl", "mapping (see `rrl`)", "absent: no rate limiting",
+            "Response rate limiting on every UDP path (socket threads, DPDK "
+            "and XDP workers); TCP is never limited."),
+        Key("cookies", "mapping (see `cookies`)", "absent: COOKIE options "
+            "are ignored",
+            "DNS cookies (RFC 7873) with interoperable server cookies "
+            "(RFC 9018), over UDP and TCP."),
     ]),
     Section("zones[]", "Zones",
             "Each entry of `zones:` is a mapping; it needs `name`, and "
@@ -251,6 +258,60 @@ SECTIONS = [
             "Link addresses of the port (BGP sessions, the router's next "
             "hop), put on the exception interface for the kernel only; "
             "need `exception`."),
+    ]),
+    Section("rrl", "Response rate limiting",
+            "The `rrl:` mapping. Each UDP thread and each dataplane worker "
+            "keeps a token bucket per (client prefix, response class, name): "
+            "answers per question name and type (wildcard answers per "
+            "wildcard), NXDOMAIN and NODATA per zone, referrals per "
+            "delegation, errors per prefix alone, as BIND's RRL counts "
+            "identical responses. Queries with a valid server cookie "
+            "(`cookies`) are not limited; TCP never is. Counters: "
+            "`popdnsctl stats` (`rrl.PATH.limited`, `.slipped`, `.dropped`) "
+            "and `popdns_rrl_*_total{path}` in /metrics.", [
+        Key("rate", "integer, 0..1000000", "0: off",
+            "Responses per second per bucket; a bucket holds one second's "
+            "worth. Per worker: a prefix whose queries RSS spreads over W "
+            "workers gets up to W times this.", unit="responses/s"),
+        Key("slip", "integer, 0..100", "2",
+            "Every slip-th limited response of a bucket is sent as a slip: "
+            "TC=1 with no records (a real client retries over TCP), or "
+            "BADCOOKIE with a fresh server cookie to a query that carried a "
+            "client cookie (it retries with the cookie and is then not "
+            "limited); the others are dropped. 0: drop all, 1: slip all."),
+        Key("ipv4_prefix", "integer, 0..32", "24",
+            "IPv4 clients are counted per prefix of this length.",
+            unit="bits"),
+        Key("ipv6_prefix", "integer, 0..128", "56",
+            "IPv6 clients are counted per prefix of this length.",
+            unit="bits"),
+        Key("table_size", "integer, 4..16777216", "65536",
+            "Buckets per worker (16 bytes each, allocated at start). A full "
+            "table never blocks or grows: a new key takes the bucket of its "
+            "set of four that is not limiting and most refilled, so keys "
+            "being limited keep theirs; a flood over many more keys than "
+            "this is limited less precisely.", unit="buckets"),
+        Key("whitelist", "list of prefixes `ADDR/LEN` (a bare address is "
+            "one host)", "none",
+            "Clients that are never limited (resolvers you know, monitoring)."),
+        Key("log_only", "boolean", "false",
+            "Count what would be limited (`rrl.PATH.limited`) and limit "
+            "nothing: for rolling RRL out."),
+    ]),
+    Section("cookies", "DNS cookies",
+            "The `cookies:` mapping; it needs `secret`. Server cookies are "
+            "RFC 9018's (SipHash-2-4 over the client cookie, a timestamp and "
+            "the client address), so every server with the same secret "
+            "(a whole anycast fleet) verifies every other's. A cookie is "
+            "valid for an hour and renewed after half an hour; clocks must "
+            "agree within five minutes.", [
+        Key("secret", "32 hex digits (16 bytes)", "required",
+            "The fleet's shared secret (`openssl rand -hex 16`). Never "
+            "logged."),
+        Key("secret_previous", "32 hex digits (16 bytes)", "none",
+            "The secret before the last rollover: cookies made with it "
+            "still verify (answered with new ones), so that a fleet can "
+            "change `secret` one server at a time. Never logged."),
     ]),
     Section("dataplane.xdp", "XDP fallback",
             "The `xdp:` mapping; it needs `interface`.", [

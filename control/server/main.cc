@@ -195,6 +195,9 @@ int Run(int argc, char** argv) {
       dp_config.ports.push_back({p.wire, p.exception});
     }
     dp_config.answer.udp_payload = config.udp_payload;
+    dp_config.rrl = RrlSettingsOf(config.rrl);
+    dp_config.cookies_enabled = config.cookies.enabled;
+    dp_config.cookies = CookieSecretsOf(config.cookies);
     dp_config.mbufs = dps.mbufs;
     dp_config.idle_sleep = dps.idle_sleep;
     dp_config.idle_max_sleep_us = dps.idle_max_sleep_us;
@@ -381,7 +384,16 @@ int Run(int argc, char** argv) {
           return "ok\n" + drain(seconds, "popdnsctl drain") + "\n";
         }
         std::string reply = Handle(cmd, store, stats, replicator);
-        if (cmd == "stats" && dataplane) reply += dataplane->RenderStats();
+        if (cmd == "stats" && dataplane) {
+          reply += dataplane->RenderStats();
+          if (dataplane->rrl_enabled()) {
+            const dns::RrlTotals t = dataplane->RrlTotals();
+            const std::string p = xdp_mode ? "rrl.xdp." : "rrl.dpdk.";
+            absl::StrAppend(&reply, p, "limited ", t.limited, "\n", p,
+                            "slipped ", t.slipped, "\n", p, "dropped ",
+                            t.dropped, "\n");
+          }
+        }
         if (cmd == "stats" && xdp_mode) reply += xdp_mode->RenderStats();
         return reply;
       });

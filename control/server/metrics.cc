@@ -54,6 +54,22 @@ std::string Series(std::string_view name, const Labels& labels) {
 // ---------------------------------------------------------------------------
 // Queries and responses, by transport
 
+// Response rate limiting on one path (udp, dpdk, xdp).
+void AddRrl(const std::string& path, const dns::RrlTotals& t, MetricsText& m) {
+  const Labels l = {{"path", path}};
+  m.Family("popdns_rrl_limited_total", Type::kCounter,
+           "UDP responses over the rate limit (rrl.rate), by path; with "
+           "rrl.log_only those that would have been limited.");
+  m.Add(l, static_cast<double>(t.limited));
+  m.Family("popdns_rrl_slipped_total", Type::kCounter,
+           "Limited responses sent as a slip (TC=1, or BADCOOKIE to a "
+           "query with a client cookie), by path.");
+  m.Add(l, static_cast<double>(t.slipped));
+  m.Family("popdns_rrl_dropped_total", Type::kCounter,
+           "Limited responses not sent, by path.");
+  m.Add(l, static_cast<double>(t.dropped));
+}
+
 void AddSocketStats(const StatsRegistry& stats, MetricsText& m) {
   for (const auto& [transport, t] : stats.TotalsByTransport()) {
     const Labels tl = {{"transport", transport}};
@@ -88,12 +104,14 @@ void AddSocketStats(const StatsRegistry& stats, MetricsText& m) {
       m.Add({{"transport", transport}, {"qtype", QtypeBucketName(q)}},
             static_cast<double>(t.qtype[q]));
     }
+    if (t.rrl_enabled) AddRrl(transport, t.rrl, m);
   }
 }
 
 void AddDataplane(const MetricsSources& s, MetricsText& m) {
   const dpdk::Dataplane& dp = *s.dataplane;
   const std::string& transport = s.dataplane_transport;
+  if (dp.rrl_enabled()) AddRrl(transport, dp.RrlTotals(), m);
   for (size_t p = 0; p < dp.port_count(); ++p) {
     const std::string port =
         p < s.port_names.size() ? s.port_names[p] : absl::StrCat(p);

@@ -81,6 +81,20 @@ absl::StatusOr<int> Bind(const std::string& text, int type,
   return fd;
 }
 
+// The client of a datagram or connection, for cookies and rate limiting:
+// points into `peer`, which must outlive it.
+dns::Client ClientOf(const sockaddr_storage& peer, uint32_t now) {
+  if (peer.ss_family == AF_INET6) {
+    const auto& a = reinterpret_cast<const sockaddr_in6&>(peer);
+    return {a.sin6_addr.s6_addr, true, now};
+  }
+  if (peer.ss_family == AF_INET) {
+    const auto& a = reinterpret_cast<const sockaddr_in&>(peer);
+    return {reinterpret_cast<const uint8_t*>(&a.sin_addr), false, now};
+  }
+  return {nullptr, false, now};
+}
+
 struct TcpConnection {
   int fd;
   sockaddr_storage peer;  // for the SlowPathHandler
@@ -101,6 +115,12 @@ SocketServer::SocketServer(const Config& config, dpdk::SnapshotManager* snapshot
   answer_config_.udp_payload = config.udp_payload;
   // No handler yet: the engine answers what it would leave to one.
   answer_config_.slow_path = false;
+  if (config.cookies.enabled) {
+    cookie_secrets_ = CookieSecretsOf(config.cookies);
+    answer_config_.cookies = &cookie_secrets_;
+  }
+  rrl_settings_ = RrlSettingsOf(config.rrl);
+  answer_config_.rrl = rrl_settings_.rate != 0;
 }
 
 void SocketServer::SetSlowPathHandler(SlowPathHandler handler) {
@@ -162,8 +182,10 @@ absl::Status SocketServer::Start() {
   slow_queue_->Start();
   for (int fd : udp) {
     fds_.push_back(fd);
-    threads_.emplace_back(&SocketServer::UdpLoop, this, fd,
-                          stats_->Add("udp"), snapshots_->RegisterReader());
+    WorkerStats* stats = stats_->Add("udp");
+    stats->rrl_enabled = rrl_settings_.rate != 0;
+    threads_.emplace_back(&SocketServer::UdpLoop, this, fd, stats,
+                          snapshots_->RegisterReader());
   }
   fds_.insert(fds_.end(), tcp.begin(), tcp.end());
   threads_.emplace_back(&SocketServer::TcpLoop, this, tcp, stats_->Add("tcp"),
@@ -189,6 +211,11 @@ void SocketServer::UdpLoop(int fd, WorkerStats* stats, uint32_t reader) {
   iovec out_iovs[kBatch];
   dns::AnswerJob jobs[kBatch];
   int slow[kBatch];  // jobs left to the SlowPathHandler
+  // This thread's rate-limiting table (rrl.h: one per thread, no locks).
+  std::unique_ptr<dns::Rrl> rrl;
+  if (rrl_settings_.rate != 0) {
+    rrl = std::make_unique<dns::Rrl>(rrl_settings_, &stats->rrl);
+  }
   while (running_.load(std::memory_order_relaxed)) {
     for (int i = 0; i < kBatch; ++i) {
       iovs[i] = {bufs.get() + i * kUdpBufSize, kUdpBufSize};
@@ -203,11 +230,22 @@ void SocketServer::UdpLoop(int fd, WorkerStats* stats, uint32_t reader) {
     if (n <= 0) continue;
     snapshots_->Online(reader);
     const zone::ZoneSet& zones = *snapshots_->Current();
+    // Once per batch, for cookies (Unix seconds) and rate limiting (ms):
+    // vDSO clock reads, no system call.
+    uint32_t unix_now = 0, now_ms = 0;
+    if (answer_config_.cookies != nullptr || rrl) {
+      timespec ts;
+      clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+      unix_now = static_cast<uint32_t>(ts.tv_sec);
+      clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+      now_ms = static_cast<uint32_t>(ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    }
     // The batch is answered as one burst, like the DPDK workers' bursts.
     for (int i = 0; i < n; ++i) {
       size_t len = msgs[i].msg_len;
       if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) len = 0;  // larger than we take
-      jobs[i] = {bufs.get() + i * kUdpBufSize, len, kUdpBufSize, {}};
+      jobs[i] = {bufs.get() + i * kUdpBufSize, len, kUdpBufSize, {},
+                 ClientOf(addrs[i], unix_now)};
     }
     dns::AnswerBurst(zones, answer_config_, dns::Transport::kUdp, jobs,
                      static_cast<size_t>(n));
@@ -223,6 +261,15 @@ void SocketServer::UdpLoop(int fd, WorkerStats* stats, uint32_t reader) {
     };
     for (int i = 0; i < n; ++i) {
       const dns::AnswerResult& r = jobs[i].result;
+      // Rate limiting (rrl.h): may drop the response or turn it into a
+      // slip (counted in stats->rrl), before it is counted as sent.
+      if (rrl && r.size != 0 &&
+          rrl->Apply(jobs[i].buf, jobs[i].result, jobs[i].client, now_ms) ==
+              dns::RrlAction::kDrop) {
+        stats->received.Add();
+        stats->outcome[static_cast<size_t>(r.outcome)].Add();
+        continue;
+      }
       stats->Count(r);
       if (r.slow_path) slow[nslow++] = i;
       if (r.size == 0) continue;
@@ -297,9 +344,17 @@ void SocketServer::TcpLoop(std::vector<int> listeners, WorkerStats* stats,
       const size_t len = dns::Load16(c.in.data() + off);
       if (c.in.size() - off - 2 < len) break;
       std::memcpy(buf.data() + 2, c.in.data() + off + 2, len);
-      const dns::AnswerResult r =
-          dns::Answer(*zones, answer_config_, dns::Transport::kTcp,
-                      buf.data() + 2, len, dns::kMaxMessageSize);
+      // Cookies over TCP too (RFC 7873 5.2); TCP is never rate-limited.
+      timespec ts;
+      if (answer_config_.cookies != nullptr) {
+        clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+      }
+      const dns::AnswerResult r = dns::Answer(
+          *zones, answer_config_, dns::Transport::kTcp, buf.data() + 2, len,
+          dns::kMaxMessageSize,
+          answer_config_.cookies != nullptr
+              ? ClientOf(c.peer, static_cast<uint32_t>(ts.tv_sec))
+              : dns::Client{});
       stats->Count(r);
       off += 2 + len;
       if (r.slow_path) {

@@ -60,6 +60,8 @@ class SocketServer {
   std::vector<std::vector<uint8_t>> HandOff(const SlowPathRequest& request);
 
   Config config_;
+  dns::CookieSecrets cookie_secrets_;  // answer_config_.cookies points here
+  dns::RrlSettings rrl_settings_;      // rate 0: off
   dns::AnswerConfig answer_config_;
   SlowPathHandler slow_path_handler_;
   dpdk::SnapshotManager* snapshots_;

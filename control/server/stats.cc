@@ -79,6 +79,10 @@ std::map<std::string, StatsTotals> StatsRegistry::TotalsByTransport() const {
     for (size_t i = 0; i < kOutcomes; ++i) t.outcome[i] += w.outcome[i].Get();
     for (size_t i = 0; i < 16; ++i) t.rcode[i] += w.rcode[i].Get();
     for (size_t i = 0; i < kQtypeBuckets; ++i) t.qtype[i] += w.qtype[i].Get();
+    if (w.rrl_enabled) {
+      t.rrl_enabled = true;
+      t.rrl.Add(w.rrl);
+    }
   }
   return out;
 }
@@ -100,10 +104,18 @@ std::string StatsRegistry::Render() const {
     for (size_t i = 0; i < kQtypeBuckets; ++i) {
       sums[absl::StrCat("qtype.", kBucketNames[i])] += w.qtype[i].Get();
     }
+    if (w.rrl_enabled) {
+      // Shown even at 0, so that "on and not limiting" reads as such.
+      sums["rrl." + w.transport + ".limited"] += w.rrl.limited.Get();
+      sums["rrl." + w.transport + ".slipped"] += w.rrl.slipped.Get();
+      sums["rrl." + w.transport + ".dropped"] += w.rrl.dropped.Get();
+    }
   }
   std::string out;
   for (const auto& [k, v] : sums) {
-    if (v != 0 || k.rfind("queries.", 0) == 0) absl::StrAppend(&out, k, " ", v, "\n");
+    if (v != 0 || k.rfind("queries.", 0) == 0 || k.rfind("rrl.", 0) == 0) {
+      absl::StrAppend(&out, k, " ", v, "\n");
+    }
   }
   return out;
 }

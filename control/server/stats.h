@@ -14,6 +14,7 @@
 
 #include "dataplane/counter.h"
 #include "dataplane/dns/answer.h"
+#include "dataplane/dns/rrl.h"
 
 namespace popdns::control {
 
@@ -28,6 +29,9 @@ struct alignas(64) WorkerStats {
   Counter outcome[kOutcomes];
   Counter rcode[16];
   Counter qtype[kQtypeBuckets];
+  // Response rate limiting of this thread (UDP threads with `rrl:` on).
+  dns::RrlCounters rrl;
+  bool rrl_enabled = false;  // set before the thread starts
 
   void Count(const dns::AnswerResult& r);
 };
@@ -44,6 +48,8 @@ struct StatsTotals {
   uint64_t outcome[kOutcomes] = {};
   uint64_t rcode[16] = {};
   uint64_t qtype[kQtypeBuckets] = {};
+  bool rrl_enabled = false;
+  dns::RrlTotals rrl;
 };
 
 class StatsRegistry {

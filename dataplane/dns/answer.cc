@@ -274,6 +274,7 @@ GeneralResult AnswerGeneral(const GeneralRequest& req, MessageWriter& w) {
       if (step == 0) {
         r.aa = false;
         r.outcome = Outcome::kReferral;
+        r.rrl_name = redirect.cut->name;
       }
       if (!PutReferral(z, *redirect.cut, w, dnssec)) r.truncated = true;
       return r;
@@ -337,6 +338,7 @@ GeneralResult AnswerGeneral(const GeneralRequest& req, MessageWriter& w) {
       wild[1] = '*';
       std::memcpy(wild + 2, e->name.data(), e->name.size());
       node = z.Find({reinterpret_cast<const char*>(wild), e->name.size() + 2});
+      if (step == 0) r.rrl_name = node->name;
     }
     const std::string_view owner = cur->view();
     if ((node->flags & zone::kHasCname) && qtype != rrtype::kCname &&
@@ -415,8 +417,8 @@ AnswerResult ErrorResponse(uint8_t* buf, const Query& q,
                            Outcome outcome, uint16_t ede = kNoEde) {
   AnswerResult res;
   const bool echo = q.question_end != 0;
-  res.size = Finish(buf, q, config, echo ? q.question_end : kHeaderSize,
-                    echo ? 1 : 0, 0, 0, 0, rcode, false, false, ede);
+  Finish(res, buf, q, config, echo ? q.question_end : kHeaderSize,
+         echo ? 1 : 0, 0, 0, 0, rcode, false, false, ede);
   res.outcome = outcome;
   res.rcode = static_cast<uint8_t>(rcode & 0x0F);
   return res;
@@ -458,7 +460,7 @@ AnswerResult AnswerChaos(uint8_t* buf, const Query& q,
   AnswerResult res;
   res.outcome = Outcome::kChaos;
   if (pos + rr > limit) {
-    res.size = Finish(buf, q, config, pos, 1, 0, 0, 0, 0, false, true);
+    Finish(res, buf, q, config, pos, 1, 0, 0, 0, 0, false, true);
     res.truncated = true;
     return res;
   }
@@ -470,7 +472,7 @@ AnswerResult AnswerChaos(uint8_t* buf, const Query& q,
   Store16(o + 10, static_cast<uint16_t>(len + 1));
   o[12] = static_cast<uint8_t>(len);
   std::memcpy(o + 13, text->data(), len);
-  res.size = Finish(buf, q, config, pos + rr, 1, 1, 0, 0, 0, false, false);
+  Finish(res, buf, q, config, pos + rr, 1, 1, 0, 0, 0, false, false);
   return res;
 }
 
@@ -552,7 +554,11 @@ AnswerResult AnswerParsed(const zone::ZoneSet& zones,
   // Class ANY (RFC 1035 3.2.5) is answered from the IN data, like Knot.
   if (q.qclass != rrclass::kIn && q.qclass != rrclass::kAny) {
     if (q.qclass == rrclass::kCh) {
-      return AnswerChaos(buf, q, config, zones.identity(), limit);
+      AnswerResult res = AnswerChaos(buf, q, config, zones.identity(), limit);
+      if (config.rrl) {
+        res.rrl_name = RrlName(res.outcome, q, {}, {}, known.hash);
+      }
+      return res;
     }
     return ErrorResponse(buf, q, config,
                          static_cast<uint16_t>(Rcode::kRefused),
@@ -615,6 +621,7 @@ AnswerResult AnswerParsed(const zone::ZoneSet& zones,
   const Blob* blob = nullptr;
   size_t delta = 0;
   bool keep_owner = false;
+  std::string_view rrl_special;  // RrlName's `special`
   uint8_t rcode = 0;
   Outcome outcome = Outcome::kAnswer;
   bool aa = true;
@@ -636,6 +643,7 @@ AnswerResult AnswerParsed(const zone::ZoneSet& zones,
     const Node& cut = z->nodes[e->cut];
     blob = &z->blobs[cut.referral_blob];
     delta = qsize - cut.name.size();
+    rrl_special = cut.name;
     aa = false;
     outcome = Outcome::kReferral;
   } else if (e->cut == zone::kNone && e->dname == zone::kNone && plain_type) {
@@ -650,6 +658,7 @@ AnswerResult AnswerParsed(const zone::ZoneSet& zones,
       if ((blob = z->FindBlob(*node, qt)) != nullptr) {
         delta = qsize - node->name.size();
         keep_owner = true;
+        rrl_special = node->name;
         rcode = blob->rcode;
         outcome = static_cast<Outcome>(blob->outcome);
       }
@@ -676,10 +685,13 @@ AnswerResult AnswerParsed(const zone::ZoneSet& zones,
       start + blob->size <= limit) {
     EmitBlob(*z, *blob, buf, start, limit, delta, keep_owner, &end, &an, &ns,
              &ar, &tc);
-    res.size = Finish(buf, q, config, end, 1, an, ns, ar, rcode, aa, tc);
+    Finish(res, buf, q, config, end, 1, an, ns, ar, rcode, aa, tc);
     res.outcome = outcome;
     res.rcode = rcode;
     res.truncated = tc;
+    if (config.rrl) {
+      res.rrl_name = RrlName(outcome, q, z->apex, rrl_special, known.hash);
+    }
     return res;
   }
 
@@ -692,19 +704,42 @@ AnswerResult AnswerParsed(const zone::ZoneSet& zones,
   req.qtype = qt;
   req.dnssec = dnssec;
   const GeneralResult g = AnswerGeneral(req, w);
-  res.size = Finish(buf, q, config, w.pos(), 1, w.an(), w.ns(), w.ar(),
-                    g.rcode, g.aa, g.truncated);
+  Finish(res, buf, q, config, w.pos(), 1, w.an(), w.ns(), w.ar(), g.rcode,
+         g.aa, g.truncated);
   res.outcome = g.outcome;
   res.rcode = g.rcode;
   res.truncated = g.truncated;
+  if (config.rrl) {
+    res.rrl_name = RrlName(g.outcome, q, z->apex, g.rrl_name, known.hash);
+  }
   return res;
+}
+
+void ApplyCookie(const CookieSecrets& secrets, const Client& client,
+                 Query* q) {
+  switch (q->verdict) {
+    case QueryVerdict::kDrop:
+    case QueryVerdict::kSlowPath:
+      return;
+    default:
+      break;
+  }
+  if (q->cookie_malformed) {
+    // RFC 7873 5.2.2: a COOKIE option of a bad length is FORMERR.
+    q->verdict = QueryVerdict::kFormErr;
+    return;
+  }
+  if (client.ip == nullptr) return;
+  q->cookie_state =
+      CheckCookie(secrets, client, q->cookie, q->cookie_len, q->server_cookie);
+  q->cookie_out = true;
 }
 
 AnswerResult Answer(const zone::ZoneSet& zones, const AnswerConfig& config,
                     Transport transport, uint8_t* buf, size_t query_len,
-                    size_t buf_size) {
+                    size_t buf_size, const Client& client) {
   Query q;
-  ParseForConfig(config, buf, query_len, &q);
+  ParseForConfig(config, buf, query_len, &q, client);
   AnswerResult r =
       AnswerParsed(zones, config, transport, q, buf, buf_size, Lookup{});
   r.qtype = q.question_end != 0 ? q.qtype : 0;

@@ -12,7 +12,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
+#include "dataplane/dns/cookie.h"
 #include "dataplane/dns/message_writer.h"
 #include "dataplane/dns/query.h"
 #include "dataplane/zone/zone_set.h"
@@ -32,6 +34,12 @@ struct AnswerConfig {
   // them (a kernel-socket server without a SlowPathHandler): they are then
   // answered as dns::LocalVerdict says.
   bool slow_path = true;
+  // DNS cookies (RFC 7873, RFC 9018): with secrets, a query's COOKIE option
+  // is checked against the client (AnswerJob::client) and the response
+  // carries our server cookie; nullptr: COOKIE options are ignored.
+  const CookieSecrets* cookies = nullptr;
+  // Fill AnswerResult::rrl_name for response rate limiting (rrl.h).
+  bool rrl = false;
 };
 
 // What happened, for counters.
@@ -62,16 +70,27 @@ struct AnswerResult {
   bool slow_path = false;
   DropReason drop_reason = DropReason::kNone;
   uint16_t qtype = 0;  // 0 when the question did not parse
+  // What rate limiting (rrl.h) needs of a response, set with size:
+  CookieState cookie = CookieState::kNone;  // the query's cookie verdict
+  uint16_t question_end = 0;  // end of the echoed question (12: none)
+  uint16_t opt_at = 0;        // offset of the response's OPT record; 0: none
+  // With AnswerConfig::rrl, the name the response is accounted to (a hash,
+  // NameIndex::Hash): the question name and type for an answer, the
+  // wildcard that synthesized it, the zone for NXDOMAIN and NODATA, the
+  // delegation for a referral; 0 for errors.
+  uint64_t rrl_name = 0;
 };
 
 // Answers the query in buf[0, query_len) by overwriting buf with the
 // response, or leaves buf untouched (size 0: dropped, or slow_path).
 // `buf_size` must be at least 512 for UDP (the engine never writes more
 // than the client's limit) and 65535 for TCP.
+// `client`: who asked, for DNS cookies (AnswerConfig::cookies).
 [[nodiscard]] AnswerResult Answer(const zone::ZoneSet& zones,
                                   const AnswerConfig& config,
                                   Transport transport, uint8_t* buf,
-                                  size_t query_len, size_t buf_size);
+                                  size_t query_len, size_t buf_size,
+                                  const Client& client = {});
 
 // One query of a burst: the buffer holds the query on entry and the
 // response on return, exactly as with Answer().
@@ -80,6 +99,7 @@ struct AnswerJob {
   size_t query_len = 0;
   size_t buf_size = 0;
   AnswerResult result;
+  Client client;  // who asked (DNS cookies; rate limiting)
 };
 
 // Answers jobs[0, n) with the same bytes as n calls of Answer(), but with
@@ -104,6 +124,9 @@ struct GeneralResult {
   bool aa = true;
   bool truncated = false;
   Outcome outcome = Outcome::kAnswer;
+  // The delegation of a referral, the wildcard of a synthesized answer
+  // (for AnswerResult::rrl_name); empty otherwise.
+  std::string_view rrl_name;
 };
 
 // Writes the answer, authority and additional sections for `req` through

@@ -37,7 +37,8 @@ class Pipeline {
 
   // 1: parse; the index slot of the question name.
   void Parse(size_t i) {
-    ParseForConfig(config_, jobs_[i].buf, jobs_[i].query_len, &q_[i]);
+    ParseForConfig(config_, jobs_[i].buf, jobs_[i].query_len, &q_[i],
+                   jobs_[i].client);
     if (q_[i].verdict != QueryVerdict::kAnswer) return;
     Lookup& l = l_[i];
     l.zone = zones_.FindZone(q_[i].qname, &l.apex_label);
@@ -112,12 +113,16 @@ class Pipeline {
       return false;
     }
     std::memcpy(j.buf + start, l.zone->Bytes(b->offset), b->size);
-    j.result.size = Finish(j.buf, q, config_, start + b->size, 1, b->an,
-                           b->ns, b->ar, b->rcode, true, false);
+    Finish(j.result, j.buf, q, config_, start + b->size, 1, b->an, b->ns,
+           b->ar, b->rcode, true, false);
     j.result.outcome = static_cast<Outcome>(b->outcome);
     j.result.rcode = b->rcode;
     j.result.truncated = false;
     j.result.drop_reason = DropReason::kNone;
+    if (config_.rrl) {
+      j.result.rrl_name = RrlName(j.result.outcome, q, l.zone->apex, {},
+                                  l.hash);
+    }
     return true;
   }
 

@@ -8,10 +8,12 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "dataplane/dns/answer.h"
 #include "dataplane/dns/query.h"
 #include "dataplane/dns/wire.h"
+#include "dataplane/zone/name_index.h"
 #include "dataplane/zone/zone_set.h"
 
 namespace popdns::dns {
@@ -27,13 +29,25 @@ struct Lookup {
   const zone::Node* node = nullptr;  // the index's likely answer (prefetching)
 };
 
+// The COOKIE option of `q` with cookies on (RFC 7873 5.2): FORMERR for a
+// malformed one (5.2.2), else the verdict and the server cookie to answer
+// with (cookie.h). Messages that are dropped or left to the control side
+// are not looked at.
+void ApplyCookie(const CookieSecrets& secrets, const Client& client,
+                 Query* q);
+
 // ParseQuery, then what `config` says about kSlowPath: a server with
-// nobody to hand such messages to answers them itself (LocalVerdict).
+// nobody to hand such messages to answers them itself (LocalVerdict); then
+// the COOKIE option, if any and cookies are on.
 inline void ParseForConfig(const AnswerConfig& config, const uint8_t* msg,
-                           size_t len, Query* q) {
+                           size_t len, Query* q, const Client& client) {
   ParseQuery(msg, len, q);
   if (q->verdict == QueryVerdict::kSlowPath && !config.slow_path) {
     q->verdict = LocalVerdict(msg, *q);
+  }
+  if ((q->cookie_len != 0 || q->cookie_malformed) && q->has_edns &&
+      config.cookies != nullptr) [[unlikely]] {
+    ApplyCookie(*config.cookies, client, q);
   }
 }
 
@@ -59,6 +73,7 @@ inline size_t AnswerLimit(const Query& q, const AnswerConfig& config,
                      ? std::min<size_t>(buf_size, kMaxMessageSize)
                      : std::min(buf_size, UdpLimit(q, config));
   if (q.has_edns) limit -= kOptSize;
+  if (q.cookie_out) limit -= kCookieOptionSize;
   return limit;
 }
 
@@ -67,17 +82,53 @@ inline constexpr uint16_t kNoEde = 0xFFFF;
 inline constexpr uint16_t kEdeNotAuthoritative = 20;  // RFC 8914 4.21
 inline constexpr uint16_t kOptionEde = 15;
 
-// Inlined: twelve arguments cost more to pass than the function does.
-[[gnu::always_inline]] inline size_t Finish(
-    uint8_t* buf, const Query& q, const AnswerConfig& config, size_t end,
-    uint16_t qd, uint16_t an, uint16_t ns, uint16_t ar, uint16_t rcode,
-    bool aa, bool tc, uint16_t ede = kNoEde) {
+// AnswerResult::rrl_name: what the response is accounted to, as BIND's RRL
+// counts "identical responses": the question name and type for an answer
+// (`special`: the wildcard that synthesized it), the zone for NXDOMAIN and
+// NODATA, the delegation (`special`) for a referral; 0 for errors, which
+// are all one bucket per client prefix.
+inline uint64_t RrlName(Outcome outcome, const Query& q, std::string_view apex,
+                 std::string_view special, uint64_t qname_hash) {
+  constexpr uint64_t kTypeMul = 0x9E3779B97F4A7C15ULL;
+  switch (outcome) {
+    case Outcome::kAnswer:
+    case Outcome::kChaos: {
+      const uint64_t h =
+          !special.empty()
+              ? zone::NameIndex::Hash(special)
+              : (qname_hash != 0 ? qname_hash
+                                 : zone::NameIndex::Hash(q.qname.view()));
+      return h ^ (uint64_t{q.qtype} + 1) * kTypeMul;
+    }
+    case Outcome::kNxDomain:
+    case Outcome::kNoData:
+      return zone::NameIndex::Hash(apex);
+    case Outcome::kReferral:
+      return zone::NameIndex::Hash(special);
+    default:
+      return 0;
+  }
+}
+
+// Sets res.size (and what rate limiting reads: opt_at, question_end,
+// cookie). Inlined: twelve arguments cost more to pass than the function
+// does.
+[[gnu::always_inline]] inline void Finish(
+    AnswerResult& res, uint8_t* buf, const Query& q,
+    const AnswerConfig& config, size_t end, uint16_t qd, uint16_t an,
+    uint16_t ns, uint16_t ar, uint16_t rcode, bool aa, bool tc,
+    uint16_t ede = kNoEde) {
   buf[kOffFlags1] = static_cast<uint8_t>(
       kFlagQr | (buf[kOffFlags1] & (0x78 | kFlagRd)) | (aa ? kFlagAa : 0) |
       (tc ? kFlagTc : 0));
   // RA, Z, AD and CD are a resolver's business (Knot clears them too).
   buf[kOffFlags2] = static_cast<uint8_t>(rcode & 0x0F);
+  res.question_end = static_cast<uint16_t>(qd != 0 ? q.question_end
+                                                   : kHeaderSize);
+  res.cookie = q.cookie_state;
+  res.opt_at = 0;
   if (q.has_edns) {
+    res.opt_at = static_cast<uint16_t>(end);
     uint8_t* o = buf + end;
     o[0] = 0;  // root owner
     Store16(o + 1, rrtype::kOpt);
@@ -86,21 +137,32 @@ inline constexpr uint16_t kOptionEde = 15;
     o[6] = 0;                                 // version 0
     o[7] = q.edns_do ? 0x80 : 0;              // RFC 3225 3: echo DO
     o[8] = 0;
-    Store16(o + 9, 0);
-    end += kOptSize;
+    size_t rdlen = 0;
     if (ede != kNoEde) {
       // RFC 8914 2: {INFO-CODE, no EXTRA-TEXT}; error responses are small,
       // so the 6 bytes always fit.
-      Store16(o + 9, 6);
       Store16(o + 11, kOptionEde);
       Store16(o + 13, 2);
       Store16(o + 15, ede);
-      end += 6;
+      rdlen = 6;
     }
+    if (q.cookie_out) {
+      // RFC 7873 5.2.3-5.2.5: the client cookie and our server cookie
+      // (AnswerLimit left room for them).
+      uint8_t* c = o + 11 + rdlen;
+      Store16(c, kOptionCookie);
+      Store16(c + 2, kClientCookieSize + kServerCookieSize);
+      std::memcpy(c + 4, q.cookie, kClientCookieSize);
+      std::memcpy(c + 4 + kClientCookieSize, q.server_cookie,
+                  kServerCookieSize);
+      rdlen += kCookieOptionSize;
+    }
+    Store16(o + 9, static_cast<uint16_t>(rdlen));
+    end += kOptSize + rdlen;
     ++ar;
   }
   SetCounts(buf, qd, an, ns, ar);
-  return end;
+  res.size = end;
 }
 
 }  // namespace popdns::dns

@@ -1,5 +1,7 @@
 #include "dataplane/dns/query.h"
 
+#include <cstring>
+
 namespace popdns::dns {
 namespace {
 
@@ -8,16 +10,33 @@ constexpr size_t kOptionHeaderSize = 4;
 
 constexpr uint16_t kOptionExpire = 9;  // RFC 7314
 
+// The first COOKIE option (RFC 7873 5.2: later ones are ignored), copied
+// into the Query; its length decides FORMERR later (5.2.2), when cookies
+// are on.
+void NoteCookie(const uint8_t* data, size_t olen, Query* q) {
+  if (q->cookie_len != 0 || q->cookie_malformed) return;
+  if (olen == kMinCookieOption ||
+      (olen >= kMinServerCookieOption && olen <= kMaxCookieOption)) {
+    std::memcpy(q->cookie, data, olen);
+    q->cookie_len = static_cast<uint8_t>(olen);
+  } else {
+    q->cookie_malformed = true;
+  }
+}
+
 // Checks that the OPT RDATA is a sequence of whole {code, length, data}
-// options (RFC 6891 6.1.2); of the options only EXPIRE is noted.
+// options (RFC 6891 6.1.2); of the options only EXPIRE and COOKIE are
+// noted.
 bool OptionsWellFormed(const uint8_t* p, size_t rdlen, Query* q) {
   size_t i = 0;
   while (i < rdlen) {
     if (rdlen - i < kOptionHeaderSize) return false;
+    const uint16_t code = Load16(p + i);
     const size_t olen = Load16(p + i + 2);
-    if (Load16(p + i) == kOptionExpire) q->edns_expire = true;
     i += kOptionHeaderSize;
     if (rdlen - i < olen) return false;
+    if (code == kOptionExpire) q->edns_expire = true;
+    if (code == kOptionCookie) NoteCookie(p + i, olen, q);
     i += olen;
   }
   return true;
@@ -82,6 +101,10 @@ void ParseQuery(const uint8_t* msg, size_t len, Query* q) {
   q->edns_do = false;
   q->edns_version = 0;
   q->question_end = 0;
+  q->cookie_len = 0;
+  q->cookie_malformed = false;
+  q->cookie_state = CookieState::kNone;
+  q->cookie_out = false;
   if (len < kHeaderSize) {
     q->verdict = QueryVerdict::kDrop;
     q->drop_reason = DropReason::kShort;

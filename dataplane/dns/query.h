@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "dataplane/dns/cookie.h"
 #include "dataplane/dns/name.h"
 #include "dataplane/dns/wire.h"
 
@@ -47,6 +48,17 @@ struct Query {
   bool edns_do = false;
   uint8_t edns_version = 0;
   uint16_t edns_udp_size = 0;
+  // The first COOKIE option of the OPT record (RFC 7873 4), copied: the
+  // response overwrites the query in place. cookie_len 0: none.
+  uint8_t cookie_len = 0;
+  bool cookie_malformed = false;  // a length RFC 7873 5.2.2 calls FORMERR
+  // Set by ParseForConfig when cookies are on (AnswerConfig::cookies): the
+  // verdict, and the server cookie Finish() writes into the response
+  // (cookie_out).
+  CookieState cookie_state = CookieState::kNone;
+  bool cookie_out = false;
+  uint8_t cookie[kMaxCookieOption];
+  uint8_t server_cookie[kServerCookieSize];
   LowerName qname;
 };
 

@@ -11,6 +11,8 @@
 #include <net/if.h>
 #include <sys/prctl.h>
 
+#include <time.h>
+
 #include <algorithm>
 #include <cstdio>
 
@@ -133,6 +135,9 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Start(
   if (absl::Status s = InitEal(config.eal_args); !s.ok()) return s;
   std::unique_ptr<Dataplane> dp(new Dataplane());
   dp->config_ = config;
+  dp->config_.answer.cookies =
+      config.cookies_enabled ? &dp->config_.cookies : nullptr;
+  dp->config_.answer.rrl = config.rrl.rate != 0;
   dp->snapshots_ = snapshots;
   unsigned lcore;
   RTE_LCORE_FOREACH_WORKER(lcore) { dp->lcores_.push_back(lcore); }
@@ -189,6 +194,11 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Start(
   dp->counters_ =
       std::make_unique<QueueCounters[]>(dp->ports_.size() * dp->workers_);
   dp->heartbeats_ = std::make_unique<WorkerHeartbeat[]>(dp->workers_);
+  if (config.rrl.rate != 0) {
+    for (unsigned i = 0; i < dp->workers_; ++i) {
+      dp->rrl_.push_back(std::make_unique<dns::Rrl>(config.rrl));
+    }
+  }
   for (unsigned i = 0; i < dp->workers_; ++i) {
     dp->heartbeats_[i].tsc.store(rte_get_tsc_cycles(),
                                  std::memory_order_relaxed);
@@ -227,6 +237,7 @@ template <bool kIdleSleep>
 void Dataplane::Run(unsigned index) {
   const uint16_t queue = static_cast<uint16_t>(index);
   const uint32_t reader = readers_[index];
+  dns::Rrl* const rrl = rrl_.empty() ? nullptr : rrl_[index].get();
   std::atomic<uint64_t>& heartbeat = heartbeats_[index].tsc;
   rte_mbuf* from_kernel[kBurst];
   uint32_t loops = 0;
@@ -243,7 +254,7 @@ void Dataplane::Run(unsigned index) {
     bool busy = false;
     [[maybe_unused]] uint32_t received = 0;  // frames this round (idle mode)
     for (size_t p = 0; p < ports_.size(); ++p) {
-      const uint16_t n = ServeBurst(ports_[p], queue, Counters(p, index));
+      const uint16_t n = ServeBurst(ports_[p], queue, Counters(p, index), rrl);
       busy |= n == kBurst;
       received |= n;
     }
@@ -288,7 +299,7 @@ void Dataplane::Run(unsigned index) {
 }
 
 uint16_t Dataplane::ServeBurst(const Port& port, uint16_t queue,
-                               QueueCounters& c) {
+                               QueueCounters& c, dns::Rrl* rrl) {
   const net::ServiceAddresses& service = config_.service;
   const dns::AnswerConfig& answer_config = config_.answer;
   rte_mbuf* rx[kBurst];
@@ -302,6 +313,17 @@ uint16_t Dataplane::ServeBurst(const Port& port, uint16_t queue,
   c.rx.Add(n);
   const bool tx_csum_offload = port.tx_csum_offload;
   uint16_t na = 0, nk = 0, nd = 0;
+  // Once per burst, for cookies (Unix seconds, RFC 9018 4.3) and rate
+  // limiting (milliseconds): vDSO reads of the kernel's clocks, no system
+  // call; the coarse clocks tick every few ms, which is all either needs.
+  uint32_t unix_now = 0, now_ms = 0;
+  if (answer_config.cookies != nullptr || rrl != nullptr) {
+    timespec ts;
+    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+    unix_now = static_cast<uint32_t>(ts.tv_sec);
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    now_ms = static_cast<uint32_t>(ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+  }
   for (unsigned i = 0; i < n && i < kPrefetchAhead; ++i) {
     rte_prefetch0(rte_pktmbuf_mtod(rx[i], void*));
   }
@@ -333,9 +355,11 @@ uint16_t Dataplane::ServeBurst(const Port& port, uint16_t queue,
       c.malformed.Add();
       rte_pktmbuf_free(m);
     } else {
+      // The source address stays in the frame until MakeResponseFrame.
       jobs[nd] = {frame + f.payload, f.payload_len,
                   static_cast<size_t>(m->buf_len - m->data_off - f.payload),
-                  {}};
+                  {},
+                  {frame + f.l3 + (f.ipv6 ? 8 : 12), f.ipv6, unix_now}};
       dns_mbufs[nd++] = m;
     }
   }
@@ -358,6 +382,14 @@ uint16_t Dataplane::ServeBurst(const Port& port, uint16_t queue,
     }
     if (r.size == 0) {
       c.engine_drop.Add();
+      rte_pktmbuf_free(m);
+      continue;
+    }
+    // Rate limiting (rrl.h) may drop the response or rewrite it into a
+    // slip; it counts both itself.
+    if (rrl != nullptr &&
+        rrl->Apply(jobs[i].buf, jobs[i].result, jobs[i].client, now_ms) ==
+            dns::RrlAction::kDrop) {
       rte_pktmbuf_free(m);
       continue;
     }

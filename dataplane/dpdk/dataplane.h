@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "dataplane/counter.h"
 #include "dataplane/dns/answer.h"
+#include "dataplane/dns/rrl.h"
 #include "dataplane/dpdk/rcu_snapshot.h"
 #include "dataplane/net/packet.h"
 
@@ -40,7 +41,12 @@ struct DataplaneConfig {
   std::vector<std::string> eal_args;  // without argv[0]
   std::vector<PortPair> ports;        // at least one
   net::ServiceAddresses service;
-  dns::AnswerConfig answer;
+  dns::AnswerConfig answer;  // its `cookies` pointer is set by Start()
+  // Response rate limiting (rrl.rate 0: off): one table per worker.
+  dns::RrlSettings rrl;
+  // DNS cookies (RFC 7873/9018), when `cookies_enabled`.
+  bool cookies_enabled = false;
+  dns::CookieSecrets cookies;
   uint16_t rx_desc = 1024;
   uint16_t tx_desc = 1024;
   uint32_t mbufs = 16383;
@@ -101,6 +107,14 @@ class Dataplane {
     return Counters(port, queue);
   }
   bool tx_checksum_offload() const { return tx_csum_offload_; }
+  // Whether rate limiting is on, and the workers' counters summed. Any
+  // thread.
+  bool rrl_enabled() const { return !rrl_.empty(); }
+  dns::RrlTotals RrlTotals() const {
+    dns::RrlTotals t;
+    for (const auto& r : rrl_) t.Add(r->counters());
+    return t;
+  }
   // CPUs the worker lcores are pinned to.
   std::vector<unsigned> WorkerCpus() const;
   // MAC address of wire port `port` ("02:00:..."), for its exception
@@ -132,7 +146,8 @@ class Dataplane {
   void Run(unsigned index);
   // One burst from queue `queue` of `port`; counters `c`. Returns the
   // number of frames received.
-  uint16_t ServeBurst(const Port& port, uint16_t queue, QueueCounters& c);
+  uint16_t ServeBurst(const Port& port, uint16_t queue, QueueCounters& c,
+                      dns::Rrl* rrl);
   // Stops and closes the first `count` ports.
   void StopPorts(size_t count);
   QueueCounters& Counters(size_t port, unsigned queue) const {
@@ -147,6 +162,7 @@ class Dataplane {
   std::vector<unsigned> lcores_;
   std::vector<uint32_t> readers_;
   std::unique_ptr<QueueCounters[]> counters_;
+  std::vector<std::unique_ptr<dns::Rrl>> rrl_;  // one per worker, or none
   std::unique_ptr<WorkerHeartbeat[]> heartbeats_;  // one per worker
   std::atomic<bool> quit_{false};
   bool stopped_ = false;

@@ -231,5 +231,73 @@ TEST(ConfigErrors, ListWhereAValueBelongsNamesTheKey) {
             ":2:1: YAML syntax: end of sequence flow not found");
 }
 
+// `rrl:` and `cookies:` (issue 14): values, defaults, and errors that say
+// where and what, without ever showing a secret.
+TEST(AbuseConfig, RrlAndCookies) {
+  auto c = Load(
+      "rrl:\n"
+      "  rate: 20\n"
+      "  slip: 3\n"
+      "  ipv4_prefix: 22\n"
+      "  ipv6_prefix: 48\n"
+      "  table_size: 1024\n"
+      "  whitelist: [\"192.0.2.77/24\", \"2001:db8::1\"]\n"
+      "  log_only: true\n"
+      "cookies:\n"
+      "  secret: \"E5E973E5A6B2A43F48E7DC849E37BFCF\"\n"
+      "  secret_previous: 445536bcd2513298075a5d379663c962\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->rrl.rate, 20u);
+  EXPECT_EQ(c->rrl.slip, 3u);
+  EXPECT_TRUE(c->rrl.log_only);
+  const dns::RrlSettings s = RrlSettingsOf(c->rrl);
+  EXPECT_EQ(s.ipv4_prefix, 22);
+  EXPECT_EQ(s.ipv6_prefix, 48);
+  EXPECT_EQ(s.table_size, 1024u);
+  ASSERT_EQ(s.whitelist.size(), 2u);
+  // The host bits of a whitelist entry are cleared.
+  EXPECT_EQ(s.whitelist[0].addr[3], 0);
+  EXPECT_EQ(s.whitelist[0].length, 24);
+  EXPECT_TRUE(s.whitelist[1].ipv6);
+  EXPECT_EQ(s.whitelist[1].length, 128);
+  ASSERT_TRUE(c->cookies.enabled);
+  EXPECT_EQ(c->cookies.secret[0], 0xE5);
+  EXPECT_EQ(c->cookies.secret[15], 0xCF);
+  EXPECT_TRUE(c->cookies.has_previous);
+  EXPECT_EQ(CookieSecretsOf(c->cookies).previous[0], 0x44);
+
+  auto defaults = Load("listen: [\"127.0.0.1:53\"]\n");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->rrl.rate, 0u);  // off
+  EXPECT_EQ(defaults->rrl.slip, 2u);
+  EXPECT_EQ(defaults->rrl.ipv4_prefix, 24);
+  EXPECT_EQ(defaults->rrl.ipv6_prefix, 56);
+  EXPECT_EQ(defaults->rrl.table_size, 65536u);
+  EXPECT_FALSE(defaults->cookies.enabled);
+
+  EXPECT_EQ(ErrorOf("rrl:\n  rate: -1\n"),
+            ":2:9: rrl.rate: must be in [0, 1000000]");
+  EXPECT_EQ(ErrorOf("rrl:\n  ipv4_prefix: 33\n"),
+            ":2:16: rrl.ipv4_prefix: must be in [0, 32]");
+  EXPECT_EQ(ErrorOf("rrl:\n  whitelist: [192.0.2.0/33]\n"),
+            ":2:15: rrl.whitelist: bad prefix '192.0.2.0/33' (expected "
+            "ADDR/LEN or ADDR)");
+  EXPECT_EQ(ErrorOf("rrl:\n  log_only: maybe\n"),
+            ":2:13: rrl.log_only: expected true or false");
+  EXPECT_EQ(ErrorOf("rrl:\n  rates: 5\n"), ":2:3: rrl: unknown key 'rates'");
+  EXPECT_EQ(ErrorOf("cookies:\n  secret_previous: "
+                    "445536bcd2513298075a5d379663c962\n"),
+            ":2:3: cookies: 'secret' is required");
+  // A secret of the wrong length or with a non-hex digit: the error says
+  // so and never shows it.
+  for (const char* bad : {"TOPSECRET", "e5e973e5a6b2a43f48e7dc849e37bfcg",
+                          "e5e973e5a6b2a43f48e7dc849e37bfcf00"}) {
+    const std::string e =
+        ErrorOf(std::string("cookies:\n  secret: ") + bad + "\n");
+    EXPECT_THAT(e, HasSubstr("cookies.secret: expected 32 hex digits"));
+    EXPECT_THAT(e, ::testing::Not(HasSubstr(bad)));
+  }
+}
+
 }  // namespace
 }  // namespace popdns::control

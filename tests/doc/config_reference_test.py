@@ -35,6 +35,8 @@ SECTION_OF = {
     "ReadDataplane": "dataplane",
     "ReadPort": "dataplane.ports[]",
     "ReadXdp": "dataplane.xdp",
+    "ReadRrl": "rrl",
+    "ReadCookies": "cookies",
 }
 
 KEY_PATTERNS = [

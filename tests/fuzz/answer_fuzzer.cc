@@ -273,7 +273,7 @@ void CheckBurstMatches(const uint8_t* query, size_t query_size, size_t size,
   AnswerJob jobs[2];
   for (int k = 0; k < 2; ++k) {
     std::memcpy(bufs[k]->data(), query, query_size);
-    jobs[k] = {bufs[k]->data(), query_size, kBufSize, {}};
+    jobs[k] = {bufs[k]->data(), query_size, kBufSize, {}, {}};
   }
   AnswerBurst(Zones(), AnswerConfig{}, Transport::kUdp, jobs, 2);
   for (const AnswerJob& j : jobs) {

@@ -70,7 +70,8 @@ class AnswerTest : public ::testing::TestWithParam<bool> {
       std::copy(q.begin(), q.end(), bufs.back().begin());
     }
     for (size_t i = 0; i < queries.size(); ++i) {
-      jobs.push_back({bufs[i].data(), queries[i].size(), bufs[i].size(), {}});
+      jobs.push_back(
+          {bufs[i].data(), queries[i].size(), bufs[i].size(), {}, {}});
     }
     AnswerBurst(*zones_, config_, transport, jobs.data(), jobs.size());
     const AnswerResult& r = jobs[1].result;
@@ -102,9 +103,9 @@ class AnswerTest : public ::testing::TestWithParam<bool> {
     const std::vector<uint8_t> www = MakeQuery("www.example.test.", rrtype::kA);
     std::copy(www.begin(), www.end(), bufs[0].begin());
     std::copy(www.begin(), www.end(), bufs[2].begin());
-    AnswerJob jobs[3] = {{bufs[0].data(), www.size(), 4096, {}},
-                         {bufs[1].data(), query.size(), 4096, {}},
-                         {bufs[2].data(), www.size(), 4096, {}}};
+    AnswerJob jobs[3] = {{bufs[0].data(), www.size(), 4096, {}, {}},
+                         {bufs[1].data(), query.size(), 4096, {}, {}},
+                         {bufs[2].data(), www.size(), 4096, {}, {}}};
     AnswerBurst(*zones_, config_, transport, jobs, 3);
     EXPECT_TRUE(jobs[1].result.slow_path);
     EXPECT_EQ(jobs[1].result.outcome, Outcome::kSlowPath);
@@ -920,7 +921,7 @@ TEST_P(AnswerTest, LongBurstMatchesSingleAnswers) {
     const AnswerResult r = Answer(*zones_, config_, Transport::kUdp,
                                   single.back().data(), q.size(), 4096);
     single.back().resize(r.size);
-    jobs.push_back({nullptr, q.size(), 4096, {}});
+    jobs.push_back({nullptr, q.size(), 4096, {}, {}});
   }
   for (size_t i = 0; i < jobs.size(); ++i) jobs[i].buf = burst[i].data();
   AnswerBurst(*zones_, config_, Transport::kUdp, jobs.data(), jobs.size());

@@ -1,0 +1,268 @@
+#include "dataplane/dns/rrl.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <random>
+
+#include "dataplane/dns/answer_parsed.h"
+#include "dataplane/dns/wire.h"
+
+namespace popdns::dns {
+namespace {
+
+constexpr uint32_t kTokensPerResponse = 1000;
+
+uint64_t Mix(uint64_t x) {
+  // splitmix64's finalizer: every input bit reaches every output bit.
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return x;
+}
+
+// Byte masks of a prefix length over `bytes` bytes.
+void PrefixMask(uint8_t length, size_t bytes, uint8_t* mask) {
+  for (size_t i = 0; i < bytes; ++i) {
+    const int bits = static_cast<int>(length) - static_cast<int>(8 * i);
+    mask[i] = bits >= 8 ? 0xFF
+              : bits <= 0
+                  ? 0
+                  : static_cast<uint8_t>(0xFF << (8 - bits));
+  }
+}
+
+}  // namespace
+
+RrlClass ClassOf(const AnswerResult& r) {
+  switch (r.outcome) {
+    case Outcome::kAnswer:
+    case Outcome::kChaos:
+      return RrlClass::kAnswer;
+    case Outcome::kNxDomain:
+      return RrlClass::kNxDomain;
+    case Outcome::kNoData:
+      return RrlClass::kNoData;
+    case Outcome::kReferral:
+      return RrlClass::kReferral;
+    case Outcome::kFormErr:
+    case Outcome::kNotImp:
+    case Outcome::kBadVers:
+    case Outcome::kRefused:
+    case Outcome::kExpired:
+      return RrlClass::kError;
+    case Outcome::kDropped:
+    case Outcome::kSlowPath:
+      return RrlClass::kNone;
+  }
+  return RrlClass::kNone;
+}
+
+void Rrl::Free::operator()(Bucket* b) const {
+  ::operator delete[](b, std::align_val_t{64});
+}
+
+Rrl::Rrl(const RrlSettings& settings, RrlCounters* counters)
+    : settings_(settings),
+      counters_(counters != nullptr ? counters : &own_counters_) {
+  capacity_ = settings_.rate * kTokensPerResponse;
+  uint8_t m[16];
+  PrefixMask(settings_.ipv4_prefix, 4, m);
+  std::memcpy(&v4_mask_, m, 4);
+  PrefixMask(settings_.ipv6_prefix, 16, m);
+  std::memcpy(v6_mask_, m, 16);
+  // Sets of four, a power of two of them.
+  sets_ = 1;
+  while (sets_ * kWays < settings_.table_size) sets_ <<= 1;
+  void* mem = ::operator new[](sets_ * kWays * sizeof(Bucket),
+                               std::align_val_t{64});
+  table_.reset(static_cast<Bucket*>(mem));
+  std::memset(mem, 0, sets_ * kWays * sizeof(Bucket));
+  // A secret seed: without it a flood could be crafted to land in one set
+  // and push out the buckets of the clients it wants limited less well.
+  std::random_device rd;
+  seed_ = (uint64_t{rd()} << 32) ^ rd();
+}
+
+bool Rrl::Whitelisted(const Client& client) const {
+  for (const RrlPrefix& p : settings_.whitelist) {
+    if (p.ipv6 != client.ipv6) continue;
+    uint8_t mask[16];
+    const size_t n = client.ipv6 ? 16 : 4;
+    PrefixMask(p.length, n, mask);
+    bool match = true;
+    for (size_t i = 0; i < n && match; ++i) {
+      match = (client.ip[i] & mask[i]) == p.addr[i];
+    }
+    if (match) return true;
+  }
+  return false;
+}
+
+uint64_t Rrl::Key(const Client& client, RrlClass cls, uint64_t name) const {
+  uint64_t a, b, family;
+  if (client.ipv6) {
+    std::memcpy(&a, client.ip, 8);
+    std::memcpy(&b, client.ip + 8, 8);
+    a &= v6_mask_[0];
+    b &= v6_mask_[1];
+    family = 1;
+  } else {
+    uint32_t v4;
+    std::memcpy(&v4, client.ip, 4);
+    a = v4 & v4_mask_;
+    b = 0;
+    family = 0;
+  }
+  const uint64_t tag = uint64_t{static_cast<uint8_t>(cls)} << 56 |
+                       family << 48;
+  return Mix(((a ^ seed_) * 0x9E3779B97F4A7C15ULL) ^ Mix(b ^ tag ^ name));
+}
+
+bool Rrl::Account(const Client& client, RrlClass cls, uint64_t name,
+                  uint32_t now_ms, bool* slip) {
+  const uint64_t key = Key(client, cls, name);
+  Bucket* set = &table_[(key & (sets_ - 1)) * kWays];
+  const uint32_t fp = static_cast<uint32_t>(key >> 32) | 1;  // never 0
+  Bucket* b = nullptr;
+  for (size_t w = 0; w < kWays; ++w) {
+    if (set[w].fp == fp) {
+      b = &set[w];
+      break;
+    }
+  }
+  if (b == nullptr) [[unlikely]] {
+    // A new key: an empty bucket, else one that is not limiting, the one
+    // that has refilled the most (a full bucket holds nothing worth
+    // keeping: forgetting it changes no verdict), on a tie the least
+    // recently used. A bucket that is limiting is taken last: forgetting
+    // it would let its flood through again.
+    Bucket* victim = nullptr;
+    uint64_t best = 0, best_score = 0;
+    for (size_t w = 0; w < kWays; ++w) {
+      Bucket& c = set[w];
+      if (c.fp == 0) {
+        victim = &c;
+        best = capacity_;
+        break;
+      }
+      const uint32_t age = now_ms - c.stamp;
+      uint64_t t = age >= 1000 ? capacity_
+                               : uint64_t{c.tokens} + uint64_t{age} *
+                                                          settings_.rate;
+      if (t > capacity_) t = capacity_;
+      const uint64_t score = (c.limited == 0 ? uint64_t{1} << 40 : 0) + t;
+      if (victim == nullptr || score > best_score ||
+          (score == best_score && age > now_ms - victim->stamp)) {
+        victim = &c;
+        best = t;
+        best_score = score;
+      }
+    }
+    // Taken from a key that was still paying off its responses: the
+    // table is full where this key landed; start it at half (Knot's
+    // "slow start" after a collision), not with a whole second's worth.
+    victim->tokens = best < capacity_ ? capacity_ / 2 : capacity_;
+    victim->fp = fp;
+    victim->stamp = now_ms;
+    victim->limited = 0;
+    b = victim;
+  } else {
+    // Refill: `rate` tokens per millisecond (a response costs 1000), up to
+    // one second's worth. Unsigned differences survive the clock's wrap.
+    const uint32_t elapsed = now_ms - b->stamp;
+    const uint64_t t =
+        elapsed >= 1000
+            ? capacity_
+            : uint64_t{b->tokens} + uint64_t{elapsed} * settings_.rate;
+    if (t >= capacity_) {
+      b->tokens = capacity_;
+      b->limited = 0;  // a limiting episode ends when the bucket is full
+    } else {
+      b->tokens = static_cast<uint32_t>(t);
+    }
+    b->stamp = now_ms;
+  }
+  if (b->tokens >= kTokensPerResponse) {
+    b->tokens -= kTokensPerResponse;
+    return true;
+  }
+  ++b->limited;
+  if (slip != nullptr) {
+    *slip = settings_.slip != 0 && b->limited % settings_.slip == 0;
+  }
+  return false;
+}
+
+RrlAction Rrl::Apply(uint8_t* buf, AnswerResult& r, const Client& client,
+                     uint32_t now_ms) {
+  if (r.size == 0 || r.cookie == CookieState::kValid || client.ip == nullptr) {
+    return RrlAction::kSend;
+  }
+  const RrlClass cls = ClassOf(r);
+  if (cls == RrlClass::kNone) return RrlAction::kSend;
+  bool slip = false;
+  if (Account(client, cls, r.rrl_name, now_ms, &slip)) [[likely]] {
+    return RrlAction::kSend;
+  }
+  // Over the rate: the whitelist only now, so that it costs nothing to
+  // the responses within it.
+  if (Whitelisted(client)) return RrlAction::kSend;
+  counters_->limited.Add();
+  if (settings_.log_only) return RrlAction::kSend;
+  if (slip) {
+    counters_->slipped.Add();
+    SlipResponse(buf, r);
+    return RrlAction::kSend;
+  }
+  counters_->dropped.Add();
+  return RrlAction::kDrop;
+}
+
+void SlipResponse(uint8_t* buf, AnswerResult& r) {
+  const bool badcookie = r.cookie != CookieState::kNone;
+  size_t end = r.question_end;
+  uint16_t ar = 0;
+  if (r.opt_at != 0) {
+    // The OPT record right after the question: its fixed part, then the
+    // cookie option, which Finish() wrote last.
+    const uint8_t* opt = buf + r.opt_at;
+    const size_t rdlen = Load16(opt + 9);
+    uint8_t cookie[kCookieOptionSize];
+    const bool has_cookie = badcookie && rdlen >= kCookieOptionSize;
+    if (has_cookie) {
+      std::memcpy(cookie, opt + kOptSize + rdlen - kCookieOptionSize,
+                  kCookieOptionSize);
+    }
+    std::memmove(buf + end, opt, kOptSize);
+    uint8_t* o = buf + end;
+    o[5] = badcookie ? static_cast<uint8_t>(kRcodeBadCookie >> 4) : 0;
+    Store16(o + 9, has_cookie ? kCookieOptionSize : 0);
+    end += kOptSize;
+    if (has_cookie) {
+      std::memcpy(buf + end, cookie, kCookieOptionSize);
+      end += kCookieOptionSize;
+    }
+    ar = 1;
+  }
+  if (badcookie) {
+    // RFC 7873 5.2.3: BADCOOKIE carries the fresh server cookie; the
+    // client retries with it, over UDP, and is then not limited.
+    buf[kOffFlags1] = static_cast<uint8_t>(buf[kOffFlags1] & ~kFlagTc);
+    buf[kOffFlags2] = static_cast<uint8_t>(kRcodeBadCookie & 0x0F);
+    r.rcode = static_cast<uint8_t>(kRcodeBadCookie & 0x0F);
+    r.truncated = false;
+  } else {
+    // RFC 1035 4.1.1 / BIND's and Knot's slip: TC=1, no records; the
+    // client retries over TCP, which is never limited.
+    buf[kOffFlags1] = static_cast<uint8_t>(buf[kOffFlags1] | kFlagTc);
+    r.truncated = true;
+  }
+  SetCounts(buf, r.question_end > kHeaderSize ? 1 : 0, 0, 0, ar);
+  r.size = end;
+  r.opt_at = static_cast<uint16_t>(ar ? r.question_end : 0);
+}
+
+}  // namespace popdns::dns
