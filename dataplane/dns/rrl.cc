@@ -153,7 +153,8 @@ bool Rrl::Account(const Client& client, RrlClass cls, uint64_t name,
                                : uint64_t{c.tokens} + uint64_t{age} *
                                                           settings_.rate;
       if (t > capacity_) t = capacity_;
-      const uint64_t score = (c.limited == 0 ? uint64_t{1} << 40 : 0) + t;
+      const bool limiting = c.limiting != 0 && t < capacity_;
+      const uint64_t score = (limiting ? 0 : uint64_t{1} << 40) + t;
       if (victim == nullptr || score > best_score ||
           (score == best_score && age > now_ms - victim->stamp)) {
         victim = &c;
@@ -167,7 +168,8 @@ bool Rrl::Account(const Client& client, RrlClass cls, uint64_t name,
     victim->tokens = best < capacity_ ? capacity_ / 2 : capacity_;
     victim->fp = fp;
     victim->stamp = now_ms;
-    victim->limited = 0;
+    victim->slips = 0;
+    victim->limiting = 0;
     b = victim;
   } else {
     // Refill: `rate` tokens per millisecond (a response costs 1000), up to
@@ -179,7 +181,7 @@ bool Rrl::Account(const Client& client, RrlClass cls, uint64_t name,
             : uint64_t{b->tokens} + uint64_t{elapsed} * settings_.rate;
     if (t >= capacity_) {
       b->tokens = capacity_;
-      b->limited = 0;  // a limiting episode ends when the bucket is full
+      b->limiting = 0;  // a limiting episode ends when the bucket is full
     } else {
       b->tokens = static_cast<uint32_t>(t);
     }
@@ -189,10 +191,9 @@ bool Rrl::Account(const Client& client, RrlClass cls, uint64_t name,
     b->tokens -= kTokensPerResponse;
     return true;
   }
-  ++b->limited;
-  if (slip != nullptr) {
-    *slip = settings_.slip != 0 && b->limited % settings_.slip == 0;
-  }
+  b->limiting = 1;
+  if (settings_.slip != 0 && ++b->slips >= settings_.slip) b->slips = 0;
+  if (slip != nullptr) *slip = settings_.slip != 0 && b->slips == 0;
   return false;
 }
 

@@ -132,8 +132,10 @@ class Rrl {
     uint32_t fp = 0;        // key fingerprint; 0: empty
     uint32_t stamp = 0;     // ms of the last refill
     uint32_t tokens = 0;    // in 1/1000 of a response
-    uint32_t limited = 0;   // limited responses since the bucket was last
-                            // full (the slip counter; 0: not limiting)
+    uint16_t slips = 0;     // limited responses mod slip (the slip counter,
+                            // kept across episodes, as BIND's)
+    uint16_t limiting = 0;  // 1 from a limited response until the bucket is
+                            // full again
   };
   static_assert(sizeof(Bucket) == 16);
 

@@ -22,7 +22,12 @@
 //    NOTIFY, UPDATE, an AXFR/IXFR query, or ending with a TSIG record; its
 //    buffer is not written at all; and answered with AnswerConfig::
 //    slow_path off (the kernel sockets without a handler) it gets an
-//    answer like any other message.
+//    answer like any other message;
+//  - with bit 2 of the first byte, also answered with DNS cookies and RRL
+//    naming on (AnswerConfig::cookies, ::rrl) from a fixed client: the
+//    same invariants (the COOKIE option fits the client's limit), and the
+//    slip of that response (rrl.h SlipResponse: TC=1 or BADCOOKIE) parses
+//    strictly and is no larger.
 //
 // Built by tests/fuzz/meson.build with -Dfuzzers=true and clang; run with
 // tests/fuzz/run_fuzzers.sh.
@@ -38,6 +43,7 @@
 #include <vector>
 
 #include "dataplane/dns/answer.h"
+#include "dataplane/dns/rrl.h"
 #include "tests/testutil/dns_message.h"
 #include "tests/testutil/zone_fixture.h"
 
@@ -238,7 +244,14 @@ uint8_t* Buffer() {
 
 // Answers data[0, size) in a fresh copy; returns what Answer returned.
 AnswerResult AnswerCopy(const uint8_t* data, size_t size, Transport transport,
-                        bool precompiled, bool slow_path = true) {
+                        bool precompiled, bool slow_path = true,
+                        bool cookies = false) {
+  static const CookieSecrets secrets = [] {
+    CookieSecrets s;
+    for (int i = 0; i < 16; ++i) s.secret[i] = static_cast<uint8_t>(i * 17);
+    return s;
+  }();
+  static const uint8_t client_ip[4] = {198, 51, 100, 100};
   uint8_t* buf = Buffer();
   std::memcpy(buf, data, size);
   const size_t canary = std::min(kBufSize - size, size_t{4096});
@@ -246,8 +259,14 @@ AnswerResult AnswerCopy(const uint8_t* data, size_t size, Transport transport,
   AnswerConfig config;
   config.use_precompiled = precompiled;
   config.slow_path = slow_path;
+  Client client;
+  if (cookies) {
+    config.cookies = &secrets;
+    config.rrl = true;
+    client = {client_ip, false, 1559731985};
+  }
   const AnswerResult r =
-      Answer(Zones(), config, transport, buf, size, kBufSize);
+      Answer(Zones(), config, transport, buf, size, kBufSize, client);
   Check(r.size <= kBufSize, "response larger than the buffer");
   if (r.slow_path) {
     Check(slow_path, "slow_path although AnswerConfig::slow_path is off");
@@ -424,6 +443,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (tcp) {
     const AnswerResult t = AnswerCopy(data, size, Transport::kTcp, true);
     CheckResponse(data, size, f, Transport::kTcp, t);
+  }
+  if (size > 0 && (data[0] & 0x04)) {
+    const AnswerResult c = AnswerCopy(data, size, Transport::kUdp, true,
+                                      /*slow_path=*/true, /*cookies=*/true);
+    CheckResponse(data, size, f, Transport::kUdp, c);
+    if (c.size != 0) {
+      AnswerResult slipped = c;
+      SlipResponse(Buffer(), slipped);
+      Check(slipped.size <= c.size, "a slip larger than the response");
+      Check(popdns::testutil::ParseMessage(Buffer(), slipped.size).ok(),
+            "a slipped response that does not parse");
+    }
   }
   return 0;
 }

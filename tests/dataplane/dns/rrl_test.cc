@@ -91,6 +91,19 @@ TEST(RrlTest, Slip) {
     }
     EXPECT_EQ(slipped, slip == 0 ? 0 : 12 / static_cast<int>(slip));
   }
+  // The count goes on across limiting episodes (as BIND's slip counter):
+  // a client just over the rate, limited once per second, still gets
+  // every second limited response as a slip.
+  Rrl rrl(Settings(1, 2));
+  const Addr a = Ip("192.0.2.1");
+  int slipped = 0;
+  for (uint32_t t = 0; t < 10000; t += 1000) {
+    ASSERT_TRUE(rrl.Account(a.client(), RrlClass::kAnswer, 1, t));
+    bool s = false;
+    ASSERT_FALSE(rrl.Account(a.client(), RrlClass::kAnswer, 1, t, &s));
+    slipped += s;
+  }
+  EXPECT_EQ(slipped, 5);
 }
 
 // Classes and names are separate buckets: exhausting the answers for one
