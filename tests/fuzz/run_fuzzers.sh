@@ -9,7 +9,9 @@
 set -eu
 seconds=${1:-60}
 root=$(cd "$(dirname "$0")/../.." && pwd)
-build=$root/build-fuzz
+# FUZZ_BUILD: a clang tree configured with -Dfuzzers=true to use instead
+# (scripts/test.sh: its sanitized test tree).
+build=${FUZZ_BUILD:-$root/build-fuzz}
 cd "$root"
 if [ ! -f "$build/build.ninja" ]; then
   CC=clang CXX=clang++ meson setup "$build" -Dfuzzers=true -Dwerror=true \
