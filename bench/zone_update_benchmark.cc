@@ -14,9 +14,8 @@
 //                                 previous version: the time to a new
 //                                 version ready to publish
 //
-// Counters per change: bytes appended to the shared arrays, this
-// version's own copy of its negative answers, nodes written, answers
-// compiled, index shards copied, full builds (fallbacks; 0 expected).
+// Counters per change: bytes appended to the shared arrays, nodes written,
+// answers compiled, index shards copied, full builds (fallbacks; 0 expected).
 // Between timed iterations the zone is compacted (RebuildZone) when its
 // garbage passes 50% or an array has less than 15% free, as a zone store
 // would in the background. Run: build/bench/zone_update_benchmark (about a
@@ -340,7 +339,7 @@ double FreeShare(const zone::ZoneHeaps& h) {
 void BM_Incremental(benchmark::State& state) {
   Current& c = State();
   const int64_t n = state.range(0);
-  double bytes = 0, own = 0, nodes = 0, answers = 0, shards = 0, full = 0,
+  double bytes = 0, nodes = 0, answers = 0, shards = 0, full = 0,
          compactions = 0;
   for (auto _ : state) {
     state.PauseTiming();
@@ -362,7 +361,6 @@ void BM_Incremental(benchmark::State& state) {
     }
     c.zone = *z;  // the previous version goes (after its RCU grace period)
     bytes += stats.bytes_appended;
-    own += stats.soa_answer_bytes;
     nodes += stats.nodes_written;
     answers += stats.answers_compiled;
     shards += stats.shards_copied;
@@ -371,7 +369,6 @@ void BM_Incremental(benchmark::State& state) {
   }
   const double it = static_cast<double>(state.iterations());
   state.counters["appended_KiB"] = bytes / it / 1024;
-  state.counters["own_KiB"] = own / it / 1024;
   state.counters["nodes"] = nodes / it;
   state.counters["answers"] = answers / it;
   state.counters["shards"] = shards / it;

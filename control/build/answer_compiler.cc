@@ -116,19 +116,6 @@ uint16_t CoveredType(uint16_t type, std::string_view rdata) {
              : 0;
 }
 
-void RestampSoaAnswers(Zone* z, const std::vector<SoaAnswer>& answers) {
-  const zone::RRset& soa = z->rrsets[z->soa_rrset];
-  const uint8_t* rdata = z->Bytes(soa.rdata_offset);
-  const uint8_t* timers = rdata + 2 + dns::Load16(rdata) - 20;
-  uint8_t ttl[4];
-  dns::Store32(ttl, z->negative_ttl);
-  char* base = z->soa_answers.data();
-  for (const SoaAnswer& a : answers) {
-    std::memcpy(base + a.offset + a.ttl_at, ttl, 4);
-    std::memcpy(base + a.offset + a.size - 20, timers, 20);
-  }
-}
-
 void LineageState::SetDeps(std::string_view name, AnswerDeps deps) {
   std::vector<uint64_t> old;
   auto it = depends_on.find(name);
@@ -238,11 +225,16 @@ AnswerCompiler::Result AnswerCompiler::Compile(std::string_view qname,
   // be re-stamped: such an answer takes the general path.
   if (soa == SoaIn::kElsewhere) return Result::kNoBlob;
   const char* bytes = reinterpret_cast<const char*>(msg + start);
+  std::optional<uint32_t> shared;
+  std::string key;
   if (soa == SoaIn::kLast) {
-    std::string key(bytes, b.size);
+    // Stamped by the answer's writer: where must fit Blob::soa_ttl_back
+    // (it does unless MNAME and RNAME take some 200 bytes).
+    if (b.size - ttl_at > 0xFF) return Result::kNoBlob;
+    b.soa_ttl_back = static_cast<uint8_t>(b.size - ttl_at);
+    key.assign(bytes, b.size);
     std::memset(key.data() + ttl_at, 0, 4);
     std::memset(key.data() + key.size() - 20, 0, 20);
-    std::optional<uint32_t> shared;
     if (shared_soa_) {
       auto it = shared_soa_->find(key);
       if (it != shared_soa_->end()) shared = it->second;
@@ -251,25 +243,19 @@ AnswerCompiler::Result AnswerCompiler::Compile(std::string_view qname,
       auto it = added_soa_.find(key);
       if (it != added_soa_.end()) shared = it->second;
     }
-    if (shared) {
-      b.offset = static_cast<uint32_t>(zone::kSoaAnswerBase + *shared);
-    } else {
-      const size_t offset = z_->soa_answers.size();
-      if (offset + b.size >= zone::kNone - zone::kSoaAnswerBase) {
-        return Result::kFull;
-      }
-      b.offset = static_cast<uint32_t>(zone::kSoaAnswerBase + offset);
-      z_->soa_answers.append(bytes, b.size);
-      soa_answers_.push_back({static_cast<uint32_t>(offset), b.size, ttl_at});
-      added_soa_.emplace(std::move(key), static_cast<uint32_t>(offset));
-    }
+  }
+  if (shared) {
+    b.offset = *shared;
   } else {
     const size_t offset = heaps_->arena.size();
-    if (offset + b.size > zone::kSoaAnswerBase ||
+    if (offset + b.size >= zone::kNone ||
         !heaps_->arena.Append(bytes, b.size, may_grow_)) {
       return Result::kFull;
     }
     b.offset = static_cast<uint32_t>(offset);
+    if (!key.empty()) {
+      added_soa_.emplace(std::move(key), static_cast<uint32_t>(offset));
+    }
   }
   b.reloc_begin = static_cast<uint32_t>(heaps_->relocs.size());
   b.reloc_count = static_cast<uint16_t>(recorder_.reloc_count);

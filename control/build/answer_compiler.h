@@ -2,9 +2,8 @@
 // incremental build (incremental_builder.cc) share. Precompiling a node's
 // answers (its typed blobs and referral blob) by running the engine's
 // general path against the zone being built, storing the bytes in the
-// lineage's arrays (or, for answers that end with the SOA, in the
-// version's own soa_answers), and noting which names each node's answers
-// looked up; and the state an incremental build keeps between versions.
+// lineage's arrays, and noting which names each node's answers looked
+// up; and the state an incremental build keeps between versions.
 // Control thread only.
 #ifndef POPDNS_CONTROL_BUILD_ANSWER_COMPILER_H_
 #define POPDNS_CONTROL_BUILD_ANSWER_COMPILER_H_
@@ -46,25 +45,11 @@ struct AnswerDeps {
   bool apex = false;
 };
 
-// An answer that ends with the zone's SOA (a negative answer), stored at
-// Zone::soa_answers[offset]: the SOA RR's TTL is at offset + ttl_at, its
-// serial and timers are the answer's last 20 bytes. Every version writes
-// its own SOA values there (RestampSoaAnswers).
-struct SoaAnswer {
-  uint32_t offset = 0;
-  uint16_t size = 0;
-  uint16_t ttl_at = 0;
-};
-
-// Writes z's negative TTL and SOA timers into every answer of `answers`.
-void RestampSoaAnswers(zone::Zone* z, const std::vector<SoaAnswer>& answers);
-
-// Negative answers by their bytes less the SOA's TTL, serial and timers
-// (which every version re-stamps) -> offset in Zone::soa_answers. The
-// negative answers of names of the same length are byte for byte the same
-// in an unsigned zone (their SOA owner is a pointer into the question), so
-// a lineage keeps one copy of each: a version's own region, which every
-// incremental build copies and re-stamps, holds distinct answers only.
+// Answers that end with the SOA by their bytes less the SOA's TTL, serial
+// and timers (which the answer's writer stamps, Zone::StampSoa) -> offset
+// in the arena. The negative answers of names of the same length are byte
+// for byte the same in an unsigned zone (their SOA owner is a pointer into
+// the question), so a lineage keeps one copy of each.
 using SoaAnswerIndex = absl::flat_hash_map<std::string, uint32_t>;
 
 // What an incremental build of a lineage needs from the versions before
@@ -85,13 +70,9 @@ struct LineageState {
   absl::flat_hash_map<uint64_t, std::vector<std::string_view>> dependents;
   NameMap<std::vector<uint64_t>> depends_on;  // only nodes with any
   NameSet apex_dependents;                    // AnswerDeps::apex
-  // Every answer ever placed in soa_answers (garbage too: re-stamping a
-  // dead one is harmless, and compaction drops them).
-  std::vector<SoaAnswer> soa_answers;
-  SoaAnswerIndex soa_answer_index;  // of soa_answers, for sharing
-  // Bytes of soa_answers the replaced answers held (an over-estimate: a
-  // shared answer is counted once per answer that referred to it).
-  size_t soa_answer_garbage = 0;
+  // Every answer ending with the SOA in the lineage's arena, garbage too
+  // (compaction drops them), for sharing.
+  SoaAnswerIndex soa_answer_index;
   size_t rrsig_nodes = 0;         // nodes with signatures (Zone::is_signed)
 
   // Records `deps` as node `name`'s (replacing what it had).
@@ -116,13 +97,13 @@ class AnswerCompiler {
   // Errors: InvalidArgument "delegation too large"; ResourceExhausted.
   absl::Status CompileNode(uint32_t i, AnswerDeps* deps);
 
-  // Negative answers already in z->soa_answers that new ones may share
-  // (the lineage's index; read only: a build that fails adds nothing).
+  // Answers ending with the SOA already in the arena that new ones may
+  // share (the lineage's index; read only: a build that fails adds
+  // nothing to it).
   void ShareSoaAnswers(const SoaAnswerIndex* existing) {
     shared_soa_ = existing;
   }
-  // The answers this compiler put in z->soa_answers, and their index.
-  const std::vector<SoaAnswer>& soa_answers() const { return soa_answers_; }
+  // The answers ending with the SOA this compiler added to the arena.
   SoaAnswerIndex& added_soa_index() { return added_soa_; }
 
  private:
@@ -139,7 +120,6 @@ class AnswerCompiler {
   std::vector<uint8_t> scratch_ = std::vector<uint8_t>(dns::kMaxMessageSize);
   dns::BlobRecorder recorder_;
   std::vector<zone::TypedBlob> typed_;
-  std::vector<SoaAnswer> soa_answers_;
   const SoaAnswerIndex* shared_soa_ = nullptr;
   SoaAnswerIndex added_soa_;
 };

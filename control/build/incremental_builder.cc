@@ -162,7 +162,6 @@ class Incremental {
   size_t rewrites_ = 0;
   size_t limit_ = 0;
   std::vector<Owner*> writes_;   // after Build: the new node entries
-  std::vector<internal::SoaAnswer> new_soa_answers_;
   internal::SoaAnswerIndex new_soa_index_;
   size_t created_ = 0, removed_ = 0;
   long rrsig_delta_ = 0;
@@ -766,7 +765,7 @@ bool Incremental::WriteRRsets(Owner& o, Node* n) {
       for (uint32_t k : g.recs) bytes += 2 + o.recs[k].rdata.size();
       const size_t offset = h.arena.size();
       char* p = h.arena.Append(bytes, /*may_move=*/false);
-      if (p == nullptr || offset + bytes > zone::kSoaAnswerBase) return false;
+      if (p == nullptr || offset + bytes >= zone::kNone) return false;
       for (uint32_t k : g.recs) {
         const std::string& rd = o.recs[k].rdata;
         p[0] = static_cast<char>(rd.size() >> 8);
@@ -853,19 +852,12 @@ absl::StatusOr<std::shared_ptr<Zone>> Incremental::Build() {
 
   Owner& apex = owners_.find(base_.apex)->second;
   z->apex_node = apex.new_index;
-  // This version's negative answers: the base's, with the new SOA.
-  z->soa_answers.reserve(base_.soa_answers.size() + 4096);
-  z->soa_answers.assign(base_.soa_answers.data(), base_.soa_answers.size());
   z->SetViews();
   const Node& apex_node = z->nodes[z->apex_node];
   const zone::RRset* soa = z->FindRRset(apex_node, rrtype::kSoa);
   z->soa_rrset = static_cast<uint32_t>(soa - z->rrsets.data());
-  const uint8_t* rdata = z->Bytes(soa->rdata_offset) + 2;
-  const size_t rdlen = dns::Load16(z->Bytes(soa->rdata_offset));
-  z->serial = dns::Load32(rdata + rdlen - 20);
-  z->negative_ttl = std::min(soa->ttl, dns::Load32(rdata + rdlen - 4));
-  internal::RestampSoaAnswers(z.get(), st_.soa_answers);
-  stats_.soa_answers = st_.soa_answers.size();
+  // Answers ending with the SOA get this version's when written.
+  z->SetSoaStamp();
 
   // DNSSEC: the NSEC chain, O(NSEC owners) (see the header).
   if (!base_.nsec_chain.empty() ||
@@ -912,13 +904,11 @@ absl::StatusOr<std::shared_ptr<Zone>> Incremental::Build() {
     }
     ++stats_.answers_compiled;
   }
-  new_soa_answers_ = compiler.soa_answers();
   new_soa_index_ = std::move(compiler.added_soa_index());
   z->SetViews();
   stats_.nodes_written = writes_.size();
   stats_.nodes_removed = removed_;
   stats_.bytes_appended = h.bytes() - bytes_before;
-  stats_.soa_answer_bytes = z->soa_answers.size();
   return z;
 }
 
@@ -933,13 +923,10 @@ void Incremental::Commit(const Zone& z) {
     }
     for (uint32_t i = 0; i < n.typed_blob_count; ++i) {
       const zone::Blob& b = base_.typed_blobs[n.typed_blob_begin + i].blob;
+      // (An over-estimate for an answer ending with the SOA that others
+      // share.)
       garbage_ += sizeof(zone::TypedBlob) + b.reloc_count * 2 +
-                  b.cut_count * sizeof(zone::BlobCut);
-      if (b.offset >= zone::kSoaAnswerBase) {
-        st_.soa_answer_garbage += b.size;
-      } else {
-        garbage_ += b.size;
-      }
+                  b.cut_count * sizeof(zone::BlobCut) + b.size;
     }
     if (n.referral_blob != zone::kNone) {
       garbage_ += sizeof(zone::Blob) + base_.blobs[n.referral_blob].size;
@@ -982,8 +969,6 @@ void Incremental::Commit(const Zone& z) {
     if (o->name == base_.apex) continue;
     st_.SetDeps(o->name_view, std::move(o->deps));
   }
-  st_.soa_answers.insert(st_.soa_answers.end(), new_soa_answers_.begin(),
-                         new_soa_answers_.end());
   st_.soa_answer_index.merge(new_soa_index_);
   st_.rrsig_nodes = static_cast<size_t>(
       static_cast<long>(st_.rrsig_nodes) + rrsig_delta_);
@@ -1012,10 +997,10 @@ std::string IncrementalStats::ToString() const {
   }
   return absl::StrFormat(
       "incremental: %d owners changed, %d nodes written, %d removed, "
-      "%d answers compiled, %d index shards copied, %d negative answers "
-      "re-stamped, %.1f KiB appended, garbage %.1f%%",
+      "%d answers compiled, %d index shards copied, %.1f KiB appended, "
+      "garbage %.1f%%",
       owners_changed, nodes_written, nodes_removed, answers_compiled,
-      shards_copied, soa_answers, bytes_appended / 1024.0,
+      shards_copied, bytes_appended / 1024.0,
       garbage_ratio * 100);
 }
 
@@ -1062,12 +1047,7 @@ absl::StatusOr<std::shared_ptr<const zone::Zone>> BuildIncremental(
 double GarbageRatio(const zone::Zone& z) {
   if (!z.heaps) return 0;
   size_t garbage = z.heaps->garbage_bytes;
-  size_t total = z.heaps->bytes() + z.soa_answers.size();
-  if (z.heaps->builder_state) {
-    const auto* st =
-        static_cast<const LineageState*>(z.heaps->builder_state.get());
-    garbage += st->soa_answer_garbage;
-  }
+  size_t total = z.heaps->bytes();
   return total == 0 ? 0 : static_cast<double>(garbage) / total;
 }
 

@@ -22,10 +22,10 @@
 //    the lineage. Lookups of the apex are kept apart: every IXFR changes
 //    the apex's SOA, which no answer but the apex's own reads, except
 //    negative answers.
-//  - Negative answers end with the SOA. They live in a per-version region
-//    (Zone::soa_answers) that each version copies with its SOA's TTL and
-//    timers written in: a memcpy of a few bytes per negative answer
-//    instead of compiling them and rebuilding their nodes.
+//  - Negative answers end with the SOA. Their blobs say where its TTL,
+//    serial and timers are (Blob::soa_ttl_back), and whoever writes the
+//    answer stamps the version's values there (Zone::StampSoa, 24 bytes):
+//    a new serial rebuilds none of them, and copies nothing per version.
 //  - DNSSEC: the NSEC chain of a signed zone is rebuilt, O(names with
 //    NSEC), each version (a sorted vector; a persistent ordered map would
 //    make it O(change)). Signatures are records like any other.
@@ -63,9 +63,7 @@ struct IncrementalStats {
   size_t nodes_removed = 0;
   size_t answers_compiled = 0;   // nodes whose answers were compiled
   size_t shards_copied = 0;      // name index shards copied
-  size_t soa_answers = 0;        // negative answers re-stamped
   size_t bytes_appended = 0;     // to the lineage's arrays
-  size_t soa_answer_bytes = 0;   // this version's own copy
   double garbage_ratio = 0;      // of the lineage, after this build
   std::string ToString() const;
 };

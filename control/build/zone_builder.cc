@@ -190,8 +190,8 @@ absl::Status Builder::Layout() {
       ++node.rrset_count;
     }
   }
-  if (h.arena.size() >= zone::kSoaAnswerBase) {
-    return absl::InvalidArgumentError("zone too large (RDATA over 3.75 GiB)");
+  if (h.arena.size() >= zone::kNone) {
+    return absl::InvalidArgumentError("zone too large (RDATA over 4 GiB)");
   }
   // The text records are no longer needed: free them before the blobs.
   std::vector<uint32_t>().swap(order);
@@ -260,7 +260,6 @@ absl::Status Builder::CompileBlobs() {
     }
   }
   if (state_) {
-    state_->soa_answers = compiler.soa_answers();
     state_->soa_answer_index = std::move(compiler.added_soa_index());
   }
   return absl::OkStatus();
@@ -312,15 +311,14 @@ absl::Status Builder::Run() {
     return absl::InvalidArgumentError("zone has no single SOA at its apex");
   }
   z.soa_rrset = static_cast<uint32_t>(soa - z.rrsets.data());
+  z.SetSoaStamp();
   const uint8_t* rdata = z.Bytes(soa->rdata_offset) + 2;
   const size_t rdlen = dns::Load16(z.Bytes(soa->rdata_offset));
-  z.serial = dns::Load32(rdata + rdlen - 20);
   const size_t mname = WireNameSize(
       std::string_view(reinterpret_cast<const char*>(rdata), rdlen), 0);
   z.soa_mname.assign(reinterpret_cast<const char*>(rdata), mname);
   z.soa_rname.assign(reinterpret_cast<const char*>(rdata) + mname,
                      rdlen - 20 - mname);
-  z.negative_ttl = std::min(soa->ttl, dns::Load32(rdata + rdlen - 4));
   ComputeFlags();
   IndexDnssec();
   if (absl::Status s = CompileBlobs(); !s.ok()) return s;

@@ -510,6 +510,7 @@ void EmitBlob(const Zone& z, const Blob& b, uint8_t* buf, size_t start,
       Store16(out + at, static_cast<uint16_t>(0xC000 | (target + delta)));
     }
   }
+  if (n == b.size) z.StampSoa(b, out + n);
   *end = start + n;
 }
 

@@ -113,6 +113,7 @@ class Pipeline {
       return false;
     }
     std::memcpy(j.buf + start, l.zone->Bytes(b->offset), b->size);
+    l.zone->StampSoa(*b, j.buf + start + b->size);
     Finish(j.result, j.buf, q, config_, start + b->size, 1, b->an, b->ns,
            b->ar, b->rcode, true, false);
     j.result.outcome = static_cast<Outcome>(b->outcome);

@@ -8,7 +8,9 @@
 #ifndef POPDNS_DATAPLANE_ZONE_ZONE_H_
 #define POPDNS_DATAPLANE_ZONE_ZONE_H_
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -22,15 +24,6 @@
 namespace popdns::zone {
 
 inline constexpr uint32_t kNone = 0xFFFFFFFF;
-
-// Answer bytes at offsets from here on are not in the shared arena but in
-// the version's own `Zone::soa_answers`: the precompiled answers that end
-// with the zone's SOA (negative answers, also at the end of a CNAME
-// chain). Every change of a zone changes its SOA serial; these bytes are
-// copied per version with the new SOA's TTL and timers written in, so
-// that the answers (and nodes, and index shards) around them need not be
-// rebuilt. The arena itself is limited to offsets below.
-inline constexpr uint32_t kSoaAnswerBase = 0xF0000000;
 
 // Hash for names as std::string_view keys of abseil containers.
 struct NameHash {
@@ -75,6 +68,13 @@ struct Blob {
   uint8_t rcode = 0;
   uint8_t outcome = 0;  // dns::Outcome, for counters
   bool relocatable = true;
+  // Non-zero for an answer that ends with the zone's SOA (a negative
+  // answer, also at the end of a CNAME chain): the SOA RR's TTL sits this
+  // many bytes before the blob's end, its serial and timers are the last
+  // 20 bytes. Every change of a zone changes its SOA serial; the writer
+  // of the answer stamps the version's values there (Zone::StampSoa), so
+  // that no answer but the apex's own is rebuilt for a new serial.
+  uint8_t soa_ttl_back = 0;
 };
 
 // Where a blob may be cut when it does not fit: after each RRset.
@@ -167,6 +167,9 @@ struct Zone {
   uint32_t negative_blob = kNone;  // SOA in authority, built for the apex
   uint32_t soa_rrset = kNone;
   uint32_t negative_ttl = 0;  // RFC 2308 5: min(SOA TTL, SOA MINIMUM)
+  // What Blob::soa_ttl_back answers carry of this version: negative_ttl,
+  // then the SOA's serial and timers (SetSoaStamp).
+  uint8_t soa_stamp[24] = {};
   // SOA MNAME and RNAME (lowercased wire): a question below either
   // compresses them better than the precompiled negative answer does.
   std::string soa_mname, soa_rname;
@@ -186,14 +189,9 @@ struct Zone {
   ArrayView<Blob> blobs;
   ArrayView<BlobCut> cuts;
   ArrayView<uint16_t> relocs;
-  ArrayView<char> arena;  // RDATA and blob bytes (offsets < kSoaAnswerBase)
+  ArrayView<char> arena;  // RDATA and blob bytes
   ArrayView<char> names;  // backing store of Node::name
   NameIndex index;        // name -> node
-  // Bases for Bytes(): the arena, and soa_answers less kSoaAnswerBase.
-  uintptr_t arena_base = 0;
-  uintptr_t soa_answer_base = 0;
-  // This version's answers that end with its SOA (see kSoaAnswerBase).
-  HugePageString soa_answers;
 
   std::shared_ptr<ZoneHeaps> heaps;
   uint64_t version = 0;     // 1 for a full build, +1 per incremental one
@@ -211,9 +209,24 @@ struct Zone {
     relocs = heaps->relocs.View();
     arena = heaps->arena.View();
     names = heaps->names.View();
-    arena_base = reinterpret_cast<uintptr_t>(arena.data());
-    soa_answer_base =
-        reinterpret_cast<uintptr_t>(soa_answers.data()) - kSoaAnswerBase;
+  }
+  // Control thread: negative_ttl and soa_stamp from the SOA RRset
+  // (soa_rrset), whose RDATA ends with serial and timers (RFC 1035 3.3.13).
+  void SetSoaStamp() {
+    auto Load32 = [](const uint8_t* p) {
+      return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 |
+             uint32_t{p[2]} << 8 | p[3];
+    };
+    const RRset& soa = rrsets[soa_rrset];
+    const uint8_t* rdata = Bytes(soa.rdata_offset);
+    const uint16_t rdlen = static_cast<uint16_t>(rdata[0] << 8 | rdata[1]);
+    const uint8_t* timers = rdata + 2 + rdlen - 20;
+    serial = Load32(timers);
+    negative_ttl = std::min(soa.ttl, Load32(timers + 16));
+    for (int i = 0; i < 4; ++i) {
+      soa_stamp[i] = static_cast<uint8_t>(negative_ttl >> (24 - 8 * i));
+    }
+    std::memcpy(soa_stamp + 4, timers, 20);
   }
 
   const Node* Find(std::string_view lower_name) const {
@@ -257,10 +270,17 @@ struct Zone {
     return nullptr;
   }
   const uint8_t* Bytes(uint32_t offset) const {
-    const uintptr_t base =
-        offset >= kSoaAnswerBase ? soa_answer_base : arena_base;
-    return reinterpret_cast<const uint8_t*>(base + offset);
+    return reinterpret_cast<const uint8_t*>(arena.data()) + offset;
   }
+  // After b's bytes were written whole, ending at `end`: this version's
+  // SOA TTL, serial and timers into them (see Blob::soa_ttl_back).
+  void StampSoa(const Blob& b, uint8_t* end) const {
+    if (b.soa_ttl_back != 0) [[unlikely]] {
+      std::memcpy(end - b.soa_ttl_back, soa_stamp, 4);
+      std::memcpy(end - 20, soa_stamp + 4, 20);
+    }
+  }
+
 };
 
 }  // namespace popdns::zone
