@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "dataplane/dns/answer.h"
+#include "dataplane/dns/rrl.h"
 #include "dataplane/net/packet.h"
 
 namespace popdns::bench {
@@ -19,6 +20,11 @@ inline constexpr size_t kMaxBurst = 32;
 struct BurstOptions {
   net::ChecksumChecks checks;     // what the "NIC" left to software
   bool tx_checksum_offload = false;
+  // Response rate limiting (the worker's table), and the clocks the worker
+  // reads once per burst: Unix seconds (cookies), milliseconds (RRL).
+  dns::Rrl* rrl = nullptr;
+  uint32_t unix_now = 0;
+  uint32_t now_ms = 0;
 };
 
 // frames[i] holds lens[i] bytes in a buffer of buf_size; n <= kMaxBurst.
@@ -43,13 +49,23 @@ inline void BurstPath(const zone::ZoneSet& zones,
       continue;
     }
     jobs[nd] = {frames[i] + f.payload, f.payload_len, buf_size - f.payload,
-                {}, {}};
+                {},
+                {frames[i] + f.l3 + (f.ipv6 ? 8 : 12), f.ipv6,
+                 options.unix_now}};
     owner[nd++] = i;
   }
   dns::AnswerBurst(zones, config, dns::Transport::kUdp, jobs, nd);
+  dns::RrlAction actions[kMaxBurst];
+  if (options.rrl != nullptr) {
+    options.rrl->ApplyBurst(jobs, nd, options.now_ms, actions);
+  }
   for (size_t k = 0; k < nd; ++k) {
     const size_t i = owner[k];
     const dns::AnswerResult& r = jobs[k].result;
+    if (options.rrl != nullptr && actions[k] == dns::RrlAction::kDrop) {
+      lens[i] = 0;
+      continue;
+    }
     lens[i] = r.size == 0 ? 0
                           : net::MakeResponseFrame(frames[i], parsed[k], r.size,
                                                    options.tx_checksum_offload);

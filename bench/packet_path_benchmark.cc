@@ -84,8 +84,10 @@ struct alignas(64) Frame {
   dns::Outcome expected = dns::Outcome::kDropped;
 };
 
-// Ethernet/IPv4/UDP around `dns` from 198.19.x.y:port to 198.18.0.1:53.
-Frame MakeFrame(const std::vector<uint8_t>& dns, std::mt19937_64& rng) {
+// Ethernet/IPv4/UDP around `dns` from 198.19.x.y:port (or `src`) to
+// 198.18.0.1:53.
+Frame MakeFrame(const std::vector<uint8_t>& dns, std::mt19937_64& rng,
+                const uint8_t* src_given = nullptr) {
   Frame f;
   const size_t udp_len = 8 + dns.size();
   f.len = static_cast<uint16_t>(14 + 20 + udp_len);
@@ -105,7 +107,7 @@ Frame MakeFrame(const std::vector<uint8_t>& dns, std::mt19937_64& rng) {
   Put16(ip + 10, 0);
   const uint8_t src[4] = {198, 19, static_cast<uint8_t>(rng()),
                           static_cast<uint8_t>(1 + rng() % 254)};
-  std::memcpy(ip + 12, src, 4);
+  std::memcpy(ip + 12, src_given != nullptr ? src_given : src, 4);
   std::memcpy(ip + 16, kService, 4);
   Put16(ip + 10, Fold(ip, 20));
   uint8_t* udp = ip + 20;
@@ -321,6 +323,163 @@ void RunPacketBurst(benchmark::State& state, Case c) {
   bench::ReportItemsAndAllocations(state, kBurst, "allocs_per_packet");
 }
 
+// ---- Rate limiting and DNS cookies (issue 14) --------------------------
+//
+// The burst path of RunPacketBurst on exact A hits, with what a worker adds
+// when `rrl:` and `cookies:` are on: per response, the RRL bucket (one
+// cache line of a 65536-bucket table, 1 MiB) and, for queries with a
+// COOKIE option, SipHash-2-4 once (a client cookie: a fresh server cookie;
+// a valid server cookie: verified and echoed, RRL bypassed).
+//   Off          RRL and cookies off (the baseline: RunPacketBurst);
+//   OnUnlimited  rrl.rate high enough that nothing is limited;
+//   OnLimiting   rrl.rate 1, slip 2: every response over the rate, half
+//                of them slipped (rewritten to TC=1), half dropped;
+//   CookieClient cookies and RRL on, queries with a client cookie only;
+//   CookieValid  cookies and RRL on, queries with a valid server cookie.
+enum class Abuse { kOff, kOnUnlimited, kOnLimiting, kCookieClient,
+                   kCookieValid };
+
+constexpr uint32_t kCookieNow = 1559731985;
+const dns::CookieSecrets& BenchSecrets() {
+  static const dns::CookieSecrets s = [] {
+    dns::CookieSecrets c;
+    for (int i = 0; i < 16; ++i) c.secret[i] = static_cast<uint8_t>(i * 7);
+    return c;
+  }();
+  return s;
+}
+
+// Exact A hits whose queries carry a COOKIE option: the client cookie, and
+// with `valid` the server cookie we would have given the frame's source.
+std::vector<Frame> MakeCookieFrames(bool valid, int64_t names) {
+  const ZoneShape s = ShapeFor(names);
+  std::mt19937_64 rng(0x636f6f6b6965 + valid);
+  testutil::QueryOptions o;
+  o.edns = true;
+  std::vector<Frame> out;
+  out.reserve(kFrames);
+  for (size_t i = 0; i < kFrames; ++i) {
+    o.id = static_cast<uint16_t>(rng());
+    std::vector<uint8_t> q = testutil::MakeQuery(
+        absl::StrCat("host", static_cast<int64_t>(rng() % s.hosts), ".",
+                     kApex),
+        dns::rrtype::kA, o);
+    const uint8_t src[4] = {198, 19, static_cast<uint8_t>(rng()),
+                            static_cast<uint8_t>(1 + rng() % 254)};
+    uint8_t cookie[24];
+    for (int k = 0; k < 8; ++k) cookie[k] = static_cast<uint8_t>(rng());
+    size_t len = 8;
+    if (valid) {
+      dns::MakeServerCookie(BenchSecrets().secret, cookie,
+                            {src, false, kCookieNow}, cookie + 8);
+      len = 24;
+    }
+    // The OPT ends the query: append the option, fix its RDLENGTH.
+    q.insert(q.end(), {0, 10, 0, static_cast<uint8_t>(len)});
+    q.insert(q.end(), cookie, cookie + len);
+    q[q.size() - len - 5] = static_cast<uint8_t>(4 + len);  // low byte
+    Frame f = MakeFrame(q, rng, src);
+    f.expected = dns::Outcome::kAnswer;
+    out.push_back(f);
+  }
+  return out;
+}
+
+void RunAbuseBurst(benchmark::State& state, Abuse a) {
+  const int64_t names = state.range(0);
+  const zone::ZoneSet& zones = ZonesFor(names);
+  static auto* cookie_frames = new std::map<std::pair<bool, int64_t>,
+                                            std::vector<Frame>>;
+  const bool cookies = a == Abuse::kCookieClient || a == Abuse::kCookieValid;
+  if (cookies && !cookie_frames->count({a == Abuse::kCookieValid, names})) {
+    (*cookie_frames)[{a == Abuse::kCookieValid, names}] =
+        MakeCookieFrames(a == Abuse::kCookieValid, names);
+  }
+  const std::vector<Frame>& frames =
+      cookies ? (*cookie_frames)[{a == Abuse::kCookieValid, names}]
+              : FramesFor(Case::kExact, names);
+  const net::ServiceAddresses service = Service();
+  dns::AnswerConfig config;
+  std::unique_ptr<dns::Rrl> rrl;
+  if (a != Abuse::kOff) {
+    dns::RrlSettings s;
+    s.rate = a == Abuse::kOnLimiting ? 1 : 1000000;
+    s.slip = 2;
+    rrl = std::make_unique<dns::Rrl>(s);
+    config.rrl = true;
+  }
+  if (cookies) config.cookies = &BenchSecrets();
+  bench::BurstOptions options;
+  options.rrl = rrl.get();
+  options.unix_now = kCookieNow;
+  options.now_ms = 1000;
+  constexpr size_t kBurst = bench::kMaxBurst;
+  alignas(64) static uint8_t bufs[kBurst][kBufSize];
+  uint8_t* ptrs[kBurst];
+  for (size_t k = 0; k < kBurst; ++k) ptrs[k] = bufs[k];
+  size_t lens[kBurst];
+  dns::Outcome outcomes[kBurst];
+  auto fill = [&](size_t first) {
+    for (size_t k = 0; k < kBurst; ++k) {
+      const Frame& q = frames[(first + k) & (kFrames - 1)];
+      std::memcpy(bufs[k], q.bytes, q.len);
+      lens[k] = q.len;
+    }
+  };
+  // Every frame answered and well formed (nothing limited yet, or at all).
+  for (size_t i = 0; i < kFrames; i += kBurst) {
+    fill(i);
+    bench::BurstPath(zones, config, service, ptrs, lens, outcomes, kBurst,
+                     kBufSize, options);
+    for (size_t k = 0; k < kBurst; ++k) {
+      if (a != Abuse::kOnLimiting &&
+          !ResponseOk(frames[i + k], bufs[k], lens[k], Case::kExact,
+                      outcomes[k])) {
+
+        state.SkipWithError("unexpected response for a benchmark frame");
+        return;
+      }
+    }
+  }
+  size_t i = 0;
+  uint64_t sent = 0;
+  bench::StartCountingAllocations();
+  for (auto _ : state) {
+    fill(i);
+    i += kBurst;
+    bench::BurstPath(zones, config, service, ptrs, lens, outcomes, kBurst,
+                     kBufSize, options);
+    for (size_t k = 0; k < kBurst; ++k) sent += lens[k] != 0;
+    benchmark::DoNotOptimize(lens);
+    benchmark::DoNotOptimize(bufs);
+  }
+  bench::ReportItemsAndAllocations(state, kBurst, "allocs_per_packet");
+  state.counters["sent_per_packet"] = benchmark::Counter(
+      static_cast<double>(sent) /
+      static_cast<double>(state.iterations() * kBurst));
+  if (rrl) {
+    state.counters["limited_per_packet"] = benchmark::Counter(
+        static_cast<double>(rrl->counters().limited.Get()) /
+        static_cast<double>(state.iterations() * kBurst));
+  }
+}
+
+void BM_PacketBurst_RrlOff(benchmark::State& s) {
+  RunAbuseBurst(s, Abuse::kOff);
+}
+void BM_PacketBurst_RrlOnUnlimited(benchmark::State& s) {
+  RunAbuseBurst(s, Abuse::kOnUnlimited);
+}
+void BM_PacketBurst_RrlOnLimiting(benchmark::State& s) {
+  RunAbuseBurst(s, Abuse::kOnLimiting);
+}
+void BM_PacketBurst_CookieClient(benchmark::State& s) {
+  RunAbuseBurst(s, Abuse::kCookieClient);
+}
+void BM_PacketBurst_CookieValid(benchmark::State& s) {
+  RunAbuseBurst(s, Abuse::kCookieValid);
+}
+
 void BM_PacketPath_ExactA(benchmark::State& s) {
   RunPacketPath(s, Case::kExact);
 }
@@ -354,6 +513,11 @@ BENCHMARK(BM_PacketPath_Cname)->Apply(ZoneSizes);
 BENCHMARK(BM_PacketPath_Mix)->Apply(ZoneSizes);
 BENCHMARK(BM_PacketBurst_ExactA)->Apply(ZoneSizes);
 BENCHMARK(BM_PacketBurst_Mix)->Apply(ZoneSizes);
+BENCHMARK(BM_PacketBurst_RrlOff)->Apply(ZoneSizes);
+BENCHMARK(BM_PacketBurst_RrlOnUnlimited)->Apply(ZoneSizes);
+BENCHMARK(BM_PacketBurst_RrlOnLimiting)->Apply(ZoneSizes);
+BENCHMARK(BM_PacketBurst_CookieClient)->Apply(ZoneSizes);
+BENCHMARK(BM_PacketBurst_CookieValid)->Apply(ZoneSizes);
 
 }  // namespace
 }  // namespace popdns

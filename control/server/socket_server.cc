@@ -249,6 +249,12 @@ void SocketServer::UdpLoop(int fd, WorkerStats* stats, uint32_t reader) {
     }
     dns::AnswerBurst(zones, answer_config_, dns::Transport::kUdp, jobs,
                      static_cast<size_t>(n));
+    // Rate limiting (rrl.h): may drop responses or turn them into slips
+    // (counted in stats->rrl), before they are counted as sent.
+    dns::RrlAction rrl_actions[kBatch];
+    if (rrl) {
+      rrl->ApplyBurst(jobs, static_cast<size_t>(n), now_ms, rrl_actions);
+    }
     int nout = 0, nslow = 0;
     auto add_out = [&](int i, uint8_t* data, size_t size) {
       out_iovs[nout] = {data, size};
@@ -261,11 +267,7 @@ void SocketServer::UdpLoop(int fd, WorkerStats* stats, uint32_t reader) {
     };
     for (int i = 0; i < n; ++i) {
       const dns::AnswerResult& r = jobs[i].result;
-      // Rate limiting (rrl.h): may drop the response or turn it into a
-      // slip (counted in stats->rrl), before it is counted as sent.
-      if (rrl && r.size != 0 &&
-          rrl->Apply(jobs[i].buf, jobs[i].result, jobs[i].client, now_ms) ==
-              dns::RrlAction::kDrop) {
+      if (rrl && rrl_actions[i] == dns::RrlAction::kDrop) {
         stats->received.Add();
         stats->outcome[static_cast<size_t>(r.outcome)].Add();
         continue;

@@ -87,7 +87,7 @@ inline constexpr uint16_t kOptionEde = 15;
 // (`special`: the wildcard that synthesized it), the zone for NXDOMAIN and
 // NODATA, the delegation (`special`) for a referral; 0 for errors, which
 // are all one bucket per client prefix.
-inline uint64_t RrlName(Outcome outcome, const Query& q, std::string_view apex,
+[[gnu::always_inline]] inline uint64_t RrlName(Outcome outcome, const Query& q, std::string_view apex,
                  std::string_view special, uint64_t qname_hash) {
   constexpr uint64_t kTypeMul = 0x9E3779B97F4A7C15ULL;
   switch (outcome) {

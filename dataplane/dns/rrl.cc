@@ -36,30 +36,6 @@ void PrefixMask(uint8_t length, size_t bytes, uint8_t* mask) {
 
 }  // namespace
 
-RrlClass ClassOf(const AnswerResult& r) {
-  switch (r.outcome) {
-    case Outcome::kAnswer:
-    case Outcome::kChaos:
-      return RrlClass::kAnswer;
-    case Outcome::kNxDomain:
-      return RrlClass::kNxDomain;
-    case Outcome::kNoData:
-      return RrlClass::kNoData;
-    case Outcome::kReferral:
-      return RrlClass::kReferral;
-    case Outcome::kFormErr:
-    case Outcome::kNotImp:
-    case Outcome::kBadVers:
-    case Outcome::kRefused:
-    case Outcome::kExpired:
-      return RrlClass::kError;
-    case Outcome::kDropped:
-    case Outcome::kSlowPath:
-      return RrlClass::kNone;
-  }
-  return RrlClass::kNone;
-}
-
 void Rrl::Free::operator()(Bucket* b) const {
   ::operator delete[](b, std::align_val_t{64});
 }
@@ -101,7 +77,9 @@ bool Rrl::Whitelisted(const Client& client) const {
   return false;
 }
 
-uint64_t Rrl::Key(const Client& client, RrlClass cls, uint64_t name) const {
+[[gnu::always_inline]] inline uint64_t Rrl::Key(const Client& client,
+                                               RrlClass cls,
+                                               uint64_t name) const {
   uint64_t a, b, family;
   if (client.ipv6) {
     std::memcpy(&a, client.ip, 8);
@@ -123,7 +101,12 @@ uint64_t Rrl::Key(const Client& client, RrlClass cls, uint64_t name) const {
 
 bool Rrl::Account(const Client& client, RrlClass cls, uint64_t name,
                   uint32_t now_ms, bool* slip) {
-  const uint64_t key = Key(client, cls, name);
+  return AccountKey(Key(client, cls, name), now_ms, slip);
+}
+
+[[gnu::always_inline]] inline bool Rrl::AccountKey(uint64_t key,
+                                                  uint32_t now_ms,
+                                                  bool* slip) {
   Bucket* set = &table_[(key & (sets_ - 1)) * kWays];
   const uint32_t fp = static_cast<uint32_t>(key >> 32) | 1;  // never 0
   Bucket* b = nullptr;
@@ -197,17 +180,54 @@ bool Rrl::Account(const Client& client, RrlClass cls, uint64_t name,
   return false;
 }
 
+[[gnu::always_inline]] inline RrlClass Rrl::Subject(const AnswerResult& r,
+                                                   const Client& client) {
+  if (r.size == 0 || r.cookie == CookieState::kValid || client.ip == nullptr) {
+    return RrlClass::kNone;
+  }
+  return ClassOf(r);
+}
+
 RrlAction Rrl::Apply(uint8_t* buf, AnswerResult& r, const Client& client,
                      uint32_t now_ms) {
-  if (r.size == 0 || r.cookie == CookieState::kValid || client.ip == nullptr) {
-    return RrlAction::kSend;
-  }
-  const RrlClass cls = ClassOf(r);
+  const RrlClass cls = Subject(r, client);
   if (cls == RrlClass::kNone) return RrlAction::kSend;
   bool slip = false;
   if (Account(client, cls, r.rrl_name, now_ms, &slip)) [[likely]] {
     return RrlAction::kSend;
   }
+  return Limited(buf, r, client, slip);
+}
+
+void Rrl::ApplyBurst(AnswerJob* jobs, size_t n, uint32_t now_ms,
+                     RrlAction* actions) {
+  constexpr size_t kChunk = 32;
+  uint64_t keys[kChunk];
+  bool subject[kChunk];
+  for (size_t base = 0; base < n; base += kChunk) {
+    const size_t m = n - base < kChunk ? n - base : kChunk;
+    for (size_t i = 0; i < m; ++i) {
+      const AnswerJob& j = jobs[base + i];
+      const RrlClass cls = Subject(j.result, j.client);
+      subject[i] = cls != RrlClass::kNone;
+      if (subject[i]) {
+        keys[i] = Key(j.client, cls, j.result.rrl_name);
+        __builtin_prefetch(&table_[(keys[i] & (sets_ - 1)) * kWays], 1, 3);
+      }
+    }
+    for (size_t i = 0; i < m; ++i) {
+      AnswerJob& j = jobs[base + i];
+      bool slip = false;
+      actions[base + i] =
+          !subject[i] || AccountKey(keys[i], now_ms, &slip)
+              ? RrlAction::kSend
+              : Limited(j.buf, j.result, j.client, slip);
+    }
+  }
+}
+
+RrlAction Rrl::Limited(uint8_t* buf, AnswerResult& r, const Client& client,
+                       bool slip) {
   // Over the rate: the whitelist only now, so that it costs nothing to
   // the responses within it.
   if (Whitelisted(client)) return RrlAction::kSend;

@@ -59,7 +59,29 @@ enum class RrlClass : uint8_t {
 };
 
 // The class of a response, from what the engine did.
-[[nodiscard]] RrlClass ClassOf(const AnswerResult& r);
+[[nodiscard]] inline RrlClass ClassOf(const AnswerResult& r) {
+  switch (r.outcome) {
+    case Outcome::kAnswer:
+    case Outcome::kChaos:
+      return RrlClass::kAnswer;
+    case Outcome::kNxDomain:
+      return RrlClass::kNxDomain;
+    case Outcome::kNoData:
+      return RrlClass::kNoData;
+    case Outcome::kReferral:
+      return RrlClass::kReferral;
+    case Outcome::kFormErr:
+    case Outcome::kNotImp:
+    case Outcome::kBadVers:
+    case Outcome::kRefused:
+    case Outcome::kExpired:
+      return RrlClass::kError;
+    case Outcome::kDropped:
+    case Outcome::kSlowPath:
+      return RrlClass::kNone;
+  }
+  return RrlClass::kNone;
+}
 
 // An address prefix: 4 or 16 bytes, network order, the bits past `length`
 // zero.
@@ -113,6 +135,12 @@ class Rrl {
   // so it is no spoofed source (BIND exempts them likewise).
   [[nodiscard]] RrlAction Apply(uint8_t* buf, AnswerResult& r,
                                 const Client& client, uint32_t now_ms);
+  // Apply for each of jobs[0, n) (their buf, result and client), the
+  // verdicts in actions[0, n): the buckets of the whole burst are looked
+  // up (and their cache lines fetched) first, so that their misses overlap
+  // instead of coming one after another.
+  void ApplyBurst(AnswerJob* jobs, size_t n, uint32_t now_ms,
+                  RrlAction* actions);
 
   const RrlCounters& counters() const { return *counters_; }
   size_t buckets() const { return sets_ * kWays; }
@@ -140,6 +168,12 @@ class Rrl {
   static_assert(sizeof(Bucket) == 16);
 
   uint64_t Key(const Client& client, RrlClass cls, uint64_t name) const;
+  // The responses RRL looks at (answered, no valid cookie, a known client)
+  // and their class.
+  static RrlClass Subject(const AnswerResult& r, const Client& client);
+  bool AccountKey(uint64_t key, uint32_t now_ms, bool* slip);
+  RrlAction Limited(uint8_t* buf, AnswerResult& r, const Client& client,
+                    bool slip);
 
   RrlSettings settings_;
   uint32_t capacity_ = 0;  // rate * 1000: one second's worth

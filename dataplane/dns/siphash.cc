@@ -1,13 +1,19 @@
 #include "dataplane/dns/siphash.h"
 
+#include <bit>
+#include <cstring>
+
 namespace popdns::dns {
 namespace {
 
 inline uint64_t Rotl(uint64_t x, int b) { return (x << b) | (x >> (64 - b)); }
 
 inline uint64_t Load64Le(const uint8_t* p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  if constexpr (std::endian::native == std::endian::big) {
+    v = __builtin_bswap64(v);
+  }
   return v;
 }
 

@@ -366,6 +366,10 @@ uint16_t Dataplane::ServeBurst(const Port& port, uint16_t queue,
   // Answer them together: the engine overlaps their zone lookups.
   const zone::ZoneSet& zones = *snapshots_->Current();
   dns::AnswerBurst(zones, answer_config, dns::Transport::kUdp, jobs, nd);
+  // Rate limiting (rrl.h) may drop responses or rewrite them into slips;
+  // it counts both itself.
+  dns::RrlAction rrl_actions[kBurst];
+  if (rrl != nullptr) rrl->ApplyBurst(jobs, nd, now_ms, rrl_actions);
   for (uint16_t i = 0; i < nd; ++i) {
     rte_mbuf* m = dns_mbufs[i];
     const net::DnsFrame& f = frames[i];
@@ -385,11 +389,7 @@ uint16_t Dataplane::ServeBurst(const Port& port, uint16_t queue,
       rte_pktmbuf_free(m);
       continue;
     }
-    // Rate limiting (rrl.h) may drop the response or rewrite it into a
-    // slip; it counts both itself.
-    if (rrl != nullptr &&
-        rrl->Apply(jobs[i].buf, jobs[i].result, jobs[i].client, now_ms) ==
-            dns::RrlAction::kDrop) {
+    if (rrl != nullptr && rrl_actions[i] == dns::RrlAction::kDrop) {
       rte_pktmbuf_free(m);
       continue;
     }

@@ -405,5 +405,41 @@ TEST_F(RrlEngineTest, WhitelistAndLogOnly) {
   EXPECT_EQ(log_only.counters().dropped.Get(), 0u);
 }
 
+// ApplyBurst (the workers' entry: buckets prefetched for the whole burst)
+// decides as Apply one response after another does, also past 32 jobs.
+TEST_F(RrlEngineTest, ApplyBurstMatchesApply) {
+  Rrl one(Settings(5, 2)), burst(Settings(5, 2));
+  const Addr a = Ip("192.0.2.1");
+  const Addr b = Ip("198.51.100.1");
+  constexpr size_t kJobs = 40;
+  std::vector<std::vector<uint8_t>> bufs(kJobs);
+  std::vector<AnswerJob> jobs(kJobs);
+  for (size_t i = 0; i < kJobs; ++i) {
+    const auto q = testutil::MakeQuery(
+        i % 3 == 0 ? "nx.example.test." : "www.example.test.", rrtype::kA);
+    bufs[i].assign(4096, 0);
+    std::copy(q.begin(), q.end(), bufs[i].begin());
+    jobs[i] = {bufs[i].data(), q.size(), 4096, {},
+               (i % 5 == 0 ? b : a).client(1700000000)};
+  }
+  AnswerBurst(*zones_, config_, Transport::kUdp, jobs.data(), kJobs);
+  std::vector<AnswerJob> copy = jobs;
+  std::vector<std::vector<uint8_t>> copy_bufs = bufs;
+  for (size_t i = 0; i < kJobs; ++i) copy[i].buf = copy_bufs[i].data();
+  RrlAction actions[kJobs];
+  burst.ApplyBurst(jobs.data(), kJobs, 0, actions);
+  int dropped = 0;
+  for (size_t i = 0; i < kJobs; ++i) {
+    const RrlAction want = one.Apply(copy[i].buf, copy[i].result,
+                                     copy[i].client, 0);
+    EXPECT_EQ(actions[i], want) << i;
+    EXPECT_EQ(jobs[i].result.size, copy[i].result.size) << i;
+    EXPECT_EQ(jobs[i].result.truncated, copy[i].result.truncated) << i;
+    dropped += actions[i] == RrlAction::kDrop;
+  }
+  EXPECT_GT(dropped, 5);
+  EXPECT_EQ(burst.counters().limited.Get(), one.counters().limited.Get());
+}
+
 }  // namespace
 }  // namespace popdns::dns
