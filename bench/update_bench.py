@@ -776,8 +776,9 @@ def phase_stream(srv, a, say, tag):
     # spot checks: the first, middle and last name done answer their address
     q = udp_socket()
     ok = 0
-    for name, ad in (added[0], added[max(0, done - 1) // 2],
-                     added[max(0, done - 1)]):
+    checks = ((added[0], added[max(0, done - 1) // 2],
+               added[max(0, done - 1)]) if added else ())
+    for name, ad in checks:
         t, _ = wait_visible(q, srv.port, name, socket.inet_aton(ad),
                             time.monotonic() + 5)
         ok += t is not None

@@ -339,18 +339,20 @@ void Replicator::Refresh(ZoneState& z) {
 }
 
 void Replicator::SendNotifies(const std::string& apex) {
-  auto view = store_->View(apex);
-  if (!view || view->config.notify.empty()) return;
+  // (ConfigOf, not View: this runs after every commit, and a View copies
+  // the IXFR history.)
+  const std::optional<control::ZoneConfig> config = store_->ConfigOf(apex);
+  if (!config || config->notify.empty()) return;
   const auto soa = store_->CurrentSoa(apex);
   if (!soa) return;
-  const TsigKey* key = KeyOf(view->config);
-  for (const std::string& target : view->config.notify) {
+  const TsigKey* key = KeyOf(*config);
+  for (const std::string& target : config->notify) {
     auto remote = ParseRemote(target);
     if (!remote.ok()) continue;
     absl::Status s = SendNotify(*remote, apex, *soa, key);
     if (!s.ok()) {
       std::fprintf(stderr, "popdns: zone %s: NOTIFY to %s: %s\n",
-                   view->config.name.c_str(), target.c_str(),
+                   config->name.c_str(), target.c_str(),
                    std::string(s.message()).c_str());
     }
   }
