@@ -354,12 +354,18 @@ absl::Status ZoneStore::CommitTransfer(const std::string& apex,
   if (kind != xfr::TransferStream::Kind::kFull) {
     return ApplyChanges(*e, std::move(changes), origin);
   }
+  using Clock = std::chrono::steady_clock;
+  auto ms = [](Clock::duration d) {
+    return std::chrono::duration<double, std::milli>(d).count();
+  };
+  const Clock::time_point t0 = Clock::now();
   std::vector<std::string> warnings;
   auto valid = NormalizeAndValidateZone(std::move(full), apex, &warnings);
   if (!valid.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat(origin, ": ", valid.status().message()));
   }
+  const Clock::time_point t1 = Clock::now();
   // The journal takes the validated records before the build consumes
   // them: no second copy of a large zone in memory. The version is on
   // disk before it serves; if the build then failed, a restart would
@@ -373,6 +379,7 @@ absl::Status ZoneStore::CommitTransfer(const std::string& apex,
     }
   }
   malloc_trim(0);
+  const Clock::time_point t2 = Clock::now();
   BuildOptions options;
   options.updatable = true;
   auto z = BuildZone(apex, std::move(*valid), options);
@@ -380,6 +387,7 @@ absl::Status ZoneStore::CommitTransfer(const std::string& apex,
     return absl::InvalidArgumentError(
         absl::StrCat(origin, ": ", z.status().message()));
   }
+  const Clock::time_point t3 = Clock::now();
   {
     std::lock_guard<std::mutex> lock(mu_);
     e->history.clear();
@@ -389,6 +397,11 @@ absl::Status ZoneStore::CommitTransfer(const std::string& apex,
     Publish();
   }
   malloc_trim(0);
+  std::fprintf(stderr,
+               "popdns: zone %s: %s applied: validate %.0f ms, journal %.0f "
+               "ms, build %.0f ms, publish %.0f ms\n",
+               e->config.name.c_str(), origin.c_str(), ms(t1 - t0),
+               ms(t2 - t1), ms(t3 - t2), ms(Clock::now() - t3));
   return absl::OkStatus();
 }
 
