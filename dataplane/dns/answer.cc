@@ -305,6 +305,11 @@ GeneralResult AnswerGeneral(const GeneralRequest& req, MessageWriter& w) {
         return r;
       }
       ++cnames;
+      // RFC 6672 3.1: for a query of type CNAME the synthesized CNAME is
+      // the answer; its target is not looked up (no NXDOMAIN or NODATA
+      // for it, no SOA), as a CNAME owned by the query name is returned
+      // alone (RFC 1034 4.3.2 step 3a). Knot and NSD do the same.
+      if (qtype == rrtype::kCname) return r;
       if (!IsSubdomain(next.view(), z.apex)) return r;
       chain_name = next;
       cur = &chain_name;

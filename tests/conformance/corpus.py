@@ -185,6 +185,20 @@ def build(c: Corpus):
     long_owner = ".".join(["a" * 63, "b" * 63, "c" * 63, "e" * 44]) + ".d." + ch
     c.q("dname/yxdomain/A", long_owner, "A")
     c.q("dname/edns/www.d2/A", "www.d2." + ch, "A", edns=0, do=True)
+    # qtype CNAME, DNAME and ANY around a DNAME (RFC 6672 3.1: for a CNAME
+    # query the synthesized CNAME is the answer, nothing follows it), at,
+    # below and through it; below a DNAME whose target exists, does not,
+    # is a CNAME owner, is in another zone, out of all zones, or loops.
+    for n in ["www.d", "nothere.d", "deep.www.d", "www.d2", "nothere.d2",
+              "a.dc", "b.dc", "x.dx", "foo.dout", "x.dloop", "x.d", "d",
+              "d2", "www.target", "a.cn", "w.dw", "x.w.dw"]:
+        for t in ["CNAME", "DNAME", "ANY"]:
+            c.q(f"dname/qtype/{n}/{t}", f"{n}.{ch}", t)
+    c.q("dname/qtype/yxdomain/CNAME", long_owner, "CNAME")
+    c.q("dname/qtype/edns/www.d/CNAME", "www.d." + ch, "CNAME", edns=0,
+        do=True, tcp=True)
+    c.q("dname/qtype/case/www.d/CNAME", mixcase("www.d." + ch), "CNAME")
+    c.q("dname/qtype/tcp/www.d2/CNAME", "www.d2." + ch, "CNAME", tcp=True)
 
     # --- delegations ---------------------------------------------------------
     for n, t in [("child", "A"), ("child", "NS"), ("child", "DS"),

@@ -364,6 +364,46 @@ TEST_P(AnswerTest, DnameIntoSameZoneIsFollowed) {
                                       "www.example.test./1"}));
 }
 
+// RFC 6672 3.1: for a query of type CNAME below a DNAME the synthesized
+// CNAME is the answer: DNAME and CNAME, NOERROR, nothing in the authority
+// section, whether the target exists, does not, or is out of the zone
+// (Knot and NSD answer the same; conformance cases dname/qtype/*).
+TEST_P(AnswerTest, CnameQueryBelowDnameEndsWithSynthesizedCname) {
+  for (const char* name : {"www.dnin.example.test.", "nope.dnin.example.test.",
+                           "other.dn.example.test."}) {
+    SCOPED_TRACE(name);
+    for (bool edns : {false, true}) {
+      QueryOptions o;
+      o.edns = edns;
+      Message m = Ask(name, rrtype::kCname, o);
+      EXPECT_EQ(m.rcode, 0);
+      EXPECT_TRUE(m.aa);
+      ASSERT_EQ(m.answer.size(), 2u);
+      EXPECT_EQ(m.answer[0].type, rrtype::kDname);
+      EXPECT_EQ(m.answer[1].type, rrtype::kCname);
+      EXPECT_EQ(m.answer[1].owner, name);
+      EXPECT_TRUE(m.authority.empty());
+      EXPECT_EQ(last_.outcome, Outcome::kAnswer);
+    }
+  }
+  // Other types still follow the synthesized CNAME (RFC 6672 3.2 and
+  // RFC 1034 4.3.2 step 3a): DNAME and ANY at the target, as Knot does.
+  Message d = Ask("www.dnin.example.test.", rrtype::kDname);
+  EXPECT_EQ(Owners(d.answer),
+            (std::vector<std::string>{"dnin.example.test./39",
+                                      "www.dnin.example.test./5"}));
+  ASSERT_EQ(d.authority.size(), 1u);  // NODATA at www.example.test.
+  EXPECT_EQ(d.authority[0].type, rrtype::kSoa);
+  Message any = Ask("www.dnin.example.test.", rrtype::kAny);
+  EXPECT_EQ(Owners(any.answer),
+            (std::vector<std::string>{"dnin.example.test./39",
+                                      "www.dnin.example.test./5",
+                                      "www.example.test./1",
+                                      "www.example.test./1"}));
+  Message nx = Ask("nope.dnin.example.test.", rrtype::kAny);
+  EXPECT_EQ(nx.rcode, 3);  // RFC 6604 3: the chain's end decides
+}
+
 // RFC 1034 4.3.2 step 2 leaves it to the server; RFC 8906 3.1.4.1:
 // REFUSED for names outside every served zone.
 TEST_P(AnswerTest, OutsideAllZonesIsRefused) {
@@ -938,8 +978,9 @@ TEST(AnswerConsistencyTest, BlobsMatchGeneralPath) {
   ASSERT_TRUE(set.ok()) << set.status();
   const char* names[] = {"www", "WWW", "alias", "chain1", "nope", "a.b.wild",
                          "x.wildcname", "x.sub.deep", "child", "a.child",
-                         "ns.child", "big", "_sip._tcp", "", "mail", "deep"};
-  const uint16_t types[] = {1, 2, 5, 6, 15, 16, 28, 33, 43, 99};
+                         "ns.child", "big", "_sip._tcp", "", "mail", "deep",
+                         "dn", "dnin", "www.dnin", "x.dn", "below.dn"};
+  const uint16_t types[] = {1, 2, 5, 6, 15, 16, 28, 33, 39, 43, 99, 255};
   AnswerConfig fast, general;
   general.use_precompiled = false;
   for (const char* n : names) {
