@@ -70,6 +70,12 @@ void AddRrl(const std::string& path, const dns::RrlTotals& t, MetricsText& m) {
   m.Add(l, static_cast<double>(t.dropped));
 }
 
+// One text for a family whatever path adds to it.
+constexpr const char* kOutcomesHelp =
+    "DNS queries by what the answer engine did.";
+constexpr const char* kQtypeHelp =
+    "DNS queries by query type (the common types, others as \"other\").";
+
 void AddSocketStats(const StatsRegistry& stats, MetricsText& m) {
   for (const auto& [transport, t] : stats.TotalsByTransport()) {
     const Labels tl = {{"transport", transport}};
@@ -90,16 +96,12 @@ void AddSocketStats(const StatsRegistry& stats, MetricsText& m) {
     m.Family("popdns_queries_dropped_total", Type::kCounter,
              "DNS queries dropped without a response (malformed, QR=1).");
     m.Add(tl, static_cast<double>(t.dropped));
-    m.Family("popdns_query_outcomes_total", Type::kCounter,
-             "DNS queries by what the answer engine did (kernel-socket "
-             "transports).");
+    m.Family("popdns_query_outcomes_total", Type::kCounter, kOutcomesHelp);
     for (size_t o = 0; o < kOutcomes; ++o) {
       m.Add({{"transport", transport}, {"outcome", OutcomeName(o)}},
             static_cast<double>(t.outcome[o]));
     }
-    m.Family("popdns_queries_by_qtype_total", Type::kCounter,
-             "DNS queries by query type (the common types, others as "
-             "\"other\"; kernel-socket transports).");
+    m.Family("popdns_queries_by_qtype_total", Type::kCounter, kQtypeHelp);
     for (size_t q = 0; q < kQtypeBuckets; ++q) {
       m.Add({{"transport", transport}, {"qtype", QtypeBucketName(q)}},
             static_cast<double>(t.qtype[q]));
@@ -135,6 +137,17 @@ void AddDataplane(const MetricsSources& s, MetricsText& m) {
       m.Family("popdns_queries_dropped_total", Type::kCounter,
                "DNS queries dropped without a response (malformed, QR=1).");
       m.Add(tl, static_cast<double>(c.engine_drop.Get()));
+      m.Family("popdns_query_outcomes_total", Type::kCounter,
+               kOutcomesHelp);
+      for (size_t o = 0; o < kOutcomes; ++o) {
+        m.Add({{"transport", transport}, {"outcome", OutcomeName(o)}},
+              static_cast<double>(c.outcome[o].Get()));
+      }
+      m.Family("popdns_queries_by_qtype_total", Type::kCounter, kQtypeHelp);
+      for (size_t t = 0; t < kQtypeBuckets; ++t) {
+        m.Add({{"transport", transport}, {"qtype", QtypeBucketName(t)}},
+              static_cast<double>(c.qtype[t].Get()));
+      }
 
       const Labels ql = {{"worker", absl::StrCat(q)},
                          {"port", port},

@@ -6,42 +6,12 @@
 #include "dataplane/dns/wire.h"
 
 namespace popdns::control {
-namespace {
-
-namespace rrtype = dns::rrtype;
-constexpr uint16_t kBucketTypes[kQtypeBuckets - 1] = {
-    rrtype::kA,     rrtype::kNs,    rrtype::kCname, rrtype::kSoa,
-    rrtype::kPtr,   rrtype::kMx,    rrtype::kTxt,   rrtype::kAaaa,
-    rrtype::kSrv,   rrtype::kDs,    rrtype::kDnskey, rrtype::kSvcb,
-    rrtype::kHttps, rrtype::kCaa,   rrtype::kAny};
-constexpr const char* kBucketNames[kQtypeBuckets] = {
-    "A",   "NS", "CNAME",  "SOA",  "PTR",   "MX",  "TXT", "AAAA",
-    "SRV", "DS", "DNSKEY", "SVCB", "HTTPS", "CAA", "ANY", "other"};
-constexpr const char* kOutcomeNames[kOutcomes] = {
-    "dropped", "formerr", "notimp", "badvers", "refused",
-    "answer",  "nodata",  "nxdomain", "referral", "chaos", "slow_path",
-    "expired"};
 static_assert(static_cast<size_t>(dns::Outcome::kExpired) + 1 == kOutcomes);
-constexpr const char* kRcodeNames[16] = {
-    "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
-    "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE", "RCODE11",
-    "RCODE12", "RCODE13", "RCODE14", "RCODE15"};
 
-size_t Bucket(uint16_t qtype) {
-  for (size_t i = 0; i < kQtypeBuckets - 1; ++i) {
-    if (kBucketTypes[i] == qtype) return i;
-  }
-  return kQtypeBuckets - 1;
-}
-
-}  // namespace
-
-const char* OutcomeName(size_t outcome) {
-  return outcome < kOutcomes ? kOutcomeNames[outcome] : "unknown";
-}
-const char* RcodeName(size_t rcode) { return kRcodeNames[rcode & 0x0F]; }
+const char* OutcomeName(size_t outcome) { return dns::OutcomeName(outcome); }
+const char* RcodeName(size_t rcode) { return dns::RcodeName(rcode); }
 const char* QtypeBucketName(size_t bucket) {
-  return bucket < kQtypeBuckets ? kBucketNames[bucket] : "other";
+  return bucket < kQtypeBuckets ? dns::kQtypeBucketNames[bucket] : "other";
 }
 
 void WorkerStats::Count(const dns::AnswerResult& r) {
@@ -49,7 +19,7 @@ void WorkerStats::Count(const dns::AnswerResult& r) {
   outcome[static_cast<size_t>(r.outcome)].Add();
   if (r.slow_path) {
     // Handed to the control side, which answers (or not) on its own.
-    if (r.qtype != 0) qtype[Bucket(r.qtype)].Add();
+    if (r.qtype != 0) qtype[dns::QtypeBucket(r.qtype)].Add();
     return;
   }
   if (r.size == 0) {
@@ -58,7 +28,7 @@ void WorkerStats::Count(const dns::AnswerResult& r) {
   }
   rcode[r.rcode & 0x0F].Add();
   if (r.truncated) truncated.Add();
-  if (r.qtype != 0) qtype[Bucket(r.qtype)].Add();
+  if (r.qtype != 0) qtype[dns::QtypeBucket(r.qtype)].Add();
 }
 
 WorkerStats* StatsRegistry::Add(const std::string& transport) {
@@ -96,13 +66,13 @@ std::string StatsRegistry::Render() const {
     sums["dropped"] += w.dropped.Get();
     sums["truncated"] += w.truncated.Get();
     for (size_t i = 0; i < kOutcomes; ++i) {
-      sums[absl::StrCat("outcome.", kOutcomeNames[i])] += w.outcome[i].Get();
+      sums[absl::StrCat("outcome.", dns::kOutcomeNames[i])] += w.outcome[i].Get();
     }
     for (size_t i = 0; i < 16; ++i) {
-      sums[absl::StrCat("rcode.", kRcodeNames[i])] += w.rcode[i].Get();
+      sums[absl::StrCat("rcode.", dns::kRcodeNames[i])] += w.rcode[i].Get();
     }
     for (size_t i = 0; i < kQtypeBuckets; ++i) {
-      sums[absl::StrCat("qtype.", kBucketNames[i])] += w.qtype[i].Get();
+      sums[absl::StrCat("qtype.", dns::kQtypeBucketNames[i])] += w.qtype[i].Get();
     }
     if (w.rrl_enabled) {
       // Shown even at 0, so that "on and not limiting" reads as such.

@@ -14,12 +14,13 @@
 
 #include "dataplane/counter.h"
 #include "dataplane/dns/answer.h"
+#include "dataplane/dns/counter_labels.h"
 #include "dataplane/dns/rrl.h"
 
 namespace popdns::control {
 
-inline constexpr size_t kOutcomes = 12;  // dns::Outcome
-inline constexpr size_t kQtypeBuckets = 16;  // 15 common types + other
+inline constexpr size_t kOutcomes = dns::kOutcomeCount;
+inline constexpr size_t kQtypeBuckets = dns::kQtypeBuckets;
 
 struct alignas(64) WorkerStats {
   std::string transport;  // "udp", "tcp", "dpdk", "xdp"

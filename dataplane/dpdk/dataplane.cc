@@ -374,6 +374,8 @@ uint16_t Dataplane::ServeBurst(const Port& port, uint16_t queue,
     rte_mbuf* m = dns_mbufs[i];
     const net::DnsFrame& f = frames[i];
     const dns::AnswerResult& r = jobs[i].result;
+    c.outcome[static_cast<size_t>(r.outcome)].Add();
+    if (r.qtype != 0) c.qtype[dns::QtypeBucket(r.qtype)].Add();
     if (r.slow_path) {
       // The control side's (NOTIFY, UPDATE, AXFR/IXFR, TSIG): to the kernel
       // as received. Nothing has written to the frame: ClassifyFrame and
@@ -501,8 +503,6 @@ std::vector<std::string> Dataplane::LinkProblems() const {
 }
 
 std::string Dataplane::RenderStats() const {
-  static constexpr const char* kRcodes[6] = {"NOERROR", "FORMERR", "SERVFAIL",
-                                             "NXDOMAIN", "NOTIMP", "REFUSED"};
   std::string out;
   for (size_t i = 0; i < ports_.size() * workers_; ++i) {
     const QueueCounters& c = counters_[i];
@@ -518,9 +518,18 @@ std::string Dataplane::RenderStats() const {
                     "\n", p, "truncated ", c.truncated.Get(), "\n");
     for (int r = 0; r < 16; ++r) {
       if (c.rcode[r].Get() == 0) continue;
-      absl::StrAppend(&out, p, "rcode.",
-                      r < 6 ? kRcodes[r] : absl::StrCat("RCODE", r), " ",
+      absl::StrAppend(&out, p, "rcode.", dns::RcodeName(r), " ",
                       c.rcode[r].Get(), "\n");
+    }
+    for (size_t o = 0; o < dns::kOutcomeCount; ++o) {
+      if (c.outcome[o].Get() == 0) continue;
+      absl::StrAppend(&out, p, "outcome.", dns::OutcomeName(o), " ",
+                      c.outcome[o].Get(), "\n");
+    }
+    for (size_t q = 0; q < dns::kQtypeBuckets; ++q) {
+      if (c.qtype[q].Get() == 0) continue;
+      absl::StrAppend(&out, p, "qtype.", dns::kQtypeBucketNames[q], " ",
+                      c.qtype[q].Get(), "\n");
     }
   }
   return out;

@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "dataplane/counter.h"
 #include "dataplane/dns/answer.h"
+#include "dataplane/dns/counter_labels.h"
 #include "dataplane/dns/rrl.h"
 #include "dataplane/dpdk/rcu_snapshot.h"
 #include "dataplane/net/packet.h"
@@ -79,6 +80,11 @@ struct alignas(64) QueueCounters {
   Counter tx_drop;      // not accepted by a TX queue, freed
   Counter truncated;    // answered with TC=1
   Counter rcode[16];
+  // Every DNS message the engine saw, as the kernel-socket paths count
+  // them (control/server/stats.h): what the engine did, and the query
+  // type (dns::QtypeBucket).
+  Counter outcome[dns::kOutcomeCount];
+  Counter qtype[dns::kQtypeBuckets];
 };
 
 class Dataplane {

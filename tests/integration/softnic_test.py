@@ -172,6 +172,7 @@ def main(build, src):
         here = os.path.abspath(__file__)
         ref_out = in_ns(POP, [sys.executable, here, "ask", "127.0.0.1", "5399"]
                         + qs).stdout.split()
+        counted = stats(sock)
         for host in (V4, V6):
             dp_out = in_ns(CLIENT, [sys.executable, here, "ask", host, "53"]
                            + qs).stdout.split()
@@ -179,6 +180,18 @@ def main(build, src):
                   "dataplane over %s answers byte-for-byte like the kernel "
                   "sockets (%d queries)" % ("IPv6" if ":" in host else "IPv4",
                                            len(qs)))
+        # The workers count by query type and outcome as the kernel-socket
+        # threads do (popdnsctl stats dpdk.pP.qQ.qtype.* / outcome.*, the
+        # same counters as /metrics popdns_queries_by_qtype_total and
+        # popdns_query_outcomes_total).
+        now = stats(sock)
+        delta = {k: now.get(k, 0) - counted.get(k, 0) for k in now}
+        want = {"qtype.A": 12, "qtype.AAAA": 2, "qtype.MX": 2, "qtype.TXT": 2,
+                "qtype.ANY": 2, "outcome.nxdomain": 2, "outcome.referral": 2,
+                "outcome.refused": 2}
+        got = {k: delta.get(k, 0) for k in want}
+        check(got == want, "the workers count the %d queries by type and "
+              "outcome (%s)" % (2 * len(qs), got))
 
         r = in_ns(CLIENT, ["ping", "-c", "2", "-W", "2", V4])
         check(r.returncode == 0, "ping to the service address (ARP + ICMP via the kernel)")
