@@ -259,8 +259,8 @@ def summary(vals):
 class Client:
     """A sequential UDP client: UPDATE and wait for its answer."""
 
-    def __init__(self, port, key):
-        self.dst = ("127.0.0.1", port)
+    def __init__(self, port, key, host="127.0.0.1"):
+        self.dst = (host, port)
         self.key = key
         self.s = udp_socket()
         self.qid = int.from_bytes(os.urandom(2), "big")
@@ -608,10 +608,11 @@ def phase_ack(srv, names, a, say):
     return r
 
 
-def sender(idx, port, key_secret, names, t_start, duration, out):
+def sender(idx, port, key_secret, names, t_start, duration, out,
+           host="127.0.0.1"):
     """A sender process: sequential UPDATEs from t_start for duration s."""
     key = TsigKey(KEY_NAME, key_secret)
-    cl = Client(port, key)
+    cl = Client(port, key, host)
     lat, rcodes, timeouts = [], {}, 0
     r0 = resource.getrusage(resource.RUSAGE_SELF)
     while time.monotonic() < t_start:

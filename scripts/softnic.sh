@@ -16,6 +16,7 @@
 # Settings (environment): POP=popdns-pop CLIENT=popdns-client WIRE_IF=pdwire0
 # EXC_IF=pdexc0 CLIENT_V4=198.18.0.2/24 CLIENT_V6=fd00:53::2/64
 # SERVICE_V4=198.18.0.1 STATE=/run/popdns-softnic POPDNS=build/control/popdns
+# START_SECONDS=10 (how long popdns may take to load its zones)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -67,8 +68,9 @@ up() {
   ip -n "$CLIENT" link set lo up
   ip netns exec "$POP" "$POPDNS" --config "$config" >"$STATE/popdns.log" 2>&1 &
   echo $! > "$STATE/popdns.pid"
-  # popdns creates both tap interfaces in $POP and configures $EXC_IF.
-  for _ in $(seq 100); do
+  # popdns creates both tap interfaces in $POP and configures $EXC_IF
+  # (once its zones are loaded: START_SECONDS for big ones).
+  for _ in $(seq $((${START_SECONDS:-10} * 10))); do
     if grep -q "popdns: serving" "$STATE/popdns.log"; then break; fi
     kill -0 "$(cat "$STATE/popdns.pid")" 2>/dev/null || break
     sleep 0.1
