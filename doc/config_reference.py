@@ -296,7 +296,8 @@ SECTIONS = [
             "Clients that are never limited (resolvers you know, monitoring)."),
         Key("log_only", "boolean", "false",
             "Count what would be limited (`rrl.PATH.limited`) and limit "
-            "nothing: for rolling RRL out."),
+            "nothing: for rolling RRL out. Every 10 s in which a response "
+            "went over the rate, the log says how many, by path."),
     ]),
     Section("cookies", "DNS cookies",
             "The `cookies:` mapping; it needs `secret`. Server cookies are "

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,6 +32,7 @@
 #include "dataplane/dpdk/dataplane.h"
 #include "dataplane/dpdk/rcu_snapshot.h"
 #include "control/server/socket_server.h"
+#include "control/server/rrl_report.h"
 #include "control/server/stats.h"
 #include "control/build/zone_store.h"
 #include "control/xfr/replicator.h"
@@ -331,13 +333,39 @@ int Run(int argc, char** argv) {
            "SIGTERM or a second popdnsctl drain";
   };
 
+  // Rate limiting's log line (rrl_report.h), every kRrlReportPeriod.
+  std::optional<RrlReport> rrl_report;
+  Clock::time_point rrl_report_at = Clock::now();
+  constexpr auto kRrlReportPeriod = std::chrono::seconds(10);
+  if (config.rrl.rate != 0) rrl_report.emplace(config.rrl.log_only);
+  auto report_rrl = [&] {
+    std::map<std::string, dns::RrlTotals> now;
+    for (const auto& [transport, t] : stats.TotalsByTransport()) {
+      if (t.rrl_enabled) now[transport] = t.rrl;
+    }
+    if (dataplane && dataplane->rrl_enabled()) {
+      now[xdp_mode ? "xdp" : "dpdk"] = dataplane->RrlTotals();
+    }
+    const std::string line = rrl_report->Update(
+        now, std::chrono::duration<double>(kRrlReportPeriod).count());
+    if (!line.empty()) std::fprintf(stderr, "popdns: %s\n", line.c_str());
+  };
+
   pollfd fds[2] = {{sfd, POLLIN, 0}, {*control_fd, POLLIN, 0}};
   while (running) {
+    std::optional<Clock::time_point> wake = stop_at;
+    if (rrl_report) {
+      if (Clock::now() >= rrl_report_at) {
+        report_rrl();
+        rrl_report_at = Clock::now() + kRrlReportPeriod;
+      }
+      if (!wake || rrl_report_at < *wake) wake = rrl_report_at;
+    }
     int timeout_ms = -1;
-    if (stop_at) {
+    if (wake) {
       timeout_ms = static_cast<int>(std::max<int64_t>(
           0, std::chrono::duration_cast<std::chrono::milliseconds>(
-                 *stop_at - Clock::now())
+                 *wake - Clock::now())
                      .count() +
                  1));
     }
