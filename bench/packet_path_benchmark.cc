@@ -275,15 +275,15 @@ void RunPacketPath(benchmark::State& state, Case c) {
   bench::ReportItemsAndAllocations(state, 1, "allocs_per_packet");
 }
 
-// As RunPacketPath, 32 frames per iteration through bench::BurstPath (the
-// worker's burst: classify all, AnswerBurst, response frames); time is per
-// burst, items (and the table's ns/packet) per frame.
-void RunPacketBurst(benchmark::State& state, Case c) {
-  const int64_t names = state.range(0);
-  const zone::ZoneSet& zones = ZonesFor(names);
-  const std::vector<Frame>& frames = FramesFor(c, names);
+// The timed loop of the burst benchmarks: the frames through
+// bench::BurstPath kMaxBurst at a time, first once to check every
+// response (with `check`), then timed. Returns the responses sent (a
+// non-zero length) in the timed loop; -1 after SkipWithError.
+int64_t TimeBursts(benchmark::State& state, const zone::ZoneSet& zones,
+                   const std::vector<Frame>& frames, Case c,
+                   const dns::AnswerConfig& config,
+                   const bench::BurstOptions& options, bool check) {
   const net::ServiceAddresses service = Service();
-  const dns::AnswerConfig config;
   constexpr size_t kBurst = bench::kMaxBurst;
   alignas(64) static uint8_t bufs[kBurst][kBufSize];
   uint8_t* ptrs[kBurst];
@@ -297,30 +297,40 @@ void RunPacketBurst(benchmark::State& state, Case c) {
       lens[k] = q.len;
     }
   };
-
-  for (size_t i = 0; i < kFrames; i += kBurst) {
+  for (size_t i = 0; check && i < kFrames; i += kBurst) {
     fill(i);
     bench::BurstPath(zones, config, service, ptrs, lens, outcomes, kBurst,
-                     kBufSize, {});
+                     kBufSize, options);
     for (size_t k = 0; k < kBurst; ++k) {
       if (!ResponseOk(frames[i + k], bufs[k], lens[k], c, outcomes[k])) {
         state.SkipWithError("unexpected response for a benchmark frame");
-        return;
+        return -1;
       }
     }
   }
-
   size_t i = 0;
+  int64_t sent = 0;
   bench::StartCountingAllocations();
   for (auto _ : state) {
     fill(i);
     i += kBurst;
     bench::BurstPath(zones, config, service, ptrs, lens, outcomes, kBurst,
-                     kBufSize, {});
+                     kBufSize, options);
+    for (size_t k = 0; k < kBurst; ++k) sent += lens[k] != 0;
     benchmark::DoNotOptimize(lens);
     benchmark::DoNotOptimize(bufs);
   }
   bench::ReportItemsAndAllocations(state, kBurst, "allocs_per_packet");
+  return sent;
+}
+
+// As RunPacketPath, 32 frames per iteration through bench::BurstPath (the
+// worker's burst: classify all, AnswerBurst, response frames); time is per
+// burst, items (and the table's ns/packet) per frame.
+void RunPacketBurst(benchmark::State& state, Case c) {
+  const int64_t names = state.range(0);
+  TimeBursts(state, ZonesFor(names), FramesFor(c, names), c,
+             dns::AnswerConfig(), {}, /*check=*/true);
 }
 
 // ---- Rate limiting and DNS cookies (issue 14) --------------------------
@@ -398,7 +408,6 @@ void RunAbuseBurst(benchmark::State& state, Abuse a) {
   const std::vector<Frame>& frames =
       cookies ? (*cookie_frames)[{a == Abuse::kCookieValid, names}]
               : FramesFor(Case::kExact, names);
-  const net::ServiceAddresses service = Service();
   dns::AnswerConfig config;
   std::unique_ptr<dns::Rrl> rrl;
   if (a != Abuse::kOff) {
@@ -413,54 +422,18 @@ void RunAbuseBurst(benchmark::State& state, Abuse a) {
   options.rrl = rrl.get();
   options.unix_now = kCookieNow;
   options.now_ms = 1000;
-  constexpr size_t kBurst = bench::kMaxBurst;
-  alignas(64) static uint8_t bufs[kBurst][kBufSize];
-  uint8_t* ptrs[kBurst];
-  for (size_t k = 0; k < kBurst; ++k) ptrs[k] = bufs[k];
-  size_t lens[kBurst];
-  dns::Outcome outcomes[kBurst];
-  auto fill = [&](size_t first) {
-    for (size_t k = 0; k < kBurst; ++k) {
-      const Frame& q = frames[(first + k) & (kFrames - 1)];
-      std::memcpy(bufs[k], q.bytes, q.len);
-      lens[k] = q.len;
-    }
-  };
   // Every frame answered and well formed (nothing limited yet, or at all).
-  for (size_t i = 0; i < kFrames; i += kBurst) {
-    fill(i);
-    bench::BurstPath(zones, config, service, ptrs, lens, outcomes, kBurst,
-                     kBufSize, options);
-    for (size_t k = 0; k < kBurst; ++k) {
-      if (a != Abuse::kOnLimiting &&
-          !ResponseOk(frames[i + k], bufs[k], lens[k], Case::kExact,
-                      outcomes[k])) {
-
-        state.SkipWithError("unexpected response for a benchmark frame");
-        return;
-      }
-    }
-  }
-  size_t i = 0;
-  uint64_t sent = 0;
-  bench::StartCountingAllocations();
-  for (auto _ : state) {
-    fill(i);
-    i += kBurst;
-    bench::BurstPath(zones, config, service, ptrs, lens, outcomes, kBurst,
-                     kBufSize, options);
-    for (size_t k = 0; k < kBurst; ++k) sent += lens[k] != 0;
-    benchmark::DoNotOptimize(lens);
-    benchmark::DoNotOptimize(bufs);
-  }
-  bench::ReportItemsAndAllocations(state, kBurst, "allocs_per_packet");
+  const int64_t sent =
+      TimeBursts(state, zones, frames, Case::kExact, config, options,
+                 /*check=*/a != Abuse::kOnLimiting);
+  if (sent < 0) return;
   state.counters["sent_per_packet"] = benchmark::Counter(
       static_cast<double>(sent) /
-      static_cast<double>(state.iterations() * kBurst));
+      static_cast<double>(state.iterations() * bench::kMaxBurst));
   if (rrl) {
     state.counters["limited_per_packet"] = benchmark::Counter(
         static_cast<double>(rrl->counters().limited.Get()) /
-        static_cast<double>(state.iterations() * kBurst));
+        static_cast<double>(state.iterations() * bench::kMaxBurst));
   }
 }
 
