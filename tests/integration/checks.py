@@ -47,6 +47,19 @@ def free_port():
     raise RuntimeError("no free port")
 
 
+def stop(proc):
+    """Stops a process this test started, by its PID (SIGTERM, then
+    SIGKILL after 10 s)."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
 def run(cmd, timeout=30, **kw):
     """Runs cmd, capturing text output; bounded by `timeout` seconds."""
     return subprocess.run(cmd, capture_output=True, text=True,

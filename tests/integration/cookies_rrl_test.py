@@ -42,7 +42,7 @@ import dns.message  # noqa: E402
 import dns.query  # noqa: E402
 import dns.rcode  # noqa: E402
 
-from checks import check, free_port, run, summary  # noqa: E402
+from checks import check, free_port, run, stop, summary  # noqa: E402
 
 BUILD, SRC = sys.argv[1], sys.argv[2]
 POPDNS = os.path.join(BUILD, "control", "popdns")
@@ -51,17 +51,6 @@ LOOPBACK = "127.0.0.1"
 RATE, SLIP = 5, 2
 SECRET = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 COOKIE = 10
-
-
-def stop(proc):
-    if proc is None or proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
 
 
 def make_query(name, cookie=None):

@@ -31,7 +31,7 @@ import dns.message  # noqa: E402
 import dns.query  # noqa: E402
 import dns.rcode  # noqa: E402
 
-from checks import check, free_port, run, summary  # noqa: E402
+from checks import check, free_port, run, stop, summary  # noqa: E402
 
 BUILD, SRC = sys.argv[1], sys.argv[2]
 POPDNS = os.path.join(BUILD, "control", "popdns")
@@ -50,18 +50,6 @@ ns1  IN A   192.0.2.53
 www  IN A   192.0.2.1
 """ % SERIAL
 UDP_NOERROR, UDP_NXDOMAIN, TCP_NOERROR = 7, 3, 2
-
-
-def stop(proc):
-    """Stops a process we started, by its PID."""
-    if proc is None or proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
 
 
 def http_get(port, path, timeout=5):

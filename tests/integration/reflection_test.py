@@ -36,7 +36,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checks import (check, in_ns, popdnsctl_stats, require, run,  # noqa: E402
-                    summary, wire_name)
+                    stop, summary, wire_name)
 
 POP, CLIENT, REF = "popdns-r-pop", "popdns-r-client", "popdns-r-ref"
 WIRE_IF, EXC_IF = "prwire0", "prexc0"
@@ -232,16 +232,6 @@ zone:
             break
         time.sleep(0.2)
     return knot
-
-
-def stop(proc):
-    if proc is not None and proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 def write_config(tmp, dataplane):
