@@ -14,6 +14,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "control/zonefile/name_text.h"
+#include "dataplane/dns/answer.h"
 
 namespace popdns::control {
 namespace {
@@ -638,6 +639,46 @@ absl::Status ReadSecret(const std::string& file, const YAML::Node& n,
   return absl::OkStatus();
 }
 
+// `nsid:` as Knot's server.nsid: text as is, or "0x" and an even number of
+// hex digits for arbitrary octets; at most dns::kMaxNsidSize octets. Empty
+// (or `nsid: ""`): no NSID.
+absl::Status ReadNsid(const std::string& file, const YAML::Node& n,
+                      std::string* out) {
+  if (!n.IsScalar()) {
+    return At(file, n.Mark(), "nsid: expected a string (text, or 0x and hex)");
+  }
+  const std::string v = n.Scalar();
+  out->clear();
+  if (v.size() >= 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) {
+    auto digit = [](char ch) {
+      return ch >= '0' && ch <= '9'   ? ch - '0'
+             : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+             : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                      : -1;
+    };
+    if (v.size() == 2 || v.size() % 2 != 0) {
+      return At(file, n.Mark(),
+                "nsid: expected an even number of hex digits after 0x");
+    }
+    for (size_t i = 2; i < v.size(); i += 2) {
+      const int hi = digit(v[i]), lo = digit(v[i + 1]);
+      if (hi < 0 || lo < 0) {
+        return At(file, n.Mark(), "nsid: '" + v.substr(i, 2) +
+                                      "' is not a hex digit pair");
+      }
+      out->push_back(static_cast<char>(hi << 4 | lo));
+    }
+  } else {
+    *out = v;
+  }
+  if (out->size() > dns::kMaxNsidSize) {
+    return At(file, n.Mark(),
+              absl::StrCat("nsid: at most ", dns::kMaxNsidSize,
+                           " octets, got ", out->size()));
+  }
+  return absl::OkStatus();
+}
+
 // `cookies:` {secret, secret_previous}.
 absl::Status ReadCookies(const std::string& file, const YAML::Node& n,
                          CookieSection* c) {
@@ -700,6 +741,8 @@ absl::Status ReadTop(const std::string& file, const YAML::Node& root,
       c->identity = v.as<std::string>();
     } else if (key == "version") {
       c->version = v.as<std::string>();
+    } else if (key == "nsid") {
+      s = ReadNsid(file, v, &c->nsid);
     } else if (key == "udp_threads") {
       s = ReadInt(file, v, "udp_threads", 0, 256, &c->udp_threads);
     } else if (key == "tcp_idle_timeout_ms") {

@@ -157,6 +157,9 @@ struct Config {
   uint16_t udp_payload = 1232;
   std::string identity;  // CHAOS id.server / hostname.bind; empty: REFUSED
   std::string version;   // CHAOS version.bind; empty: REFUSED
+  // NSID (RFC 5001) octets sent to queries that ask; empty: none. Written
+  // as Knot writes it: text, or hex digits after "0x".
+  std::string nsid;
   int udp_threads = 0;   // per listen address; 0: one per core
   int tcp_idle_timeout_ms = 10000;  // RFC 7766 6.2.3 suggests seconds
   int tcp_max_connections = 1024;

@@ -69,12 +69,26 @@ SECTIONS = [
         Key("version", "string", "empty: such queries are REFUSED",
             "The answer to CHAOS TXT `version.bind`. `--version-string` "
             "overrides."),
+        Key("nsid", "string: text, or `0x` and an even number of hex "
+            "digits; at most 128 octets",
+            "empty: no NSID",
+            "The name server identifier (RFC 5001) sent to queries that "
+            "carry an NSID option, and only to those, on every path (kernel "
+            "sockets over UDP and TCP, DPDK and XDP workers). Written as "
+            "Knot's `server.nsid`: `nsid: pop1.ams` sends those 8 octets, "
+            "`nsid: 0x706f7031` the octets of the hex digits (NSD writes "
+            "hex by default and text after `ascii_`). Give each PoP its own "
+            "to tell them apart behind one anycast address "
+            "(`dig +nsid`, `kdig +nsid`)."),
         Key("udp_threads", "integer, 0..256", "0: one per CPU core",
             "UDP threads per listen address. `--udp-threads` overrides.",
             unit="threads"),
         Key("tcp_idle_timeout_ms", "integer, 100..3600000", "10000",
             "A TCP connection that has sent no complete query for this long "
-            "is closed (RFC 7766 6.2.3).", unit="milliseconds"),
+            "is closed (RFC 7766 6.2.3). A TCP query that carries the "
+            "edns-tcp-keepalive option (RFC 7828) is told this timeout in "
+            "its answer, in units of 100 ms (rounded down).",
+            unit="milliseconds"),
         Key("tcp_max_connections", "integer, 1..1000000", "1024",
             "Open TCP connections at most; a connection beyond it is closed "
             "at once (RFC 7766 6.2.2).", unit="connections"),

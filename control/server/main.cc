@@ -197,6 +197,7 @@ int Run(int argc, char** argv) {
       dp_config.ports.push_back({p.wire, p.exception});
     }
     dp_config.answer.udp_payload = config.udp_payload;
+    (void)dns::SetNsid(&dp_config.answer, config.nsid);  // length checked
     dp_config.rrl = RrlSettingsOf(config.rrl);
     dp_config.cookies_enabled = config.cookies.enabled;
     dp_config.cookies = CookieSecretsOf(config.cookies);
@@ -252,6 +253,7 @@ int Run(int argc, char** argv) {
   xfr::Replicator replicator(&store, keyring->get());
   dns::AnswerConfig answer_config;
   answer_config.udp_payload = config.udp_payload;
+  (void)dns::SetNsid(&answer_config, config.nsid);
   xfr::XfrServer xfr_server(&store, &replicator, keyring->get(), &snapshots,
                             answer_config);
   SocketServer server(config, &snapshots, &stats);

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -121,6 +122,15 @@ SocketServer::SocketServer(const Config& config, dpdk::SnapshotManager* snapshot
   }
   rrl_settings_ = RrlSettingsOf(config.rrl);
   answer_config_.rrl = rrl_settings_.rate != 0;
+  // LoadConfigFile checked the length.
+  (void)dns::SetNsid(&answer_config_, config.nsid);
+  // RFC 7828 3.3.2: "Servers MUST specify the TIMEOUT value that is
+  // currently associated with the TCP session": TcpLoop's idle timeout, in
+  // units of 100 ms (rounded down: a client that keeps to it is never cut
+  // off by us first).
+  answer_config_.tcp_keepalive = true;
+  answer_config_.tcp_keepalive_timeout = static_cast<uint16_t>(
+      std::min(config.tcp_idle_timeout_ms / 100, 65535));
 }
 
 void SocketServer::SetSlowPathHandler(SlowPathHandler handler) {

@@ -739,13 +739,25 @@ void ApplyCookie(const CookieSecrets& secrets, const Client& client,
   q->cookie_state =
       CheckCookie(secrets, client, q->cookie, q->cookie_len, q->server_cookie);
   q->cookie_out = true;
+  q->opt_extra = static_cast<uint16_t>(q->opt_extra + kCookieOptionSize);
+}
+
+bool SetNsid(AnswerConfig* config, std::string_view nsid) {
+  if (nsid.size() > kMaxNsidSize) return false;
+  config->nsid_option_size = 0;
+  if (nsid.empty()) return true;
+  Store16(config->nsid_option, kOptionNsid);
+  Store16(config->nsid_option + 2, static_cast<uint16_t>(nsid.size()));
+  std::memcpy(config->nsid_option + 4, nsid.data(), nsid.size());
+  config->nsid_option_size = static_cast<uint16_t>(4 + nsid.size());
+  return true;
 }
 
 AnswerResult Answer(const zone::ZoneSet& zones, const AnswerConfig& config,
                     Transport transport, uint8_t* buf, size_t query_len,
                     size_t buf_size, const Client& client) {
   Query q;
-  ParseForConfig(config, buf, query_len, &q, client);
+  ParseForConfig(config, transport, buf, query_len, &q, client);
   AnswerResult r =
       AnswerParsed(zones, config, transport, q, buf, buf_size, Lookup{});
   r.qtype = q.question_end != 0 ? q.qtype : 0;

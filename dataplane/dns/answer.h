@@ -23,6 +23,11 @@ namespace popdns::dns {
 
 enum class Transport : uint8_t { kUdp, kTcp };
 
+// The longest NSID (RFC 5001) popdns sends: with it, the COOKIE and
+// edns-tcp-keepalive options and the longest question, an error response
+// still fits in 512 octets.
+inline constexpr size_t kMaxNsidSize = 128;
+
 struct AnswerConfig {
   // Our EDNS UDP payload size (RFC 6891 6.2.5; 1232 per DNS flag day 2020).
   uint16_t udp_payload = 1232;
@@ -40,7 +45,23 @@ struct AnswerConfig {
   const CookieSecrets* cookies = nullptr;
   // Fill AnswerResult::rrl_name for response rate limiting (rrl.h).
   bool rrl = false;
+  // NSID (RFC 5001): the whole option (code 3, length, identifier) that
+  // the OPT record of a response gets when the query carries an NSID
+  // option; nsid_option_size 0: none. Set with SetNsid at config time, so
+  // that the hot path only copies it.
+  uint8_t nsid_option[4 + kMaxNsidSize] = {};
+  uint16_t nsid_option_size = 0;
+  // edns-tcp-keepalive (RFC 7828 3.3.2): TCP responses to queries that
+  // carry the option get it with this TIMEOUT, the idle timeout the TCP
+  // server applies, in units of 100 ms. Never on UDP (3.3.1). Off unless
+  // tcp_keepalive (only the kernel-socket TCP server sets it).
+  bool tcp_keepalive = false;
+  uint16_t tcp_keepalive_timeout = 0;
 };
+
+// Sets config->nsid_option to the NSID option carrying `nsid` (any octets;
+// empty: no NSID). False if `nsid` is longer than kMaxNsidSize.
+bool SetNsid(AnswerConfig* config, std::string_view nsid);
 
 // What happened, for counters.
 enum class Outcome : uint8_t {

@@ -37,8 +37,8 @@ class Pipeline {
 
   // 1: parse; the index slot of the question name.
   void Parse(size_t i) {
-    ParseForConfig(config_, jobs_[i].buf, jobs_[i].query_len, &q_[i],
-                   jobs_[i].client);
+    ParseForConfig(config_, transport_, jobs_[i].buf, jobs_[i].query_len,
+                   &q_[i], jobs_[i].client);
     if (q_[i].verdict != QueryVerdict::kAnswer) return;
     Lookup& l = l_[i];
     l.zone = zones_.FindZone(q_[i].qname, &l.apex_label);

@@ -36,14 +36,37 @@ struct Lookup {
 void ApplyCookie(const CookieSecrets& secrets, const Client& client,
                  Query* q);
 
+// The options of our own that the response's OPT gets because the query
+// asks for them: NSID if we have one (RFC 5001 2.2), edns-tcp-keepalive on
+// TCP only (RFC 7828 3.3.1: a server ignores it over UDP; 3.3.2).
+inline void ApplyOptionRequests(const AnswerConfig& config,
+                                Transport transport, Query* q) {
+  if (q->edns_nsid && config.nsid_option_size != 0) {
+    q->nsid_out = true;
+    q->opt_extra = static_cast<uint16_t>(q->opt_extra +
+                                         config.nsid_option_size);
+  }
+  if (q->edns_keepalive && transport == Transport::kTcp &&
+      config.tcp_keepalive) {
+    q->keepalive_out = true;
+    q->opt_extra = static_cast<uint16_t>(q->opt_extra +
+                                         kKeepaliveOptionSize);
+  }
+}
+
 // ParseQuery, then what `config` says about kSlowPath: a server with
 // nobody to hand such messages to answers them itself (LocalVerdict); then
-// the COOKIE option, if any and cookies are on.
-inline void ParseForConfig(const AnswerConfig& config, const uint8_t* msg,
-                           size_t len, Query* q, const Client& client) {
+// the NSID and keepalive requests, and the COOKIE option, if any and
+// cookies are on.
+inline void ParseForConfig(const AnswerConfig& config, Transport transport,
+                           const uint8_t* msg, size_t len, Query* q,
+                           const Client& client) {
   ParseQuery(msg, len, q);
   if (q->verdict == QueryVerdict::kSlowPath && !config.slow_path) {
     q->verdict = LocalVerdict(msg, *q);
+  }
+  if ((q->edns_nsid || q->edns_keepalive) && q->has_edns) [[unlikely]] {
+    ApplyOptionRequests(config, transport, q);
   }
   if ((q->cookie_len != 0 || q->cookie_malformed) && q->has_edns &&
       config.cookies != nullptr) [[unlikely]] {
@@ -72,8 +95,7 @@ inline size_t AnswerLimit(const Query& q, const AnswerConfig& config,
   size_t limit = transport == Transport::kTcp
                      ? std::min<size_t>(buf_size, kMaxMessageSize)
                      : std::min(buf_size, UdpLimit(q, config));
-  if (q.has_edns) limit -= kOptSize;
-  if (q.cookie_out) limit -= kCookieOptionSize;
+  if (q.has_edns) limit -= kOptSize + q.opt_extra;
   return limit;
 }
 
@@ -146,16 +168,32 @@ inline constexpr uint16_t kOptionEde = 15;
       Store16(o + 15, ede);
       rdlen = 6;
     }
-    if (q.cookie_out) {
-      // RFC 7873 5.2.3-5.2.5: the client cookie and our server cookie
-      // (AnswerLimit left room for them).
+    if (q.opt_extra != 0) {
+      // AnswerLimit left room for these (Query::opt_extra).
       uint8_t* c = o + 11 + rdlen;
-      Store16(c, kOptionCookie);
-      Store16(c + 2, kClientCookieSize + kServerCookieSize);
-      std::memcpy(c + 4, q.cookie, kClientCookieSize);
-      std::memcpy(c + 4 + kClientCookieSize, q.server_cookie,
-                  kServerCookieSize);
-      rdlen += kCookieOptionSize;
+      if (q.nsid_out) {
+        // RFC 5001 2.2: our identifier, precompiled (SetNsid).
+        std::memcpy(c, config.nsid_option, config.nsid_option_size);
+        c += config.nsid_option_size;
+      }
+      if (q.keepalive_out) {
+        // RFC 7828 3.3.2: the idle timeout of this TCP connection.
+        Store16(c, kOptionKeepalive);
+        Store16(c + 2, 2);
+        Store16(c + 4, config.tcp_keepalive_timeout);
+        c += kKeepaliveOptionSize;
+      }
+      if (q.cookie_out) {
+        // RFC 7873 5.2.3-5.2.5: the client cookie and our server cookie.
+        // Last: a rate-limited slip keeps only this one (SlipResponse).
+        Store16(c, kOptionCookie);
+        Store16(c + 2, kClientCookieSize + kServerCookieSize);
+        std::memcpy(c + 4, q.cookie, kClientCookieSize);
+        std::memcpy(c + 4 + kClientCookieSize, q.server_cookie,
+                    kServerCookieSize);
+        c += kCookieOptionSize;
+      }
+      rdlen = static_cast<size_t>(c - (o + 11));
     }
     Store16(o + 9, static_cast<uint16_t>(rdlen));
     end += kOptSize + rdlen;

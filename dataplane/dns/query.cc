@@ -25,8 +25,8 @@ void NoteCookie(const uint8_t* data, size_t olen, Query* q) {
 }
 
 // Checks that the OPT RDATA is a sequence of whole {code, length, data}
-// options (RFC 6891 6.1.2); of the options only EXPIRE and COOKIE are
-// noted.
+// options (RFC 6891 6.1.2); of the options only EXPIRE, COOKIE, NSID and
+// edns-tcp-keepalive are noted.
 bool OptionsWellFormed(const uint8_t* p, size_t rdlen, Query* q) {
   size_t i = 0;
   while (i < rdlen) {
@@ -37,6 +37,11 @@ bool OptionsWellFormed(const uint8_t* p, size_t rdlen, Query* q) {
     if (rdlen - i < olen) return false;
     if (code == kOptionExpire) q->edns_expire = true;
     if (code == kOptionCookie) NoteCookie(p + i, olen, q);
+    // RFC 5001 2.1: a request's NSID option is empty; like BIND and Knot
+    // any NSID option asks. RFC 7828 3.2.1: a client sends
+    // edns-tcp-keepalive without TIMEOUT; like BIND a TIMEOUT is ignored.
+    if (code == kOptionNsid) q->edns_nsid = true;
+    if (code == kOptionKeepalive) q->edns_keepalive = true;
     i += olen;
   }
   return true;
@@ -105,6 +110,11 @@ void ParseQuery(const uint8_t* msg, size_t len, Query* q) {
   q->cookie_malformed = false;
   q->cookie_state = CookieState::kNone;
   q->cookie_out = false;
+  q->edns_nsid = false;
+  q->edns_keepalive = false;
+  q->nsid_out = false;
+  q->keepalive_out = false;
+  q->opt_extra = 0;
   if (len < kHeaderSize) {
     q->verdict = QueryVerdict::kDrop;
     q->drop_reason = DropReason::kShort;

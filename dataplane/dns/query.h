@@ -46,6 +46,8 @@ struct Query {
   bool has_tsig = false;  // the additional section ends with a TSIG RR
   bool edns_expire = false;  // the OPT asks EXPIRE (RFC 7314)
   bool edns_do = false;
+  bool edns_nsid = false;       // the OPT carries an NSID option (RFC 5001)
+  bool edns_keepalive = false;  // ... an edns-tcp-keepalive (RFC 7828)
   uint8_t edns_version = 0;
   uint16_t edns_udp_size = 0;
   // The first COOKIE option of the OPT record (RFC 7873 4), copied: the
@@ -57,6 +59,13 @@ struct Query {
   // (cookie_out).
   CookieState cookie_state = CookieState::kNone;
   bool cookie_out = false;
+  // Set by ParseForConfig: the response carries our NSID (RFC 5001) or
+  // edns-tcp-keepalive (RFC 7828, TCP only) option.
+  bool nsid_out = false;
+  bool keepalive_out = false;
+  // Octets of options the response's OPT record will carry besides an
+  // EDE (COOKIE, NSID, keepalive), so that the answer leaves room for them.
+  uint16_t opt_extra = 0;
   uint8_t cookie[kMaxCookieOption];
   uint8_t server_cookie[kServerCookieSize];
   LowerName qname;

@@ -57,6 +57,11 @@ enum class Rcode : uint8_t {
 inline constexpr uint16_t kRcodeBadVers = 16;  // RFC 6891 6.1.3
 inline constexpr size_t kNumRcodes = 17;
 
+// EDNS option codes (RFC 6891 6.1.2; IANA "DNS EDNS0 Option Codes").
+inline constexpr uint16_t kOptionNsid = 3;        // RFC 5001 2.3
+inline constexpr uint16_t kOptionKeepalive = 11;  // RFC 7828 3.1
+inline constexpr size_t kKeepaliveOptionSize = 6;  // code, length, TIMEOUT
+
 namespace rrtype {
 inline constexpr uint16_t kA = 1;
 inline constexpr uint16_t kNs = 2;

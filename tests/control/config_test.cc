@@ -299,5 +299,37 @@ TEST(AbuseConfig, RrlAndCookies) {
   }
 }
 
+// `nsid:` (RFC 5001) as Knot's server.nsid: text, or hex after "0x";
+// at most dns::kMaxNsidSize octets; empty or absent: none.
+TEST(NsidConfig, TextOrHex) {
+  auto text = Load("nsid: \"pop1.ams\"\n");
+  ASSERT_TRUE(text.ok()) << text.status();
+  EXPECT_EQ(text->nsid, "pop1.ams");
+  auto hex = Load("nsid: 0x00FF7a\n");
+  ASSERT_TRUE(hex.ok()) << hex.status();
+  EXPECT_EQ(hex->nsid, std::string("\x00\xff\x7a", 3));
+  auto none = Load("listen: [\"127.0.0.1:53\"]\n");
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->nsid, "");
+  auto empty = Load("nsid: \"\"\n");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(empty->nsid, "");
+  auto longest = Load("nsid: " + std::string(dns::kMaxNsidSize, 'n') + "\n");
+  ASSERT_TRUE(longest.ok());
+  EXPECT_EQ(longest->nsid.size(), dns::kMaxNsidSize);
+
+  EXPECT_EQ(ErrorOf("nsid: 0xabc\n"),
+            ":1:7: nsid: expected an even number of hex digits after 0x");
+  EXPECT_EQ(ErrorOf("nsid: 0x\n"),
+            ":1:7: nsid: expected an even number of hex digits after 0x");
+  EXPECT_EQ(ErrorOf("nsid: 0x0g\n"),
+            ":1:7: nsid: '0g' is not a hex digit pair");
+  EXPECT_EQ(ErrorOf("nsid: " + std::string(dns::kMaxNsidSize + 1, 'n') +
+                    "\n"),
+            ":1:7: nsid: at most 128 octets, got 129");
+  EXPECT_EQ(ErrorOf("nsid: [a]\n"),
+            ":1:7: nsid: expected a string (text, or 0x and hex)");
+}
+
 }  // namespace
 }  // namespace popdns::control

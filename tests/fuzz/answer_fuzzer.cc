@@ -24,10 +24,12 @@
 //    slow_path off (the kernel sockets without a handler) it gets an
 //    answer like any other message;
 //  - with bit 2 of the first byte, also answered with DNS cookies and RRL
-//    naming on (AnswerConfig::cookies, ::rrl) from a fixed client: the
-//    same invariants (the COOKIE option fits the client's limit), and the
-//    slip of that response (rrl.h SlipResponse: TC=1 or BADCOOKIE) parses
-//    strictly and is no larger.
+//    naming on (AnswerConfig::cookies, ::rrl) from a fixed client, and
+//    with the longest NSID and edns-tcp-keepalive on (over UDP and, with
+//    bit 0, TCP): the same invariants (the COOKIE, NSID and keepalive
+//    options fit the client's limit), and the slip of the UDP response
+//    (rrl.h SlipResponse: TC=1 or BADCOOKIE) parses strictly and is no
+//    larger.
 //
 // Built by tests/fuzz/meson.build with -Dfuzzers=true and clang; run with
 // tests/fuzz/run_fuzzers.sh.
@@ -264,6 +266,12 @@ AnswerResult AnswerCopy(const uint8_t* data, size_t size, Transport transport,
     config.cookies = &secrets;
     config.rrl = true;
     client = {client_ip, false, 1559731985};
+    // The longest NSID: with the other options, responses must still keep
+    // to the client's limit.
+    static const std::string nsid(kMaxNsidSize, 'n');
+    Check(SetNsid(&config, nsid), "SetNsid refused kMaxNsidSize octets");
+    config.tcp_keepalive = true;
+    config.tcp_keepalive_timeout = 100;
   }
   const AnswerResult r =
       Answer(Zones(), config, transport, buf, size, kBufSize, client);
@@ -454,6 +462,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       Check(slipped.size <= c.size, "a slip larger than the response");
       Check(popdns::testutil::ParseMessage(Buffer(), slipped.size).ok(),
             "a slipped response that does not parse");
+    }
+    if (tcp) {
+      const AnswerResult t = AnswerCopy(data, size, Transport::kTcp, true,
+                                        /*slow_path=*/true, /*cookies=*/true);
+      CheckResponse(data, size, f, Transport::kTcp, t);
     }
   }
   return 0;

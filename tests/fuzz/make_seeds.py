@@ -117,6 +117,19 @@ def seeds():
     out.append(edns_signed)
     out.append(query("www.example.test.", A, 0x0323, edns=opt(),
                      extra=tsig()))
+    # NSID (RFC 5001), edns-tcp-keepalive (RFC 7828) and a cookie, over UDP
+    # and TCP with the fuzzer's options on (first ID byte: bits 0-2); a
+    # keepalive with a TIMEOUT and a NSID with data (both still asking).
+    nsid = struct.pack(">HH", 3, 0)
+    keepalive = struct.pack(">HH", 11, 0)
+    cookie = struct.pack(">HH", 10, 8) + b"cookie!!"
+    out.append(query("www.example.test.", A, 0x0724,
+                     edns=opt(options=nsid + keepalive + cookie)))
+    out.append(query("big.example.test.", TXT, 0x0525,
+                     edns=opt(options=keepalive + nsid)))
+    out.append(query("www.example.org.", A, 0x0526,
+                     edns=opt(options=struct.pack(">HHH", 11, 2, 100) +
+                              struct.pack(">HH", 3, 2) + b"hi")))
     return out
 
 

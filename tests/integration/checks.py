@@ -82,10 +82,11 @@ def popdnsctl_stats(ns, popdnsctl, sock):
     return stats
 
 
-def dataplane_config(src, prefix, dataplane):
+def dataplane_config(src, prefix, dataplane, top=""):
     """A temp dir holding a copy of tests/testdata/example.test.zone and a
-    popdns config that serves it, with its control socket in the dir and
-    `dataplane` (YAML lines, indented two spaces) as its dataplane section.
+    popdns config that serves it, with its control socket in the dir,
+    `top` (YAML lines) at the top level and `dataplane` (YAML lines,
+    indented two spaces) as its dataplane section.
     Returns (tmp, zone, sock, conf)."""
     tmp = tempfile.mkdtemp(prefix=prefix)
     zone = os.path.join(tmp, "example.test.zone")
@@ -94,8 +95,18 @@ def dataplane_config(src, prefix, dataplane):
     conf = os.path.join(tmp, "popdns.yaml")
     with open(conf, "w") as f:
         f.write("zones:\n  - name: example.test\n    file: %s\n"
-                "control_socket: %s\ndataplane:\n%s" % (zone, sock, dataplane))
+                "control_socket: %s\n%sdataplane:\n%s"
+                % (zone, sock, top, dataplane))
     return tmp, zone, sock, conf
+
+
+def kdig_nsid(output):
+    """The NSID text kdig +nsid printed (';; NSID: HEX "TEXT"'), or None."""
+    for line in output.splitlines():
+        if line.startswith(";; NSID:"):
+            text = line.partition('"')[2]
+            return text[:-1] if text.endswith('"') else text
+    return None
 
 
 def require(test, needs, tun=False):

@@ -33,6 +33,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checks import (ask, check, check_slow_path_answers,  # noqa: E402
                     dataplane_config, dns_query, require, failures, in_ns,
+                    kdig_nsid,
                     popdnsctl_stats, run, slow_path_queries, summary)
 
 POP, CLIENT = "popdns-t-pop", "popdns-t-client"
@@ -144,7 +145,7 @@ def main(build, src):
   exception_port: net_tap1
   exception_interface: {EXC_IF}
   service_addresses: ["{V4}/24", "{V6}/64"]
-""")
+""", top='nsid: "pop-softnic"\n')
     env = dict(os.environ, POP=POP, CLIENT=CLIENT, WIRE_IF=WIRE_IF,
                EXC_IF=EXC_IF, STATE=os.path.join(tmp, "state"), POPDNS=popdns)
     softnic = os.path.join(src, "scripts", "softnic.sh")
@@ -202,6 +203,21 @@ def main(build, src):
         r = in_ns(CLIENT, ["kdig", "+noedns", "@" + V4, "big.example.test", "TXT"])
         check(r.stdout.count("TXT\t") >= 6 and "TCP" in r.stdout,
               "kdig retries a TC=1 dataplane answer over TCP")
+        # NSID (RFC 5001) from the config: the workers answer UDP with it,
+        # the kernel sockets TCP, and neither sends it unasked.
+        before = stats(sock)
+        nsid = {}
+        for proto in ("+notcp", "+tcp"):
+            for nsid_flag in ("+nsid", "+nonsid"):
+                r = in_ns(CLIENT, ["kdig", proto, nsid_flag, "+time=2",
+                                   "+retry=0", "@" + V4, "www.example.test"])
+                nsid[proto + nsid_flag] = kdig_nsid(r.stdout)
+        answered = stats(sock).get("answered", 0) - before.get("answered", 0)
+        check(nsid == {"+notcp+nsid": "pop-softnic", "+tcp+nsid": "pop-softnic",
+                       "+notcp+nonsid": None, "+tcp+nonsid": None}
+              and answered >= 2,
+              "NSID only when asked, from the worker (UDP, %d answered) and "
+              "the kernel sockets (TCP): %s" % (answered, nsid))
 
         # Malformed and non-DNS frames.
         exc_mac = in_ns(POP, ["cat", "/sys/class/net/%s/address" % EXC_IF]).stdout.strip()

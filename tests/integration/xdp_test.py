@@ -26,8 +26,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checks import (ask, check, check_slow_path_answers,  # noqa: E402
-                    dataplane_config, require, in_ns, popdnsctl_stats, run,
-                    slow_path_queries, summary)
+                    dataplane_config, kdig_nsid, require, in_ns,
+                    popdnsctl_stats, run, slow_path_queries, summary)
 
 POP, CLIENT = "popdns-x-pop", "popdns-x-client"
 POP_IF, CLIENT_IF = "xpop0", "xcli0"
@@ -112,7 +112,7 @@ def main(build, mode):
   eal: ["--no-huge", "--no-shconf", "-m", "256", "--no-pci", "-l", "0-1",
         "--file-prefix", "popdns-x", "--log-level", "*:error"]
   service_addresses: ["{V4}/24", "{V6}/64"]
-""")
+""", top='nsid: 0x706f702d786470\n')
     log = open(os.path.join(tmp, "popdns.log"), "w+")
     proc = None
     try:
@@ -179,6 +179,26 @@ def main(build, mode):
                      d.get("dpdk.p0.q0.rx", 0), d.get("queries.udp", 0)))
         r = in_ns(CLIENT, ["dig", "+tcp", "+short", "@" + V4, "example.test", "MX"])
         check("mail.example.test" in r.stdout, "dig +tcp is answered by the kernel path")
+        # NSID (RFC 5001), configured in hex ("pop-xdp"): the AF_XDP worker
+        # answers UDP with it, the kernel sockets TCP; nobody unasked.
+        before = popdnsctl_stats(POP, popdnsctl, sock)
+        nsid = {}
+        for host in (V4, V6):
+            for proto in ("+notcp", "+tcp"):
+                for flag in ("+nsid", "+nonsid"):
+                    r = in_ns(CLIENT, ["kdig", proto, flag, "+time=2",
+                                       "+retry=0", "@" + host,
+                                       "www.example.test"])
+                    nsid[host + proto + flag] = kdig_nsid(r.stdout)
+        answered = popdnsctl_stats(POP, popdnsctl, sock).get(
+            "dpdk.p0.q0.answered", 0) - before.get("dpdk.p0.q0.answered", 0)
+        want = {h + p + f: ("pop-xdp" if f == "+nsid" else None)
+                for h in (V4, V6) for p in ("+notcp", "+tcp")
+                for f in ("+nsid", "+nonsid")}
+        check(nsid == want and answered >= 4,
+              "[%s] NSID only when asked, from the AF_XDP worker (UDP, %d "
+              "answered) and the kernel sockets (TCP): %s"
+              % (mode, answered, nsid))
         r = in_ns(CLIENT, ["kdig", "+noedns", "@" + V4, "big.example.test", "TXT"])
         check(r.stdout.count("TXT\t") >= 6 and "TCP" in r.stdout,
               "kdig retries a TC=1 answer over TCP")

@@ -1,5 +1,6 @@
 #include "tests/testutil/dns_message.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
@@ -136,9 +137,20 @@ std::vector<uint8_t> MakeQuery(std::string_view name, uint16_t qtype,
     q.push_back(o.edns_version);
     q.push_back(o.dnssec_ok ? 0x80 : 0);
     q.push_back(0);
-    Put16(q, 0);
+    Put16(q, static_cast<uint16_t>(o.edns_options.size()));
+    q.insert(q.end(), o.edns_options.begin(), o.edns_options.end());
   }
   return q;
+}
+
+std::vector<uint8_t> EdnsOption(uint16_t code, std::string_view data) {
+  std::vector<uint8_t> o(4 + data.size());
+  o[0] = static_cast<uint8_t>(code >> 8);
+  o[1] = static_cast<uint8_t>(code);
+  o[2] = static_cast<uint8_t>(data.size() >> 8);
+  o[3] = static_cast<uint8_t>(data.size());
+  std::copy(data.begin(), data.end(), o.begin() + 4);
+  return o;
 }
 
 std::string Record::ToString() const {
@@ -197,6 +209,21 @@ absl::StatusOr<Message> ParseMessage(const uint8_t* d, size_t len) {
         m.opt_ext_rcode = static_cast<uint8_t>(r.ttl >> 24);
         m.opt_version = static_cast<uint8_t>(r.ttl >> 16);
         m.opt_do = r.ttl & 0x8000;
+        // RFC 6891 6.1.2: whole {code, length, data} options, nothing else.
+        for (size_t o = pos; o < pos + rdlen;) {
+          if (pos + rdlen - o < 4) {
+            return absl::InvalidArgumentError("truncated EDNS option");
+          }
+          const uint16_t code = Get16(d + o);
+          const size_t olen = Get16(d + o + 2);
+          if (pos + rdlen - (o + 4) < olen) {
+            return absl::InvalidArgumentError("EDNS option past the OPT");
+          }
+          m.opt_options.emplace_back(
+              code, std::string(reinterpret_cast<const char*>(d + o + 4),
+                                olen));
+          o += 4 + olen;
+        }
       } else {
         auto rd = ReadRdata(d, len, pos, rdlen, r.type);
         if (!rd.ok()) return rd.status();

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -23,7 +24,12 @@ struct QueryOptions {
   bool dnssec_ok = false;
   uint8_t edns_version = 0;
   uint8_t opcode = 0;
+  // Raw EDNS options (code, length, data ...) for the OPT RDATA.
+  std::vector<uint8_t> edns_options;
 };
+
+// One EDNS option: {code, length, data} (RFC 6891 6.1.2).
+std::vector<uint8_t> EdnsOption(uint16_t code, std::string_view data = {});
 
 // `name` in presentation format, absolute ("www.example.test.").
 std::vector<uint8_t> MakeQuery(std::string_view name, uint16_t qtype,
@@ -52,6 +58,8 @@ struct Message {
   uint16_t opt_udp_size = 0;
   uint8_t opt_ext_rcode = 0, opt_version = 0;
   bool opt_do = false;
+  // The OPT's options in order: {code, data}.
+  std::vector<std::pair<uint16_t, std::string>> opt_options;
   size_t size = 0;
 };
 

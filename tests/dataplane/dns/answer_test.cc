@@ -4,6 +4,7 @@
 #include "dataplane/dns/answer.h"
 
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "gtest/gtest.h"
@@ -517,6 +518,154 @@ TEST_P(AnswerTest, RefusedCarriesExtendedError) {
   const uint8_t* opt = buf_.data() + last_.size - 6;
   EXPECT_EQ(opt[0] << 8 | opt[1], 15);
   EXPECT_EQ(opt[4] << 8 | opt[5], 20);
+}
+
+// The data of option `code` in the response's OPT, or nullopt.
+std::optional<std::string> OptionOf(const Message& m, uint16_t code) {
+  for (const auto& [c, data] : m.opt_options) {
+    if (c == code) return data;
+  }
+  return std::nullopt;
+}
+
+QueryOptions EdnsWith(std::initializer_list<std::vector<uint8_t>> options,
+                      uint16_t udp_size = 1232) {
+  QueryOptions o;
+  o.edns = true;
+  o.udp_size = udp_size;
+  for (const auto& opt : options) {
+    o.edns_options.insert(o.edns_options.end(), opt.begin(), opt.end());
+  }
+  return o;
+}
+
+// RFC 5001 2.2: a server with an NSID answers a query that carries an
+// (empty) NSID option with its identifier, over UDP and TCP, on answers,
+// negative answers and errors alike; RFC 5001 2.1 / RFC 6891 6.1.2: never
+// unasked, never without EDNS, and not at all without a configured NSID.
+TEST_P(AnswerTest, NsidOnlyWhenAsked) {
+  const std::vector<uint8_t> nsid = testutil::EdnsOption(kOptionNsid);
+  // Asked, but no NSID configured.
+  EXPECT_FALSE(OptionOf(Ask("www.example.test.", rrtype::kA, EdnsWith({nsid})),
+                        kOptionNsid));
+  ASSERT_TRUE(SetNsid(&config_, "pop1.ams"));
+  for (Transport t : {Transport::kUdp, Transport::kTcp}) {
+    SCOPED_TRACE(t == Transport::kUdp ? "udp" : "tcp");
+    for (const char* name : {"www.example.test.", "nope.example.test.",
+                             "a.child.example.test.", "www.example.org."}) {
+      SCOPED_TRACE(name);
+      Message m = Ask(MakeQuery(name, rrtype::kA, EdnsWith({nsid})), t);
+      EXPECT_EQ(OptionOf(m, kOptionNsid), "pop1.ams");
+      Message unasked =
+          Ask(MakeQuery(name, rrtype::kA, EdnsWith({})), t);
+      EXPECT_TRUE(unasked.opt_options.empty() ||
+                  !OptionOf(unasked, kOptionNsid));
+    }
+  }
+  // REFUSED keeps its EDE 20 next to the NSID.
+  Message refused = Ask("www.example.org.", rrtype::kA, EdnsWith({nsid}));
+  EXPECT_EQ(OptionOf(refused, 15), std::string("\0\x14", 2));
+  // Any NSID option asks, also one with data (as Knot and BIND answer).
+  EXPECT_EQ(OptionOf(Ask("www.example.test.", rrtype::kA,
+                         EdnsWith({testutil::EdnsOption(kOptionNsid, "x")})),
+                     kOptionNsid),
+            "pop1.ams");
+  // Without EDNS there is no OPT to put it in.
+  EXPECT_FALSE(Ask("www.example.test.", rrtype::kA).has_opt);
+  // Hex-configured octets go out as they are.
+  ASSERT_TRUE(SetNsid(&config_, std::string("\x00\xff", 2)));
+  EXPECT_EQ(OptionOf(Ask("www.example.test.", rrtype::kA, EdnsWith({nsid})),
+                     kOptionNsid),
+            std::string("\x00\xff", 2));
+  // An empty NSID turns it off.
+  ASSERT_TRUE(SetNsid(&config_, ""));
+  EXPECT_FALSE(OptionOf(Ask("www.example.test.", rrtype::kA, EdnsWith({nsid})),
+                        kOptionNsid));
+}
+
+// RFC 6891 6.2.3/7: the NSID counts against the client's UDP limit: with
+// the longest NSID a 512-octet client still gets at most 512 octets (TC
+// if the answer no longer fits), and errors with every option fit too.
+TEST_P(AnswerTest, LongestNsidKeepsToTheLimit) {
+  EXPECT_FALSE(SetNsid(&config_, std::string(kMaxNsidSize + 1, 'n')));
+  ASSERT_TRUE(SetNsid(&config_, std::string(kMaxNsidSize, 'n')));
+  const std::vector<uint8_t> nsid = testutil::EdnsOption(kOptionNsid);
+  Message m = Ask("big.example.test.", rrtype::kTxt, EdnsWith({nsid}, 512));
+  EXPECT_LE(last_.size, 512u);
+  EXPECT_EQ(OptionOf(m, kOptionNsid), std::string(kMaxNsidSize, 'n'));
+  EXPECT_TRUE(m.tc);
+  Message www = Ask("www.example.test.", rrtype::kA, EdnsWith({nsid}, 512));
+  EXPECT_FALSE(www.tc);
+  EXPECT_EQ(www.answer.size(), 2u);
+  EXPECT_EQ(OptionOf(www, kOptionNsid), std::string(kMaxNsidSize, 'n'));
+  // The longest question, REFUSED, with EDE, NSID and keepalive over TCP.
+  config_.tcp_keepalive = true;
+  std::string name;
+  for (int i = 0; i < 4; ++i) name += std::string(i < 3 ? 63 : 61, 'a') + ".";
+  Message e = Ask(MakeQuery(name, rrtype::kA,
+                            EdnsWith({nsid, testutil::EdnsOption(
+                                                kOptionKeepalive)})),
+                  Transport::kTcp);
+  EXPECT_EQ(e.rcode, 5);
+  EXPECT_TRUE(OptionOf(e, kOptionNsid));
+  EXPECT_TRUE(OptionOf(e, kOptionKeepalive));
+  EXPECT_LE(last_.size, 512u);
+}
+
+// RFC 7828 3.3.2: a TCP response to a query carrying edns-tcp-keepalive
+// gets it with the server's idle timeout in units of 100 ms; 3.3.1: over
+// UDP the option is ignored, so no response carries it; not unasked, and
+// not where no TCP server set it (the DPDK/XDP workers).
+TEST_P(AnswerTest, TcpKeepaliveOnlyOverTcpWhenAsked) {
+  const std::vector<uint8_t> ka = testutil::EdnsOption(kOptionKeepalive);
+  const auto query = MakeQuery("www.example.test.", rrtype::kA, EdnsWith({ka}));
+  EXPECT_FALSE(OptionOf(Ask(query, Transport::kTcp), kOptionKeepalive));
+  config_.tcp_keepalive = true;
+  config_.tcp_keepalive_timeout = 100;  // 10 s
+  EXPECT_EQ(OptionOf(Ask(query, Transport::kTcp), kOptionKeepalive),
+            std::string("\0\x64", 2));
+  EXPECT_FALSE(OptionOf(Ask(query, Transport::kUdp), kOptionKeepalive));
+  EXPECT_FALSE(OptionOf(Ask(MakeQuery("www.example.test.", rrtype::kA,
+                                      EdnsWith({})),
+                            Transport::kTcp),
+                        kOptionKeepalive));
+  // A client's TIMEOUT (RFC 7828 3.2.1 says it sends none) still asks.
+  EXPECT_EQ(OptionOf(Ask(MakeQuery("www.example.test.", rrtype::kA,
+                                   EdnsWith({testutil::EdnsOption(
+                                       kOptionKeepalive,
+                                       std::string("\0\x05", 2))})),
+                         Transport::kTcp),
+                     kOptionKeepalive),
+            std::string("\0\x64", 2));
+  // With NSID: both, and on an NXDOMAIN too.
+  ASSERT_TRUE(SetNsid(&config_, "p"));
+  Message both = Ask(MakeQuery("nope.example.test.", rrtype::kA,
+                               EdnsWith({ka, testutil::EdnsOption(
+                                                 kOptionNsid)})),
+                     Transport::kTcp);
+  EXPECT_EQ(both.rcode, 3);
+  EXPECT_EQ(OptionOf(both, kOptionKeepalive), std::string("\0\x64", 2));
+  EXPECT_EQ(OptionOf(both, kOptionNsid), "p");
+}
+
+// Padding (RFC 7830) hides the size of encrypted messages; popdns has no
+// encrypted transport (no DoT, no DoH), so it never pads (RFC 8467 4.1's
+// block-length policy is for those), also not when asked, as knotd 3.2 and
+// BIND 9.18 over UDP and TCP: the response is the unpadded one, byte for
+// byte.
+TEST_P(AnswerTest, PaddingOptionIsNotAnsweredInTheClear) {
+  for (Transport t : {Transport::kUdp, Transport::kTcp}) {
+    Ask(MakeQuery("www.example.test.", rrtype::kA, EdnsWith({})), t);
+    const std::vector<uint8_t> plain(buf_.begin(), buf_.begin() + last_.size);
+    Message m = Ask(MakeQuery("www.example.test.", rrtype::kA,
+                              EdnsWith({testutil::EdnsOption(
+                                  12, std::string(64, '\0'))})),
+                    t);
+    EXPECT_TRUE(m.opt_options.empty());
+    // The query is longer; the response is the same bytes.
+    EXPECT_EQ(std::vector<uint8_t>(buf_.begin(), buf_.begin() + last_.size),
+              plain);
+  }
 }
 
 // Messages for the control side (control/server/slow_path.h), built by
