@@ -597,10 +597,14 @@ AnswerResult AnswerParsed(const zone::ZoneSet& zones,
   }
   if (zones.IsExpired(z)) {
     // RFC 1035 3.3.13 / RFC 1996: a secondary whose copy expired stops
-    // answering from it.
+    // answering from it. With EDNS, EDE 24 "Invalid Data" (RFC 8914 4.25:
+    // the server cannot answer from the data it has), as NSD ("Zone has
+    // expired") and Knot (a zone without contents) say; 22 "No Reachable
+    // Authority" and 23 "Network Error" (4.23, 4.24) describe a
+    // resolver's failure to reach other servers, not its own data.
     return ErrorResponse(buf, q, config,
                          static_cast<uint16_t>(Rcode::kServFail),
-                         Outcome::kExpired);
+                         Outcome::kExpired, kEdeInvalidData);
   }
   if (q.qtype == rrtype::kDs && apex_label == 0 && q.qname.label_count > 0) {
     // RFC 4035 3.1.4.1: DS lives in the parent; answer from it if served.

@@ -102,6 +102,7 @@ inline size_t AnswerLimit(const Query& q, const AnswerConfig& config,
 // Header flags, counts and the OPT record; returns the response size.
 inline constexpr uint16_t kNoEde = 0xFFFF;
 inline constexpr uint16_t kEdeNotAuthoritative = 20;  // RFC 8914 4.21
+inline constexpr uint16_t kEdeInvalidData = 24;        // RFC 8914 4.25
 inline constexpr uint16_t kOptionEde = 15;
 
 // AnswerResult::rrl_name: what the response is accounted to, as BIND's RRL

@@ -242,6 +242,10 @@ RrlAction Rrl::Limited(uint8_t* buf, AnswerResult& r, const Client& client,
   return RrlAction::kDrop;
 }
 
+// No EDE in a slip (RFC 8914 has no code for rate limiting; 18 "Prohibited"
+// is for REFUSED to unauthorized clients) and no NSID: as BIND 9.18 and
+// Knot's mod-rrl, the slip is the smallest message that makes a real
+// client retry.
 void SlipResponse(uint8_t* buf, AnswerResult& r) {
   const bool badcookie = r.cookie != CookieState::kNone;
   size_t end = r.question_end;

@@ -781,6 +781,16 @@ def case_expire(c, key):
     r = peers.query(pop.port, "www.example.test.", "A")
     c.check(r is not None and r.rcode() == dns.rcode.SERVFAIL,
             "every name of the expired zone: SERVFAIL", r and r.to_text())
+    # RFC 8914 4.25 (issue 15): with EDNS, EDE 24 "Invalid Data", as NSD
+    # and Knot say of a zone they have no valid copy of; no OPT without.
+    ede = [o.code for o in (r.options if r is not None else ())
+           if o.otype == dns.edns.EDE]
+    c.check(ede == [24], "expired zone: EDE 24 (Invalid Data) with EDNS: %s"
+            % ede, r and r.to_text())
+    r = peers.query(pop.port, "www.example.test.", "A", edns=-1)
+    c.check(r is not None and r.rcode() == dns.rcode.SERVFAIL and
+            r.edns < 0, "expired zone without EDNS: SERVFAIL, no OPT",
+            r and r.to_text())
     line = pop.zone_status()
     c.check("expired" in line.lower(), "popdnsctl status says expired",
             pop.status()[1])

@@ -668,6 +668,59 @@ TEST_P(AnswerTest, PaddingOptionIsNotAnsweredInTheClear) {
   }
 }
 
+// RFC 1035 3.3.13: a secondary copy past its expiry is answered SERVFAIL;
+// RFC 8914 4.25: with EDNS it carries EDE 24 "Invalid Data" (what NSD and
+// Knot send for it); without EDNS there is no OPT to carry it.
+TEST(AnswerExpiredTest, ExpiredZoneIsServFailWithInvalidData) {
+  auto zone = testutil::MakeZone(
+      {"example.test.", ReadFile(POPDNS_TESTDATA "/example.test.zone")});
+  auto other = testutil::MakeZone(
+      {"other.test.", "@ SOA ns hm 1 1 1 1 60\n@ NS ns\nns A 192.0.2.1\n"});
+  ASSERT_TRUE(zone.ok() && other.ok());
+  zone::ZoneSet set;
+  set.AddExpired(*zone);
+  set.Add(*other);
+  for (bool precompiled : {true, false}) {
+    AnswerConfig config;
+    config.use_precompiled = precompiled;
+    ASSERT_TRUE(SetNsid(&config, "p"));
+    for (Transport t : {Transport::kUdp, Transport::kTcp}) {
+      auto ask = [&](std::string_view name, const QueryOptions& o) {
+        std::vector<uint8_t> buf(65535);
+        const std::vector<uint8_t> q = MakeQuery(name, rrtype::kA, o);
+        std::copy(q.begin(), q.end(), buf.begin());
+        const AnswerResult r =
+            Answer(set, config, t, buf.data(), q.size(), buf.size());
+        AnswerJob job{buf.data(), q.size(), buf.size(), {}, {}};
+        std::vector<uint8_t> copy(65535);
+        std::copy(q.begin(), q.end(), copy.begin());
+        job.buf = copy.data();
+        AnswerBurst(set, config, t, &job, 1);
+        EXPECT_EQ(job.result.size, r.size);
+        EXPECT_TRUE(std::equal(buf.begin(), buf.begin() + r.size,
+                               copy.begin()));
+        EXPECT_EQ(r.outcome, Outcome::kExpired);
+        auto m = testutil::ParseMessage(buf.data(), r.size);
+        EXPECT_TRUE(m.ok()) << m.status();
+        return m.ok() ? *m : Message{};
+      };
+      QueryOptions edns = EdnsWith({testutil::EdnsOption(kOptionNsid)});
+      for (const char* name : {"www.example.test.", "nope.example.test.",
+                               "example.test."}) {
+        Message m = ask(name, edns);
+        EXPECT_EQ(m.rcode, 2);
+        EXPECT_FALSE(m.aa);
+        EXPECT_TRUE(m.answer.empty() && m.authority.empty());
+        EXPECT_EQ(OptionOf(m, 15), std::string("\0\x18", 2)) << name;
+        EXPECT_EQ(OptionOf(m, kOptionNsid), "p");
+        Message plain = ask(name, {});
+        EXPECT_EQ(plain.rcode, 2);
+        EXPECT_FALSE(plain.has_opt);
+      }
+    }
+  }
+}
+
 // Messages for the control side (control/server/slow_path.h), built by
 // hand: a TSIG RR (RFC 8945 4.2) owned by "key." with an all-zero MAC, and
 // an IXFR query's SOA in the authority section (RFC 1995 3).

@@ -362,6 +362,46 @@ TEST_F(RrlEngineTest, Rfc7873SlipIsBadCookieAndValidCookieBypasses) {
   }
 }
 
+// A slip is as small as it can be: the TC=1 slip's OPT carries no option
+// (no NSID: RFC 5001 2.2 leaves honouring a request to the server), the
+// BADCOOKIE slip only the cookie; and neither has an EDE. RFC 8914 has no
+// code for rate limiting (18 "Prohibited", 4.19, is for REFUSED to an
+// unauthorized client; a slipped client is invited to retry over TCP or
+// with its cookie), and BIND 9.18 and Knot 3.2's mod-rrl send none.
+TEST_F(RrlEngineTest, SlipCarriesNoNsidAndNoEde) {
+  ASSERT_TRUE(SetNsid(&config_, "pop1"));
+  config_.cookies = &secrets_;
+  const Addr a = Ip("192.0.2.1");
+  for (bool cookie : {false, true}) {
+    SCOPED_TRACE(cookie ? "with a client cookie" : "without a cookie");
+    Rrl rrl(Settings(1, 1));
+    testutil::QueryOptions o;
+    o.edns = true;
+    o.edns_options = testutil::EdnsOption(kOptionNsid);
+    if (cookie) {
+      const auto c = testutil::EdnsOption(kOptionCookie, "\1\2\3\4\5\6\7\10");
+      o.edns_options.insert(o.edns_options.end(), c.begin(), c.end());
+    }
+    const auto query = testutil::MakeQuery("www.example.test.", rrtype::kA, o);
+    AnswerResult r = Answer1(query, a);
+    auto full = testutil::ParseMessage(buf_.data(), r.size);
+    ASSERT_TRUE(full.ok()) << full.status();
+    ASSERT_EQ(full->opt_options.size(), cookie ? 2u : 1u);
+    EXPECT_EQ(full->opt_options[0].first, kOptionNsid);
+    EXPECT_EQ(rrl.Apply(buf_.data(), r, a.client(), 0), RrlAction::kSend);
+    r = Answer1(query, a);
+    EXPECT_EQ(rrl.Apply(buf_.data(), r, a.client(), 0), RrlAction::kSend);
+    auto m = testutil::ParseMessage(buf_.data(), r.size);
+    ASSERT_TRUE(m.ok()) << m.status();
+    EXPECT_EQ(m->tc, !cookie);
+    ASSERT_TRUE(m->has_opt);
+    ASSERT_EQ(m->opt_options.size(), cookie ? 1u : 0u);
+    if (cookie) {
+      EXPECT_EQ(m->opt_options[0].first, kOptionCookie);
+    }
+  }
+}
+
 // The whitelist: its prefixes are never limited; log_only counts what
 // would be limited and limits nothing.
 TEST_F(RrlEngineTest, WhitelistAndLogOnly) {
