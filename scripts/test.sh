@@ -24,8 +24,11 @@ configure() {  # dir, extra meson args...
   fi
 }
 
-# Two cores: one ninja at a time, each using both.
-configure build
+# Two cores: one ninja at a time, each using both. No debug info in the
+# trees made here (a fresh one, as in CI): -g doubles the compile time of
+# a file (13.9 s against 7.9 s for zone_store.cc), and the sanitized tree
+# keeps line tables for its stack traces.
+configure build -Ddebug=false
 ninja -C build
 
 status=0
@@ -45,7 +48,8 @@ fi
 if [[ ! -f build-asan/build.ninja ]]; then
   CC=clang CXX=clang++ meson setup build-asan -Dwerror=true \
     -Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=false \
-    -Dfuzzers=true
+    -Dfuzzers=true -Ddebug=false -Dc_args=-gline-tables-only \
+    -Dcpp_args=-gline-tables-only
 fi
 configure build-asan
 ninja -C build-asan

@@ -34,6 +34,7 @@ fi
 work=$(mktemp -d /tmp/popdns-package-test.XXXXXX)
 installed=0
 created_policy=0
+created_dropin=0
 pid=""
 cleanup() {
   if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then kill "$pid"; fi
@@ -41,6 +42,7 @@ cleanup() {
     dpkg --purge popdns >"$work/purge.log" 2>&1 || cat "$work/purge.log" >&2
   fi
   if ((created_policy)); then rm -f /usr/sbin/policy-rc.d; fi
+  if ((created_dropin)); then rm -rf /etc/systemd/system/popdns.service.d; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -128,6 +130,23 @@ if command -v systemd-analyze >/dev/null; then
     tee "$work/verify.log" || true
   ! grep -qi 'unknown\|invalid\|failed' "$work/verify.log" ||
     fail "systemd-analyze verify $unit"
+  # The shipped drop-ins for the XDP and DPDK modes, installed where their
+  # comments say, merged into the unit the same way (systemd reads them
+  # from the unit's .d directory).
+  dropin_dir=/etc/systemd/system/popdns.service.d
+  [[ ! -e $dropin_dir ]] || fail "$dropin_dir exists already; not touching it"
+  for mode in xdp dpdk; do
+    mkdir -p "$dropin_dir"
+    created_dropin=1
+    zcat -f /usr/share/doc/popdns/examples/systemd/$mode.conf* \
+      >"$dropin_dir/dataplane.conf"
+    systemd-analyze verify --man=no "$unit" 2>&1 | grep -v '^$' |
+      tee "$work/verify-$mode.log" || true
+    ! grep -qi 'unknown\|invalid\|failed' "$work/verify-$mode.log" ||
+      fail "systemd-analyze verify $unit with the $mode drop-in"
+    rm -rf "$dropin_dir"
+    echo "the $mode drop-in verifies"
+  done
 fi
 /usr/sbin/popdns --check --config /etc/popdns/popdns.yaml ||
   fail "the installed example config does not check"

@@ -30,6 +30,7 @@
 #include "dataplane/dns/answer.h"
 #include "gtest/gtest.h"
 #include "tests/testutil/dns_message.h"
+#include "tests/testutil/sanitizer.h"
 
 namespace popdns::control {
 namespace {
@@ -561,20 +562,8 @@ void RunSequence(uint32_t seed, int hosts, int steps, int changesets_max) {
 
 TEST(IncrementalBuildTest, RandomChangesAnswerAsAFullBuild) {
   // INCREMENTAL_TEST_SEED=n: only seed n; INCREMENTAL_TEST_SEEDS=n: seeds
-  // 1..n (a longer run than the default 8). Under a sanitizer, whose
-  // point is memory errors rather than more random sequences, 3 (the CI
-  // time budget: 8 take minutes there).
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  constexpr uint32_t kDefaultSeeds = 3;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-  constexpr uint32_t kDefaultSeeds = 3;
-#else
-  constexpr uint32_t kDefaultSeeds = 8;
-#endif
-#else
-  constexpr uint32_t kDefaultSeeds = 8;
-#endif
+  // 1..n (a longer run than the default: 8, one under a sanitizer).
+  constexpr uint32_t kDefaultSeeds = testutil::kUnderSanitizer ? 1 : 8;
   const char* only = getenv("INCREMENTAL_TEST_SEED");
   const char* seeds = getenv("INCREMENTAL_TEST_SEEDS");
   const uint32_t last =
@@ -814,7 +803,8 @@ TEST(IncrementalBuildTest, RejectedChangeLeavesTheBase) {
 }
 
 TEST(IncrementalBuildTest, SeveralChangesetsAtOnce) {
-  for (uint32_t seed = 11; seed <= 12; ++seed) {
+  const uint32_t last = testutil::kUnderSanitizer ? 11 : 12;
+  for (uint32_t seed = 11; seed <= last; ++seed) {
     RunSequence(seed, 60, 20, 4);
     if (::testing::Test::HasFailure()) return;
   }
