@@ -209,6 +209,10 @@ def main():
     ap.add_argument("--out-dir", default=os.path.join(HERE, "results"))
     ap.add_argument("--no-save", action="store_true")
     a = ap.parse_args()
+    # This process, the update senders it forks and popdnsctl on CPU 0:
+    # the worker's core is the worker's (popdns pins its own threads with
+    # EAL's -l 0-1: the main lcore's on CPU 0).
+    os.sched_setaffinity(0, {0})
     popdnsctl = os.path.join(os.path.dirname(a.popdns), "popdnsctl")
     lines = []
 
@@ -252,7 +256,10 @@ dataplane:
         proc = subprocess.Popen(["timeout", "-k", "5", "1200", a.popdns,
                                  "--config", conf, "--listen",
                                  "127.0.0.1:%d" % port], stdout=log,
-                                stderr=subprocess.STDOUT)
+                                stderr=subprocess.STDOUT,
+                                # EAL places its lcores itself (-l 0-1)
+                                preexec_fn=lambda: os.sched_setaffinity(
+                                    0, range(os.cpu_count())))
         deadline = time.monotonic() + 400
         while time.monotonic() < deadline:
             with open(log.name) as f:
