@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <ctime>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "control/update/zone_edit.h"
@@ -10,6 +11,8 @@
 
 namespace popdns::update {
 namespace {
+
+constexpr auto kMinCommitInterval = std::chrono::milliseconds(4);
 
 void Log(const std::string& zone, const std::string& who,
          const std::string& what) {
@@ -99,11 +102,24 @@ UpdateReply UpdateService::Apply(const xfr::Message& m,
       continue;
     }
     q.committing = true;
+    // Commits of a zone at most every kMinCommitInterval: what arrives
+    // meanwhile joins the batch (one fsync, one new version for all of
+    // it). Every version published makes the workers' caches cold on
+    // what it rewrote; this bounds their number without touching the
+    // change -> visible time (a change is published before it is
+    // acknowledged).
+    const auto due = q.last_commit + kMinCommitInterval;
+    if (std::chrono::steady_clock::now() < due) {
+      lock.unlock();
+      std::this_thread::sleep_until(due);
+      lock.lock();
+    }
     std::vector<Pending*> batch;
     batch.swap(q.waiting);
     lock.unlock();
     Commit(apex, batch);
     lock.lock();
+    q.last_commit = std::chrono::steady_clock::now();
     for (Pending* b : batch) b->done = true;
     q.committing = false;
     done_.notify_all();

@@ -15,6 +15,7 @@
 #ifndef POPDNS_CONTROL_UPDATE_UPDATE_SERVICE_H_
 #define POPDNS_CONTROL_UPDATE_UPDATE_SERVICE_H_
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -73,6 +74,7 @@ class UpdateService {
   struct ZoneQueue {
     std::vector<Pending*> waiting;
     bool committing = false;
+    std::chrono::steady_clock::time_point last_commit;
   };
   // Commits `batch` (all for `apex`) as one change; fills each result.
   void Commit(const std::string& apex, const std::vector<Pending*>& batch);
