@@ -1167,6 +1167,19 @@ def fsync_probe(directory, count=50):
     return summary(lat)
 
 
+def save_result(out_dir, name, suffix, md, result):
+    """bench/results/NAME-DATE[SUFFIX].{md,json} (the update benches')."""
+    os.makedirs(out_dir, exist_ok=True)
+    base = os.path.join(out_dir, "%s-%s%s" % (
+        name, time.strftime("%Y-%m-%d", time.gmtime()), suffix))
+    with open(base + ".md", "w") as f:
+        f.write(md)
+    with open(base + ".json", "w") as f:
+        json.dump(result, f, indent=1, default=str)
+        f.write("\n")
+    print("wrote %s.md and .json" % base)
+
+
 def bench(a):
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
@@ -1232,16 +1245,8 @@ def bench(a):
         md = markdown(result, a)
         print(md)
         if not a.no_save:
-            os.makedirs(a.out_dir, exist_ok=True)
-            base = os.path.join(a.out_dir, "update_bench-%s%s" % (
-                time.strftime("%Y-%m-%d", time.gmtime()),
-                "-quick" if a.quick else ""))
-            with open(base + ".md", "w") as f:
-                f.write(md)
-            with open(base + ".json", "w") as f:
-                json.dump(result, f, indent=1, default=str)
-                f.write("\n")
-            print("wrote %s.md and .json" % base)
+            save_result(a.out_dir, "update_bench", "-quick" if a.quick else "",
+                        md, result)
         bad = any(s.get("error") for s in results)
         return 1 if bad else 0
     finally:

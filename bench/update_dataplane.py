@@ -328,14 +328,7 @@ def main():
         md = markdown(result, a)
         print(md)
         if not a.no_save:
-            os.makedirs(a.out_dir, exist_ok=True)
-            base = os.path.join(a.out_dir, "update_dataplane-%s" %
-                                time.strftime("%Y-%m-%d", time.gmtime()))
-            with open(base + ".md", "w") as f:
-                f.write(md)
-            with open(base + ".json", "w") as f:
-                json.dump(result, f, indent=1, default=str)
-            print("wrote %s.md and .json" % base)
+            ub.save_result(a.out_dir, "update_dataplane", "", md, result)
         return 0
     finally:
         if up:

@@ -24,7 +24,6 @@ Writes bench/results/update_replay-DATE.{md,json}. Traffic: loopback only
 and stopped by its PID.
 """
 import argparse
-import json
 import multiprocessing
 import os
 import re
@@ -306,14 +305,7 @@ dataplane:
         md = markdown(r, a)
         print(md)
         if not a.no_save:
-            os.makedirs(a.out_dir, exist_ok=True)
-            base = os.path.join(a.out_dir, "update_replay-%s" %
-                                time.strftime("%Y-%m-%d", time.gmtime()))
-            with open(base + ".md", "w") as f:
-                f.write(md)
-            with open(base + ".json", "w") as f:
-                json.dump(r, f, indent=1, default=str)
-            print("wrote %s.md and .json" % base)
+            ub.save_result(a.out_dir, "update_replay", "", md, r)
         return 0
     finally:
         if proc is not None and proc.poll() is None:
