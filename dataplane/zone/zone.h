@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "dataplane/dns/wire.h"
 #include "dataplane/zone/grow_only_array.h"
 #include "dataplane/zone/huge_page_allocator.h"
 #include "dataplane/zone/name_index.h"
@@ -213,19 +214,12 @@ struct Zone {
   // Control thread: negative_ttl and soa_stamp from the SOA RRset
   // (soa_rrset), whose RDATA ends with serial and timers (RFC 1035 3.3.13).
   void SetSoaStamp() {
-    auto Load32 = [](const uint8_t* p) {
-      return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 |
-             uint32_t{p[2]} << 8 | p[3];
-    };
     const RRset& soa = rrsets[soa_rrset];
     const uint8_t* rdata = Bytes(soa.rdata_offset);
-    const uint16_t rdlen = static_cast<uint16_t>(rdata[0] << 8 | rdata[1]);
-    const uint8_t* timers = rdata + 2 + rdlen - 20;
-    serial = Load32(timers);
-    negative_ttl = std::min(soa.ttl, Load32(timers + 16));
-    for (int i = 0; i < 4; ++i) {
-      soa_stamp[i] = static_cast<uint8_t>(negative_ttl >> (24 - 8 * i));
-    }
+    const uint8_t* timers = rdata + 2 + dns::Load16(rdata) - 20;
+    serial = dns::Load32(timers);
+    negative_ttl = std::min(soa.ttl, dns::Load32(timers + 16));
+    dns::Store32(soa_stamp, negative_ttl);
     std::memcpy(soa_stamp + 4, timers, 20);
   }
 
