@@ -27,6 +27,7 @@
 #include "control/server/event_counters.h"
 #include "control/server/exception_interface.h"
 #include "control/server/health.h"
+#include "control/server/huge_page_malloc.h"
 #include "control/server/metrics.h"
 #include "control/server/xdp_mode.h"
 #include "dataplane/dpdk/dataplane.h"
@@ -443,4 +444,7 @@ int Run(int argc, char** argv) {
 }  // namespace
 }  // namespace popdns::control
 
-int main(int argc, char** argv) { return popdns::control::Run(argc, argv); }
+int main(int argc, char** argv) {
+  popdns::control::ReexecWithHugePageMalloc(argv);
+  return popdns::control::Run(argc, argv);
+}

@@ -194,6 +194,21 @@ def check_check_mode(tmp):
           r.stdout, "--check: a missing zone file is an error naming it")
 
 
+def check_huge_page_malloc(pid):
+    """popdns re-executed itself (same PID) with glibc's malloc on THP."""
+    try:
+        thp = open("/sys/kernel/mm/transparent_hugepage/enabled").read()
+    except OSError:
+        thp = "[never]"
+    env = open("/proc/%d/environ" % pid, "rb").read().split(b"\0")
+    tunables = [e for e in env if e.startswith(b"GLIBC_TUNABLES=")]
+    if "[never]" in thp:
+        check(not tunables, "THP off in the kernel: popdns is not re-executed")
+        return
+    check(tunables == [b"GLIBC_TUNABLES=glibc.malloc.hugetlb=1"],
+          "the running popdns has glibc.malloc.hugetlb=1 (%r)" % tunables)
+
+
 def check_daemon_replies(tmp):
     """popdnsctl's replies end with a newline, the failing ones too."""
     zone = os.path.join(tmp, "live.zone")
@@ -210,6 +225,7 @@ def check_daemon_replies(tmp):
             if os.path.exists(sock) or proc.poll() is not None:
                 break
             time.sleep(0.05)
+        check_huge_page_malloc(proc.pid)
         r = run([POPDNSCTL, "--socket=" + sock, "status"])
         check(r.returncode == 0 and "example.test." in r.stdout and
               r.stdout.endswith("\n"), "popdnsctl status ends with a newline")
