@@ -1,10 +1,12 @@
 #include "control/build/zone_builder.h"
 
 #include <algorithm>
+#include <malloc.h>
 #include <cstring>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "control/build/answer_compiler.h"
 #include "dataplane/dns/name.h"
@@ -60,16 +62,50 @@ class Builder {
   std::vector<ZoneRecord> records_;
   std::vector<uint32_t> node_of_;
   std::vector<std::string_view> node_names_;
-  absl::flat_hash_map<std::string_view, uint32_t, zone::NameHash> node_index_;
+  // The nodes by name: an entry is a node_names_ index (4 bytes, where a
+  // view and an index took 24 and the table was the peak of a load).
+  struct NodeNameHash {
+    using is_transparent = void;
+    const std::vector<std::string_view>* names;
+    size_t operator()(uint32_t i) const { return (*this)((*names)[i]); }
+    size_t operator()(std::string_view name) const {
+      return zone::NameHash()(name);
+    }
+  };
+  struct SameNodeName {
+    using is_transparent = void;
+    const std::vector<std::string_view>* names;
+    std::string_view NameOf(uint32_t i) const { return (*names)[i]; }
+    std::string_view NameOf(std::string_view name) const { return name; }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return NameOf(a) == NameOf(b);
+    }
+  };
+  using NodeIndex = absl::flat_hash_set<uint32_t, NodeNameHash, SameNodeName>;
+  NodeIndex node_index_{0, NodeNameHash{&node_names_},
+                        SameNodeName{&node_names_}};
+  // The node named `name`, added (with its name) if new; true if added.
+  std::pair<uint32_t, bool> NodeOf(std::string_view name) {
+    bool added = false;
+    const uint32_t id = *node_index_.lazy_emplace(name, [&](const auto& ctor) {
+      added = true;
+      const auto next = static_cast<uint32_t>(node_names_.size());
+      node_names_.push_back(name);
+      ctor(next);
+    });
+    return {id, added};
+  }
   const BuildOptions options_;
   std::shared_ptr<LineageState> state_;  // updatable only
 };
 
 absl::Status Builder::Collect() {
   node_of_.resize(records_.size());
-  // Owners repeat (A and AAAA, RRSIGs): about 3/4 as many nodes as records
-  // in a typical zone; sized once, so no rehash holds two tables at once.
-  node_index_.reserve(records_.size() * 3 / 4);
+  // Owners repeat (A and AAAA, RRSIGs) and ancestors add a few: sized
+  // once for as many nodes as records (5 bytes a slot), so no rehash.
+  node_index_.reserve(records_.size());
+  node_names_.reserve(records_.size());
   for (size_t i = 0; i < records_.size(); ++i) {
     ZoneRecord& rec = records_[i];
     for (char& c : rec.owner) c = static_cast<char>(dns::LowerAscii(c));
@@ -82,25 +118,20 @@ absl::Status Builder::Collect() {
           rec.file.path(), ":", rec.line, ": malformed RDATA for type ", rec.type));
     }
     const std::string_view owner = rec.owner;
-    auto [it, added] = node_index_.try_emplace(owner, node_names_.size());
-    if (added) node_names_.push_back(owner);
-    node_of_[i] = it->second;
+    node_of_[i] = NodeOf(owner).first;
   }
   return absl::OkStatus();
 }
 
 void Builder::AddAncestors() {
   const std::string_view apex = zone_->apex;
-  auto [it, added] = node_index_.try_emplace(apex, node_names_.size());
-  if (added) node_names_.push_back(apex);
+  NodeOf(apex);
   const size_t n = node_names_.size();
   for (size_t i = 0; i < n; ++i) {
     std::string_view name = node_names_[i];
     while (name.size() > apex.size()) {
       name.remove_prefix(1u + static_cast<uint8_t>(name[0]));
-      auto [pit, padded] = node_index_.try_emplace(name, node_names_.size());
-      if (!padded) break;  // its ancestors are already there
-      node_names_.push_back(name);
+      if (!NodeOf(name).second) break;  // its ancestors are already there
     }
   }
 }
@@ -150,7 +181,9 @@ absl::Status Builder::Layout() {
     node.labels = static_cast<uint8_t>(dns::CountLabels(node.name));
   }
   // Names are copied: free the name tables before the RDATA arena grows,
-  // and each record's strings once laid out, to keep the peak low.
+  // and each record's strings once laid out, to keep the peak low
+  // (malloc_trim every 128k records: freed strings are not memory the
+  // arena, mapped apart, could reuse).
   std::vector<std::string_view>().swap(node_names_);
   size_t k = 0;
   while (k < order.size()) {
@@ -180,6 +213,7 @@ absl::Status Builder::Layout() {
           std::string().swap(rec.owner);
         }
       }
+      if ((k >> 17) != ((k - count) >> 17)) malloc_trim(0);
       if (count > 0xFFFF) {
         return absl::InvalidArgumentError(absl::StrCat(
             first.file.path(), ":", first.line, ": more than 65535 records in one "
@@ -301,9 +335,12 @@ absl::Status Builder::Run() {
   if (absl::Status s = Collect(); !s.ok()) return s;
   AddAncestors();
   // Layout needs only node_of_ and node_names_: the table goes first.
-  absl::flat_hash_map<std::string_view, uint32_t, zone::NameHash>().swap(
-      node_index_);
+  NodeIndex(0, NodeNameHash{&node_names_}, SameNodeName{&node_names_})
+      .swap(node_index_);
   if (absl::Status s = Layout(); !s.ok()) return s;
+  // The records Layout freed go back to the system before the answers'
+  // arrays (mapped apart) grow: otherwise the load peaks with both.
+  malloc_trim(0);
   Zone& z = *zone_;
   const zone::Node& apex = z.nodes[z.apex_node];
   const zone::RRset* soa = z.FindRRset(apex, rrtype::kSoa);

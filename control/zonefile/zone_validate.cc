@@ -6,6 +6,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
+#include "absl/strings/match.h"
 #include "control/zonefile/name_text.h"
 #include "control/zonefile/rdata_text.h"
 #include "control/zonefile/text_util.h"
@@ -187,6 +189,19 @@ class LowerOwners {
   absl::flat_hash_map<uint32_t, std::string> copies_;
 };
 
+// Whether two records of one RRset are the same RR: names inside RDATA
+// compare case-insensitively (RFC 4343), so "NS A.example." and
+// "NS a.example." are one. Lowercased copies are made only for RDATA that
+// differs in case alone.
+bool SameRdata(const ZoneRecord& a, const ZoneRecord& b) {
+  if (a.rdata == b.rdata) return true;
+  if (!absl::EqualsIgnoreCase(a.rdata, b.rdata)) return false;
+  auto la = RdataWithLowercaseNames(a.type, a.rdata);
+  auto lb = RdataWithLowercaseNames(b.type, b.rdata);
+  return (la ? std::string_view(*la) : std::string_view(a.rdata)) ==
+         (lb ? std::string_view(*lb) : std::string_view(b.rdata));
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<ZoneRecord>> NormalizeAndValidateZone(
@@ -212,26 +227,27 @@ absl::StatusOr<std::vector<ZoneRecord>> NormalizeAndValidateZone(
   // Records are checked in place and moved out only at the end, so the
   // string_views into their owners and RDATA stay valid throughout.
   const LowerOwners keys(records);
-  // Names inside RDATA compare case-insensitively too, so "NS A.example."
-  // and "NS a.example." are one RR.
-  // Only records with names in their RDATA have an entry (a few percent
-  // of a large zone), so this stays small.
-  absl::flat_hash_map<uint32_t, std::string> lowered;
-  for (size_t i = 0; i < records.size(); ++i) {
-    auto l = RdataWithLowercaseNames(records[i].type, records[i].rdata);
-    if (l) lowered.emplace(static_cast<uint32_t>(i), std::move(*l));
-  }
-  // One hash entry per RRset: its TTL and the last record kept in it.
-  // Records of an RRset are chained, so a duplicate is found by walking
-  // the (usually one or two) records before it.
+  // RRsets by the index of their first record: hashing and comparing look
+  // at the records, so an entry is 8 bytes and the table is sized once
+  // (keyed by owner views it was 32, and its growth the load's peak).
+  // Records of an RRset are chained from `last`, so a duplicate is found
+  // by walking the (usually one or two) records before it.
   constexpr uint32_t kNoRecord = 0xFFFFFFFF;
-  struct RrsetState {
-    uint32_t ttl;
-    uint32_t last;
+  struct RrsetHash {
+    const LowerOwners* keys;
+    size_t operator()(uint32_t i) const {
+      return absl::Hash<RrsetKey>()(keys->Rrset(i));
+    }
   };
-  absl::flat_hash_map<RrsetKey, RrsetState> rrsets;
-  // No reserve: a big zone has fewer RRsets than records, and an
-  // oversized table is the largest temporary of a load.
+  struct SameRrset {
+    const LowerOwners* keys;
+    bool operator()(uint32_t a, uint32_t b) const {
+      return keys->Rrset(a) == keys->Rrset(b);
+    }
+  };
+  // first record -> last record kept in the RRset
+  absl::flat_hash_map<uint32_t, uint32_t, RrsetHash, SameRrset> rrsets(
+      records.size(), RrsetHash{&keys}, SameRrset{&keys});
 
   std::vector<uint32_t> previous(records.size(), kNoRecord);
   // The CNAME/DNAME rules only concern owners that have one of them.
@@ -241,40 +257,35 @@ absl::StatusOr<std::vector<ZoneRecord>> NormalizeAndValidateZone(
       owners.try_emplace(keys.Owner(i));
     }
   }
-  auto rdata_of = [&](size_t i) -> std::string_view {
-    if (lowered.empty()) return records[i].rdata;
-    auto it = lowered.find(static_cast<uint32_t>(i));
-    return it == lowered.end() ? std::string_view(records[i].rdata)
-                               : std::string_view(it->second);
-  };
   std::vector<bool> keep(records.size(), false);
   for (size_t i = 0; i < records.size(); ++i) {
     ZoneRecord& record = records[i];
     const uint32_t index = static_cast<uint32_t>(i);
-    auto [it, inserted] =
-        rrsets.try_emplace(keys.Rrset(i), RrsetState{record.ttl, index});
+    auto [it, inserted] = rrsets.try_emplace(index, index);
     if (!inserted) {
       bool duplicate = false;
-      for (uint32_t j = it->second.last; j != kNoRecord; j = previous[j]) {
-        if (rdata_of(j) == rdata_of(i)) {
+      for (uint32_t j = it->second; j != kNoRecord; j = previous[j]) {
+        if (SameRdata(records[j], record)) {
           duplicate = true;
           break;
         }
       }
       if (duplicate) continue;
-      if (it->second.ttl != record.ttl) {
+      // The RRset's first record never changes its TTL.
+      const uint32_t rrset_ttl = records[it->first].ttl;
+      if (rrset_ttl != record.ttl) {
         if (warnings != nullptr) {
           warnings->push_back(Cat(record.file, ":", record.line,
                                   ": TTL mismatch in ",
                                   NameToText(record.owner), " ",
                                   TypeToText(record.type), " RRset: ",
-                                  record.ttl, " changed to ", it->second.ttl,
+                                  record.ttl, " changed to ", rrset_ttl,
                                   " (RFC 2181 5.2)"));
         }
-        record.ttl = it->second.ttl;
+        record.ttl = rrset_ttl;
       }
-      previous[i] = it->second.last;
-      it->second.last = index;
+      previous[i] = it->second;
+      it->second = index;
     }
     keep[i] = true;
     if (!owners.empty()) {
