@@ -1,5 +1,6 @@
 #include "control/server/huge_page_malloc.h"
 
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -25,6 +26,30 @@ bool UnderValgrind() {
   return preload != nullptr && std::strstr(preload, "vgpreload") != nullptr;
 }
 
+// The program's own path: the name the kernel gives the new process
+// (comm, what ps, pidof and the tests see) comes from it; executing
+// /proc/self/exe would make it "exe". Empty if the file is gone (a package
+// upgrade replaced it).
+std::string OwnPath() {
+  char buf[4096];
+  const ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n <= 0) return "";
+  std::string path(buf, static_cast<size_t>(n));
+  if (path.ends_with(" (deleted)") || access(path.c_str(), X_OK) != 0) {
+    return "";
+  }
+  return path;
+}
+
+// After an exec of /proc/self/exe: the name the program would have had.
+void RenameFromExe(const char* argv0) {
+  char comm[17] = {};
+  if (prctl(PR_GET_NAME, comm) != 0 || std::strcmp(comm, "exe") != 0) return;
+  if (argv0 == nullptr) return;
+  const char* base = std::strrchr(argv0, '/');
+  prctl(PR_SET_NAME, base ? base + 1 : argv0);
+}
+
 }  // namespace
 
 std::string HugePageMallocTunables(const char* current, bool thp_never) {
@@ -40,9 +65,13 @@ void ReexecWithHugePageMalloc(char** argv) {
   if (UnderValgrind()) return;
   const std::string tunables =
       HugePageMallocTunables(std::getenv("GLIBC_TUNABLES"), ThpNever());
-  if (tunables.empty()) return;
+  if (tunables.empty()) {
+    RenameFromExe(argv[0]);
+    return;
+  }
   if (setenv("GLIBC_TUNABLES", tunables.c_str(), 1) != 0) return;
-  execv("/proc/self/exe", argv);
+  const std::string self = OwnPath();
+  execv(self.empty() ? "/proc/self/exe" : self.c_str(), argv);
   // Still here: carry on with the small pages (the variable set now stops
   // a second attempt by a child that execs us).
 }

@@ -207,6 +207,9 @@ def check_huge_page_malloc(pid):
         return
     check(tunables == [b"GLIBC_TUNABLES=glibc.malloc.hugetlb=1"],
           "the running popdns has glibc.malloc.hugetlb=1 (%r)" % tunables)
+    comm = open("/proc/%d/comm" % pid).read().strip()
+    check(comm == "popdns", "and is still named popdns for ps and pidof "
+          "(comm %r)" % comm)
 
 
 def check_daemon_replies(tmp):
