@@ -13,6 +13,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "control/answers/network_prefix.h"
 #include "control/zonefile/name_text.h"
 #include "dataplane/dns/answer.h"
 
@@ -704,6 +705,59 @@ absl::Status ReadCookies(const std::string& file, const YAML::Node& n,
   return absl::OkStatus();
 }
 
+// `networks:` ({name, prefixes} each), checked as the data path will
+// build them: prefixes parse, no prefix in two networks, names unique.
+absl::Status ReadNetworks(const std::string& file, const YAML::Node& n,
+                          Config* c) {
+  if (!n.IsSequence()) return At(file, n.Mark(), "networks: expected a list");
+  std::vector<zone::NetworkTable::Prefix> all;
+  for (const YAML::Node& net : n) {
+    if (!net.IsMap() || !net["name"] || !net["prefixes"]) {
+      return At(file, net.Mark(), "network: needs 'name' and 'prefixes'");
+    }
+    for (const auto& kv : net) {
+      const std::string key = kv.first.as<std::string>();
+      if (key != "name" && key != "prefixes") {
+        return At(file, kv.first.Mark(), "network: unknown key '" + key + "'");
+      }
+    }
+    NetworkConfig nc;
+    nc.name = net["name"].as<std::string>();
+    if (nc.name.empty()) return At(file, net["name"].Mark(), "network: empty name");
+    for (const NetworkConfig& other : c->networks) {
+      if (other.name == nc.name) {
+        return At(file, net["name"].Mark(),
+                  "network " + nc.name + " defined twice");
+      }
+    }
+    if (c->networks.size() >= zone::NetworkTable::kNoNetwork) {
+      return At(file, net.Mark(), "networks: too many");
+    }
+    const YAML::Node& prefixes = net["prefixes"];
+    if (!prefixes.IsSequence() || prefixes.size() == 0) {
+      return At(file, prefixes.Mark(),
+                "network " + nc.name + ": prefixes: expected a non-empty list");
+    }
+    for (const YAML::Node& p : prefixes) {
+      const std::string text = p.as<std::string>();
+      auto prefix = ParseNetworkPrefix(
+          text, static_cast<uint16_t>(c->networks.size()));
+      if (!prefix.ok()) {
+        return At(file, p.Mark(), "network " + nc.name + ": " +
+                                      std::string(prefix.status().message()));
+      }
+      all.push_back(*prefix);
+      nc.prefixes.push_back(text);
+    }
+    c->networks.push_back(std::move(nc));
+  }
+  if (auto table = zone::NetworkTable::Build(std::move(all)); !table.ok()) {
+    return At(file, n.Mark(),
+              "networks: " + std::string(table.status().message()));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ReadTop(const std::string& file, const YAML::Node& root,
                      Config* c) {
   const std::filesystem::path dir =
@@ -764,6 +818,10 @@ absl::Status ReadTop(const std::string& file, const YAML::Node& root,
       s = ReadRrl(file, v, &c->rrl);
     } else if (key == "cookies") {
       s = ReadCookies(file, v, &c->cookies);
+    } else if (key == "pop") {
+      c->pop = v.as<std::string>();
+    } else if (key == "networks") {
+      s = ReadNetworks(file, v, c);
     } else {
       return At(file, kv.first.Mark(), "unknown key '" + key + "'");
     }

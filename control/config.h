@@ -148,6 +148,13 @@ struct CookieSection {
 dns::RrlSettings RrlSettingsOf(const RrlSection& rrl);
 dns::CookieSecrets CookieSecretsOf(const CookieSection& cookies);
 
+// A named client network (issue 16): the prefixes of the resolvers and
+// clients that answers with variants may single out.
+struct NetworkConfig {
+  std::string name;
+  std::vector<std::string> prefixes;  // "192.0.2.0/24", "2001:db8::/32"
+};
+
 struct Config {
   std::vector<std::string> listen;  // "127.0.0.1:53", "[::1]:53"
   std::vector<ZoneConfig> zones;
@@ -170,6 +177,11 @@ struct Config {
   // route before the service address goes away. 0: stop at once. Also
   // the default delay of `popdnsctl drain`.
   int shutdown_drain_seconds = 0;
+  // This PoP's name, for answers that vary by PoP; empty: none.
+  std::string pop;
+  // Client networks; non-empty turns EDNS Client Subnet on (RFC 7871: a
+  // query's ECS option is checked and echoed with the answer's scope).
+  std::vector<NetworkConfig> networks;
   DataplaneSection dataplane;
   ManagementSection management;
   RrlSection rrl;

@@ -118,6 +118,28 @@ SECTIONS = [
             "are ignored",
             "DNS cookies (RFC 7873) with interoperable server cookies "
             "(RFC 9018), over UDP and TCP."),
+        Key("pop", "string", "empty: none",
+            "This PoP's name, for answers that differ by PoP (issue 16; "
+            "no zone data uses it yet)."),
+        Key("networks", "list (see `networks[]`)",
+            "empty: EDNS Client Subnet off",
+            "Named client networks for answers that differ by client "
+            "(issue 16). Non-empty turns EDNS Client Subnet (RFC 7871) on, "
+            "on every path: a query's ECS option is checked (FORMERR when "
+            "malformed, RFC 7871 6) and sent back with the answer's scope "
+            "(0: the same answer for every client, which is every answer "
+            "until zones carry variants). Off, ECS options are ignored, as "
+            "by Knot and NSD."),
+    ]),
+    Section("networks[]", "Client networks",
+            "Each entry of `networks:` names a set of prefixes. Prefixes may "
+            "nest across networks (the longest prefix wins); the same prefix "
+            "in two networks is an error.", [
+        Key("name", "string", "required", "The network's name; unique."),
+        Key("prefixes", "list of `ADDR/LEN` (IPv4 or IPv6) or addresses",
+            "required",
+            "Its prefixes, with no bits set past their length "
+            "(`192.0.2.0/24`, `2001:db8::/32`, `198.51.100.7`)."),
     ]),
     Section("zones[]", "Zones",
             "Each entry of `zones:` is a mapping; it needs `name`, and "

@@ -199,6 +199,7 @@ int Run(int argc, char** argv) {
     }
     dp_config.answer.udp_payload = config.udp_payload;
     (void)dns::SetNsid(&dp_config.answer, config.nsid);  // length checked
+    dp_config.answer.client_subnet = !config.networks.empty();
     dp_config.rrl = RrlSettingsOf(config.rrl);
     dp_config.cookies_enabled = config.cookies.enabled;
     dp_config.cookies = CookieSecretsOf(config.cookies);
@@ -255,6 +256,7 @@ int Run(int argc, char** argv) {
   dns::AnswerConfig answer_config;
   answer_config.udp_payload = config.udp_payload;
   (void)dns::SetNsid(&answer_config, config.nsid);
+  answer_config.client_subnet = !config.networks.empty();
   xfr::XfrServer xfr_server(&store, &replicator, keyring->get(), &snapshots,
                             answer_config);
   SocketServer server(config, &snapshots, &stats);

@@ -57,6 +57,12 @@ struct AnswerConfig {
   // tcp_keepalive (only the kernel-socket TCP server sets it).
   bool tcp_keepalive = false;
   uint16_t tcp_keepalive_timeout = 0;
+  // EDNS Client Subnet (RFC 7871) on: the server has client networks
+  // (config `networks:`). A query's ECS option is then checked (FORMERR
+  // when malformed, RFC 7871 6) and echoed with the scope of the answer
+  // (7.2.1: 0 for an answer that is the same for every client); off, it
+  // is ignored.
+  bool client_subnet = false;
 };
 
 // Sets config->nsid_option to the NSID option carrying `nsid` (any octets;

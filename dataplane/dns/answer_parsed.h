@@ -54,6 +54,20 @@ inline void ApplyOptionRequests(const AnswerConfig& config,
   }
 }
 
+// RFC 7871 with client networks on: a malformed ECS option is FORMERR
+// (6: "SHOULD return FORMERR"), a well-formed one comes back in the
+// response with the family, source prefix and address of the query and
+// the answer's scope (7.2.1; 0 until an answer chose by it).
+inline void ApplyClientSubnet(Query* q) {
+  if (!q->ecs_valid) {
+    if (q->verdict == QueryVerdict::kAnswer) q->verdict = QueryVerdict::kFormErr;
+    return;
+  }
+  q->ecs_out = true;
+  q->opt_extra = static_cast<uint16_t>(q->opt_extra +
+                                       ClientSubnetOptionSize(q->ecs));
+}
+
 // ParseQuery, then what `config` says about kSlowPath: a server with
 // nobody to hand such messages to answers them itself (LocalVerdict); then
 // the NSID and keepalive requests, and the COOKIE option, if any and
@@ -67,6 +81,9 @@ inline void ParseForConfig(const AnswerConfig& config, Transport transport,
   }
   if ((q->edns_nsid || q->edns_keepalive) && q->has_edns) [[unlikely]] {
     ApplyOptionRequests(config, transport, q);
+  }
+  if (q->edns_ecs && q->has_edns && config.client_subnet) [[unlikely]] {
+    ApplyClientSubnet(q);
   }
   if ((q->cookie_len != 0 || q->cookie_malformed) && q->has_edns &&
       config.cookies != nullptr) [[unlikely]] {
@@ -183,6 +200,11 @@ inline constexpr uint16_t kOptionEde = 15;
         Store16(c + 2, 2);
         Store16(c + 4, config.tcp_keepalive_timeout);
         c += kKeepaliveOptionSize;
+      }
+      if (q.ecs_out) {
+        // RFC 7871 7.2.1 (AnswerLimit left its room).
+        c += WriteClientSubnet(q.ecs, q.ecs_scope, c,
+                               ClientSubnetOptionSize(q.ecs));
       }
       if (q.cookie_out) {
         // RFC 7873 5.2.3-5.2.5: the client cookie and our server cookie.

@@ -36,6 +36,11 @@ struct ClientSubnet {
 // MUST be set to 0").
 bool ParseClientSubnet(const uint8_t* data, size_t len, ClientSubnet* out);
 
+// The bytes the answer's option takes (code, length, data).
+inline size_t ClientSubnetOptionSize(const ClientSubnet& query) {
+  return 4 + 4 + (query.source_prefix + 7u) / 8u;
+}
+
 // Writes the option (code, length, data) for an answer: the query's
 // family, source prefix and address, and `scope` (7.2.1). Returns the
 // bytes written, 0 if `room` is too small (at most 4 + 4 + 16).

@@ -25,8 +25,8 @@ void NoteCookie(const uint8_t* data, size_t olen, Query* q) {
 }
 
 // Checks that the OPT RDATA is a sequence of whole {code, length, data}
-// options (RFC 6891 6.1.2); of the options only EXPIRE, COOKIE, NSID and
-// edns-tcp-keepalive are noted.
+// options (RFC 6891 6.1.2); of the options only EXPIRE, COOKIE, NSID,
+// edns-tcp-keepalive and the first ECS are noted.
 bool OptionsWellFormed(const uint8_t* p, size_t rdlen, Query* q) {
   size_t i = 0;
   while (i < rdlen) {
@@ -42,6 +42,10 @@ bool OptionsWellFormed(const uint8_t* p, size_t rdlen, Query* q) {
     // edns-tcp-keepalive without TIMEOUT; like BIND a TIMEOUT is ignored.
     if (code == kOptionNsid) q->edns_nsid = true;
     if (code == kOptionKeepalive) q->edns_keepalive = true;
+    if (code == kEdnsClientSubnet && !q->edns_ecs) [[unlikely]] {
+      q->edns_ecs = true;
+      q->ecs_valid = ParseClientSubnet(p + i, olen, &q->ecs);
+    }
     i += olen;
   }
   return true;

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "dataplane/dns/client_subnet.h"
 #include "dataplane/dns/cookie.h"
 #include "dataplane/dns/name.h"
 #include "dataplane/dns/wire.h"
@@ -63,8 +64,20 @@ struct Query {
   // edns-tcp-keepalive (RFC 7828, TCP only) option.
   bool nsid_out = false;
   bool keepalive_out = false;
+  // The first EDNS Client Subnet option (RFC 7871): seen, and whether it
+  // is well-formed (client_subnet.h; `ecs` holds it then). Looked at only
+  // when the server has client networks (AnswerConfig::client_subnet):
+  // then a malformed one is FORMERR and the response carries the option
+  // back (ecs_out) with ecs_scope, else it is ignored as by a server
+  // without ECS (RFC 7871 7.1.3).
+  bool edns_ecs = false;
+  bool ecs_valid = false;
+  bool ecs_out = false;
+  uint8_t ecs_scope = 0;
+  ClientSubnet ecs;
   // Octets of options the response's OPT record will carry besides an
-  // EDE (COOKIE, NSID, keepalive), so that the answer leaves room for them.
+  // EDE (COOKIE, NSID, keepalive, ECS), so that the answer leaves room
+  // for them.
   uint16_t opt_extra = 0;
   uint8_t cookie[kMaxCookieOption];
   uint8_t server_cookie[kServerCookieSize];

@@ -301,6 +301,46 @@ TEST(AbuseConfig, RrlAndCookies) {
 
 // `nsid:` (RFC 5001) as Knot's server.nsid: text, or hex after "0x";
 // at most dns::kMaxNsidSize octets; empty or absent: none.
+// Issue 16: this PoP's name and the client networks (which turn EDNS
+// Client Subnet on).
+TEST(NetworksConfig, NamesAndPrefixes) {
+  auto c = Load(
+      "pop: fra1\n"
+      "networks:\n"
+      "  - {name: eu, prefixes: [\"192.0.2.0/24\", \"2001:db8::/32\"]}\n"
+      "  - {name: fra-office, prefixes: [\"192.0.2.128/25\", \"198.51.100.7\"]}\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->pop, "fra1");
+  ASSERT_EQ(c->networks.size(), 2u);
+  EXPECT_EQ(c->networks[0].name, "eu");
+  EXPECT_EQ(c->networks[0].prefixes,
+            (std::vector<std::string>{"192.0.2.0/24", "2001:db8::/32"}));
+  EXPECT_EQ(c->networks[1].prefixes.size(), 2u);
+  auto none = Load("listen: [\"127.0.0.1:53\"]\n");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->networks.empty());
+  EXPECT_EQ(none->pop, "");
+}
+
+TEST(NetworksConfig, ErrorsSayWhereAndWhat) {
+  EXPECT_EQ(ErrorOf("networks:\n  - {name: eu, prefixes: [\"192.0.2.1/24\"]}\n"),
+            ":2:27: network eu: '192.0.2.1/24': address bits set beyond /24");
+  EXPECT_EQ(ErrorOf("networks:\n  - {name: eu, prefixes: [\"10.0.0.0/40\"]}\n"),
+            ":2:27: network eu: '10.0.0.0/40': prefix length must be 0..32");
+  EXPECT_EQ(ErrorOf("networks:\n  - {name: eu}\n"),
+            ":2:5: network: needs 'name' and 'prefixes'");
+  EXPECT_EQ(ErrorOf("networks:\n  - {name: eu, prefixes: []}\n"),
+            ":2:26: network eu: prefixes: expected a non-empty list");
+  EXPECT_EQ(ErrorOf("networks:\n  - {name: eu, prefixes: [\"10.0.0.0/8\"], x: 1}\n"),
+            ":2:42: network: unknown key 'x'");
+  EXPECT_EQ(ErrorOf("networks:\n  - {name: a, prefixes: [\"10.0.0.0/8\"]}\n"
+                    "  - {name: a, prefixes: [\"11.0.0.0/8\"]}\n"),
+            ":3:12: network a defined twice");
+  EXPECT_EQ(ErrorOf("networks:\n  - {name: a, prefixes: [\"10.0.0.0/8\"]}\n"
+                    "  - {name: b, prefixes: [\"10.0.0.0/8\"]}\n"),
+            ":2:3: networks: the same prefix is in two networks");
+}
+
 TEST(NsidConfig, TextOrHex) {
   auto text = Load("nsid: \"pop1.ams\"\n");
   ASSERT_TRUE(text.ok()) << text.status();

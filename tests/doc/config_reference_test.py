@@ -37,6 +37,7 @@ SECTION_OF = {
     "ReadXdp": "dataplane.xdp",
     "ReadRrl": "rrl",
     "ReadCookies": "cookies",
+    "ReadNetworks": "networks[]",
 }
 
 KEY_PATTERNS = [

@@ -15,6 +15,13 @@ with `nsid: pop1.test`; popdns with tcp_idle_timeout_ms 1500. Then:
   3. Padding (RFC 7830): `kdig +padding` over UDP and TCP gets no padding
      from either server (no encrypted transport; README "Behaviour
      choices").
+  4. EDNS Client Subnet (RFC 7871), on in popdns because its config has
+     `networks:`: `kdig +subnet` and `dig +subnet` over UDP and TCP get
+     the option back with their family, source prefix and address and
+     scope 0 (7.2.1: the answer is the same for every client); a query
+     without the option gets none; a malformed option (bits set past the
+     source prefix, 6) is FORMERR. knotd without its geoip module ignores
+     ECS, so there is no peer answer to compare with.
 popdns and knotd are stopped by their PIDs.
 Usage: edns_options_test.py BUILD_DIR SOURCE_DIR [--keep-tmp]
 """
@@ -72,6 +79,8 @@ def start_popdns(tmp, zone):
                 "udp_threads: 1\n"
                 "nsid: \"%s\"\n" % NSID +
                 "tcp_idle_timeout_ms: %d\n" % IDLE_MS +
+                "networks:\n  - {name: test-clients, prefixes: "
+                "[198.51.100.0/24, '2001:db8::/32']}\n"
                 "zones:\n  - {name: example.test, file: %s}\n" % zone)
     proc = subprocess.Popen([POPDNS, "--config", conf],
                             stdout=open(os.path.join(tmp, "popdns.log"), "w"),
@@ -143,6 +152,39 @@ def tcp_exchange(s, msg):
             return None
         body += chunk
     return dns.message.from_wire(body)
+
+
+def ecs_query(data):
+    q = dns.message.make_query("www.example.test.", "A", use_edns=0)
+    q.use_edns(0, options=[dns.edns.GenericOption(8, data)])
+    return q
+
+
+def check_client_subnet(port):
+    """4. ECS echoed with scope 0 (RFC 7871 7.2.1), FORMERR when malformed."""
+    for tool, flag in (("kdig", "+subnet=198.51.100.0/24"),
+                       ("dig", "+subnet=2001:db8:1::/48")):
+        for proto in ("+notcp", "+tcp"):
+            out = run([tool, "@%s" % LOOPBACK, "-p", str(port), proto, flag,
+                       "www.example.test", "A"]).stdout
+            want = ("198.51.100.0/24/0" if tool == "kdig"
+                    else "CLIENT-SUBNET: 2001:db8:1::/48/0")
+            check("NOERROR" in out and want in out,
+                  "%s %s %s: the option comes back with scope 0 (%s)"
+                  % (tool, proto, flag, re.findall(r".*SUBNET.*", out)))
+    out = run(["kdig", "@%s" % LOOPBACK, "-p", str(port),
+               "www.example.test", "A"]).stdout
+    check("NOERROR" in out and "SUBNET" not in out,
+          "no ECS in the answer to a query without it")
+    r = dns.query.udp(ecs_query(b"\x00\x01\x18\x00\xc6\x33\x64"),
+                      LOOPBACK, port=port, timeout=2)
+    wire = [o for o in r.options if o.otype == 8]
+    check(r.rcode() == 0 and len(wire) == 1,
+          "dnspython: one ECS option in the answer")
+    r = dns.query.udp(ecs_query(b"\x00\x01\x17\x00\xc6\x33\x65"),
+                      LOOPBACK, port=port, timeout=2)
+    check(r.rcode() == 1, "a bit set past the source prefix: FORMERR "
+          "(RFC 7871 6), got rcode %d" % r.rcode())
 
 
 def main():
@@ -221,6 +263,7 @@ def main():
         check(closed and IDLE_MS / 1000 - 0.05 <= idle <= IDLE_MS / 1000 + 0.7,
               "popdns closes it %.2f s after the last answer (told %.1f s)"
               % (idle, IDLE_MS / 1000))
+        check_client_subnet(pport)
         check(popdns.poll() is None, "popdns still runs")
     finally:
         stop(popdns)

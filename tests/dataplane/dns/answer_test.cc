@@ -612,6 +612,75 @@ TEST_P(AnswerTest, LongestNsidKeepsToTheLimit) {
   EXPECT_LE(last_.size, 512u);
 }
 
+std::vector<uint8_t> Ecs(std::string data) {
+  return testutil::EdnsOption(kEdnsClientSubnet, data);
+}
+
+// RFC 7871 with client networks on (config `networks:`): a well-formed ECS
+// option comes back with the query's family, source prefix and address
+// and scope 0 for answers that are the same for every client (7.2.1), on
+// hits, negative answers and referrals, over UDP and TCP; never without
+// the option in the query (7.2.1) or when ECS is off (7.1.3: ignored).
+TEST_P(AnswerTest, ClientSubnetEchoedWithScopeZero) {
+  const std::string v4("\x00\x01\x18\x00\xc6\x33\x64", 7);  // 198.51.100/24
+  EXPECT_FALSE(OptionOf(Ask("www.example.test.", rrtype::kA,
+                            EdnsWith({Ecs(v4)})),
+                        kEdnsClientSubnet));
+  config_.client_subnet = true;
+  for (Transport t : {Transport::kUdp, Transport::kTcp}) {
+    SCOPED_TRACE(t == Transport::kUdp ? "udp" : "tcp");
+    for (const char* name : {"www.example.test.", "nope.example.test.",
+                             "a.child.example.test."}) {
+      SCOPED_TRACE(name);
+      Message m = Ask(MakeQuery(name, rrtype::kA, EdnsWith({Ecs(v4)})), t);
+      EXPECT_EQ(OptionOf(m, kEdnsClientSubnet),
+                std::string("\x00\x01\x18\x00\xc6\x33\x64", 7));
+      Message none = Ask(MakeQuery(name, rrtype::kA, EdnsWith({})), t);
+      EXPECT_FALSE(OptionOf(none, kEdnsClientSubnet));
+    }
+  }
+  // IPv6 /56 and a source prefix of 0 (7.1.2), with no address octets.
+  const std::string v6("\x00\x02\x38\x00\x20\x01\x0d\xb8\x00\x01\x02", 11);
+  EXPECT_EQ(OptionOf(Ask("www.example.test.", rrtype::kA, EdnsWith({Ecs(v6)})),
+                     kEdnsClientSubnet),
+            v6);
+  const std::string zero("\x00\x01\x00\x00", 4);
+  EXPECT_EQ(OptionOf(Ask("www.example.test.", rrtype::kA, EdnsWith({Ecs(zero)})),
+                     kEdnsClientSubnet),
+            zero);
+  // Next to NSID.
+  ASSERT_TRUE(SetNsid(&config_, "pop1"));
+  Message both = Ask("www.example.test.", rrtype::kA,
+                     EdnsWith({testutil::EdnsOption(kOptionNsid), Ecs(v4)}));
+  EXPECT_EQ(OptionOf(both, kOptionNsid), "pop1");
+  EXPECT_EQ(OptionOf(both, kEdnsClientSubnet), v4);
+  EXPECT_EQ(both.answer.size(), 2u);
+}
+
+// RFC 7871 6: a server "SHOULD return FORMERR" for an ECS option with too
+// few or too many ADDRESS octets or bits set past SOURCE PREFIX-LENGTH; so
+// for an unknown family, and (7.1.1) a non-zero SCOPE in a query. Only
+// with ECS on: a server without it ignores the option.
+TEST_P(AnswerTest, MalformedClientSubnetIsFormErr) {
+  const std::vector<std::string> bad = {
+      std::string("\x00\x01\x18\x00\xc6\x33", 6),          // an octet short
+      std::string("\x00\x01\x18\x00\xc6\x33\x64\x00", 8),  // one too many
+      std::string("\x00\x01\x17\x00\xc6\x33\x65", 7),      // bit past /23
+      std::string("\x00\x03\x18\x00\xc6\x33\x64", 7),      // family 3
+      std::string("\x00\x01\x18\x10\xc6\x33\x64", 7),      // scope 16
+      std::string("\x00\x01\x21\x00\x01\x02\x03\x04\x05", 9),  // /33
+  };
+  for (const std::string& ecs : bad) {
+    config_.client_subnet = false;
+    EXPECT_EQ(Ask("www.example.test.", rrtype::kA, EdnsWith({Ecs(ecs)})).rcode,
+              0);
+    config_.client_subnet = true;
+    Message m = Ask("www.example.test.", rrtype::kA, EdnsWith({Ecs(ecs)}));
+    EXPECT_EQ(m.rcode, 1);  // FORMERR
+    EXPECT_FALSE(OptionOf(m, kEdnsClientSubnet));
+  }
+}
+
 // RFC 7828 3.3.2: a TCP response to a query carrying edns-tcp-keepalive
 // gets it with the server's idle timeout in units of 100 ms; 3.3.1: over
 // UDP the option is ignored, so no response carries it; not unasked, and
