@@ -832,6 +832,32 @@ absl::Status ReadTop(const std::string& file, const YAML::Node& root,
 
 }  // namespace
 
+void ClientNetworks::ApplyTo(dns::AnswerConfig* config) const {
+  config->pop_selector = pop_selector;
+  if (selectors.empty()) return;
+  config->networks = &table;
+  config->network_selectors = selectors.data();
+}
+
+ClientNetworks ClientNetworksOf(const Config& config) {
+  ClientNetworks n;
+  if (!config.pop.empty()) n.pop_selector = zone::NameIndex::Hash(config.pop);
+  std::vector<zone::NetworkTable::Prefix> prefixes;
+  for (size_t id = 0; id < config.networks.size(); ++id) {
+    n.selectors.push_back(zone::NameIndex::Hash(config.networks[id].name));
+    for (const std::string& text : config.networks[id].prefixes) {
+      if (auto p = ParseNetworkPrefix(text, static_cast<uint16_t>(id));
+          p.ok()) {
+        prefixes.push_back(*p);
+      }
+    }
+  }
+  if (auto t = zone::NetworkTable::Build(std::move(prefixes)); t.ok()) {
+    n.table = *std::move(t);
+  }
+  return n;
+}
+
 dns::RrlSettings RrlSettingsOf(const RrlSection& rrl) {
   dns::RrlSettings s;
   s.rate = rrl.rate;

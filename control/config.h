@@ -11,8 +11,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "dataplane/dns/answer.h"
 #include "dataplane/dns/cookie.h"
 #include "dataplane/dns/rrl.h"
+#include "dataplane/zone/network_table.h"
 
 namespace popdns::control {
 
@@ -146,6 +148,8 @@ struct CookieSection {
 // What the dataplane takes from those sections (whitelist entries were
 // checked by LoadConfigFile).
 dns::RrlSettings RrlSettingsOf(const RrlSection& rrl);
+
+
 dns::CookieSecrets CookieSecretsOf(const CookieSection& cookies);
 
 // A named client network (issue 16): the prefixes of the resolvers and
@@ -192,6 +196,19 @@ struct Config {
 // config file's directory. Errors: NotFound (cannot open), InvalidArgument
 // "file:line:col: what" for syntax errors, unknown keys and bad values.
 absl::StatusOr<Config> LoadConfigFile(const std::string& path);
+
+// The client networks and PoP name as the answer engine reads them
+// (dns::AnswerConfig::networks, network_selectors, pop_selector).
+struct ClientNetworks {
+  zone::NetworkTable table;
+  std::vector<uint64_t> selectors;  // by network id
+  uint64_t pop_selector = 0;
+  // Points `config` at this object, which must outlive its use; with no
+  // networks it only sets the PoP.
+  void ApplyTo(dns::AnswerConfig* config) const;
+};
+// From a config LoadConfigFile accepted (its networks build).
+ClientNetworks ClientNetworksOf(const Config& config);
 
 // Splits "1.2.3.4:53" / "[::1]:53" / "::1" (port 53 by default).
 absl::Status ParseListenAddress(const std::string& text, std::string* host,

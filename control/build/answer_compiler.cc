@@ -4,9 +4,11 @@
 #include <cstring>
 #include <optional>
 
+#include "control/zonefile/name_text.h"
 #include "dataplane/dns/answer.h"
 #include "dataplane/dns/name.h"
 #include "dataplane/dns/wire.h"
+#include "dataplane/zone/variant.h"
 
 namespace popdns::control::internal {
 namespace {
@@ -379,6 +381,71 @@ absl::Status AnswerCompiler::CompileNode(uint32_t i, AnswerDeps* deps) {
     if (n.flags & zone::kHasCname) log.CheckCname(n);
     *deps = log.Take();
   }
+  return absl::OkStatus();
+}
+
+absl::Status AnswerCompiler::CompileVariants(uint32_t i) {
+  Zone& z = *z_;
+  zone::Node& n = heaps_->nodes.mutable_data()[i];
+  const zone::RRset* rs = z.FindRRset(n, rrtype::kVariant);
+  if (rs == nullptr) return absl::OkStatus();
+  if (n.name.size() >= 2 && n.name[0] == 1 && n.name[1] == '*') {
+    return absl::OkStatus();
+  }
+  const std::string where = NameToText(n.name);
+  if (z.is_signed) {
+    return absl::InvalidArgumentError(
+        where + ": VARIANT in a signed zone (its answers could not be signed)");
+  }
+  // The RRs grouped by selector and type, in zone order.
+  std::vector<zone::VariantRdata> rrs;
+  const uint8_t* p = z.Bytes(rs->rdata_offset);
+  for (uint16_t k = 0; k < rs->count; ++k) {
+    const size_t len = dns::Load16(p);
+    zone::VariantRdata v;
+    if (!zone::ParseVariantRdata(
+            std::string_view(reinterpret_cast<const char*>(p + 2), len), &v)) {
+      return absl::InvalidArgumentError(where + ": malformed VARIANT RDATA");
+    }
+    rrs.push_back(v);
+    p += 2 + len;
+  }
+  auto same_answer = [](const zone::VariantRdata& a,
+                        const zone::VariantRdata& b) {
+    return a.kind == b.kind && a.name == b.name && a.type == b.type;
+  };
+  const uint32_t first = static_cast<uint32_t>(z.variants.size());
+  std::vector<bool> done(rrs.size(), false);
+  for (size_t a = 0; a < rrs.size(); ++a) {
+    if (done[a]) continue;
+    zone::Blob b;
+    const Result r = Compile(
+        n.name, false,
+        [&](const dns::LowerName&, dns::MessageWriter& w,
+            dns::GeneralResult* g) {
+          for (size_t k = a; k < rrs.size(); ++k) {
+            if (!same_answer(rrs[a], rrs[k])) continue;
+            done[k] = true;
+            if (!w.PutSingle(dns::Section::kAnswer, n.name, rrs[k].type,
+                             rs->ttl, rrs[k].rdata)) {
+              return false;
+            }
+          }
+          g->outcome = dns::Outcome::kAnswer;
+          return true;
+        },
+        &b);
+    if (r == Result::kFull) {
+      return absl::ResourceExhaustedError("zone heap full");
+    }
+    if (r == Result::kNoBlob) {
+      return absl::InvalidArgumentError(where + ": VARIANT answer too large");
+    }
+    z.variants.push_back({zone::NameIndex::Hash(rrs[a].name), rrs[a].type,
+                          rrs[a].kind, b});
+  }
+  z.variants_of[i] = {first, static_cast<uint32_t>(z.variants.size()) - first};
+  n.flags |= zone::kHasVariants;
   return absl::OkStatus();
 }
 

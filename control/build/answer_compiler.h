@@ -96,6 +96,12 @@ class AnswerCompiler {
   // them. With `deps`, what they looked up goes there.
   // Errors: InvalidArgument "delegation too large"; ResourceExhausted.
   absl::Status CompileNode(uint32_t i, AnswerDeps* deps);
+  // Node i's VARIANT records (zone/variant.h), if any, compiled into
+  // z->variants, one answer per selector and type; the node flagged
+  // kHasVariants. Variants of a wildcard are not served (not compiled).
+  // Errors: InvalidArgument "<name>: malformed VARIANT RDATA" and for a
+  // signed zone (its variants could not be signed); ResourceExhausted.
+  absl::Status CompileVariants(uint32_t i);
 
   // Answers ending with the SOA already in the arena that new ones may
   // share (the lineage's index; read only: a build that fails adds

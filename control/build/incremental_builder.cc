@@ -592,6 +592,19 @@ absl::Status Incremental::Plan() {
   for (Owner* o : touched_) {
     if (o->records_changed) RemoveIfUnused(*o);
   }
+  // App-aware answers are compiled by full builds only (zone.h).
+  if (!base_.variants.empty()) {
+    fallback_ = "the zone has VARIANT records";
+    return absl::OkStatus();
+  }
+  for (Owner* o : touched_) {
+    if (std::any_of(o->recs.begin(), o->recs.end(), [](const Rec& r) {
+          return r.type == rrtype::kVariant;
+        })) {
+      fallback_ = "a change adds VARIANT records";
+      return absl::OkStatus();
+    }
+  }
   Owner& apex = Get(base_.apex);
   if (base_.FindRRset(*apex.base, rrtype::kDname) ||
       std::any_of(apex.recs.begin(), apex.recs.end(),

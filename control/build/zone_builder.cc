@@ -289,6 +289,7 @@ absl::Status Builder::CompileBlobs() {
         !s.ok()) {
       return s;
     }
+    if (absl::Status s = compiler.CompileVariants(i); !s.ok()) return s;
     if (track && (!deps.names.empty() || deps.apex)) {
       state_->SetDeps(z.nodes[i].name, std::move(deps));
     }

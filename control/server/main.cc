@@ -157,6 +157,9 @@ int Run(int argc, char** argv) {
   sched_getaffinity(0, sizeof(start_cpus), &start_cpus);
   const DataplaneSection& dps = config.dataplane;
   dpdk::DataplaneConfig dp_config;
+  // What dp_config.answer points at for app-aware answers; lives as long
+  // as the workers.
+  const ClientNetworks client_networks = ClientNetworksOf(config);
   unsigned dp_workers = 0;
   std::vector<std::string> eal_args = EffectiveEalArgs(dps.eal);
   std::unique_ptr<XdpMode> xdp_mode;
@@ -200,6 +203,7 @@ int Run(int argc, char** argv) {
     dp_config.answer.udp_payload = config.udp_payload;
     (void)dns::SetNsid(&dp_config.answer, config.nsid);  // length checked
     dp_config.answer.client_subnet = !config.networks.empty();
+    client_networks.ApplyTo(&dp_config.answer);
     dp_config.rrl = RrlSettingsOf(config.rrl);
     dp_config.cookies_enabled = config.cookies.enabled;
     dp_config.cookies = CookieSecretsOf(config.cookies);

@@ -125,6 +125,8 @@ SocketServer::SocketServer(const Config& config, dpdk::SnapshotManager* snapshot
   // LoadConfigFile checked the length.
   (void)dns::SetNsid(&answer_config_, config.nsid);
   answer_config_.client_subnet = !config.networks.empty();
+  client_networks_ = ClientNetworksOf(config);
+  client_networks_.ApplyTo(&answer_config_);
   // RFC 7828 3.3.2: "Servers MUST specify the TIMEOUT value that is
   // currently associated with the TCP session": TcpLoop's idle timeout, in
   // units of 100 ms (rounded down: a client that keeps to it is never cut

@@ -62,6 +62,7 @@ class SocketServer {
   Config config_;
   dns::CookieSecrets cookie_secrets_;  // answer_config_.cookies points here
   dns::RrlSettings rrl_settings_;      // rate 0: off
+  ClientNetworks client_networks_;     // answer_config_.networks points here
   dns::AnswerConfig answer_config_;
   SlowPathHandler slow_path_handler_;
   dpdk::SnapshotManager* snapshots_;

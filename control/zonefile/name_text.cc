@@ -19,7 +19,7 @@ struct TypeName {
 };
 
 // IANA "Resource Record (RR) TYPEs"; only mnemonics a zone file may use.
-constexpr std::array<TypeName, 63> kTypeNames = {{
+constexpr std::array<TypeName, 64> kTypeNames = {{
     {1, "A"},      {2, "NS"},          {3, "MD"},        {4, "MF"},
     {5, "CNAME"},  {6, "SOA"},         {7, "MB"},        {8, "MG"},
     {9, "MR"},     {10, "NULL"},       {11, "WKS"},      {12, "PTR"},
@@ -36,6 +36,8 @@ constexpr std::array<TypeName, 63> kTypeNames = {{
     {62, "CSYNC"}, {63, "ZONEMD"},     {64, "SVCB"},     {65, "HTTPS"},
     {99, "SPF"},   {108, "EUI48"},     {109, "EUI64"},   {256, "URI"},
     {257, "CAA"},  {258, "AVC"},       {32769, "DLV"},
+    // popdns's private-use type for app-aware answers (zone/variant.h).
+    {65350, "VARIANT"},
 }};
 
 // Parses the decimal suffix of "TYPEnnn"/"CLASSnnn" (1-5 digits, <= 65535).

@@ -18,6 +18,8 @@
 #include "absl/strings/escaping.h"
 #include "control/zonefile/name_text.h"
 #include "control/zonefile/text_util.h"
+#include "dataplane/dns/wire.h"
+#include "dataplane/zone/variant.h"
 
 namespace popdns::control {
 namespace {
@@ -1138,14 +1140,70 @@ absl::StatusOr<std::string> UnescapeCharString(std::string_view text) {
   return out;
 }
 
+namespace {
+
+// VARIANT (zone/variant.h): SELECTOR TYPE RDATA-of-TYPE.
+bool VariantFromText(absl::Span<const TextToken> tokens,
+                     std::string_view origin_wire, std::string* wire,
+                     RdataError* error) {
+  if (tokens.size() < 3) {
+    error->token = tokens.size();
+    error->message = "VARIANT needs: net:NAME|pop:NAME TYPE RDATA";
+    return false;
+  }
+  const std::string_view selector = tokens[0].text;
+  if (!(selector.starts_with("net:") || selector.starts_with("pop:")) ||
+      selector.size() <= 4 || selector.size() > 255) {
+    error->token = 0;
+    error->message = Cat("VARIANT selector '", selector,
+                         "': expected net:NAME or pop:NAME");
+    return false;
+  }
+  const std::optional<uint16_t> type = TypeFromText(tokens[1].text);
+  if (!type || (*type != dns::rrtype::kA && *type != dns::rrtype::kTxt &&
+                *type != dns::rrtype::kAaaa)) {
+    error->token = 1;
+    error->message = Cat("VARIANT type '", tokens[1].text,
+                         "': only A, AAAA and TXT answers vary");
+    return false;
+  }
+  std::string inner;
+  RdataError inner_error;
+  if (!RdataFromText(*type, tokens.subspan(2), origin_wire, &inner,
+                     &inner_error)) {
+    error->token = 2 + inner_error.token;
+    error->message = inner_error.message;
+    return false;
+  }
+  wire->clear();
+  wire->push_back(static_cast<char>(selector.size()));
+  wire->append(selector.data(), selector.size());
+  wire->push_back(static_cast<char>(*type >> 8));
+  wire->push_back(static_cast<char>(*type & 0xFF));
+  *wire += inner;
+  return true;
+}
+
+}  // namespace
+
 bool RdataFromText(uint16_t type, absl::Span<const TextToken> tokens,
                    std::string_view origin_wire, std::string* wire,
                    RdataError* error) {
   wire->clear();
+  if (type == dns::rrtype::kVariant &&
+      !(!tokens.empty() && tokens[0].text == "\\#")) {
+    return VariantFromText(tokens, origin_wire, wire, error);
+  }
   RdataParser parser(tokens, origin_wire, wire, error);
   const RdataFormat* format = FindFormat(type);
   if (!tokens.empty() && !tokens[0].quoted && tokens[0].text == "\\#") {
     if (!parser.RunGeneric()) return false;
+    zone::VariantRdata variant;
+    if (type == dns::rrtype::kVariant && !zone::ParseVariantRdata(*wire, &variant)) {
+      error->token = 0;
+      error->message = "generic RDATA is not valid VARIANT RDATA";
+      return false;
+    }
     if (format != nullptr && !WireMatchesFormat(*format, *wire)) {
       error->token = 0;
       error->message =

@@ -11,6 +11,8 @@
 #include "control/zonefile/name_text.h"
 #include "control/zonefile/rdata_text.h"
 #include "control/zonefile/text_util.h"
+#include "dataplane/dns/wire.h"
+#include "dataplane/zone/variant.h"
 
 namespace popdns::control {
 namespace {
@@ -405,6 +407,12 @@ std::string QuoteCharString(std::string_view bytes) {
 }
 
 std::string RdataToText(uint16_t type, std::string_view rdata) {
+  if (type == dns::rrtype::kVariant) {
+    zone::VariantRdata v;
+    if (!zone::ParseVariantRdata(rdata, &v)) return RdataToGenericText(rdata);
+    return Cat(v.kind == zone::VariantKind::kNetwork ? "net:" : "pop:", v.name,
+               " ", TypeToText(v.type), " ", RdataToText(v.type, v.rdata));
+  }
   Reader r(rdata);
   std::optional<std::string> text = Print(type, r);
   if (!text || !r.ok() || !r.AtEnd()) return RdataToGenericText(rdata);

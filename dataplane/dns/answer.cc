@@ -640,6 +640,31 @@ AnswerResult AnswerParsed(const zone::ZoneSet& zones,
                           qt != rrtype::kDs;
   // Blobs carry no signatures: DO=1 on a signed zone takes the general path.
   const bool dnssec = q.edns_do && z->is_signed;
+  if (exact && (e->flags & zone::kHasVariants) && qt != rrtype::kAny)
+      [[unlikely]] {
+    // App-aware answers (zone/variant.h): compiled only as blobs, so the
+    // chosen one is sent whatever the precompiled setting; one RRset
+    // that does not fit is a truncated empty answer, as the general path
+    // would make it.
+    if (const zone::Blob* v = SelectVariant(*z, *e, config, q)) {
+      const bool fits = start + v->size <= limit;
+      if (fits) {
+        EmitBlob(*z, *v, buf, start, limit, 0, false, &end, &an, &ns, &ar,
+                 &tc);
+      } else {
+        end = start;
+        an = ns = ar = 0;
+        tc = true;
+      }
+      Finish(res, buf, q, config, end, 1, an, ns, ar, 0, true, tc);
+      res.outcome = Outcome::kAnswer;
+      res.truncated = tc;
+      if (config.rrl) {
+        res.rrl_name = RrlName(Outcome::kAnswer, q, z->apex, {}, known.hash);
+      }
+      return res;
+    }
+  }
   if (exact && e->typed_blob_count != 0 &&
       (blob = z->FindBlob(*e, qt)) != nullptr) {
     // Exact hit: the blob was built for this very name.

@@ -63,7 +63,21 @@ struct AnswerConfig {
   // (7.2.1: 0 for an answer that is the same for every client); off, it
   // is ignored.
   bool client_subnet = false;
+  // App-aware answers (zone/variant.h): the client networks (ids are
+  // `networks:` order), NameIndex::Hash of each network's name by id, and
+  // of this PoP's name (`pop:`; 0: none). nullptr: variants of kind
+  // kNetwork never apply.
+  const zone::NetworkTable* networks = nullptr;
+  const uint64_t* network_selectors = nullptr;
+  uint64_t pop_selector = 0;
 };
+
+// The variant answer of node `n` of `z` for the question type, for the
+// client of `q` (its ECS option, else its address), or nullptr: the
+// node's own answer applies. Sets q.ecs_scope (RFC 7871 7.2.1) to the
+// part of the client's network the choice holds for.
+const zone::Blob* SelectVariant(const zone::Zone& z, const zone::Node& n,
+                                const AnswerConfig& config, const Query& q);
 
 // Sets config->nsid_option to the NSID option carrying `nsid` (any octets;
 // empty: no NSID). False if `nsid` is longer than kMaxNsidSize.

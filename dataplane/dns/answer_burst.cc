@@ -103,6 +103,7 @@ class Pipeline {
         qt == rrtype::kDs || qt == rrtype::kAxfr || qt == rrtype::kIxfr ||
         qt == 0 || (q.edns_do && l.zone->is_signed) ||
         node->typed_blob_count == 0 ||
+        (node->flags & zone::kHasVariants) ||  // AnswerParsed chooses
         !zone::SameName(node->name, q.qname.view())) {
       return false;
     }

@@ -73,8 +73,13 @@ struct Query {
   bool edns_ecs = false;
   bool ecs_valid = false;
   bool ecs_out = false;
-  uint8_t ecs_scope = 0;
+  // Set while answering, by the choice of a variant (SelectVariant).
+  mutable uint8_t ecs_scope = 0;
   ClientSubnet ecs;
+  // The sender's address (IPv4 mapped), when client networks are on and
+  // the transport knows it: what a variant is chosen by without ECS.
+  bool has_client_address = false;
+  zone::Address client_address;
   // Octets of options the response's OPT record will carry besides an
   // EDE (COOKIE, NSID, keepalive, ECS), so that the answer leaves room
   // for them.

@@ -93,6 +93,9 @@ inline constexpr uint16_t kMailb = 253;
 inline constexpr uint16_t kMaila = 254;
 inline constexpr uint16_t kAny = 255;
 inline constexpr uint16_t kCaa = 257;
+// popdns's app-aware answers (issue 16), a private-use type (RFC 6895
+// 3.1): zone/variant.h.
+inline constexpr uint16_t kVariant = 65350;
 }  // namespace rrtype
 
 namespace rrclass {

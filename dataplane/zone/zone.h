@@ -17,10 +17,12 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "dataplane/dns/wire.h"
 #include "dataplane/zone/grow_only_array.h"
 #include "dataplane/zone/huge_page_allocator.h"
 #include "dataplane/zone/name_index.h"
+#include "dataplane/zone/variant.h"
 
 namespace popdns::zone {
 
@@ -49,6 +51,7 @@ enum NodeFlag : uint16_t {
   kEmptyNonTerminal = 1 << 3,
   kHasCname = 1 << 4,
   kHasDname = 1 << 5,
+  kHasVariants = 1 << 6,  // Zone::variants_of has its answers (variant.h)
 };
 
 // A precompiled answer tail: everything after the question, written as if
@@ -179,6 +182,18 @@ struct Zone {
   // for denial-of-existence proofs. Empty for unsigned and NSEC3 zones.
   bool is_signed = false;
   std::vector<std::pair<std::string, uint32_t>> nsec_chain;
+  // App-aware answers (variant.h), compiled: the answers of the nodes
+  // flagged kHasVariants, variants_of[node] = {first, count} in
+  // `variants`. Full builds only: a change to a zone with variants is
+  // built in full (incremental_builder.h).
+  struct Variant {
+    uint64_t selector;  // NameIndex::Hash of the network's or PoP's name
+    uint16_t qtype;
+    VariantKind kind;
+    Blob blob;
+  };
+  std::vector<Variant> variants;
+  absl::flat_hash_map<uint32_t, std::pair<uint32_t, uint32_t>> variants_of;
 
   // What lookups touch at random lives in huge pages where the kernel
   // allows (see huge_page_allocator.h). The views are this version's part

@@ -119,3 +119,39 @@ TEST(QuoteCharString, EscapesAsPowerDns) {
 
 }  // namespace
 }  // namespace popdns::control
+
+namespace popdns::control {
+namespace {
+
+// App-aware answers (dataplane/zone/variant.h): VARIANT's text form,
+// its wire form, and what is refused with a reason.
+TEST(VariantText, RoundTripAndWire) {
+  for (const char* text : {"net:eu A 198.51.100.10", "pop:fra1 AAAA 2001:db8::5",
+                           "net:us-east TXT \"hello\" \"world\""}) {
+    const std::string wire = Wire("VARIANT", text);
+    ASSERT_EQ(wire.rfind("error: ", 0), std::string::npos) << wire;
+    EXPECT_EQ(RdataToText(65350, wire), text);
+  }
+  EXPECT_EQ(Wire("VARIANT", "net:eu A 198.51.100.10"),
+            std::string("\x06net:eu\x00\x01\xc6\x33\x64\x0a", 13));
+  // Other primaries write it as generic RDATA: the same bytes.
+  EXPECT_EQ(Wire("TYPE65350", "\\# 13 066e65743a6575 0001 c633640a"),
+            Wire("VARIANT", "net:eu A 198.51.100.10"));
+}
+
+TEST(VariantText, RefusedWithAReason) {
+  EXPECT_NE(Wire("VARIANT", "eu A 192.0.2.1").find("expected net:NAME or pop:NAME"),
+            std::string::npos);
+  EXPECT_NE(Wire("VARIANT", "net: A 192.0.2.1").find("expected net:NAME"),
+            std::string::npos);
+  EXPECT_NE(Wire("VARIANT", "net:eu MX 10 mail.example.").find(
+                "only A, AAAA and TXT answers vary"),
+            std::string::npos);
+  EXPECT_EQ(Wire("VARIANT", "net:eu A 300.1.1.1").rfind("error: ", 0), 0u);
+  EXPECT_NE(Wire("VARIANT", "net:eu A").find("VARIANT needs"), std::string::npos);
+  EXPECT_NE(Wire("TYPE65350", "\\# 3 01 0203").find("not valid VARIANT"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace popdns::control

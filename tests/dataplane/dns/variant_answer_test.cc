@@ -1,0 +1,219 @@
+// App-aware answers (issue 16, zone/variant.h): variants chosen by the
+// client's network (EDNS Client Subnet, RFC 7871, else the sender's
+// address) and by the PoP, on the one-query and the burst entry points
+// and through the general path alike.
+#include <arpa/inet.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "control/answers/network_prefix.h"
+#include "dataplane/dns/answer.h"
+#include "gtest/gtest.h"
+#include "tests/testutil/dns_message.h"
+#include "tests/testutil/zone_fixture.h"
+
+namespace popdns::dns {
+namespace {
+
+using testutil::Message;
+using testutil::QueryOptions;
+
+constexpr char kZone[] =
+    "@ 3600 SOA ns hm 1 3600 600 86400 300\n"
+    "@ NS ns\n"
+    "ns A 192.0.2.53\n"
+    "www 300 A 192.0.2.1\n"
+    "www 30 VARIANT net:eu A 198.51.100.10\n"
+    "www 30 VARIANT net:eu A 198.51.100.11\n"
+    "www 30 VARIANT pop:fra1 A 203.0.113.5\n"
+    "www 30 VARIANT net:us AAAA 2001:db8::10\n"
+    "txt TXT \"default\"\n"
+    "txt 30 VARIANT pop:fra1 TXT \"fra1\"\n"
+    "plain A 192.0.2.7\n";
+
+class VariantAnswerTest : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override {
+    auto set = testutil::MakeZoneSet({{"example.test.", kZone}});
+    ASSERT_TRUE(set.ok()) << set.status();
+    zones_ = *set;
+    config_.use_precompiled = GetParam();
+    std::vector<zone::NetworkTable::Prefix> prefixes;
+    for (const auto& [text, id] :
+         std::vector<std::pair<std::string, uint16_t>>{
+             {"10.1.0.0/16", 0}, {"2001:db8:e0::/48", 0}, {"10.2.0.0/16", 1}}) {
+      auto p = control::ParseNetworkPrefix(text, id);
+      ASSERT_TRUE(p.ok());
+      prefixes.push_back(*p);
+    }
+    auto table = zone::NetworkTable::Build(prefixes);
+    ASSERT_TRUE(table.ok());
+    table_ = *std::move(table);
+    selectors_ = {zone::NameIndex::Hash("eu"), zone::NameIndex::Hash("us")};
+    config_.client_subnet = true;
+    config_.networks = &table_;
+    config_.network_selectors = selectors_.data();
+  }
+
+  // Asks from `from` (an IPv4 or IPv6 address), one query alone and the
+  // same in a burst between two others: both must give the same bytes.
+  Message Ask(std::string_view name, uint16_t qtype, const char* from,
+              const QueryOptions& o = {}) {
+    const std::vector<uint8_t> query = testutil::MakeQuery(name, qtype, o);
+    uint8_t ip[16];
+    Client client;
+    client.ipv6 = inet_pton(AF_INET, from, ip) != 1;
+    if (client.ipv6) {
+      EXPECT_EQ(inet_pton(AF_INET6, from, ip), 1);
+    }
+    client.ip = ip;
+    std::vector<uint8_t> buf(4096, 0);
+    std::copy(query.begin(), query.end(), buf.begin());
+    const AnswerResult r = Answer(*zones_, config_, Transport::kUdp,
+                                  buf.data(), query.size(), buf.size(), client);
+    std::vector<std::vector<uint8_t>> bufs;
+    const std::vector<std::vector<uint8_t>> queries = {
+        testutil::MakeQuery("plain.example.test.", rrtype::kA), query,
+        testutil::MakeQuery("www.example.test.", rrtype::kA)};
+    std::vector<AnswerJob> jobs;
+    for (const auto& q : queries) {
+      bufs.emplace_back(4096, 0);
+      std::copy(q.begin(), q.end(), bufs.back().begin());
+    }
+    for (size_t i = 0; i < queries.size(); ++i) {
+      jobs.push_back({bufs[i].data(), queries[i].size(), 4096, {}, client});
+    }
+    AnswerBurst(*zones_, config_, Transport::kUdp, jobs.data(), jobs.size());
+    EXPECT_EQ(jobs[1].result.size, r.size);
+    EXPECT_TRUE(std::equal(buf.begin(), buf.begin() + r.size,
+                           bufs[1].begin()))
+        << "the burst answered otherwise";
+    auto m = testutil::ParseMessage(buf.data(), r.size);
+    EXPECT_TRUE(m.ok()) << m.status();
+    return m.ok() ? *m : Message{};
+  }
+
+  static std::vector<std::string> Rdata(const Message& m) {
+    std::vector<std::string> out;
+    for (const auto& rr : m.answer) out.push_back(rr.rdata);
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  static std::string V4(const char* text) {
+    uint8_t b[4];
+    inet_pton(AF_INET, text, b);
+    return std::string(reinterpret_cast<char*>(b), 4);
+  }
+  static QueryOptions WithEcs(std::string data) {
+    QueryOptions o;
+    o.edns = true;
+    const auto opt = testutil::EdnsOption(kEdnsClientSubnet, data);
+    o.edns_options.assign(opt.begin(), opt.end());
+    return o;
+  }
+  static std::optional<std::string> EcsOf(const Message& m) {
+    for (const auto& [code, data] : m.opt_options) {
+      if (code == kEdnsClientSubnet) return data;
+    }
+    return std::nullopt;
+  }
+
+  std::shared_ptr<zone::ZoneSet> zones_;
+  AnswerConfig config_;
+  zone::NetworkTable table_;
+  std::vector<uint64_t> selectors_;
+};
+
+TEST_P(VariantAnswerTest, ClientsInANetworkGetItsVariant) {
+  Message eu = Ask("www.example.test.", rrtype::kA, "10.1.2.3");
+  EXPECT_EQ(Rdata(eu), (std::vector<std::string>{V4("198.51.100.10"),
+                                                 V4("198.51.100.11")}));
+  ASSERT_EQ(eu.answer.size(), 2u);
+  EXPECT_EQ(eu.answer[0].ttl, 30u);  // the VARIANT records' TTL
+  EXPECT_TRUE(eu.aa);
+  EXPECT_FALSE(EcsOf(eu));  // no ECS asked, none sent (RFC 7871 7.2.1)
+  // An IPv6 client of the same network.
+  EXPECT_EQ(Rdata(Ask("www.example.test.", rrtype::kA, "2001:db8:e0::9")).size(),
+            2u);
+  // Elsewhere: the name's own answer.
+  Message other = Ask("www.example.test.", rrtype::kA, "10.9.9.9");
+  EXPECT_EQ(Rdata(other), std::vector<std::string>{V4("192.0.2.1")});
+  EXPECT_EQ(other.answer[0].ttl, 300u);
+  // Another type of the same name varies for another network only.
+  Message us = Ask("www.example.test.", rrtype::kAaaa, "10.2.0.1");
+  ASSERT_EQ(us.answer.size(), 1u);
+  EXPECT_EQ(us.answer[0].type, rrtype::kAaaa);
+  Message eu6 = Ask("www.example.test.", rrtype::kAaaa, "10.1.2.3");
+  EXPECT_TRUE(eu6.answer.empty());  // NODATA, as without variants
+  EXPECT_EQ(eu6.rcode, 0);
+  // Names without variants are untouched.
+  EXPECT_EQ(Rdata(Ask("plain.example.test.", rrtype::kA, "10.1.2.3")),
+            std::vector<std::string>{V4("192.0.2.7")});
+}
+
+TEST_P(VariantAnswerTest, ThePopsVariantForEveryoneElse) {
+  EXPECT_EQ(Rdata(Ask("txt.example.test.", rrtype::kTxt, "10.9.9.9")),
+            std::vector<std::string>{std::string("\7default")});
+  config_.pop_selector = zone::NameIndex::Hash("fra1");
+  EXPECT_EQ(Rdata(Ask("txt.example.test.", rrtype::kTxt, "10.9.9.9")),
+            std::vector<std::string>{std::string("\4fra1")});
+  EXPECT_EQ(Rdata(Ask("www.example.test.", rrtype::kA, "10.9.9.9")),
+            std::vector<std::string>{V4("203.0.113.5")});
+  // A network's variant wins over the PoP's.
+  EXPECT_EQ(Rdata(Ask("www.example.test.", rrtype::kA, "10.1.0.1")).size(), 2u);
+  config_.pop_selector = zone::NameIndex::Hash("ams1");
+  EXPECT_EQ(Rdata(Ask("www.example.test.", rrtype::kA, "10.9.9.9")),
+            std::vector<std::string>{V4("192.0.2.1")});
+}
+
+// RFC 7871: the resolver's ECS option decides, not the resolver's own
+// address, and the answer says for which part of the client's network it
+// holds (7.2.1: SCOPE PREFIX-LENGTH).
+TEST_P(VariantAnswerTest, ClientSubnetDecidesAndScopes) {
+  // A resolver in no network asks for a client of eu (10.1.0.0/16).
+  Message eu = Ask("www.example.test.", rrtype::kA, "192.0.2.200",
+                   WithEcs(std::string("\0\1\x10\0\x0a\x01", 6)));
+  EXPECT_EQ(Rdata(eu).size(), 2u);
+  EXPECT_EQ(EcsOf(eu), std::string("\0\1\x10\x10\x0a\x01", 6));  // scope 16
+  // A /24 inside eu: the answer holds for all of eu's /16.
+  Message eu24 = Ask("www.example.test.", rrtype::kA, "192.0.2.200",
+                     WithEcs(std::string("\0\1\x18\0\x0a\x01\x07", 7)));
+  EXPECT_EQ(EcsOf(eu24), std::string("\0\1\x18\x10\x0a\x01\x07", 7));
+  // A resolver in eu asks for a client elsewhere: the client's answer
+  // (variants never leak to the resolver's own network).
+  Message far = Ask("www.example.test.", rrtype::kA, "10.1.2.3",
+                    WithEcs(std::string("\0\1\x10\0\x0a\x09", 6)));
+  EXPECT_EQ(Rdata(far), std::vector<std::string>{V4("192.0.2.1")});
+  // 10.8.0.0/13 holds no network: that is the scope of the default.
+  EXPECT_EQ(EcsOf(far), std::string("\0\1\x10\x0d\x0a\x09", 6));
+  // SOURCE PREFIX-LENGTH 0 (7.1.2): no client information is to be used.
+  Message none = Ask("www.example.test.", rrtype::kA, "10.1.2.3",
+                     WithEcs(std::string("\0\1\0\0", 4)));
+  EXPECT_EQ(Rdata(none), std::vector<std::string>{V4("192.0.2.1")});
+  EXPECT_EQ(EcsOf(none), std::string("\0\1\0\0", 4));
+  // A name without variants: scope 0.
+  EXPECT_EQ(EcsOf(Ask("plain.example.test.", rrtype::kA, "192.0.2.200",
+                      WithEcs(std::string("\0\1\x10\0\x0a\x01", 6)))),
+            std::string("\0\1\x10\0\x0a\x01", 6));
+}
+
+TEST_P(VariantAnswerTest, WithoutNetworksOnlyThePopApplies) {
+  config_.networks = nullptr;
+  config_.network_selectors = nullptr;
+  config_.client_subnet = false;
+  EXPECT_EQ(Rdata(Ask("www.example.test.", rrtype::kA, "10.1.2.3")),
+            std::vector<std::string>{V4("192.0.2.1")});
+}
+
+TEST_P(VariantAnswerTest, TheRecordsThemselvesAreOrdinaryData) {
+  Message m = Ask("www.example.test.", rrtype::kVariant, "10.1.2.3");
+  EXPECT_EQ(m.answer.size(), 4u);
+}
+
+INSTANTIATE_TEST_SUITE_P(PrecompiledAndGeneral, VariantAnswerTest,
+                         ::testing::Bool());
+
+}  // namespace
+}  // namespace popdns::dns
