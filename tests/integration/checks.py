@@ -4,6 +4,7 @@ commands (inside network namespaces) with a time limit, and DNS messages
 built by hand (queries, and the ones the dataplane leaves to the control
 side)."""
 import os
+import re
 import shutil
 import socket
 import struct
@@ -200,3 +201,57 @@ def check_slow_path_answers(queries, responses, what):
         check(ok and rcode in rcodes,
               "%s over %s is answered by the kernel-socket server (rcode %s, "
               "expected one of %s)" % (label, what, rcode, sorted(rcodes)))
+
+
+# App-aware answers (issue 16), the same checks on every path: a name
+# whose A answer varies by the client's network.
+def variant_networks(client_v4, client_v6):
+    """`networks:` YAML lines naming the client's prefixes client-lan."""
+    return ("networks:\n"
+            "  - {name: client-lan, prefixes: [%s, \"%s\"]}\n"
+            "  - {name: other, prefixes: [203.0.113.0/24]}\n"
+            % (client_v4, client_v6))
+
+
+def variant_rdata(selector, addr):
+    """VARIANT RDATA (dataplane/zone/variant.h) of an A answer, as the
+    generic `\\# LEN HEX` that any primary's zone file takes."""
+    data = (bytes([len(selector)]) + selector.encode() + b"\x00\x01" +
+            socket.inet_aton(addr))
+    return "\\# %d %s" % (len(data), data.hex())
+
+
+def append_variants(zone):
+    """app.example.test: 192.0.2.50, client-lan 198.18.0.99, other
+    203.0.113.99 (VARIANT records written as generic RDATA, so that a
+    peer loading the same file keeps them as an unknown type)."""
+    with open(zone, "a") as f:
+        f.write("app.example.test. 300 A 192.0.2.50\n"
+                "app.example.test. 30 TYPE65350 %s\n"
+                "app.example.test. 30 TYPE65350 %s\n"
+                % (variant_rdata("net:client-lan", "198.18.0.99"),
+                   variant_rdata("net:other", "203.0.113.99")))
+
+
+def check_variants(ns, v4, v6, what, no_network_scope, port=53):
+    """kdig from namespace `ns` (None: here) to v4/v6: each client gets its
+    network's variant, by its address or its resolver's ECS option (RFC
+    7871, with the scope of the choice), a client in no network the
+    name's own answer (scope `no_network_scope` for 192.0.2.0/24)."""
+    got = {}
+    for label, host, flags in (
+            ("v4 source", v4, []), ("v6 source", v6, []),
+            ("ECS other", v4, ["+subnet=203.0.113.0/24"]),
+            ("ECS none", v4, ["+subnet=192.0.2.0/24"])):
+        cmd = ["kdig", "+notcp", "+time=2", "+retry=0", "-p", str(port)] + \
+            flags + ["@" + host, "app.example.test", "A"]
+        r = in_ns(ns, cmd) if ns else run(cmd)
+        got[label] = (re.findall(r"\tA\t(\S+)", r.stdout),
+                      re.findall(r"CLIENT-SUBNET: (\S+)", r.stdout))
+    want = {"v4 source": (["198.18.0.99"], []),
+            "v6 source": (["198.18.0.99"], []),
+            "ECS other": (["203.0.113.99"], ["203.0.113.0/24/24"]),
+            "ECS none": (["192.0.2.50"],
+                         ["192.0.2.0/24/%d" % no_network_scope])}
+    check(got == want, "%s answers each client its network's variant: %s"
+          % (what, got))

@@ -22,6 +22,9 @@ with `nsid: pop1.test`; popdns with tcp_idle_timeout_ms 1500. Then:
      without the option gets none; a malformed option (bits set past the
      source prefix, 6) is FORMERR. knotd without its geoip module ignores
      ECS, so there is no peer answer to compare with.
+  5. App-aware answers (issue 16): app.example.test varies by the client's
+     network (VARIANT records as generic RDATA, which knotd keeps as an
+     unknown type): by source address and by ECS, with the scope.
 popdns and knotd are stopped by their PIDs.
 Usage: edns_options_test.py BUILD_DIR SOURCE_DIR [--keep-tmp]
 """
@@ -42,8 +45,9 @@ import dns.edns  # noqa: E402
 import dns.message  # noqa: E402
 import dns.query  # noqa: E402
 
-from checks import (check, free_port, kdig_nsid, run, stop,  # noqa: E402
-                    summary)
+from checks import (append_variants, check, check_variants,  # noqa: E402
+                    free_port, kdig_nsid, run, stop, summary,
+                    variant_networks)
 
 BUILD, SRC = sys.argv[1], sys.argv[2]
 POPDNS = os.path.join(BUILD, "control", "popdns")
@@ -74,13 +78,12 @@ def start_popdns(tmp, zone):
     port = free_port()
     conf = os.path.join(tmp, "popdns.yaml")
     with open(conf, "w") as f:
-        f.write("listen: ['%s:%d']\n" % (LOOPBACK, port) +
+        f.write("listen: ['%s:%d', '[::1]:%d']\n" % (LOOPBACK, port, port) +
                 "control_socket: %s\n" % os.path.join(tmp, "ctl.sock") +
                 "udp_threads: 1\n"
                 "nsid: \"%s\"\n" % NSID +
                 "tcp_idle_timeout_ms: %d\n" % IDLE_MS +
-                "networks:\n  - {name: test-clients, prefixes: "
-                "[198.51.100.0/24, '2001:db8::/32']}\n"
+                variant_networks("127.0.0.0/8", "::1/128") +
                 "zones:\n  - {name: example.test, file: %s}\n" % zone)
     proc = subprocess.Popen([POPDNS, "--config", conf],
                             stdout=open(os.path.join(tmp, "popdns.log"), "w"),
@@ -195,6 +198,7 @@ def main():
         zone = os.path.join(tmp, "example.test.zone")
         shutil.copy(os.path.join(SRC, "tests", "testdata",
                                  "example.test.zone"), zone)
+        append_variants(zone)
         popdns, pport = start_popdns(tmp, zone)
         knotd, kport = start_knotd(tmp, zone)
         if not (wait_answers(pport, popdns, "popdns") and
@@ -264,6 +268,10 @@ def main():
               "popdns closes it %.2f s after the last answer (told %.1f s)"
               % (idle, IDLE_MS / 1000))
         check_client_subnet(pport)
+        # 5. App-aware answers on the kernel sockets (192.0.2.0 lies in
+        # ::ffff:192.0.0.0/101 of no network: IPv4 scope 5).
+        check_variants(None, LOOPBACK, "::1", "popdns on kernel sockets", 5,
+                       port=pport)
         check(popdns.poll() is None, "popdns still runs")
     finally:
         stop(popdns)

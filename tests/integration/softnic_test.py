@@ -33,8 +33,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checks import (ask, check, check_slow_path_answers,  # noqa: E402
                     dataplane_config, dns_query, require, failures, in_ns,
-                    kdig_nsid,
-                    popdnsctl_stats, run, slow_path_queries, summary)
+                    kdig_nsid, append_variants, check_variants,
+                    popdnsctl_stats, run, slow_path_queries, summary,
+                    variant_networks)
 
 POP, CLIENT = "popdns-t-pop", "popdns-t-client"
 WIRE_IF, EXC_IF = "ptwire0", "ptexc0"
@@ -145,7 +146,11 @@ def main(build, src):
   exception_port: net_tap1
   exception_interface: {EXC_IF}
   service_addresses: ["{V4}/24", "{V6}/64"]
-""", top='nsid: "pop-softnic"\n')
+""", top='nsid: "pop-softnic"\n' +
+                    variant_networks("198.18.0.0/24", "fd00:53::/64"))
+    # App-aware answers (issue 16): not among the names compared with the
+    # reference.
+    append_variants(zone)
     env = dict(os.environ, POP=POP, CLIENT=CLIENT, WIRE_IF=WIRE_IF,
                EXC_IF=EXC_IF, STATE=os.path.join(tmp, "state"), POPDNS=popdns)
     softnic = os.path.join(src, "scripts", "softnic.sh")
@@ -218,6 +223,10 @@ def main(build, src):
               and answered >= 2,
               "NSID only when asked, from the worker (UDP, %d answered) and "
               "the kernel sockets (TCP): %s" % (answered, nsid))
+
+        # App-aware answers on the worker (192.0.2.0 lies in ::/102 of
+        # no network: scope 6).
+        check_variants(CLIENT, V4, V6, "the DPDK worker", 6)
 
         # Malformed and non-DNS frames.
         exc_mac = in_ns(POP, ["cat", "/sys/class/net/%s/address" % EXC_IF]).stdout.strip()

@@ -27,7 +27,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checks import (ask, check, check_slow_path_answers,  # noqa: E402
                     dataplane_config, kdig_nsid, require, in_ns,
-                    popdnsctl_stats, run, slow_path_queries, summary)
+                    popdnsctl_stats, run, slow_path_queries, summary,
+                    append_variants, check_variants, variant_networks)
 
 POP, CLIENT = "popdns-x-pop", "popdns-x-client"
 POP_IF, CLIENT_IF = "xpop0", "xcli0"
@@ -112,7 +113,9 @@ def main(build, mode):
   eal: ["--no-huge", "--no-shconf", "-m", "256", "--no-pci", "-l", "0-1",
         "--file-prefix", "popdns-x", "--log-level", "*:error"]
   service_addresses: ["{V4}/24", "{V6}/64"]
-""", top='nsid: 0x706f702d786470\n')
+""", top='nsid: 0x706f702d786470\n' +
+                    variant_networks("198.18.1.0/24", "fd00:54::/64"))
+    append_variants(zone)
     log = open(os.path.join(tmp, "popdns.log"), "w+")
     proc = None
     try:
@@ -199,6 +202,7 @@ def main(build, mode):
               "[%s] NSID only when asked, from the AF_XDP worker (UDP, %d "
               "answered) and the kernel sockets (TCP): %s"
               % (mode, answered, nsid))
+        check_variants(CLIENT, V4, V6, "[%s] the AF_XDP worker" % mode, 6)
         r = in_ns(CLIENT, ["kdig", "+noedns", "@" + V4, "big.example.test", "TXT"])
         check(r.stdout.count("TXT\t") >= 6 and "TCP" in r.stdout,
               "kdig retries a TC=1 answer over TCP")
