@@ -87,12 +87,8 @@ inline void ParseForConfig(const AnswerConfig& config, Transport transport,
   }
   if (config.networks != nullptr && client.ip != nullptr) [[unlikely]] {
     q->has_client_address = true;
-    q->client_address =
-        client.ipv6 ? zone::FromIpv6(client.ip)
-                    : zone::FromIpv4(uint32_t{client.ip[0]} << 24 |
-                                     uint32_t{client.ip[1]} << 16 |
-                                     uint32_t{client.ip[2]} << 8 |
-                                     client.ip[3]);
+    q->client_address = client.ipv6 ? zone::FromIpv6(client.ip)
+                                    : zone::FromIpv4Bytes(client.ip);
   }
   if ((q->cookie_len != 0 || q->cookie_malformed) && q->has_edns &&
       config.cookies != nullptr) [[unlikely]] {

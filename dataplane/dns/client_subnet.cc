@@ -7,9 +7,7 @@ namespace popdns::dns {
 
 zone::Address ClientSubnet::MappedAddress() const {
   if (family == 1) {
-    return zone::FromIpv4(uint32_t{address[0]} << 24 |
-                          uint32_t{address[1]} << 16 |
-                          uint32_t{address[2]} << 8 | address[3]);
+    return zone::FromIpv4Bytes(address);
   }
   return zone::FromIpv6(address);
 }
