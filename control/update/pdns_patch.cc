@@ -38,7 +38,13 @@ absl::StatusOr<std::string> StringFrom(const json& j, const char* key) {
 absl::StatusOr<int64_t> IntFrom(const json& j, const char* key) {
   if (j.is_object() && j.contains(key)) {
     const json& v = j[key];
-    if (v.is_number()) return static_cast<int64_t>(v.get<double>());
+    if (v.is_number_integer()) return v.get<int64_t>();
+    // PowerDNS truncates a JSON double; one beyond int64 (or NaN) is not
+    // an integer of any kind (and converting it would be undefined).
+    if (v.is_number_float()) {
+      const double d = v.get<double>();
+      if (d >= -9.2e18 && d <= 9.2e18) return static_cast<int64_t>(d);
+    }
     int64_t value = 0;
     if (v.is_string() && absl::SimpleAtoi(v.get<std::string>(), &value)) {
       return value;

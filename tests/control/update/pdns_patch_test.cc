@@ -187,6 +187,12 @@ TEST_F(PdnsPatchTest, PowerDnsMessages) {
   EXPECT_EQ(Patch(R"({"rrsets": [{"name": "a.apps.test.", "type": "A",
       "changetype": "REPLACE", "records": [{"content": "192.0.2.1"}]}]})"),
             "Key 'ttl' not an Integer or not present");
+  // A number no integer type holds (found by update_fuzzer: converting it
+  // was undefined behaviour).
+  EXPECT_EQ(Patch(R"({"rrsets": [{"name": "a.apps.test.", "type": "A",
+      "ttl": 6.1e57, "changetype": "REPLACE",
+      "records": [{"content": "192.0.2.1"}]}]})"),
+            "Key 'ttl' not an Integer or not present");
   EXPECT_EQ(Patch(R"({"rrsets": [{"type": "A", "changetype": "DELETE"}]})"),
             "Key 'name' not present or not a String");
   EXPECT_EQ(Patch(Replace("a.apps.test", "A", {"192.0.2.1"})),
