@@ -758,6 +758,77 @@ absl::Status ReadNetworks(const std::string& file, const YAML::Node& n,
   return absl::OkStatus();
 }
 
+absl::Status ReadHealthChecks(const std::string& file, const YAML::Node& n,
+                              Config* c) {
+  if (!n.IsSequence()) {
+    return At(file, n.Mark(), "health_checks: expected a list");
+  }
+  for (const YAML::Node& check : n) {
+    if (!check.IsMap() || !check["endpoint"] || !check["type"]) {
+      return At(file, check.Mark(),
+                "health check: needs 'endpoint' and 'type'");
+    }
+    HealthCheckConfig h;
+    h.endpoint = check["endpoint"].as<std::string>();
+    in6_addr any;
+    if (inet_pton(AF_INET, h.endpoint.c_str(), &any) != 1 &&
+        inet_pton(AF_INET6, h.endpoint.c_str(), &any) != 1) {
+      return At(file, check["endpoint"].Mark(),
+                "health check: endpoint '" + h.endpoint +
+                    "' is not an IPv4 or IPv6 address");
+    }
+    for (const HealthCheckConfig& other : c->health_checks) {
+      if (other.endpoint == h.endpoint) {
+        return At(file, check["endpoint"].Mark(),
+                  "health check of " + h.endpoint + " defined twice");
+      }
+    }
+    h.type = check["type"].as<std::string>();
+    if (h.type != "tcp" && h.type != "http") {
+      return At(file, check["type"].Mark(),
+                "health check: type must be tcp or http");
+    }
+    if (h.type == "http") h.port = 80;
+    for (const auto& kv : check) {
+      const std::string key = kv.first.as<std::string>();
+      const YAML::Node& v = kv.second;
+      absl::Status s;
+      if (key == "endpoint" || key == "type") {
+      } else if (key == "port") {
+        s = ReadInt(file, v, "port", 1, 65535, &h.port);
+      } else if (key == "path" && h.type == "http") {
+        h.path = v.as<std::string>();
+        if (h.path.empty() || h.path[0] != '/') {
+          return At(file, v.Mark(), "health check: path must start with /");
+        }
+      } else if (key == "host" && h.type == "http") {
+        h.host = v.as<std::string>();
+      } else if (key == "interval_ms") {
+        s = ReadInt(file, v, "interval_ms", 100, 3600000, &h.interval_ms);
+      } else if (key == "timeout_ms") {
+        s = ReadInt(file, v, "timeout_ms", 10, 3600000, &h.timeout_ms);
+      } else if (key == "rise") {
+        s = ReadInt(file, v, "rise", 1, 100, &h.rise);
+      } else if (key == "fall") {
+        s = ReadInt(file, v, "fall", 1, 100, &h.fall);
+      } else {
+        return At(file, kv.first.Mark(),
+                  "health check: unknown key '" + key + "' for type " + h.type);
+      }
+      if (!s.ok()) return s;
+    }
+    if (h.port == 0) {
+      return At(file, check.Mark(), "health check: tcp needs 'port'");
+    }
+    if (h.timeout_ms > h.interval_ms) {
+      return At(file, check.Mark(),
+                "health check: timeout_ms must not exceed interval_ms");
+    }
+    c->health_checks.push_back(std::move(h));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ReadTop(const std::string& file, const YAML::Node& root,
                      Config* c) {
   const std::filesystem::path dir =
@@ -822,6 +893,8 @@ absl::Status ReadTop(const std::string& file, const YAML::Node& root,
       c->pop = v.as<std::string>();
     } else if (key == "networks") {
       s = ReadNetworks(file, v, c);
+    } else if (key == "health_checks") {
+      s = ReadHealthChecks(file, v, c);
     } else {
       return At(file, kv.first.Mark(), "unknown key '" + key + "'");
     }

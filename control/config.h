@@ -159,6 +159,21 @@ struct NetworkConfig {
   std::vector<std::string> prefixes;  // "192.0.2.0/24", "2001:db8::/32"
 };
 
+// A health check of an endpoint of app-aware answers (issue 16): the
+// address in VARIANT A/AAAA records that answers leave out while it is
+// down.
+struct HealthCheckConfig {
+  std::string endpoint;  // an IPv4 or IPv6 address
+  std::string type;      // "tcp" (a connect) or "http" (a GET, 2xx/3xx)
+  uint16_t port = 0;     // http: 80 unless given
+  std::string path = "/";  // http
+  std::string host;        // http Host header; empty: the endpoint
+  int interval_ms = 5000;
+  int timeout_ms = 2000;
+  int rise = 2;  // consecutive successes that bring a down endpoint up
+  int fall = 2;  // consecutive failures that take an up endpoint down
+};
+
 struct Config {
   std::vector<std::string> listen;  // "127.0.0.1:53", "[::1]:53"
   std::vector<ZoneConfig> zones;
@@ -186,6 +201,7 @@ struct Config {
   // Client networks; non-empty turns EDNS Client Subnet on (RFC 7871: a
   // query's ECS option is checked and echoed with the answer's scope).
   std::vector<NetworkConfig> networks;
+  std::vector<HealthCheckConfig> health_checks;
   DataplaneSection dataplane;
   ManagementSection management;
   RrlSection rrl;

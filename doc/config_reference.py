@@ -119,8 +119,10 @@ SECTIONS = [
             "DNS cookies (RFC 7873) with interoperable server cookies "
             "(RFC 9018), over UDP and TCP."),
         Key("pop", "string", "empty: none",
-            "This PoP's name, for answers that differ by PoP (issue 16; "
-            "no zone data uses it yet)."),
+            "This PoP's name, for answers that differ by PoP (issue 16): "
+            "VARIANT records with the selector `pop:NAME`."),
+        Key("health_checks", "list (see `health_checks[]`)", "empty",
+            "Checks of the endpoints of app-aware answers (issue 16)."),
         Key("networks", "list (see `networks[]`)",
             "empty: EDNS Client Subnet off",
             "Named client networks for answers that differ by client "
@@ -140,6 +142,36 @@ SECTIONS = [
             "required",
             "Its prefixes, with no bits set past their length "
             "(`192.0.2.0/24`, `2001:db8::/32`, `198.51.100.7`)."),
+    ]),
+    Section("health_checks[]", "Endpoint health checks",
+            "Each entry of `health_checks:` checks one endpoint of app-aware "
+            "answers: an address of VARIANT A/AAAA records. While it is "
+            "down, answers leave it out of every variant that holds it; a "
+            "variant left with none gives way to the next choice (a "
+            "network's to the PoP's, the PoP's to the name's own records). "
+            "Endpoints start up. The management API "
+            "(`PUT /api/v1/endpoints/ADDRESS`) can mark any address down "
+            "too, checked or not.", [
+        Key("endpoint", "IPv4 or IPv6 address", "required",
+            "The endpoint, as written in the VARIANT records; unique."),
+        Key("type", "`tcp` or `http`", "required",
+            "`tcp`: a TCP connect to `port` within `timeout_ms`; `http`: "
+            "a GET of `path` whose answer has a 2xx or 3xx status."),
+        Key("port", "1..65535", "80 for http; required for tcp",
+            "The port checked."),
+        Key("path", "string starting with `/`", "`/`",
+            "http: the path asked for."),
+        Key("host", "string", "the endpoint",
+            "http: the Host header sent."),
+        Key("interval_ms", "100..3600000", "5000",
+            "Time from the start of one check to the start of the next."),
+        Key("timeout_ms", "10..interval_ms", "2000",
+            "A check not done in this time failed (http: for each of "
+            "connect and answer)."),
+        Key("rise", "1..100", "2",
+            "Good checks in a row that bring a down endpoint up."),
+        Key("fall", "1..100", "2",
+            "Failed checks in a row that take an up endpoint down."),
     ]),
     Section("zones[]", "Zones",
             "Each entry of `zones:` is a mapping; it needs `name`, and "

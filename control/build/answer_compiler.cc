@@ -414,35 +414,69 @@ absl::Status AnswerCompiler::CompileVariants(uint32_t i) {
                         const zone::VariantRdata& b) {
     return a.kind == b.kind && a.name == b.name && a.type == b.type;
   };
-  const uint32_t first = static_cast<uint32_t>(z.variants.size());
-  std::vector<bool> done(rrs.size(), false);
-  for (size_t a = 0; a < rrs.size(); ++a) {
-    if (done[a]) continue;
-    zone::Blob b;
+  // The answer made of the records `group[j]` for the bits j of `mask`.
+  auto compile = [&](const std::vector<size_t>& group, uint32_t mask,
+                     zone::Blob* b) -> absl::Status {
     const Result r = Compile(
         n.name, false,
         [&](const dns::LowerName&, dns::MessageWriter& w,
             dns::GeneralResult* g) {
-          for (size_t k = a; k < rrs.size(); ++k) {
-            if (!same_answer(rrs[a], rrs[k])) continue;
-            done[k] = true;
-            if (!w.PutSingle(dns::Section::kAnswer, n.name, rrs[k].type,
-                             rs->ttl, rrs[k].rdata)) {
+          for (size_t j = 0; j < group.size(); ++j) {
+            if (!(mask & (1u << j))) continue;
+            const zone::VariantRdata& v = rrs[group[j]];
+            if (!w.PutSingle(dns::Section::kAnswer, n.name, v.type, rs->ttl,
+                             v.rdata)) {
               return false;
             }
           }
           g->outcome = dns::Outcome::kAnswer;
           return true;
         },
-        &b);
+        b);
     if (r == Result::kFull) {
       return absl::ResourceExhaustedError("zone heap full");
     }
     if (r == Result::kNoBlob) {
       return absl::InvalidArgumentError(where + ": VARIANT answer too large");
     }
-    z.variants.push_back({zone::NameIndex::Hash(rrs[a].name), rrs[a].type,
-                          rrs[a].kind, b});
+    return absl::OkStatus();
+  };
+  const uint32_t first = static_cast<uint32_t>(z.variants.size());
+  std::vector<bool> done(rrs.size(), false);
+  for (size_t a = 0; a < rrs.size(); ++a) {
+    if (done[a]) continue;
+    std::vector<size_t> group;
+    for (size_t k = a; k < rrs.size(); ++k) {
+      if (!same_answer(rrs[a], rrs[k])) continue;
+      done[k] = true;
+      group.push_back(k);
+    }
+    zone::Zone::Variant v;
+    v.selector = zone::NameIndex::Hash(rrs[a].name);
+    v.qtype = rrs[a].type;
+    v.kind = rrs[a].kind;
+    const uint32_t all = (1u << std::min<size_t>(group.size(), 31)) - 1;
+    if (absl::Status s = compile(group, all, &v.blob); !s.ok()) return s;
+    // Addresses are endpoints that health checks may take out: the
+    // answer without them is ready before anything goes down.
+    if ((v.qtype == rrtype::kA || v.qtype == rrtype::kAaaa) &&
+        group.size() <= zone::Zone::kMaxVariantEndpoints) {
+      v.endpoint_count = static_cast<uint8_t>(group.size());
+      v.endpoint_begin = static_cast<uint32_t>(z.variant_endpoints.size());
+      v.subset_begin = static_cast<uint32_t>(z.variant_subsets.size());
+      for (size_t k : group) {
+        const auto* bytes = reinterpret_cast<const uint8_t*>(rrs[k].rdata.data());
+        z.variant_endpoints.push_back(v.qtype == rrtype::kA
+                                          ? zone::FromIpv4Bytes(bytes)
+                                          : zone::FromIpv6(bytes));
+      }
+      for (uint32_t mask = 1; mask < all; ++mask) {
+        zone::Blob b;
+        if (absl::Status s = compile(group, mask, &b); !s.ok()) return s;
+        z.variant_subsets.push_back(b);
+      }
+    }
+    z.variants.push_back(v);
   }
   z.variants_of[i] = {first, static_cast<uint32_t>(z.variants.size()) - first};
   n.flags |= zone::kHasVariants;

@@ -611,8 +611,15 @@ void ZoneStore::SetRefreshStatus(const std::string& apex,
   if (status.expired != was_expired) Publish();
 }
 
+void ZoneStore::SetDownEndpoints(std::vector<zone::Address> down) {
+  std::lock_guard<std::mutex> lock(mu_);
+  down_endpoints_ = std::move(down);
+  Publish();
+}
+
 void ZoneStore::Publish() {
   auto set = std::make_shared<zone::ZoneSet>();
+  set->set_down_endpoints(down_endpoints_);
   for (const auto& e : entries_) {
     // An expired zone is not answered from (RFC 1035 3.3.13): SERVFAIL.
     if (!e->zone) continue;

@@ -142,6 +142,11 @@ class ZoneStore {
   // SERVFAIL (RFC 1035 3.3.13) and is published at once.
   void SetRefreshStatus(const std::string& apex, const RefreshStatus& status);
 
+  // The endpoints of app-aware answers that are down (EndpointHealth),
+  // sorted: published at once with every zone as it is, no zone rebuilt
+  // (their answers without those endpoints are compiled already).
+  void SetDownEndpoints(std::vector<zone::Address> down);
+
   // Human-readable table: zone, role, serial, loaded, last refresh and its
   // result, expiry, status.
   std::string StatusText() const;
@@ -189,6 +194,7 @@ class ZoneStore {
 
   dpdk::SnapshotManager* snapshots_;
   zone::Identity identity_;
+  std::vector<zone::Address> down_endpoints_;
   // Writers (start-up, reloads, transfers in) take writer_mu_ for the
   // whole change, which may take seconds (parsing, building), and mu_ only
   // to install the result and publish: readers on socket threads (NOTIFY,

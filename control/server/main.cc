@@ -39,6 +39,8 @@
 #include "control/xfr/replicator.h"
 #include "control/xfr/tsig.h"
 #include "control/xfr/xfr_server.h"
+#include "control/answers/endpoint_api.h"
+#include "control/answers/endpoint_health.h"
 #include "control/server/management_http.h"
 #include "control/update/pdns_api.h"
 
@@ -291,9 +293,15 @@ int Run(int argc, char** argv) {
   metrics.xdp = xdp_mode.get();
   metrics.health = &health;
   metrics.build_info = BuildInfoLabels();
+  // App-aware answers leave out endpoints that are down (issue 16).
+  EndpointHealth endpoints(config.health_checks,
+                           [&store](std::vector<zone::Address> down) {
+                             store.SetDownEndpoints(std::move(down));
+                           });
   ManagementHttp management(config.management);
   if (!config.management.listen.empty()) {
     update::RegisterPdnsApi(&management, &store, &replicator);
+    RegisterEndpointApi(&management, &endpoints);
     health.RegisterRoutes(&management);
     RegisterMetrics(&management, &metrics);
     if (absl::Status s = management.Start(); !s.ok()) {
@@ -309,6 +317,7 @@ int Run(int argc, char** argv) {
   // Transfers start once we answer: a NOTIFY that comes back at once is
   // heard.
   replicator.Start();
+  endpoints.Start();
   health.SetReady(true);
 
   // Draining (health.h): /health answers 503 while we keep answering, so
@@ -407,6 +416,7 @@ int Run(int argc, char** argv) {
           return (report.ok ? "ok\n" : "error\n") +
                  report.Text("healthy", "unhealthy");
         }
+        if (cmd == "endpoints") return "ok\n" + EndpointsText(endpoints);
         if (cmd == "drain" || cmd.rfind("drain ", 0) == 0) {
           int seconds = config.shutdown_drain_seconds;
           if (cmd.size() > 6) {
@@ -439,6 +449,7 @@ int Run(int argc, char** argv) {
   std::fprintf(stderr, "popdns: stopping\n");
   health.SetReady(false);
   management.Stop();
+  endpoints.Stop();
   replicator.Stop();
   server.Stop();
   if (dataplane) dataplane->Stop();

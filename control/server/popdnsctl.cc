@@ -33,6 +33,8 @@ Commands:
                    (draining, a zone not loaded or expired, a worker that
                    stopped polling, a port whose link is down); exit 0 when
                    healthy, 1 when not
+  endpoints        endpoints of app-aware answers: up or down, marked down
+                   by the operator, their checks' last results
   drain [SECONDS]  take this PoP out of the anycast: /health turns 503 at
                    once while popdns keeps answering, so the BGP hook
                    withdraws the route; popdns stops SECONDS later (default:
@@ -96,9 +98,10 @@ int Run(int argc, char** argv) {
   const bool takes_arg =
       command == "reload" || command == "refresh" || command == "drain";
   if (!takes_arg && command != "status" && command != "stats" &&
-      command != "health") {
+      command != "health" && command != "endpoints") {
     return Usage("unknown command '" + command +
-                 "' (commands: status, stats, health, drain [SECONDS], "
+                 "' (commands: status, stats, health, endpoints, "
+                 "drain [SECONDS], "
                  "reload [ZONE], refresh [ZONE])");
   }
   if (words.size() > (takes_arg ? 2u : 1u)) {

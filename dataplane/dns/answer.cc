@@ -646,7 +646,7 @@ AnswerResult AnswerParsed(const zone::ZoneSet& zones,
     // chosen one is sent whatever the precompiled setting; one RRset
     // that does not fit is a truncated empty answer, as the general path
     // would make it.
-    if (const zone::Blob* v = SelectVariant(*z, *e, config, q)) {
+    if (const zone::Blob* v = SelectVariant(zones, *z, *e, config, q)) {
       const bool fits = start + v->size <= limit;
       if (fits) {
         EmitBlob(*z, *v, buf, start, limit, 0, false, &end, &an, &ns, &ar,

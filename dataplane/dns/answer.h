@@ -74,9 +74,12 @@ struct AnswerConfig {
 
 // The variant answer of node `n` of `z` for the question type, for the
 // client of `q` (its ECS option, else its address), or nullptr: the
-// node's own answer applies. Sets q.ecs_scope (RFC 7871 7.2.1) to the
-// part of the client's network the choice holds for.
-const zone::Blob* SelectVariant(const zone::Zone& z, const zone::Node& n,
+// node's own answer applies. A variant whose endpoints are all down in
+// `zones` (ZoneSet::LiveMasks) is passed over for the next choice; one
+// with some down answers without them. Sets q.ecs_scope (RFC 7871
+// 7.2.1) to the part of the client's network the choice holds for.
+const zone::Blob* SelectVariant(const zone::ZoneSet& zones,
+                                const zone::Zone& z, const zone::Node& n,
                                 const AnswerConfig& config, const Query& q);
 
 // Sets config->nsid_option to the NSID option carrying `nsid` (any octets;

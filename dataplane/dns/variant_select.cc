@@ -2,10 +2,28 @@
 // client (zone/variant.h). Only names flagged kHasVariants get here.
 #include "dataplane/dns/answer.h"
 #include "dataplane/zone/network_table.h"
+#include "dataplane/zone/zone_set.h"
 
 namespace popdns::dns {
 
-const zone::Blob* SelectVariant(const zone::Zone& z, const zone::Node& n,
+namespace {
+
+// The answer of variant `v` without its endpoints that are down, nullptr
+// if none is up (the next choice answers).
+const zone::Blob* LiveAnswer(const zone::Zone& z, const zone::Zone::Variant& v,
+                             const uint8_t* live_masks) {
+  if (live_masks == nullptr || v.endpoint_count == 0) return &v.blob;
+  const unsigned live = live_masks[&v - z.variants.data()];
+  const unsigned all = (1u << v.endpoint_count) - 1;
+  if (live == all) return &v.blob;
+  if (live == 0) return nullptr;
+  return &z.variant_subsets[v.subset_begin + live - 1];
+}
+
+}  // namespace
+
+const zone::Blob* SelectVariant(const zone::ZoneSet& zones,
+                                const zone::Zone& z, const zone::Node& n,
                                 const AnswerConfig& config, const Query& q) {
   q.ecs_scope = 0;
   const auto it =
@@ -13,6 +31,7 @@ const zone::Blob* SelectVariant(const zone::Zone& z, const zone::Node& n,
   if (it == z.variants_of.end()) return nullptr;
   const zone::Zone::Variant* begin = z.variants.data() + it->second.first;
   const zone::Zone::Variant* end = begin + it->second.second;
+  const uint8_t* live_masks = zones.LiveMasks(&z);
   const zone::Blob* by_pop = nullptr;
   bool by_network = false;
   for (const zone::Zone::Variant* v = begin; v != end; ++v) {
@@ -21,7 +40,7 @@ const zone::Blob* SelectVariant(const zone::Zone& z, const zone::Node& n,
       by_network = true;
     } else if (by_pop == nullptr && config.pop_selector != 0 &&
                v->selector == config.pop_selector) {
-      by_pop = &v->blob;
+      by_pop = LiveAnswer(z, *v, live_masks);
     }
   }
   if (!by_network || config.networks == nullptr) return by_pop;
@@ -46,7 +65,8 @@ const zone::Blob* SelectVariant(const zone::Zone& z, const zone::Node& n,
   for (const zone::Zone::Variant* v = begin; v != end; ++v) {
     if (v->qtype == q.qtype && v->kind == zone::VariantKind::kNetwork &&
         v->selector == selector) {
-      return &v->blob;
+      const zone::Blob* b = LiveAnswer(z, *v, live_masks);
+      return b != nullptr ? b : by_pop;
     }
   }
   return by_pop;

@@ -25,12 +25,6 @@ int CommonPrefix(Address a, Address b) {
 
 }  // namespace
 
-Address FromIpv6(const uint8_t bytes[16]) {
-  Address a = 0;
-  for (int i = 0; i < 16; ++i) a = (a << 8) | bytes[i];
-  return a;
-}
-
 absl::StatusOr<NetworkTable> NetworkTable::Build(std::vector<Prefix> prefixes) {
   // Outer before inner: by start, then shorter first.
   std::sort(prefixes.begin(), prefixes.end(),

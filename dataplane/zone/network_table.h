@@ -13,27 +13,10 @@
 #include <cstdint>
 #include <vector>
 
-#include "absl/numeric/int128.h"
 #include "absl/status/statusor.h"
+#include "dataplane/zone/address.h"
 
 namespace popdns::zone {
-
-using Address = absl::uint128;
-
-// ::ffff:a.b.c.d for the IPv4 address `v4` (host byte order).
-constexpr Address FromIpv4(uint32_t v4) {
-  return (Address{0xffff} << 32) | v4;
-}
-// The 4 bytes of an IPv4 address, network order, mapped.
-constexpr Address FromIpv4Bytes(const uint8_t b[4]) {
-  return FromIpv4(uint32_t{b[0]} << 24 | uint32_t{b[1]} << 16 |
-                  uint32_t{b[2]} << 8 | b[3]);
-}
-// The 16 bytes of an IPv6 address, network order.
-Address FromIpv6(const uint8_t bytes[16]);
-constexpr bool IsIpv4Mapped(Address a) { return (a >> 32) == 0xffff; }
-// Prefix lengths of the IPv4-mapped space: IPv4 /n is /(96 + n).
-constexpr int kIpv4MappedBits = 96;
 
 class NetworkTable {
  public:

@@ -19,6 +19,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "dataplane/dns/wire.h"
+#include "dataplane/zone/address.h"
 #include "dataplane/zone/grow_only_array.h"
 #include "dataplane/zone/huge_page_allocator.h"
 #include "dataplane/zone/name_index.h"
@@ -186,14 +187,27 @@ struct Zone {
   // flagged kHasVariants, variants_of[node] = {first, count} in
   // `variants`. Full builds only: a change to a zone with variants is
   // built in full (incremental_builder.h).
+  //
+  // Health (ZoneSet::LiveMasks): the addresses of an A or AAAA variant of
+  // at most kMaxVariantEndpoints records are its endpoints,
+  // variant_endpoints[endpoint_begin + j] the one of its record j; the
+  // answer without some of them is compiled too, for every live subset:
+  // variant_subsets[subset_begin + mask - 1] holds record j when bit j of
+  // `mask` is set (masks 1 .. 2^count - 2; all live is `blob`).
   struct Variant {
-    uint64_t selector;  // NameIndex::Hash of the network's or PoP's name
-    uint16_t qtype;
-    VariantKind kind;
+    uint64_t selector = 0;  // NameIndex::Hash of the network's or PoP's name
+    uint16_t qtype = 0;
+    VariantKind kind = VariantKind::kNetwork;
+    uint8_t endpoint_count = 0;  // 0: not health-checked
+    uint32_t endpoint_begin = 0;
+    uint32_t subset_begin = 0;
     Blob blob;
   };
+  static constexpr int kMaxVariantEndpoints = 4;
   std::vector<Variant> variants;
   absl::flat_hash_map<uint32_t, std::pair<uint32_t, uint32_t>> variants_of;
+  std::vector<Address> variant_endpoints;
+  std::vector<Blob> variant_subsets;
 
   // What lookups touch at random lives in huge pages where the kernel
   // allows (see huge_page_allocator.h). The views are this version's part

@@ -9,10 +9,12 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "dataplane/dns/name.h"
+#include "dataplane/zone/address.h"
 #include "dataplane/zone/zone.h"
 
 namespace popdns::zone {
@@ -47,6 +49,26 @@ class ZoneSet {
     return false;
   }
   void set_identity(Identity identity) { identity_ = std::move(identity); }
+  // Endpoints that are down (health checks, the operator; issue 16),
+  // sorted: the variants of the zones added after this leave them out.
+  // Set before Add().
+  void set_down_endpoints(std::vector<Address> down) {
+    down_endpoints_ = std::move(down);
+  }
+  const std::vector<Address>& down_endpoints() const {
+    return down_endpoints_;
+  }
+
+  // Which endpoints of each variant of `z` are up: bit j of
+  // masks[variant index] for its endpoint j (Zone::Variant); nullptr when
+  // all of them are (the common case: one branch).
+  const uint8_t* LiveMasks(const Zone* z) const {
+    if (live_masks_.empty()) return nullptr;
+    for (const auto& [zone, masks] : live_masks_) {
+      if (zone == z) return masks.data();
+    }
+    return nullptr;
+  }
 
   // The zone whose apex is the longest suffix of `qname`, and the label
   // index of that suffix in qname; nullptr if no served zone encloses it.
@@ -104,6 +126,8 @@ class ZoneSet {
   std::bitset<256> apex_sizes_;  // skips hash probes for impossible suffixes
   Identity identity_;
   std::vector<const Zone*> expired_;
+  std::vector<Address> down_endpoints_;
+  std::vector<std::pair<const Zone*, std::vector<uint8_t>>> live_masks_;
 };
 
 }  // namespace popdns::zone

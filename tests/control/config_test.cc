@@ -341,6 +341,59 @@ TEST(NetworksConfig, ErrorsSayWhereAndWhat) {
             ":2:3: networks: the same prefix is in two networks");
 }
 
+TEST(HealthChecksConfig, TcpAndHttpWithDefaults) {
+  auto c = Load(
+      "health_checks:\n"
+      "  - {endpoint: 192.0.2.10, type: tcp, port: 443}\n"
+      "  - {endpoint: \"2001:db8::10\", type: http, path: /healthz,\n"
+      "     host: app.example.test, interval_ms: 1000, timeout_ms: 300,\n"
+      "     rise: 3, fall: 1}\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->health_checks.size(), 2u);
+  const HealthCheckConfig& tcp = c->health_checks[0];
+  EXPECT_EQ(tcp.endpoint, "192.0.2.10");
+  EXPECT_EQ(tcp.type, "tcp");
+  EXPECT_EQ(tcp.port, 443);
+  EXPECT_EQ(tcp.interval_ms, 5000);
+  EXPECT_EQ(tcp.timeout_ms, 2000);
+  EXPECT_EQ(tcp.rise, 2);
+  EXPECT_EQ(tcp.fall, 2);
+  const HealthCheckConfig& http = c->health_checks[1];
+  EXPECT_EQ(http.port, 80);
+  EXPECT_EQ(http.path, "/healthz");
+  EXPECT_EQ(http.host, "app.example.test");
+  EXPECT_EQ(http.interval_ms, 1000);
+  EXPECT_EQ(http.timeout_ms, 300);
+  EXPECT_EQ(http.rise, 3);
+  EXPECT_EQ(http.fall, 1);
+}
+
+TEST(HealthChecksConfig, ErrorsSayWhereAndWhat) {
+  EXPECT_EQ(ErrorOf("health_checks:\n  - {endpoint: www, type: tcp, port: 1}\n"),
+            ":2:16: health check: endpoint 'www' is not an IPv4 or IPv6 address");
+  EXPECT_EQ(ErrorOf("health_checks:\n  - {endpoint: 192.0.2.1, type: icmp}\n"),
+            ":2:33: health check: type must be tcp or http");
+  EXPECT_EQ(ErrorOf("health_checks:\n  - {endpoint: 192.0.2.1, type: tcp}\n"),
+            ":2:5: health check: tcp needs 'port'");
+  EXPECT_EQ(ErrorOf("health_checks:\n  - {endpoint: 192.0.2.1, type: tcp, "
+                    "port: 1, path: /x}\n"),
+            ":2:47: health check: unknown key 'path' for type tcp");
+  EXPECT_EQ(ErrorOf("health_checks:\n  - {endpoint: 192.0.2.1, type: http, "
+                    "path: x}\n"),
+            ":2:45: health check: path must start with /");
+  EXPECT_EQ(ErrorOf("health_checks:\n  - {endpoint: 192.0.2.1, type: http, "
+                    "interval_ms: 500, timeout_ms: 600}\n"),
+            ":2:5: health check: timeout_ms must not exceed interval_ms");
+  EXPECT_EQ(ErrorOf("health_checks:\n  - {endpoint: 192.0.2.1, type: http, "
+                    "rise: 0}\n"),
+            ":2:45: rise: must be in [1, 100]");
+  EXPECT_EQ(ErrorOf("health_checks:\n  - {endpoint: 192.0.2.1, type: http}\n"
+                    "  - {endpoint: 192.0.2.1, type: tcp, port: 9}\n"),
+            ":3:16: health check of 192.0.2.1 defined twice");
+  EXPECT_EQ(ErrorOf("health_checks:\n  - {type: http}\n"),
+            ":2:5: health check: needs 'endpoint' and 'type'");
+}
+
 TEST(NsidConfig, TextOrHex) {
   auto text = Load("nsid: \"pop1.ams\"\n");
   ASSERT_TRUE(text.ok()) << text.status();

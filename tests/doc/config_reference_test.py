@@ -38,6 +38,7 @@ SECTION_OF = {
     "ReadRrl": "rrl",
     "ReadCookies": "cookies",
     "ReadNetworks": "networks[]",
+    "ReadHealthChecks": "health_checks[]",
 }
 
 KEY_PATTERNS = [

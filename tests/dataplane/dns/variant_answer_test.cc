@@ -207,6 +207,63 @@ TEST_P(VariantAnswerTest, WithoutNetworksOnlyThePopApplies) {
             std::vector<std::string>{V4("192.0.2.1")});
 }
 
+// Health (issue 16): a ZoneSet published with endpoints down answers
+// without them; a variant with none left gives way to the next choice
+// (the network's to the PoP's, the PoP's to the name's own answer).
+TEST_P(VariantAnswerTest, DownEndpointsAreLeftOut) {
+  auto with_down = [&](std::vector<const char*> down) {
+    std::vector<zone::Address> addresses;
+    for (const char* text : down) {
+      uint8_t b[16];
+      if (inet_pton(AF_INET, text, b) == 1) {
+        addresses.push_back(zone::FromIpv4Bytes(b));
+      } else {
+        EXPECT_EQ(inet_pton(AF_INET6, text, b), 1);
+        addresses.push_back(zone::FromIpv6(b));
+      }
+    }
+    std::sort(addresses.begin(), addresses.end());
+    auto set = std::make_shared<zone::ZoneSet>();
+    set->set_down_endpoints(std::move(addresses));
+    for (const auto& z : zones_->zones()) set->Add(z);
+    zones_ = set;
+  };
+  config_.pop_selector = zone::NameIndex::Hash("fra1");
+  with_down({"198.51.100.10"});
+  EXPECT_EQ(Rdata(Ask("www.example.test.", rrtype::kA, "10.1.2.3")),
+            std::vector<std::string>{V4("198.51.100.11")});
+  with_down({"198.51.100.11"});
+  EXPECT_EQ(Rdata(Ask("www.example.test.", rrtype::kA, "10.1.2.3")),
+            std::vector<std::string>{V4("198.51.100.10")});
+  // The ECS scope still says whose answer it is.
+  Message scoped = Ask("www.example.test.", rrtype::kA, "192.0.2.200",
+                       WithEcs(std::string("\0\1\x10\0\x0a\x01", 6)));
+  EXPECT_EQ(Rdata(scoped), std::vector<std::string>{V4("198.51.100.10")});
+  EXPECT_EQ(EcsOf(scoped), std::string("\0\1\x10\x10\x0a\x01", 6));
+  with_down({"198.51.100.10", "198.51.100.11"});
+  EXPECT_EQ(Rdata(Ask("www.example.test.", rrtype::kA, "10.1.2.3")),
+            std::vector<std::string>{V4("203.0.113.5")});
+  with_down({"198.51.100.10", "198.51.100.11", "203.0.113.5"});
+  EXPECT_EQ(Rdata(Ask("www.example.test.", rrtype::kA, "10.1.2.3")),
+            std::vector<std::string>{V4("192.0.2.1")});
+  EXPECT_EQ(Rdata(Ask("www.example.test.", rrtype::kA, "10.9.9.9")),
+            std::vector<std::string>{V4("192.0.2.1")});
+  // IPv6 endpoints; the name has no AAAA of its own: NODATA.
+  with_down({"2001:db8::10"});
+  Message us = Ask("www.example.test.", rrtype::kAaaa, "10.2.0.1");
+  EXPECT_TRUE(us.answer.empty());
+  EXPECT_EQ(us.rcode, 0);
+  // Other addresses down change nothing; neither do TXT variants.
+  with_down({"192.0.2.1", "192.0.2.7"});
+  EXPECT_EQ(Rdata(Ask("www.example.test.", rrtype::kA, "10.1.2.3")).size(), 2u);
+  EXPECT_EQ(Rdata(Ask("plain.example.test.", rrtype::kA, "10.1.2.3")),
+            std::vector<std::string>{V4("192.0.2.7")});
+  EXPECT_EQ(Rdata(Ask("txt.example.test.", rrtype::kTxt, "10.9.9.9")),
+            std::vector<std::string>{std::string("\4fra1")});
+  with_down({});
+  EXPECT_EQ(Rdata(Ask("www.example.test.", rrtype::kA, "10.1.2.3")).size(), 2u);
+}
+
 TEST_P(VariantAnswerTest, TheRecordsThemselvesAreOrdinaryData) {
   Message m = Ask("www.example.test.", rrtype::kVariant, "10.1.2.3");
   EXPECT_EQ(m.answer.size(), 4u);
