@@ -48,6 +48,8 @@ import dns.query  # noqa: E402
 from checks import (append_variants, check, check_variants,  # noqa: E402
                     free_port, kdig_nsid, run, stop, summary,
                     variant_networks)
+from endpoint_health import (Endpoint, append_health_variants,  # noqa: E402
+                             check_endpoint_health)
 
 BUILD, SRC = sys.argv[1], sys.argv[2]
 POPDNS = os.path.join(BUILD, "control", "popdns")
@@ -74,7 +76,7 @@ def wait_answers(port, proc, what):
     return False
 
 
-def start_popdns(tmp, zone):
+def start_popdns(tmp, zone, health_yaml):
     port = free_port()
     conf = os.path.join(tmp, "popdns.yaml")
     with open(conf, "w") as f:
@@ -83,7 +85,7 @@ def start_popdns(tmp, zone):
                 "udp_threads: 1\n"
                 "nsid: \"%s\"\n" % NSID +
                 "tcp_idle_timeout_ms: %d\n" % IDLE_MS +
-                variant_networks("127.0.0.0/8", "::1/128") +
+                variant_networks("127.0.0.0/8", "::1/128") + health_yaml +
                 "zones:\n  - {name: example.test, file: %s}\n" % zone)
     proc = subprocess.Popen([POPDNS, "--config", conf],
                             stdout=open(os.path.join(tmp, "popdns.log"), "w"),
@@ -193,13 +195,16 @@ def check_client_subnet(port):
 def main():
     keep = "--keep-tmp" in sys.argv
     tmp = tempfile.mkdtemp(prefix="popdns-edns-options-")
-    popdns = knotd = None
+    popdns = knotd = endpoint = None
     try:
         zone = os.path.join(tmp, "example.test.zone")
         shutil.copy(os.path.join(SRC, "tests", "testdata",
                                  "example.test.zone"), zone)
         append_variants(zone)
-        popdns, pport = start_popdns(tmp, zone)
+        append_health_variants(zone)
+        endpoint = Endpoint(None)
+        mgmt_port = free_port()
+        popdns, pport = start_popdns(tmp, zone, endpoint.config(mgmt_port))
         knotd, kport = start_knotd(tmp, zone)
         if not (wait_answers(pport, popdns, "popdns") and
                 wait_answers(kport, knotd, "knotd")):
@@ -272,10 +277,18 @@ def main():
         # ::ffff:192.0.0.0/101 of no network: IPv4 scope 5).
         check_variants(None, LOOPBACK, "::1", "popdns on kernel sockets", 5,
                        port=pport)
+        check_endpoint_health(
+            None, LOOPBACK, endpoint, mgmt_port,
+            lambda: run([os.path.join(BUILD, "control", "popdnsctl"),
+                         "--socket", os.path.join(tmp, "ctl.sock"),
+                         "endpoints"]).stdout,
+            "popdns on kernel sockets", port=pport)
         check(popdns.poll() is None, "popdns still runs")
     finally:
         stop(popdns)
         stop(knotd)
+        if endpoint:
+            endpoint.stop()
         if keep:
             print("kept " + tmp)
         else:

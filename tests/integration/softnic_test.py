@@ -36,8 +36,12 @@ from checks import (ask, check, check_slow_path_answers,  # noqa: E402
                     kdig_nsid, append_variants, check_variants,
                     popdnsctl_stats, run, slow_path_queries, summary,
                     variant_networks)
+from endpoint_health import (Endpoint, append_health_variants,  # noqa: E402
+                             check_endpoint_health)
 
 POP, CLIENT = "popdns-t-pop", "popdns-t-client"
+# In POP, a namespace of this test's own: any port is free there.
+HEALTH_PORT, MGMT_PORT = 8098, 8053
 WIRE_IF, EXC_IF = "ptwire0", "ptexc0"
 V4, V6 = "198.18.0.1", "fd00:53::1"
 
@@ -138,6 +142,7 @@ def main(build, src):
     global POPDNSCTL
     popdns = os.path.join(build, "control", "popdns")
     POPDNSCTL = os.path.join(build, "control", "popdnsctl")
+    endpoint = Endpoint(POP, port=HEALTH_PORT)
     tmp, zone, sock, conf = dataplane_config(src, "popdns-softnic-", f"""\
   eal: ["--no-huge", "--in-memory", "-m", "256", "--no-pci", "-l", "0-1",
         "--vdev", "net_tap0,iface={WIRE_IF}", "--vdev", "net_tap1,iface={EXC_IF}",
@@ -147,10 +152,12 @@ def main(build, src):
   exception_interface: {EXC_IF}
   service_addresses: ["{V4}/24", "{V6}/64"]
 """, top='nsid: "pop-softnic"\n' +
-                    variant_networks("198.18.0.0/24", "fd00:53::/64"))
+                    variant_networks("198.18.0.0/24", "fd00:53::/64") +
+                    endpoint.config(MGMT_PORT))
     # App-aware answers (issue 16): not among the names compared with the
     # reference.
     append_variants(zone)
+    append_health_variants(zone)
     env = dict(os.environ, POP=POP, CLIENT=CLIENT, WIRE_IF=WIRE_IF,
                EXC_IF=EXC_IF, STATE=os.path.join(tmp, "state"), POPDNS=popdns)
     softnic = os.path.join(src, "scripts", "softnic.sh")
@@ -227,6 +234,11 @@ def main(build, src):
         # App-aware answers on the worker (192.0.2.0 lies in ::/102 of
         # no network: scope 6).
         check_variants(CLIENT, V4, V6, "the DPDK worker", 6)
+        check_endpoint_health(
+            CLIENT, V4, endpoint, MGMT_PORT,
+            lambda: in_ns(POP, [POPDNSCTL, "--socket", sock,
+                                "endpoints"]).stdout,
+            "the DPDK worker")
 
         # Malformed and non-DNS frames.
         exc_mac = in_ns(POP, ["cat", "/sys/class/net/%s/address" % EXC_IF]).stdout.strip()
@@ -320,6 +332,7 @@ def main(build, src):
               "engine_drop (%s)" % d)
         check(d.get("tx_drop", 0) == 0, "no TX drops")
     finally:
+        endpoint.stop()
         if ref:
             ref.terminate()
             ref.wait()

@@ -29,11 +29,15 @@ from checks import (ask, check, check_slow_path_answers,  # noqa: E402
                     dataplane_config, kdig_nsid, require, in_ns,
                     popdnsctl_stats, run, slow_path_queries, summary,
                     append_variants, check_variants, variant_networks)
+from endpoint_health import (Endpoint, append_health_variants,  # noqa: E402
+                             check_endpoint_health)
 
 POP, CLIENT = "popdns-x-pop", "popdns-x-client"
 POP_IF, CLIENT_IF = "xpop0", "xcli0"
 MACVLAN_IF = "xmv0"
 V4, V6 = "198.18.1.1", "fd00:54::1"
+# In POP, a namespace of this test's own: any port is free there.
+HEALTH_PORT, MGMT_PORT = 8098, 8053
 
 
 def setup(mode):
@@ -106,6 +110,7 @@ def main(build, mode):
     popdns = os.path.join(build, "control", "popdns")
     popdnsctl = os.path.join(build, "control", "popdnsctl")
     src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    endpoint = Endpoint(POP, port=HEALTH_PORT)
     tmp, zone, sock, conf = dataplane_config(src, "popdns-xdp-", f"""\
   xdp:
     interface: {serve_if}
@@ -114,8 +119,10 @@ def main(build, mode):
         "--file-prefix", "popdns-x", "--log-level", "*:error"]
   service_addresses: ["{V4}/24", "{V6}/64"]
 """, top='nsid: 0x706f702d786470\n' +
-                    variant_networks("198.18.1.0/24", "fd00:54::/64"))
+                    variant_networks("198.18.1.0/24", "fd00:54::/64") +
+                    endpoint.config(MGMT_PORT))
     append_variants(zone)
+    append_health_variants(zone)
     log = open(os.path.join(tmp, "popdns.log"), "w+")
     proc = None
     try:
@@ -203,6 +210,11 @@ def main(build, mode):
               "answered) and the kernel sockets (TCP): %s"
               % (mode, answered, nsid))
         check_variants(CLIENT, V4, V6, "[%s] the AF_XDP worker" % mode, 6)
+        check_endpoint_health(
+            CLIENT, V4, endpoint, MGMT_PORT,
+            lambda: in_ns(POP, [popdnsctl, "--socket", sock,
+                                "endpoints"]).stdout,
+            "[%s] the AF_XDP worker" % mode)
         r = in_ns(CLIENT, ["kdig", "+noedns", "@" + V4, "big.example.test", "TXT"])
         check(r.stdout.count("TXT\t") >= 6 and "TCP" in r.stdout,
               "kdig retries a TC=1 answer over TCP")
@@ -241,6 +253,7 @@ def main(build, mode):
         check(proc.poll() is None and "192.0.2.3" in r.stdout,
               "a start after a crash replaces the stale program and answers")
     finally:
+        endpoint.stop()
         if proc and proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             try:
