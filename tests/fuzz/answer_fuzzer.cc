@@ -30,9 +30,15 @@
 //    options fit the client's limit), and the slip of the UDP response
 //    (rrl.h SlipResponse: TC=1 or BADCOOKIE) parses strictly and is no
 //    larger.
+//  - with bit 3 of the first byte, also answered app-aware (client
+//    networks, EDNS Client Subnet on, a PoP name; bit 4: from an IPv6
+//    client; bit 5: with endpoints down), over UDP and, with bit 0, TCP:
+//    the same invariants (the ECS option echoed within the client's
+//    limit), and with bit 1 the general path agrees.
 //
 // Built by tests/fuzz/meson.build with -Dfuzzers=true and clang; run with
 // tests/fuzz/run_fuzzers.sh.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -46,6 +52,7 @@
 
 #include "dataplane/dns/answer.h"
 #include "dataplane/dns/rrl.h"
+#include "dataplane/zone/network_table.h"
 #include "tests/testutil/dns_message.h"
 #include "tests/testutil/zone_fixture.h"
 
@@ -114,6 +121,30 @@ ns NSEC s.test. A RRSIG NSEC
 ns RRSIG NSEC 13 3 300 20261225000000 20261125000000 1 s.test. AAAA
 )";
 
+// App-aware answers (zone/variant.h): network and PoP variants, IPv4 and
+// IPv6 endpoints (some down in ZonesWithDown), a TXT variant, and a
+// variant under a wildcard (not served).
+constexpr char kAppZone[] = R"(
+$ORIGIN app.test.
+$TTL 300
+@    SOA     ns hm 1 3600 600 86400 60
+@    NS      ns
+ns   A       192.0.2.53
+www  A       192.0.2.1
+www  30 VARIANT net:lan A 198.51.100.10
+www  30 VARIANT net:lan A 198.51.100.11
+www  30 VARIANT net:lan A 198.51.100.12
+www  30 VARIANT pop:fra1 A 203.0.113.5
+www  30 VARIANT net:v6 AAAA 2001:db8::10
+www  30 VARIANT net:v6 AAAA 2001:db8::11
+txt  TXT     "default"
+txt  30 VARIANT pop:fra1 TXT "fra1"
+txt  30 VARIANT net:lan TXT "lan"
+*.w  A       192.0.2.2
+*.w  30 VARIANT net:lan A 198.51.100.20
+alias CNAME  www
+)";
+
 std::string ReadFile(const char* path) {
   std::ifstream in(path);
   if (!in) {
@@ -132,7 +163,8 @@ const zone::ZoneSet& Zones() {
          {"sub.child.example.test.",
           "@ SOA ns hm 1 1 1 1 60\n@ NS ns\nns A 192.0.2.99\n"},
          {"wild.test.", kWildZone},
-         {"s.test.", kSignedZone}},
+         {"s.test.", kSignedZone},
+         {"app.test.", kAppZone}},
         {"pop1.example", "popdns-fuzz"});
     if (!set.ok()) {
       std::fprintf(stderr, "answer_fuzzer: zone: %s\n",
@@ -142,6 +174,43 @@ const zone::ZoneSet& Zones() {
     return *set;
   }();
   return *zones;
+}
+
+// The same zones with endpoints down: 198.51.100.10 of three, the PoP's
+// only one, one of two IPv6 ones.
+const zone::ZoneSet& ZonesWithDown() {
+  static const std::shared_ptr<zone::ZoneSet> zones = [] {
+    auto set = std::make_shared<zone::ZoneSet>();
+    const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
+                            0,    0,    0,    0,    0, 0, 0, 0x11};
+    std::vector<zone::Address> down = {zone::FromIpv4(0xc6336410),
+                                       zone::FromIpv4(0xcb007105),
+                                       zone::FromIpv6(v6)};
+    std::sort(down.begin(), down.end());
+    set->set_down_endpoints(down);
+    for (const auto& z : Zones().zones()) set->Add(z);
+    set->set_identity(Zones().identity());
+    return set;
+  }();
+  return *zones;
+}
+
+// Client networks for app-aware answers: lan 198.51.100.0/24 (where the
+// fuzzer's IPv4 client is) and 10.0.0.0/8, v6 2001:db8:1::/48 (its IPv6
+// client's), nested inside lan's 2001:db8::/32.
+const zone::NetworkTable& Networks() {
+  static const zone::NetworkTable* table = [] {
+    const uint8_t v6net[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 1};
+    const uint8_t lan6[16] = {0x20, 0x01, 0x0d, 0xb8};
+    auto t = zone::NetworkTable::Build(
+        {{zone::FromIpv4(0xc6336400), zone::kIpv4MappedBits + 24, 0},
+         {zone::FromIpv4(0x0a000000), zone::kIpv4MappedBits + 8, 0},
+         {zone::FromIpv6(lan6), 32, 0},
+         {zone::FromIpv6(v6net), 48, 1}});
+    if (!t.ok()) std::abort();
+    return new zone::NetworkTable(*std::move(t));
+  }();
+  return *table;
 }
 
 void Check(bool ok, const char* what) {
@@ -245,9 +314,17 @@ uint8_t* Buffer() {
 }
 
 // Answers data[0, size) in a fresh copy; returns what Answer returned.
+// App-aware answering: client networks (ECS on), this PoP's name, the
+// client (v4 or v6) and whether endpoints are down.
+struct AppAware {
+  bool on = false;
+  bool ipv6 = false;
+  bool down = false;
+};
+
 AnswerResult AnswerCopy(const uint8_t* data, size_t size, Transport transport,
                         bool precompiled, bool slow_path = true,
-                        bool cookies = false) {
+                        bool cookies = false, AppAware app = {}) {
   static const CookieSecrets secrets = [] {
     CookieSecrets s;
     for (int i = 0; i < 16; ++i) s.secret[i] = static_cast<uint8_t>(i * 17);
@@ -273,8 +350,19 @@ AnswerResult AnswerCopy(const uint8_t* data, size_t size, Transport transport,
     config.tcp_keepalive = true;
     config.tcp_keepalive_timeout = 100;
   }
-  const AnswerResult r =
-      Answer(Zones(), config, transport, buf, size, kBufSize, client);
+  static const uint64_t selectors[2] = {zone::NameIndex::Hash("lan"),
+                                        zone::NameIndex::Hash("v6")};
+  static const uint8_t client_ip6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0,
+                                         0,    0,    0,    0,    0, 0, 0, 7};
+  if (app.on) {
+    config.client_subnet = true;
+    config.networks = &Networks();
+    config.network_selectors = selectors;
+    config.pop_selector = zone::NameIndex::Hash("fra1");
+    if (!cookies) client = {app.ipv6 ? client_ip6 : client_ip, app.ipv6, 0};
+  }
+  const AnswerResult r = Answer(app.down ? ZonesWithDown() : Zones(), config,
+                                transport, buf, size, kBufSize, client);
   Check(r.size <= kBufSize, "response larger than the buffer");
   if (r.slow_path) {
     Check(slow_path, "slow_path although AnswerConfig::slow_path is off");
@@ -451,6 +539,37 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (tcp) {
     const AnswerResult t = AnswerCopy(data, size, Transport::kTcp, true);
     CheckResponse(data, size, f, Transport::kTcp, t);
+  }
+  if (size > 0 && (data[0] & 0x08)) {
+    // App-aware: the ECS option checked and echoed within the limits, a
+    // variant chosen by it or by the sender, endpoints down or not.
+    const AppAware app{true, (data[0] & 0x10) != 0, (data[0] & 0x20) != 0};
+    const AnswerResult a = AnswerCopy(data, size, Transport::kUdp, true,
+                                      /*slow_path=*/true, /*cookies=*/false,
+                                      app);
+    CheckResponse(data, size, f, Transport::kUdp, a);
+    // Before TCP, which overwrites Buffer().
+    if (differential) {
+      const std::string fast(reinterpret_cast<const char*>(Buffer()), a.size);
+      const AnswerResult general = AnswerCopy(
+          data, size, Transport::kUdp, false, true, false, app);
+      CheckResponse(data, size, f, Transport::kUdp, general);
+      if (!SameMessage(reinterpret_cast<const uint8_t*>(fast.data()), a.size,
+                       Buffer(), general.size)) {
+        std::fprintf(stderr, "answer_fuzzer: app-aware: precompiled and "
+                     "general path answers differ\n");
+        Dump("precompiled", reinterpret_cast<const uint8_t*>(fast.data()),
+             a.size);
+        Dump("general", Buffer(), general.size);
+        __builtin_trap();
+      }
+    }
+    if (tcp) {
+      const AnswerResult t = AnswerCopy(data, size, Transport::kTcp, true,
+                                        /*slow_path=*/true,
+                                        /*cookies=*/false, app);
+      CheckResponse(data, size, f, Transport::kTcp, t);
+    }
   }
   if (size > 0 && (data[0] & 0x04)) {
     const AnswerResult c = AnswerCopy(data, size, Transport::kUdp, true,
