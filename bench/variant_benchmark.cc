@@ -35,6 +35,9 @@ constexpr size_t kBufSize = 4096;
 
 struct Fixture {
   std::shared_ptr<zone::ZoneSet> zones;
+  // The same zone with endpoint 198.51.100.0 down: the variant every
+  // client's network has is left with none, the PoP's answers.
+  std::shared_ptr<zone::ZoneSet> zones_down;
   zone::NetworkTable table;
   std::vector<uint64_t> selectors;
   std::vector<std::vector<uint8_t>> plain, varied, varied_ecs, plain_ecs;
@@ -64,6 +67,9 @@ const Fixture& FixtureFor(int64_t networks) {
     std::abort();
   }
   f->zones = *set;
+  f->zones_down = std::make_shared<zone::ZoneSet>();
+  f->zones_down->set_down_endpoints({zone::FromIpv4(0xc6336400)});
+  for (const auto& z : f->zones->zones()) f->zones_down->Add(z);
   std::vector<zone::NetworkTable::Prefix> prefixes;
   for (int64_t n = 0; n < networks; ++n) {
     const std::string p = absl::StrCat("10.", (n >> 8) & 255, ".", n & 255, ".0/24");
@@ -98,7 +104,7 @@ void SetClient(size_t k, int64_t networks, uint8_t ip[4]) {
   ip[2] = static_cast<uint8_t>(n);
 }
 
-void Run(benchmark::State& state, bool varied, bool ecs) {
+void Run(benchmark::State& state, bool varied, bool ecs, bool down = false) {
   const int64_t networks = state.range(0);
   const Fixture& f = FixtureFor(networks);
   AnswerConfig config;
@@ -110,6 +116,7 @@ void Run(benchmark::State& state, bool varied, bool ecs) {
   config.pop_selector = zone::NameIndex::Hash("fra1");
   const auto& queries = varied ? (ecs ? f.varied_ecs : f.varied)
                                : (ecs ? f.plain_ecs : f.plain);
+  const zone::ZoneSet& zones = down ? *f.zones_down : *f.zones;
   alignas(64) static uint8_t buf[kBufSize];
   // Clients spread over the networks (10.0.x.1).
   uint8_t ip[4] = {10, 0, 0, 1};
@@ -122,12 +129,12 @@ void Run(benchmark::State& state, bool varied, bool ecs) {
     const auto& q = queries[k];
     SetClient(k, networks, ip);
     std::memcpy(buf, q.data(), q.size());
-    const AnswerResult r = Answer(*f.zones, config, Transport::kUdp, buf,
+    const AnswerResult r = Answer(zones, config, Transport::kUdp, buf,
                                   q.size(), kBufSize, client);
     auto m = testutil::ParseMessage(buf, r.size);
     const bool ok = m.ok() && m->answer.size() == 1 &&
                     static_cast<uint8_t>(m->answer[0].rdata[0]) ==
-                        (varied ? 198 : 192);
+                        (varied ? (down ? 203 : 198) : 192);
     if (!ok) {
       state.SkipWithError("a query did not get the answer it stands for");
       return;
@@ -140,7 +147,7 @@ void Run(benchmark::State& state, bool varied, bool ecs) {
     SetClient(i & (kNames - 1), networks, ip);
     ++i;
     std::memcpy(buf, q.data(), q.size());
-    AnswerResult r = Answer(*f.zones, config, Transport::kUdp, buf, q.size(),
+    AnswerResult r = Answer(zones, config, Transport::kUdp, buf, q.size(),
                             kBufSize, client);
     benchmark::DoNotOptimize(r);
     benchmark::DoNotOptimize(buf);
@@ -151,10 +158,13 @@ void Run(benchmark::State& state, bool varied, bool ecs) {
 void BM_PlainName(benchmark::State& s) { Run(s, false, true); }
 void BM_VariantByAddress(benchmark::State& s) { Run(s, true, false); }
 void BM_VariantByEcs(benchmark::State& s) { Run(s, true, true); }
+// Health: the network's variant has no endpoint up, the PoP's answers.
+void BM_VariantEndpointDown(benchmark::State& s) { Run(s, true, false, true); }
 
 BENCHMARK(BM_PlainName)->ArgName("networks")->Arg(0)->Arg(256)->Arg(10000);
 BENCHMARK(BM_VariantByAddress)->ArgName("networks")->Arg(256)->Arg(10000);
 BENCHMARK(BM_VariantByEcs)->ArgName("networks")->Arg(256)->Arg(10000);
+BENCHMARK(BM_VariantEndpointDown)->ArgName("networks")->Arg(256)->Arg(10000);
 
 }  // namespace
 }  // namespace popdns::dns

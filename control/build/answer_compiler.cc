@@ -398,17 +398,25 @@ absl::Status AnswerCompiler::CompileVariants(uint32_t i) {
         where + ": VARIANT in a signed zone (its answers could not be signed)");
   }
   // The RRs grouped by selector and type, in zone order.
+  // A copy of the RDATA to parse: compiling writes into the arena that
+  // holds them, which may move.
+  const uint8_t* first_rdata = z.Bytes(rs->rdata_offset);
+  const uint8_t* p = first_rdata;
+  for (uint16_t k = 0; k < rs->count; ++k) p += 2 + dns::Load16(p);
+  const std::string owned(reinterpret_cast<const char*>(first_rdata),
+                          static_cast<size_t>(p - first_rdata));
+  const uint32_t ttl = rs->ttl;
   std::vector<zone::VariantRdata> rrs;
-  const uint8_t* p = z.Bytes(rs->rdata_offset);
-  for (uint16_t k = 0; k < rs->count; ++k) {
-    const size_t len = dns::Load16(p);
+  for (size_t at = 0; at < owned.size();) {
+    const size_t len =
+        dns::Load16(reinterpret_cast<const uint8_t*>(owned.data() + at));
     zone::VariantRdata v;
-    if (!zone::ParseVariantRdata(
-            std::string_view(reinterpret_cast<const char*>(p + 2), len), &v)) {
+    if (!zone::ParseVariantRdata(std::string_view(owned).substr(at + 2, len),
+                                 &v)) {
       return absl::InvalidArgumentError(where + ": malformed VARIANT RDATA");
     }
     rrs.push_back(v);
-    p += 2 + len;
+    at += 2 + len;
   }
   auto same_answer = [](const zone::VariantRdata& a,
                         const zone::VariantRdata& b) {
@@ -424,7 +432,7 @@ absl::Status AnswerCompiler::CompileVariants(uint32_t i) {
           for (size_t j = 0; j < group.size(); ++j) {
             if (!(mask & (1u << j))) continue;
             const zone::VariantRdata& v = rrs[group[j]];
-            if (!w.PutSingle(dns::Section::kAnswer, n.name, v.type, rs->ttl,
+            if (!w.PutSingle(dns::Section::kAnswer, n.name, v.type, ttl,
                              v.rdata)) {
               return false;
             }

@@ -269,6 +269,30 @@ TEST_P(VariantAnswerTest, TheRecordsThemselvesAreOrdinaryData) {
   EXPECT_EQ(m.answer.size(), 4u);
 }
 
+// Many variants: compiling them grows the arena that holds their RDATA
+// (it moved under the compiler once: under ASan a use after free).
+TEST_P(VariantAnswerTest, AZoneOfManyVariants) {
+  std::string text = "@ SOA ns hm 1 3600 600 86400 300\n@ NS ns\n";
+  for (int i = 0; i < 3000; ++i) {
+    const std::string name = "v" + std::to_string(i);
+    text += name + " A 192.0.2.1\n";
+    for (int k = 0; k < 4; ++k) {
+      text += name + " 30 VARIANT net:eu A 198.51.100." + std::to_string(k) +
+              "\n";
+    }
+  }
+  auto set = testutil::MakeZoneSet({{"many.test.", text}});
+  ASSERT_TRUE(set.ok()) << set.status();
+  zones_ = *set;
+  for (const char* name : {"v0.many.test.", "v2999.many.test."}) {
+    EXPECT_EQ(Rdata(Ask(name, rrtype::kA, "10.1.2.3")),
+              (std::vector<std::string>{V4("198.51.100.0"), V4("198.51.100.1"),
+                                        V4("198.51.100.2"),
+                                        V4("198.51.100.3")}))
+        << name;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(PrecompiledAndGeneral, VariantAnswerTest,
                          ::testing::Bool());
 
