@@ -730,7 +730,7 @@ absl::Status ReadNetworks(const std::string& file, const YAML::Node& n,
                   "network " + nc.name + " defined twice");
       }
     }
-    if (c->networks.size() >= zone::NetworkTable::kNoNetwork) {
+    if (c->networks.size() >= 0xFFFF) {  // ids are uint16_t here
       return At(file, net.Mark(), "networks: too many");
     }
     const YAML::Node& prefixes = net["prefixes"];
@@ -829,6 +829,33 @@ absl::Status ReadHealthChecks(const std::string& file, const YAML::Node& n,
   return absl::OkStatus();
 }
 
+// `geoip:` {country_database, asn_database}: each opened and checked here,
+// so that a missing or broken file is a config error.
+absl::Status ReadGeoIp(const std::string& file, const YAML::Node& n,
+                       const std::filesystem::path& dir, GeoIpSection* g) {
+  if (!n.IsMap()) return At(file, n.Mark(), "geoip: expected a mapping");
+  for (const auto& kv : n) {
+    const std::string key = kv.first.as<std::string>();
+    const YAML::Node& v = kv.second;
+    std::string* out;
+    if (key == "country_database") {
+      out = &g->country_database;
+    } else if (key == "asn_database") {
+      out = &g->asn_database;
+    } else {
+      return At(file, kv.first.Mark(), "geoip: unknown key '" + key + "'");
+    }
+    std::filesystem::path p = v.as<std::string>();
+    if (p.is_relative()) p = dir / p;
+    if (absl::Status s = CheckGeoDatabase(p.string()); !s.ok()) {
+      return At(file, v.Mark(), "geoip: " + key + ": " +
+                                    std::string(s.message()));
+    }
+    *out = p.string();
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ReadTop(const std::string& file, const YAML::Node& root,
                      Config* c) {
   const std::filesystem::path dir =
@@ -895,6 +922,8 @@ absl::Status ReadTop(const std::string& file, const YAML::Node& root,
       s = ReadNetworks(file, v, c);
     } else if (key == "health_checks") {
       s = ReadHealthChecks(file, v, c);
+    } else if (key == "geoip") {
+      s = ReadGeoIp(file, v, dir, &c->geoip);
     } else {
       return At(file, kv.first.Mark(), "unknown key '" + key + "'");
     }
@@ -907,6 +936,15 @@ absl::Status ReadTop(const std::string& file, const YAML::Node& root,
 
 void ClientNetworks::ApplyTo(dns::AnswerConfig* config) const {
   config->pop_selector = pop_selector;
+  config->client_subnet = !selectors.empty() || countries || asns;
+  if (countries) {
+    config->countries = &countries->table;
+    config->country_selectors = countries->selectors.data();
+  }
+  if (asns) {
+    config->asns = &asns->table;
+    config->asn_selectors = asns->selectors.data();
+  }
   if (selectors.empty()) return;
   config->networks = &table;
   config->network_selectors = selectors.data();
@@ -927,6 +965,13 @@ ClientNetworks ClientNetworksOf(const Config& config) {
   }
   if (auto t = zone::NetworkTable::Build(std::move(prefixes)); t.ok()) {
     n.table = *std::move(t);
+  }
+  if (!config.geoip.country_database.empty()) {
+    n.countries =
+        SharedGeoNetworks(config.geoip.country_database, GeoKey::kCountry);
+  }
+  if (!config.geoip.asn_database.empty()) {
+    n.asns = SharedGeoNetworks(config.geoip.asn_database, GeoKey::kAsn);
   }
   return n;
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "control/answers/geo_networks.h"
 #include "dataplane/dns/answer.h"
 #include "dataplane/dns/cookie.h"
 #include "dataplane/dns/rrl.h"
@@ -174,6 +175,12 @@ struct HealthCheckConfig {
   int fall = 2;  // consecutive failures that take an up endpoint down
 };
 
+// GeoIP databases (MaxMind DB format) for VARIANT cc: and asn: selectors.
+struct GeoIpSection {
+  std::string country_database;  // absolute path; empty: none
+  std::string asn_database;
+};
+
 struct Config {
   std::vector<std::string> listen;  // "127.0.0.1:53", "[::1]:53"
   std::vector<ZoneConfig> zones;
@@ -202,6 +209,7 @@ struct Config {
   // query's ECS option is checked and echoed with the answer's scope).
   std::vector<NetworkConfig> networks;
   std::vector<HealthCheckConfig> health_checks;
+  GeoIpSection geoip;
   DataplaneSection dataplane;
   ManagementSection management;
   RrlSection rrl;
@@ -213,17 +221,19 @@ struct Config {
 // "file:line:col: what" for syntax errors, unknown keys and bad values.
 absl::StatusOr<Config> LoadConfigFile(const std::string& path);
 
-// The client networks and PoP name as the answer engine reads them
-// (dns::AnswerConfig::networks, network_selectors, pop_selector).
+// The client networks, GeoIP tables and PoP name as the answer engine
+// reads them (dns::AnswerConfig::networks, asns, countries, ...).
 struct ClientNetworks {
   zone::NetworkTable table;
   std::vector<uint64_t> selectors;  // by network id
   uint64_t pop_selector = 0;
-  // Points `config` at this object, which must outlive its use; with no
-  // networks it only sets the PoP.
+  std::shared_ptr<const GeoNetworks> countries, asns;  // null: none
+  // Sets config->client_subnet (EDNS Client Subnet is on with networks or
+  // GeoIP) and points `config` at this object, which must outlive its use.
   void ApplyTo(dns::AnswerConfig* config) const;
 };
-// From a config LoadConfigFile accepted (its networks build).
+// From a config LoadConfigFile accepted (its networks build; its GeoIP
+// databases are read once per process: SharedGeoNetworks).
 ClientNetworks ClientNetworksOf(const Config& config);
 
 // Splits "1.2.3.4:53" / "[::1]:53" / "::1" (port 53 by default).

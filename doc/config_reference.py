@@ -121,6 +121,10 @@ SECTIONS = [
         Key("pop", "string", "empty: none",
             "This PoP's name, for answers that differ by PoP (issue 16): "
             "VARIANT records with the selector `pop:NAME`."),
+        Key("geoip", "mapping (see `geoip`)", "none",
+            "GeoIP databases for answers that differ by the client's "
+            "country or AS (issue 16); turns EDNS Client Subnet on like "
+            "`networks`."),
         Key("health_checks", "list (see `health_checks[]`)", "empty",
             "Checks of the endpoints of app-aware answers (issue 16)."),
         Key("networks", "list (see `networks[]`)",
@@ -142,6 +146,19 @@ SECTIONS = [
             "required",
             "Its prefixes, with no bits set past their length "
             "(`192.0.2.0/24`, `2001:db8::/32`, `198.51.100.7`)."),
+    ]),
+    Section("geoip", "GeoIP",
+            "MaxMind DB files (GeoLite2/GeoIP2 Country, City or ASN format; "
+            "read with libmaxminddb) for VARIANT records with the selectors "
+            "`cc:CODE` and `asn:NUMBER`. Each file is checked when the "
+            "config is read and turned into an address table once at "
+            "start; a new file needs a restart.", [
+        Key("country_database", "path", "none",
+            "Its `country.iso_code` (else `registered_country.iso_code`) "
+            "places a client in a country. Relative to the config file's "
+            "directory."),
+        Key("asn_database", "path", "none",
+            "Its `autonomous_system_number` places a client in an AS."),
     ]),
     Section("health_checks[]", "Endpoint health checks",
             "Each entry of `health_checks:` checks one endpoint of app-aware "

@@ -12,6 +12,9 @@ PACKAGES=(
   libbpf-dev libelf-dev zlib1g-dev linux-libc-dev bpftool
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
   libyaml-cpp-dev nlohmann-json3-dev libssl-dev liblmdb-dev libcpp-httplib-dev
+  libmaxminddb-dev
+  # GeoIP: mmdblookup reads the test databases back (tests/testutil/write_mmdb.py)
+  mmdb-bin
   # tests, peers, load generators
   knot knot-dnsutils nsd dnsperf dnsutils bind9-utils gnuplot-nox
   bind9 pdns-server pdns-backend-sqlite3 sqlite3

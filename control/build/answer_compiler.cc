@@ -420,7 +420,9 @@ absl::Status AnswerCompiler::CompileVariants(uint32_t i) {
   }
   auto same_answer = [](const zone::VariantRdata& a,
                         const zone::VariantRdata& b) {
-    return a.kind == b.kind && a.name == b.name && a.type == b.type;
+    return a.kind == b.kind && a.type == b.type &&
+           zone::VariantSelectorHash(a.kind, a.name) ==
+               zone::VariantSelectorHash(b.kind, b.name);
   };
   // The answer made of the records `group[j]` for the bits j of `mask`.
   auto compile = [&](const std::vector<size_t>& group, uint32_t mask,
@@ -460,7 +462,7 @@ absl::Status AnswerCompiler::CompileVariants(uint32_t i) {
       group.push_back(k);
     }
     zone::Zone::Variant v;
-    v.selector = zone::NameIndex::Hash(rrs[a].name);
+    v.selector = zone::VariantSelectorHash(rrs[a].kind, rrs[a].name);
     v.qtype = rrs[a].type;
     v.kind = rrs[a].kind;
     const uint32_t all = (1u << std::min<size_t>(group.size(), 31)) - 1;

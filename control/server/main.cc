@@ -204,7 +204,6 @@ int Run(int argc, char** argv) {
     }
     dp_config.answer.udp_payload = config.udp_payload;
     (void)dns::SetNsid(&dp_config.answer, config.nsid);  // length checked
-    dp_config.answer.client_subnet = !config.networks.empty();
     client_networks.ApplyTo(&dp_config.answer);
     dp_config.rrl = RrlSettingsOf(config.rrl);
     dp_config.cookies_enabled = config.cookies.enabled;
@@ -262,7 +261,7 @@ int Run(int argc, char** argv) {
   dns::AnswerConfig answer_config;
   answer_config.udp_payload = config.udp_payload;
   (void)dns::SetNsid(&answer_config, config.nsid);
-  answer_config.client_subnet = !config.networks.empty();
+  client_networks.ApplyTo(&answer_config);
   xfr::XfrServer xfr_server(&store, &replicator, keyring->get(), &snapshots,
                             answer_config);
   SocketServer server(config, &snapshots, &stats);

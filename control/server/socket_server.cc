@@ -124,7 +124,6 @@ SocketServer::SocketServer(const Config& config, dpdk::SnapshotManager* snapshot
   answer_config_.rrl = rrl_settings_.rate != 0;
   // LoadConfigFile checked the length.
   (void)dns::SetNsid(&answer_config_, config.nsid);
-  answer_config_.client_subnet = !config.networks.empty();
   client_networks_ = ClientNetworksOf(config);
   client_networks_.ApplyTo(&answer_config_);
   // RFC 7828 3.3.2: "Servers MUST specify the TIMEOUT value that is

@@ -1148,15 +1148,19 @@ bool VariantFromText(absl::Span<const TextToken> tokens,
                      RdataError* error) {
   if (tokens.size() < 3) {
     error->token = tokens.size();
-    error->message = "VARIANT needs: net:NAME|pop:NAME TYPE RDATA";
+    error->message =
+        "VARIANT needs: net:NAME|asn:NUMBER|cc:CODE|pop:NAME TYPE RDATA";
     return false;
   }
   const std::string_view selector = tokens[0].text;
-  if (!(selector.starts_with("net:") || selector.starts_with("pop:")) ||
-      selector.size() <= 4 || selector.size() > 255) {
+  zone::VariantKind kind;
+  std::string_view name;
+  if (!zone::ParseVariantSelector(selector, &kind, &name) ||
+      selector.size() > 255) {
     error->token = 0;
     error->message = Cat("VARIANT selector '", selector,
-                         "': expected net:NAME or pop:NAME");
+                         "': expected net:NAME, asn:NUMBER, cc:CODE (two "
+                         "letters) or pop:NAME");
     return false;
   }
   const std::optional<uint16_t> type = TypeFromText(tokens[1].text);

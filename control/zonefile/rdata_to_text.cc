@@ -410,7 +410,7 @@ std::string RdataToText(uint16_t type, std::string_view rdata) {
   if (type == dns::rrtype::kVariant) {
     zone::VariantRdata v;
     if (!zone::ParseVariantRdata(rdata, &v)) return RdataToGenericText(rdata);
-    return Cat(v.kind == zone::VariantKind::kNetwork ? "net:" : "pop:", v.name,
+    return Cat(zone::VariantSelectorPrefix(v.kind), v.name,
                " ", TypeToText(v.type), " ", RdataToText(v.type, v.rdata));
   }
   Reader r(rdata);

@@ -70,6 +70,14 @@ struct AnswerConfig {
   const zone::NetworkTable* networks = nullptr;
   const uint64_t* network_selectors = nullptr;
   uint64_t pop_selector = 0;
+  // GeoIP (`geoip:`): the AS and the country of client addresses, as
+  // tables like `networks` whose selectors are the VariantSelectorHash of
+  // the AS number and the country code. nullptr: variants of kind kAsn /
+  // kCountry never apply.
+  const zone::NetworkTable* asns = nullptr;
+  const uint64_t* asn_selectors = nullptr;
+  const zone::NetworkTable* countries = nullptr;
+  const uint64_t* country_selectors = nullptr;
 };
 
 // The variant answer of node `n` of `z` for the question type, for the

@@ -1,5 +1,7 @@
 // dns::SelectVariant (answer.h): which of a name's variants answers a
 // client (zone/variant.h). Only names flagged kHasVariants get here.
+#include <algorithm>
+
 #include "dataplane/dns/answer.h"
 #include "dataplane/zone/network_table.h"
 #include "dataplane/zone/zone_set.h"
@@ -33,17 +35,20 @@ const zone::Blob* SelectVariant(const zone::ZoneSet& zones,
   const zone::Zone::Variant* end = begin + it->second.second;
   const uint8_t* live_masks = zones.LiveMasks(&z);
   const zone::Blob* by_pop = nullptr;
-  bool by_network = false;
+  // The kinds by client this name has for the question type.
+  bool by_client[5] = {};
+  bool any_by_client = false;
   for (const zone::Zone::Variant* v = begin; v != end; ++v) {
     if (v->qtype != q.qtype) continue;
-    if (v->kind == zone::VariantKind::kNetwork) {
-      by_network = true;
+    if (v->kind != zone::VariantKind::kPop) {
+      by_client[static_cast<int>(v->kind)] = true;
+      any_by_client = true;
     } else if (by_pop == nullptr && config.pop_selector != 0 &&
                v->selector == config.pop_selector) {
       by_pop = LiveAnswer(z, *v, live_masks);
     }
   }
-  if (!by_network || config.networks == nullptr) return by_pop;
+  if (!any_by_client) return by_pop;
   // The client: its resolver's ECS option, else the sender. RFC 7871
   // 7.1.2: SOURCE PREFIX-LENGTH 0 asks that no client information be used.
   zone::Address client;
@@ -55,21 +60,42 @@ const zone::Blob* SelectVariant(const zone::ZoneSet& zones,
   } else {
     return by_pop;
   }
-  const zone::NetworkTable::Match m = config.networks->Find(client);
-  // The choice holds for the block around the client that is all in one
-  // network (or in none): a narrower source prefix gets a longer scope
-  // (7.2.1 allows it).
-  if (q.ecs_out) q.ecs_scope = q.ecs.FamilyScope(m.scope);
-  if (m.network == zone::NetworkTable::kNoNetwork) return by_pop;
-  const uint64_t selector = config.network_selectors[m.network];
-  for (const zone::Zone::Variant* v = begin; v != end; ++v) {
-    if (v->qtype == q.qtype && v->kind == zone::VariantKind::kNetwork &&
-        v->selector == selector) {
-      const zone::Blob* b = LiveAnswer(z, *v, live_masks);
-      return b != nullptr ? b : by_pop;
+  // Network, then AS, then country. The choice holds for the block around
+  // the client that every table consulted puts wholly in one entry (or in
+  // none): the longest of their scopes (a narrower source prefix gets a
+  // longer scope, 7.2.1 allows it).
+  const struct {
+    zone::VariantKind kind;
+    const zone::NetworkTable* table;
+    const uint64_t* selectors;
+  } tables[] = {
+      {zone::VariantKind::kNetwork, config.networks, config.network_selectors},
+      {zone::VariantKind::kAsn, config.asns, config.asn_selectors},
+      {zone::VariantKind::kCountry, config.countries, config.country_selectors},
+  };
+  uint8_t scope = 0;
+  const zone::Blob* chosen = by_pop;
+  for (const auto& t : tables) {
+    if (!by_client[static_cast<int>(t.kind)] || t.table == nullptr) continue;
+    const zone::NetworkTable::Match m = t.table->Find(client);
+    scope = std::max(scope, m.scope);
+    if (m.network == zone::NetworkTable::kNoNetwork) continue;
+    const uint64_t selector = t.selectors[m.network];
+    const zone::Blob* b = nullptr;
+    for (const zone::Zone::Variant* v = begin; v != end; ++v) {
+      if (v->qtype == q.qtype && v->kind == t.kind &&
+          v->selector == selector) {
+        b = LiveAnswer(z, *v, live_masks);
+        break;
+      }
+    }
+    if (b != nullptr) {
+      chosen = b;
+      break;
     }
   }
-  return by_pop;
+  if (q.ecs_out) q.ecs_scope = q.ecs.FamilyScope(scope);
+  return chosen;
 }
 
 }  // namespace popdns::dns

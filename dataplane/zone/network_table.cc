@@ -35,7 +35,7 @@ absl::StatusOr<NetworkTable> NetworkTable::Build(std::vector<Prefix> prefixes) {
   NetworkTable t;
   t.starts_.clear();
   t.networks_.clear();
-  auto emit = [&t](Address at, uint16_t network) {
+  auto emit = [&t](Address at, NetworkId network) {
     if (!t.starts_.empty() && t.starts_.back() == at) {
       t.networks_.back() = network;  // an inner prefix starting here
     } else {
@@ -51,7 +51,7 @@ absl::StatusOr<NetworkTable> NetworkTable::Build(std::vector<Prefix> prefixes) {
   };
   struct Open {
     Address end;
-    uint16_t network;
+    NetworkId network;
   };
   std::vector<Open> open;  // nested prefixes containing the sweep point
   // Closes the innermost open prefix: what follows it belongs to the one

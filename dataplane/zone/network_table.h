@@ -20,19 +20,21 @@ namespace popdns::zone {
 
 class NetworkTable {
  public:
-  static constexpr uint16_t kNoNetwork = 0xFFFF;
+  // 32 bits: a GeoIP ASN table has more distinct networks than 16 hold.
+  using NetworkId = uint32_t;
+  static constexpr NetworkId kNoNetwork = 0xFFFFFFFF;
 
   struct Prefix {
     Address address;  // host bits beyond `length` must be zero
     uint8_t length;   // 0..128, in the IPv6 space
-    uint16_t network;
+    NetworkId network;
   };
   // Prefixes may nest; the same prefix twice for two networks is an error
   // (InvalidArgument naming it), and so is a network id of kNoNetwork.
   static absl::StatusOr<NetworkTable> Build(std::vector<Prefix> prefixes);
 
   struct Match {
-    uint16_t network = kNoNetwork;  // kNoNetwork: in none of them
+    NetworkId network = kNoNetwork;  // kNoNetwork: in none of them
     // The shortest prefix of the address all of whose addresses have the
     // same match (0..128, IPv6 space): the scope an answer chosen by this
     // match may claim.
@@ -47,7 +49,7 @@ class NetworkTable {
   // starts_[i] .. starts_[i + 1] - 1 (or the end of the space) belong to
   // networks_[i]; starts_[0] == 0; adjacent ranges differ in network.
   std::vector<Address> starts_{Address{0}};
-  std::vector<uint16_t> networks_{kNoNetwork};
+  std::vector<NetworkId> networks_{kNoNetwork};
 };
 
 }  // namespace popdns::zone

@@ -394,6 +394,33 @@ TEST(HealthChecksConfig, ErrorsSayWhereAndWhat) {
             ":2:5: health check: needs 'endpoint' and 'type'");
 }
 
+TEST(GeoIpConfig, DatabasesLoadIntoTheAnswerConfig) {
+  auto c = Load(std::string("geoip:\n  country_database: ") + GEO_TEST_DB +
+                "\n  asn_database: " + GEO_TEST_DB + "\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->geoip.country_database, GEO_TEST_DB);
+  const ClientNetworks n = ClientNetworksOf(*c);
+  ASSERT_NE(n.countries, nullptr);
+  ASSERT_NE(n.asns, nullptr);
+  dns::AnswerConfig answer;
+  n.ApplyTo(&answer);
+  EXPECT_TRUE(answer.client_subnet);  // ECS on without `networks:`
+  EXPECT_EQ(answer.countries, &n.countries->table);
+  EXPECT_EQ(answer.asns, &n.asns->table);
+  EXPECT_EQ(answer.networks, nullptr);
+  // Nothing configured: ECS stays off.
+  dns::AnswerConfig plain;
+  ClientNetworksOf(*Load("listen: [\"127.0.0.1:53\"]\n")).ApplyTo(&plain);
+  EXPECT_FALSE(plain.client_subnet);
+  EXPECT_EQ(plain.countries, nullptr);
+
+  EXPECT_EQ(ErrorOf("geoip:\n  country_database: /nonexistent.mmdb\n"),
+            ":2:21: geoip: country_database: GeoIP database "
+            "/nonexistent.mmdb: No such file or directory");
+  EXPECT_EQ(ErrorOf("geoip:\n  city_database: x\n"),
+            ":2:3: geoip: unknown key 'city_database'");
+}
+
 TEST(NsidConfig, TextOrHex) {
   auto text = Load("nsid: \"pop1.ams\"\n");
   ASSERT_TRUE(text.ok()) << text.status();

@@ -39,6 +39,7 @@ SECTION_OF = {
     "ReadCookies": "cookies",
     "ReadNetworks": "networks[]",
     "ReadHealthChecks": "health_checks[]",
+    "ReadGeoIp": "geoip",
 }
 
 KEY_PATTERNS = [

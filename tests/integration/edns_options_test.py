@@ -47,7 +47,7 @@ import dns.query  # noqa: E402
 
 from checks import (append_variants, check, check_variants,  # noqa: E402
                     free_port, kdig_nsid, run, stop, summary,
-                    variant_networks)
+                    variant_networks, variant_rdata)
 from endpoint_health import (Endpoint, append_health_variants,  # noqa: E402
                              check_endpoint_health)
 
@@ -192,6 +192,47 @@ def check_client_subnet(port):
           "(RFC 7871 6), got rcode %d" % r.rcode())
 
 
+def write_geo_database(tmp, zone):
+    """GeoIP (issue 16): a MaxMind DB written by tests/testutil/write_mmdb.py
+    (198.51.100.0/24 and 2001:db8:2::/48 in FR, 100.64.0.0/10 in AS64512)
+    and geo.example.test with a country and an AS variant. Returns the
+    `geoip:` YAML."""
+    db = os.path.join(tmp, "geo.mmdb")
+    run([sys.executable, os.path.join(SRC, "tests", "testutil",
+                                      "write_mmdb.py"), db,
+         "198.51.100.0/24=country:FR", "2001:db8:2::/48=country:FR",
+         "100.64.0.0/10=asn:64512"])
+    with open(zone, "a") as f:
+        f.write("geo.example.test. 300 A 192.0.2.70\n"
+                "geo.example.test. 30 TYPE65350 %s\n"
+                "geo.example.test. 30 TYPE65350 %s\n"
+                % (variant_rdata("cc:FR", "192.0.2.71"),
+                   variant_rdata("asn:64512", "192.0.2.72")))
+    return "geoip: {country_database: %s, asn_database: %s}\n" % (db, db)
+
+
+def check_geo_variants(port):
+    """6. Each resolver's client gets its country's or AS's variant, with
+    the scope of the GeoIP network that decided (RFC 7871 7.2.1)."""
+    got = {}
+    for subnet in ("198.51.100.0/24", "2001:db8:2::/56", "100.64.1.0/24",
+                   "192.0.2.0/24", None):
+        cmd = ["kdig", "+notcp", "+time=2", "+retry=0", "-p", str(port),
+               "@" + LOOPBACK, "geo.example.test", "A"]
+        if subnet:
+            cmd.insert(1, "+subnet=" + subnet)
+        out = run(cmd).stdout
+        got[subnet] = (re.findall(r"\tA\t(\S+)", out),
+                       re.findall(r"CLIENT-SUBNET: (\S+)", out))
+    want = {"198.51.100.0/24": (["192.0.2.71"], ["198.51.100.0/24/24"]),
+            "2001:db8:2::/56": (["192.0.2.71"], ["2001:db8:2::/56/48"]),
+            "100.64.1.0/24": (["192.0.2.72"], ["100.64.1.0/24/10"]),
+            "192.0.2.0/24": (["192.0.2.70"], ["192.0.2.0/24/6"]),
+            None: (["192.0.2.70"], [])}
+    check(got == want, "GeoIP: each client its country's or AS's variant, "
+          "scoped to the database's network: %s" % got)
+
+
 def main():
     keep = "--keep-tmp" in sys.argv
     tmp = tempfile.mkdtemp(prefix="popdns-edns-options-")
@@ -202,9 +243,11 @@ def main():
                                  "example.test.zone"), zone)
         append_variants(zone)
         append_health_variants(zone)
+        geo_yaml = write_geo_database(tmp, zone)
         endpoint = Endpoint(None)
         mgmt_port = free_port()
-        popdns, pport = start_popdns(tmp, zone, endpoint.config(mgmt_port))
+        popdns, pport = start_popdns(tmp, zone,
+                                     endpoint.config(mgmt_port) + geo_yaml)
         knotd, kport = start_knotd(tmp, zone)
         if not (wait_answers(pport, popdns, "popdns") and
                 wait_answers(kport, knotd, "knotd")):
@@ -283,6 +326,7 @@ def main():
                          "--socket", os.path.join(tmp, "ctl.sock"),
                          "endpoints"]).stdout,
             "popdns on kernel sockets", port=pport)
+        check_geo_variants(pport)
         check(popdns.poll() is None, "popdns still runs")
     finally:
         stop(popdns)

@@ -127,7 +127,9 @@ namespace {
 // its wire form, and what is refused with a reason.
 TEST(VariantText, RoundTripAndWire) {
   for (const char* text : {"net:eu A 198.51.100.10", "pop:fra1 AAAA 2001:db8::5",
-                           "net:us-east TXT \"hello\" \"world\""}) {
+                           "net:us-east TXT \"hello\" \"world\"",
+                           "cc:DE A 198.51.100.11", "asn:64500 A 198.51.100.12",
+                           "asn:4294967295 AAAA 2001:db8::6"}) {
     const std::string wire = Wire("VARIANT", text);
     ASSERT_EQ(wire.rfind("error: ", 0), std::string::npos) << wire;
     EXPECT_EQ(RdataToText(65350, wire), text);
@@ -140,8 +142,17 @@ TEST(VariantText, RoundTripAndWire) {
 }
 
 TEST(VariantText, RefusedWithAReason) {
-  EXPECT_NE(Wire("VARIANT", "eu A 192.0.2.1").find("expected net:NAME or pop:NAME"),
+  EXPECT_NE(Wire("VARIANT", "eu A 192.0.2.1").find(
+                "expected net:NAME, asn:NUMBER, cc:CODE (two letters) or "
+                "pop:NAME"),
             std::string::npos);
+  for (const char* bad : {"cc:DEU", "cc:D1", "asn:064500", "asn:4294967296",
+                          "asn:AS1", "asn:"}) {
+    EXPECT_NE(Wire("VARIANT", std::string(bad) + " A 192.0.2.1")
+                  .find("expected net:NAME"),
+              std::string::npos)
+        << bad;
+  }
   EXPECT_NE(Wire("VARIANT", "net: A 192.0.2.1").find("expected net:NAME"),
             std::string::npos);
   EXPECT_NE(Wire("VARIANT", "net:eu MX 10 mail.example.").find(

@@ -269,6 +269,69 @@ TEST_P(VariantAnswerTest, TheRecordsThemselvesAreOrdinaryData) {
   EXPECT_EQ(m.answer.size(), 4u);
 }
 
+// GeoIP selectors (zone/variant.h cc:, asn:): the network's variant
+// first, then the AS's, then the country's, then the PoP's; the ECS scope
+// is the longest of the tables consulted.
+TEST_P(VariantAnswerTest, AsAndCountryVariants) {
+  auto set = testutil::MakeZoneSet({{"geo.test.",
+      "@ SOA ns hm 1 3600 600 86400 300\n@ NS ns\n"
+      "www A 192.0.2.1\n"
+      "www 30 VARIANT net:eu A 198.51.100.1\n"
+      "www 30 VARIANT asn:64500 A 198.51.100.2\n"
+      "www 30 VARIANT cc:de A 198.51.100.3\n"
+      "www 30 VARIANT pop:fra1 A 198.51.100.4\n"}});
+  ASSERT_TRUE(set.ok()) << set.status();
+  zones_ = *set;
+  // Countries: 10.0.0.0/8 DE (the eu network 10.1/16 lies inside it) and
+  // 172.16.0.0/12 DE; ASes: 10.0.0.0/9 and 172.16.0.0/16 AS64500.
+  auto table = [](std::vector<std::pair<const char*, uint32_t>> prefixes) {
+    std::vector<zone::NetworkTable::Prefix> p;
+    for (const auto& [text, id] : prefixes) {
+      p.push_back(*control::ParseNetworkPrefix(text, id));
+    }
+    return *zone::NetworkTable::Build(p);
+  };
+  const zone::NetworkTable countries =
+      table({{"10.0.0.0/8", 0}, {"172.16.0.0/12", 0}});
+  const zone::NetworkTable asns = table({{"10.0.0.0/9", 0}, {"172.16.0.0/16", 0}});
+  const uint64_t country_selectors[] = {
+      zone::VariantSelectorHash(zone::VariantKind::kCountry, "DE")};
+  const uint64_t asn_selectors[] = {
+      zone::VariantSelectorHash(zone::VariantKind::kAsn, "64500")};
+  config_.countries = &countries;
+  config_.country_selectors = country_selectors;
+  config_.asns = &asns;
+  config_.asn_selectors = asn_selectors;
+  config_.pop_selector = zone::NameIndex::Hash("fra1");
+  auto answer = [&](const char* from) {
+    return Rdata(Ask("www.geo.test.", rrtype::kA, from));
+  };
+  EXPECT_EQ(answer("10.1.2.3"), std::vector<std::string>{V4("198.51.100.1")});
+  EXPECT_EQ(answer("10.2.0.1"), std::vector<std::string>{V4("198.51.100.2")});
+  EXPECT_EQ(answer("10.200.0.1"), std::vector<std::string>{V4("198.51.100.3")});
+  EXPECT_EQ(answer("172.17.0.1"), std::vector<std::string>{V4("198.51.100.3")});
+  EXPECT_EQ(answer("192.0.2.9"), std::vector<std::string>{V4("198.51.100.4")});
+  // By ECS: 172.16.5.0/24 is in no network (the network table alone would
+  // give scope 1: 128.0.0.0/1 holds none) but in AS64500's /16: the
+  // answer holds for that /16.
+  Message as = Ask("www.geo.test.", rrtype::kA, "192.0.2.200",
+                   WithEcs(std::string("\0\1\x18\0\xac\x10\x05", 7)));
+  EXPECT_EQ(Rdata(as), std::vector<std::string>{V4("198.51.100.2")});
+  EXPECT_EQ(EcsOf(as), std::string("\0\1\x18\x10\xac\x10\x05", 7));
+  // 172.17.5.0/24: not in the AS (its block without it: 172.17.0.0/16),
+  // in DE's /12: scope 16, the longest.
+  Message cc = Ask("www.geo.test.", rrtype::kA, "192.0.2.200",
+                   WithEcs(std::string("\0\1\x18\0\xac\x11\x05", 7)));
+  EXPECT_EQ(Rdata(cc), std::vector<std::string>{V4("198.51.100.3")});
+  EXPECT_EQ(EcsOf(cc), std::string("\0\1\x18\x10\xac\x11\x05", 7));
+  // The AS's endpoint down: the country's.
+  auto down = std::make_shared<zone::ZoneSet>();
+  down->set_down_endpoints({zone::FromIpv4(0xc6336402)});
+  for (const auto& z : zones_->zones()) down->Add(z);
+  zones_ = down;
+  EXPECT_EQ(answer("10.2.0.1"), std::vector<std::string>{V4("198.51.100.3")});
+}
+
 // Many variants: compiling them grows the arena that holds their RDATA
 // (it moved under the compiler once: under ASan a use after free).
 TEST_P(VariantAnswerTest, AZoneOfManyVariants) {

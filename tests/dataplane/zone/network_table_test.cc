@@ -22,11 +22,11 @@ Address V6(const char* text) {
   return FromIpv6(b);
 }
 
-NetworkTable::Prefix P4(const char* addr, int len, uint16_t net) {
+NetworkTable::Prefix P4(const char* addr, int len, NetworkTable::NetworkId net) {
   return {V4(addr), static_cast<uint8_t>(kIpv4MappedBits + len), net};
 }
 
-NetworkTable::Prefix P6(const char* addr, int len, uint16_t net) {
+NetworkTable::Prefix P6(const char* addr, int len, NetworkTable::NetworkId net) {
   return {V6(addr), static_cast<uint8_t>(len), net};
 }
 
@@ -148,7 +148,7 @@ TEST(NetworkTable, AgreesWithBruteForce) {
     if (!built.ok()) continue;  // the same prefix drawn for two networks
     auto expect = [&](uint32_t addr) {
       int best_len = -1;
-      uint16_t best = NetworkTable::kNoNetwork;
+      NetworkTable::NetworkId best = NetworkTable::kNoNetwork;
       for (const auto& p : prefixes) {
         const int len = p.length - kIpv4MappedBits;
         const uint32_t mask = len == 0 ? 0 : ~0u << (32 - len);
