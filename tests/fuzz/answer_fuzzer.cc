@@ -31,7 +31,8 @@
 //    (rrl.h SlipResponse: TC=1 or BADCOOKIE) parses strictly and is no
 //    larger.
 //  - with bit 3 of the first byte, also answered app-aware (client
-//    networks, EDNS Client Subnet on, a PoP name; bit 4: from an IPv6
+//    networks, AS and country tables, EDNS Client Subnet on, a PoP name;
+//    bit 4: from an IPv6
 //    client; bit 5: with endpoints down), over UDP and, with bit 0, TCP:
 //    the same invariants (the ECS option echoed within the client's
 //    limit), and with bit 1 the general path agrees.
@@ -135,6 +136,9 @@ www  30 VARIANT net:lan A 198.51.100.10
 www  30 VARIANT net:lan A 198.51.100.11
 www  30 VARIANT net:lan A 198.51.100.12
 www  30 VARIANT pop:fra1 A 203.0.113.5
+www  30 VARIANT asn:64500 A 203.0.113.6
+www  30 VARIANT cc:DE A 203.0.113.7
+www  30 VARIANT cc:de AAAA 2001:db8::de
 www  30 VARIANT net:v6 AAAA 2001:db8::10
 www  30 VARIANT net:v6 AAAA 2001:db8::11
 txt  TXT     "default"
@@ -207,6 +211,30 @@ const zone::NetworkTable& Networks() {
          {zone::FromIpv4(0x0a000000), zone::kIpv4MappedBits + 8, 0},
          {zone::FromIpv6(lan6), 32, 0},
          {zone::FromIpv6(v6net), 48, 1}});
+    if (!t.ok()) std::abort();
+    return new zone::NetworkTable(*std::move(t));
+  }();
+  return *table;
+}
+
+// GeoIP-like tables: AS 64500 holds 198.51.100.0/25 and 10.0.0.0/9, DE
+// holds 198.0.0.0/8 and 2001:db8::/32.
+const zone::NetworkTable& Asns() {
+  static const zone::NetworkTable* table = [] {
+    auto t = zone::NetworkTable::Build(
+        {{zone::FromIpv4(0xc6336400), zone::kIpv4MappedBits + 25, 0},
+         {zone::FromIpv4(0x0a000000), zone::kIpv4MappedBits + 9, 0}});
+    if (!t.ok()) std::abort();
+    return new zone::NetworkTable(*std::move(t));
+  }();
+  return *table;
+}
+const zone::NetworkTable& Countries() {
+  static const zone::NetworkTable* table = [] {
+    const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8};
+    auto t = zone::NetworkTable::Build(
+        {{zone::FromIpv4(0xc6000000), zone::kIpv4MappedBits + 8, 0},
+         {zone::FromIpv6(v6), 32, 0}});
     if (!t.ok()) std::abort();
     return new zone::NetworkTable(*std::move(t));
   }();
@@ -359,6 +387,14 @@ AnswerResult AnswerCopy(const uint8_t* data, size_t size, Transport transport,
     config.networks = &Networks();
     config.network_selectors = selectors;
     config.pop_selector = zone::NameIndex::Hash("fra1");
+    static const uint64_t asn[1] = {
+        zone::VariantSelectorHash(zone::VariantKind::kAsn, "64500")};
+    static const uint64_t country[1] = {
+        zone::VariantSelectorHash(zone::VariantKind::kCountry, "DE")};
+    config.asns = &Asns();
+    config.asn_selectors = asn;
+    config.countries = &Countries();
+    config.country_selectors = country;
     if (!cookies) client = {app.ipv6 ? client_ip6 : client_ip, app.ipv6, 0};
   }
   const AnswerResult r = Answer(app.down ? ZonesWithDown() : Zones(), config,
