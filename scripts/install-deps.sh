@@ -17,6 +17,7 @@ PACKAGES=(
   mmdb-bin
   # tests, peers, load generators
   knot knot-dnsutils nsd dnsperf dnsutils bind9-utils gnuplot-nox
+  pdns-backend-bind
   bind9 pdns-server pdns-backend-sqlite3 sqlite3
   certbot python3-certbot-dns-rfc2136 pebble openssl
   # /metrics is scraped by a real Prometheus and checked by promtool

@@ -16,6 +16,14 @@ Modes (exactly one):
   --self-test    the SUT is a second knotd (must give 0 differences).
   --peer nsd     the SUT is nsd (shows how nsd and knot differ).
 
+References: knotd, and with --refs knot,nsd,pdns also NSD and PowerDNS
+(pdns_server with its bind backend) serving the same zones. With several,
+a response matches when, field by field (header, question, OPT, each
+section, size), the SUT's equals that of at least one reference: where the
+references disagree, agreeing with any of them is conformant. A field that
+matches none is a difference (unless ACCEPTED gives the RFC text that
+allows it).
+
 Comparison of one response pair (ID normalised):
   * no answer on both sides is equal; an answer on one side only is a diff;
   * header: QR, opcode, AA, TC, RD, RA, Z, AD, CD, RCODE (incl. extended);
@@ -265,6 +273,9 @@ def start_nsd(tmp, zones, nsd):
         "    server-count: 1",
         "    verbosity: 1",
         "    hide-version: no",
+        # The CHAOS strings the SUT is given (tests/meson.build).
+        "    identity: popdns-conformance",
+        "    version: popdns-conformance-version",
         "    rrl-ratelimit: 0",
         "    rrl-whitelist-ratelimit: 0",
         "remote-control:",
@@ -292,6 +303,29 @@ def start_nsd(tmp, zones, nsd):
             f.write("\n".join(x for x in lines if "rrl" not in x) + "\n")
     p = start([nsd, "-d", "-c", conf], os.path.join(d, "nsd.log"), "nsd")
     return p, port, os.path.join(d, "nsd.log")
+
+
+def start_pdns(tmp, zones, pdns_server):
+    """pdns_server with its bind backend (Debian pdns-backend-bind) on the
+    same zone files; no DNSSEC metadata, so it serves the signed zone's
+    records as data (its DO=1 answers are not a reference)."""
+    d = os.path.join(tmp, "pdns")
+    os.makedirs(d, exist_ok=True)
+    port = free_port()
+    with open(os.path.join(d, "named.conf"), "w") as f:
+        for name, path in zones:
+            f.write('zone "%s" { type master; file "%s"; };\n'
+                    % (name.rstrip("."), path))
+    cmd = [pdns_server, "--no-config", "--daemon=no", "--guardian=no",
+           "--launch=bind", "--bind-config=" + os.path.join(d, "named.conf"),
+           "--local-address=127.0.0.1", f"--local-port={port}",
+           "--socket-dir=" + d, "--disable-syslog", "--loglevel=4",
+           "--setuid=", "--setgid=", "--distributor-threads=1",
+           "--receiver-threads=1", "--server-id=popdns-conformance",
+           "--version-string=popdns-conformance-version",
+           "--webserver=no", "--api=no"]
+    p = start(cmd, os.path.join(d, "pdns.log"), "pdns")
+    return p, port, os.path.join(d, "pdns.log")
 
 
 def expand_popdns(template, port, zones):
@@ -347,17 +381,17 @@ def udp_query(port, wire, timeout=QUERY_TIMEOUT):
         s.close()
 
 
-def udp_pair(port_a, port_b, wire, timeout=QUERY_TIMEOUT):
-    """Send the same bytes to both servers at once; returns (resp_a, resp_b)."""
+def udp_many(ports, wire, timeout=QUERY_TIMEOUT):
+    """The same bytes to every server at once; their responses (or None)."""
     socks = []
-    for port in (port_a, port_b):
+    for port in ports:
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.connect(("127.0.0.1", port))
         s.send(wire)
         socks.append(s)
-    res = [None, None]
+    res = [None] * len(ports)
     deadline = time.time() + timeout
-    pending = {0, 1}
+    pending = set(range(len(ports)))
     while pending:
         left = deadline - time.time()
         if left <= 0:
@@ -372,7 +406,7 @@ def udp_pair(port_a, port_b, wire, timeout=QUERY_TIMEOUT):
             pending.discard(i)
     for s in socks:
         s.close()
-    return res[0], res[1]
+    return res
 
 
 def tcp_query(port, wire, timeout=3.0):
@@ -563,7 +597,8 @@ def rrset_list(msg, section):
 
 
 def compare(label, ref_wire, sut_wire, full, table, size_check):
-    """Returns (diffs, accepted_notes). diffs: list of strings.
+    """Returns (diffs, accepted_notes). diffs: list of (aspect, text); the
+    aspect names the field ("header", "answer", ...).
 
     full: knot's reply to the same query over TCP (a Resp) when the UDP reply
     may have been cut (TC=1 or additional sections differ), else None.
@@ -576,7 +611,7 @@ def compare(label, ref_wire, sut_wire, full, table, size_check):
         if rfc:
             notes.append(f"{aspect}: {text}  [accepted: {rfc[:80]}...]")
         else:
-            diffs.append(text)
+            diffs.append((aspect, text))
 
     if ref_wire is None and sut_wire is None:
         return diffs, notes
@@ -681,6 +716,11 @@ def main():
     mode.add_argument("--peer", choices=["nsd"])
     ap.add_argument("--knotd", default=shutil.which("knotd") or "/usr/sbin/knotd")
     ap.add_argument("--nsd", default=shutil.which("nsd") or "/usr/sbin/nsd")
+    ap.add_argument("--pdns-server", default=shutil.which("pdns_server")
+                    or "/usr/sbin/pdns_server")
+    ap.add_argument("--refs", default="knot",
+                    help="references, comma-separated: knot (always), nsd, "
+                    "pdns")
     ap.add_argument("--zones-dir", default=os.path.join(HERE, "zones"))
     ap.add_argument("--gen-names", type=int, default=gen_zone.DEFAULT_NAMES,
                     help="names in the generated zone (default 100000)")
@@ -711,6 +751,16 @@ def main():
         tmp, os.path.join(args.zones_dir, SIGNED_ZONE + "zone"))))
 
     ref, ref_port, ref_log = start_knot(tmp, "knot-ref", zones, args.knotd)
+    refs = [("knot", ref, ref_port, ref_log)]
+    for name in args.refs.split(","):
+        if name == "knot":
+            continue
+        if name == "nsd":
+            refs.append(("nsd",) + start_nsd(tmp, zones, args.nsd))
+        elif name == "pdns":
+            refs.append(("pdns",) + start_pdns(tmp, zones, args.pdns_server))
+        else:
+            sys.exit(f"--refs: unknown reference {name!r} (knot, nsd, pdns)")
     table = list(ACCEPTED)
     size_check = not args.no_size_check
     if args.self_test:
@@ -721,10 +771,12 @@ def main():
         size_check = False
     else:
         sut, sut_port, sut_log = start_popdns(tmp, args.popdns, zones)
-    wait_ready(ref_port, zones, ref, ref_log)
+    for name, p, port, log in refs:
+        # nsd refuses chain.test.'s occluded name; the others serve it all.
+        wait_ready(port, zones, p, log)
     wait_ready(sut_port, zones, sut, sut_log)
-    print(f"# knot on 127.0.0.1@{ref_port}, sut on 127.0.0.1@{sut_port}",
-          flush=True)
+    print("# " + ", ".join(f"{n} on 127.0.0.1@{port}" for n, _, port, _ in refs)
+          + f", sut on 127.0.0.1@{sut_port}", flush=True)
 
     items = corpus.build_corpus()
     tcp_set = corpus.tcp_labels()
@@ -733,42 +785,67 @@ def main():
     passed = failed = accepted_n = 0
     bytes_ref = bytes_sut = 0
     larger = 0
+    # Responses that equal a reference's in every field, by reference, and
+    # those that match only field by field across references.
+    whole = {n: 0 for n, _, _, _ in refs}
+    fieldwise = 0
+    ports = [port for _, _, port, _ in refs]
     for label, wire in items:
         runs = [("udp", label)]
         if label in tcp_set:
             runs.append(("tcp", label + " [tcp]"))
         for proto, shown in runs:
             if proto == "udp":
-                ra, rb = udp_pair(ref_port, sut_port, wire, args.timeout)
+                got = udp_many(ports + [sut_port], wire, args.timeout)
+                ras, rb = got[:-1], got[-1]
             else:
-                ra = tcp_query(ref_port, wire)
-                rb = tcp_query(sut_port, wire)
-                ra = ra if ra else None
-                rb = rb if rb else None
-            full_resp = None
-            ref_resp = Resp(ra) if ra and len(ra) >= 12 else None
-            if ref_resp is not None and ref_resp.msg is not None and proto == "udp":
-                # Only needed when the additional section may have been cut.
-                sut_resp = Resp(rb) if rb and len(rb) >= 12 else None
-                if (ref_resp.flags & 0x0200) or (
-                        sut_resp is not None and sut_resp.msg is not None
-                        and sut_resp.sections.get("additional")
-                        != ref_resp.sections["additional"]):
-                    full = tcp_query(ref_port, wire)
-                    if full:
-                        fr = Resp(full)
-                        if fr.msg is not None:
-                            full_resp = fr
+                ras = [tcp_query(port, wire) or None for port in ports]
+                rb = tcp_query(sut_port, wire) or None
+            sut_resp = Resp(rb) if rb and len(rb) >= 12 else None
+            results = []  # per reference: (diffs, notes)
+            for (name, _, port, _), ra in zip(refs, ras):
+                full_resp = None
+                ref_resp = Resp(ra) if ra and len(ra) >= 12 else None
+                if ref_resp is not None and ref_resp.msg is not None and \
+                        proto == "udp":
+                    # Only needed when the additional section may have
+                    # been cut.
+                    if (ref_resp.flags & 0x0200) or (
+                            sut_resp is not None and sut_resp.msg is not None
+                            and sut_resp.sections.get("additional")
+                            != ref_resp.sections["additional"]):
+                        full = tcp_query(port, wire)
+                        if full:
+                            fr = Resp(full)
+                            if fr.msg is not None:
+                                full_resp = fr
+                # Sizes are held to knot's compression only.
+                results.append(compare(shown, ra, rb, full_resp, table,
+                                       size_check and name == "knot"))
+            ra = ras[0]
             if ra:
                 bytes_ref += len(ra)
             if rb:
                 bytes_sut += len(rb)
             if ra and rb and len(rb) > len(ra):
                 larger += 1
-            diffs, notes = compare(shown, ra, rb, full_resp, table, size_check)
+            matched = [n for (n, _, _, _), (d, _) in zip(refs, results)
+                       if not d]
+            for n in matched:
+                whole[n] += 1
+            # Fields that differ from every reference.
+            failing = set.intersection(*({a for a, _ in d}
+                                         for d, _ in results))
+            if not matched and not failing:
+                fieldwise += 1
+            diffs = [] if matched else [
+                (n, t) for (n, _, _, _), (d, _) in zip(refs, results)
+                for a, t in d if a in failing]
+            notes = results[0][1] if not matched or "knot" in matched else []
             if args.dump and re.search(args.dump, label):
                 print(f"=== {shown} query {wire.hex()}")
-                print("  knot:\n" + (Resp(ra).dump() if ra else "    <none>"))
+                for (n, _, _, _), r in zip(refs, ras):
+                    print(f"  {n}:\n" + (Resp(r).dump() if r else "    <none>"))
                 print("  sut:\n" + (Resp(rb).dump() if rb else "    <none>"))
             for n in notes:
                 print(f"ACCEPTED {shown}: {n}")
@@ -777,15 +854,20 @@ def main():
             if diffs:
                 failed += 1
                 print(f"DIFF {shown}:")
-                for d in diffs:
-                    print("  " + d.replace("\n", "\n  "))
+                for n, d in diffs:
+                    prefix = f"[vs {n}] " if len(refs) > 1 else ""
+                    print("  " + prefix + d.replace("\n", "\n  "))
             else:
                 passed += 1
         sys.stdout.flush()
-    for p, name in ((ref, "knot"), (sut, "sut")):
+    for p, name in [(p, n) for n, p, _, _ in refs] + [(sut, "sut")]:
         if p.poll() is not None:
             print(f"# WARNING: {name} exited early with {p.returncode}")
             failed += 1
+    if len(refs) > 1:
+        print("# matched whole: " + ", ".join(f"{n} {c}" for n, c in
+                                              whole.items())
+              + f"; field by field across references only: {fieldwise}")
     print(f"# response bytes: knot {bytes_ref}, sut {bytes_sut} "
           f"({bytes_sut - bytes_ref:+d}); sut larger in {larger} responses")
     print(f"# {accepted_n} responses with accepted differences")
