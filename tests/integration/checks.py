@@ -83,11 +83,12 @@ def popdnsctl_stats(ns, popdnsctl, sock):
     return stats
 
 
-def dataplane_config(src, prefix, dataplane, top=""):
+def dataplane_config(src, prefix, dataplane, top="", more_zones=None):
     """A temp dir holding a copy of tests/testdata/example.test.zone and a
     popdns config that serves it, with its control socket in the dir,
     `top` (YAML lines) at the top level and `dataplane` (YAML lines,
-    indented two spaces) as its dataplane section.
+    indented two spaces) as its dataplane section; more_zones(tmp) returns
+    `zones:` entries to add.
     Returns (tmp, zone, sock, conf)."""
     tmp = tempfile.mkdtemp(prefix=prefix)
     zone = os.path.join(tmp, "example.test.zone")
@@ -95,9 +96,10 @@ def dataplane_config(src, prefix, dataplane, top=""):
     sock = os.path.join(tmp, "control.sock")
     conf = os.path.join(tmp, "popdns.yaml")
     with open(conf, "w") as f:
-        f.write("zones:\n  - name: example.test\n    file: %s\n"
+        f.write("zones:\n  - name: example.test\n    file: %s\n%s"
                 "control_socket: %s\n%sdataplane:\n%s"
-                % (zone, sock, top, dataplane))
+                % (zone, more_zones(tmp) if more_zones else "", sock, top,
+                   dataplane))
     return tmp, zone, sock, conf
 
 

@@ -38,10 +38,16 @@ from checks import (ask, check, check_slow_path_answers,  # noqa: E402
                     variant_networks)
 from endpoint_health import (Endpoint, append_health_variants,  # noqa: E402
                              check_endpoint_health)
+from corpus_paths import (check_corpus, corpus_zones,  # noqa: E402
+                          start_reference, stop_reference, zones_yaml)
 
 POP, CLIENT = "popdns-t-pop", "popdns-t-client"
 # In POP, a namespace of this test's own: any port is free there.
 HEALTH_PORT, MGMT_PORT = 8098, 8053
+# Answer settings of the dataplane's popdns and of its kernel-socket
+# reference.
+TOP = 'nsid: "pop-softnic"\n' + variant_networks("198.18.0.0/24",
+                                                  "fd00:53::/64")
 WIRE_IF, EXC_IF = "ptwire0", "ptexc0"
 V4, V6 = "198.18.0.1", "fd00:53::1"
 
@@ -143,6 +149,7 @@ def main(build, src):
     popdns = os.path.join(build, "control", "popdns")
     POPDNSCTL = os.path.join(build, "control", "popdnsctl")
     endpoint = Endpoint(POP, port=HEALTH_PORT)
+    served = {}  # the corpus's zones, signed once for both servers
     tmp, zone, sock, conf = dataplane_config(src, "popdns-softnic-", f"""\
   eal: ["--no-huge", "--in-memory", "-m", "256", "--no-pci", "-l", "0-1",
         "--vdev", "net_tap0,iface={WIRE_IF}", "--vdev", "net_tap1,iface={EXC_IF}",
@@ -151,9 +158,9 @@ def main(build, src):
   exception_port: net_tap1
   exception_interface: {EXC_IF}
   service_addresses: ["{V4}/24", "{V6}/64"]
-""", top='nsid: "pop-softnic"\n' +
-                    variant_networks("198.18.0.0/24", "fd00:53::/64") +
-                    endpoint.config(MGMT_PORT))
+""", top=TOP + endpoint.config(MGMT_PORT),
+        more_zones=lambda tmp: zones_yaml(served.setdefault(
+            "corpus", corpus_zones(tmp, src))))
     # App-aware answers (issue 16): not among the names compared with the
     # reference.
     append_variants(zone)
@@ -170,12 +177,9 @@ def main(build, src):
             return
 
         # Reference: the kernel-socket path of the same binary and zone.
-        ref = subprocess.Popen(
-            ["ip", "netns", "exec", POP, popdns, "--zone",
-             "example.test=" + zone, "--listen", "127.0.0.1:5399",
-             "--control-socket", os.path.join(tmp, "ref.sock")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(0.5)
+        # Reference: the kernel-socket path of the same binary, zones and
+        # answer settings.
+        ref = start_reference(popdns, POP, tmp, TOP, zone, served["corpus"])
         cases = [("www.example.test", 1), ("www.example.test", 28),
                  ("nope.example.test", 1), ("foo.wild.example.test", 1),
                  ("alias.example.test", 1), ("a.child.example.test", 1),
@@ -191,8 +195,10 @@ def main(build, src):
                            + qs).stdout.split()
             check(len(dp_out) == len(qs) and dp_out == ref_out,
                   "dataplane over %s answers byte-for-byte like the kernel "
-                  "sockets (%d queries)" % ("IPv6" if ":" in host else "IPv4",
-                                           len(qs)))
+                  "sockets (%d queries)%s"
+                  % ("IPv6" if ":" in host else "IPv4", len(qs),
+                     "".join("\n    %s\n    %s" % (a, b) for a, b in
+                             zip(dp_out, ref_out) if a != b)))
         # The workers count by query type and outcome as the kernel-socket
         # threads do (popdnsctl stats dpdk.pP.qQ.qtype.* / outcome.*, the
         # same counters as /metrics popdns_queries_by_qtype_total and
@@ -230,6 +236,11 @@ def main(build, src):
               and answered >= 2,
               "NSID only when asked, from the worker (UDP, %d answered) and "
               "the kernel sockets (TCP): %s" % (answered, nsid))
+
+        # The conformance corpus on the worker (UDP) and through the
+        # exception path (TCP) against the kernel sockets.
+        check_corpus(CLIENT, V4, POP, "127.0.0.1", 5399, "the DPDK worker",
+                     tmp)
 
         # App-aware answers on the worker (192.0.2.0 lies in ::/102 of
         # no network: scope 6).
@@ -333,9 +344,7 @@ def main(build, src):
         check(d.get("tx_drop", 0) == 0, "no TX drops")
     finally:
         endpoint.stop()
-        if ref:
-            ref.terminate()
-            ref.wait()
+        stop_reference(ref)
         log = os.path.join(tmp, "state", "popdns.log")
         run(["bash", softnic, "down"], env=env)
         if failures and os.path.exists(log):

@@ -31,6 +31,8 @@ from checks import (ask, check, check_slow_path_answers,  # noqa: E402
                     append_variants, check_variants, variant_networks)
 from endpoint_health import (Endpoint, append_health_variants,  # noqa: E402
                              check_endpoint_health)
+from corpus_paths import (check_corpus, corpus_zones,  # noqa: E402
+                          start_reference, stop_reference, zones_yaml)
 
 POP, CLIENT = "popdns-x-pop", "popdns-x-client"
 POP_IF, CLIENT_IF = "xpop0", "xcli0"
@@ -38,6 +40,10 @@ MACVLAN_IF = "xmv0"
 V4, V6 = "198.18.1.1", "fd00:54::1"
 # In POP, a namespace of this test's own: any port is free there.
 HEALTH_PORT, MGMT_PORT = 8098, 8053
+# Answer settings of the dataplane's popdns and of its kernel-socket
+# reference.
+TOP = 'nsid: 0x706f702d786470\n' + variant_networks("198.18.1.0/24",
+                                                      "fd00:54::/64")
 
 
 def setup(mode):
@@ -111,6 +117,7 @@ def main(build, mode):
     popdnsctl = os.path.join(build, "control", "popdnsctl")
     src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     endpoint = Endpoint(POP, port=HEALTH_PORT)
+    served = {}  # the corpus's zones, signed once for both servers
     tmp, zone, sock, conf = dataplane_config(src, "popdns-xdp-", f"""\
   xdp:
     interface: {serve_if}
@@ -118,9 +125,9 @@ def main(build, mode):
   eal: ["--no-huge", "--no-shconf", "-m", "256", "--no-pci", "-l", "0-1",
         "--file-prefix", "popdns-x", "--log-level", "*:error"]
   service_addresses: ["{V4}/24", "{V6}/64"]
-""", top='nsid: 0x706f702d786470\n' +
-                    variant_networks("198.18.1.0/24", "fd00:54::/64") +
-                    endpoint.config(MGMT_PORT))
+""", top=TOP + endpoint.config(MGMT_PORT),
+        more_zones=lambda tmp: zones_yaml(served.setdefault(
+            "corpus", corpus_zones(tmp, src))))
     append_variants(zone)
     append_health_variants(zone)
     log = open(os.path.join(tmp, "popdns.log"), "w+")
@@ -210,6 +217,14 @@ def main(build, mode):
               "answered) and the kernel sockets (TCP): %s"
               % (mode, answered, nsid))
         check_variants(CLIENT, V4, V6, "[%s] the AF_XDP worker" % mode, 6)
+        # The conformance corpus on the AF_XDP worker (UDP) and the kernel
+        # (TCP) against the kernel sockets of a reference popdns.
+        ref = start_reference(popdns, POP, tmp, TOP, zone, served["corpus"])
+        try:
+            check_corpus(CLIENT, V4, POP, "127.0.0.1", 5399,
+                         "[%s] the AF_XDP worker" % mode, tmp)
+        finally:
+            stop_reference(ref)
         check_endpoint_health(
             CLIENT, V4, endpoint, MGMT_PORT,
             lambda: in_ns(POP, [popdnsctl, "--socket", sock,
