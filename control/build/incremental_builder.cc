@@ -18,6 +18,7 @@
 #include "control/zonefile/rdata_text.h"
 #include "control/zonefile/zone_validate.h"
 #include "dataplane/dns/name.h"
+#include "dataplane/dns/nsec3_hash.h"
 #include "dataplane/dns/wire.h"
 
 namespace popdns::control {
@@ -592,6 +593,21 @@ absl::Status Incremental::Plan() {
   for (Owner* o : touched_) {
     if (o->records_changed) RemoveIfUnused(*o);
   }
+  // NSEC3PARAM coming or going turns NSEC3 proofs on or off: the chain
+  // is indexed afresh.
+  const bool had_param = base_.FindRRset(base_.nodes[base_.apex_node],
+                                         rrtype::kNsec3Param) != nullptr;
+  for (Owner* o : touched_) {
+    if (!o->records_changed || o->name.size() != base_.apex.size()) continue;
+    const bool has_param =
+        std::any_of(o->recs.begin(), o->recs.end(), [](const Rec& r) {
+          return r.type == rrtype::kNsec3Param;
+        });
+    if (has_param != had_param) {
+      fallback_ = "NSEC3PARAM comes or goes";
+      return absl::OkStatus();
+    }
+  }
   // App-aware answers are compiled by full builds only (zone.h).
   if (!base_.variants.empty()) {
     fallback_ = "the zone has VARIANT records";
@@ -901,6 +917,43 @@ absl::StatusOr<std::shared_ptr<Zone>> Incremental::Build() {
                          o->new_index);
     }
     std::sort(chain.begin(), chain.end());
+  }
+
+  // DNSSEC: the NSEC3 chain's hashes, the same way.
+  if (!base_.nsec3.owners.empty() ||
+      std::any_of(writes_.begin(), writes_.end(), [&](const Owner* o) {
+        return z->FindRRset(z->nodes[o->new_index], rrtype::kNsec3);
+      })) {
+    absl::flat_hash_map<uint32_t, const Owner*> by_base;
+    for (auto& [name, o] : owners_) {
+      if (o.base) by_base.emplace(o.base_index, &o);
+    }
+    auto& owners = z->nsec3.owners;
+    owners.reserve(base_.nsec3.owners.size() + 16);
+    for (const auto& [hash, node] : base_.nsec3.owners) {
+      auto it = by_base.find(node);
+      if (it == by_base.end() ||
+          (it->second->exists && !it->second->rewrite)) {
+        owners.emplace_back(hash, node);
+      }
+    }
+    for (const Owner* o : writes_) {
+      dns::Nsec3Digest hash;
+      if (z->FindRRset(z->nodes[o->new_index], rrtype::kNsec3) &&
+          dns::Nsec3OwnerHash(o->name, z->apex.size(), &hash)) {
+        owners.emplace_back(hash, o->new_index);
+      }
+    }
+    std::sort(owners.begin(), owners.end());
+    // As a full build: NSEC3PARAM gives the parameters, or there is no
+    // NSEC3 chain to prove with.
+    const zone::RRset* param =
+        z->FindRRset(z->nodes[z->apex_node], rrtype::kNsec3Param);
+    if (param != nullptr) {
+      dns::ReadNsec3Parameters(z->Bytes(param->rdata_offset), &z->nsec3);
+    } else {
+      owners.clear();
+    }
   }
 
   // Answers of every new entry, against the new version.

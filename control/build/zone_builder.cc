@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "control/build/answer_compiler.h"
 #include "dataplane/dns/name.h"
+#include "dataplane/dns/nsec3_hash.h"
 #include "dataplane/dns/wire.h"
 
 namespace popdns::control {
@@ -49,6 +50,7 @@ class Builder {
   // Signed zones: whether signatures exist, and the NSEC chain in
   // canonical order for denial proofs.
   void IndexDnssec();
+  void IndexNsec3(uint32_t node);
   absl::Status CompileBlobs();
   // Room for later versions in the arrays that may still move.
   void ReserveHeadroom();
@@ -383,8 +385,26 @@ void Builder::IndexDnssec() {
       z.nsec_chain.emplace_back(
           std::string(reinterpret_cast<const char*>(key), len), i);
     }
+    if (z.FindRRset(n, rrtype::kNsec3)) IndexNsec3(i);
   }
   std::sort(z.nsec_chain.begin(), z.nsec_chain.end());
+  std::sort(z.nsec3.owners.begin(), z.nsec3.owners.end());
+  // NSEC3PARAM says that NSEC3 proves denials and with which parameters
+  // (RFC 5155 4); without it NSEC3 records are data, as for Knot.
+  const zone::RRset* param = z.FindRRset(z.nodes[z.apex_node],
+                                         rrtype::kNsec3Param);
+  if (param != nullptr) {
+    dns::ReadNsec3Parameters(z.Bytes(param->rdata_offset), &z.nsec3);
+  } else {
+    z.nsec3.owners.clear();
+  }
+}
+
+void Builder::IndexNsec3(uint32_t node) {
+  Zone& z = *zone_;
+  dns::Nsec3Digest hash;
+  if (!dns::Nsec3OwnerHash(z.nodes[node].name, z.apex.size(), &hash)) return;
+  z.nsec3.owners.emplace_back(hash, node);
 }
 
 }  // namespace

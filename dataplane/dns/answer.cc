@@ -1,4 +1,5 @@
 #include "dataplane/dns/answer.h"
+#include "dataplane/dns/nsec3_hash.h"
 
 #include "dataplane/dns/answer_parsed.h"
 
@@ -135,8 +136,8 @@ const Node* NsecCovering(const Zone& z, std::string_view name) {
 }
 
 // Denial of existence with NSEC (RFC 4035 3.1.3): the NSEC RRsets (and
-// signatures) covering each of `names`, once each. NSEC3 zones have no
-// NSEC chain and get no proof yet.
+// signatures) covering each of `names`, once each (NSEC3 zones:
+// Nsec3Proof).
 bool PutDenial(const Zone& z, MessageWriter& w,
                std::initializer_list<std::string_view> names) {
   if (z.nsec_chain.empty()) return true;
@@ -153,6 +154,98 @@ bool PutDenial(const Zone& z, MessageWriter& w,
     }
   }
   return true;
+}
+
+// NSEC3 denial of existence (RFC 5155 7.2): the NSEC3 RRsets (and their
+// signatures) that prove what the answer says, each once.
+class Nsec3Proof {
+ public:
+  Nsec3Proof(const Zone& z, MessageWriter& w) : z_(z), w_(w) {}
+
+  bool signed_with_nsec3() const { return !z_.nsec3.owners.empty(); }
+
+  // The NSEC3 whose owner hashes `name`, or nullptr.
+  const Node* Matching(std::string_view name) const {
+    const Nsec3Digest h = Nsec3Hash(z_.nsec3, name);
+    const auto& owners = z_.nsec3.owners;
+    auto it = std::lower_bound(
+        owners.begin(), owners.end(), h,
+        [](const auto& e, const Nsec3Digest& v) { return e.first < v; });
+    return it != owners.end() && it->first == h ? &z_.nodes[it->second]
+                                                : nullptr;
+  }
+  // The NSEC3 whose owner hash comes last before `name`'s hash (the chain
+  // wraps): the one that covers it.
+  const Node* Covering(std::string_view name) const {
+    const Nsec3Digest h = Nsec3Hash(z_.nsec3, name);
+    const auto& owners = z_.nsec3.owners;
+    auto it = std::lower_bound(
+        owners.begin(), owners.end(), h,
+        [](const auto& e, const Nsec3Digest& v) { return e.first < v; });
+    if (it == owners.begin()) it = owners.end();
+    return &z_.nodes[std::prev(it)->second];
+  }
+
+  bool Put(const Node* n) {
+    if (n == nullptr) return true;
+    if (std::find(done_, done_ + ndone_, n) != done_ + ndone_) return true;
+    if (ndone_ < kMax) done_[ndone_++] = n;
+    const RRset* rs = z_.FindRRset(*n, rrtype::kNsec3);
+    return rs == nullptr ||
+           PutSigned(z_, w_, Section::kAuthority, n->name, *n, *rs, true);
+  }
+
+  // The closest encloser proof (7.2.1) for `name`, which does not exist
+  // (or has no NSEC3: opt-out): the NSEC3 matching its closest provable
+  // encloser and the one covering the next closer name. Sets
+  // *encloser_size to the encloser's length in `name`.
+  bool ClosestEncloser(std::string_view name, size_t* encloser_size) {
+    std::string_view next_closer = name;
+    std::string_view s = name;
+    while (s.size() > z_.apex.size()) {
+      next_closer = s;
+      s = s.substr(1 + static_cast<uint8_t>(s[0]));
+      if (const Node* m = Matching(s)) {
+        *encloser_size = s.size();
+        return Put(m) && Put(Covering(next_closer));
+      }
+    }
+    *encloser_size = z_.apex.size();
+    return true;
+  }
+
+ private:
+  static constexpr size_t kMax = 4;
+  const Zone& z_;
+  MessageWriter& w_;
+  const Node* done_[kMax];
+  size_t ndone_ = 0;
+};
+
+// "*." + the last `size` octets of `name`, in `buf`.
+std::string_view WildcardAt(std::string_view name, size_t size,
+                            uint8_t buf[kMaxNameSize + 2]) {
+  buf[0] = 1;
+  buf[1] = '*';
+  std::memcpy(buf + 2, name.data() + name.size() - size, size);
+  return {reinterpret_cast<const char*>(buf), size + 2};
+}
+
+// A wildcard answer for `name` proves that no closer name exists (RFC
+// 4035 3.1.3.3: the NSEC covering it; RFC 5155 7.2.6: the NSEC3 covering
+// the next closer name below the closest encloser `encloser`).
+bool PutWildcardDenial(const Zone& z, MessageWriter& w, const LowerName& name,
+                       const Node& encloser) {
+  if (z.nsec3.owners.empty()) return PutDenial(z, w, {name.view()});
+  std::string_view next_closer = name.view();
+  while (next_closer.size() > encloser.name.size()) {
+    const std::string_view parent =
+        next_closer.substr(1 + static_cast<uint8_t>(next_closer[0]));
+    if (parent.size() == encloser.name.size()) break;
+    next_closer = parent;
+  }
+  Nsec3Proof proof(z, w);
+  return proof.Put(proof.Covering(next_closer));
 }
 
 // Returns false if an address of a name at or below `required_below` (the
@@ -244,6 +337,16 @@ bool PutReferral(const Zone& z, const Node& cut, MessageWriter& w,
       if (!PutSigned(z, w, Section::kAuthority, cut.name, cut, *ds, true)) {
         return false;
       }
+    } else if (!z.nsec3.owners.empty()) {
+      // RFC 5155 7.2.7: the NSEC3 matching the delegation, or with
+      // opt-out the closest provable encloser proof.
+      Nsec3Proof proof(z, w);
+      size_t encloser;
+      if (const Node* m = proof.Matching(cut.name)) {
+        if (!proof.Put(m)) return false;
+      } else if (!proof.ClosestEncloser(cut.name, &encloser)) {
+        return false;
+      }
     } else if (!PutDenial(z, w, {cut.name})) {
       return false;
     }
@@ -333,7 +436,20 @@ GeneralResult AnswerGeneral(const GeneralRequest& req, MessageWriter& w) {
           std::memcpy(wild + 2, e->name.data(), e->name.size());
           const std::string_view wildcard(reinterpret_cast<char*>(wild),
                                           e->name.size() + 2);
-          if (!PutDenial(z, w, {cur->view(), wildcard})) r.truncated = true;
+          if (!z.nsec3.owners.empty()) {
+            // RFC 5155 7.2.2: the closest encloser proof and the NSEC3
+            // covering the wildcard at the closest encloser.
+            Nsec3Proof proof(z, w);
+            size_t encloser;
+            uint8_t buf[kMaxNameSize + 2];
+            if (!proof.ClosestEncloser(cur->view(), &encloser) ||
+                !proof.Put(proof.Covering(
+                    WildcardAt(cur->view(), encloser, buf)))) {
+              r.truncated = true;
+            }
+          } else if (!PutDenial(z, w, {cur->view(), wildcard})) {
+            r.truncated = true;
+          }
         }
         return r;
       }
@@ -392,7 +508,7 @@ GeneralResult AnswerGeneral(const GeneralRequest& req, MessageWriter& w) {
       }
       // RFC 4035 3.1.3.3: a wildcard answer proves that no closer name
       // exists.
-      if (dnssec && !exact && !PutDenial(z, w, {cur->view()})) {
+      if (dnssec && !exact && !PutWildcardDenial(z, w, *cur, *e)) {
         r.truncated = true;
         return r;
       }
@@ -407,8 +523,26 @@ GeneralResult AnswerGeneral(const GeneralRequest& req, MessageWriter& w) {
     } else if (dnssec) {
       // RFC 4035 3.1.3.1 (and 3.1.3.4 for a wildcard): the NSEC at the
       // name shows the type is absent.
-      const bool ok = exact ? PutDenial(z, w, {node->name})
-                            : PutDenial(z, w, {node->name, cur->view()});
+      bool ok;
+      if (!z.nsec3.owners.empty()) {
+        Nsec3Proof proof(z, w);
+        size_t encloser;
+        if (exact) {
+          // RFC 5155 7.2.3: the NSEC3 matching the name; none (DS at an
+          // opt-out delegation, 7.2.4): the closest provable encloser.
+          const Node* m = proof.Matching(node->name);
+          ok = m != nullptr ? proof.Put(m)
+                            : proof.ClosestEncloser(node->name, &encloser);
+        } else {
+          // 7.2.5: the closest encloser proof and the NSEC3 matching the
+          // wildcard.
+          ok = proof.ClosestEncloser(cur->view(), &encloser) &&
+               proof.Put(proof.Matching(node->name));
+        }
+      } else {
+        ok = exact ? PutDenial(z, w, {node->name})
+                   : PutDenial(z, w, {node->name, cur->view()});
+      }
       if (!ok) r.truncated = true;
     }
     return r;

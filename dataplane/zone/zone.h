@@ -9,6 +9,7 @@
 #define POPDNS_DATAPLANE_ZONE_ZONE_H_
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -183,6 +184,15 @@ struct Zone {
   // for denial-of-existence proofs. Empty for unsigned and NSEC3 zones.
   bool is_signed = false;
   std::vector<std::pair<std::string, uint32_t>> nsec_chain;
+  // NSEC3 (RFC 5155) of a pre-signed zone: the parameters of its chain
+  // (from the NSEC3PARAM at the apex, else its first NSEC3) and the NSEC3
+  // owners' hashes in order with their nodes. Empty for other zones.
+  struct Nsec3Chain {
+    static constexpr size_t kHashSize = 20;  // SHA-1, the only algorithm
+    uint16_t iterations = 0;
+    std::string salt;
+    std::vector<std::pair<std::array<uint8_t, kHashSize>, uint32_t>> owners;
+  } nsec3;
   // App-aware answers (variant.h), compiled: the answers of the nodes
   // flagged kHasVariants, variants_of[node] = {first, count} in
   // `variants`. Full builds only: a change to a zone with variants is

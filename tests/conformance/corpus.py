@@ -514,10 +514,19 @@ def build(c: Corpus):
         c.q(f"gen/ent/{lab}", f"{lab}.gen.test.", "A")
 
 
+SIGNED = ["signed.test.", "nsec3.test.", "nsec3o.test."]
+
+
 def build_signed(c: Corpus):
-    """DO=1 on a pre-signed zone: RRSIGs with each RRset (RFC 4035 3.1.1),
+    """DO=1 on pre-signed zones: RRSIGs with each RRset (RFC 4035 3.1.1),
     NSEC denial for NXDOMAIN/NODATA/wildcards (3.1.3), DS or its absence
-    in referrals (3.1.4); DO=0 gets none of it."""
+    in referrals (3.1.4); DO=0 gets none of it. The same cases on NSEC3
+    zones (RFC 5155 7.2: closest encloser proofs, wildcards, opt-out)."""
+    for zone in SIGNED:
+        build_signed_zone(c, zone)
+
+
+def build_signed_zone(c: Corpus, zone):
     cases = [("www", "A"), ("www", "AAAA"), ("nope", "A"), ("x.wild", "A"),
              ("x.wild", "TXT"), ("b.ent", "A"), ("ent", "A"), ("alias", "A"),
              ("alias", "AAAA"), ("secure", "A"), ("x.secure", "A"),
@@ -525,16 +534,20 @@ def build_signed(c: Corpus):
              ("", "MX"), ("", "DNSKEY"), ("", "SOA"), ("", "NS"),
              ("", "NSEC"), ("www", "RRSIG"), ("zzz", "A"), ("aaa", "A"),
              ("a.b.c.wild", "A"), ("mail", "A"), ("nope.a.b.ent", "A")]
+    if zone != "signed.test.":
+        cases += [("x.insecure", "A"), ("ns.insecure", "A"),
+                  ("a.nope.ent", "A"), ("x.y.wild", "AAAA"),
+                  ("b.ent", "AAAA")]
     for name, rdtype in cases:
-        fq = (name + "." if name else "") + "signed.test."
+        fq = (name + "." if name else "") + zone
         for do in (True, False):
             c.q(f"dnssec/{'do' if do else 'nodo'}/{fq}/{rdtype}", fq, rdtype,
                 edns=0, do=do)
         c.q(f"dnssec/case/{fq}/{rdtype}", mixcase(fq, "s"), rdtype, edns=0,
             do=True)
-    c.q("dnssec/tcp/www/A", "www.signed.test.", "A", edns=0, do=True,
+    c.q(f"dnssec/tcp/www.{zone}/A", "www." + zone, "A", edns=0, do=True,
         tcp=True)
-    c.q("dnssec/small/nope", "nope.signed.test.", "A", edns=0, do=True,
+    c.q(f"dnssec/small/nope.{zone}", "nope." + zone, "A", edns=0, do=True,
         payload=512)
 
 

@@ -27,7 +27,8 @@ CONFORMANCE = os.path.join(os.path.dirname(HERE), "conformance")
 def corpus_zones(tmp, src):
     """(name, file) of the corpus's zones, but example.test. (the
     integration tests serve their own): the conformance zones, gen.test.
-    (written here) and signed.test. (signed here with dnssec-signzone)."""
+    (written here) and the signed zones (signed here with
+    dnssec-signzone: NSEC and NSEC3)."""
     sys.path.insert(0, CONFORMANCE)
     import gen_zone  # noqa: E402
     import run_conformance  # noqa: E402
@@ -38,8 +39,7 @@ def corpus_zones(tmp, src):
     with open(gen, "w") as f:
         gen_zone.write(f, gen_zone.DEFAULT_NAMES)
     zones.append((run_conformance.GEN_ZONE, gen))
-    zones.append((run_conformance.SIGNED_ZONE, run_conformance.sign_zone(
-        tmp, os.path.join(zones_dir, run_conformance.SIGNED_ZONE + "zone"))))
+    zones += run_conformance.signed_zones(tmp, zones_dir)
     return zones
 
 
