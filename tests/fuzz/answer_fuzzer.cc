@@ -149,6 +149,30 @@ txt  30 VARIANT net:lan TXT "lan"
 alias CNAME  www
 )";
 
+// An NSEC3 zone (NSEC3PARAM: 1 extra iteration, a salt) so that DO=1
+// queries reach the NSEC3 proofs: hashing, matching, covering, the
+// closest encloser walk. Owners' hashes need not be right here (nobody
+// validates): any order of them exercises the search.
+constexpr char kNsec3Zone[] = R"(
+$ORIGIN n3.test.
+$TTL 3600
+@ SOA ns hm 1 1 1 1 300
+@ RRSIG SOA 13 2 3600 20261225000000 20261125000000 1 n3.test. AAAA
+@ NS ns
+@ NSEC3PARAM 1 0 1 aabb
+0p9mhaveqvm6t7vbl5lop2u3t2rp3tom NSEC3 1 1 1 aabb 35mthgpgcu1qg68fab165klnsnk3dpvl NS SOA RRSIG NSEC3PARAM
+0p9mhaveqvm6t7vbl5lop2u3t2rp3tom RRSIG NSEC3 13 3 300 20261225000000 20261125000000 1 n3.test. AAAA
+35mthgpgcu1qg68fab165klnsnk3dpvl NSEC3 1 1 1 aabb 7nhj5a1f0c2jk3sl1mvob6o6ktgqlfvt A RRSIG
+35mthgpgcu1qg68fab165klnsnk3dpvl RRSIG NSEC3 13 3 300 20261225000000 20261125000000 1 n3.test. AAAA
+7nhj5a1f0c2jk3sl1mvob6o6ktgqlfvt NSEC3 1 0 1 aabb 0p9mhaveqvm6t7vbl5lop2u3t2rp3tom A RRSIG
+*.w A 192.0.2.3
+*.w RRSIG A 13 3 3600 20261225000000 20261125000000 1 n3.test. AAAA
+cut NS ns.cut
+ns.cut A 192.0.2.4
+ns A 192.0.2.1
+ns RRSIG A 13 3 3600 20261225000000 20261125000000 1 n3.test. AAAA
+)";
+
 std::string ReadFile(const char* path) {
   std::ifstream in(path);
   if (!in) {
@@ -168,7 +192,8 @@ const zone::ZoneSet& Zones() {
           "@ SOA ns hm 1 1 1 1 60\n@ NS ns\nns A 192.0.2.99\n"},
          {"wild.test.", kWildZone},
          {"s.test.", kSignedZone},
-         {"app.test.", kAppZone}},
+         {"app.test.", kAppZone},
+         {"n3.test.", kNsec3Zone}},
         {"pop1.example", "popdns-fuzz"});
     if (!set.ok()) {
       std::fprintf(stderr, "answer_fuzzer: zone: %s\n",
