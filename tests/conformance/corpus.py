@@ -514,7 +514,7 @@ def build(c: Corpus):
         c.q(f"gen/ent/{lab}", f"{lab}.gen.test.", "A")
 
 
-SIGNED = ["signed.test.", "nsec3.test.", "nsec3o.test."]
+SIGNED = ["signed.test.", "nsec3.test.", "nsec3o.test.", "knsec3.test."]
 
 
 def build_signed(c: Corpus):

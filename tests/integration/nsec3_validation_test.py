@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """NSEC3 proofs (RFC 5155 7.2) that a validator accepts: zones signed with
 dnssec-signzone -3 (a salt and 2 extra iterations; opt-out with RFC 9276's
-0 iterations) served by popdns on loopback, and BIND's delv validating
+0 iterations) and by knotd's own signer, served by popdns on loopback, and BIND's delv validating
 popdns's answers with the zone's KSK as trust anchor: positive answers,
 NXDOMAIN (7.2.2), NODATA (7.2.3), NODATA at an empty non-terminal, no DS
 at an insecure delegation (7.2.3, with opt-out 7.2.4), wildcard answers
@@ -11,6 +11,7 @@ at an insecure delegation (7.2.3, with opt-out 7.2.4), wildcard answers
 
     nsec3_validation_test.py BUILD_DIR SOURCE_DIR
 """
+import base64
 import os
 import subprocess
 import sys
@@ -20,6 +21,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "conformance"))
+import dns.zone  # noqa: E402
+
 from checks import check, free_port, stop, summary  # noqa: E402
 import run_conformance  # noqa: E402
 
@@ -39,24 +42,19 @@ CASES = [
 ]
 
 
-def anchor_file(tmp, zone):
-    """delv's trust anchor: the zone's KSK (flags 257) that signed it."""
-    keys = os.path.join(tmp, "signing-" + zone.rstrip("."))
-    for name in os.listdir(keys):
-        if not name.endswith(".key"):
-            continue
-        for line in open(os.path.join(keys, name)):
-            f = line.split()
-            if not line.startswith(";") and "DNSKEY" in f and \
-                    f[f.index("DNSKEY") + 1] == "257":
-                i = f.index("DNSKEY")
-                path = os.path.join(tmp, zone + "anchors")
-                with open(path, "w") as out:
-                    out.write('trust-anchors {\n  %s static-key %s %s %s "%s";\n};\n'
-                              % (zone, f[i + 1], f[i + 2], f[i + 3],
-                                 "".join(f[i + 4:])))
-                return path
-    raise SystemExit("no KSK for " + zone)
+def anchor_file(tmp, zone, path):
+    """delv's trust anchor: the KSK (DNSKEY flags 257) in the signed zone."""
+    z = dns.zone.from_file(path, origin=zone, relativize=False,
+                           check_origin=False)
+    for key in z.find_rdataset(zone, "DNSKEY"):
+        if key.flags == 257:
+            out = os.path.join(tmp, zone + "anchors")
+            with open(out, "w") as a:
+                a.write('trust-anchors {\n  %s static-key 257 %d %d "%s";\n};\n'
+                        % (zone, key.protocol, key.algorithm,
+                           base64.b64encode(key.key).decode()))
+            return out
+    raise SystemExit("no KSK in " + path)
 
 
 def main():
@@ -81,8 +79,8 @@ def main():
             if "hostmaster" in r.stdout:
                 break
             time.sleep(0.2)
-        for zone, _ in zones:
-            anchors = anchor_file(tmp, zone)
+        for zone, path in zones:
+            anchors = anchor_file(tmp, zone, path)
             for name, rdtype, want in CASES:
                 fq = name + "." + zone
                 r = subprocess.run(
