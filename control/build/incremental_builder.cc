@@ -954,6 +954,28 @@ absl::StatusOr<std::shared_ptr<Zone>> Incremental::Build() {
     } else {
       owners.clear();
     }
+    if (z->nsec3.iterations != base_.nsec3.iterations ||
+        z->nsec3.salt != base_.nsec3.salt) {
+      fallback_ = "the NSEC3 parameters change";  // every hash changes
+      return std::shared_ptr<Zone>();
+    }
+    // The names' hashes: the base's for names kept as they were, new ones
+    // for names written.
+    if (!owners.empty()) {
+      auto& hashes = z->nsec3.node_hash;
+      hashes.reserve(base_.nsec3.node_hash.size() + writes_.size());
+      for (const auto& [node, hash] : base_.nsec3.node_hash) {
+        auto it = by_base.find(node);
+        if (it == by_base.end() ||
+            (it->second->exists && !it->second->rewrite)) {
+          hashes.emplace(node, hash);
+        }
+      }
+      for (const Owner* o : writes_) {
+        if (z->FindRRset(z->nodes[o->new_index], rrtype::kNsec3)) continue;
+        hashes.emplace(o->new_index, dns::Nsec3Hash(z->nsec3, o->name));
+      }
+    }
   }
 
   // Answers of every new entry, against the new version.

@@ -398,6 +398,13 @@ void Builder::IndexDnssec() {
   } else {
     z.nsec3.owners.clear();
   }
+  if (z.nsec3.owners.empty()) return;
+  z.nsec3.node_hash.reserve(z.nodes.size());
+  for (uint32_t i = 0; i < z.nodes.size(); ++i) {
+    const zone::Node& n = z.nodes[i];
+    if (z.FindRRset(n, rrtype::kNsec3)) continue;
+    z.nsec3.node_hash.emplace(i, dns::Nsec3Hash(z.nsec3, n.name));
+  }
 }
 
 void Builder::IndexNsec3(uint32_t node) {

@@ -164,9 +164,14 @@ class Nsec3Proof {
 
   bool signed_with_nsec3() const { return !z_.nsec3.owners.empty(); }
 
-  // The NSEC3 whose owner hashes `name`, or nullptr.
+  // The NSEC3 whose owner hashes `name`, or nullptr. Only a name of the
+  // zone can have one; its hash was computed with the zone.
   const Node* Matching(std::string_view name) const {
-    const Nsec3Digest h = Nsec3Hash(z_.nsec3, name);
+    const Node* n = z_.Find(name);
+    if (n == nullptr) return nullptr;
+    const auto known = z_.nsec3.node_hash.find(NodeIndex(z_, n));
+    if (known == z_.nsec3.node_hash.end()) return nullptr;
+    const Nsec3Digest& h = known->second;
     const auto& owners = z_.nsec3.owners;
     auto it = std::lower_bound(
         owners.begin(), owners.end(), h,

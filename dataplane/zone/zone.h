@@ -192,6 +192,10 @@ struct Zone {
     uint16_t iterations = 0;
     std::string salt;
     std::vector<std::pair<std::array<uint8_t, kHashSize>, uint32_t>> owners;
+    // The hash of every name of the zone (by node; not the NSEC3 owners'
+    // nodes): computed when the zone is built, so that a query hashes
+    // only a name that does not exist.
+    absl::flat_hash_map<uint32_t, std::array<uint8_t, kHashSize>> node_hash;
   } nsec3;
   // App-aware answers (variant.h), compiled: the answers of the nodes
   // flagged kHasVariants, variants_of[node] = {first, count} in

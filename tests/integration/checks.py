@@ -208,10 +208,12 @@ def check_slow_path_answers(queries, responses, what):
 # App-aware answers (issue 16), the same checks on every path: a name
 # whose A answer varies by the client's network.
 def variant_networks(client_v4, client_v6):
-    """`networks:` YAML lines naming the client's prefixes client-lan."""
+    """`networks:` YAML lines: the client's IPv4 prefix is the network
+    client-lan, its IPv6 prefix is in the network other (two clients, by
+    their addresses, in different networks)."""
     return ("networks:\n"
-            "  - {name: client-lan, prefixes: [%s, \"%s\"]}\n"
-            "  - {name: other, prefixes: [203.0.113.0/24]}\n"
+            "  - {name: client-lan, prefixes: [%s]}\n"
+            "  - {name: other, prefixes: [203.0.113.0/24, \"%s\"]}\n"
             % (client_v4, client_v6))
 
 
@@ -237,9 +239,10 @@ def append_variants(zone):
 
 def check_variants(ns, v4, v6, what, no_network_scope, port=53):
     """kdig from namespace `ns` (None: here) to v4/v6: each client gets its
-    network's variant, by its address or its resolver's ECS option (RFC
-    7871, with the scope of the choice), a client in no network the
-    name's own answer (scope `no_network_scope` for 192.0.2.0/24)."""
+    network's variant, by its address (the IPv4 client is in client-lan,
+    the IPv6 one in other) or its resolver's ECS option (RFC 7871, with the
+    scope of the choice), a client in no network the name's own answer
+    (scope `no_network_scope` for 192.0.2.0/24)."""
     got = {}
     for label, host, flags in (
             ("v4 source", v4, []), ("v6 source", v6, []),
@@ -251,7 +254,7 @@ def check_variants(ns, v4, v6, what, no_network_scope, port=53):
         got[label] = (re.findall(r"\tA\t(\S+)", r.stdout),
                       re.findall(r"CLIENT-SUBNET: (\S+)", r.stdout))
     want = {"v4 source": (["198.18.0.99"], []),
-            "v6 source": (["198.18.0.99"], []),
+            "v6 source": (["203.0.113.99"], []),
             "ECS other": (["203.0.113.99"], ["203.0.113.0/24/24"]),
             "ECS none": (["192.0.2.50"],
                          ["192.0.2.0/24/%d" % no_network_scope])}
