@@ -52,6 +52,21 @@ inline void ApplyOptionRequests(const AnswerConfig& config,
     q->opt_extra = static_cast<uint16_t>(q->opt_extra +
                                          kKeepaliveOptionSize);
   }
+  if (q->edns_padding) {
+    // RFC 7830 4: "Responders MUST pad DNS responses when the respective
+    // DNS query included the 'Padding' option, unless doing so would
+    // violate the maximum UDP payload size": to RFC 8467 4.1's block, up
+    // to the UDP limit; over TCP the answer leaves room for a whole block.
+    q->padding_out = true;
+    const bool tcp = transport == Transport::kTcp;
+    q->padding_limit = static_cast<uint16_t>(
+        tcp ? kMaxMessageSize
+            : std::min<size_t>(
+                  std::max<size_t>(q->edns_udp_size, kMinUdpPayload),
+                  std::max<size_t>(config.udp_payload, kMinUdpPayload)));
+    q->opt_extra = static_cast<uint16_t>(
+        q->opt_extra + kOptionHeaderSize + (tcp ? kPaddingBlock - 1 : 0));
+  }
 }
 
 // RFC 7871 with client networks on: a malformed ECS option is FORMERR
@@ -79,7 +94,8 @@ inline void ParseForConfig(const AnswerConfig& config, Transport transport,
   if (q->verdict == QueryVerdict::kSlowPath && !config.slow_path) {
     q->verdict = LocalVerdict(msg, *q);
   }
-  if ((q->edns_nsid || q->edns_keepalive) && q->has_edns) [[unlikely]] {
+  if ((q->edns_nsid || q->edns_keepalive || q->edns_padding) &&
+      q->has_edns) [[unlikely]] {
     ApplyOptionRequests(config, transport, q);
   }
   if (q->edns_ecs && q->has_edns && config.client_subnet) [[unlikely]] {
@@ -210,6 +226,22 @@ inline constexpr uint16_t kOptionEde = 15;
         // RFC 7871 7.2.1 (AnswerLimit left its room).
         c += WriteClientSubnet(q.ecs, q.ecs_scope, c,
                                ClientSubnetOptionSize(q.ecs));
+      }
+      if (q.padding_out) {
+        // RFC 7830 4 / RFC 8467 4.1 (ApplyOptionRequests kept the room).
+        const size_t total = end + kOptSize +
+                             static_cast<size_t>(c - (o + 11)) +
+                             kOptionHeaderSize +
+                             (q.cookie_out ? kCookieOptionSize : 0);
+        size_t target = (total + kPaddingBlock - 1) / kPaddingBlock *
+                        kPaddingBlock;
+        if (target > q.padding_limit) target = q.padding_limit;
+        if (target >= total) {
+          Store16(c, kOptionPadding);
+          Store16(c + 2, static_cast<uint16_t>(target - total));
+          std::memset(c + kOptionHeaderSize, 0, target - total);
+          c += kOptionHeaderSize + (target - total);
+        }
       }
       if (q.cookie_out) {
         // RFC 7873 5.2.3-5.2.5: the client cookie and our server cookie.

@@ -6,7 +6,6 @@ namespace popdns::dns {
 namespace {
 
 constexpr size_t kRrFixedSize = 10;  // type, class, ttl, rdlength
-constexpr size_t kOptionHeaderSize = 4;
 
 constexpr uint16_t kOptionExpire = 9;  // RFC 7314
 
@@ -26,7 +25,7 @@ void NoteCookie(const uint8_t* data, size_t olen, Query* q) {
 
 // Checks that the OPT RDATA is a sequence of whole {code, length, data}
 // options (RFC 6891 6.1.2); of the options only EXPIRE, COOKIE, NSID,
-// edns-tcp-keepalive and the first ECS are noted.
+// edns-tcp-keepalive, Padding and the first ECS are noted.
 bool OptionsWellFormed(const uint8_t* p, size_t rdlen, Query* q) {
   size_t i = 0;
   while (i < rdlen) {
@@ -42,6 +41,7 @@ bool OptionsWellFormed(const uint8_t* p, size_t rdlen, Query* q) {
     // edns-tcp-keepalive without TIMEOUT; like BIND a TIMEOUT is ignored.
     if (code == kOptionNsid) q->edns_nsid = true;
     if (code == kOptionKeepalive) q->edns_keepalive = true;
+    if (code == kOptionPadding) q->edns_padding = true;
     if (code == kEdnsClientSubnet && !q->edns_ecs) [[unlikely]] {
       q->edns_ecs = true;
       q->ecs_valid = ParseClientSubnet(p + i, olen, &q->ecs);
@@ -116,8 +116,10 @@ void ParseQuery(const uint8_t* msg, size_t len, Query* q) {
   q->cookie_out = false;
   q->edns_nsid = false;
   q->edns_keepalive = false;
+  q->edns_padding = false;
   q->nsid_out = false;
   q->keepalive_out = false;
+  q->padding_out = false;
   q->opt_extra = 0;
   if (len < kHeaderSize) {
     q->verdict = QueryVerdict::kDrop;

@@ -49,6 +49,7 @@ struct Query {
   bool edns_do = false;
   bool edns_nsid = false;       // the OPT carries an NSID option (RFC 5001)
   bool edns_keepalive = false;  // ... an edns-tcp-keepalive (RFC 7828)
+  bool edns_padding = false;    // ... a Padding option (RFC 7830)
   uint8_t edns_version = 0;
   uint16_t edns_udp_size = 0;
   // The first COOKIE option of the OPT record (RFC 7873 4), copied: the
@@ -64,6 +65,9 @@ struct Query {
   // edns-tcp-keepalive (RFC 7828, TCP only) option.
   bool nsid_out = false;
   bool keepalive_out = false;
+  // The response is padded (RFC 7830 4), to at most this size.
+  bool padding_out = false;
+  uint16_t padding_limit = 0;
   // The first EDNS Client Subnet option (RFC 7871): seen, and whether it
   // is well-formed (client_subnet.h; `ecs` holds it then). Looked at only
   // when the server has client networks (AnswerConfig::client_subnet):

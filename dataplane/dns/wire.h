@@ -60,6 +60,10 @@ inline constexpr size_t kNumRcodes = 17;
 // EDNS option codes (RFC 6891 6.1.2; IANA "DNS EDNS0 Option Codes").
 inline constexpr uint16_t kOptionNsid = 3;        // RFC 5001 2.3
 inline constexpr uint16_t kOptionKeepalive = 11;  // RFC 7828 3.1
+inline constexpr uint16_t kOptionPadding = 12;    // RFC 7830 3
+inline constexpr size_t kOptionHeaderSize = 4;    // code, length
+// RFC 8467 4.1: responses padded to a multiple of this many octets.
+inline constexpr size_t kPaddingBlock = 468;
 inline constexpr size_t kKeepaliveOptionSize = 6;  // code, length, TIMEOUT
 
 namespace rrtype {

@@ -12,9 +12,9 @@ with `nsid: pop1.test`; popdns with tcp_idle_timeout_ms 1500. Then:
      option carries TIMEOUT 15 (units of 100 ms) on TCP, is absent on UDP
      (3.3.1/3.3.2) and unasked; and the connection really stays open
      through 1 s of idleness and is closed by popdns after 1.5 s.
-  3. Padding (RFC 7830): `kdig +padding` over UDP and TCP gets no padding
-     from either server (no encrypted transport; README "Behaviour
-     choices").
+  3. Padding (RFC 7830 4): `kdig +padding` over UDP and TCP gets popdns's
+     answer padded to 468 octets (RFC 8467 4.1), `+nopadding` none;
+     knotd 3.2 does not pad in the clear.
   4. EDNS Client Subnet (RFC 7871), on in popdns because its config has
      `networks:`: `kdig +subnet` and `dig +subnet` over UDP and TCP get
      the option back with their family, source prefix and address and
@@ -268,16 +268,25 @@ def main():
                       "NSID %s %s: popdns %s, knotd %s"
                       % (proto, name, got["popdns"], got["knotd"]))
 
-        # Padding (RFC 7830) over cleartext UDP and TCP: neither pads.
+        # Padding (RFC 7830 4): popdns pads when asked, to RFC 8467 4.1's
+        # 468-octet block, over UDP and TCP, and not unasked; knotd 3.2
+        # does not pad in the clear.
         padded = {}
         for proto in ("+notcp", "+tcp"):
             for server, port in (("popdns", pport), ("knotd", kport)):
-                out = kdig(port, proto, "+padding", "www.example.test", "A")
-                padded[server + proto] = ("status: NOERROR" in out,
-                                          "PADDING" in out)
-        check(set(padded.values()) == {(True, False)},
-              "kdig +padding: no padding from either in the clear %s"
-              % padded)
+                for flag in ("+padding", "+nopadding"):
+                    out = kdig(port, proto, flag, "www.example.test", "A")
+                    size = re.search(r"Received (\d+) B", out)
+                    padded[(server, proto, flag)] = (
+                        "status: NOERROR" in out, "PADDING" in out,
+                        int(size.group(1)) if size else None)
+        popdns_padded = [padded[("popdns", p, "+padding")]
+                         for p in ("+notcp", "+tcp")]
+        check(popdns_padded == [(True, True, 468)] * 2 and
+              not any(v[1] for k, v in padded.items()
+                      if k[0] == "knotd" or k[2] == "+nopadding"),
+              "kdig +padding: popdns pads to 468 octets over UDP and TCP, "
+              "only when asked (knotd does not pad): %s" % padded)
 
         # 2. edns-tcp-keepalive.
         out = run(["dig", "@%s" % LOOPBACK, "-p", str(pport), "+tcp",

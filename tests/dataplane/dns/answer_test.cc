@@ -717,24 +717,41 @@ TEST_P(AnswerTest, TcpKeepaliveOnlyOverTcpWhenAsked) {
   EXPECT_EQ(OptionOf(both, kOptionNsid), "p");
 }
 
-// Padding (RFC 7830) hides the size of encrypted messages; popdns has no
-// encrypted transport (no DoT, no DoH), so it never pads (RFC 8467 4.1's
-// block-length policy is for those), also not when asked, as knotd 3.2 and
-// BIND 9.18 over UDP and TCP: the response is the unpadded one, byte for
-// byte.
-TEST_P(AnswerTest, PaddingOptionIsNotAnsweredInTheClear) {
+// RFC 7830 4: "Responders MUST pad DNS responses when the respective DNS
+// query included the 'Padding' option, unless doing so would violate the
+// maximum UDP payload size"; RFC 8467 4.1: to a multiple of 468 octets.
+// Only when asked; the rest of the response is the unpadded one.
+TEST_P(AnswerTest, PaddedOnlyWhenAsked) {
+  const auto padding = testutil::EdnsOption(kOptionPadding, std::string(64, '\0'));
   for (Transport t : {Transport::kUdp, Transport::kTcp}) {
-    Ask(MakeQuery("www.example.test.", rrtype::kA, EdnsWith({})), t);
-    const std::vector<uint8_t> plain(buf_.begin(), buf_.begin() + last_.size);
+    Message plain = Ask(MakeQuery("www.example.test.", rrtype::kA, EdnsWith({})), t);
+    EXPECT_FALSE(OptionOf(plain, kOptionPadding));
+    const size_t plain_size = last_.size;
     Message m = Ask(MakeQuery("www.example.test.", rrtype::kA,
-                              EdnsWith({testutil::EdnsOption(
-                                  12, std::string(64, '\0'))})),
-                    t);
-    EXPECT_TRUE(m.opt_options.empty());
-    // The query is longer; the response is the same bytes.
-    EXPECT_EQ(std::vector<uint8_t>(buf_.begin(), buf_.begin() + last_.size),
-              plain);
+                              EdnsWith({padding})), t);
+    EXPECT_EQ(last_.size, kPaddingBlock);
+    const auto pad = OptionOf(m, kOptionPadding);
+    ASSERT_TRUE(pad);
+    EXPECT_EQ(*pad, std::string(kPaddingBlock - plain_size - 4, '\0'));
+    EXPECT_EQ(m.answer.size(), plain.answer.size());
+    // With NSID too (the padding counts it).
+    ASSERT_TRUE(SetNsid(&config_, "pop1"));
+    Ask(MakeQuery("www.example.test.", rrtype::kA,
+                  EdnsWith({padding, testutil::EdnsOption(kOptionNsid)})), t);
+    EXPECT_EQ(last_.size, kPaddingBlock);
+    config_.nsid_option_size = 0;
   }
+  // A 512-octet UDP limit: padded up to it, not past it.
+  QueryOptions small = EdnsWith({padding});
+  small.udp_size = 512;
+  Message big = Ask(MakeQuery("big.example.test.", rrtype::kTxt, small));
+  EXPECT_LE(last_.size, 512u);
+  EXPECT_TRUE(last_.size % kPaddingBlock == 0 || last_.size == 512) << last_.size;
+  (void)big;
+  // Over TCP a large answer is padded to the next block.
+  Ask(MakeQuery("big.example.test.", rrtype::kTxt, EdnsWith({padding})),
+      Transport::kTcp);
+  EXPECT_EQ(last_.size % kPaddingBlock, 0u);
 }
 
 // RFC 1035 3.3.13: a secondary copy past its expiry is answered SERVFAIL;
