@@ -187,6 +187,16 @@ ACCEPTED = [
      "domain)' and 6.1.1: 'When an OPT RR is included within any DNS "
      "message, it MUST be the only OPT RR in that message.' -- a malformed "
      "OPT gets FORMERR (RFC 6891 section 7)."),
+    # A query with a Padding option: popdns pads the response (to 468
+    # octets, RFC 8467 4.1); knotd, nsd and pdns_server do not pad in the
+    # clear.
+    (r"^edns/padding", "opt",
+     "RFC 7830 section 4: 'Responders MUST pad DNS responses when the "
+     "respective DNS query included the Padding option, unless doing so "
+     "would violate the maximum UDP payload size.'"),
+    (r"^edns/padding", "size",
+     "RFC 7830 section 4 (see above): the padded response is larger by "
+     "design (RFC 8467 4.1: a multiple of 468 octets)."),
     # DO=1 NXDOMAIN with a 512-byte limit: the NSEC3 proof does not fit and
     # both servers set TC; knotd writes a section's RRSIGs after all its
     # RRsets, popdns each RRset's signatures right after it, so the
