@@ -588,7 +588,7 @@ def compare_servers(port_ref, port_sut, queries, strict=True, timeout=1.5,
     as a set only (for peers whose additional/authority policy differs)."""
     diffs = []
     for label, wire in queries:
-        a, b = run_conformance.udp_pair(port_ref, port_sut, wire, timeout)
+        a, b = run_conformance.udp_many([port_ref, port_sut], wire, timeout)
         if a is None or b is None:
             if a is None and b is None:
                 continue
@@ -601,7 +601,7 @@ def compare_servers(port_ref, port_sut, queries, strict=True, timeout=1.5,
             if d:
                 diffs.append("%s:\n  %s" % (label, "\n  ".join(
                     x.replace("knot", ref).replace("sut ", sut + " ")
-                    for x in d)))
+                    for _, x in d)))
             continue
         if a is None or b is None:
             diffs.append("%s: no answer from %s" % (label,
