@@ -242,12 +242,18 @@ RrlAction Rrl::Limited(uint8_t* buf, AnswerResult& r, const Client& client,
   return RrlAction::kDrop;
 }
 
-// No EDE in a slip (RFC 8914 has no code for rate limiting; 18 "Prohibited"
-// is for REFUSED to unauthorized clients) and no NSID: as BIND 9.18 and
-// Knot's mod-rrl, the slip is the smallest message that makes a real
-// client retry.
+// The slip says why (RFC 8914, with EDNS): EDE 0 "Other Error" with the
+// EXTRA-TEXT "RRL" (4.1: the registry has no code for rate limiting; 18
+// "Prohibited" is for REFUSED to unauthorized clients), when it fits in
+// the size of the response it replaces: a slip is never larger. No NSID:
+// like BIND 9.18 and Knot's mod-rrl, the slip is the smallest message
+// that makes a real client retry.
+constexpr char kSlipEdeText[] = "RRL";
+constexpr size_t kSlipEdeSize = 4 + 2 + sizeof(kSlipEdeText) - 1;
+
 void SlipResponse(uint8_t* buf, AnswerResult& r) {
   const bool badcookie = r.cookie != CookieState::kNone;
+  const size_t replaced = r.size;
   size_t end = r.question_end;
   uint16_t ar = 0;
   if (r.opt_at != 0) {
@@ -264,8 +270,18 @@ void SlipResponse(uint8_t* buf, AnswerResult& r) {
     std::memmove(buf + end, opt, kOptSize);
     uint8_t* o = buf + end;
     o[5] = badcookie ? static_cast<uint8_t>(kRcodeBadCookie >> 4) : 0;
-    Store16(o + 9, has_cookie ? kCookieOptionSize : 0);
     end += kOptSize;
+    const bool ede = end + kSlipEdeSize +
+                         (has_cookie ? kCookieOptionSize : 0) <= replaced;
+    Store16(o + 9, static_cast<uint16_t>((ede ? kSlipEdeSize : 0) +
+                                         (has_cookie ? kCookieOptionSize : 0)));
+    if (ede) {
+      Store16(buf + end, kOptionEde);
+      Store16(buf + end + 2, static_cast<uint16_t>(kSlipEdeSize - 4));
+      Store16(buf + end + 4, 0);  // Other Error
+      std::memcpy(buf + end + 6, kSlipEdeText, sizeof(kSlipEdeText) - 1);
+      end += kSlipEdeSize;
+    }
     if (has_cookie) {
       std::memcpy(buf + end, cookie, kCookieOptionSize);
       end += kCookieOptionSize;

@@ -362,13 +362,12 @@ TEST_F(RrlEngineTest, Rfc7873SlipIsBadCookieAndValidCookieBypasses) {
   }
 }
 
-// A slip is as small as it can be: the TC=1 slip's OPT carries no option
-// (no NSID: RFC 5001 2.2 leaves honouring a request to the server), the
-// BADCOOKIE slip only the cookie; and neither has an EDE. RFC 8914 has no
-// code for rate limiting (18 "Prohibited", 4.19, is for REFUSED to an
-// unauthorized client; a slipped client is invited to retry over TCP or
-// with its cookie), and BIND 9.18 and Knot 3.2's mod-rrl send none.
-TEST_F(RrlEngineTest, SlipCarriesNoNsidAndNoEde) {
+// A slip says why with an EDE (RFC 8914): 0 "Other Error" and the
+// EXTRA-TEXT "RRL" (4.1; the registry has no code for rate limiting), when
+// it fits in the size of the response it replaces; no NSID (RFC 5001 2.2
+// leaves honouring a request to the server); the BADCOOKIE slip keeps the
+// cookie.
+TEST_F(RrlEngineTest, SlipCarriesAnEdeAndNoNsid) {
   ASSERT_TRUE(SetNsid(&config_, "pop1"));
   config_.cookies = &secrets_;
   const Addr a = Ip("192.0.2.1");
@@ -390,16 +389,40 @@ TEST_F(RrlEngineTest, SlipCarriesNoNsidAndNoEde) {
     EXPECT_EQ(full->opt_options[0].first, kOptionNsid);
     EXPECT_EQ(rrl.Apply(buf_.data(), r, a.client(), 0), RrlAction::kSend);
     r = Answer1(query, a);
+    const size_t replaced = r.size;
     EXPECT_EQ(rrl.Apply(buf_.data(), r, a.client(), 0), RrlAction::kSend);
+    EXPECT_LE(r.size, replaced);
     auto m = testutil::ParseMessage(buf_.data(), r.size);
     ASSERT_TRUE(m.ok()) << m.status();
     EXPECT_EQ(m->tc, !cookie);
     ASSERT_TRUE(m->has_opt);
-    ASSERT_EQ(m->opt_options.size(), cookie ? 1u : 0u);
+    ASSERT_EQ(m->opt_options.size(), cookie ? 2u : 1u);
+    EXPECT_EQ(m->opt_options[0].first, 15);  // EDE
+    EXPECT_EQ(m->opt_options[0].second, std::string("\0\0RRL", 5));
     if (cookie) {
-      EXPECT_EQ(m->opt_options[0].first, kOptionCookie);
+      EXPECT_EQ(m->opt_options[1].first, kOptionCookie);
     }
   }
+}
+
+// A slip is never larger than what it replaces: a REFUSED (its own EDE is
+// 6 octets) slips without the 9-octet one.
+TEST_F(RrlEngineTest, SlipNeverGrowsTheResponse) {
+  Rrl rrl(Settings(1, 1));
+  const Addr a = Ip("192.0.2.1");
+  testutil::QueryOptions o;
+  o.edns = true;
+  const auto query = testutil::MakeQuery("www.example.org.", rrtype::kA, o);
+  AnswerResult r = Answer1(query, a);
+  EXPECT_EQ(rrl.Apply(buf_.data(), r, a.client(), 0), RrlAction::kSend);
+  r = Answer1(query, a);
+  const size_t replaced = r.size;
+  EXPECT_EQ(rrl.Apply(buf_.data(), r, a.client(), 0), RrlAction::kSend);
+  EXPECT_LE(r.size, replaced);
+  auto m = testutil::ParseMessage(buf_.data(), r.size);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_TRUE(m->tc);
+  EXPECT_TRUE(m->opt_options.empty());
 }
 
 // The whitelist: its prefixes are never limited; log_only counts what
