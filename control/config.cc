@@ -770,9 +770,7 @@ absl::Status ReadHealthChecks(const std::string& file, const YAML::Node& n,
     }
     HealthCheckConfig h;
     h.endpoint = check["endpoint"].as<std::string>();
-    in6_addr any;
-    if (inet_pton(AF_INET, h.endpoint.c_str(), &any) != 1 &&
-        inet_pton(AF_INET6, h.endpoint.c_str(), &any) != 1) {
+    if (!ParseAddress(h.endpoint).ok()) {
       return At(file, check["endpoint"].Mark(),
                 "health check: endpoint '" + h.endpoint +
                     "' is not an IPv4 or IPv6 address");

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "control/answers/network_prefix.h"
 
 namespace popdns::control {
 namespace {
@@ -26,10 +27,10 @@ json StateJson(const EndpointHealth::State& s) {
 // The state of `endpoint` (as written, or in any other spelling of the
 // same address), or null.
 json Find(const EndpointHealth& health, const std::string& endpoint) {
-  auto want = ParseEndpoint(endpoint);
+  auto want = ParseAddress(endpoint);
   if (!want.ok()) return nullptr;
   for (const EndpointHealth::State& s : health.States()) {
-    auto a = ParseEndpoint(s.endpoint);
+    auto a = ParseAddress(s.endpoint);
     if (a.ok() && *a == *want) return StateJson(s);
   }
   return nullptr;
@@ -50,7 +51,7 @@ void RegisterEndpointApi(ManagementHttp* http, EndpointHealth* health) {
   const std::string one = "/api/v1/endpoints/([^/]+)";
   http->Route("GET", one, key,
               [health](const HttpRequest& req, HttpResponse* resp) {
-                if (!ParseEndpoint(req.path_params[0]).ok()) {
+                if (!ParseAddress(req.path_params[0]).ok()) {
                   resp->ApiError(422, "'" + req.path_params[0] +
                                           "' is not an IPv4 or IPv6 address");
                   return;
@@ -83,11 +84,9 @@ void RegisterEndpointApi(ManagementHttp* http, EndpointHealth* health) {
                 }
                 json j = Find(*health, req.path_params[0]);
                 if (j.is_null()) {  // marked up and never checked
-                  j = {{"endpoint", req.path_params[0]},
-                       {"up", true},
-                       {"checks_up", true},
-                       {"admin_down", false},
-                       {"since", 0}};
+                  EndpointHealth::State up;
+                  up.endpoint = req.path_params[0];
+                  j = StateJson(up);
                 }
                 resp->Json(200, j.dump());
               });

@@ -16,6 +16,7 @@
 #include <httplib.h>
 
 #include "absl/strings/str_cat.h"
+#include "control/answers/network_prefix.h"
 
 namespace popdns::control {
 namespace {
@@ -94,14 +95,6 @@ std::string ProbeHttp(const HealthCheckConfig& check) {
 
 }  // namespace
 
-absl::StatusOr<zone::Address> ParseEndpoint(const std::string& text) {
-  uint8_t b[16];
-  if (inet_pton(AF_INET, text.c_str(), b) == 1) return zone::FromIpv4Bytes(b);
-  if (inet_pton(AF_INET6, text.c_str(), b) == 1) return zone::FromIpv6(b);
-  return absl::InvalidArgumentError(
-      absl::StrCat("'", text, "' is not an IPv4 or IPv6 address"));
-}
-
 std::string ProbeEndpoint(const HealthCheckConfig& check) {
   return check.type == "http" ? ProbeHttp(check) : ProbeTcp(check);
 }
@@ -110,7 +103,7 @@ EndpointHealth::EndpointHealth(std::vector<HealthCheckConfig> checks,
                                Publish publish, Probe probe)
     : publish_(std::move(publish)), probe_(std::move(probe)) {
   for (HealthCheckConfig& c : checks) {
-    auto address = ParseEndpoint(c.endpoint);
+    auto address = ParseAddress(c.endpoint);
     if (!address.ok()) continue;  // the config check refused it already
     Endpoint e;
     e.address = *address;
@@ -152,7 +145,7 @@ void EndpointHealth::RunChecks(size_t index) {
   auto next = std::chrono::steady_clock::now();
   while (true) {
     const std::string error = probe_(check);
-    bool changed = false;
+    bool changed;
     {
       std::unique_lock<std::mutex> lock(mu_);
       if (stopping_) return;
@@ -164,28 +157,16 @@ void EndpointHealth::RunChecks(size_t index) {
         ++e.successes;
         if (!e.state.checks_up && e.successes >= check.rise) {
           e.state.checks_up = true;
-          changed = true;
         }
       } else {
         e.successes = 0;
         ++e.failures;
         if (e.state.checks_up && e.failures >= check.fall) {
           e.state.checks_up = false;
-          changed = true;
         }
       }
-      if (changed) {
-        const bool up = e.state.checks_up && !e.state.admin_down;
-        if (up != e.state.up) {
-          e.state.up = up;
-          e.state.since = std::time(nullptr);
-          std::fprintf(stderr, "popdns: endpoint %s %s (%s)\n",
-                       e.state.endpoint.c_str(), up ? "up" : "down",
-                       e.state.last_result.c_str());
-        } else {
-          changed = false;  // the operator's mark holds it down
-        }
-      }
+      // The operator's mark may hold it down whatever the checks say.
+      changed = UpdateUpLocked(e, e.state.last_result);
     }
     if (changed) Republish();
     next += interval;
@@ -198,6 +179,16 @@ void EndpointHealth::RunChecks(size_t index) {
   }
 }
 
+bool EndpointHealth::UpdateUpLocked(Endpoint& e, const std::string& why) {
+  const bool up = e.state.checks_up && !e.state.admin_down;
+  if (up == e.state.up) return false;
+  e.state.up = up;
+  e.state.since = std::time(nullptr);
+  std::fprintf(stderr, "popdns: endpoint %s %s (%s)\n",
+               e.state.endpoint.c_str(), up ? "up" : "down", why.c_str());
+  return true;
+}
+
 EndpointHealth::Endpoint* EndpointHealth::FindLocked(zone::Address a) {
   for (Endpoint& e : endpoints_) {
     if (e.address == a) return &e;
@@ -207,7 +198,7 @@ EndpointHealth::Endpoint* EndpointHealth::FindLocked(zone::Address a) {
 
 absl::Status EndpointHealth::SetAdminDown(const std::string& endpoint,
                                           bool down) {
-  auto address = ParseEndpoint(endpoint);
+  auto address = ParseAddress(endpoint);
   if (!address.ok()) return address.status();
   bool changed = false;
   {
@@ -222,14 +213,7 @@ absl::Status EndpointHealth::SetAdminDown(const std::string& endpoint,
       e = &endpoints_.back();
     }
     e->state.admin_down = down;
-    const bool up = e->state.checks_up && !down;
-    if (up != e->state.up) {
-      e->state.up = up;
-      e->state.since = std::time(nullptr);
-      changed = true;
-      std::fprintf(stderr, "popdns: endpoint %s %s (operator)\n",
-                   e->state.endpoint.c_str(), up ? "up" : "down");
-    }
+    changed = UpdateUpLocked(*e, "operator");
   }
   if (changed) Republish();
   return absl::OkStatus();

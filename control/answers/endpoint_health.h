@@ -27,9 +27,6 @@
 
 namespace popdns::control {
 
-// "192.0.2.1" or "2001:db8::1" as a zone::Address. Errors: InvalidArgument.
-absl::StatusOr<zone::Address> ParseEndpoint(const std::string& text);
-
 // One check, once: "" if the endpoint passed, else why not ("connect:
 // Connection refused", "timeout after 2000 ms", "HTTP 503"). Blocks for at
 // most about twice the check's timeout.
@@ -81,6 +78,9 @@ class EndpointHealth {
   void RunChecks(size_t index);
   void Republish();
   Endpoint* FindLocked(zone::Address a);
+  // Sets state.up from the checks and the operator's mark; true (and a
+  // log line saying `why`) if it changed.
+  bool UpdateUpLocked(Endpoint& e, const std::string& why);
 
   Publish publish_;
   Probe probe_;

@@ -11,6 +11,10 @@
 
 namespace popdns::control {
 
+// "192.0.2.1" or "2001:db8::1", IPv4 mapped (zone::FromIpv4): a client or
+// an endpoint. Errors: InvalidArgument quoting the text.
+absl::StatusOr<zone::Address> ParseAddress(std::string_view text);
+
 // "192.0.2.0/24", "2001:db8::/32" or an address alone (a host), for
 // `network`; IPv4 is mapped into the IPv6 space (zone::FromIpv4).
 // Errors: InvalidArgument quoting the text and saying what is wrong (not

@@ -888,26 +888,31 @@ absl::StatusOr<std::shared_ptr<Zone>> Incremental::Build() {
   // Answers ending with the SOA get this version's when written.
   z->SetSoaStamp();
 
+  // Whether base node `node` stays as it is in the new version (not
+  // removed, not rewritten: rewritten ones are added from writes_). The
+  // DNSSEC indexes below carry such entries over.
+  absl::flat_hash_map<uint32_t, const Owner*> by_base;
+  bool by_base_built = false;  // only signed zones need it
+  auto kept = [&](uint32_t node) {
+    if (!by_base_built) {
+      for (auto& [name, o] : owners_) {
+        if (o.base) by_base.emplace(o.base_index, &o);
+      }
+      by_base_built = true;
+    }
+    auto it = by_base.find(node);
+    return it == by_base.end() || (it->second->exists && !it->second->rewrite);
+  };
+
   // DNSSEC: the NSEC chain, O(NSEC owners) (see the header).
   if (!base_.nsec_chain.empty() ||
       std::any_of(writes_.begin(), writes_.end(), [&](const Owner* o) {
         return z->FindRRset(z->nodes[o->new_index], rrtype::kNsec);
       })) {
-    absl::flat_hash_map<uint32_t, const Owner*> by_base;
-    for (auto& [name, o] : owners_) {
-      if (o.base) by_base.emplace(o.base_index, &o);
-    }
     auto& chain = z->nsec_chain;
     chain.reserve(base_.nsec_chain.size() + 16);
     for (const auto& [key, node] : base_.nsec_chain) {
-      auto it = by_base.find(node);
-      if (it == by_base.end()) {
-        chain.emplace_back(key, node);
-        continue;
-      }
-      const Owner& o = *it->second;
-      // Rewritten ones are added below.
-      if (o.exists && !o.rewrite) chain.emplace_back(key, node);
+      if (kept(node)) chain.emplace_back(key, node);
     }
     uint8_t key[dns::kMaxNameSize + 1];
     for (const Owner* o : writes_) {
@@ -924,18 +929,10 @@ absl::StatusOr<std::shared_ptr<Zone>> Incremental::Build() {
       std::any_of(writes_.begin(), writes_.end(), [&](const Owner* o) {
         return z->FindRRset(z->nodes[o->new_index], rrtype::kNsec3);
       })) {
-    absl::flat_hash_map<uint32_t, const Owner*> by_base;
-    for (auto& [name, o] : owners_) {
-      if (o.base) by_base.emplace(o.base_index, &o);
-    }
     auto& owners = z->nsec3.owners;
     owners.reserve(base_.nsec3.owners.size() + 16);
     for (const auto& [hash, node] : base_.nsec3.owners) {
-      auto it = by_base.find(node);
-      if (it == by_base.end() ||
-          (it->second->exists && !it->second->rewrite)) {
-        owners.emplace_back(hash, node);
-      }
+      if (kept(node)) owners.emplace_back(hash, node);
     }
     for (const Owner* o : writes_) {
       dns::Nsec3Digest hash;
@@ -965,11 +962,7 @@ absl::StatusOr<std::shared_ptr<Zone>> Incremental::Build() {
       auto& hashes = z->nsec3.node_hash;
       hashes.reserve(base_.nsec3.node_hash.size() + writes_.size());
       for (const auto& [node, hash] : base_.nsec3.node_hash) {
-        auto it = by_base.find(node);
-        if (it == by_base.end() ||
-            (it->second->exists && !it->second->rewrite)) {
-          hashes.emplace(node, hash);
-        }
+        if (kept(node)) hashes.emplace(node, hash);
       }
       for (const Owner* o : writes_) {
         if (z->FindRRset(z->nodes[o->new_index], rrtype::kNsec3)) continue;

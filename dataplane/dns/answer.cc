@@ -162,8 +162,6 @@ class Nsec3Proof {
  public:
   Nsec3Proof(const Zone& z, MessageWriter& w) : z_(z), w_(w) {}
 
-  bool signed_with_nsec3() const { return !z_.nsec3.owners.empty(); }
-
   // The NSEC3 whose owner hashes `name`, or nullptr. Only a name of the
   // zone can have one; its hash was computed with the zone.
   const Node* Matching(std::string_view name) const {
@@ -172,22 +170,16 @@ class Nsec3Proof {
     const auto known = z_.nsec3.node_hash.find(NodeIndex(z_, n));
     if (known == z_.nsec3.node_hash.end()) return nullptr;
     const Nsec3Digest& h = known->second;
-    const auto& owners = z_.nsec3.owners;
-    auto it = std::lower_bound(
-        owners.begin(), owners.end(), h,
-        [](const auto& e, const Nsec3Digest& v) { return e.first < v; });
-    return it != owners.end() && it->first == h ? &z_.nodes[it->second]
-                                                : nullptr;
+    const auto it = FirstNotBefore(h);
+    return it != z_.nsec3.owners.end() && it->first == h
+               ? &z_.nodes[it->second]
+               : nullptr;
   }
   // The NSEC3 whose owner hash comes last before `name`'s hash (the chain
   // wraps): the one that covers it.
   const Node* Covering(std::string_view name) const {
-    const Nsec3Digest h = Nsec3Hash(z_.nsec3, name);
-    const auto& owners = z_.nsec3.owners;
-    auto it = std::lower_bound(
-        owners.begin(), owners.end(), h,
-        [](const auto& e, const Nsec3Digest& v) { return e.first < v; });
-    if (it == owners.begin()) it = owners.end();
+    auto it = FirstNotBefore(Nsec3Hash(z_.nsec3, name));
+    if (it == z_.nsec3.owners.begin()) it = z_.nsec3.owners.end();
     return &z_.nodes[std::prev(it)->second];
   }
 
@@ -220,6 +212,14 @@ class Nsec3Proof {
   }
 
  private:
+  // The first NSEC3 owner whose hash is not before `h`.
+  using Owners = decltype(zone::Zone::Nsec3Chain::owners);
+  Owners::const_iterator FirstNotBefore(const Nsec3Digest& h) const {
+    return std::lower_bound(
+        z_.nsec3.owners.begin(), z_.nsec3.owners.end(), h,
+        [](const auto& e, const Nsec3Digest& v) { return e.first < v; });
+  }
+
   static constexpr size_t kMax = 4;
   const Zone& z_;
   MessageWriter& w_;
@@ -227,13 +227,13 @@ class Nsec3Proof {
   size_t ndone_ = 0;
 };
 
-// "*." + the last `size` octets of `name`, in `buf`.
-std::string_view WildcardAt(std::string_view name, size_t size,
+// "*." + `encloser` (RFC 4592 3.3.1), in `buf`.
+std::string_view WildcardOf(std::string_view encloser,
                             uint8_t buf[kMaxNameSize + 2]) {
   buf[0] = 1;
   buf[1] = '*';
-  std::memcpy(buf + 2, name.data() + name.size() - size, size);
-  return {reinterpret_cast<const char*>(buf), size + 2};
+  std::memcpy(buf + 2, encloser.data(), encloser.size());
+  return {reinterpret_cast<const char*>(buf), encloser.size() + 2};
 }
 
 // A wildcard answer for `name` proves that no closer name exists (RFC
@@ -436,34 +436,26 @@ GeneralResult AnswerGeneral(const GeneralRequest& req, MessageWriter& w) {
           // RFC 4035 3.1.3.2: no such name, and no wildcard that could
           // have matched it.
           uint8_t wild[kMaxNameSize + 2];
-          wild[0] = 1;
-          wild[1] = '*';
-          std::memcpy(wild + 2, e->name.data(), e->name.size());
-          const std::string_view wildcard(reinterpret_cast<char*>(wild),
-                                          e->name.size() + 2);
           if (!z.nsec3.owners.empty()) {
             // RFC 5155 7.2.2: the closest encloser proof and the NSEC3
             // covering the wildcard at the closest encloser.
             Nsec3Proof proof(z, w);
             size_t encloser;
-            uint8_t buf[kMaxNameSize + 2];
             if (!proof.ClosestEncloser(cur->view(), &encloser) ||
-                !proof.Put(proof.Covering(
-                    WildcardAt(cur->view(), encloser, buf)))) {
+                !proof.Put(proof.Covering(WildcardOf(
+                    cur->view().substr(cur->size - encloser), wild)))) {
               r.truncated = true;
             }
-          } else if (!PutDenial(z, w, {cur->view(), wildcard})) {
+          } else if (!PutDenial(z, w,
+                                {cur->view(), WildcardOf(e->name, wild)})) {
             r.truncated = true;
           }
         }
         return r;
       }
       // RFC 4592 3.3.1: the source of synthesis is "*." + closest encloser.
-      uint8_t wild[kMaxNameSize];
-      wild[0] = 1;
-      wild[1] = '*';
-      std::memcpy(wild + 2, e->name.data(), e->name.size());
-      node = z.Find({reinterpret_cast<const char*>(wild), e->name.size() + 2});
+      uint8_t wild[kMaxNameSize + 2];
+      node = z.Find(WildcardOf(e->name, wild));
       if (step == 0) r.rrl_name = node->name;
     }
     const std::string_view owner = cur->view();
@@ -823,12 +815,8 @@ AnswerResult AnswerParsed(const zone::ZoneSet& zones,
   } else if (e->cut == zone::kNone && e->dname == zone::kNone && plain_type) {
     const Node* node = exact ? e : nullptr;
     if (!exact && (e->flags & zone::kWildcardChild)) {
-      uint8_t wild[kMaxNameSize];
-      wild[0] = 1;
-      wild[1] = '*';
-      std::memcpy(wild + 2, e->name.data(), e->name.size());
-      node = z->Find(
-          {reinterpret_cast<const char*>(wild), e->name.size() + 2});
+      uint8_t wild[kMaxNameSize + 2];
+      node = z->Find(WildcardOf(e->name, wild));
       if ((blob = z->FindBlob(*node, qt)) != nullptr) {
         delta = qsize - node->name.size();
         keep_owner = true;
