@@ -33,8 +33,15 @@
  *   IPv4 options, IPv6 extension headers, other ports, other addresses,
  *   truncated headers) -> XDP_PASS: the kernel answers it as on any host.
  *
- * The program never drops and never rewrites: it only chooses a queue. The
- * worker lcores re-validate everything they receive.
+ *   With hot answers on (xdp_config.flags): a plain query (a lone
+ *   question of class IN, maybe an OPT of version 0 without options,
+ *   nothing after it) whose lowercased (name, type) is in hot_answers, and
+ *   whose answer fits the client's limit -> XDP_TX: the frame is rewritten
+ *   in place into the engine's response (answer_hot below).
+ *
+ * Apart from those answers the program never drops and never rewrites: it
+ * only chooses a queue. The worker lcores re-validate everything they
+ * receive.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -118,6 +125,26 @@ struct {
   __type(value, __u64);
 } xdp_stats SEC(".maps");
 
+/* The engine's answers for hot (name, type) pairs, filled by popdns
+ * (control/server/xdp_hot_answers.h). A hash map: user space replaces an
+ * entry whole, so the program never reads half of an update. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, XDP_DNS_HOT_MAX_ENTRIES);
+  __type(key, struct xdp_dns_hot_key);
+  __type(value, struct xdp_dns_hot_answer);
+} hot_answers SEC(".maps");
+
+/* The key is built here, not on the stack: 68 bytes plus the rest of the
+ * program's locals would crowd the 512-byte stack, and a per-CPU array
+ * slot is private to this run (XDP runs with preemption off). */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct xdp_dns_hot_key);
+} hot_scratch SEC(".maps");
+
 /* --- helpers --- */
 
 static __always_inline void count(enum xdp_dns_stat reason) {
@@ -127,13 +154,37 @@ static __always_inline void count(enum xdp_dns_stat reason) {
   if (n) *n += 1; /* this CPU's slot: XDP runs with preemption off */
 }
 
+static __always_inline const struct xdp_dns_config* config(void) {
+  __u32 key = 0;
+  return bpf_map_lookup_elem(&xdp_config, &key);
+}
+
 /* The service port in network byte order. */
 static __always_inline __be16 service_port(void) {
-  __u32 key = 0;
-  const struct xdp_dns_config* cfg = bpf_map_lookup_elem(&xdp_config, &key);
+  const struct xdp_dns_config* cfg = config();
   __u16 port = (cfg && cfg->port) ? cfg->port : XDP_DNS_DEFAULT_PORT;
   return bpf_htons(port);
 }
+
+/* What answering a plain query in the driver needs of it, as offsets from
+ * the frame's start (packet pointers do not survive bpf_xdp_adjust_tail).
+ * Filled by classify() for the queries it redirects; `plain` is set only
+ * for a well-formed plain query. */
+struct query_info {
+  __u32 l3;        /* IP header */
+  __u32 l4;        /* UDP header */
+  __u32 name_len;  /* question name, root label included */
+  __u32 udp_len;   /* the UDP length field */
+  __u16 qtype;
+  __u16 qclass;
+  __u8 ipv6;
+  __u8 plain;      /* a lone question, maybe an OPT: nothing else seen */
+  __u8 has_opt;
+  __u8 opt_ok;     /* OPT: version 0 and no options */
+  __u8 opt_do;     /* OPT: DO bit */
+  __u8 rd;         /* the query's RD bit */
+  __u16 opt_size;  /* OPT: requested UDP payload size */
+};
 
 /* A parse position inside [data, data_end) (xdp-tutorial's cursor). */
 struct cursor {
@@ -164,11 +215,13 @@ static __always_inline int parse_ethernet(struct cursor* c) {
 /* UDP header after the IP header: destination port. The address check is
  * done by the caller (after the port, so most non-DNS UDP costs no hash
  * lookup). On a match the cursor moves to the DNS message. */
-static __always_inline enum xdp_dns_stat check_udp(struct cursor* c) {
+static __always_inline enum xdp_dns_stat check_udp(struct cursor* c,
+                                                 struct query_info* q) {
   struct udphdr* udp = c->pos;
   /* Protects udp->dest: the frame must hold the 8-byte UDP header. */
   if ((void*)(udp + 1) > c->end) return XDP_DNS_STAT_PASS_TRUNCATED;
   if (udp->dest != service_port()) return XDP_DNS_STAT_PASS_OTHER_PORT;
+  q->udp_len = bpf_ntohs(udp->len);
   c->pos = udp + 1;
   return XDP_DNS_STAT_REDIRECT;
 }
@@ -179,7 +232,8 @@ static __always_inline enum xdp_dns_stat check_udp(struct cursor* c) {
  * The message ends at the frame's end here, not at the UDP length: bytes
  * of Ethernet padding can only be misread in a message that is malformed
  * anyway, and either way the worker or the kernel re-validates it. */
-static __always_inline enum xdp_dns_stat check_dns(struct cursor* c) {
+static __always_inline enum xdp_dns_stat check_dns(struct cursor* c,
+                                                 struct query_info* q) {
   struct dns_header* h = c->pos;
   /* Protects every header field below: the 12-byte header is in the
    * frame. A shorter message is the worker's to count and drop. */
@@ -233,7 +287,14 @@ static __always_inline enum xdp_dns_stat check_dns(struct cursor* c) {
   /* Zone transfers are the control side's (RFC 5936, RFC 1995). */
   if (qtype == XDP_DNS_TYPE_AXFR || qtype == XDP_DNS_TYPE_IXFR)
     return XDP_DNS_STAT_PASS_SLOW_PATH;
-  if (!h->arcount) return XDP_DNS_STAT_REDIRECT;
+  q->name_len = off + 1;
+  q->qtype = qtype;
+  q->qclass = (__u16)(fixed[2] << 8 | fixed[3]);
+  q->rd = h->flags1 & 0x01;
+  if (!h->arcount) {
+    q->plain = 1;
+    return XDP_DNS_STAT_REDIRECT;
+  }
 
   /* ARCOUNT == 1: the record right after the question must be an OPT
    * owned by the root (RFC 6891 6.1.1): owner 00, type 00 29. Anything
@@ -248,15 +309,23 @@ static __always_inline enum xdp_dns_stat check_dns(struct cursor* c) {
    * (RFC 7314), which the control side answers. SOA queries are rare
    * (secondaries, monitoring): passing all of them with options costs
    * nothing worth measuring and keeps option parsing out of here. */
-  if (qtype == XDP_DNS_TYPE_SOA) {
-    /* Protects rr[9..10]: the OPT's RDLENGTH. */
-    if ((void*)(rr + 11) > c->end) return XDP_DNS_STAT_REDIRECT;
-    if (rr[9] != 0 || rr[10] != 0) return XDP_DNS_STAT_PASS_SLOW_PATH;
-  }
+  /* Protects rr[3..10]: the OPT's class, TTL and RDLENGTH. A shorter one
+   * is malformed: the worker's FORMERR (and not a plain query here). */
+  if ((void*)(rr + 11) > c->end) return XDP_DNS_STAT_REDIRECT;
+  if (qtype == XDP_DNS_TYPE_SOA && (rr[9] != 0 || rr[10] != 0))
+    return XDP_DNS_STAT_PASS_SLOW_PATH;
+  q->plain = 1;
+  q->has_opt = 1;
+  q->opt_size = (__u16)(rr[3] << 8 | rr[4]);
+  q->opt_do = rr[7] >> 7;
+  /* RFC 6891 6.1.3: only version 0 gets an answer (else BADVERS); any
+   * option (cookie, ECS, NSID, padding...) is the worker's to answer. */
+  q->opt_ok = rr[6] == 0 && rr[9] == 0 && rr[10] == 0;
   return XDP_DNS_STAT_REDIRECT;
 }
 
-static __always_inline enum xdp_dns_stat classify_ipv4(struct cursor* c) {
+static __always_inline enum xdp_dns_stat classify_ipv4(struct cursor* c,
+                                                      struct query_info* q) {
   struct iphdr* ip = c->pos;
   /* Protects ihl, frag_off, protocol and daddr: the fixed 20-byte header. */
   if ((void*)(ip + 1) > c->end) return XDP_DNS_STAT_PASS_TRUNCATED;
@@ -272,13 +341,13 @@ static __always_inline enum xdp_dns_stat classify_ipv4(struct cursor* c) {
   if (ip->protocol != IPPROTO_UDP) return XDP_DNS_STAT_PASS_NOT_UDP;
 
   c->pos = ip + 1; /* IHL == 5: UDP starts right after 20 bytes */
-  enum xdp_dns_stat v = check_udp(c);
+  enum xdp_dns_stat v = check_udp(c, q);
   if (v != XDP_DNS_STAT_REDIRECT) return v;
 
   __be32 daddr = ip->daddr; /* within the 20 bytes checked above */
   if (!bpf_map_lookup_elem(&service_v4, &daddr))
     return XDP_DNS_STAT_PASS_OTHER_ADDRESS;
-  return check_dns(c);
+  return check_dns(c, q);
 }
 
 /* IPv6 next-header values that are extension headers (RFC 8200 section 4,
@@ -303,7 +372,8 @@ static __always_inline int is_ipv6_extension(__u8 nexthdr) {
   }
 }
 
-static __always_inline enum xdp_dns_stat classify_ipv6(struct cursor* c) {
+static __always_inline enum xdp_dns_stat classify_ipv6(struct cursor* c,
+                                                      struct query_info* q) {
   struct ipv6hdr* ip6 = c->pos;
   /* Protects version, nexthdr and daddr: the fixed 40-byte header. */
   if ((void*)(ip6 + 1) > c->end) return XDP_DNS_STAT_PASS_TRUNCATED;
@@ -313,32 +383,232 @@ static __always_inline enum xdp_dns_stat classify_ipv6(struct cursor* c) {
                                            : XDP_DNS_STAT_PASS_NOT_UDP;
 
   c->pos = ip6 + 1; /* no extension header: UDP follows the 40 bytes */
-  enum xdp_dns_stat v = check_udp(c);
+  enum xdp_dns_stat v = check_udp(c, q);
   if (v != XDP_DNS_STAT_REDIRECT) return v;
 
   struct xdp_dns_in6 daddr; /* copied to the stack: a map key */
   __builtin_memcpy(&daddr, &ip6->daddr, sizeof(daddr)); /* within the 40 */
   if (!bpf_map_lookup_elem(&service_v6, &daddr))
     return XDP_DNS_STAT_PASS_OTHER_ADDRESS;
-  return check_dns(c);
+  return check_dns(c, q);
 }
 
-static __always_inline enum xdp_dns_stat classify(struct xdp_md* ctx) {
+static __always_inline enum xdp_dns_stat classify(struct xdp_md* ctx,
+                                                struct query_info* q) {
+  void* start = (void*)(long)ctx->data;
   struct cursor c = {
-      .pos = (void*)(long)ctx->data,
+      .pos = start,
       .end = (void*)(long)ctx->data_end,
   };
   int type = parse_ethernet(&c);
   if (type < 0) return XDP_DNS_STAT_PASS_TRUNCATED;
-  if (type == bpf_htons(ETH_P_IP)) return classify_ipv4(&c);
-  if (type == bpf_htons(ETH_P_IPV6)) return classify_ipv6(&c);
+  q->l3 = (__u32)(c.pos - start);
+  q->l4 = q->l3 + (type == bpf_htons(ETH_P_IP) ? 20 : 40);
+  if (type == bpf_htons(ETH_P_IP)) return classify_ipv4(&c, q);
+  q->ipv6 = 1;
+  if (type == bpf_htons(ETH_P_IPV6)) return classify_ipv6(&c, q);
   return XDP_DNS_STAT_PASS_NOT_IP; /* ARP, LLDP, MPLS, QinQ inner tag, ... */
+}
+
+/* --- answers in the driver --- */
+
+/* A byte's share of a one's complement sum (RFC 1071), as numbers: the
+ * byte at an even message offset is a word's high half. The UDP header
+ * and the DNS message start at even offsets of the datagram. */
+static __always_inline __u32 byte_sum(__u32 b, __u32 offset) {
+  return (offset & 1) ? b : b << 8;
+}
+
+static __always_inline __u16 fold(__u64 sum) {
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
+  return (__u16)sum;
+}
+
+/* Answers the plain query `q` from hot_answers in place: returns
+ * XDP_DNS_STAT_ANSWERED with the frame rewritten into the response the
+ * AF_XDP worker would send (control/server/xdp_hot_answers.cc builds the
+ * entries from the answer engine; tests/bpf compare the two frames), or
+ * the REDIRECT_* reason with the frame untouched. Every check that can
+ * refuse comes before bpf_xdp_adjust_tail(): after it the frame is the
+ * response's size, and the checks left cannot fail for a frame the
+ * checks before it accepted. */
+/* A global (not inlined) function: the verifier checks it once, on its
+ * own, instead of once for every path classify() can take to it. */
+__attribute__((noinline)) int answer_hot(struct xdp_md* ctx,
+                                         const struct query_info* q) {
+  if (!ctx || !q) return XDP_DNS_STAT_REDIRECT_UNUSUAL;
+  /* RFC 1035 3.2.4: the zones hold class IN only; CH is the engine's. */
+  if (q->qclass != 1) return XDP_DNS_STAT_REDIRECT_UNUSUAL;
+  const __u32 name_len = q->name_len;
+  if (name_len > XDP_DNS_HOT_NAME_MAX) return XDP_DNS_STAT_REDIRECT_UNUSUAL;
+  /* Bounds the verifier can see on the registers that are used (a
+   * comparison may be made on a copy): l3 is 14 or 18, l4 at most 58, and
+   * masks cannot be optimised away as a re-check could. */
+  const __u32 l3 = q->l3 & 0x1f;
+  const __u32 l4 = q->l4 & 0x3f;
+  const __u32 question_end = 12 + name_len + 4;
+  /* Nothing but the question and the OPT: the UDP length says so (the
+   * frame may carry Ethernet padding after it). */
+  if (q->udp_len != 8 + question_end + (q->has_opt ? 11 : 0))
+    return XDP_DNS_STAT_REDIRECT_UNUSUAL;
+
+  __u32 zero = 0;
+  struct xdp_dns_hot_key* key = bpf_map_lookup_elem(&hot_scratch, &zero);
+  if (!key) return XDP_DNS_STAT_REDIRECT_NOT_HOT; /* never: 1 entry */
+  __builtin_memset(key, 0, sizeof(*key));
+  key->qtype = q->qtype;
+  key->name_len = (__u16)name_len;
+
+  /* The name into the key, then lowercased there; the sum of its bytes
+   * as sent (0x20 kept: the response echoes them). */
+  if (name_len == 0 ||
+      bpf_xdp_load_bytes(ctx, l4 + 8 + 12, key->name, name_len & 0x7f))
+    return XDP_DNS_STAT_REDIRECT_UNUSUAL;
+  __u64 sum = 0;
+  for (__u32 i = 0; i < XDP_DNS_HOT_NAME_MAX; i++) {
+    if (i >= name_len) break;
+    __u8 b = key->name[i];
+    sum += byte_sum(b, i); /* message offset 12 + i: same parity as i */
+    /* Label lengths are at most 63, below 'A': only letters change. */
+    if (b >= 'A' && b <= 'Z') key->name[i] = b | 0x20;
+  }
+  void* data = (void*)(long)ctx->data;
+  void* end = (void*)(long)ctx->data_end;
+  sum += byte_sum(q->qtype >> 8, 12 + name_len) +
+         byte_sum(q->qtype & 0xff, 13 + name_len) + byte_sum(1, 15 + name_len);
+
+  const struct xdp_dns_hot_answer* a = bpf_map_lookup_elem(&hot_answers, key);
+  if (!a) return XDP_DNS_STAT_REDIRECT_NOT_HOT;
+  const __u32 len = a->len;
+  if (len > XDP_DNS_HOT_ANSWER_MAX) return XDP_DNS_STAT_REDIRECT_UNUSUAL;
+  __u32 dns_len = question_end + len;
+  if (q->has_opt) {
+    if (!q->opt_ok || !(a->flags & XDP_DNS_HOT_EDNS))
+      return XDP_DNS_STAT_REDIRECT_EDNS;
+    /* RFC 4035 3.2.1: DO=1 for a signed zone wants the RRSIGs. */
+    if (q->opt_do && (a->flags & XDP_DNS_HOT_SIGNED))
+      return XDP_DNS_STAT_REDIRECT_EDNS;
+    /* RFC 6891 6.2.5: sizes below 512 count as 512; never more than
+     * ours. The engine would fit a smaller answer (or truncate). */
+    __u32 limit = q->opt_size < 512 ? 512 : q->opt_size;
+    if (limit > a->udp_payload) limit = a->udp_payload;
+    dns_len += 11;
+    if (dns_len > limit) return XDP_DNS_STAT_REDIRECT_SIZE;
+  } else {
+    if (!(a->flags & XDP_DNS_HOT_PLAIN)) return XDP_DNS_STAT_REDIRECT_EDNS;
+    if (dns_len > 512) return XDP_DNS_STAT_REDIRECT_SIZE; /* RFC 1035 4.2.1 */
+  }
+
+  const int delta = (int)(l4 + 8 + dns_len) - (int)(end - data);
+  if (delta != 0 && bpf_xdp_adjust_tail(ctx, delta))
+    return XDP_DNS_STAT_REDIRECT_SIZE;
+  data = (void*)(long)ctx->data;
+  end = (void*)(long)ctx->data_end;
+
+  /* Ethernet: back to the sender (a VLAN tag stays as it is). */
+  struct ethhdr* eth = data;
+  if ((void*)(eth + 1) > end) return XDP_DNS_STAT_REDIRECT_SIZE;
+  __u8 mac[ETH_ALEN];
+  __builtin_memcpy(mac, eth->h_dest, ETH_ALEN);
+  __builtin_memcpy(eth->h_dest, eth->h_source, ETH_ALEN);
+  __builtin_memcpy(eth->h_source, mac, ETH_ALEN);
+
+  const __u32 udp_len = 8 + dns_len;
+  /* The pseudo-header (RFC 768, RFC 8200 8.1): addresses, protocol and
+   * length; the sum of the addresses does not care which is which. */
+  sum += IPPROTO_UDP + udp_len;
+  if (q->ipv6) {
+    struct ipv6hdr* ip6 = data + l3;
+    if ((void*)(ip6 + 1) > end) return XDP_DNS_STAT_REDIRECT_SIZE;
+    struct in6_addr tmp = ip6->saddr;
+    ip6->saddr = ip6->daddr;
+    ip6->daddr = tmp;
+    ip6->payload_len = bpf_htons((__u16)udp_len);
+    ip6->hop_limit = 64;
+    const __u16* w = (const __u16*)&ip6->saddr;
+    for (int i = 0; i < 16; i++) sum += bpf_ntohs(w[i]);
+  } else {
+    struct iphdr* ip = data + l3;
+    if ((void*)(ip + 1) > end) return XDP_DNS_STAT_REDIRECT_SIZE;
+    __be32 tmp = ip->saddr;
+    ip->saddr = ip->daddr;
+    ip->daddr = tmp;
+    ip->tot_len = bpf_htons((__u16)(20 + udp_len));
+    ip->frag_off = bpf_htons(0x4000); /* DF, as the worker sets it */
+    ip->ttl = 64;
+    ip->check = 0;
+    const __u16* w = (const __u16*)ip;
+    __u64 ip_sum = 0;
+    for (int i = 0; i < 10; i++) ip_sum += bpf_ntohs(w[i]);
+    ip->check = bpf_htons((__u16)~fold(ip_sum));
+    sum += bpf_ntohs(w[6]) + bpf_ntohs(w[7]) + bpf_ntohs(w[8]) +
+           bpf_ntohs(w[9]);
+  }
+
+  struct udphdr* udp = data + l4;
+  if ((void*)(udp + 1) > end) return XDP_DNS_STAT_REDIRECT_SIZE;
+  __be16 port = udp->source;
+  udp->source = udp->dest;
+  udp->dest = port;
+  udp->len = bpf_htons((__u16)udp_len);
+  udp->check = 0;
+  sum += bpf_ntohs(udp->source) + bpf_ntohs(udp->dest) + udp_len;
+
+  struct dns_header* h = (void*)(udp + 1);
+  if ((void*)(h + 1) > end) return XDP_DNS_STAT_REDIRECT_SIZE;
+  h->flags1 = a->header_flags1 | q->rd;
+  h->flags2 = a->header_flags2;
+  const __u16 ar = a->ar + (q->has_opt ? 1 : 0);
+  h->ancount = bpf_htons(a->an);
+  h->nscount = bpf_htons(a->ns);
+  h->arcount = bpf_htons(ar);
+  sum += bpf_ntohs(h->id) + ((__u32)h->flags1 << 8 | h->flags2) + 1 + a->an +
+         a->ns + ar + a->sum;
+
+  const __u32 at = l4 + 8 + question_end;
+  if (len > 0 && bpf_xdp_store_bytes(ctx, at, (void*)a->bytes, len))
+    return XDP_DNS_STAT_REDIRECT_SIZE;
+  if (q->has_opt) {
+    /* RFC 6891 6.1.2: root owner, type OPT, our payload size; RFC 3225 3:
+     * DO echoed. The same record the engine's Finish() writes. */
+    __u8 opt[11] = {0, 0, XDP_DNS_TYPE_OPT, a->udp_payload >> 8,
+                    a->udp_payload & 0xff, 0, 0, q->opt_do ? 0x80 : 0,
+                    0, 0, 0};
+    if (bpf_xdp_store_bytes(ctx, at + len, opt, sizeof(opt)))
+      return XDP_DNS_STAT_REDIRECT_SIZE;
+    const __u32 o = question_end + len;
+    sum += byte_sum(XDP_DNS_TYPE_OPT, o + 2) + byte_sum(opt[3], o + 3) +
+           byte_sum(opt[4], o + 4) + byte_sum(opt[7], o + 7);
+  }
+
+  /* Refetched: bpf_xdp_store_bytes() invalidates packet pointers. */
+  data = (void*)(long)ctx->data;
+  end = (void*)(long)ctx->data_end;
+  udp = data + l4;
+  if ((void*)(udp + 1) > end) return XDP_DNS_STAT_REDIRECT_SIZE;
+  const __u16 check = (__u16)~fold(sum);
+  udp->check = bpf_htons(check ? check : 0xffff); /* RFC 768: 0 = none */
+  return XDP_DNS_STAT_ANSWERED;
 }
 
 /* The only program in this object: DPDK attaches the first one it finds. */
 SEC("xdp")
 int xdp_dns(struct xdp_md* ctx) {
-  enum xdp_dns_stat reason = classify(ctx);
+  struct query_info q = {};
+  enum xdp_dns_stat reason = classify(ctx, &q);
+  if (reason == XDP_DNS_STAT_REDIRECT && q.plain) {
+    const struct xdp_dns_config* cfg = config();
+    if (cfg && (cfg->flags & XDP_DNS_CONFIG_HOT_ANSWERS)) {
+      enum xdp_dns_stat why = (enum xdp_dns_stat)answer_hot(ctx, &q);
+      if (why == XDP_DNS_STAT_ANSWERED) {
+        count(XDP_DNS_STAT_ANSWERED);
+        return XDP_TX;
+      }
+      count(why); /* the redirect's reason, a subset of REDIRECT */
+    }
+  }
   count(reason);
   if (reason != XDP_DNS_STAT_REDIRECT) return XDP_PASS;
 

@@ -105,10 +105,10 @@ UniqueFd::~UniqueFd() {
 
 uint64_t XdpDnsStats::packets() const {
   uint64_t n = 0;
-  for (int i = 0; i < XDP_DNS_STAT_COUNT; ++i) {
-    if (i != XDP_DNS_STAT_REDIRECT_NO_XSK) n += by_reason[i];
+  for (int i = XDP_DNS_STAT_REDIRECT; i <= XDP_DNS_STAT_PASS_SLOW_PATH; ++i) {
+    n += by_reason[i];
   }
-  return n;
+  return n + by_reason[XDP_DNS_STAT_ANSWERED];
 }
 
 std::string_view XdpDnsStatName(int reason) {
@@ -116,7 +116,9 @@ std::string_view XdpDnsStatName(int reason) {
       "redirect",        "pass_not_ip",     "pass_truncated",
       "pass_ip_options", "pass_fragment",   "pass_ext_header",
       "pass_not_udp",    "pass_other_port", "pass_other_address",
-      "pass_slow_path",  "redirect_no_xsk",
+      "pass_slow_path",  "redirect_no_xsk", "answered",
+      "redirect_not_hot", "redirect_edns",  "redirect_size",
+      "redirect_unusual",
   };
   if (reason < 0 || reason >= XDP_DNS_STAT_COUNT) return "unknown";
   return kNames[reason];
@@ -156,6 +158,9 @@ absl::StatusOr<XdpDnsMaps> XdpDnsMaps::FromProgFd(int prog_fd) {
                             sizeof(__u32), sizeof(xdp_dns_config), 1};
   const MapShape kStats = {XDP_DNS_MAP_STATS, BPF_MAP_TYPE_PERCPU_ARRAY,
                            sizeof(__u32), sizeof(__u64), XDP_DNS_STAT_COUNT};
+  const MapShape kHot = {XDP_DNS_MAP_HOT_ANSWERS, BPF_MAP_TYPE_HASH,
+                         sizeof(xdp_dns_hot_key), sizeof(xdp_dns_hot_answer),
+                         1};
   struct Want {
     const MapShape* shape;
     UniqueFd* fd;
@@ -169,6 +174,7 @@ absl::StatusOr<XdpDnsMaps> XdpDnsMaps::FromProgFd(int prog_fd) {
       {&kV6, &maps.service_v6_, &maps.service_v6_capacity_},
       {&kConfig, &maps.config_, nullptr},
       {&kStats, &maps.stats_, nullptr},
+      {&kHot, &maps.hot_answers_, &maps.hot_answers_capacity_},
   };
   for (uint32_t id : map_ids) {
     UniqueFd fd(bpf_map_get_fd_by_id(id));
@@ -281,12 +287,45 @@ absl::Status XdpDnsMaps::SetServicePort(uint16_t port) {
   if (port == 0) {
     return absl::InvalidArgumentError("the DNS service port cannot be 0");
   }
+  return UpdateConfig([port](xdp_dns_config* c) { c->port = port; });
+}
+
+absl::Status XdpDnsMaps::SetHotAnswers(bool on) {
+  return UpdateConfig([on](xdp_dns_config* c) {
+    c->flags = static_cast<__u16>(on ? c->flags | XDP_DNS_CONFIG_HOT_ANSWERS
+                                     : c->flags & ~XDP_DNS_CONFIG_HOT_ANSWERS);
+  });
+}
+
+template <typename Change>
+absl::Status XdpDnsMaps::UpdateConfig(Change change) {
   const uint32_t key = 0;
   xdp_dns_config cfg{};
-  cfg.port = port;
+  if (int err = bpf_map_lookup_elem(config_.get(), &key, &cfg); err < 0) {
+    return BpfError(err, "reading " XDP_DNS_MAP_CONFIG);
+  }
+  change(&cfg);
   if (int err = bpf_map_update_elem(config_.get(), &key, &cfg, BPF_ANY);
       err < 0) {
     return BpfError(err, "setting " XDP_DNS_MAP_CONFIG);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status XdpDnsMaps::PutHotAnswer(const xdp_dns_hot_key& key,
+                                      const xdp_dns_hot_answer& answer) {
+  if (int err = bpf_map_update_elem(hot_answers_.get(), &key, &answer,
+                                    BPF_ANY);
+      err < 0) {
+    return BpfError(err, "adding to " XDP_DNS_MAP_HOT_ANSWERS);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status XdpDnsMaps::DeleteHotAnswer(const xdp_dns_hot_key& key) {
+  int err = bpf_map_delete_elem(hot_answers_.get(), &key);
+  if (err < 0 && err != -ENOENT) {
+    return BpfError(err, "removing from " XDP_DNS_MAP_HOT_ANSWERS);
   }
   return absl::OkStatus();
 }

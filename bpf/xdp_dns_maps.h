@@ -103,6 +103,16 @@ class XdpDnsMaps {
   // Errors: InvalidArgument for port 0; the errno of the update otherwise.
   absl::Status SetServicePort(uint16_t port);
 
+  // Turns answers from hot_answers in the driver on or off.
+  absl::Status SetHotAnswers(bool on);
+  // Adds or replaces one hot answer (whole: the program sees the old
+  // entry or the new one), or removes it (absent: OK). Errors: the errno
+  // of the update (E2BIG when the map is full).
+  absl::Status PutHotAnswer(const xdp_dns_hot_key& key,
+                            const xdp_dns_hot_answer& answer);
+  absl::Status DeleteHotAnswer(const xdp_dns_hot_key& key);
+  uint32_t hot_answers_capacity() const { return hot_answers_capacity_; }
+
   // Reads and sums xdp_stats over all possible CPUs.
   // Errors: the errno of a failing lookup.
   absl::StatusOr<XdpDnsStats> ReadStats() const;
@@ -111,12 +121,17 @@ class XdpDnsMaps {
 
  private:
   XdpDnsMaps() = default;
+  // Read, change and write xdp_config[0].
+  template <typename Change>
+  absl::Status UpdateConfig(Change change);
 
   uint32_t prog_id_ = 0;
   UniqueFd service_v4_;
   UniqueFd service_v6_;
   UniqueFd config_;
   UniqueFd stats_;
+  UniqueFd hot_answers_;
+  uint32_t hot_answers_capacity_ = 0;
   uint32_t service_v4_capacity_ = 0;
   uint32_t service_v6_capacity_ = 0;
 };

@@ -12,6 +12,9 @@
  *   service_v6  after DPDK has loaded and attached the object.
  *   xdp_config  popdns, likewise; an unfilled entry means "defaults".
  *   xdp_stats   the program; popdns and the tests only read it.
+ *   hot_answers popdns (control/server/xdp_hot_answers.h): the engine's
+ *               answers for the hottest (name, type) pairs, which the
+ *               program sends itself (XDP_TX) when xdp_config says so.
  */
 #ifndef POPDNS_BPF_XDP_DNS_SHARED_H_
 #define POPDNS_BPF_XDP_DNS_SHARED_H_
@@ -27,6 +30,7 @@
 #define XDP_DNS_MAP_SERVICE_V6 "service_v6"
 #define XDP_DNS_MAP_CONFIG "xdp_config"
 #define XDP_DNS_MAP_STATS "xdp_stats"
+#define XDP_DNS_MAP_HOT_ANSWERS "hot_answers"
 
 /* The XDP program's function name (bpf_prog_info.name). */
 #define XDP_DNS_PROG_NAME "xdp_dns"
@@ -62,7 +66,23 @@ enum xdp_dns_stat {
                                         * plain QUERY (NOTIFY, UPDATE,
                                         * AXFR/IXFR, TSIG, other records) */
   XDP_DNS_STAT_REDIRECT_NO_XSK = 10,   /* subset of REDIRECT, see above */
-  XDP_DNS_STAT_COUNT = 11
+  /* Answered in the driver from hot_answers (XDP_TX): with the reasons
+   * from REDIRECT to PASS_SLOW_PATH, this partitions the packets. */
+  XDP_DNS_STAT_ANSWERED = 11,
+  /* With hot answers on, why a plain query was redirected all the same
+   * (each a subset of REDIRECT; together they are the REDIRECTs of plain
+   * queries, malformed ones and responses are in none of them): */
+  XDP_DNS_STAT_REDIRECT_NOT_HOT = 12,  /* no entry for (name, type) */
+  XDP_DNS_STAT_REDIRECT_EDNS = 13,     /* OPT with options, version != 0,
+                                        * DO=1 for a signed zone, no entry
+                                        * for the query's EDNS-ness */
+  XDP_DNS_STAT_REDIRECT_SIZE = 14,     /* the answer does not fit the
+                                        * client's limit, or the frame
+                                        * could not grow */
+  XDP_DNS_STAT_REDIRECT_UNUSUAL = 15,  /* class other than IN, a name
+                                        * longer than a key holds, bytes
+                                        * after the question or OPT */
+  XDP_DNS_STAT_COUNT = 16
 };
 
 /* What the program reads of a DNS message (and the tests build). */
@@ -76,7 +96,52 @@ enum xdp_dns_stat {
  * Array entries start zeroed, so an unfilled map selects the defaults. */
 struct xdp_dns_config {
   __u16 port;        /* UDP destination port, host byte order; 0 = default */
-  __u16 reserved[3]; /* zero */
+  __u16 flags;       /* XDP_DNS_CONFIG_* */
+  __u16 reserved[2]; /* zero */
+};
+/* Answer plain queries found in hot_answers in the driver. */
+#define XDP_DNS_CONFIG_HOT_ANSWERS 0x0001
+
+/* hot_answers: a BPF_MAP_TYPE_HASH, so that an update from user space
+ * replaces an entry whole (the program sees the old value or the new one,
+ * never a mix). Names longer than XDP_DNS_HOT_NAME_MAX wire octets, and
+ * answers longer than XDP_DNS_HOT_ANSWER_MAX octets, are never hot. */
+#define XDP_DNS_HOT_MAX_ENTRIES 8192
+#define XDP_DNS_HOT_NAME_MAX 64
+#define XDP_DNS_HOT_ANSWER_MAX 512
+
+/* The question, lowercased: the name in wire format up to and including
+ * the root label, zero-padded, and the type (host byte order). */
+struct xdp_dns_hot_key {
+  __u8 name[XDP_DNS_HOT_NAME_MAX];
+  __u16 qtype;
+  __u16 name_len; /* octets of name used, root label included */
+};
+
+/* hot_answer.flags */
+#define XDP_DNS_HOT_PLAIN 0x01  /* answers queries without EDNS */
+#define XDP_DNS_HOT_EDNS 0x02   /* answers queries with an OPT record */
+#define XDP_DNS_HOT_SIGNED 0x04 /* the zone is signed: DO=1 is redirected */
+
+/* The engine's response to the question of the key, from the end of the
+ * question on: the response is the query's header (ID, RD) with these
+ * flags and counts, the question as the client sent it (0x20 kept), then
+ * `bytes` (names compressed against the question at offset 12), then, for
+ * a query with EDNS, an OPT record {root, type 41, class udp_payload, TTL
+ * 0 but the DO bit echoed, no RDATA}. */
+struct xdp_dns_hot_answer {
+  __u16 len;         /* octets of bytes used */
+  __u8 flags;        /* XDP_DNS_HOT_* */
+  __u8 header_flags1; /* QR, AA, TC...; the query's RD is ORed in */
+  __u8 header_flags2; /* RA, Z, AD, CD, RCODE */
+  __u8 reserved;
+  __u16 an, ns, ar;  /* counts, the OPT not included */
+  __u16 udp_payload; /* our EDNS payload size */
+  /* One's complement sum (RFC 1071, unfolded) of bytes as 16-bit words
+   * at their offsets in the message (which start at 12 + name_len + 4),
+   * so the UDP checksum needs no pass over them. */
+  __u32 sum;
+  __u8 bytes[XDP_DNS_HOT_ANSWER_MAX];
 };
 
 /* Key of service_v6: the IPv6 address in network byte order. */
