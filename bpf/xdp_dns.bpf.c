@@ -449,6 +449,8 @@ __attribute__((noinline)) int answer_hot(struct xdp_md* ctx,
   const __u32 l3 = q->l3 & 0x1f;
   const __u32 l4 = q->l4 & 0x3f;
   const __u32 question_end = 12 + name_len + 4;
+  /* Options and other EDNS versions first: they make the message longer. */
+  if (q->has_opt && !q->opt_ok) return XDP_DNS_STAT_REDIRECT_EDNS;
   /* Nothing but the question and the OPT: the UDP length says so (the
    * frame may carry Ethernet padding after it). */
   if (q->udp_len != 8 + question_end + (q->has_opt ? 11 : 0))
@@ -485,8 +487,7 @@ __attribute__((noinline)) int answer_hot(struct xdp_md* ctx,
   if (len > XDP_DNS_HOT_ANSWER_MAX) return XDP_DNS_STAT_REDIRECT_UNUSUAL;
   __u32 dns_len = question_end + len;
   if (q->has_opt) {
-    if (!q->opt_ok || !(a->flags & XDP_DNS_HOT_EDNS))
-      return XDP_DNS_STAT_REDIRECT_EDNS;
+    if (!(a->flags & XDP_DNS_HOT_EDNS)) return XDP_DNS_STAT_REDIRECT_EDNS;
     /* RFC 4035 3.2.1: DO=1 for a signed zone wants the RRSIGs. */
     if (q->opt_do && (a->flags & XDP_DNS_HOT_SIGNED))
       return XDP_DNS_STAT_REDIRECT_EDNS;

@@ -234,6 +234,13 @@ class PacketBuilder {
     return End();
   }
 
+  // A DNS message as given (built elsewhere, e.g. testutil::MakeQuery).
+  PacketBuilder& DnsBytes(const std::vector<uint8_t>& message) {
+    Begin("dns");
+    bytes_.insert(bytes_.end(), message.begin(), message.end());
+    return End();
+  }
+
   // Any bytes after the last header (not a DNS message: see DnsMessage).
   PacketBuilder& Payload(size_t n, uint8_t fill = 0xab) {
     Begin("payload");

@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
@@ -40,9 +41,15 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_format.h"
 #include "bpf/xdp_dns_maps.h"
 #include "bpf/xdp_dns_shared.h"
+#include "control/server/xdp_hot_answers.h"
+#include "dataplane/dns/answer.h"
+#include "dataplane/net/packet.h"
 #include "tests/bpf/packet_builder.h"
+#include "tests/testutil/dns_message.h"
+#include "tests/testutil/zone_fixture.h"
 
 #ifndef POPDNS_XDP_DNS_OBJ
 #error "POPDNS_XDP_DNS_OBJ must name the built xdp_dns.bpf.o"
@@ -865,6 +872,344 @@ TEST_F(XdpDnsTest, AttachedToLoopbackFindFillCountDetach) {
     close(other);
   });
   t.join();
+}
+
+
+// --- answers in the driver (issue 17) ---
+//
+// The engine's unit-test zones (tests/testdata) with every (name, type)
+// they hold, plus types the names lack (NODATA) and names that do not
+// exist (NXDOMAIN), compiled by control/server/xdp_hot_answers.h into
+// hot_answers. Each question goes through the program in every framing
+// and several query shapes; a frame the program answers (XDP_TX) must be
+// byte for byte the frame the AF_XDP worker sends for the same query (the
+// engine's answer, then net::MakeResponseFrame with software checksums,
+// as the worker does on net_af_xdp), and one it does not answer must
+// leave unchanged.
+
+std::string ReadTestdata(const std::string& name) {
+  FILE* f = std::fopen((std::string(POPDNS_TESTDATA "/") + name).c_str(), "r");
+  std::string s;
+  if (f == nullptr) return s;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) s.append(buf, n);
+  std::fclose(f);
+  return s;
+}
+
+std::string Presentation(std::string_view wire) {
+  std::string out;
+  for (size_t i = 0; i < wire.size() && wire[i] != 0;) {
+    const size_t len = static_cast<uint8_t>(wire[i]);
+    out.append(wire.substr(i + 1, len));
+    out.push_back('.');
+    i += 1 + len;
+  }
+  return out.empty() ? "." : out;
+}
+
+// The query shapes: how clients ask.
+struct Shape {
+  const char* what;
+  testutil::QueryOptions options;
+  bool mixed_case = false;
+};
+
+std::vector<Shape> Shapes() {
+  std::vector<Shape> s;
+  s.push_back({"plain", {}});
+  testutil::QueryOptions rd;
+  rd.rd = true;
+  rd.id = 0xbeef;
+  s.push_back({"plain RD 0x20", rd, true});
+  testutil::QueryOptions edns;
+  edns.edns = true;
+  s.push_back({"EDNS 1232", edns});
+  testutil::QueryOptions edns_do = edns;
+  edns_do.dnssec_ok = true;
+  edns_do.id = 7;
+  s.push_back({"EDNS DO 0x20", edns_do, true});
+  testutil::QueryOptions small = edns;
+  small.udp_size = 512;
+  s.push_back({"EDNS 512", small});
+  testutil::QueryOptions tiny = edns;
+  tiny.udp_size = 100;  // RFC 6891 6.2.5: counts as 512
+  s.push_back({"EDNS 100", tiny});
+  return s;
+}
+
+class XdpHotAnswersTest : public XdpDnsTest {
+ protected:
+  void SetUp() override {
+    XdpDnsTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    auto set = testutil::MakeZoneSet(
+        {{"example.test.", ReadTestdata("example.test.zone")},
+         {"example.com.", ReadTestdata("zones/company.example.zone")},
+         {"signed.example.", ReadTestdata("zones/signed.example.zone")},
+         // An answer of 490 octets: more than a plain response holds
+         // (RFC 1035 4.2.1), less than an entry does.
+         {"hot.test.", "@ SOA ns hm 1 1 1 1 60\n@ NS ns\nns A 192.0.2.1\n"
+                       "big TXT \"" + std::string(238, 'a') + "\" \"" +
+                       std::string(238, 'b') + "\"\n"}});
+    ASSERT_TRUE(set.ok()) << set.status();
+    zones_ = *set;
+    ASSERT_TRUE(maps_->SetHotAnswers(true).ok());
+  }
+  void TearDown() override {
+    if (!maps_) return;
+    for (const xdp_dns_hot_key& k : keys_) {
+      EXPECT_TRUE(maps_->DeleteHotAnswer(k).ok());
+    }
+    EXPECT_TRUE(maps_->SetHotAnswers(false).ok());
+  }
+
+  bool Install(const control::HotQuestion& q) {
+    auto a = control::CompileHotAnswer(*zones_, config_, q);
+    if (!a.ok()) return false;
+    const xdp_dns_hot_key k = control::HotKey(q);
+    EXPECT_TRUE(maps_->PutHotAnswer(k, *a).ok());
+    keys_.push_back(k);
+    return true;
+  }
+
+  struct Ran {
+    uint32_t verdict = 0;
+    std::vector<uint8_t> frame;
+  };
+  Ran RunProgram(const std::vector<uint8_t>& frame) {
+    Ran r;
+    r.frame.resize(frame.size() + 1024);
+    bpf_test_run_opts opts{};
+    opts.sz = sizeof(opts);
+    opts.data_in = frame.data();
+    opts.data_size_in = static_cast<uint32_t>(frame.size());
+    opts.data_out = r.frame.data();
+    opts.data_size_out = static_cast<uint32_t>(r.frame.size());
+    opts.repeat = 1;
+    const int err = bpf_prog_test_run_opts(g_loaded->prog_fd, &opts);
+    EXPECT_EQ(err, 0) << strerror(-err);
+    r.verdict = opts.retval;
+    r.frame.resize(opts.data_size_out);
+    return r;
+  }
+
+  // What the AF_XDP worker sends for `frame` (dpdk/dataplane.cc
+  // ServeBurst with software checksums).
+  std::vector<uint8_t> WorkerResponse(const std::vector<uint8_t>& frame) {
+    net::ServiceAddresses service;
+    std::memcpy(&service.v4[0], kService4.data(), 4);
+    service.v4_count = 1;
+    std::memcpy(service.v6[0], kService6.data(), 16);
+    service.v6_count = 1;
+    net::DnsFrame f;
+    EXPECT_EQ(net::ClassifyFrame(frame.data(), frame.size(), service,
+                                 {.ipv4_header = false, .udp = false}, &f),
+              net::FrameVerdict::kDns);
+    std::vector<uint8_t> buf = frame;
+    buf.resize(f.payload + 2048);
+    dns::Client client{buf.data() + f.l3 + (f.ipv6 ? 8 : 12), f.ipv6, 0};
+    const dns::AnswerResult r =
+        dns::Answer(*zones_, config_, dns::Transport::kUdp,
+                    buf.data() + f.payload, f.payload_len, 2048, client);
+    if (r.size == 0) return {};
+    buf.resize(net::MakeResponseFrame(buf.data(), f, r.size, false));
+    return buf;
+  }
+
+  static std::vector<uint8_t> Frame(Framing framing,
+                                    const std::vector<uint8_t>& message) {
+    const bool v6 = framing == Framing::kIpv6 || framing == Framing::kVlanIpv6;
+    const uint16_t ether = v6 ? testing::kEthIpv6 : testing::kEthIpv4;
+    PacketBuilder b;
+    if (framing == Framing::kVlanIpv4 || framing == Framing::kVlanIpv6) {
+      b.Ethernet(testing::kEth8021Q).Vlan(ether);
+    } else {
+      b.Ethernet(ether);
+    }
+    if (v6) {
+      b.Ipv6(testing::kProtoUdp, kClient6, kService6);
+    } else {
+      b.Ipv4(testing::kProtoUdp, kClient4, kService4);
+    }
+    return b.Udp(40000, 53).DnsBytes(message).Build();
+  }
+
+  static std::vector<uint8_t> Query(const control::HotQuestion& q,
+                                    const Shape& s) {
+    std::vector<uint8_t> m =
+        testutil::MakeQuery(Presentation(q.name), q.qtype, s.options);
+    if (s.mixed_case) {
+      // Every other letter upper case (0x20, the question as resolvers
+      // send it): the response must echo it.
+      bool up = true;
+      for (size_t i = 12; i < 12 + q.name.size(); ++i) {
+        if (m[i] >= 'a' && m[i] <= 'z') {
+          if (up) m[i] = static_cast<uint8_t>(m[i] - 0x20);
+          up = !up;
+        }
+      }
+    }
+    return m;
+  }
+
+  std::shared_ptr<const zone::ZoneSet> zones_;
+  dns::AnswerConfig config_;
+  std::vector<xdp_dns_hot_key> keys_;
+};
+
+TEST_F(XdpHotAnswersTest, DriverAnswersAreTheWorkersFrames) {
+  std::vector<control::HotQuestion> questions =
+      control::EveryQuestion(*zones_, 100000);
+  // Types the names lack (NODATA, CNAME chains from them) and names that
+  // do not exist (NXDOMAIN, wildcards of the zones).
+  std::vector<control::HotQuestion> more;
+  for (const control::HotQuestion& q : questions) {
+    for (uint16_t t : {1, 28, 15, 16}) more.push_back({q.name, t});
+  }
+  for (const char* nx : {"\x05nope1\x07" "example\x04test", "\x02nx\x07" "example\x03" "com",
+                         "\x04none\x06signed\x07" "example"}) {
+    more.push_back({std::string(nx, std::strlen(nx) + 1), 1});
+  }
+  questions.insert(questions.end(), more.begin(), more.end());
+  std::sort(questions.begin(), questions.end());
+  questions.erase(std::unique(questions.begin(), questions.end()),
+                  questions.end());
+
+  size_t installed = 0, answered = 0, redirected = 0, compared = 0;
+  const XdpDnsStats before = Stats();
+  for (const control::HotQuestion& q : questions) {
+    if (!Install(q)) continue;
+    ++installed;
+    const xdp_dns_hot_answer a =
+        *control::CompileHotAnswer(*zones_, config_, q);
+    for (const Shape& shape : Shapes()) {
+      for (Framing framing : kFramings) {
+        const std::vector<uint8_t> frame = Frame(framing, Query(q, shape));
+        const Ran ran = RunProgram(frame);
+        SCOPED_TRACE(Presentation(q.name) + " type " +
+                     std::to_string(q.qtype) + ", " + shape.what + ", " +
+                     FramingName(framing));
+        if (ran.verdict == XDP_TX) {
+          ++answered;
+          const std::vector<uint8_t> want = WorkerResponse(frame);
+          EXPECT_EQ(ran.frame, want);
+          ++compared;
+        } else {
+          ++redirected;
+          EXPECT_EQ(ran.verdict, static_cast<uint32_t>(XDP_PASS));
+          EXPECT_EQ(ran.frame, frame) << "a redirected frame is unchanged";
+          // What must be answered in the driver: a plain query whose
+          // entry holds its answer, an EDNS one without DO for a zone
+          // that fits 1232.
+          if (!shape.options.edns) {
+            EXPECT_FALSE(a.flags & XDP_DNS_HOT_PLAIN);
+          } else if (shape.options.udp_size == 1232 &&
+                     !shape.options.dnssec_ok) {
+            EXPECT_FALSE(a.flags & XDP_DNS_HOT_EDNS);
+          }
+        }
+      }
+    }
+  }
+  const XdpDnsStats after = Stats();
+  EXPECT_GT(installed, 100u);
+  EXPECT_GT(compared, 2000u);
+  EXPECT_EQ(after[XDP_DNS_STAT_ANSWERED] - before[XDP_DNS_STAT_ANSWERED],
+            answered);
+  EXPECT_EQ(after[XDP_DNS_STAT_REDIRECT] - before[XDP_DNS_STAT_REDIRECT],
+            redirected);
+  std::printf("%zu questions installed; %zu frames answered in the driver "
+              "(each equal to the worker's), %zu redirected\n",
+              installed, answered, redirected);
+}
+
+TEST_F(XdpHotAnswersTest, WhatTheDriverLeavesToTheWorker) {
+  const control::HotQuestion www{std::string("\x03www\x07" "example\x04test", 18), 1};
+  ASSERT_TRUE(Install(www));
+  const control::HotQuestion signed_a{
+      std::string("\x06signed\x07" "example", 16), 6};
+  ASSERT_TRUE(Install(signed_a));
+
+  auto expect = [&](const std::vector<uint8_t>& message, xdp_dns_stat why) {
+    std::string hex;
+    for (uint8_t b : message) hex += absl::StrFormat("%02x", b);
+    SCOPED_TRACE(hex);
+    const XdpDnsStats s0 = Stats();
+    const std::vector<uint8_t> frame = Frame(Framing::kIpv4, message);
+    const Ran ran = RunProgram(frame);
+    EXPECT_EQ(ran.verdict, static_cast<uint32_t>(XDP_PASS));
+    EXPECT_EQ(ran.frame, frame);
+    const XdpDnsStats s1 = Stats();
+    EXPECT_EQ(s1[why] - s0[why], 1u) << XdpDnsStatName(why);
+    EXPECT_EQ(s1[XDP_DNS_STAT_REDIRECT] - s0[XDP_DNS_STAT_REDIRECT], 1u);
+  };
+  // The plain query is answered: the cases below differ in one thing.
+  EXPECT_EQ(RunProgram(Frame(Framing::kIpv4, Query(www, Shapes()[0]))).verdict,
+            static_cast<uint32_t>(XDP_TX));
+  // Not in the map.
+  expect(testutil::MakeQuery("mail.example.test.", 1), XDP_DNS_STAT_REDIRECT_NOT_HOT);
+  expect(testutil::MakeQuery("www.example.test.", 28), XDP_DNS_STAT_REDIRECT_NOT_HOT);
+  // RFC 6891 6.1.3 version 1: BADVERS is the engine's.
+  testutil::QueryOptions v1;
+  v1.edns = true;
+  v1.edns_version = 1;
+  expect(testutil::MakeQuery("www.example.test.", 1, v1), XDP_DNS_STAT_REDIRECT_EDNS);
+  // Any option (a client cookie, RFC 7873 4.1).
+  testutil::QueryOptions cookie;
+  cookie.edns = true;
+  cookie.edns_options = {0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8};
+  expect(testutil::MakeQuery("www.example.test.", 1, cookie), XDP_DNS_STAT_REDIRECT_EDNS);
+  // DO=1 for a signed zone wants signatures (RFC 4035 3.2.1).
+  testutil::QueryOptions dnssec;
+  dnssec.edns = true;
+  dnssec.dnssec_ok = true;
+  expect(testutil::MakeQuery("signed.example.", 6, dnssec), XDP_DNS_STAT_REDIRECT_EDNS);
+  // Class CH (version.bind and friends are the engine's).
+  testutil::QueryOptions chaos;
+  chaos.qclass = 3;
+  expect(testutil::MakeQuery("www.example.test.", 1, chaos), XDP_DNS_STAT_REDIRECT_UNUSUAL);
+  // Bytes after the question.
+  std::vector<uint8_t> trailing = testutil::MakeQuery("www.example.test.", 1);
+  trailing.push_back(0);
+  expect(trailing, XDP_DNS_STAT_REDIRECT_UNUSUAL);
+  // Hot answers off: plain redirect, no reason counted.
+  ASSERT_TRUE(maps_->SetHotAnswers(false).ok());
+  const std::vector<uint8_t> frame = Frame(Framing::kIpv4, Query(www, Shapes()[0]));
+  EXPECT_TRUE(Moved(Run(frame), XDP_DNS_STAT_REDIRECT));
+}
+
+TEST_F(XdpHotAnswersTest, AnEntryTooBigForTheClientIsLeftToTheWorker) {
+  // hot.test's big TXT: a plain query would be truncated by the engine,
+  // so the entry answers only EDNS queries, and only those that allow its
+  // size (RFC 6891 6.2.5: a 512-octet client gets TC from the engine).
+  const control::HotQuestion big{std::string("\x03" "big\x03hot\x04test", 14), 16};
+  auto a = control::CompileHotAnswer(*zones_, config_, big);
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(Install(big));
+  EXPECT_FALSE(a->flags & XDP_DNS_HOT_PLAIN);
+  EXPECT_TRUE(a->flags & XDP_DNS_HOT_EDNS);
+  for (uint16_t size : {512, 1232}) {
+    testutil::QueryOptions o;
+    o.edns = true;
+    o.udp_size = size;
+    const std::vector<uint8_t> frame =
+        Frame(Framing::kIpv6, testutil::MakeQuery("big.hot.test.", 16, o));
+    const XdpDnsStats s0 = Stats();
+    const Ran ran = RunProgram(frame);
+    if (size == 512) {
+      EXPECT_EQ(ran.verdict, static_cast<uint32_t>(XDP_PASS));
+      EXPECT_EQ(Stats()[XDP_DNS_STAT_REDIRECT_SIZE] -
+                    s0[XDP_DNS_STAT_REDIRECT_SIZE], 1u);
+    } else {
+      EXPECT_EQ(ran.verdict, static_cast<uint32_t>(XDP_TX));
+      EXPECT_EQ(ran.frame, WorkerResponse(frame));
+    }
+  }
+  const Ran plain = RunProgram(
+      Frame(Framing::kIpv4, testutil::MakeQuery("big.hot.test.", 16)));
+  EXPECT_EQ(plain.verdict, static_cast<uint32_t>(XDP_PASS));
 }
 
 }  // namespace
