@@ -145,6 +145,19 @@ struct {
   __type(value, struct xdp_dns_hot_key);
 } hot_scratch SEC(".maps");
 
+/* Room to move a frame's headers and question forward when the response
+ * grows at the head (answer_hot): at most 18 + 40 + 8 + 12 + 68 octets. */
+#define HOT_HEADERS_MAX 192
+struct hot_headers {
+  __u8 bytes[HOT_HEADERS_MAX];
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct hot_headers);
+} hot_move SEC(".maps");
+
 /* --- helpers --- */
 
 static __always_inline void count(enum xdp_dns_stat reason) {
@@ -502,9 +515,22 @@ __attribute__((noinline)) int answer_hot(struct xdp_md* ctx,
     if (dns_len > 512) return XDP_DNS_STAT_REDIRECT_SIZE; /* RFC 1035 4.2.1 */
   }
 
+  /* The frame grows at its tail when the driver left room there (a real
+   * NIC's buffers do); else at its head, where XDP always has 256 octets
+   * (XDP_PACKET_HEADROOM; veth and generic XDP keep little tailroom),
+   * with the headers and the question moved to the new start. */
   const int delta = (int)(l4 + 8 + dns_len) - (int)(end - data);
-  if (delta != 0 && bpf_xdp_adjust_tail(ctx, delta))
-    return XDP_DNS_STAT_REDIRECT_SIZE;
+  if (delta != 0 && bpf_xdp_adjust_tail(ctx, delta)) {
+    const __u32 kept = (l4 + 8 + question_end) & 0xff;
+    struct hot_headers* move = bpf_map_lookup_elem(&hot_move, &zero);
+    if (!move || delta < 0 || kept > HOT_HEADERS_MAX || kept == 0 ||
+        bpf_xdp_load_bytes(ctx, 0, move->bytes, kept) ||
+        bpf_xdp_adjust_head(ctx, -delta))
+      return XDP_DNS_STAT_REDIRECT_SIZE;
+    /* The head moved: from here on the frame is the response's size. */
+    if (bpf_xdp_store_bytes(ctx, 0, move->bytes, kept))
+      return XDP_DNS_STAT_REDIRECT_SIZE;
+  }
   data = (void*)(long)ctx->data;
   end = (void*)(long)ctx->data_end;
 

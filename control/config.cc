@@ -13,6 +13,8 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "bpf/xdp_dns_shared.h"
 #include "control/answers/network_prefix.h"
 #include "control/zonefile/name_text.h"
 #include "dataplane/dns/answer.h"
@@ -368,6 +370,63 @@ absl::Status ReadKeysFile(const std::string& file, const YAML::Node& v,
   }
 }
 
+absl::Status ReadBool(const std::string& file, const YAML::Node& n,
+                      const char* key, bool* out);
+
+// `xdp.hot_answers:` {entries, pinned, every_name, sample_every,
+// refresh_ms}.
+absl::Status ReadHotAnswers(const std::string& file, const YAML::Node& n,
+                            HotAnswersSection* h) {
+  if (!n.IsMap()) {
+    return At(file, n.Mark(), "xdp.hot_answers: expected a mapping");
+  }
+  h->enabled = true;
+  for (const auto& kv : n) {
+    const std::string key = kv.first.as<std::string>();
+    const YAML::Node& v = kv.second;
+    absl::Status s;
+    if (key == "entries") {
+      s = ReadInt(file, v, "xdp.hot_answers.entries", 1,
+                  XDP_DNS_HOT_MAX_ENTRIES, &h->entries);
+    } else if (key == "every_name") {
+      s = ReadBool(file, v, "xdp.hot_answers.every_name", &h->every_name);
+    } else if (key == "sample_every") {
+      s = ReadInt(file, v, "xdp.hot_answers.sample_every", 0, 1 << 20,
+                  &h->sample_every);
+    } else if (key == "refresh_ms") {
+      s = ReadInt(file, v, "xdp.hot_answers.refresh_ms", 50, 3600000,
+                  &h->refresh_ms);
+    } else if (key == "pinned") {
+      if (!v.IsSequence()) {
+        return At(file, v.Mark(), "xdp.hot_answers.pinned: expected a list");
+      }
+      for (const YAML::Node& p : v) {
+        // "NAME TYPE": an absolute name and a type mnemonic.
+        const std::vector<std::string> parts =
+            absl::StrSplit(p.as<std::string>(), ' ', absl::SkipEmpty());
+        auto type = parts.size() == 2
+                        ? TypeFromText(absl::AsciiStrToUpper(parts[1]))
+                        : std::nullopt;
+        absl::StatusOr<std::string> name =
+            parts.size() == 2 ? NameFromText(parts[0], "")
+                              : absl::InvalidArgumentError("");
+        if (!type || !name.ok()) {
+          return At(file, p.Mark(),
+                    "xdp.hot_answers.pinned: expected \"NAME TYPE\" (an "
+                    "absolute name and a type), got '" +
+                        p.as<std::string>() + "'");
+        }
+        h->pinned.emplace_back(NameToLower(*name), *type);
+      }
+    } else {
+      return At(file, kv.first.Mark(),
+                "xdp.hot_answers: unknown key '" + key + "'");
+    }
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ReadXdp(const std::string& file, const YAML::Node& n,
                      XdpSection* x) {
   if (!n.IsMap()) return At(file, n.Mark(), "xdp: expected a mapping");
@@ -381,6 +440,8 @@ absl::Status ReadXdp(const std::string& file, const YAML::Node& n,
       s = ReadInt(file, kv.second, "xdp.queues", 1, 256, &x->queues);
     } else if (key == "program") {
       x->program = kv.second.as<std::string>();
+    } else if (key == "hot_answers") {
+      s = ReadHotAnswers(file, kv.second, &x->hot_answers);
     } else {
       return At(file, kv.first.Mark(), "xdp: unknown key '" + key + "'");
     }

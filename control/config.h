@@ -71,11 +71,25 @@ struct ZoneConfig {
 
 // XDP fallback: DPDK net_af_xdp on a kernel-owned interface, with popdns's
 // XDP program steering only our DNS queries to the AF_XDP sockets.
+// Answers inside the XDP program (`xdp.hot_answers`): the hottest
+// (name, type) pairs answered in the driver (control/server/
+// xdp_hot_answers.h).
+struct HotAnswersSection {
+  bool enabled = false;
+  int entries = 1024;  // map entries used (at most XDP_DNS_HOT_MAX_ENTRIES)
+  // Always in the map: {name (wire, lowercased), type}.
+  std::vector<std::pair<std::string, uint16_t>> pinned;
+  bool every_name = false;  // every name of every zone, each of its types
+  int sample_every = 64;    // workers count 1 query in N; 0: no sampling
+  int refresh_ms = 1000;    // how often the sampled set is re-chosen
+};
+
 struct XdpSection {
   bool enabled = false;
   std::string interface;
   int queues = 1;        // RX queues from queue 0; one worker lcore each
   std::string program;   // xdp_dns.bpf.o; empty: the built/installed one
+  HotAnswersSection hot_answers;
 };
 
 // One wire port and the net_tap that carries its kernel side.

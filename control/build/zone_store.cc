@@ -630,7 +630,14 @@ void ZoneStore::Publish() {
     }
   }
   set->set_identity(identity_);
+  if (publish_hook_) publish_hook_(set);
   snapshots_->Publish(std::move(set));
+}
+
+void ZoneStore::SetPublishHook(PublishHook hook) {
+  std::lock_guard<std::mutex> lock(mu_);
+  publish_hook_ = std::move(hook);
+  Publish();
 }
 
 std::optional<ZoneConfig> ZoneStore::ConfigOf(const std::string& apex) const {

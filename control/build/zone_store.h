@@ -147,6 +147,15 @@ class ZoneStore {
   // (their answers without those endpoints are compiled already).
   void SetDownEndpoints(std::vector<zone::Address> down);
 
+  // Called with every new ZoneSet before the workers get it, from the
+  // publishing thread under the store's lock (answers in the XDP program
+  // update their map there, so that nothing older is answered from it
+  // once a reload, transfer or update has returned). Setting it publishes
+  // the current zones once, so that the hook starts from them.
+  using PublishHook =
+      std::function<void(std::shared_ptr<const zone::ZoneSet>)>;
+  void SetPublishHook(PublishHook hook);
+
   // Human-readable table: zone, role, serial, loaded, last refresh and its
   // result, expiry, status.
   std::string StatusText() const;
@@ -186,6 +195,7 @@ class ZoneStore {
   absl::Status ApplyChanges(Entry& e, std::vector<xfr::Changeset> changes,
                             const std::string& origin);
   void Publish();
+  PublishHook publish_hook_;
   // Compaction of e's lineage (RebuildZone) on a thread of its own, off
   // the writers' lock; what was committed meanwhile is then applied to
   // the rebuilt version, which replaces the serving one. One at a time.

@@ -47,6 +47,14 @@
 namespace popdns::control {
 namespace {
 
+// Answers inside the XDP program are off under response rate limiting:
+// the driver would answer past the limits.
+bool HotAnswersOn(const Config& config) {
+  return config.dataplane.enabled && config.dataplane.xdp.enabled &&
+         config.dataplane.xdp.hot_answers.enabled && config.rrl.rate == 0;
+}
+
+
 // Messages are one line each, ended here (some carry their own newline).
 int Fail(std::string what, int status = kExitFailure) {
   while (!what.empty() && what.back() == '\n') what.pop_back();
@@ -211,6 +219,10 @@ int Run(int argc, char** argv) {
     dp_config.mbufs = dps.mbufs;
     dp_config.idle_sleep = dps.idle_sleep;
     dp_config.idle_max_sleep_us = dps.idle_max_sleep_us;
+    if (HotAnswersOn(config)) {
+      dp_config.sample_every =
+          static_cast<uint32_t>(dps.xdp.hot_answers.sample_every);
+    }
     auto dp = dpdk::Dataplane::Start(dp_config, &snapshots);
     if (!dp.ok()) {
       return Fail("dataplane: " + std::string(dp.status().message()));
@@ -233,6 +245,27 @@ int Run(int argc, char** argv) {
         dataplane->Stop();
         return Fail("xdp: " + std::string(s.message()));
       }
+    }
+    if (xdp_mode && dps.xdp.hot_answers.enabled && !HotAnswersOn(config)) {
+      std::fprintf(stderr,
+                   "popdns: xdp.hot_answers: off while rrl is on (answers "
+                   "in the driver would not be rate limited)\n");
+    }
+    if (xdp_mode && HotAnswersOn(config)) {
+      dpdk::Dataplane* dpp = dataplane.get();
+      if (absl::Status s = xdp_mode->StartHotAnswers(
+              dps.xdp.hot_answers, dp_config.answer,
+              [dpp](const std::function<void(std::string_view, uint16_t)>& f) {
+                dpp->DrainSamples(f);
+              });
+          !s.ok()) {
+        dataplane->Stop();
+        return Fail("xdp.hot_answers: " + std::string(s.message()));
+      }
+      XdpMode* mode = xdp_mode.get();
+      store.SetPublishHook([mode](std::shared_ptr<const zone::ZoneSet> set) {
+        mode->Refresh(std::move(set));
+      });
     }
     std::string ports;
     for (const PortSection& p : dps.ports) {
@@ -451,6 +484,7 @@ int Run(int argc, char** argv) {
   endpoints.Stop();
   replicator.Stop();
   server.Stop();
+  if (xdp_mode) xdp_mode->StopHotAnswers();
   if (dataplane) dataplane->Stop();
   close(*control_fd);
   unlink(config.control_socket.c_str());

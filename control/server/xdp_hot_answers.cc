@@ -158,22 +158,34 @@ absl::StatusOr<xdp_dns_hot_answer> CompileHotAnswer(
 
 std::vector<HotQuestion> EveryQuestion(const zone::ZoneSet& zones,
                                        size_t limit) {
+  // Smallest zones first: under the limit, a zone is in whole or not at
+  // all but for the last one taken.
+  std::vector<const zone::Zone*> order;
+  for (const auto& zp : zones.zones()) order.push_back(zp.get());
+  std::stable_sort(order.begin(), order.end(),
+                   [](const zone::Zone* a, const zone::Zone* b) {
+                     return a->index.bytes() < b->index.bytes();
+                   });
   std::vector<HotQuestion> out;
-  for (const auto& zp : zones.zones()) {
+  for (const zone::Zone* zp : order) {
     const zone::Zone& z = *zp;
+    std::vector<HotQuestion> of_zone;
     z.index.ForEachNode([&](uint32_t i) {
       const zone::Node& n = z.nodes[i];
       if (n.name.size() > XDP_DNS_HOT_NAME_MAX) return;
       for (uint32_t r = 0; r < n.rrset_count; ++r) {
         const uint16_t type = z.rrsets[n.rrset_begin + r].type;
         if (type == kTypeRrsig) continue;
-        out.push_back({std::string(n.name), type});
+        of_zone.push_back({std::string(n.name), type});
       }
     });
+    std::sort(of_zone.begin(), of_zone.end());
+    of_zone.erase(std::unique(of_zone.begin(), of_zone.end()), of_zone.end());
+    for (HotQuestion& q : of_zone) {
+      if (out.size() >= limit) return out;
+      out.push_back(std::move(q));
+    }
   }
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  if (out.size() > limit) out.resize(limit);
   return out;
 }
 

@@ -57,7 +57,8 @@ absl::StatusOr<xdp_dns_hot_answer> CompileHotAnswer(
     const zone::ZoneSet& zones, const dns::AnswerConfig& config,
     const HotQuestion& q);
 
-// Every name of every zone with each type it has (at most `limit`).
+// Every name of every zone with each type it has, smallest zones first,
+// at most `limit`.
 std::vector<HotQuestion> EveryQuestion(const zone::ZoneSet& zones,
                                        size_t limit);
 

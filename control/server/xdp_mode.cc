@@ -2,12 +2,21 @@
 
 #include <net/if.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
 
 #ifdef POPDNS_HAVE_XDP
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
 #include "bpf/xdp_dns_maps.h"
+#include "control/server/xdp_hot_answers.h"
 #endif
 
 namespace popdns::control {
@@ -39,10 +48,75 @@ std::string DefaultProgram() {
 struct XdpMode::Impl {
   int ifindex = 0;
   std::unique_ptr<xdp::XdpDnsMaps> maps;
+  std::unique_ptr<HotAnswers> hot;
+  std::thread sampling;
+  std::mutex mu;
+  std::condition_variable wake;
+  bool stop = false;
 };
 
 XdpMode::XdpMode() : impl_(std::make_unique<Impl>()) {}
-XdpMode::~XdpMode() = default;
+XdpMode::~XdpMode() { StopHotAnswers(); }
+
+absl::Status XdpMode::StartHotAnswers(const HotAnswersSection& config,
+                                      const dns::AnswerConfig& answer,
+                                      DrainFn drain) {
+  if (!impl_->maps) return absl::FailedPreconditionError("xdp: not active");
+  xdp::XdpDnsMaps* maps = impl_->maps.get();
+  HotAnswers::Options options;
+  options.entries = std::min<size_t>(config.entries,
+                                     maps->hot_answers_capacity());
+  for (const auto& [name, type] : config.pinned) {
+    options.pinned.push_back({name, type});
+  }
+  options.every_name = config.every_name;
+  impl_->hot = std::make_unique<HotAnswers>(
+      std::move(options), answer,
+      HotAnswers::Sink{
+          [maps](const xdp_dns_hot_key& k, const xdp_dns_hot_answer& a) {
+            return maps->PutHotAnswer(k, a);
+          },
+          [maps](const xdp_dns_hot_key& k) {
+            return maps->DeleteHotAnswer(k);
+          }});
+  if (absl::Status s = maps->SetHotAnswers(true); !s.ok()) return s;
+  if (config.sample_every == 0) return absl::OkStatus();
+  HotAnswers* hot = impl_->hot.get();
+  const auto period = std::chrono::milliseconds(config.refresh_ms);
+  impl_->sampling = std::thread([this, hot, period, drain = std::move(drain)] {
+    std::unique_lock<std::mutex> lock(impl_->mu);
+    while (!impl_->wake.wait_for(lock, period, [this] { return impl_->stop; })) {
+      lock.unlock();
+      drain([hot](std::string_view name, uint16_t qtype) {
+        hot->Observe({std::string(name), qtype});
+      });
+      if (absl::Status s = hot->Retarget(); !s.ok()) {
+        std::fprintf(stderr, "popdns: xdp.hot_answers: %s\n",
+                     std::string(s.message()).c_str());
+      }
+      lock.lock();
+    }
+  });
+  return absl::OkStatus();
+}
+
+void XdpMode::Refresh(std::shared_ptr<const zone::ZoneSet> zones) {
+  if (!impl_->hot) return;
+  if (absl::Status s = impl_->hot->Refresh(std::move(zones)); !s.ok()) {
+    std::fprintf(stderr, "popdns: xdp.hot_answers: %s\n",
+                 std::string(s.message()).c_str());
+  }
+}
+
+void XdpMode::StopHotAnswers() {
+  if (!impl_ || !impl_->sampling.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->stop = true;
+  }
+  impl_->wake.notify_all();
+  impl_->sampling.join();
+}
 
 absl::StatusOr<std::unique_ptr<XdpMode>> XdpMode::Prepare(
     const XdpSection& config, std::vector<std::string>* eal_args) {
@@ -94,6 +168,7 @@ std::string XdpMode::RenderStats() const {
     absl::StrAppend(&out, "xdp.", std::string(xdp::XdpDnsStatName(i)), " ",
                     stats->by_reason[i], "\n");
   }
+  if (impl_->hot) out += impl_->hot->RenderStats();
   return out;
 }
 
@@ -124,6 +199,12 @@ absl::Status XdpMode::Activate(const net::ServiceAddresses&) {
   return absl::UnimplementedError("xdp: not built");
 }
 std::string XdpMode::RenderStats() const { return ""; }
+absl::Status XdpMode::StartHotAnswers(const HotAnswersSection&,
+                                      const dns::AnswerConfig&, DrainFn) {
+  return absl::UnimplementedError("xdp: not built");
+}
+void XdpMode::Refresh(std::shared_ptr<const zone::ZoneSet>) {}
+void XdpMode::StopHotAnswers() {}
 std::vector<std::pair<std::string, uint64_t>> XdpMode::Verdicts() const {
   return {};
 }

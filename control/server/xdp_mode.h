@@ -6,15 +6,19 @@
 #ifndef POPDNS_CONTROL_SERVER_XDP_MODE_H_
 #define POPDNS_CONTROL_SERVER_XDP_MODE_H_
 
-#include <memory>
 #include <cstdint>
+#include <functional>
+#include <memory>
+#include <string_view>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "control/config.h"
+#include "dataplane/dns/answer.h"
 #include "dataplane/net/packet.h"
+#include "dataplane/zone/zone_set.h"
 
 namespace popdns::control {
 
@@ -28,6 +32,20 @@ class XdpMode {
   // After the dataplane started: steer the service addresses to AF_XDP.
   absl::Status Activate(const net::ServiceAddresses& service);
   std::string RenderStats() const;
+
+  // After Activate: answers in the driver (issue 17) for the questions of
+  // `config`, compiled with the workers' `answer` settings. Every
+  // `config.refresh_ms` a thread takes the workers' samples from `drain`
+  // and re-chooses the sampled part of the set. The caller feeds Refresh()
+  // with every new ZoneSet (ZoneStore::SetPublishHook).
+  using DrainFn = std::function<void(
+      const std::function<void(std::string_view, uint16_t)>&)>;
+  absl::Status StartHotAnswers(const HotAnswersSection& config,
+                               const dns::AnswerConfig& answer,
+                               DrainFn drain);
+  void Refresh(std::shared_ptr<const zone::ZoneSet> zones);
+  // Stops the sampling thread (before the dataplane stops).
+  void StopHotAnswers();
   // The program's counters by reason ("redirect", "pass_not_ip", ...),
   // empty before Activate or when they cannot be read.
   std::vector<std::pair<std::string, uint64_t>> Verdicts() const;

@@ -199,6 +199,12 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Start(
       dp->rrl_.push_back(std::make_unique<dns::Rrl>(config.rrl));
     }
   }
+  if (config.sample_every != 0) {
+    for (unsigned i = 0; i < dp->workers_; ++i) {
+      dp->samplers_.push_back(
+          std::make_unique<dns::QuestionSampler>(config.sample_every));
+    }
+  }
   for (unsigned i = 0; i < dp->workers_; ++i) {
     dp->heartbeats_[i].tsc.store(rte_get_tsc_cycles(),
                                  std::memory_order_relaxed);
@@ -238,6 +244,8 @@ void Dataplane::Run(unsigned index) {
   const uint16_t queue = static_cast<uint16_t>(index);
   const uint32_t reader = readers_[index];
   dns::Rrl* const rrl = rrl_.empty() ? nullptr : rrl_[index].get();
+  dns::QuestionSampler* const sampler =
+      samplers_.empty() ? nullptr : samplers_[index].get();
   std::atomic<uint64_t>& heartbeat = heartbeats_[index].tsc;
   rte_mbuf* from_kernel[kBurst];
   uint32_t loops = 0;
@@ -254,7 +262,8 @@ void Dataplane::Run(unsigned index) {
     bool busy = false;
     [[maybe_unused]] uint32_t received = 0;  // frames this round (idle mode)
     for (size_t p = 0; p < ports_.size(); ++p) {
-      const uint16_t n = ServeBurst(ports_[p], queue, Counters(p, index), rrl);
+      const uint16_t n = ServeBurst(ports_[p], queue, Counters(p, index), rrl,
+                                    sampler);
       busy |= n == kBurst;
       received |= n;
     }
@@ -299,7 +308,8 @@ void Dataplane::Run(unsigned index) {
 }
 
 uint16_t Dataplane::ServeBurst(const Port& port, uint16_t queue,
-                               QueueCounters& c, dns::Rrl* rrl) {
+                               QueueCounters& c, dns::Rrl* rrl,
+                               dns::QuestionSampler* sampler) {
   const net::ServiceAddresses& service = config_.service;
   const dns::AnswerConfig& answer_config = config_.answer;
   rte_mbuf* rx[kBurst];
@@ -397,6 +407,7 @@ uint16_t Dataplane::ServeBurst(const Port& port, uint16_t queue,
     }
     c.rcode[r.rcode & 0x0F].Add();
     if (r.truncated) c.truncated.Add();
+    if (sampler != nullptr) sampler->Offer(jobs[i].buf, r.question_end, r.qtype);
     const size_t len = net::MakeResponseFrame(rte_pktmbuf_mtod(m, uint8_t*),
                                               f, r.size, tx_csum_offload);
     m->data_len = static_cast<uint16_t>(len);

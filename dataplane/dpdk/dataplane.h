@@ -25,6 +25,7 @@
 #include "dataplane/counter.h"
 #include "dataplane/dns/answer.h"
 #include "dataplane/dns/counter_labels.h"
+#include "dataplane/dns/question_sampler.h"
 #include "dataplane/dns/rrl.h"
 #include "dataplane/dpdk/rcu_snapshot.h"
 #include "dataplane/net/packet.h"
@@ -55,6 +56,9 @@ struct DataplaneConfig {
   // idle_max_sleep_us (l3fwd-power's way; see Dataplane::Run).
   bool idle_sleep = false;
   uint32_t idle_max_sleep_us = 200;
+  // Answers in the XDP program: each worker samples one answered question
+  // in `sample_every` for the control side to count (0: none).
+  uint32_t sample_every = 0;
 };
 
 // Written by its worker once per poll-loop round (a relaxed store of the
@@ -116,6 +120,14 @@ class Dataplane {
   // Whether rate limiting is on, and the workers' counters summed. Any
   // thread.
   bool rrl_enabled() const { return !rrl_.empty(); }
+  // Control thread: the questions the workers sampled since the last call
+  // (f(name wire lowercased, qtype)).
+  template <typename F>
+  size_t DrainSamples(F f) {
+    size_t n = 0;
+    for (auto& s : samplers_) n += s->Drain(f);
+    return n;
+  }
   dns::RrlTotals RrlTotals() const {
     dns::RrlTotals t;
     for (const auto& r : rrl_) t.Add(r->counters());
@@ -153,7 +165,7 @@ class Dataplane {
   // One burst from queue `queue` of `port`; counters `c`. Returns the
   // number of frames received.
   uint16_t ServeBurst(const Port& port, uint16_t queue, QueueCounters& c,
-                      dns::Rrl* rrl);
+                      dns::Rrl* rrl, dns::QuestionSampler* sampler);
   // Stops and closes the first `count` ports.
   void StopPorts(size_t count);
   QueueCounters& Counters(size_t port, unsigned queue) const {
@@ -169,6 +181,8 @@ class Dataplane {
   std::vector<uint32_t> readers_;
   std::unique_ptr<QueueCounters[]> counters_;
   std::vector<std::unique_ptr<dns::Rrl>> rrl_;  // one per worker, or none
+  // One per worker, or none (DataplaneConfig::sample_every).
+  std::vector<std::unique_ptr<dns::QuestionSampler>> samplers_;
   std::unique_ptr<WorkerHeartbeat[]> heartbeats_;  // one per worker
   std::atomic<bool> quit_{false};
   bool stopped_ = false;

@@ -933,6 +933,9 @@ std::vector<Shape> Shapes() {
   testutil::QueryOptions small = edns;
   small.udp_size = 512;
   s.push_back({"EDNS 512", small});
+  testutil::QueryOptions large = edns;
+  large.udp_size = 4096;  // more than ours: ours is the limit
+  s.push_back({"EDNS 4096", large});
   testutil::QueryOptions tiny = edns;
   tiny.udp_size = 100;  // RFC 6891 6.2.5: counts as 512
   s.push_back({"EDNS 100", tiny});
