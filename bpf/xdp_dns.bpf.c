@@ -494,7 +494,7 @@ __attribute__((noinline)) int answer_hot(struct xdp_md* ctx,
   sum += byte_sum(q->qtype >> 8, 12 + name_len) +
          byte_sum(q->qtype & 0xff, 13 + name_len) + byte_sum(1, 15 + name_len);
 
-  const struct xdp_dns_hot_answer* a = bpf_map_lookup_elem(&hot_answers, key);
+  struct xdp_dns_hot_answer* a = bpf_map_lookup_elem(&hot_answers, key);
   if (!a) return XDP_DNS_STAT_REDIRECT_NOT_HOT;
   const __u32 len = a->len;
   if (len > XDP_DNS_HOT_ANSWER_MAX) return XDP_DNS_STAT_REDIRECT_UNUSUAL;
@@ -617,6 +617,7 @@ __attribute__((noinline)) int answer_hot(struct xdp_md* ctx,
   if ((void*)(udp + 1) > end) return XDP_DNS_STAT_REDIRECT_SIZE;
   const __u16 check = (__u16)~fold(sum);
   udp->check = bpf_htons(check ? check : 0xffff); /* RFC 768: 0 = none */
+  a->hits++;
   return XDP_DNS_STAT_ANSWERED;
 }
 

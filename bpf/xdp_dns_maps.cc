@@ -322,6 +322,15 @@ absl::Status XdpDnsMaps::PutHotAnswer(const xdp_dns_hot_key& key,
   return absl::OkStatus();
 }
 
+absl::StatusOr<uint32_t> XdpDnsMaps::HotAnswerHits(
+    const xdp_dns_hot_key& key) const {
+  xdp_dns_hot_answer a;
+  if (int err = bpf_map_lookup_elem(hot_answers_.get(), &key, &a); err < 0) {
+    return BpfError(err, "reading " XDP_DNS_MAP_HOT_ANSWERS);
+  }
+  return a.hits;
+}
+
 absl::Status XdpDnsMaps::DeleteHotAnswer(const xdp_dns_hot_key& key) {
   int err = bpf_map_delete_elem(hot_answers_.get(), &key);
   if (err < 0 && err != -ENOENT) {

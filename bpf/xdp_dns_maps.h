@@ -111,6 +111,9 @@ class XdpDnsMaps {
   absl::Status PutHotAnswer(const xdp_dns_hot_key& key,
                             const xdp_dns_hot_answer& answer);
   absl::Status DeleteHotAnswer(const xdp_dns_hot_key& key);
+  // The entry's hit counter (xdp_dns_hot_answer::hits). Errors: NotFound
+  // when there is no such entry; the errno of the lookup otherwise.
+  absl::StatusOr<uint32_t> HotAnswerHits(const xdp_dns_hot_key& key) const;
   uint32_t hot_answers_capacity() const { return hot_answers_capacity_; }
 
   // Reads and sums xdp_stats over all possible CPUs.

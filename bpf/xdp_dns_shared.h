@@ -141,6 +141,11 @@ struct xdp_dns_hot_answer {
    * at their offsets in the message (which start at 12 + name_len + 4),
    * so the UDP checksum needs no pass over them. */
   __u32 sum;
+  /* Queries the program answered from this entry: a plain increment by
+   * whichever CPU answers (a lost count under a race is of no matter),
+   * read by the control side to keep hot entries hot (answered here,
+   * they no longer reach the workers' sampling). 0 when (re)installed. */
+  __u32 hits;
   __u8 bytes[XDP_DNS_HOT_ANSWER_MAX];
 };
 

@@ -410,6 +410,31 @@ SECTIONS = [
         Key("program", "path", "the installed `xdp_dns.bpf.o` (run from "
             "its build tree: the one built there)",
             "The XDP program object to attach."),
+        Key("hot_answers", "mapping (see `dataplane.xdp.hot_answers`)",
+            "absent: every query goes to the AF_XDP worker",
+            "Answers inside the XDP program for the hottest (name, type) "
+            "pairs."),
+    ]),
+    Section("dataplane.xdp.hot_answers", "Answers inside the XDP program",
+            "The `hot_answers:` mapping. Off while `rrl:` is on (the driver "
+            "would answer past the limits). See *Answers inside the XDP "
+            "program*.", [
+        Key("entries", "integer, 1..8192", "1024",
+            "Map entries used at most: pinned questions first, then "
+            "`every_name`, then the sampled ones.", unit="entries"),
+        Key("pinned", "list of \"NAME TYPE\" (absolute name, type)",
+            "none",
+            "Questions always in the map (while the engine's answer "
+            "qualifies), e.g. `\"www.example.com. A\"`."),
+        Key("every_name", "boolean", "false",
+            "Every name of every zone with each type it has, smallest zones "
+            "first, up to `entries` (tests, small deployments)."),
+        Key("sample_every", "integer, 0..1048576", "64",
+            "Each worker copies one answered question in N for the control "
+            "side to count; 0: no sampling.", unit="queries"),
+        Key("refresh_ms", "integer, 50..3600000", "1000",
+            "How often the sampled part of the set is chosen again (counts "
+            "halve each time).", unit="milliseconds"),
     ]),
 ]
 

@@ -186,25 +186,32 @@ void AddDataplane(const MetricsSources& s, MetricsText& m) {
 }
 
 void AddXdp(const XdpMode& xdp, MetricsText& m) {
-  for (const auto& [reason, value] : xdp.Verdicts()) {
-    if (reason == "redirect_no_xsk") {
-      m.Family("popdns_xdp_redirect_no_xsk_packets_total", Type::kCounter,
-               "Matched packets with no AF_XDP socket on their queue, "
-               "passed to the kernel instead (part of verdict=redirect).");
-      m.Add({}, static_cast<double>(value));
-      continue;
-    }
-    m.Family("popdns_xdp_packets_total", Type::kCounter,
-             "Packets the XDP program saw, by verdict and reason.");
+  const auto verdicts = xdp.Verdicts();
+  if (verdicts.empty()) return;
+  m.Family("popdns_xdp_packets_total", Type::kCounter,
+           "Packets the XDP program saw, by verdict and reason.");
+  for (const auto& [reason, value] : verdicts) {
+    const double v = static_cast<double>(value);
     if (reason == "redirect") {
-      m.Add({{"verdict", "redirect"}, {"reason", "dns"}},
-            static_cast<double>(value));
+      m.Add({{"verdict", "redirect"}, {"reason", "dns"}}, v);
+    } else if (reason == "answered") {
+      m.Add({{"verdict", "tx"}, {"reason", "hot_answer"}}, v);
     } else if (reason.rfind("pass_", 0) == 0) {
-      m.Add({{"verdict", "pass"}, {"reason", reason.substr(5)}},
-            static_cast<double>(value));
-    } else {
-      m.Add({{"verdict", "unknown"}, {"reason", reason}},
-            static_cast<double>(value));
+      m.Add({{"verdict", "pass"}, {"reason", reason.substr(5)}}, v);
+    }
+  }
+  m.Family("popdns_xdp_redirect_no_xsk_packets_total", Type::kCounter,
+           "Matched packets with no AF_XDP socket on their queue, "
+           "passed to the kernel instead (part of verdict=redirect).");
+  for (const auto& [reason, value] : verdicts) {
+    if (reason == "redirect_no_xsk") m.Add({}, static_cast<double>(value));
+  }
+  m.Family("popdns_xdp_hot_redirect_packets_total", Type::kCounter,
+           "With answers in the driver on, plain queries redirected to the "
+           "AF_XDP worker all the same, by why (part of verdict=redirect).");
+  for (const auto& [reason, value] : verdicts) {
+    if (reason.rfind("redirect_", 0) == 0 && reason != "redirect_no_xsk") {
+      m.Add({{"reason", reason.substr(9)}}, static_cast<double>(value));
     }
   }
 }

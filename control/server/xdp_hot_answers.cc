@@ -211,6 +211,17 @@ void HotAnswers::Observe(const HotQuestion& q) {
 
 absl::Status HotAnswers::Retarget() {
   std::lock_guard<std::mutex> lock(mu_);
+  if (sink_.hits) {
+    const uint32_t every = std::max<uint32_t>(options_.sample_every, 1);
+    for (auto& [q, in] : installed_) {
+      absl::StatusOr<uint32_t> hits = sink_.hits(HotKey(q));
+      if (!hits.ok()) continue;
+      // A replaced entry starts again from 0.
+      const uint32_t fresh = *hits >= in.hits ? *hits - in.hits : *hits;
+      in.hits = *hits;
+      if (fresh >= every) counts_[q] += fresh / every;
+    }
+  }
   std::vector<std::pair<uint64_t, HotQuestion>> by_count;
   by_count.reserve(counts_.size());
   for (auto it = counts_.begin(); it != counts_.end();) {
@@ -287,6 +298,7 @@ absl::Status HotAnswers::InstallLocked(bool all) {
       }
       continue;
     }
+    uint32_t hits = it != installed_.end() ? it->second.hits : 0;
     if (it == installed_.end() ||
         std::memcmp(&it->second.answer, &*a, sizeof(*a)) != 0) {
       absl::Status s = sink_.put(HotKey(q), *a);
@@ -294,8 +306,9 @@ absl::Status HotAnswers::InstallLocked(bool all) {
         note(std::move(s));
         continue;
       }
+      hits = 0;
     }
-    installed_[q] = {*a, z, expired};
+    installed_[q] = {*a, z, expired, hits};
   }
   return first;
 }

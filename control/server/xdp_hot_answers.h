@@ -70,11 +70,17 @@ class HotAnswers {
                                const xdp_dns_hot_answer&)>
         put;
     std::function<absl::Status(const xdp_dns_hot_key&)> remove;
+    // How often the program answered from an entry (may be empty: no
+    // counts, tests).
+    std::function<absl::StatusOr<uint32_t>(const xdp_dns_hot_key&)> hits;
   };
   struct Options {
     size_t entries = 1024;            // map entries used, at most
     std::vector<HotQuestion> pinned;  // always wanted
     bool every_name = false;
+    // The workers' sampling rate: an answer in the driver counts as
+    // 1/sample_every of a sample.
+    uint32_t sample_every = 64;
   };
 
   HotAnswers(Options options, const dns::AnswerConfig& config, Sink sink);
@@ -89,7 +95,9 @@ class HotAnswers {
   void Observe(const HotQuestion& q);
   // Makes the wanted set pinned + (every name) + the most observed since
   // the last call, up to `entries`, and installs it against the zones of
-  // the last Refresh. Counts decay by half each call.
+  // the last Refresh. Questions answered in the driver meanwhile count by
+  // their entries' hits (they no longer reach the workers). Counts decay
+  // by half each call.
   absl::Status Retarget();
 
   size_t installed() const;
@@ -101,6 +109,7 @@ class HotAnswers {
     xdp_dns_hot_answer answer;
     const zone::Zone* zone = nullptr;  // of the version compiled from
     bool expired = false;
+    uint32_t hits = 0;  // the entry's counter when last read
   };
   absl::Status InstallLocked(bool all);
   std::vector<HotQuestion> WantedLocked() const;

@@ -70,6 +70,7 @@ absl::Status XdpMode::StartHotAnswers(const HotAnswersSection& config,
     options.pinned.push_back({name, type});
   }
   options.every_name = config.every_name;
+  options.sample_every = static_cast<uint32_t>(config.sample_every);
   impl_->hot = std::make_unique<HotAnswers>(
       std::move(options), answer,
       HotAnswers::Sink{
@@ -78,6 +79,9 @@ absl::Status XdpMode::StartHotAnswers(const HotAnswersSection& config,
           },
           [maps](const xdp_dns_hot_key& k) {
             return maps->DeleteHotAnswer(k);
+          },
+          [maps](const xdp_dns_hot_key& k) {
+            return maps->HotAnswerHits(k);
           }});
   if (absl::Status s = maps->SetHotAnswers(true); !s.ok()) return s;
   if (config.sample_every == 0) return absl::OkStatus();

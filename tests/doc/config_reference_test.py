@@ -35,6 +35,7 @@ SECTION_OF = {
     "ReadDataplane": "dataplane",
     "ReadPort": "dataplane.ports[]",
     "ReadXdp": "dataplane.xdp",
+    "ReadHotAnswers": "dataplane.xdp.hot_answers",
     "ReadRrl": "rrl",
     "ReadCookies": "cookies",
     "ReadNetworks": "networks[]",

@@ -1,0 +1,189 @@
+// The control side of answers inside the XDP program
+// (control/server/xdp_hot_answers.h), without BPF: what an entry holds,
+// which questions never get one, and how the set follows new zone
+// versions, samples and the program's hit counts. tests/bpf/xdp_dns_test
+// runs the entries through the program itself.
+#include "control/server/xdp_hot_answers.h"
+
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "dataplane/dns/wire.h"
+#include "tests/testutil/dns_message.h"
+#include "tests/testutil/zone_fixture.h"
+
+namespace popdns::control {
+namespace {
+
+const std::string kWww("\x03www\x07" "example\x04test\x00", 18);
+const std::string kMail("\x04mail\x07" "example\x04test\x00", 19);
+const std::string kApp("\x03" "app\x03geo\x04test\x00", 14);
+
+std::string Zone(const std::string& www_address, int serial = 1) {
+  return "$ORIGIN example.test.\n@ SOA ns hm " + std::to_string(serial) +
+         " 1 1 1 60\n@ NS ns\nns A 192.0.2.1\nwww A " + www_address +
+         "\nmail A 192.0.2.25\nmail MX 10 mail\n";
+}
+
+std::shared_ptr<const zone::ZoneSet> Set(const std::string& www_address,
+                                         int serial = 1) {
+  auto set = testutil::MakeZoneSet(
+      {{"example.test.", Zone(www_address, serial)},
+       {"geo.test.",
+        "@ SOA ns hm 1 1 1 1 60\n@ NS ns\nns A 192.0.2.1\n"
+        "app 30 VARIANT pop:fra1 A 203.0.113.5\napp A 192.0.2.80\n"}});
+  EXPECT_TRUE(set.ok()) << set.status();
+  return set.ok() ? *set : nullptr;
+}
+
+// A map in memory in place of the BPF one.
+struct FakeMap {
+  std::map<std::string, xdp_dns_hot_answer> entries;
+  int puts = 0;
+  int removes = 0;
+  static std::string Key(const xdp_dns_hot_key& k) {
+    return std::string(reinterpret_cast<const char*>(&k), sizeof(k));
+  }
+  HotAnswers::Sink Sink() {
+    return {[this](const xdp_dns_hot_key& k, const xdp_dns_hot_answer& a) {
+              entries[Key(k)] = a;
+              ++puts;
+              return absl::OkStatus();
+            },
+            [this](const xdp_dns_hot_key& k) {
+              entries.erase(Key(k));
+              ++removes;
+              return absl::OkStatus();
+            },
+            [this](const xdp_dns_hot_key& k) -> absl::StatusOr<uint32_t> {
+              auto it = entries.find(Key(k));
+              if (it == entries.end()) return absl::NotFoundError("no");
+              return it->second.hits;
+            }};
+  }
+  const xdp_dns_hot_answer* Find(const HotQuestion& q) {
+    auto it = entries.find(Key(HotKey(q)));
+    return it == entries.end() ? nullptr : &it->second;
+  }
+};
+
+TEST(CompileHotAnswer, HoldsTheEnginesResponseAfterTheQuestion) {
+  auto zones = Set("192.0.2.3");
+  dns::AnswerConfig config;
+  auto a = CompileHotAnswer(*zones, config, {kWww, 1});
+  ASSERT_TRUE(a.ok()) << a.status();
+  // The engine's own response to the same question, without EDNS.
+  std::vector<uint8_t> q = testutil::MakeQuery("www.example.test.", 1);
+  q.resize(512);
+  const size_t qlen = 12 + kWww.size() + 4;
+  const dns::AnswerResult r =
+      dns::Answer(*zones, config, dns::Transport::kUdp, q.data(), qlen, 512);
+  ASSERT_GT(r.size, qlen);
+  ASSERT_EQ(a->len, r.size - qlen);
+  EXPECT_EQ(std::memcmp(a->bytes, q.data() + qlen, a->len), 0);
+  EXPECT_EQ(a->header_flags1, q[2] & ~dns::kFlagRd);
+  EXPECT_EQ(a->an, 1);
+  EXPECT_EQ(a->flags, XDP_DNS_HOT_PLAIN | XDP_DNS_HOT_EDNS);
+  EXPECT_EQ(a->udp_payload, 1232);
+  // The checksum share of the bytes at their offsets (RFC 1071).
+  uint32_t sum = 0;
+  for (size_t i = 0; i < a->len; ++i) {
+    sum += ((qlen + i) & 1) ? a->bytes[i] : uint32_t{a->bytes[i]} << 8;
+  }
+  EXPECT_EQ(a->sum, sum);
+}
+
+TEST(CompileHotAnswer, WhatNeverGetsAnEntry) {
+  auto zones = Set("192.0.2.3");
+  dns::AnswerConfig config;
+  // Answers chosen per client (VARIANT records).
+  EXPECT_EQ(CompileHotAnswer(*zones, config, {kApp, 1}).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  // Not ours.
+  const std::string other("\x03www\x05other\x00", 11);
+  EXPECT_EQ(CompileHotAnswer(*zones, config, {other, 1}).status().code(),
+            absl::StatusCode::kNotFound);
+  // Longer than a key holds.
+  std::string longname;
+  for (int i = 0; i < 3; ++i) longname += std::string(1, 30) + std::string(30, 'a');
+  longname += kWww;
+  EXPECT_EQ(CompileHotAnswer(*zones, config, {longname, 1}).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  // NXDOMAIN is an answer like any other.
+  const std::string nx("\x04nope\x07" "example\x04test\x00", 19);
+  auto a = CompileHotAnswer(*zones, config, {nx, 1});
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->header_flags2 & 0x0F, 3);
+}
+
+TEST(HotAnswers, FollowsEveryNewVersionBeforeItIsPublished) {
+  FakeMap map;
+  HotAnswers::Options o;
+  o.pinned = {{kWww, 1}, {kApp, 1}};
+  HotAnswers hot(o, dns::AnswerConfig{}, map.Sink());
+  ASSERT_TRUE(hot.Refresh(Set("192.0.2.3")).ok());
+  EXPECT_EQ(hot.installed(), 1u);  // app.geo.test has variants
+  ASSERT_NE(map.Find({kWww, 1}), nullptr);
+  const xdp_dns_hot_answer first = *map.Find({kWww, 1});
+  // The same data in a new version: nothing is rewritten.
+  const int puts = map.puts;
+  ASSERT_TRUE(hot.Refresh(Set("192.0.2.3")).ok());
+  EXPECT_EQ(map.puts, puts);
+  // A changed address: the entry is replaced.
+  ASSERT_TRUE(hot.Refresh(Set("192.0.2.4", 2)).ok());
+  ASSERT_NE(map.Find({kWww, 1}), nullptr);
+  EXPECT_NE(std::memcmp(map.Find({kWww, 1})->bytes, first.bytes, first.len),
+            0);
+  // The zone gone: the entry goes.
+  auto empty = testutil::MakeZoneSet(
+      {{"other.test.", "@ SOA ns hm 1 1 1 1 60\n@ NS ns\nns A 192.0.2.1\n"}});
+  ASSERT_TRUE(empty.ok());
+  ASSERT_TRUE(hot.Refresh(*empty).ok());
+  EXPECT_EQ(map.Find({kWww, 1}), nullptr);
+  EXPECT_EQ(hot.installed(), 0u);
+}
+
+TEST(HotAnswers, SampledQuestionsAndDriverHitsChooseTheSet) {
+  FakeMap map;
+  HotAnswers::Options o;
+  o.entries = 1;
+  o.sample_every = 10;
+  HotAnswers hot(o, dns::AnswerConfig{}, map.Sink());
+  ASSERT_TRUE(hot.Refresh(Set("192.0.2.3")).ok());
+  EXPECT_EQ(hot.installed(), 0u);
+  for (int i = 0; i < 5; ++i) hot.Observe({kWww, 1});
+  for (int i = 0; i < 3; ++i) hot.Observe({kMail, 15});
+  ASSERT_TRUE(hot.Retarget().ok());
+  ASSERT_NE(map.Find({kWww, 1}), nullptr);
+  EXPECT_EQ(map.Find({kMail, 15}), nullptr);
+  // www is now answered in the driver: the workers see only mail, but
+  // www's hits (1000, i.e. 100 samples' worth) keep it in.
+  map.entries.begin()->second.hits = 1000;
+  for (int i = 0; i < 20; ++i) hot.Observe({kMail, 15});
+  ASSERT_TRUE(hot.Retarget().ok());
+  EXPECT_NE(map.Find({kWww, 1}), nullptr);
+  EXPECT_EQ(map.Find({kMail, 15}), nullptr);
+  // Without hits, mail's samples win the one entry.
+  for (int i = 0; i < 400; ++i) hot.Observe({kMail, 15});
+  ASSERT_TRUE(hot.Retarget().ok());
+  EXPECT_EQ(map.Find({kWww, 1}), nullptr);
+  EXPECT_NE(map.Find({kMail, 15}), nullptr);
+}
+
+TEST(EveryQuestion, SmallestZonesFirstUpToTheLimit) {
+  auto zones = Set("192.0.2.3");
+  const std::vector<HotQuestion> all = EveryQuestion(*zones, 1000);
+  // geo.test: apex SOA, NS; ns A; app A (+ its VARIANT). example.test:
+  // apex SOA, NS; ns A; www A; mail A, MX.
+  EXPECT_GE(all.size(), 10u);
+  const std::vector<HotQuestion> three = EveryQuestion(*zones, 3);
+  ASSERT_EQ(three.size(), 3u);
+  EXPECT_EQ(std::vector<HotQuestion>(all.begin(), all.begin() + 3), three);
+}
+
+}  // namespace
+}  // namespace popdns::control
