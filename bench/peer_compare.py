@@ -1187,7 +1187,8 @@ def main():
     try:
         zone = os.path.join(tmp, "zone.db")
         log(f"generating a {a.records}-record zone and {a.queries} queries in {tmp}")
-        gen_args = argparse.Namespace(records=a.records, origin=ORIGIN, out=zone)
+        gen_args = argparse.Namespace(records=a.records, origin=ORIGIN, out=zone,
+                                      shape="records")
         buf = io.StringIO()
         with contextlib.redirect_stdout(buf):
             zone_load_helper.gen(gen_args)

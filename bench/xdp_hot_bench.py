@@ -1,0 +1,314 @@
+#!/usr/bin/env python3
+"""Answers inside the XDP program (issue 17) against the AF_XDP path and
+knotd's XDP mode: the same kxdpgun sweep for knotd (XDP), popdns (XDP
+fallback, every query over AF_XDP to the worker) and popdns with
+`xdp.hot_answers` (the asked questions answered in the driver), one after
+the other in one run; max replies/s and, at one offered rate all of them
+sustain, the server core's CPU time per million answers, softirq
+included. Run it through bench/xdp_hot_bench.sh (options there).
+
+Topology and servers are bench/peer_compare.py's (namespaces pbpeer-srv /
+pbpeer-cli, veth pbsrv0 198.18.2.1 -- pbcli0 198.18.2.2, the generated
+zone, server on core 1, generator on core 0). Two things differ:
+
+- The queries: a hot set of --hot distinct questions (existing A and AAAA
+  names and CNAME aliases of the zone, 3:1:1), repeated. This measures the
+  hot path: real traffic is skewed (a few hundred names take most
+  queries), and a uniform draw over the whole zone would mostly miss a
+  map of 8,192 entries. popdns-xdp-hot pins exactly these questions.
+- Where the kernel's receive work runs. On a veth the receive side (the
+  XDP program of pbsrv0, and the XDP_TX or redirect it does) runs in the
+  NAPI of the device that was sent to, on the CPU that sent: kxdpgun's
+  core. Both veths are switched to threaded NAPI, pbsrv0's thread pinned
+  to core 1 with the server and pbcli0's to core 0 with the generator, so
+  that core 1's busy time (/proc/stat: user, system, softirq) is the
+  server's whole cost. popdns runs with `idle: sleep` (its worker would
+  busy-poll core 1 at 100% otherwise; the worker of popdns-xdp-hot then
+  sleeps almost all the time).
+
+Every server runs under `timeout`, every generator step is bounded.
+"""
+import argparse
+import contextlib
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import peer_compare as pc  # noqa: E402
+import zone_load_helper  # noqa: E402
+
+TARGETS = [("knotd-xdp", "knotd", "XDP"),
+           ("popdns-xdp", "popdns", "XDP fallback: AF_XDP worker"),
+           ("popdns-xdp-hot", "popdns", "answers in the XDP program")]
+
+
+def hot_questions(zone, count):
+    a, aaaa, cname, _ = pc.zone_names(zone)
+    out = []
+    mix = zone_load_helper.mix
+    for i in range(count):
+        k = i % 5
+        if k < 3:
+            out.append(f"{a[mix(i, 31) % len(a)]}.{pc.ORIGIN} A")
+        elif k == 3:
+            out.append(f"{aaaa[mix(i, 32) % len(aaaa)]}.{pc.ORIGIN} AAAA")
+        else:
+            out.append(f"{cname[mix(i, 33) % len(cname)]}.{pc.ORIGIN} A")
+    return sorted(set(out))
+
+
+class Server(pc.Server):
+    hot = None  # pinned questions for popdns-xdp-hot
+
+    def popdns_xdp_conf(self):
+        hot = ""
+        if self.hot is not None:
+            pinned = ", ".join('"%s"' % q for q in self.hot)
+            hot = (f"    hot_answers:\n      entries: 8192\n"
+                   f"      sample_every: 0\n      pinned: [{pinned}]\n")
+        return self.popdns_conf(f"""\
+  xdp:
+    interface: {pc.SRV_IF}
+    queues: 1
+{hot}  idle: sleep
+  eal: ["--no-huge", "--no-shconf", "-m", "256", "--no-pci", "-l", "0-1",
+        "--file-prefix", "pbhot-x", "--log-level", "*:error"]
+  service_addresses: ["{pc.SRV_IP}/24"]
+""")
+
+
+def napi_threads(ifname):
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/comm") as f:
+                    if f.read().strip().startswith(f"napi/{ifname}"):
+                        out.append(int(d))
+            except OSError:
+                pass
+    return out
+
+
+def threaded_napi(ns, ifname):
+    r = pc.in_ns(ns, ["sh", "-c",
+                      f"echo 1 > /sys/class/net/{ifname}/threaded && "
+                      f"cat /sys/class/net/{ifname}/threaded"])
+    if r.returncode != 0 or r.stdout.strip() != "1":
+        raise RuntimeError(f"threaded NAPI on {ifname}: {r.stderr.strip()}")
+
+
+class NapiPinner:
+    """Keeps the NAPI threads of pbsrv0 on core 1 and pbcli0's on core 0
+    (pbcli0's NAPI exists only while kxdpgun's program is attached: it is
+    made threaded within 50 ms of each attach; the CPU sampler takes the
+    busiest window of the step, inside the traffic)."""
+
+    def __init__(self):
+        self.stop_ev = threading.Event()
+        self.pinned = {}
+        # pbcli0 has a NAPI only while kxdpgun's program is attached: one
+        # shell in the client namespace (on core 0, no process per round)
+        # makes it threaded as soon as it exists.
+        self.shell = subprocess.Popen(
+            ["taskset", "-c", "0", "timeout", "1200", "ip", "netns", "exec",
+             pc.CLI_NS, "bash", "-c",
+             "exec 3<> <(:); while :; do echo 1 > /sys/class/net/%s/threaded"
+             " 2>/dev/null; read -t 0.05 -u 3; done" % pc.CLI_IF],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.th = threading.Thread(target=self.loop, daemon=True)
+        self.th.start()
+
+    def loop(self):
+        while True:
+            for ifname, cpu in ((pc.SRV_IF, 1), (pc.CLI_IF, 0)):
+                for pid in napi_threads(ifname):
+                    if self.pinned.get(pid) != cpu:
+                        try:
+                            os.sched_setaffinity(pid, {cpu})
+                            self.pinned[pid] = cpu
+                        except OSError:
+                            pass
+            if self.stop_ev.wait(0.05):
+                return
+
+    def stop(self):
+        self.stop_ev.set()
+        self.th.join()
+        self.shell.terminate()
+        self.shell.wait()
+
+
+def xdp_counters(server):
+    c = server.popdns_counters()
+    return {k: v for k, v in c.items() if k.startswith("xdp.")}
+
+
+def cpu_per_million(step):
+    """Core 1's busy time per million answers (CPU seconds)."""
+    busy = step.get("cpu", {}).get("cpu1", {}).get("busy")
+    rps = step.get("replies_per_s")
+    if busy is None or not rps:
+        return None
+    return round(busy / 100.0 * 1e6 / rps, 3)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--records", type=int, default=100000)
+    ap.add_argument("--hot", type=int, default=1000)
+    ap.add_argument("--rates", default="50000 100000 200000 400000 800000 max")
+    ap.add_argument("--cpu-rate", type=int, default=50000)
+    ap.add_argument("--seconds", type=int, default=3)
+    ap.add_argument("--kxdpgun-max", type=int, default=2000000)
+    ap.add_argument("--json")
+    ap.add_argument("--popdns", default=os.path.join(pc.ROOT, "build",
+                                                     "control", "popdns"))
+    ap.add_argument("--servers", default=",".join(t[0] for t in TARGETS))
+    a = ap.parse_args()
+    # This script's own work (sampling, pinning, popdnsctl) stays on the
+    # generator's core: core 1's busy time is the server's.
+    os.sched_setaffinity(0, {0})
+    # What pc.Server and pc.Runner read of the arguments.
+    a.kxdpgun_seconds = a.seconds
+    a.kxdpgun_rates = [r if r == "max" else int(r) for r in a.rates.split()]
+    a.rates = a.kxdpgun_rates
+    a.refine = 2
+    a.load_timeout = 120
+    a.server_lifetime = 1200
+    a.keep = False
+    a.percentiles = False
+    a.step_seconds = a.seconds
+    tmp = tempfile.mkdtemp(prefix="popdns-xdphot-")
+    results = []
+    server = None
+    try:
+        zone = os.path.join(tmp, "zone.db")
+        gen = argparse.Namespace(records=a.records, origin=pc.ORIGIN, out=zone,
+                                 shape="records")
+        with contextlib.redirect_stdout(io.StringIO()):
+            zone_load_helper.gen(gen)
+        hot = hot_questions(zone, a.hot)
+        runner = pc.Runner(a, tmp)
+        runner.iface = pc.CLI_IF
+        with open(runner.qfile, "w") as f:
+            for i in range(max(len(hot), 100000)):
+                f.write(hot[i % len(hot)] + "\n")
+        pc.log(f"{a.records}-record zone, {len(hot)} distinct hot questions")
+        for tid, srv, mode in TARGETS:
+            if tid not in a.servers.split(","):
+                continue
+            res = {"id": tid, "server": srv, "mode": mode}
+            server = Server("popdns-xdp" if srv == "popdns" else tid, a, tmp,
+                            zone)
+            if tid == "popdns-xdp-hot":
+                server.hot = hot
+                server.dir = os.path.join(tmp, tid)
+                os.makedirs(server.dir, exist_ok=True)
+            pinner = None
+            try:
+                pc.log(f"{tid}: starting")
+                server.start()
+                threaded_napi(pc.SRV_NS, pc.SRV_IF)
+                pinner = NapiPinner()
+                time.sleep(1.5)  # the hot set is installed at start
+                before = xdp_counters(server) if srv == "popdns" else {}
+                fixed = runner.step("kxdpgun", pc.CLI_NS, pc.SRV_NS, pc.SRV_IP,
+                                    a.cpu_rate, tid)
+                res["fixed"] = fixed
+                res["cpu_s_per_million"] = cpu_per_million(fixed)
+                res["napi_threads"] = {
+                    ifn: [(pid, sorted(os.sched_getaffinity(pid)))
+                          for pid in napi_threads(ifn)]
+                    for ifn in (pc.SRV_IF, pc.CLI_IF)}
+                pc.log(f"{tid}: NAPI threads {res['napi_threads']}")
+                if srv == "popdns":
+                    after = xdp_counters(server)
+                    res["xdp_fixed"] = {k: after.get(k, 0) - before.get(k, 0)
+                                        for k in after
+                                        if after.get(k, 0) != before.get(k, 0)}
+                pc.in_ns(pc.CLI_NS, ["ip", "link", "set", "dev", pc.CLI_IF,
+                                     "xdp", "off"])
+                res["sweep"] = runner.sweep("kxdpgun", pc.CLI_NS, pc.SRV_NS,
+                                            pc.SRV_IP, pc.CLI_IF, tid)
+                best, clean = pc.best_step(res["sweep"])
+                res["max_replies_per_s"] = best and best.get("replies_per_s")
+                res["max_clean"] = clean
+                if srv == "popdns":
+                    res["counters"] = xdp_counters(server)
+                pc.log(f"{tid}: {res['cpu_s_per_million']} CPU s per million "
+                       f"answers at {a.cpu_rate}/s; max {res['max_replies_per_s']}")
+            except (RuntimeError, subprocess.TimeoutExpired) as e:
+                res["error"] = str(e)[-600:]
+                pc.log(f"{tid}: FAILED: {res['error']}")
+            finally:
+                if pinner:
+                    pinner.stop()
+                server.stop()
+                server = None
+            results.append(res)
+        report(results, a)
+        return 0 if all(not r.get("error") for r in results) else 1
+    finally:
+        if server:
+            server.stop()
+        pc.veth_down()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def report(results, a):
+    by = {r["id"]: r for r in results}
+    lines = [
+        f"<!-- {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}, "
+        f"{os.cpu_count()} CPUs, {zone_load_helper.cpu_model()}; load avg "
+        f"{' '.join(open('/proc/loadavg').read().split()[:3])} -->",
+        "",
+        f"{a.records:,}-record zone; kxdpgun from core 0 asking {a.hot:,} "
+        f"questions (A, AAAA, CNAME) round and round; server on core 1.",
+        "",
+        "| server | mode | max replies/s (loss < 1%) | at "
+        f"{a.cpu_rate // 1000}k/s: replies/s | core 1 busy | CPU s per "
+        "million answers | answered in the driver |",
+        "|---|---|---:|---:|---:|---:|---:|"]
+    for r in results:
+        f = r.get("fixed", {})
+        busy = f.get("cpu", {}).get("cpu1", {}).get("busy")
+        drv = ""
+        x = r.get("xdp_fixed", {})
+        if x:
+            tot = x.get("xdp.answered", 0) + x.get("xdp.redirect", 0)
+            drv = f"{100.0 * x.get('xdp.answered', 0) / max(tot, 1):.1f}%"
+        lines.append(
+            f"| {r['server']} | {r['mode']} | "
+            f"{(r.get('max_replies_per_s') or 0):,.0f}"
+            f"{'' if r.get('max_clean') else ' (lossy)'} | "
+            f"{(f.get('replies_per_s') or 0):,.0f} | "
+            f"{'' if busy is None else f'{busy:.1f}%'} | "
+            f"{r.get('cpu_s_per_million') or ''} | {drv} |"
+            + (f" {r['error'][:80]}" if r.get("error") else ""))
+    hot = by.get("popdns-xdp-hot", {}).get("cpu_s_per_million")
+    ratios = []
+    for other in ("popdns-xdp", "knotd-xdp"):
+        o = by.get(other, {}).get("cpu_s_per_million")
+        if hot and o:
+            ratios.append(f"{other} / popdns-xdp-hot = {o / hot:.2f}x")
+    if ratios:
+        lines += ["", "CPU per answer: " + "; ".join(ratios) + "."]
+    print("\n".join(lines))
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"results": results, "table": lines}, f, indent=1,
+                      default=str)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Answers inside the XDP program (issue 17): knotd XDP, popdns's AF_XDP
+# path and popdns answering in the driver under the same kxdpgun sweep,
+# with the server core's CPU time per million answers at one common rate.
+# See bench/xdp_hot_bench.py for the topology and what is measured.
+#
+#   bench/xdp_hot_bench.sh [--records N] [--hot N] [--rates "50000 ... max"]
+#                          [--cpu-rate QPS] [--seconds S] [--json FILE]
+#                          [--servers knotd-xdp,popdns-xdp,popdns-xdp-hot]
+#
+# Root (namespaces, XDP). About 3 minutes with the defaults.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+exec timeout -k 10 1500 python3 "$here/xdp_hot_bench.py" "$@"
