@@ -230,7 +230,8 @@ class XdpDnsTest : public ::testing::Test {
     }
     return "?";
   }
-  static std::vector<uint8_t> Dns(Framing f, const DnsSpec& d) {
+  // Client to service, UDP to port 53, in framing `f`: add the message.
+  static PacketBuilder ToService(Framing f) {
     const bool v6 = f == Framing::kIpv6 || f == Framing::kVlanIpv6;
     const uint16_t ether = v6 ? testing::kEthIpv6 : testing::kEthIpv4;
     PacketBuilder b;
@@ -244,7 +245,11 @@ class XdpDnsTest : public ::testing::Test {
     } else {
       b.Ipv4(testing::kProtoUdp, kClient4, kService4);
     }
-    return b.Udp(40000, 53).DnsMessage(d).Build();
+    b.Udp(40000, 53);
+    return b;
+  }
+  static std::vector<uint8_t> Dns(Framing f, const DnsSpec& d) {
+    return ToService(f).DnsMessage(d).Build();
   }
 
   std::optional<XdpDnsMaps> maps_;
@@ -1023,20 +1028,7 @@ class XdpHotAnswersTest : public XdpDnsTest {
 
   static std::vector<uint8_t> Frame(Framing framing,
                                     const std::vector<uint8_t>& message) {
-    const bool v6 = framing == Framing::kIpv6 || framing == Framing::kVlanIpv6;
-    const uint16_t ether = v6 ? testing::kEthIpv6 : testing::kEthIpv4;
-    PacketBuilder b;
-    if (framing == Framing::kVlanIpv4 || framing == Framing::kVlanIpv6) {
-      b.Ethernet(testing::kEth8021Q).Vlan(ether);
-    } else {
-      b.Ethernet(ether);
-    }
-    if (v6) {
-      b.Ipv6(testing::kProtoUdp, kClient6, kService6);
-    } else {
-      b.Ipv4(testing::kProtoUdp, kClient4, kService4);
-    }
-    return b.Udp(40000, 53).DnsBytes(message).Build();
+    return ToService(framing).DnsBytes(message).Build();
   }
 
   static std::vector<uint8_t> Query(const control::HotQuestion& q,

@@ -127,6 +127,19 @@ def warm_up(popdnsctl, sock):
                 break
 
 
+def start_hot(build, mode, popdns, conf, log, popdnsctl, sock):
+    """Namespaces for `mode`, the client's XDP_PASS program, popdns up and
+    warmed; the process, or None if it did not start."""
+    setup(mode)
+    veth_takes_xdp_tx(build)
+    proc = start(popdns, conf, log)
+    check(proc.poll() is None, "[%s] popdns starts with hot_answers" % mode)
+    if proc.poll() is not None:
+        return None
+    warm_up(popdnsctl, sock)
+    return proc
+
+
 def check_driver_answers(popdnsctl, sock, what):
     before = stats(popdnsctl, sock)
     # dig sends a COOKIE option unless told not to: that is the worker's.
@@ -213,13 +226,9 @@ def run_native(build, src):
     log = open(os.path.join(tmp, "popdns.log"), "w+")
     proc = None
     try:
-        setup("native")
-        veth_takes_xdp_tx(build)
-        proc = start(popdns, conf, log)
-        check(proc.poll() is None, "[native] popdns starts with hot_answers")
-        if proc.poll() is not None:
+        proc = start_hot(build, "native", popdns, conf, log, popdnsctl, sock)
+        if proc is None:
             return
-        warm_up(popdnsctl, sock)
         s = stats(popdnsctl, sock)
         check(s.get("xdp.hot.installed", 0) > 500,
               "[native] every_name fills the map (%d entries)"
@@ -307,13 +316,9 @@ def run_generic(build, src):
     log = open(os.path.join(tmp, "popdns.log"), "w+")
     proc = None
     try:
-        setup("generic")
-        veth_takes_xdp_tx(build)
-        proc = start(popdns, conf, log)
-        check(proc.poll() is None, "[generic] popdns starts with hot_answers")
-        if proc.poll() is not None:
+        proc = start_hot(build, "generic", popdns, conf, log, popdnsctl, sock)
+        if proc is None:
             return
-        warm_up(popdnsctl, sock)
         check_driver_answers(popdnsctl, sock, "[generic]")
     finally:
         if proc and proc.poll() is None:
