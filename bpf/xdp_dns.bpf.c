@@ -439,6 +439,52 @@ static __always_inline __u16 fold(__u64 sum) {
   return (__u16)sum;
 }
 
+/* The query's checksums as the worker checks them (it counts a frame
+ * with a wrong one as malformed, so the driver must not answer it): the
+ * IPv4 header's, and the UDP checksum (RFC 768: 0 is "none", IPv4 only;
+ * RFC 8200 8.1). `question_sum` is the sum of the question's octets. */
+static __always_inline int query_checksums_ok(struct xdp_md* ctx,
+                                              const struct query_info* q,
+                                              __u64 question_sum,
+                                              __u32 question_end) {
+  void* data = (void*)(long)ctx->data;
+  void* end = (void*)(long)ctx->data_end;
+  const __u32 l3 = q->l3 & 0x1f;
+  const __u32 l4 = q->l4 & 0x3f;
+  const __u32 qend = question_end & 0x7f;
+  __u64 sum = question_sum + IPPROTO_UDP + q->udp_len;
+  if (q->ipv6) {
+    const struct ipv6hdr* ip6 = data + l3;
+    if ((void*)(ip6 + 1) > end) return 0;
+    const __u16* w = (const __u16*)&ip6->saddr;
+    for (int i = 0; i < 16; i++) sum += bpf_ntohs(w[i]);
+  } else {
+    const struct iphdr* ip = data + l3;
+    if ((void*)(ip + 1) > end) return 0;
+    const __u16* w = (const __u16*)ip;
+    __u64 ip_sum = 0;
+    for (int i = 0; i < 10; i++) ip_sum += bpf_ntohs(w[i]);
+    if (fold(ip_sum) != 0xffff) return 0;
+    sum += bpf_ntohs(w[6]) + bpf_ntohs(w[7]) + bpf_ntohs(w[8]) +
+           bpf_ntohs(w[9]);
+  }
+  const struct udphdr* udp = data + l4;
+  const struct dns_header* h = (const void*)(udp + 1);
+  if ((void*)(h + 1) > end) return 0;
+  if (udp->check == 0) return !q->ipv6;
+  sum += bpf_ntohs(udp->source) + bpf_ntohs(udp->dest) + bpf_ntohs(udp->len) +
+         bpf_ntohs(udp->check) + bpf_ntohs(h->id) +
+         ((__u32)h->flags1 << 8 | h->flags2) + bpf_ntohs(h->qdcount) +
+         bpf_ntohs(h->ancount) + bpf_ntohs(h->nscount) +
+         bpf_ntohs(h->arcount);
+  if (q->has_opt) {
+    const __u8* opt = (const __u8*)h + qend;
+    if ((void*)(opt + 11) > end) return 0;
+    for (int i = 0; i < 11; i++) sum += byte_sum(opt[i], qend + i);
+  }
+  return fold(sum) == 0xffff;
+}
+
 /* Answers the plain query `q` from hot_answers in place: returns
  * XDP_DNS_STAT_ANSWERED with the frame rewritten into the response the
  * AF_XDP worker would send (control/server/xdp_hot_answers.cc builds the
@@ -498,6 +544,8 @@ __attribute__((noinline)) int answer_hot(struct xdp_md* ctx,
   if (!a) return XDP_DNS_STAT_REDIRECT_NOT_HOT;
   const __u32 len = a->len;
   if (len > XDP_DNS_HOT_ANSWER_MAX) return XDP_DNS_STAT_REDIRECT_UNUSUAL;
+  if (!query_checksums_ok(ctx, q, sum, question_end))
+    return XDP_DNS_STAT_REDIRECT_UNUSUAL;
   __u32 dns_len = question_end + len;
   if (q->has_opt) {
     if (!(a->flags & XDP_DNS_HOT_EDNS)) return XDP_DNS_STAT_REDIRECT_EDNS;

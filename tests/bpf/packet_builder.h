@@ -173,7 +173,7 @@ class PacketBuilder {
     Put16(src_port);
     Put16(dst_port);
     Put16(0);  // length, Build()
-    Put16(0);  // checksum (0: none, fine for IPv4; the program ignores it)
+    Put16(0);  // checksum, Build() (RFC 768 / RFC 8200 8.1)
     return End();
   }
 
@@ -267,7 +267,22 @@ class PacketBuilder {
             static_cast<uint16_t>(out.size() - ipv6_at_ - 40));
     }
     if (udp_at_ != kNone) {
-      Set16(out, udp_at_ + 4, static_cast<uint16_t>(out.size() - udp_at_));
+      const size_t udp_len = out.size() - udp_at_;
+      Set16(out, udp_at_ + 4, static_cast<uint16_t>(udp_len));
+      // The pseudo-header's addresses, protocol and length, then the
+      // datagram (checksum field 0), as 16-bit numbers.
+      uint32_t sum = 17 + static_cast<uint32_t>(udp_len);
+      auto add = [&](size_t at, size_t n) {
+        for (size_t i = 0; i < n; ++i) {
+          sum += (i & 1) ? out[at + i] : static_cast<uint32_t>(out[at + i]) << 8;
+        }
+      };
+      if (ipv4_at_ != kNone) add(ipv4_at_ + 12, 8);
+      if (ipv6_at_ != kNone) add(ipv6_at_ + 8, 32);
+      add(udp_at_, udp_len);
+      while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+      const uint16_t c = static_cast<uint16_t>(~sum);
+      Set16(out, udp_at_ + 6, c == 0 ? 0xffff : c);
     }
     return out;
   }

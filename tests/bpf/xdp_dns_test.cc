@@ -1005,16 +1005,37 @@ class XdpHotAnswersTest : public XdpDnsTest {
 
   // What the AF_XDP worker sends for `frame` (dpdk/dataplane.cc
   // ServeBurst with software checksums).
-  std::vector<uint8_t> WorkerResponse(const std::vector<uint8_t>& frame) {
+  static net::ServiceAddresses Service() {
     net::ServiceAddresses service;
     std::memcpy(&service.v4[0], kService4.data(), 4);
     service.v4_count = 1;
     std::memcpy(service.v6[0], kService6.data(), 16);
     service.v6_count = 1;
+    return service;
+  }
+
+  // The UDP checksum made right again after a test changed the message.
+  static void FixUdpChecksum(std::vector<uint8_t>& frame) {
     net::DnsFrame f;
-    EXPECT_EQ(net::ClassifyFrame(frame.data(), frame.size(), service,
-                                 {.ipv4_header = false, .udp = false}, &f),
-              net::FrameVerdict::kDns);
+    if (net::ClassifyFrame(frame.data(), frame.size(), Service(),
+                           {.ipv4_header = false, .udp = false},
+                           &f) != net::FrameVerdict::kDns) {
+      return;
+    }
+    frame[f.l4 + 6] = frame[f.l4 + 7] = 0;
+    const uint16_t c = net::UdpChecksum(frame.data(), f, 8 + f.payload_len);
+    frame[f.l4 + 6] = static_cast<uint8_t>(c >> 8);
+    frame[f.l4 + 7] = static_cast<uint8_t>(c);
+  }
+
+  // The worker checks both checksums: net_af_xdp reports no offload.
+  std::vector<uint8_t> WorkerResponse(const std::vector<uint8_t>& frame) {
+    net::DnsFrame f;
+    if (net::ClassifyFrame(frame.data(), frame.size(), Service(),
+                           {.ipv4_header = true, .udp = true},
+                           &f) != net::FrameVerdict::kDns) {
+      return {};  // counted as malformed and dropped, or the kernel's
+    }
     std::vector<uint8_t> buf = frame;
     buf.resize(f.payload + 2048);
     dns::Client client{buf.data() + f.l3 + (f.ipv6 ? 8 : 12), f.ipv6, 0};
@@ -1122,7 +1143,8 @@ TEST_F(XdpHotAnswersTest, DriverAnswersAreTheWorkersFrames) {
 
 // Differential check of the program's parser: the queries of the test
 // above with one to three random octets of the DNS message (or the UDP
-// length) changed. Whatever the program answers itself must be exactly
+// length) changed, the UDP checksum mostly made right again. Whatever
+// the program answers itself must be exactly
 // what the worker would send for that frame; whatever it does not answer
 // must leave unchanged. (The program's own fuzzing: libFuzzer cannot
 // drive BPF, BPF_PROG_TEST_RUN can.)
@@ -1157,6 +1179,10 @@ TEST_F(XdpHotAnswersTest, MutatedQueriesAreAnsweredAsTheWorkerWouldOrLeft) {
                                         : udp + 8 + next() % (frame.size() - udp - 8);
       frame[at] = static_cast<uint8_t>(next());
     }
+    // Mostly a message with a right checksum (the parser is under test);
+    // one in eight keeps the stale one, which the worker would count as
+    // malformed: the driver must not answer it.
+    if (next() % 8 != 0) FixUdpChecksum(frame);
     const Ran ran = RunProgram(frame);
     if (ran.verdict == XDP_TX) {
       ++answered;
@@ -1227,6 +1253,27 @@ TEST_F(XdpHotAnswersTest, WhatTheDriverLeavesToTheWorker) {
   std::vector<uint8_t> trailing = testutil::MakeQuery("www.example.test.", 1);
   trailing.push_back(0);
   expect(trailing, XDP_DNS_STAT_REDIRECT_UNUSUAL);
+  // A wrong UDP checksum, and IPv6 without one (RFC 8200 8.1): the
+  // worker counts such frames as malformed; the driver leaves them to it.
+  for (Framing f : {Framing::kIpv4, Framing::kIpv6}) {
+    std::vector<uint8_t> bad = Frame(f, Query(www, Shapes()[0]));
+    const size_t check = (f == Framing::kIpv6 ? 14 + 40 : 14 + 20) + 6;
+    for (bool zero : {false, true}) {
+      if (zero && f == Framing::kIpv4) continue;  // IPv4: 0 means none
+      bad[check] = zero ? 0 : bad[check] ^ 0x5a;
+      bad[check + 1] = zero ? 0 : bad[check + 1];
+      const XdpDnsStats s0 = Stats();
+      const Ran ran = RunProgram(bad);
+      EXPECT_EQ(ran.verdict, static_cast<uint32_t>(XDP_PASS));
+      EXPECT_EQ(Stats()[XDP_DNS_STAT_REDIRECT_UNUSUAL] -
+                    s0[XDP_DNS_STAT_REDIRECT_UNUSUAL], 1u)
+          << FramingName(f) << (zero ? " zero" : " wrong") << " checksum";
+    }
+  }
+  // IPv4 without a UDP checksum is answered (RFC 768).
+  std::vector<uint8_t> none = Frame(Framing::kIpv4, Query(www, Shapes()[0]));
+  none[14 + 20 + 6] = none[14 + 20 + 7] = 0;
+  EXPECT_EQ(RunProgram(none).verdict, static_cast<uint32_t>(XDP_TX));
   // Hot answers off: plain redirect, no reason counted.
   ASSERT_TRUE(maps_->SetHotAnswers(false).ok());
   const std::vector<uint8_t> frame = Frame(Framing::kIpv4, Query(www, Shapes()[0]));
