@@ -5,15 +5,12 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "dataplane/dns/answer_parsed.h"
 #include "dataplane/dns/wire.h"
 
 namespace popdns::control {
 namespace {
 
-constexpr uint16_t kClassIn = 1;
-constexpr uint16_t kTypeOpt = 41;
-constexpr uint16_t kTypeRrsig = 46;
-constexpr size_t kOptSize = 11;
 constexpr size_t kBufSize = 2048;
 
 // The zone of ours that `name` is in (the longest apex it ends with on a
@@ -45,14 +42,14 @@ size_t WriteQuery(const HotQuestion& q, uint16_t udp, uint8_t* buf) {
   std::memcpy(buf + n, q.name.data(), q.name.size());
   n += q.name.size();
   dns::Store16(buf + n, q.qtype);
-  dns::Store16(buf + n + 2, kClassIn);
+  dns::Store16(buf + n + 2, dns::rrclass::kIn);
   n += 4;
   if (udp != 0) {
     dns::Store16(buf + 10, 1);
-    std::memset(buf + n, 0, kOptSize);
-    dns::Store16(buf + n + 1, kTypeOpt);
+    std::memset(buf + n, 0, dns::kOptSize);
+    dns::Store16(buf + n + 1, dns::rrtype::kOpt);
     dns::Store16(buf + n + 3, udp);
-    n += kOptSize;
+    n += dns::kOptSize;
   }
   return n;
 }
@@ -175,7 +172,7 @@ std::vector<HotQuestion> EveryQuestion(const zone::ZoneSet& zones,
       if (n.name.size() > XDP_DNS_HOT_NAME_MAX) return;
       for (uint32_t r = 0; r < n.rrset_count; ++r) {
         const uint16_t type = z.rrsets[n.rrset_begin + r].type;
-        if (type == kTypeRrsig) continue;
+        if (type == dns::rrtype::kRrsig) continue;
         of_zone.push_back({std::string(n.name), type});
       }
     });

@@ -21,7 +21,6 @@ missing, elsewhere the test is skipped with exit code 77)
 """
 import os
 import re
-import shutil
 import signal
 import socket
 import struct
@@ -35,7 +34,7 @@ from checks import (check, dataplane_config, in_ns, popdnsctl_stats,  # noqa: E4
 from corpus_paths import (check_corpus, corpus_zones,  # noqa: E402
                           start_reference, stop_reference, zones_yaml)
 from xdp_test import (CLIENT, MACVLAN_IF, POP, POP_IF, V4, V6,  # noqa: E402
-                      setup, start, teardown)
+                      finish, setup, start)
 
 ME = os.path.abspath(__file__)
 
@@ -292,20 +291,7 @@ def run_native(build, src):
                  delta(before, after, "xdp.answered"),
                  delta(before, after, "dpdk.p0.q0.rx"), got))
     finally:
-        if proc and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        log.seek(0)
-        text = log.read()
-        teardown()
-        shutil.rmtree(tmp, ignore_errors=True)
-        from checks import failures
-        if failures:
-            print("--- popdns log ---\n" + text[-4000:])
+        finish(proc, log, tmp)
 
 
 def run_generic(build, src):
@@ -321,11 +307,7 @@ def run_generic(build, src):
             return
         check_driver_answers(popdnsctl, sock, "[generic]")
     finally:
-        if proc and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=15)
-        teardown()
-        shutil.rmtree(tmp, ignore_errors=True)
+        finish(proc, log, tmp)
 
 
 if __name__ == "__main__":

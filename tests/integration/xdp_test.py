@@ -269,20 +269,26 @@ def main(build, mode):
               "a start after a crash replaces the stale program and answers")
     finally:
         endpoint.stop()
-        if proc and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        log.seek(0)
-        text = log.read()
-        teardown()
-        shutil.rmtree(tmp, ignore_errors=True)
-        from checks import failures
-        if failures:
-            print("--- popdns log ---\n" + text[-4000:])
+        finish(proc, log, tmp)
+
+
+def finish(proc, log, tmp):
+    """Stops popdns (SIGTERM, then SIGKILL), removes the namespaces and the
+    temp dir; prints the end of popdns's log if a check failed."""
+    if proc and proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    log.seek(0)
+    text = log.read()
+    teardown()
+    shutil.rmtree(tmp, ignore_errors=True)
+    from checks import failures
+    if failures:
+        print("--- popdns log ---\n" + text[-4000:])
 
 
 if __name__ == "__main__":
