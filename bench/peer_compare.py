@@ -17,6 +17,43 @@ Pinning: the server on core 1 (taskset -c 1; popdns's DPDK worker is EAL
 lcore 1, its control thread lcore 0), every generator on core 0.
 Every server runs under `timeout` and every generator run is bounded
 (-l / -t plus a subprocess timeout); processes are stopped by their PID.
+
+Answers inside the XDP program (issue 17): target popdns-xdp-hot runs
+popdns exactly as popdns-xdp (same config, same `idle: sleep`) plus
+`xdp.hot_answers` {entries 8192, every_name false, sample_every 64,
+refresh_ms 500} with every question kxdpgun asks pinned. So that the hot
+set covers what the generator asks, kxdpgun (for every server of the run,
+the same sweep) reads a file of the first --kxdpgun-questions (default
+8192 when popdns-xdp-hot runs, else the whole query file) distinct
+questions of the query mix, round and round; kxdpgun's lines carry no
+flag, so its queries have no EDNS (answerable in the driver). This
+measures the hot path: real traffic is skewed (a few hundred names take
+most queries), while a uniform draw over a 200k-name zone would mostly
+miss a map of 8,192 entries. dnsperf keeps the whole mix (its hot share
+is small and shown per step). xdp.answered and xdp.redirect move per
+step into the JSON; a warning is printed when the driver answered less
+than HOT_SHARE_WARN % of a popdns-xdp-hot kxdpgun step.
+
+CPU per answer (issue 17): for knotd-xdp, popdns-xdp and popdns-xdp-hot,
+core 1's CPU time per million answers at the highest kxdpgun offered rate
+all of them sustained (< LOSS_OK % lost), and at one extra fixed-rate
+step (--cpu-rate) run for each of them. Core 1's busy time is the wall
+time of the traffic window minus core 1's idle time (/proc/stat; with
+NO_HZ idle that idle time is exact, while user/system/softirq are tick
+samples, 4 ms apart, too coarse for a core a few % busy), so user,
+system, softirq, ksoftirqd and NAPI threads on core 1 all count. Next to
+it: the scheduler's run time (schedstat) of the server's threads and of
+pbsrv0's NAPI threads over the same window, and the tick-sampled
+user+system+softirq of core 1. On a veth the
+receive side (the server veth's XDP program, and its XDP_TX or redirect)
+runs in the NAPI of the device that was sent to, on the CPU that sent
+(kxdpgun's core 0): for these three targets both veths switch to threaded
+NAPI, pbsrv0's thread pinned to core 1 with the server and pbcli0's to
+core 0 with the generator (--no-threaded-napi: off), so that core 1
+carries the server's whole cost and none of the generator's. popdns's
+XDP modes run with `idle: sleep` (--popdns-idle; `poll` busy-polls core 1
+at 100% whatever the load, and CPU per answer would mean nothing). This
+script pins itself to core 0.
 """
 
 import argparse
@@ -55,13 +92,23 @@ TARGETS = [
     ("nsd", "nsd", "UDP sockets, RRL off"),
     ("popdns-sockets", "popdns", "kernel sockets"),
     ("popdns-xdp", "popdns", "XDP fallback (net_af_xdp)"),
+    ("popdns-xdp-hot", "popdns", "answers in the XDP program (hot_answers)"),
     ("popdns-softnic", "popdns", "software NIC (net_tap)"),
 ]
 SHORT_MODE = {"knotd-udp": "UDP sockets", "knotd-xdp": "XDP",
               "nsd": "sockets, RRL off", "popdns-sockets": "kernel sockets",
-              "popdns-xdp": "XDP (af_xdp)", "popdns-softnic": "softNIC (tap)"}
+              "popdns-xdp": "XDP (af_xdp)",
+              "popdns-xdp-hot": "XDP, answers in driver",
+              "popdns-softnic": "softNIC (tap)"}
 BASELINE = "knotd-udp"
 LOSS_OK = 1.0   # a step counts for "max replies/s" below this loss (%)
+# popdns in XDP mode: the XDP fallback and the same with hot_answers.
+POPDNS_XDP = ("popdns-xdp", "popdns-xdp-hot")
+# CPU time per million answers (issue 17): these, at one common rate.
+CPU_TARGETS = ("knotd-xdp", "popdns-xdp", "popdns-xdp-hot")
+HOT = "popdns-xdp-hot"
+HOT_SHARE_WARN = 90.0   # % of a popdns-xdp-hot kxdpgun step answered in the driver
+CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def log(msg):
@@ -160,9 +207,32 @@ def make_queries(zone, out, count):
                            "CNAME": len(cname), "cuts": len(cuts)}}
 
 
+def make_hot_queries(qfile, out, count):
+    """kxdpgun's query file when the hot path is measured: the first
+    `count` distinct questions of the query mix (`qfile`, in its order, so
+    the mix of kinds is kept), one per line; kxdpgun reads it round and
+    round. Returns the questions ("name TYPE")."""
+    seen = {}
+    with open(qfile) as f:
+        for line in f:
+            q = line.strip()
+            if q and q not in seen:
+                seen[q] = True
+                if len(seen) >= count:
+                    break
+    hot = list(seen)
+    with open(out, "w") as f:
+        f.write("".join(q + "\n" for q in hot))
+    return hot
+
+
 # ------------------------------------------------------------- cpu usage
 
 def cpu_times():
+    """Per CPU (clock ticks): total, idle+iowait, softirq, user+nice+
+    system+irq+softirq (tick samples), steal. With NO_HZ idle the kernel
+    reports idle and iowait from its exact idle clock; the others are
+    samples taken at the tick."""
     t = {}
     with open("/proc/stat") as f:
         for line in f:
@@ -170,8 +240,27 @@ def cpu_times():
                 p = line.split()
                 v = [int(x) for x in p[1:]]
                 idle = v[3] + v[4]
-                t[p[0]] = (sum(v[:8]), idle, v[6])   # total, idle, softirq
+                t[p[0]] = (sum(v[:8]), idle, v[6],
+                           v[0] + v[1] + v[2] + v[5] + v[6], v[7])
     return t
+
+
+def core_seconds(before, after, wall):
+    """Busy seconds per CPU over `wall` seconds: wall minus (exact) idle
+    minus steal, which counts user, system, softirq, ksoftirqd and NAPI
+    threads alike; and the tick-sampled user+system+softirq next to it."""
+    out = {}
+    for k in sorted(after):
+        if k not in before:
+            continue
+        idle = (after[k][1] - before[k][1]) / CLK_TCK
+        steal = (after[k][4] - before[k][4]) / CLK_TCK
+        out[k] = {"window_s": round(wall, 3),
+                  "busy_s": round(max(0.0, wall - idle - steal), 3),
+                  "tick_busy_s": round((after[k][3] - before[k][3]) / CLK_TCK, 3),
+                  "softirq_s": round((after[k][2] - before[k][2]) / CLK_TCK, 3),
+                  "steal_s": round(steal, 3)}
+    return out
 
 
 def ksoftirqd_pids():
@@ -213,36 +302,114 @@ def ksoftirqd_delta(before, after, wall):
             for cpu in after if cpu in before and wall > 0}
 
 
+def run_ns(tasks):
+    """Sum of the scheduler's run time (ns, /proc/.../schedstat) of `tasks`
+    (paths /proc/PID or /proc/PID/task/TID): exact, where the tick's
+    samples miss or double short bursts."""
+    total = 0
+    for t in tasks or ():
+        try:
+            with open(f"{t}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
+
+
+def netdev_packets(pid, ifname):
+    """rx + tx packets of `ifname` in the network namespace of process
+    `pid` (/proc/PID/net/dev is that namespace's); None if not there (yet:
+    `ip netns exec` has not entered the namespace, or the process is
+    gone)."""
+    try:
+        with open(f"/proc/{pid}/net/dev") as f:
+            for line in f:
+                name, _, rest = line.partition(":")
+                if name.strip() == ifname:
+                    v = rest.split()
+                    return int(v[1]) + int(v[9])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 class CpuSampler:
     """Samples /proc/stat every 0.2 s while a generator runs; busy() is the
-    per-core usage over the busiest window as long as the traffic (kxdpgun
-    spends about 2 s attaching and detaching XDP around its -t seconds)."""
+    per-core usage over the window as long as the traffic (kxdpgun spends
+    about 2 s attaching and detaching XDP around its -t seconds) that saw
+    the most packets on the client's interface (watch(): the generator's
+    PID, whose /proc/PID/net/dev is the client namespace's), else the
+    busiest. With `tasks` (the server's threads and its veth's NAPI
+    threads) their run time is sampled too (self.seconds["tasks"])."""
 
-    def __init__(self):
-        self.samples = [(time.monotonic(), cpu_times())]
+    def __init__(self, tasks=None):
+        self.tasks = tasks
+        self.traffic = None
+        self.samples = [self.sample()]
         self.stop_ev = threading.Event()
         self.th = threading.Thread(target=self.loop, daemon=True)
         self.th.start()
 
+    def watch(self, pid, ifname):
+        if ifname:
+            self.traffic = (pid, ifname)
+
+    def sample(self):
+        return (time.monotonic(), cpu_times(), run_ns(self.tasks),
+                netdev_packets(*self.traffic) if self.traffic else None)
+
     def loop(self):
         while not self.stop_ev.wait(0.2):
-            self.samples.append((time.monotonic(), cpu_times()))
+            self.samples.append(self.sample())
 
     def busy(self, window):
+        """Also sets self.seconds: core_seconds() over the same window."""
         self.stop_ev.set()
         self.th.join()
-        self.samples.append((time.monotonic(), cpu_times()))
+        self.samples.append(self.sample())
         s = self.samples
-        best, best_sum = None, -1.0
+        best, best_key, at = None, None, None
         for i in range(len(s)):
             for j in range(i + 1, len(s)):
-                if s[j][0] - s[i][0] >= window - 0.1 or j == len(s) - 1:
+                if s[j][0] - s[i][0] >= window - 0.1:
                     b = cpu_busy(s[i][1], s[j][1])
-                    tot = sum(v["busy"] for v in b.values())
-                    if tot > best_sum:
-                        best, best_sum = b, tot
+                    # The interface's counters run over the veth's whole
+                    # life: a window counts its packets only if both ends
+                    # read them.
+                    pk = (s[j][3] - s[i][3] if s[i][3] is not None
+                          and s[j][3] is not None else -1)
+                    key = (pk, sum(v["busy"] for v in b.values()))
+                    if best_key is None or key > best_key:
+                        best, best_key, at = b, key, (i, j)
                     break
-        return best or cpu_busy(s[0][1], s[-1][1])
+        if at is None:      # the run was shorter than the window
+            at = (0, len(s) - 1)
+            best = cpu_busy(s[0][1], s[-1][1])
+        i, j = at
+        self.seconds = core_seconds(s[i][1], s[j][1], s[j][0] - s[i][0])
+        self.seconds["packets"] = (s[j][3] - s[i][3] if s[i][3] is not None
+                                   and s[j][3] is not None else None)
+        if self.tasks:
+            self.seconds["tasks"] = {
+                "window_s": round(s[j][0] - s[i][0], 3),
+                "run_s": round((s[j][2] - s[i][2]) / 1e9, 3),
+                "count": len(self.tasks)}
+        return best
+
+
+def run_watched(cmd, sampler, ifname, timeout, **kw):
+    """subprocess.run(cmd, timeout=...) that tells `sampler` the PID (the
+    generator runs in the client namespace: `ip netns exec` and taskset
+    exec it in place). On timeout the generator is killed by its PID."""
+    p = subprocess.Popen(cmd, text=True, **kw)
+    sampler.watch(p.pid, ifname)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        raise
+    return subprocess.CompletedProcess(cmd, p.returncode, out, err)
 
 
 def cpu_busy(before, after):
@@ -360,12 +527,38 @@ def parse_kxdpgun(text):
     return r
 
 
+def xdp_delta(before, after):
+    """What the XDP program did during a step: deltas of popdnsctl's xdp.*
+    counters (answered, redirect and why, passes), without the prefix, and
+    the share answered in the driver."""
+    d = {}
+    for k, v in after.items():
+        if k.startswith("xdp.") and not k.startswith("xdp.hot."):
+            n = v - before.get(k, 0)
+            if n:
+                d[k[4:]] = n
+    d.setdefault("answered", 0)
+    d.setdefault("redirect", 0)
+    tot = d["answered"] + d["redirect"]
+    if tot:
+        d["hot_share_pct"] = round(100.0 * d["answered"] / tot, 2)
+    return d
+
+
 class Runner:
     def __init__(self, args, tmp):
         self.a = args
         self.tmp = tmp
         self.qfile = os.path.join(tmp, "queries.txt")
+        self.kxdpgun_qfile = self.qfile   # main(): the hot questions
         self.iface = None
+        # Set while a popdns XDP mode runs: () -> its counters (popdnsctl),
+        # read before and after each step (xdp.* deltas per step).
+        self.counters = None
+        self.hot_step = False   # warn when the driver answered too little
+        # Set while an XDP server runs: () -> its threads and its veth's
+        # NAPI threads (/proc paths), whose run time each step samples.
+        self.tasks = None
 
     def dnsperf(self, ns, ip, rate, tag):
         secs = self.a.step_seconds
@@ -379,20 +572,22 @@ class Runner:
             cmd += ["-Q", str(rate), "-q", "2000"]
         if self.a.percentiles:
             cmd.append("-v")
-        sampler = CpuSampler()
+        sampler = CpuSampler(self.tasks() if self.tasks else None)
         t0 = time.monotonic()
         with open(vfile, "w") as out:
-            p = subprocess.run(cmd, stdout=out, stderr=subprocess.PIPE,
-                               text=True, timeout=secs + 20)
+            p = run_watched(cmd, sampler, self.iface, secs + 20, stdout=out,
+                            stderr=subprocess.PIPE)
         wall = time.monotonic() - t0
         busy = sampler.busy(secs)
+        cpu_s = sampler.seconds
         with open(vfile, errors="replace") as f:
             text = "".join(l for l in f if not l.startswith(("> ", "[Timeout]")))
         r = parse_dnsperf(text + p.stderr, vfile if self.a.percentiles else None)
         if not self.a.keep:
             os.unlink(vfile)
         r.update({"generator": "dnsperf", "offered": rate, "cpu": busy,
-                  "wall_s": round(wall, 2), "exit": p.returncode})
+                  "cpu_s": cpu_s, "wall_s": round(wall, 2),
+                  "exit": p.returncode})
         if r.get("replies_per_s") is None:
             r["error"] = (p.stderr or text).strip()[-300:]
         return r
@@ -401,14 +596,16 @@ class Runner:
         secs = self.a.kxdpgun_seconds
         q = self.a.kxdpgun_max if rate == "max" else rate
         cmd = ["ip", "netns", "exec", ns, "taskset", "-c", "0", "kxdpgun",
-               "-t", str(secs), "-Q", str(q), "-F", "0", "-i", self.qfile, ip]
-        sampler = CpuSampler()
+               "-t", str(secs), "-Q", str(q), "-F", "0", "-i",
+               self.kxdpgun_qfile, ip]
+        sampler = CpuSampler(self.tasks() if self.tasks else None)
         t0 = time.monotonic()
-        p = subprocess.run(cmd, capture_output=True, text=True,
-                           timeout=secs + 20)
+        p = run_watched(cmd, sampler, self.iface, secs + 20,
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         wall = time.monotonic() - t0
         busy = sampler.busy(secs)
         r = parse_kxdpgun(p.stdout + p.stderr)
+        r["cpu_s"] = sampler.seconds
         m = re.search(r"using interface .*", p.stdout + p.stderr)
         if m:
             r["info"] = m.group(0).strip()   # interface, threads, XDP mode
@@ -423,7 +620,10 @@ class Runner:
         c0, s0 = udp_snmp(ns), udp_snmp(srv_ns)
         i0 = if_stats(ns, self.iface)
         k0 = ksoftirqd_sched()
+        x0 = self.counters() if self.counters else None
         r = fn(ns, ip, rate, tag)
+        if x0 is not None:
+            r["xdp"] = xdp_delta(x0, self.counters())
         r["ksoftirqd"] = ksoftirqd_delta(k0, ksoftirqd_sched(),
                                          r.get("wall_s") or 0)
         c1, s1 = udp_snmp(ns), udp_snmp(srv_ns)
@@ -439,11 +639,30 @@ class Runner:
             drops.append(f"server rcvbuf {r['udp_server']['RcvbufErrors']}")
         if r["client_if"].get("tx_dropped"):
             drops.append(f"{self.iface} tx_dropped {r['client_if']['tx_dropped']}")
+        x = r.get("xdp") or {}
+        hot = ""
+        if "hot_share_pct" in x:
+            hot = (f", driver answered {x['hot_share_pct']:.1f}% "
+                   f"({x.get('answered', 0):,} answered, "
+                   f"{x.get('redirect', 0):,} redirected)")
+        c1 = (r.get("cpu_s") or {}).get("cpu1")
         log(f"  {gen:7s} offered {str(rate):>7s}: "
             f"{r.get('replies_per_s') or 0:9.0f} replies/s, lost "
             f"{r.get('lost_pct', 100):5.2f}%"
+            + (f", core1 {100.0 * c1['busy_s'] / c1['window_s']:.0f}% busy"
+               if c1 and c1.get("window_s") else "")
+            + hot
             + (f" [{', '.join(drops)}]" if drops else "")
             + (f" ({r['error'][:160]})" if r.get("error") else ""))
+        if (self.hot_step and gen == "kxdpgun" and r.get("completed")
+                and x.get("hot_share_pct", 0) < HOT_SHARE_WARN):
+            r["warning"] = (f"only {x.get('hot_share_pct', 0):.1f}% answered "
+                            f"in the driver (xdp.answered "
+                            f"{x.get('answered', 0):,}, xdp.redirect "
+                            f"{x.get('redirect', 0):,}: "
+                            + ", ".join(f"{k} {v:,}" for k, v in x.items()
+                                        if k.startswith("redirect_")) + ")")
+            log(f"  WARNING: {r['warning']}")
         return r
 
     def sweep(self, gen, ns, srv_ns, ip, iface, tag):
@@ -536,6 +755,103 @@ def veth_down():
         run(["ip", "netns", "del", ns])
 
 
+def napi_threads(ifname):
+    """PIDs of the NAPI kthreads of `ifname` (threaded NAPI)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/comm") as f:
+                    if f.read().strip().startswith(f"napi/{ifname}"):
+                        out.append(int(d))
+            except OSError:
+                pass
+    return out
+
+
+class NapiPinner:
+    """Threaded NAPI for the veth pair while an XDP server runs: pbsrv0's
+    NAPI threads on core 1 (the server's core: its XDP program, XDP_TX and
+    redirects count there) and pbcli0's on core 0 (the generator's: the
+    replies' receive does not count as the server's). A veth has a NAPI
+    only while an XDP program is attached to it: pbsrv0's is the server's
+    (attached for the server's whole life); pbcli0's comes and goes with
+    kxdpgun's program (or the pass-everything one for dnsperf), so one
+    shell in the client namespace (on core 0, no process per round) turns
+    it threaded within 50 ms of each attach and a thread here pins the
+    NAPI threads as they appear. The CPU sampler takes the busiest window
+    of a step, inside the traffic."""
+
+    def __init__(self):
+        r = in_ns(SRV_NS, ["sh", "-c",
+                           f"echo 1 > /sys/class/net/{SRV_IF}/threaded && "
+                           f"cat /sys/class/net/{SRV_IF}/threaded"])
+        if r.returncode != 0 or r.stdout.strip() != "1":
+            raise RuntimeError(f"threaded NAPI on {SRV_IF}: "
+                               f"{(r.stderr or r.stdout).strip()}")
+        self.stop_ev = threading.Event()
+        self.pinned = {}
+        self.shell = subprocess.Popen(
+            ["taskset", "-c", "0", "timeout", "1800", "ip", "netns", "exec",
+             CLI_NS, "bash", "-c",
+             "exec 3<> <(:); while :; do echo 1 > /sys/class/net/%s/threaded"
+             " 2>/dev/null; read -t 0.05 -u 3; done" % CLI_IF],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.th = threading.Thread(target=self.loop, daemon=True)
+        self.th.start()
+
+    def loop(self):
+        while True:
+            for ifname, cpu in ((SRV_IF, 1), (CLI_IF, 0)):
+                for pid in napi_threads(ifname):
+                    if self.pinned.get(pid) != cpu:
+                        try:
+                            os.sched_setaffinity(pid, {cpu})
+                            self.pinned[pid] = cpu
+                        except OSError:
+                            pass
+            if self.stop_ev.wait(0.05):
+                return
+
+    def where(self):
+        """{ifname: [[pid, cpus]]} of the NAPI threads now."""
+        out = {}
+        for ifname in (SRV_IF, CLI_IF):
+            for pid in napi_threads(ifname):
+                try:
+                    out.setdefault(ifname, []).append(
+                        [pid, sorted(os.sched_getaffinity(pid))])
+                except OSError:
+                    pass
+        return out
+
+    def stop(self):
+        self.stop_ev.set()
+        self.th.join()
+        if self.shell.poll() is None:
+            self.shell.terminate()      # by its PID
+        try:
+            self.shell.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.shell.kill()
+            self.shell.wait()
+
+
+def client_pass_program(popdns, on):
+    """A frame the server's XDP program sends back with XDP_TX reaches the
+    client veth only if that veth runs an XDP program too: for dnsperf
+    against popdns-xdp-hot, popdns's own program on pbcli0 (its maps are
+    empty, so it passes everything)."""
+    if on:
+        obj = os.path.join(os.path.dirname(os.path.dirname(popdns)), "bpf",
+                           "xdp_dns.bpf.o")
+        run(["ip", "-n", CLI_NS, "link", "set", "dev", CLI_IF, "xdpdrv",
+             "obj", obj, "sec", "xdp"], check=True)
+    else:
+        run(["ip", "-n", CLI_NS, "link", "set", "dev", CLI_IF, "xdpdrv",
+             "off"])
+
+
 def softnic_env(tmp, popdns_wrapper):
     return dict(os.environ, POP=SN_POP, CLIENT=SN_CLIENT, WIRE_IF=SN_WIRE,
                 EXC_IF=SN_EXC, SERVICE_V4=SN_IP, CLIENT_V4="198.18.0.2/24",
@@ -595,7 +911,7 @@ class Server:
                 [self.a.popdns, "--zone", f"{ORIGIN}={self.zone}",
                  "--listen", f"{SRV_IP}:53", "--udp-threads", "1",
                  "--control-socket", os.path.join(self.dir, "control.sock")])
-        elif t == "popdns-xdp":
+        elif t in POPDNS_XDP:
             # No taskset: EAL pins lcore 0 (control) and lcore 1 (worker).
             cmd = self.bounded([self.a.popdns, "--config", self.popdns_xdp_conf()])
         else:
@@ -608,7 +924,7 @@ class Server:
         if ok is None or self.proc.poll() is not None:
             raise RuntimeError("did not answer: " + self.log_tail())
         self.ready_s = ok - t0
-        if t != "popdns-xdp":
+        if t not in POPDNS_XDP:
             self.moved_threads = self.repin(1)
         self.affinity = self.threads_affinity()
         # Neighbour entry for kxdpgun (it reads the remote MAC from it).
@@ -764,14 +1080,59 @@ dataplane:
         return path
 
     def popdns_xdp_conf(self):
+        """popdns-xdp; popdns-xdp-hot is the same plus xdp.hot_answers with
+        the questions kxdpgun asks pinned (main(): a.hot_questions)."""
+        hot = ""
+        if self.tid == HOT:
+            pinned = "".join(f'        - "{q}"\n'
+                             for q in getattr(self.a, "hot_questions", []))
+            hot = ("    hot_answers:\n"
+                   "      entries: 8192\n"
+                   "      every_name: false\n"
+                   "      sample_every: 64\n"
+                   "      refresh_ms: 500\n"
+                   + (f"      pinned:\n{pinned}" if pinned else ""))
+        idle = getattr(self.a, "popdns_idle", "poll")
+        idle_conf = f"  idle: {idle}\n"
+        if idle == "sleep":
+            idle_conf += f"  idle_max_sleep_us: {self.a.popdns_idle_max_us}\n"
         return self.popdns_conf(f"""\
   xdp:
     interface: {SRV_IF}
     queues: 1
-  eal: ["--no-huge", "--no-shconf", "-m", "256", "--no-pci", "-l", "0-1",
+{hot}{idle_conf}  eal: ["--no-huge", "--no-shconf", "-m", "256", "--no-pci", "-l", "0-1",
         "--file-prefix", "pbpeer-x", "--log-level", "*:error"]
   service_addresses: ["{SRV_IP}/24"]
 """)
+
+    def server_tasks(self):
+        """Every thread of the server's process tree and pbsrv0's NAPI
+        threads (/proc paths): what does the server's work, softirq
+        included (without IRQ time accounting the kernel charges softirq
+        work to the thread it interrupts, and with threaded NAPI the
+        receive work is the NAPI thread's)."""
+        out = []
+        for pid in zone_load_helper.descendants(self.proc.pid)[1:]:
+            try:
+                out += [f"/proc/{pid}/task/{t}"
+                        for t in os.listdir(f"/proc/{pid}/task")]
+            except OSError:
+                pass
+        return out + [f"/proc/{p}" for p in napi_threads(SRV_IF)]
+
+    def wait_hot_installed(self, want, timeout=60):
+        """Until xdp.hot.installed stops growing (the pinned questions are
+        compiled at start); returns the hot counters."""
+        deadline = time.monotonic() + timeout
+        last, c = -1, {}
+        while time.monotonic() < deadline:
+            c = self.popdns_counters()
+            n = c.get("xdp.hot.installed", 0)
+            if n >= want or (n == last and n > 0):
+                break
+            last = n
+            time.sleep(0.5)
+        return {k: v for k, v in c.items() if k.startswith("xdp.hot.")}
 
     def popdns_softnic_conf(self):
         return self.popdns_conf(f"""\
@@ -845,15 +1206,16 @@ def best_step(steps):
     return None, False
 
 
-def limit_note(tid, top):
+def limit_note(tid, top, idle="poll"):
     """Which side ran out at the highest offered rate (heuristic, from the
-    loss, the per-core busy time and the namespaces' UDP drop counters)."""
+    loss, the per-core busy time and the namespaces' UDP drop counters);
+    `idle`: popdns's XDP modes' dataplane.idle in the run."""
     if not top or top.get("replies_per_s") is None:
         return ""
     c0 = top.get("cpu", {}).get("cpu0", {}).get("busy", 0)
     c1 = top.get("cpu", {}).get("cpu1", {}).get("busy", 0)
     lost = top.get("lost_pct", 0)
-    poll = tid in ("popdns-xdp", "popdns-softnic")
+    poll = tid == "popdns-softnic" or (tid in POPDNS_XDP and idle == "poll")
     srv_drop = top.get("udp_server", {}).get("RcvbufErrors", 0)
     cli_drop = top.get("udp_client", {}).get("RcvbufErrors", 0)
     if lost >= LOSS_OK:
@@ -866,6 +1228,10 @@ def limit_note(tid, top):
                      f" dropped on the client's {'tap' if tid == 'popdns-softnic' else 'veth'})")
         elif tid == "popdns-xdp":
             where = "server core: AF_XDP RX ring full (worker behind)"
+        elif tid == HOT:
+            where = ("answers in the driver: lost between the XDP program's "
+                     "XDP_TX and kxdpgun (client veth) or in the AF_XDP ring "
+                     "for the redirected rest")
         elif tid == "knotd-xdp":
             where = "server core: XDP RX ring full"
         elif poll:
@@ -896,6 +1262,158 @@ def fmt_offered(step):
     return txt
 
 
+def step_cpu(step, secs):
+    """Core 1's CPU per million answers of one kxdpgun step: busy seconds
+    in the traffic window (wall minus exact idle: softirq, ksoftirqd and
+    NAPI threads included) over the answers in that window; the
+    tick-sampled user+system+softirq likewise."""
+    c1 = (step.get("cpu_s") or {}).get("cpu1")
+    t = (step.get("cpu_s") or {}).get("tasks")
+    rps = step.get("replies_per_s")
+    if not c1 or not rps or not c1.get("window_s"):
+        return None
+    answers = rps * min(c1["window_s"], secs or c1["window_s"])
+    x = step.get("xdp") or {}
+    return {"offered": step.get("offered"), "replies_per_s": round(rps),
+            "lost_pct": round(step.get("lost_pct", 0), 3),
+            "core1_busy_pct": round(100.0 * c1["busy_s"] / c1["window_s"], 1),
+            "core1_cpu_s": c1["busy_s"], "window_s": c1["window_s"],
+            "cpu_s_per_million": round(c1["busy_s"] / (answers / 1e6), 3),
+            "tick_cpu_s_per_million": round(c1["tick_busy_s"] /
+                                            (answers / 1e6), 3),
+            "tasks_cpu_s_per_million": (
+                round(t["run_s"] / (rps * min(t["window_s"], secs or
+                                              t["window_s"]) / 1e6), 3)
+                if t and t.get("window_s") else None),
+            "core1_softirq_s": c1.get("softirq_s"),
+            "xdp_answered": x.get("answered"),
+            "xdp_redirect": x.get("redirect"),
+            "hot_share_pct": x.get("hot_share_pct")}
+
+
+def cpu_per_answer(results, meta):
+    """Issue 17: CPU per million answers of knotd-xdp, popdns-xdp and
+    popdns-xdp-hot (kxdpgun) at the highest sweep rate all of them
+    sustained (< LOSS_OK % lost), and at the fixed --cpu-rate step; the
+    ratios popdns-xdp / popdns-xdp-hot and knotd-xdp / popdns-xdp-hot."""
+    secs = meta.get("kxdpgun_seconds")
+    by = {r["id"]: r for r in results if r["id"] in CPU_TARGETS}
+    sweeps = {tid: r.get("generators", {}).get("kxdpgun") or []
+              for tid, r in by.items()}
+    sweeps = {tid: st for tid, st in sweeps.items() if st}
+    out = {"targets": [t for t in CPU_TARGETS if t in sweeps],
+           "loss_ok_pct": LOSS_OK}
+    if not sweeps:
+        return out
+    ok = None
+    for tid, steps in sweeps.items():
+        rates = {st["offered"] for st in steps
+                 if st.get("offered") != "max" and st.get("replies_per_s")
+                 and st.get("lost_pct", 100) < LOSS_OK}
+        ok = rates if ok is None else ok & rates
+    common = max(ok) if ok else None
+    out["common_rate"] = common
+    sets = {}
+    if common is not None:
+        sets["sweep"] = {tid: step_cpu(next(st for st in steps
+                                             if st.get("offered") == common),
+                                        secs)
+                         for tid, steps in sweeps.items()}
+    fixed = {tid: step_cpu(by[tid]["cpu_step"], secs) for tid in by
+             if by[tid].get("cpu_step")}
+    if fixed:
+        sets["fixed"] = fixed
+        out["fixed_rate"] = meta.get("cpu_rate")
+        out["fixed_all_sustained"] = all(
+            f and f["lost_pct"] < LOSS_OK for f in fixed.values())
+    for name, per in sets.items():
+        out[name] = per
+        hot = (per.get(HOT) or {})
+        ratios = {}
+        for other in ("popdns-xdp", "knotd-xdp"):
+            o = per.get(other) or {}
+            for key, tag in (("cpu_s_per_million", ""),
+                             ("tasks_cpu_s_per_million", "tasks_"),
+                             ("tick_cpu_s_per_million", "tick_")):
+                if hot.get(key) and o.get(key):
+                    ratios[f"{tag}{other}/{HOT}"] = round(o[key] / hot[key], 2)
+        out[name + "_ratios"] = ratios
+    return out
+
+
+def cpu_table(cpa):
+    """Markdown for cpu_per_answer()."""
+    L = []
+    if not any(c for name in ("sweep", "fixed")
+               for c in (cpa.get(name) or {}).values()):
+        return L      # e.g. a --from-json of a run without these numbers
+    L.append("")
+    L.append("CPU per answer (issue 17), kxdpgun, CPU seconds per million "
+             "answers on the server's side: **core 1** = core 1's busy time "
+             "(the traffic window's wall time minus core 1's exact idle "
+             "time: user, system, softirq, ksoftirqd and the server veth's "
+             "NAPI thread all count); threads + NAPI = the scheduler's run "
+             "time of every thread of the server, on any core (so also "
+             "popdns's control thread on core 0, which refreshes the hot "
+             "set), and of pbsrv0's NAPI thread; ticks = core 1's "
+             "tick-sampled user+system+softirq (unreliable here: with "
+             "NO_HZ idle a tick charges the whole 4 ms to whatever runs at "
+             "that moment).")
+    L.append("")
+    L.append("| at | server | mode | offered | replies/s | lost % "
+             "| core 1 busy % | **core 1** s per million | threads + NAPI "
+             "s per million | ticks s per million | answered in the driver |")
+    L.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    mode = {t[0]: (t[1], t[2]) for t in TARGETS}
+    labels = []
+    if "sweep" in cpa:
+        labels.append(("sweep", f"highest sweep rate all sustained "
+                                f"({fmt_rate(cpa['common_rate'])})"))
+    if "fixed" in cpa:
+        labels.append(("fixed", f"fixed step (--cpu-rate "
+                                f"{fmt_rate(cpa['fixed_rate'])})"))
+    for name, label in labels:
+        for tid in CPU_TARGETS:
+            c = cpa[name].get(tid)
+            if not c:
+                continue
+            drv = ("" if c.get("hot_share_pct") is None
+                   else f"{c['hot_share_pct']:.1f}%")
+            tasks = c.get("tasks_cpu_s_per_million")
+            L.append(f"| {label} | {mode[tid][0]} | {mode[tid][1]} "
+                     f"| {fmt_rate(c['offered'])} | {c['replies_per_s']:,} "
+                     f"| {c['lost_pct']:.2f} | {c['core1_busy_pct']:.1f} "
+                     f"| **{c['cpu_s_per_million']:.3f}** "
+                     f"| {'–' if tasks is None else f'{tasks:.3f}'} "
+                     f"| {c['tick_cpu_s_per_million']:.3f} | {drv} |")
+    L.append("")
+    if "sweep" not in cpa:
+        L.append("No offered rate of the sweep was sustained (< "
+                 f"{LOSS_OK:g}% lost) by every one of "
+                 f"{', '.join(cpa['targets'])}.")
+    for name, label in labels:
+        r = cpa.get(name + "_ratios") or {}
+        parts = []
+        for other, target in (("popdns-xdp", 2), ("knotd-xdp", 3)):
+            v = r.get(f"{other}/{HOT}")
+            if v is None:
+                continue
+            extra = [f"{tag} {r[k + other + '/' + HOT]:.2f}x"
+                     for k, tag in (("tasks_", "threads + NAPI"),
+                                    ("tick_", "ticks"))
+                     if r.get(k + other + "/" + HOT)]
+            parts.append(f"{other} / {HOT} = **{v:.2f}x** (target ≥ {target}x"
+                         f"{'' if v >= target else ', not met'}"
+                         + (f"; {', '.join(extra)}" if extra else "") + ")")
+        if parts:
+            lossy = [tid for tid, c in cpa[name].items()
+                     if c and c["lost_pct"] >= LOSS_OK]
+            L.append(f"CPU per answer, {label}: " + "; ".join(parts) + "."
+                     + (f" (lost ≥ {LOSS_OK:g}% at this step: "
+                        f"{', '.join(lossy)}.)" if lossy else ""))
+    return L
+
+
 def report(results, meta, json_out, png_out, tmp):
     rows = []
     base = {}
@@ -908,7 +1426,8 @@ def report(results, meta, json_out, png_out, tmp):
                    "mode": res["mode"], "generator": gen,
                    "max_replies_per_s": b and round(b["replies_per_s"]),
                    "under_1pct_loss": ok, "best": b, "top": top,
-                   "limit": limit_note(res["id"], top),
+                   "limit": limit_note(res["id"], top,
+                                       meta.get("popdns_idle", "poll")),
                    "error": (steps[-1].get("error") if steps and
                              steps[-1].get("error") and not steps[-1].get("sent")
                              else None)}
@@ -941,7 +1460,11 @@ def report(results, meta, json_out, png_out, tmp):
              f"{meta['loadavg_before']}, after {meta.get('loadavg_after', '?')};"
              f" {meta['nproc']} vCPU {meta['cpu']}; kernel {meta['kernel']};"
              f" {meta['step_seconds']} s per dnsperf step, "
-             f"{meta['kxdpgun_seconds']} s per kxdpgun step.")
+             f"{meta['kxdpgun_seconds']} s per kxdpgun step."
+             + (f" kxdpgun asks the first {meta['kxdpgun_file']['distinct']:,}"
+                f" distinct questions of that mix round and round (no EDNS; "
+                f"popdns-xdp-hot pins them: this measures the hot path, real "
+                f"traffic is skewed)." if meta.get("kxdpgun_file") else ""))
     L.append("")
     L.append(f"| server | mode | generator | max replies/s | offered | lost % "
              f"| latency avg ± sd ms | p50 / p99 ms | p50 / p99 ms at {fmt_rate(meta['lat_rate'])} "
@@ -976,6 +1499,8 @@ def report(results, meta, json_out, png_out, tmp):
                  f"| {cores} | {row['limit']} "
                  f"| {'–' if ratio is None else f'{ratio:.2f}x'} / "
                  f"{'–' if rmax is None else f'{rmax:.2f}x'} |")
+    cpa = cpu_per_answer(results, meta)
+    L += cpu_table(cpa)
     L.append("")
     L.append(
         "max replies/s: responses per second at the highest offered rate with "
@@ -1001,7 +1526,10 @@ def report(results, meta, json_out, png_out, tmp):
     L.append(
         "CPU split: this VM has 2 vCPUs. The server is pinned to core 1 "
         "(taskset -c 1; popdns's DPDK worker is EAL lcore 1 and busy-polls "
-        "it, so core 1 reads 100% for the DPDK modes whatever the load; its "
+        "it, so core 1 reads 100% for the DPDK modes whatever the load"
+        + (" (here the XDP modes sleep when idle: dataplane.idle sleep)"
+           if meta.get("popdns_idle") == "sleep" else "") +
+        "; its "
         "control thread is lcore 0), the generator to core 0. The kernel's "
         "veth/tap delivery is not pinned: it runs as softirq on the core that "
         "sends (the generator's core for queries; the server's core for "
@@ -1021,7 +1549,8 @@ def report(results, meta, json_out, png_out, tmp):
     if json_out:
         with open(json_out, "w") as f:
             json.dump({"meta": meta, "rows": rows, "results": results,
-                       "markdown": text}, f, indent=1, default=str)
+                       "cpu_per_answer": cpa, "markdown": text}, f,
+                      indent=1, default=str)
             f.write("\n")
     return text
 
@@ -1107,6 +1636,20 @@ def main():
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--from-json", help="re-render the table, --json and "
                     "--png of an earlier run from its JSON; runs nothing")
+    ap.add_argument("--kxdpgun-questions", type=int, default=None,
+                    help="kxdpgun asks the first N distinct questions of "
+                    "the mix round and round (default 8192 when "
+                    "popdns-xdp-hot runs, else 0: the whole query file)")
+    ap.add_argument("--cpu-rate", type=int, default=100000,
+                    help="one extra kxdpgun step at this rate for knotd-xdp, "
+                    "popdns-xdp and popdns-xdp-hot (CPU per answer); 0: none")
+    ap.add_argument("--no-threaded-napi", dest="threaded_napi",
+                    action="store_false",
+                    help="leave the veths' receive work on the sending core")
+    ap.add_argument("--popdns-idle", choices=("poll", "sleep"),
+                    default="sleep", help="dataplane.idle of popdns's XDP "
+                    "modes (default sleep: CPU per answer is measurable)")
+    ap.add_argument("--popdns-idle-max-us", type=int, default=1000)
     ap.add_argument("--wait-idle", type=float, default=0,
                     help="wait up to SEC for the 1-min load average < 0.7")
     a = ap.parse_args()
@@ -1126,7 +1669,7 @@ def main():
     a.step_seconds = a.step_seconds or 3
     a.kxdpgun_seconds = a.kxdpgun_seconds or (1 if a.quick else a.step_seconds)
     a.refine = 2 if a.refine is None else a.refine
-    a.budget = a.budget or 720
+    a.budget = a.budget or 840
     a.popdns = os.path.abspath(a.popdns)
     # Servers stop by themselves even if this script is killed.
     a.server_lifetime = a.budget + 60
@@ -1147,6 +1690,14 @@ def main():
     if os.geteuid() != 0:
         sys.exit("peer_compare: needs root (network namespaces, XDP)")
     want = [t for t in TARGETS if t[0] in a.servers.split(",")]
+    unknown = set(a.servers.split(",")) - {t[0] for t in TARGETS} - {""}
+    if unknown:
+        sys.exit(f"peer_compare: unknown --servers {sorted(unknown)}")
+    if a.kxdpgun_questions is None:
+        a.kxdpgun_questions = 8192 if any(t[0] == HOT for t in want) else 0
+    # This script's own work (samplers, NAPI pinning, popdnsctl, dig) stays
+    # on the generator's core: core 1's busy time is the server's.
+    os.sched_setaffinity(0, {0})
     gens = [g for g in a.generators.split(",") if g]
     notes = []
     for tool in ("dnsperf", "dig"):
@@ -1177,7 +1728,11 @@ def main():
             "kxdpgun_max": a.kxdpgun_max, "quick": a.quick,
             "lat_rate": (20000 if 20000 in a.rates else
                          min([r for r in a.rates if r != "max"] or [None])),
-            "versions": versions(a.popdns), "notes": notes}
+            "versions": versions(a.popdns), "notes": notes,
+            "cpu_rate": a.cpu_rate, "threaded_napi": a.threaded_napi,
+            "popdns_idle": a.popdns_idle,
+            "popdns_idle_max_us": a.popdns_idle_max_us,
+            "kxdpgun_questions": a.kxdpgun_questions}
 
     def on_signal(signum, frame):
         raise KeyboardInterrupt(f"signal {signum}")
@@ -1207,6 +1762,19 @@ def main():
         log(f"zone: {zinfo['records']} records, {names} names; queries: "
             f"{q['by_kind']}")
         runner = Runner(a, tmp)
+        if a.kxdpgun_questions:
+            runner.kxdpgun_qfile = os.path.join(tmp, "kxdpgun-queries.txt")
+            hot = make_hot_queries(runner.qfile, runner.kxdpgun_qfile,
+                                   a.kxdpgun_questions)
+            meta["kxdpgun_file"] = {"distinct": len(hot)}
+            log(f"kxdpgun: {len(hot)} distinct questions of the mix, round "
+                "and round")
+        else:
+            # The whole mix: 8,192 of its questions pinned cover little.
+            hot = make_hot_queries(runner.qfile, os.path.join(
+                tmp, "pinned.txt"), 8192)
+        a.hot_questions = hot[:8192]
+        meta["hot_pinned"] = len(a.hot_questions)
         for tid, srv, mode in want:
             left = a.budget - (time.monotonic() - started)
             if left < 20:
@@ -1221,6 +1789,7 @@ def main():
             res = {"id": tid, "server": srv, "mode": mode, "generators": {}}
             log(f"{tid}: starting")
             server = Server(tid, a, tmp, zone)
+            pinner = None
             try:
                 res["ready_s"] = round(server.start(), 2)
                 res["threads_repinned"] = server.moved_threads
@@ -1230,16 +1799,57 @@ def main():
                     f"CPUs {res['thread_cpus']}"
                     + (f" ({server.moved_threads} re-pinned to core 1)"
                        if server.moved_threads else ""))
+                if tid in CPU_TARGETS and a.threaded_napi:
+                    pinner = NapiPinner()
+                if tid in CPU_TARGETS:
+                    runner.tasks = server.server_tasks
+                if tid in POPDNS_XDP:
+                    runner.counters = server.popdns_counters
+                if tid == HOT:
+                    res["hot"] = server.wait_hot_installed(
+                        len(a.hot_questions))
+                    runner.hot_step = True
+                    log(f"{tid}: hot set {res['hot']} "
+                        f"({len(a.hot_questions)} pinned)")
                 for g in gens:
-                    res["generators"][g] = runner.sweep(
-                        g, server.client_ns, server.server_ns, server.ip,
-                        server.client_if, tid)
+                    if (g == "kxdpgun" and tid in CPU_TARGETS and
+                            a.cpu_rate):
+                        # CPU per answer at one fixed rate, for each of the
+                        # three (the sweep's common rate is the other).
+                        runner.iface = server.client_if
+                        try:
+                            res["cpu_step"] = runner.step(
+                                g, server.client_ns, server.server_ns,
+                                server.ip, a.cpu_rate, tid)
+                            if pinner:   # kxdpgun's program still attached
+                                res["napi_threads"] = pinner.where()
+                        finally:
+                            in_ns(server.client_ns, ["ip", "link", "set",
+                                                     "dev", server.client_if,
+                                                     "xdp", "off"])
+                    hot_pass = g == "dnsperf" and tid == HOT
+                    if hot_pass:
+                        client_pass_program(a.popdns, True)
+                    try:
+                        res["generators"][g] = runner.sweep(
+                            g, server.client_ns, server.server_ns, server.ip,
+                            server.client_if, tid)
+                    finally:
+                        if hot_pass:
+                            client_pass_program(a.popdns, False)
+                if pinner and "napi_threads" not in res:
+                    res["napi_threads"] = pinner.where()
                 if srv == "popdns":
                     res["counters"] = server.popdns_counters()
             except (RuntimeError, subprocess.TimeoutExpired) as e:
                 res["error"] = str(e)[-600:]
                 log(f"{tid}: FAILED: {res['error']}")
             finally:
+                runner.counters = None
+                runner.hot_step = False
+                runner.tasks = None
+                if pinner:
+                    pinner.stop()
                 server.stop()
                 server = None
             results.append(res)
@@ -1299,7 +1909,48 @@ def main():
                 line += (f"; the XDP program redirected {red:,} to AF_XDP, so "
                          f"{max(0, red - rx):,} were dropped in the full AF_XDP "
                          f"RX ring before the worker saw them")
+            if c.get("xdp.answered"):
+                line += (f"; the XDP program answered {c['xdp.answered']:,} "
+                         f"itself (XDP_TX; hot set installed "
+                         f"{c.get('xdp.hot.installed', 0):,}, not eligible "
+                         f"{c.get('xdp.hot.not_eligible', 0):,} tries)")
             notes.append(line + ".")
+        hot_res = next((r for r in results if r["id"] == HOT), None)
+        if hot_res and hot_res.get("generators"):
+            for g, steps in hot_res["generators"].items():
+                shares = [f"{fmt_rate(st['offered'])} "
+                          f"{st['xdp']['hot_share_pct']:.1f}%"
+                          for st in steps if (st.get("xdp") or {})
+                          .get("hot_share_pct") is not None]
+                if shares:
+                    notes.append(f"{HOT}, {g}: share answered in the driver "
+                                 f"(xdp.answered / (answered + redirect)) "
+                                 f"per offered rate: " + ", ".join(shares)
+                                 + ".")
+            warned = [st["warning"] for st in
+                      hot_res["generators"].get("kxdpgun", [])
+                      + [hot_res.get("cpu_step") or {}] if st.get("warning")]
+            if warned:
+                notes.append(f"WARNING: {HOT}: low share answered in the "
+                             f"driver in {len(warned)} kxdpgun step(s): "
+                             f"{warned[0]}.")
+        xdp_ids = [r["id"] for r in results if r["id"] in CPU_TARGETS
+                   and not r.get("error")]
+        if xdp_ids:
+            notes.append(
+                "XDP targets (" + ", ".join(xdp_ids) + "): " +
+                ("both veths in threaded NAPI, pbsrv0's NAPI thread pinned to "
+                 "core 1 with the server, pbcli0's to core 0 with the "
+                 "generator, so the server veth's receive work (its XDP "
+                 "program, redirect or XDP_TX) counts on the server's core "
+                 "and kxdpgun's receive does not"
+                 if a.threaded_napi else
+                 "veths in their default NAPI: the server veth's receive "
+                 "work (its XDP program) runs on the sending core, the "
+                 "generator's, and is not in core 1's busy time")
+                + f"; popdns's XDP modes with idle: {a.popdns_idle}"
+                + (f" (sleeps up to {a.popdns_idle_max_us} us)"
+                   if a.popdns_idle == "sleep" else "") + ".")
         notes.append(f"Versions: {meta['versions']}. Run time "
                      f"{meta['runtime_s']} s.")
         report(results, meta, a.json, a.png, tmp)
