@@ -13,6 +13,13 @@
 //                                 pointed elsewhere), each from the
 //                                 previous version: the time to a new
 //                                 version ready to publish
+//   BM_IncrementalSigned/nsec3:0|1/records:N  the same on the zone with
+//                                 an NSEC (or NSEC3, NSEC3PARAM) record at
+//                                 every authoritative owner, as a signer
+//                                 makes them (new hosts get theirs): the
+//                                 denial-of-existence chain's share of a
+//                                 change. Signatures only on the SOA: the
+//                                 chain's cost does not depend on them.
 //
 // Counters per change: bytes appended to the shared arrays, nodes written,
 // answers compiled, index shards copied, full builds (fallbacks; 0 expected).
@@ -31,12 +38,17 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
 #include "control/build/incremental_builder.h"
 #include "control/build/zone_builder.h"
 #include "control/xfr/changeset.h"
+#include "control/zonefile/rdata_to_text.h"
+#include "dataplane/dns/name.h"
+#include "dataplane/dns/nsec3_hash.h"
 #include "dataplane/dns/wire.h"
 
 namespace popdns::bench {
@@ -197,6 +209,120 @@ std::vector<ZoneRecord> Generate(const Shape& s, uint32_t serial) {
   return r;
 }
 
+
+// What a signer adds for denial of existence (RFC 4034 4, RFC 5155 3):
+// NSEC or NSEC3 records (SHA-1, no salt, no extra iterations as RFC 9276
+// asks) over every authoritative owner, plus one RRSIG (on the SOA) so
+// that the zone counts as signed. Type bitmaps in window 0 (every type
+// here is below 256).
+enum class Denial { kNone, kNsec, kNsec3 };
+
+std::string TypeBitmap(std::vector<uint16_t> types) {
+  std::sort(types.begin(), types.end());
+  std::string bits(types.back() / 8 + 1, '\0');
+  for (uint16_t t : types) bits[t / 8] |= static_cast<char>(0x80 >> (t % 8));
+  return std::string{0, static_cast<char>(bits.size())} + bits;
+}
+
+// A hash as an owner's first label: base32hex, lowercase as names are kept.
+std::string HashLabel(const dns::Nsec3Digest& h) {
+  std::string text = control::Base32Hex(
+      std::string_view(reinterpret_cast<const char*>(h.data()), h.size()));
+  return std::string(1, static_cast<char>(text.size())) +
+         absl::AsciiStrToLower(text);
+}
+
+std::string Nsec3Rdata(const dns::Nsec3Digest& next,
+                       const std::vector<uint16_t>& types) {
+  std::string r = {1, 0, 0, 0, 0, static_cast<char>(next.size())};
+  r.append(reinterpret_cast<const char*>(next.data()), next.size());
+  if (!types.empty()) r += TypeBitmap(types);
+  return r;
+}
+
+dns::Nsec3Digest HashOf(std::string_view wire) {
+  const zone::Zone::Nsec3Chain unsalted;  // iterations 0, no salt
+  return dns::Nsec3Hash(unsalted, wire);
+}
+
+// One owner's denial record, its chain successor not known yet: NSEC3
+// owners need only their own hash, and the change benchmark links a new
+// name to itself (the builder does not walk the chain).
+void AddDenial(std::vector<ZoneRecord>* r, Denial d) {
+  if (d == Denial::kNone) return;
+  std::string apex = Wire("@");
+  // Types per owner, and which owners are delegations (their glue is not
+  // authoritative: no NSEC there).
+  absl::flat_hash_map<std::string, std::vector<uint16_t>> types;
+  absl::flat_hash_set<std::string> cuts;
+  for (const ZoneRecord& rr : *r) {
+    types[rr.owner].push_back(rr.type);
+    if (rr.type == dns::rrtype::kNs && rr.owner != apex) cuts.insert(rr.owner);
+  }
+  std::vector<std::pair<std::string, std::string>> owners;  // key, wire
+  uint8_t key[dns::kMaxNameSize + 1];
+  for (auto& [owner, t] : types) {
+    const std::string parent = owner.substr(1 + static_cast<uint8_t>(owner[0]));
+    if (cuts.contains(parent)) continue;  // glue
+    const size_t len = dns::CanonicalKey(owner, key);
+    owners.emplace_back(std::string(reinterpret_cast<char*>(key), len), owner);
+  }
+  if (d == Denial::kNsec) {
+    std::sort(owners.begin(), owners.end());
+    for (size_t i = 0; i < owners.size(); ++i) {
+      const std::string& owner = owners[i].second;
+      std::vector<uint16_t> t = types[owner];
+      t.push_back(dns::rrtype::kRrsig);
+      t.push_back(dns::rrtype::kNsec);
+      std::string rdata = owners[(i + 1) % owners.size()].second;
+      rdata += TypeBitmap(t);
+      r->push_back(Record("", dns::rrtype::kNsec, std::move(rdata), 300));
+      r->back().owner = owner;
+    }
+  } else {
+    std::vector<std::pair<dns::Nsec3Digest, std::string>> hashed;
+    for (auto& [k, owner] : owners) hashed.emplace_back(HashOf(owner), owner);
+    std::sort(hashed.begin(), hashed.end());
+    for (size_t i = 0; i < hashed.size(); ++i) {
+      std::vector<uint16_t> t = types[hashed[i].second];
+      t.push_back(dns::rrtype::kRrsig);
+      ZoneRecord n3 = Record("", dns::rrtype::kNsec3,
+                             Nsec3Rdata(hashed[(i + 1) % hashed.size()].first, t),
+                             300);
+      n3.owner = HashLabel(hashed[i].first) + apex;
+      r->push_back(std::move(n3));
+    }
+    r->push_back(Record("@", dns::rrtype::kNsec3Param,
+                        std::string{1, 0, 0, 0, 0}));
+  }
+  // RRSIG SOA: algorithm 13, labels 2, signer the apex, a dummy signature.
+  std::string sig = {0, static_cast<char>(dns::rrtype::kSoa), 13, 2};
+  for (uint32_t v : {3600u, 2000000000u, 1700000000u}) {
+    char b[4];
+    dns::Store32(reinterpret_cast<uint8_t*>(b), v);
+    sig.append(b, 4);
+  }
+  sig += std::string{0x30, 0x39} + apex + std::string(64, 'Z');
+  r->push_back(Record("@", dns::rrtype::kRrsig, std::move(sig)));
+}
+
+// The denial record a signer adds with a new name (see AddDenial).
+ZoneRecord DenialOf(const ZoneRecord& added, Denial d) {
+  const std::vector<uint16_t> t = {added.type, dns::rrtype::kRrsig};
+  if (d == Denial::kNsec) {
+    std::vector<uint16_t> with_nsec = t;
+    with_nsec.push_back(dns::rrtype::kNsec);
+    ZoneRecord n = Record("", dns::rrtype::kNsec,
+                          added.owner + TypeBitmap(with_nsec), 300);
+    n.owner = added.owner;
+    return n;
+  }
+  const dns::Nsec3Digest h = HashOf(added.owner);
+  ZoneRecord n3 = Record("", dns::rrtype::kNsec3, Nsec3Rdata(h, t), 300);
+  n3.owner = HashLabel(h) + Wire("@");
+  return n3;
+}
+
 // The zone's current version and what the generator knows of its records.
 struct Current {
   Shape shape;
@@ -206,28 +332,37 @@ struct Current {
   std::vector<int64_t> alias_to;  // host index, or -1 - alias index
   int64_t new_hosts = 0;
   std::mt19937_64 rng{7};
+  Denial denial = Denial::kNone;
 };
 
-Current& State() {
-  static Current* c = [] {
-    auto* c = new Current;
-    c->shape = ShapeOf(kNames);
-    control::BuildOptions options;
-    options.updatable = true;
-    auto z = control::BuildZone(Wire("@"), Generate(c->shape, c->serial),
-                                options);
-    if (!z.ok()) std::abort();
-    c->zone = *z;
-    malloc_trim(0);
-    c->host_a.resize(c->shape.hosts);
-    for (int64_t i = 0; i < c->shape.hosts; ++i) c->host_a[i] = Mix(i, 3);
-    c->alias_to.resize(c->shape.aliases);
-    for (int64_t j = 0; j < c->shape.aliases; ++j) {
-      c->alias_to[j] = j % 3 == 0 && j > 0 ? -1 - (Mix(j, 12) % j)
-                                           : Mix(j, 10) % c->shape.hosts;
-    }
-    return c;
-  }();
+Current* NewState(Denial denial) {
+  auto* c = new Current;
+  c->denial = denial;
+  c->shape = ShapeOf(kNames);
+  control::BuildOptions options;
+  options.updatable = true;
+  std::vector<ZoneRecord> records = Generate(c->shape, c->serial);
+  AddDenial(&records, denial);
+  auto z = control::BuildZone(Wire("@"), std::move(records), options);
+  if (!z.ok()) std::abort();
+  c->zone = *z;
+  malloc_trim(0);
+  c->host_a.resize(c->shape.hosts);
+  for (int64_t i = 0; i < c->shape.hosts; ++i) c->host_a[i] = Mix(i, 3);
+  c->alias_to.resize(c->shape.aliases);
+  for (int64_t j = 0; j < c->shape.aliases; ++j) {
+    c->alias_to[j] = j % 3 == 0 && j > 0 ? -1 - (Mix(j, 12) % j)
+                                         : Mix(j, 10) % c->shape.hosts;
+  }
+  return c;
+}
+
+// One lineage per kind of zone, built on first use and kept (the
+// benchmarks run one after the other).
+Current& State(Denial denial = Denial::kNone) {
+  static Current* states[3] = {};
+  Current*& c = states[static_cast<int>(denial)];
+  if (c == nullptr) c = NewState(denial);
   return *c;
 }
 
@@ -259,6 +394,9 @@ xfr::Changeset MakeChange(Current& c, int64_t n) {
     } else if (op < 6) {  // a new host
       cs.added.push_back(Record(absl::StrCat("new-", B36(c.new_hosts++)),
                                 dns::rrtype::kA, A(c.rng())));
+      if (c.denial != Denial::kNone) {
+        cs.added.push_back(DenialOf(cs.added.back(), c.denial));
+      }
       count += 1;
     } else if (op < 7 && c.host_a[i] != 0 && Mix(i, 3) % 10 != 0) {
       // A host goes (its only A; an AAAA, TXT or MX may keep it).
@@ -336,9 +474,7 @@ double FreeShare(const zone::ZoneHeaps& h) {
                    share(h.relocs), share(h.cuts), share(h.blobs)});
 }
 
-void BM_Incremental(benchmark::State& state) {
-  Current& c = State();
-  const int64_t n = state.range(0);
+void RunIncremental(benchmark::State& state, Current& c, int64_t n) {
   double bytes = 0, nodes = 0, answers = 0, shards = 0, full = 0,
          compactions = 0;
   for (auto _ : state) {
@@ -376,11 +512,26 @@ void BM_Incremental(benchmark::State& state) {
   state.counters["compactions"] = compactions;
   state.counters["garbage_pct"] = control::GarbageRatio(*c.zone) * 100;
 }
+
+void BM_Incremental(benchmark::State& state) {
+  RunIncremental(state, State(), state.range(0));
+}
 BENCHMARK(BM_Incremental)
     ->ArgName("records")
     ->Arg(1)
     ->Arg(100)
     ->Arg(10000)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+void BM_IncrementalSigned(benchmark::State& state) {
+  RunIncremental(state,
+                 State(state.range(0) != 0 ? Denial::kNsec3 : Denial::kNsec),
+                 state.range(1));
+}
+BENCHMARK(BM_IncrementalSigned)
+    ->ArgNames({"nsec3", "records"})
+    ->ArgsProduct({{0, 1}, {1, 100}})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

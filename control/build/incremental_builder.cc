@@ -888,86 +888,99 @@ absl::StatusOr<std::shared_ptr<Zone>> Incremental::Build() {
   // Answers ending with the SOA get this version's when written.
   z->SetSoaStamp();
 
-  // Whether base node `node` stays as it is in the new version (not
-  // removed, not rewritten: rewritten ones are added from writes_). The
-  // DNSSEC indexes below carry such entries over.
-  absl::flat_hash_map<uint32_t, const Owner*> by_base;
-  bool by_base_built = false;  // only signed zones need it
-  auto kept = [&](uint32_t node) {
-    if (!by_base_built) {
-      for (auto& [name, o] : owners_) {
-        if (o.base) by_base.emplace(o.base_index, &o);
-      }
-      by_base_built = true;
-    }
-    auto it = by_base.find(node);
-    return it == by_base.end() || (it->second->exists && !it->second->rewrite);
-  };
-
-  // DNSSEC: the NSEC chain, O(NSEC owners) (see the header).
-  if (!base_.nsec_chain.empty() ||
-      std::any_of(writes_.begin(), writes_.end(), [&](const Owner* o) {
-        return z->FindRRset(z->nodes[o->new_index], rrtype::kNsec);
-      })) {
-    auto& chain = z->nsec_chain;
-    chain.reserve(base_.nsec_chain.size() + 16);
-    for (const auto& [key, node] : base_.nsec_chain) {
-      if (kept(node)) chain.emplace_back(key, node);
-    }
+  // DNSSEC: the NSEC chain and the NSEC3 owners' hashes, edited in
+  // O(change): the base's chunks are shared (sorted_chunks.h). A name
+  // that went, or got a new node entry, leaves them; a name written with
+  // an NSEC (NSEC3) record enters them with its new node.
+  std::vector<zone::SortedChunks<std::string>::Entry> nsec_edits;
+  std::vector<zone::SortedChunks<Zone::Nsec3Chain::Digest>::Entry> nsec3_edits;
+  {
+    constexpr uint32_t kRemove = zone::SortedChunks<std::string>::kRemove;
     uint8_t key[dns::kMaxNameSize + 1];
-    for (const Owner* o : writes_) {
-      if (!z->FindRRset(z->nodes[o->new_index], rrtype::kNsec)) continue;
-      const size_t len = dns::CanonicalKey(o->name, key);
-      chain.emplace_back(std::string(reinterpret_cast<const char*>(key), len),
-                         o->new_index);
-    }
-    std::sort(chain.begin(), chain.end());
-  }
-
-  // DNSSEC: the NSEC3 chain's hashes, the same way.
-  if (!base_.nsec3.owners.empty() ||
-      std::any_of(writes_.begin(), writes_.end(), [&](const Owner* o) {
-        return z->FindRRset(z->nodes[o->new_index], rrtype::kNsec3);
-      })) {
-    auto& owners = z->nsec3.owners;
-    owners.reserve(base_.nsec3.owners.size() + 16);
-    for (const auto& [hash, node] : base_.nsec3.owners) {
-      if (kept(node)) owners.emplace_back(hash, node);
-    }
-    for (const Owner* o : writes_) {
+    auto canonical = [&](std::string_view name) {
+      const size_t len = dns::CanonicalKey(name, key);
+      return std::string(reinterpret_cast<const char*>(key), len);
+    };
+    for (auto& [name, o] : owners_) {
+      if (!o.base || (o.exists && !o.rewrite)) continue;
+      if (base_.FindRRset(*o.base, rrtype::kNsec)) {
+        nsec_edits.push_back({canonical(o.name), kRemove});
+      }
       dns::Nsec3Digest hash;
-      if (z->FindRRset(z->nodes[o->new_index], rrtype::kNsec3) &&
+      if (base_.FindRRset(*o.base, rrtype::kNsec3) &&
+          dns::Nsec3OwnerHash(o.name, z->apex.size(), &hash)) {
+        nsec3_edits.push_back({hash, kRemove});
+      }
+    }
+    for (const Owner* o : writes_) {
+      const Node& n = z->nodes[o->new_index];
+      if (z->FindRRset(n, rrtype::kNsec)) {
+        nsec_edits.push_back({canonical(o->name), o->new_index});
+      }
+      dns::Nsec3Digest hash;
+      if (z->FindRRset(n, rrtype::kNsec3) &&
           dns::Nsec3OwnerHash(o->name, z->apex.size(), &hash)) {
-        owners.emplace_back(hash, o->new_index);
+        nsec3_edits.push_back({hash, o->new_index});
       }
     }
-    std::sort(owners.begin(), owners.end());
-    // As a full build: NSEC3PARAM gives the parameters, or there is no
-    // NSEC3 chain to prove with.
-    const zone::RRset* param =
-        z->FindRRset(z->nodes[z->apex_node], rrtype::kNsec3Param);
-    if (param != nullptr) {
-      dns::ReadNsec3Parameters(z->Bytes(param->rdata_offset), &z->nsec3);
-    } else {
-      owners.clear();
-    }
-    if (z->nsec3.iterations != base_.nsec3.iterations ||
-        z->nsec3.salt != base_.nsec3.salt) {
-      fallback_ = "the NSEC3 parameters change";  // every hash changes
-      return std::shared_ptr<Zone>();
-    }
-    // The names' hashes: the base's for names kept as they were, new ones
-    // for names written.
-    if (!owners.empty()) {
-      auto& hashes = z->nsec3.node_hash;
-      hashes.reserve(base_.nsec3.node_hash.size() + writes_.size());
-      for (const auto& [node, hash] : base_.nsec3.node_hash) {
-        if (kept(node)) hashes.emplace(node, hash);
+  }
+  // Sorted by key, each key once: an entry written wins over its removal.
+  auto sort_edits = [](auto& edits) {
+    std::stable_sort(edits.begin(), edits.end(),
+                     [](const auto& a, const auto& b) { return a.key < b.key; });
+    size_t out = 0;
+    for (size_t i = 0; i < edits.size(); ++i) {
+      if (out > 0 && edits[out - 1].key == edits[i].key) {
+        if (edits[i].node != zone::SortedChunks<std::string>::kRemove) {
+          edits[out - 1] = std::move(edits[i]);
+        }
+        continue;
       }
-      for (const Owner* o : writes_) {
-        if (z->FindRRset(z->nodes[o->new_index], rrtype::kNsec3)) continue;
-        hashes.emplace(o->new_index, dns::Nsec3Hash(z->nsec3, o->name));
+      if (out != i) edits[out] = std::move(edits[i]);
+      ++out;
+    }
+    edits.resize(out);
+  };
+  sort_edits(nsec_edits);
+  z->nsec_chain = base_.nsec_chain.WithEdits(nsec_edits);
+
+  // As a full build: NSEC3PARAM gives the parameters, or there is no
+  // NSEC3 chain to prove with.
+  const zone::RRset* param =
+      z->FindRRset(z->nodes[z->apex_node], rrtype::kNsec3Param);
+  if (param != nullptr) {
+    dns::ReadNsec3Parameters(z->Bytes(param->rdata_offset), &z->nsec3);
+  }
+  if (z->nsec3.iterations != base_.nsec3.iterations ||
+      z->nsec3.salt != base_.nsec3.salt) {
+    fallback_ = "the NSEC3 parameters change";  // every hash changes
+    return std::shared_ptr<Zone>();
+  }
+  if (param != nullptr) {
+    sort_edits(nsec3_edits);
+    z->nsec3.owners = base_.nsec3.owners.WithEdits(nsec3_edits);
+  }
+  if (base_.nsec3.owners.empty() != z->nsec3.owners.empty()) {
+    // The names' hashes exist for whole lineages that have a chain.
+    fallback_ = "an NSEC3 chain starts or ends";
+    return std::shared_ptr<Zone>();
+  }
+  if (!z->nsec3.owners.empty()) {
+    // The names' hashes: the base's stay by node; the new node entries
+    // (and those of abandoned builds, unknown) append theirs.
+    zone::GrowOnlyArray<zone::Nsec3NodeHash>& hashes = h.nsec3_hashes;
+    const size_t from = hashes.size();
+    if (hashes.Append(h.nodes.size() - from, /*may_move=*/false) == nullptr) {
+      return full("NSEC3 hashes");
+    }
+    zone::Nsec3NodeHash* out = hashes.mutable_data();
+    for (const Owner* o : writes_) {
+      if (o->new_index < from ||
+          z->FindRRset(z->nodes[o->new_index], rrtype::kNsec3)) {
+        continue;
       }
+      out[o->new_index].hash = dns::Nsec3Hash(z->nsec3, o->name);
+      out[o->new_index].known = 1;
     }
   }
 

@@ -26,9 +26,12 @@
 //    serial and timers are (Blob::soa_ttl_back), and whoever writes the
 //    answer stamps the version's values there (Zone::StampSoa, 24 bytes):
 //    a new serial rebuilds none of them, and copies nothing per version.
-//  - DNSSEC: the NSEC chain of a signed zone is rebuilt, O(names with
-//    NSEC), each version (a sorted vector; a persistent ordered map would
-//    make it O(change)). Signatures are records like any other.
+//  - DNSSEC: the NSEC and NSEC3 chains are persistent sorted chunks
+//    (sorted_chunks.h): a version copies only the chunks its changed
+//    owners fall in, O(change + chunk), and shares the rest. NSEC3 hashes
+//    of nodes are appended with the nodes. New NSEC3 parameters, or a
+//    chain that starts or ends, make a full build. Signatures are records
+//    like any other.
 //  - Replaced entries stay in the arrays as garbage until a full build
 //    (RebuildZone) makes new ones: GarbageRatio says when. A full build is
 //    also what happens, reported in IncrementalStats, when an array has no

@@ -50,7 +50,6 @@ class Builder {
   // Signed zones: whether signatures exist, and the NSEC chain in
   // canonical order for denial proofs.
   void IndexDnssec();
-  void IndexNsec3(uint32_t node);
   absl::Status CompileBlobs();
   // Room for later versions in the arrays that may still move.
   void ReserveHeadroom();
@@ -313,6 +312,8 @@ void Builder::ReserveHeadroom() {
   h.cuts.ReserveHeadroom(f, m);
   h.relocs.ReserveHeadroom(f, m);
   h.typed_blobs.ReserveHeadroom(f, m);
+  // One hash per node: the same room as the nodes.
+  if (h.nsec3_hashes.size() != 0) h.nsec3_hashes.Reserve(h.nodes.capacity());
   zone_->SetViews();
 }
 
@@ -377,41 +378,43 @@ absl::Status Builder::Run() {
 void Builder::IndexDnssec() {
   Zone& z = *zone_;
   uint8_t key[dns::kMaxNameSize + 1];
+  std::vector<zone::SortedChunks<std::string>::Entry> nsec;
+  std::vector<zone::SortedChunks<Zone::Nsec3Chain::Digest>::Entry> nsec3;
   for (uint32_t i = 0; i < z.nodes.size(); ++i) {
     const zone::Node& n = z.nodes[i];
     if (z.FindRRset(n, rrtype::kRrsig)) z.is_signed = true;
     if (z.FindRRset(n, rrtype::kNsec)) {
       const size_t len = dns::CanonicalKey(n.name, key);
-      z.nsec_chain.emplace_back(
-          std::string(reinterpret_cast<const char*>(key), len), i);
+      nsec.push_back({std::string(reinterpret_cast<const char*>(key), len), i});
     }
-    if (z.FindRRset(n, rrtype::kNsec3)) IndexNsec3(i);
+    dns::Nsec3Digest hash;
+    if (z.FindRRset(n, rrtype::kNsec3) &&
+        dns::Nsec3OwnerHash(n.name, z.apex.size(), &hash)) {
+      nsec3.push_back({hash, i});
+    }
   }
-  std::sort(z.nsec_chain.begin(), z.nsec_chain.end());
-  std::sort(z.nsec3.owners.begin(), z.nsec3.owners.end());
+  auto by_key = [](const auto& a, const auto& b) { return a.key < b.key; };
+  std::sort(nsec.begin(), nsec.end(), by_key);
+  z.nsec_chain = zone::SortedChunks<std::string>::FromSorted(std::move(nsec));
   // NSEC3PARAM says that NSEC3 proves denials and with which parameters
   // (RFC 5155 4); without it NSEC3 records are data, as for Knot.
   const zone::RRset* param = z.FindRRset(z.nodes[z.apex_node],
                                          rrtype::kNsec3Param);
-  if (param != nullptr) {
-    dns::ReadNsec3Parameters(z.Bytes(param->rdata_offset), &z.nsec3);
-  } else {
-    z.nsec3.owners.clear();
-  }
-  if (z.nsec3.owners.empty()) return;
-  z.nsec3.node_hash.reserve(z.nodes.size());
+  if (param == nullptr) return;
+  dns::ReadNsec3Parameters(z.Bytes(param->rdata_offset), &z.nsec3);
+  if (nsec3.empty()) return;
+  std::sort(nsec3.begin(), nsec3.end(), by_key);
+  z.nsec3.owners =
+      zone::SortedChunks<Zone::Nsec3Chain::Digest>::FromSorted(std::move(nsec3));
+  zone::Nsec3NodeHash* hashes =
+      z.heaps->nsec3_hashes.Append(z.nodes.size(), /*may_move=*/true);
   for (uint32_t i = 0; i < z.nodes.size(); ++i) {
     const zone::Node& n = z.nodes[i];
     if (z.FindRRset(n, rrtype::kNsec3)) continue;
-    z.nsec3.node_hash.emplace(i, dns::Nsec3Hash(z.nsec3, n.name));
+    hashes[i].hash = dns::Nsec3Hash(z.nsec3, n.name);
+    hashes[i].known = 1;
   }
-}
-
-void Builder::IndexNsec3(uint32_t node) {
-  Zone& z = *zone_;
-  dns::Nsec3Digest hash;
-  if (!dns::Nsec3OwnerHash(z.nodes[node].name, z.apex.size(), &hash)) return;
-  z.nsec3.owners.emplace_back(hash, node);
+  z.SetViews();
 }
 
 }  // namespace

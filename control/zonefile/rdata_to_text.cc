@@ -82,24 +82,6 @@ std::string Base64(std::string_view bytes) {
   return absl::Base64Escape(absl::string_view(bytes.data(), bytes.size()));
 }
 
-// RFC 4648 7 ("Extended Hex"), no padding, uppercase as PowerDNS and BIND
-// print NSEC3 hashes.
-std::string Base32Hex(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUV";
-  std::string out;
-  uint32_t buffer = 0;
-  int bits = 0;
-  for (unsigned char c : bytes) {
-    buffer = buffer << 8 | c;
-    bits += 8;
-    while (bits >= 5) {
-      out.push_back(kDigits[(buffer >> (bits - 5)) & 31]);
-      bits -= 5;
-    }
-  }
-  if (bits > 0) out.push_back(kDigits[(buffer << (5 - bits)) & 31]);
-  return out;
-}
 
 std::string Address(int family, std::string_view bytes) {
   if (bytes.size() != (family == AF_INET ? 4u : 16u)) return {};  // r failed
@@ -387,6 +369,23 @@ std::optional<std::string> Print(uint16_t type, Reader& r) {
 }
 
 }  // namespace
+
+std::string Base32Hex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUV";
+  std::string out;
+  uint32_t buffer = 0;
+  int bits = 0;
+  for (unsigned char c : bytes) {
+    buffer = buffer << 8 | c;
+    bits += 8;
+    while (bits >= 5) {
+      out.push_back(kDigits[(buffer >> (bits - 5)) & 31]);
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out.push_back(kDigits[(buffer << (5 - bits)) & 31]);
+  return out;
+}
 
 std::string QuoteCharString(std::string_view bytes) {
   std::string out = "\"";

@@ -25,6 +25,10 @@ std::string RdataToText(uint16_t type, std::string_view rdata);
 // (RFC 1035 5.1; PowerDNS's txtEscape).
 std::string QuoteCharString(std::string_view bytes);
 
+// RFC 4648 7 ("Extended Hex"), no padding, uppercase as PowerDNS and BIND
+// print NSEC3 hashes (RFC 5155 3.3).
+std::string Base32Hex(std::string_view bytes);
+
 }  // namespace popdns::control
 
 #endif  // POPDNS_CONTROL_ZONEFILE_RDATA_TO_TEXT_H_

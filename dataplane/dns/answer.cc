@@ -124,15 +124,9 @@ const Node* NsecCovering(const Zone& z, std::string_view name) {
   uint8_t key[kMaxNameSize + 1];
   const size_t len = CanonicalKey(name, key);
   const std::string_view k(reinterpret_cast<const char*>(key), len);
-  auto it = std::upper_bound(
-      z.nsec_chain.begin(), z.nsec_chain.end(), k,
-      [](std::string_view v, const std::pair<std::string, uint32_t>& e) {
-        return v < std::string_view(e.first);
-      });
   // Before the first owner (the apex) cannot happen for names in the zone;
   // the last NSEC covers everything after it (the chain wraps).
-  if (it == z.nsec_chain.begin()) it = z.nsec_chain.end();
-  return &z.nodes[std::prev(it)->second];
+  return &z.nodes[z.nsec_chain.Covering(k, /*strict=*/false).node];
 }
 
 // Denial of existence with NSEC (RFC 4035 3.1.3): the NSEC RRsets (and
@@ -167,20 +161,17 @@ class Nsec3Proof {
   const Node* Matching(std::string_view name) const {
     const Node* n = z_.Find(name);
     if (n == nullptr) return nullptr;
-    const auto known = z_.nsec3.node_hash.find(NodeIndex(z_, n));
-    if (known == z_.nsec3.node_hash.end()) return nullptr;
-    const Nsec3Digest& h = known->second;
-    const auto it = FirstNotBefore(h);
-    return it != z_.nsec3.owners.end() && it->first == h
-               ? &z_.nodes[it->second]
-               : nullptr;
+    const Nsec3Digest* h = z_.nsec3.HashOf(NodeIndex(z_, n));
+    if (h == nullptr) return nullptr;
+    const auto* owner = z_.nsec3.owners.Find(*h);
+    return owner != nullptr ? &z_.nodes[owner->node] : nullptr;
   }
   // The NSEC3 whose owner hash comes last before `name`'s hash (the chain
   // wraps): the one that covers it.
   const Node* Covering(std::string_view name) const {
-    auto it = FirstNotBefore(Nsec3Hash(z_.nsec3, name));
-    if (it == z_.nsec3.owners.begin()) it = z_.nsec3.owners.end();
-    return &z_.nodes[std::prev(it)->second];
+    return &z_.nodes[z_.nsec3.owners
+                         .Covering(Nsec3Hash(z_.nsec3, name), /*strict=*/true)
+                         .node];
   }
 
   bool Put(const Node* n) {
@@ -212,14 +203,6 @@ class Nsec3Proof {
   }
 
  private:
-  // The first NSEC3 owner whose hash is not before `h`.
-  using Owners = decltype(zone::Zone::Nsec3Chain::owners);
-  Owners::const_iterator FirstNotBefore(const Nsec3Digest& h) const {
-    return std::lower_bound(
-        z_.nsec3.owners.begin(), z_.nsec3.owners.end(), h,
-        [](const auto& e, const Nsec3Digest& v) { return e.first < v; });
-  }
-
   static constexpr size_t kMax = 4;
   const Zone& z_;
   MessageWriter& w_;

@@ -24,6 +24,7 @@
 #include "dataplane/zone/grow_only_array.h"
 #include "dataplane/zone/huge_page_allocator.h"
 #include "dataplane/zone/name_index.h"
+#include "dataplane/zone/sorted_chunks.h"
 #include "dataplane/zone/variant.h"
 
 namespace popdns::zone {
@@ -133,6 +134,16 @@ class LookupLog {
   ~LookupLog() = default;
 };
 
+// NSEC3 (RFC 5155) of a pre-signed zone: the hash of one node's name,
+// computed when the node is built, so that a query hashes only a name
+// that does not exist. `known` is 0 for the NSEC3 owners' own nodes (and
+// entries of builds that were abandoned).
+struct Nsec3NodeHash {
+  static constexpr size_t kHashSize = 20;  // SHA-1, the only algorithm
+  std::array<uint8_t, kHashSize> hash;
+  uint32_t known;
+};
+
 // The arrays of one lineage (grow_only_array.h): every version built from
 // one full build appends to and reads from the same ones.
 struct ZoneHeaps {
@@ -145,6 +156,7 @@ struct ZoneHeaps {
   GrowOnlyArray<uint16_t> relocs;
   GrowOnlyArray<TypedBlob> typed_blobs;
   GrowOnlyArray<uint64_t> slots;  // NameIndex shards; never moves
+  GrowOnlyArray<Nsec3NodeHash> nsec3_hashes;  // by node; NSEC3 zones only
 
   // Bytes appended that the newest version no longer reads (replaced
   // nodes, RRsets, answers, index shards), counted by the incremental
@@ -161,7 +173,7 @@ struct ZoneHeaps {
   size_t bytes() const {
     return names.bytes() + arena.bytes() + nodes.bytes() + rrsets.bytes() +
            blobs.bytes() + cuts.bytes() + relocs.bytes() +
-           typed_blobs.bytes() + slots.bytes();
+           typed_blobs.bytes() + slots.bytes() + nsec3_hashes.bytes();
   }
 };
 
@@ -182,20 +194,27 @@ struct Zone {
   // DNSSEC: the zone carries signatures (a pre-signed zone), and its NSEC
   // owners in canonical order (RFC 4034 6.1) as CanonicalKey() strings,
   // for denial-of-existence proofs. Empty for unsigned and NSEC3 zones.
+  // Versions share its chunks (sorted_chunks.h).
   bool is_signed = false;
-  std::vector<std::pair<std::string, uint32_t>> nsec_chain;
+  SortedChunks<std::string> nsec_chain;
   // NSEC3 (RFC 5155) of a pre-signed zone: the parameters of its chain
-  // (from the NSEC3PARAM at the apex, else its first NSEC3) and the NSEC3
-  // owners' hashes in order with their nodes. Empty for other zones.
+  // (from the NSEC3PARAM at the apex), the NSEC3 owners' hashes in order
+  // with their nodes, and the hash of every other node's name (a view of
+  // ZoneHeaps::nsec3_hashes). Empty for other zones.
   struct Nsec3Chain {
-    static constexpr size_t kHashSize = 20;  // SHA-1, the only algorithm
+    static constexpr size_t kHashSize = Nsec3NodeHash::kHashSize;
+    using Digest = std::array<uint8_t, kHashSize>;
     uint16_t iterations = 0;
     std::string salt;
-    std::vector<std::pair<std::array<uint8_t, kHashSize>, uint32_t>> owners;
-    // The hash of every name of the zone (by node; not the NSEC3 owners'
-    // nodes): computed when the zone is built, so that a query hashes
-    // only a name that does not exist.
-    absl::flat_hash_map<uint32_t, std::array<uint8_t, kHashSize>> node_hash;
+    SortedChunks<Digest> owners;
+    ArrayView<Nsec3NodeHash> node_hashes;
+    // The hash of node `node`'s name, or nullptr (an NSEC3 owner's node).
+    const Digest* HashOf(uint32_t node) const {
+      if (node >= node_hashes.size() || !node_hashes[node].known) {
+        return nullptr;
+      }
+      return &node_hashes[node].hash;
+    }
   } nsec3;
   // App-aware answers (variant.h), compiled: the answers of the nodes
   // flagged kHasVariants, variants_of[node] = {first, count} in
@@ -253,6 +272,7 @@ struct Zone {
     relocs = heaps->relocs.View();
     arena = heaps->arena.View();
     names = heaps->names.View();
+    nsec3.node_hashes = heaps->nsec3_hashes.View();
   }
   // Control thread: negative_ttl and soa_stamp from the SOA RRset
   // (soa_rrset), whose RDATA ends with serial and timers (RFC 1035 3.3.13).

@@ -25,9 +25,11 @@
 #include "control/build/zone_builder.h"
 #include "control/build/zone_records.h"
 #include "control/zonefile/name_text.h"
+#include "control/zonefile/rdata_to_text.h"
 #include "control/zonefile/zone_file.h"
 #include "control/zonefile/zone_validate.h"
 #include "dataplane/dns/answer.h"
+#include "dataplane/dns/nsec3_hash.h"
 #include "gtest/gtest.h"
 #include "tests/testutil/dns_message.h"
 #include "tests/testutil/sanitizer.h"
@@ -702,6 +704,97 @@ TEST(IncrementalBuildTest, SignedZone) {
     if (::testing::Test::HasFailure()) return;
   }
   EXPECT_GT(incremental, 20);
+}
+
+// An NSEC3 zone (RFC 5155; SHA-1, no salt, no extra iterations): NSEC3
+// owners come and go with the names they hash, the chain of hashes and
+// the names' hashes follow, and DO=1 denials (closest encloser proofs,
+// RFC 5155 7.2.1) agree with a full build. A change of the parameters
+// rebuilds in full (every hash changes).
+TEST(IncrementalBuildTest, Nsec3Zone) {
+  const std::string apex = "n3.example.";
+  const std::string sig =
+      "13 2 3600 20250101000000 20241201000000 12345 n3.example. "
+      "0fJCZyaJ64OSfrNTFkcOzLAubOUSRPAEohbNQhWb2zgRQ9wfdAJW/o1q7epEnyELhrU98"
+      "Bz4KUMMLjPuT6BOhw==";
+  const zone::Zone::Nsec3Chain unsalted;
+  // The NSEC3 record of `relative` (its next hash: its own; the builder
+  // does not walk the chain, and both builds see the same records).
+  auto nsec3_of = [&](const std::string& relative, const std::string& types) {
+    auto wire = NameFromText(relative == "@" ? apex : relative + "." + apex, "");
+    EXPECT_TRUE(wire.ok());
+    const dns::Nsec3Digest h = dns::Nsec3Hash(unsalted, NameToLower(*wire));
+    const std::string label = Base32Hex(std::string_view(
+        reinterpret_cast<const char*>(h.data()), h.size()));
+    return std::pair(label, absl::StrCat(label, " 300 NSEC3 1 0 0 - ", label,
+                                         " ", types, "\n"));
+  };
+  std::string text =
+      "@ 3600 SOA ns1 hostmaster 2024010101 7200 3600 1209600 300\n"
+      "@ NS ns1\n@ NSEC3PARAM 1 0 0 -\n@ RRSIG SOA " + sig + "\n"
+      "ns1 A 192.0.2.1\nwww A 192.0.2.2\na.b A 192.0.2.3\n"
+      "n0 A 192.0.2.10\nn1 A 192.0.2.11\n";
+  for (const auto& [name, types] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"@", "NS SOA RRSIG NSEC3PARAM"}, {"ns1", "A"}, {"www", "A"},
+           {"a.b", "A"}, {"b", ""}, {"n0", "A"}, {"n1", "A"}}) {
+    text += nsec3_of(name, types).second;
+  }
+  BuildOptions options;
+  options.updatable = true;
+  Lineage l = Start(apex, text, options);
+  ASSERT_TRUE(l.zone);
+  ASSERT_FALSE(l.zone->nsec3.owners.empty());
+  std::mt19937 rng(9);
+  uint32_t serial = 2024010101;
+  int incremental = 0;
+  for (int step = 0; step < 30; ++step) {
+    xfr::Changeset cs;
+    cs.soa_from = *FindSoa(l.records);
+    cs.soa_to = Rr(apex, "@", 3600, "SOA", absl::StrCat(
+        "ns1 hostmaster ", ++serial, " 7200 3600 1209600 300"));
+    const std::string name = absl::StrCat("n", rng() % 6);
+    switch (rng() % 4) {
+      case 0: {  // a name and its NSEC3
+        const auto [label, rr] = nsec3_of(name, "A RRSIG");
+        cs.added.push_back(Rr(apex, name, 3600, "A", "192.0.2.9"));
+        cs.added.push_back(Rr(apex, label, 300, "NSEC3",
+                              absl::StrCat("1 0 0 - ", label, " A RRSIG")));
+        break;
+      }
+      case 1:
+      case 2: {  // remove something (not the SOA, NS or NSEC3PARAM)
+        for (int tries = 0; tries < 20; ++tries) {
+          const ZoneRecord& r = l.records[rng() % l.records.size()];
+          if (r.type == dns::rrtype::kSoa || r.type == dns::rrtype::kNs ||
+              r.type == dns::rrtype::kNsec3Param ||
+              r.type == dns::rrtype::kRrsig) {
+            continue;
+          }
+          cs.removed.push_back(r);
+          break;
+        }
+        break;
+      }
+      default:  // a new name below an existing one (a new ENT maybe)
+        cs.added.push_back(Rr(apex, absl::StrCat("x.", name), 3600, "TXT",
+                              absl::StrCat("\"t", step, "\"")));
+        break;
+    }
+    const IncrementalStats stats = ApplyBothWays(
+        apex, &l, cs, absl::StrCat("NSEC3 step ", step));
+    if (!stats.full_build) ++incremental;
+    if (::testing::Test::HasFailure()) return;
+  }
+  EXPECT_GT(incremental, 20);
+  // New parameters: every hash changes, a full build.
+  xfr::Changeset cs;
+  cs.soa_from = *FindSoa(l.records);
+  cs.soa_to = Rr(apex, "@", 3600, "SOA", absl::StrCat(
+      "ns1 hostmaster ", ++serial, " 7200 3600 1209600 300"));
+  cs.removed.push_back(Rr(apex, "@", 3600, "NSEC3PARAM", "1 0 0 -"));
+  cs.added.push_back(Rr(apex, "@", 3600, "NSEC3PARAM", "1 0 5 aabb"));
+  EXPECT_TRUE(ApplyBothWays(apex, &l, cs, "new NSEC3 parameters").full_build);
 }
 
 TEST(IncrementalBuildTest, FallsBackToAFullBuild) {
