@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <deque>
+#include <ranges>
 #include <string_view>
 #include <utility>
 
@@ -465,18 +466,21 @@ uint16_t Incremental::FlagsOf(Owner& o) {
   uint16_t flags = 0;
   const bool apex = o.name == base_.apex;
   if (apex) flags |= zone::kApex;
-  bool cname = false, dname = false, ns = false;
+  bool cname = false, dname = false, ns = false, nsec3_only = false;
   if (o.materialized) {
     for (const Rec& r : o.recs) {
       cname |= r.type == rrtype::kCname;
       dname |= r.type == rrtype::kDname;
       ns |= r.type == rrtype::kNs;
     }
+    nsec3_only = zone::OnlyNsec3(o.recs | std::views::transform(&Rec::type));
   } else if (o.base) {
     cname = base_.FindRRset(*o.base, rrtype::kCname) != nullptr;
     dname = base_.FindRRset(*o.base, rrtype::kDname) != nullptr;
     ns = base_.FindRRset(*o.base, rrtype::kNs) != nullptr;
+    nsec3_only = o.base->flags & zone::kNsec3Only;
   }
+  if (nsec3_only) flags |= zone::kNsec3Only;
   if (!HasRecords(o)) flags |= zone::kEmptyNonTerminal;
   if (cname) flags |= zone::kHasCname;
   if (dname) flags |= zone::kHasDname;

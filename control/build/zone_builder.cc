@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <malloc.h>
 #include <cstring>
+#include <ranges>
+#include <span>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
@@ -260,6 +262,11 @@ void Builder::ComputeFlags() {
     if (apex) n.flags |= zone::kApex;
     if (n.rrset_count == 0) n.flags |= zone::kEmptyNonTerminal;
     if (z.FindRRset(n, rrtype::kCname)) n.flags |= zone::kHasCname;
+    if (zone::OnlyNsec3(
+            std::span(z.rrsets.data() + n.rrset_begin, n.rrset_count) |
+            std::views::transform(&zone::RRset::type))) {
+      n.flags |= zone::kNsec3Only;
+    }
     if (z.FindRRset(n, rrtype::kDname)) n.flags |= zone::kHasDname;
     if (!apex && z.FindRRset(n, rrtype::kNs)) n.flags |= zone::kDelegation;
     if (!apex) {

@@ -41,6 +41,7 @@ const Node* ClosestEncloser(const Zone& z, const LowerName& name,
     const std::string_view suffix = name.Suffix(i);
     if (const Node* n = i == 0 && name_hash != 0 ? z.Find(suffix, name_hash)
                                                  : z.Find(suffix)) {
+      if (n->flags & zone::kNsec3Only) [[unlikely]] continue;  // RFC 5155 7.2.8
       *exact = i == 0;
       return n;
     }
@@ -442,8 +443,14 @@ GeneralResult AnswerGeneral(const GeneralRequest& req, MessageWriter& w) {
       if (step == 0) r.rrl_name = node->name;
     }
     const std::string_view owner = cur->view();
+    // RFC 4035 2.5 (RFC 2181 10.1.1): NSEC and RRSIG sit beside a CNAME;
+    // asked for by type, they are the answer, not the CNAME's target (as
+    // Knot and BIND answer).
+    const bool beside_cname =
+        (qtype == rrtype::kNsec || qtype == rrtype::kRrsig) &&
+        z.FindRRset(*node, qtype) != nullptr;
     if ((node->flags & zone::kHasCname) && qtype != rrtype::kCname &&
-        qtype != rrtype::kAny) {
+        qtype != rrtype::kAny && !beside_cname) {
       if (cnames == kMaxCnames) return r;
       if (std::find(visited, visited + nvisited, node) != visited + nvisited) {
         return r;  // CNAME loop: stop at the repeated name, as Knot does

@@ -55,7 +55,26 @@ enum NodeFlag : uint16_t {
   kHasCname = 1 << 4,
   kHasDname = 1 << 5,
   kHasVariants = 1 << 6,  // Zone::variants_of has its answers (variant.h)
+  // Holds an NSEC3 and its signatures only: queries answer as if the name
+  // did not exist (RFC 5155 7.2.8), as Knot, which keeps NSEC3 records
+  // apart from the zone's names, does.
+  kNsec3Only = 1 << 7,
 };
+
+// Whether a node's records are an NSEC3 RRset and its RRSIGs (kNsec3Only),
+// from the types of its RRsets in any order.
+template <typename Types>
+bool OnlyNsec3(const Types& types) {
+  bool nsec3 = false;
+  for (const uint16_t t : types) {
+    if (t == dns::rrtype::kNsec3) {
+      nsec3 = true;
+    } else if (t != dns::rrtype::kRrsig) {
+      return false;
+    }
+  }
+  return nsec3;
+}
 
 // A precompiled answer tail: everything after the question, written as if
 // the question name were `template owner` (the node itself, the wildcard

@@ -544,11 +544,12 @@ QUERY_TYPES = ("SOA", "NS", "A", "AAAA", "TXT", "MX", "CNAME", "SRV", "CAA",
 
 
 def zone_queries(records, zone, extra_names=(), limit=None, types=QUERY_TYPES,
-                 nonexistent=("nx-1", "nx-2.www", "a.b.nx-3")):
-    """(label, wire) queries (EDNS 1232, RD=0): every owner name of
-    `records` (canonical strings) and of `extra_names` (names deleted
-    earlier, say) with every type in `types` plus the types it holds, and
-    names that do not exist. With `limit`, every k-th name only."""
+                 nonexistent=("nx-1", "nx-2.www", "a.b.nx-3"), do=False):
+    """(label, wire) queries (EDNS 1232, RD=0; DO with `do`): every owner
+    name of `records` (canonical strings) and of `extra_names` (names
+    deleted earlier, say) with every type in `types` plus the types it
+    holds, and names that do not exist. With `limit`, every k-th name
+    only."""
     zone = zone if zone.endswith(".") else zone + "."
     types_at = {}
     for rr in records:
@@ -563,10 +564,11 @@ def zone_queries(records, zone, extra_names=(), limit=None, types=QUERY_TYPES,
     c = corpus.Corpus()
     for n in names:
         for t in sorted(set(types) | types_at.get(n, set())):
-            c.q("%s/%s" % (n, t), n, t, edns=0, rd=False)
+            c.q("%s/%s" % (n, t), n, t, edns=0, rd=False, do=do)
     for n in nonexistent:
         for t in ("A", "TXT"):
-            c.q("%s/%s" % (fq(n, zone), t), fq(n, zone), t, edns=0, rd=False)
+            c.q("%s/%s" % (fq(n, zone), t), fq(n, zone), t, edns=0, rd=False,
+                do=do)
     return c.items
 
 
@@ -1029,19 +1031,24 @@ class Knot(Server):
         self.conf = os.path.join(self.dir, "knot.conf")
         self.sock = os.path.join(self.dir, "knot.sock")
 
-    def primary(self, zone, text, notify=(), history=True, provide_ixfr=True):
+    def primary(self, zone, text, notify=(), history=True, provide_ixfr=True,
+                signing=None):
         """A primary zone from `text`: transfers and updates need the key;
         NOTIFY (signed) to `notify` ("127.0.0.1:PORT", ...) on every new
         serial. history=True: a journal of changes (DDNS and zone-file
         reloads, computed as differences), so IXFR is served; False: no
-        journal, every IXFR is answered AXFR-style."""
+        journal, every IXFR is answered AXFR-style. signing="nsec" or
+        "nsec3": knotd signs the zone itself (ECDSA P-256 keys it makes;
+        NSEC3 with 1 iteration and a 4-octet salt) and re-signs what every
+        update changes, denial chain included."""
+        assert signing in (None, "nsec", "nsec3")
         self.zone = self.zone or zone
         path = os.path.join(self.dir, zone.rstrip(".") + ".zone")
         with open(path, "w") as f:
             f.write(text)
         self.zones.append(dict(name=zone, role="primary", file=path,
                                notify=list(notify), history=history,
-                               provide_ixfr=provide_ixfr))
+                               provide_ixfr=provide_ixfr, signing=signing))
         return self
 
     def secondary(self, zone, primary, notify=()):
@@ -1102,6 +1109,18 @@ class Knot(Server):
         if remotes:
             lines += ["remote:"] + remotes
         lines += ["acl:"] + acls
+        if any(z.get("signing") for z in self.zones):
+            lines += ["keystore:", "  - id: default", "    backend: pem",
+                      "    config: %s" % os.path.join(storage, "keys"),
+                      "policy:"]
+            for how in ("nsec", "nsec3"):
+                lines += ["  - id: %s" % how,
+                          "    algorithm: ecdsap256sha256",
+                          "    nsec3: %s" % ("on" if how == "nsec3"
+                                             else "off")]
+                if how == "nsec3":
+                    lines += ["    nsec3-iterations: 1",
+                              "    nsec3-salt-length: 4"]
         lines += ["template:", "  - id: default",
                   "    storage: %s" % storage,
                   "    zonefile-sync: -1",
@@ -1119,6 +1138,9 @@ class Knot(Server):
                               "    zonefile-load: whole"]
                 if not z["provide_ixfr"]:
                     lines.append("    provide-ixfr: off")
+                if z.get("signing"):
+                    lines += ["    dnssec-signing: on",
+                              "    dnssec-policy: %s" % z["signing"]]
             else:
                 lines += ["    master: primary%d" % i,
                           "    journal-content: changes",

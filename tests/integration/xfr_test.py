@@ -18,7 +18,8 @@ popdns is configured as issue 11 says:
        storage: DIR, refresh: 2, retry: 1, expire: 30,
        notify: ["127.0.0.1:S"], allow_transfer: ["127.0.0.1/32"]}
 
-Cases (--list prints them): baseline, knot_ixfr, axfr_fallback,
+Cases (--list prints them): baseline, knot_ixfr, knot_signed_nsec,
+knot_signed_nsec3, axfr_fallback,
 ixfr_multi, broken_ixfr, notify_acl, named_primary, pdns_primary,
 knot_secondary, knot_secondary_file, wrong_key, retry_backoff, expire,
 kill_during_axfr (XFR_BIG_RECORDS records, 200000 by default),
@@ -280,11 +281,13 @@ def converge(case, ref, pop, serial, since, what, bound=IXFR_BOUND):
 
 
 def same_answers(case, ref, pop, what, extra_names=(), strict=True,
-                 limit=None, ref_name="knotd"):
+                 limit=None, ref_name="knotd", do=False):
     """popdns answers every name and type of ref's zone (plus extra_names
-    and names that do not exist) as ref does."""
+    and names that do not exist) as ref does (with DO: signatures and
+    denial proofs too)."""
     _, recs = ref.axfr()
-    q = zone_queries(recs, ZONE, extra_names=extra_names, limit=limit)
+    q = zone_queries(recs, ZONE, extra_names=extra_names, limit=limit,
+                     do=do)
     diffs = compare_servers(ref.port, pop.port, q, strict=strict,
                             ref=ref_name, sut="popdns")
     case.check(not diffs, "%s: %d queries answered identically by %s and "
@@ -442,6 +445,64 @@ def case_knot_ixfr(c, key):
     c.check(val is not None and 0 < val <= 30,
             "EDNS EXPIRE (RFC 7314) answered: %s s left of 30" % val,
             r.to_text())
+
+
+def _knot_signed_ixfr(c, key, signing):
+    """knotd signs the zone it serves (`signing`: nsec or nsec3) and
+    re-signs every change: popdns applies each IXFR (new RRSIGs, a denial
+    chain that changes around the changed names) incrementally, not by a
+    full build, and answers every name, type and non-existent name with
+    DO exactly as knotd does: signatures, NSEC/NSEC3 proofs (RFC 4035
+    3.1.3, RFC 5155 7.2)."""
+    pop = Popdns(c.tmp, "popdns", keys=[key])
+    knot = c.add(Knot(c.tmp, "knot-signer", key).primary(
+        ZONE, base_zone(ZONE, 1), notify=[pop.addr], signing=signing))
+    knot.start()
+    # Signing bumps the serial of the file: start from what knotd serves.
+    serial = knot.wait_serial(timeout=20)
+    _, recs = knot.axfr()
+    denial = "NSEC3" if signing == "nsec3" else "NSEC"
+    c.require(any(" %s " % denial in r for r in recs) and
+              any(" RRSIG " in r for r in recs),
+              "knotd signed the zone with %s (%d records)" % (denial,
+                                                            len(recs)))
+    pop.zone_conf = [primary_zone(c.storage(), [knot.addr], key)]
+    pop.zone = ZONE
+    c.add(pop)
+    pop.start(serial=serial, timeout=20)
+    recs = same_answers(c, knot, pop, "signed, initial", do=True)
+    seen = names_of(recs)
+    for i, ops in enumerate(ROUNDS, 1):
+        what = "signed round %d" % i
+        pm = pop.mark()
+        t0 = time.time()
+        knot.update(ops)
+        new = knot.wait_serial(newer_than=serial, timeout=10)
+        converge(c, knot, pop, new, t0, what)
+        words, lines = popdns_xfr_words(pop, pm)
+        applied = [x for x in pop.lines_since(pm)
+                   if "incremental:" in x or "full build" in x]
+        c.check(words == {"IXFR"} and applied and
+                all("incremental:" in x for x in applied),
+                "%s: popdns applied the IXFR incrementally (%s)" % (
+                    what, sorted(words)), "\n".join(lines + applied))
+        recs = same_answers(c, knot, pop, what, extra_names=seen, do=True)
+        same_records(c, pop, recs, what, key)
+        seen |= names_of(recs)
+        serial = new
+
+
+def case_knot_signed_nsec(c, key):
+    """knotd signs with NSEC and re-signs each update; popdns follows by
+    IXFR, incrementally, and answers with DO as knotd does."""
+    _knot_signed_ixfr(c, key, "nsec")
+
+
+def case_knot_signed_nsec3(c, key):
+    """knotd signs with NSEC3 (1 iteration, salt) and re-signs each update;
+    popdns follows by IXFR, incrementally, and answers with DO as knotd
+    does."""
+    _knot_signed_ixfr(c, key, "nsec3")
 
 
 def case_axfr_fallback(c, key):
@@ -1233,6 +1294,8 @@ def case_tsig_queries(c, key):
 CASES = [
     ("baseline", case_baseline, False),
     ("knot_ixfr", case_knot_ixfr, True),
+    ("knot_signed_nsec", case_knot_signed_nsec, True),
+    ("knot_signed_nsec3", case_knot_signed_nsec3, True),
     ("axfr_fallback", case_axfr_fallback, True),
     ("ixfr_multi", case_ixfr_multi, True),
     ("broken_ixfr", case_broken_ixfr, True),

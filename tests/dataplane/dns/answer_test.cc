@@ -1214,6 +1214,72 @@ www RRSIG NSEC 13 3 300 20261225000000 20261125000000 1 s.test. AAAA
   EXPECT_EQ(Ask("nope.s.test.", rrtype::kA, o).authority.size(), 1u);
 }
 
+// RFC 4035 2.5 / RFC 2181 10.1.1: NSEC and RRSIG live beside a CNAME and,
+// asked for by type, are the answer itself (Knot and BIND do the same);
+// other types still follow the CNAME.
+TEST_P(AnswerTest, NsecAndRrsigBesideCnameAreAnswered) {
+  auto set = testutil::MakeZoneSet({{"c.test.", R"(
+$ORIGIN c.test.
+$TTL 3600
+@ SOA ns hm 1 1 1 1 300
+@ RRSIG SOA 13 2 3600 20261225000000 20261125000000 1 c.test. AAAA
+@ NS ns
+@ NSEC alias NS SOA RRSIG NSEC
+alias CNAME www
+alias RRSIG CNAME 13 3 3600 20261225000000 20261125000000 1 c.test. AAAA
+alias NSEC ns CNAME RRSIG NSEC
+alias RRSIG NSEC 13 3 300 20261225000000 20261125000000 1 c.test. AAAA
+ns A 192.0.2.1
+ns NSEC www A NSEC
+www A 192.0.2.2
+www NSEC c.test. A NSEC
+)"}});
+  ASSERT_TRUE(set.ok()) << set.status();
+  zones_ = *set;
+  QueryOptions o;
+  o.edns = true;
+  Message nsec = Ask("alias.c.test.", rrtype::kNsec, o);
+  EXPECT_EQ(Owners(nsec.answer),
+            (std::vector<std::string>{"alias.c.test./47"}));
+  // Signatures are grouped by the type they cover; an RRSIG query gets
+  // one group, as from knotd (xfr_test's knot_signed_* cases compare).
+  Message sigs = Ask("alias.c.test.", rrtype::kRrsig, o);
+  EXPECT_EQ(Owners(sigs.answer),
+            (std::vector<std::string>{"alias.c.test./46"}));
+  Message a = Ask("alias.c.test.", rrtype::kA, o);
+  EXPECT_EQ(Owners(a.answer), (std::vector<std::string>{"alias.c.test./5",
+                                                        "www.c.test./1"}));
+}
+
+// RFC 5155 7.2.8: a name that owns only an NSEC3 (and its signatures) is
+// answered as if it did not exist: NXDOMAIN, for every type, NSEC3
+// included, and for names below it.
+TEST_P(AnswerTest, Nsec3OwnerNamesDoNotExist) {
+  auto set = testutil::MakeZoneSet({{"h.test.", R"(
+$ORIGIN h.test.
+$TTL 3600
+@ SOA ns hm 1 1 1 1 300
+@ NS ns
+@ NSEC3PARAM 1 0 0 -
+ns A 192.0.2.1
+0123456789abcdefghijklmnopqrstuv NSEC3 1 0 0 - 0123456789abcdefghijklmnopqrstuv A RRSIG
+0123456789abcdefghijklmnopqrstuv RRSIG NSEC3 13 3 300 20261225000000 20261125000000 1 h.test. AAAA
+)"}});
+  ASSERT_TRUE(set.ok()) << set.status();
+  zones_ = *set;
+  QueryOptions o;
+  o.edns = true;
+  for (uint16_t type : {rrtype::kA, rrtype::kNsec3, rrtype::kRrsig}) {
+    Message m = Ask("0123456789abcdefghijklmnopqrstuv.h.test.", type, o);
+    EXPECT_EQ(m.rcode, 3) << type;
+    EXPECT_TRUE(m.answer.empty()) << type;
+  }
+  EXPECT_EQ(Ask("x.0123456789abcdefghijklmnopqrstuv.h.test.", rrtype::kA, o)
+                .rcode,
+            3);
+  EXPECT_EQ(Ask("ns.h.test.", rrtype::kA, o).answer.size(), 1u);
+}
+
 INSTANTIATE_TEST_SUITE_P(PrecompiledAndGeneral, AnswerTest, ::testing::Bool());
 
 std::string Describe(const Message& m) {
