@@ -583,6 +583,17 @@ struct Lineage {
   std::shared_ptr<const zone::Zone> zone;
 };
 
+// A change of `l`'s SOA to the next serial (ns1 hostmaster ... timers of
+// the signed test zones), for the caller to add records to.
+xfr::Changeset NextSerial(const Lineage& l, const std::string& apex,
+                          uint32_t* serial) {
+  xfr::Changeset cs;
+  cs.soa_from = *FindSoa(l.records);
+  cs.soa_to = Rr(apex, "@", 3600, "SOA", absl::StrCat(
+      "ns1 hostmaster ", ++*serial, " 7200 3600 1209600 300"));
+  return cs;
+}
+
 Lineage Start(const std::string& apex, const std::string& text,
               BuildOptions options) {
   Lineage l;
@@ -644,10 +655,7 @@ TEST(IncrementalBuildTest, SignedZone) {
   uint32_t serial = 2024010101;
   int incremental = 0;
   for (int step = 0; step < 30; ++step) {
-    xfr::Changeset cs;
-    cs.soa_from = *FindSoa(l.records);
-    cs.soa_to = Rr(apex, "@", 3600, "SOA", absl::StrCat(
-        "ns1 hostmaster ", ++serial, " 7200 3600 1209600 300"));
+    xfr::Changeset cs = NextSerial(l, apex, &serial);
     // The SOA is signed again.
     for (const ZoneRecord& r : l.records) {
       if (r.type == dns::rrtype::kRrsig &&
@@ -749,10 +757,7 @@ TEST(IncrementalBuildTest, Nsec3Zone) {
   uint32_t serial = 2024010101;
   int incremental = 0;
   for (int step = 0; step < 30; ++step) {
-    xfr::Changeset cs;
-    cs.soa_from = *FindSoa(l.records);
-    cs.soa_to = Rr(apex, "@", 3600, "SOA", absl::StrCat(
-        "ns1 hostmaster ", ++serial, " 7200 3600 1209600 300"));
+    xfr::Changeset cs = NextSerial(l, apex, &serial);
     const std::string name = absl::StrCat("n", rng() % 6);
     switch (rng() % 4) {
       case 0: {  // a name and its NSEC3
@@ -788,10 +793,7 @@ TEST(IncrementalBuildTest, Nsec3Zone) {
   }
   EXPECT_GT(incremental, 20);
   // New parameters: every hash changes, a full build.
-  xfr::Changeset cs;
-  cs.soa_from = *FindSoa(l.records);
-  cs.soa_to = Rr(apex, "@", 3600, "SOA", absl::StrCat(
-      "ns1 hostmaster ", ++serial, " 7200 3600 1209600 300"));
+  xfr::Changeset cs = NextSerial(l, apex, &serial);
   cs.removed.push_back(Rr(apex, "@", 3600, "NSEC3PARAM", "1 0 0 -"));
   cs.added.push_back(Rr(apex, "@", 3600, "NSEC3PARAM", "1 0 5 aabb"));
   EXPECT_TRUE(ApplyBothWays(apex, &l, cs, "new NSEC3 parameters").full_build);
