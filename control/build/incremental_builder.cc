@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstring>
 #include <deque>
-#include <ranges>
 #include <string_view>
 #include <utility>
 
@@ -473,7 +472,8 @@ uint16_t Incremental::FlagsOf(Owner& o) {
       dname |= r.type == rrtype::kDname;
       ns |= r.type == rrtype::kNs;
     }
-    nsec3_only = zone::OnlyNsec3(o.recs | std::views::transform(&Rec::type));
+    nsec3_only = zone::OnlyNsec3(o.recs.size(),
+                                 [&](size_t r) { return o.recs[r].type; });
   } else if (o.base) {
     cname = base_.FindRRset(*o.base, rrtype::kCname) != nullptr;
     dname = base_.FindRRset(*o.base, rrtype::kDname) != nullptr;

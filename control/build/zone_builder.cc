@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <malloc.h>
 #include <cstring>
-#include <ranges>
-#include <span>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
@@ -262,9 +260,9 @@ void Builder::ComputeFlags() {
     if (apex) n.flags |= zone::kApex;
     if (n.rrset_count == 0) n.flags |= zone::kEmptyNonTerminal;
     if (z.FindRRset(n, rrtype::kCname)) n.flags |= zone::kHasCname;
-    if (zone::OnlyNsec3(
-            std::span(z.rrsets.data() + n.rrset_begin, n.rrset_count) |
-            std::views::transform(&zone::RRset::type))) {
+    if (zone::OnlyNsec3(n.rrset_count, [&](size_t r) {
+          return z.rrsets[n.rrset_begin + r].type;
+        })) {
       n.flags |= zone::kNsec3Only;
     }
     if (z.FindRRset(n, rrtype::kDname)) n.flags |= zone::kHasDname;

@@ -62,11 +62,13 @@ enum NodeFlag : uint16_t {
 };
 
 // Whether a node's records are an NSEC3 RRset and its RRSIGs (kNsec3Only),
-// from the types of its RRsets in any order.
-template <typename Types>
-bool OnlyNsec3(const Types& types) {
+// from the types of its `count` RRsets (or records) that type_at(i) gives.
+// (A callable, not a range view: clang 14 cannot compile libstdc++ 12's.)
+template <typename TypeAt>
+bool OnlyNsec3(size_t count, TypeAt type_at) {
   bool nsec3 = false;
-  for (const uint16_t t : types) {
+  for (size_t i = 0; i < count; ++i) {
+    const uint16_t t = type_at(i);
     if (t == dns::rrtype::kNsec3) {
       nsec3 = true;
     } else if (t != dns::rrtype::kRrsig) {
