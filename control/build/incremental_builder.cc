@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "control/build/answer_compiler.h"
+#include "control/build/denial_chains.h"
 #include "control/build/zone_builder.h"
 #include "control/build/zone_records.h"
 #include "control/zonefile/name_text.h"
@@ -896,57 +897,16 @@ absl::StatusOr<std::shared_ptr<Zone>> Incremental::Build() {
   // O(change): the base's chunks are shared (sorted_chunks.h). A name
   // that went, or got a new node entry, leaves them; a name written with
   // an NSEC (NSEC3) record enters them with its new node.
-  std::vector<zone::SortedChunks<std::string>::Entry> nsec_edits;
-  std::vector<zone::SortedChunks<Zone::Nsec3Chain::Digest>::Entry> nsec3_edits;
-  {
-    constexpr uint32_t kRemove = zone::SortedChunks<std::string>::kRemove;
-    uint8_t key[dns::kMaxNameSize + 1];
-    auto canonical = [&](std::string_view name) {
-      const size_t len = dns::CanonicalKey(name, key);
-      return std::string(reinterpret_cast<const char*>(key), len);
-    };
-    for (auto& [name, o] : owners_) {
-      if (!o.base || (o.exists && !o.rewrite)) continue;
-      if (base_.FindRRset(*o.base, rrtype::kNsec)) {
-        nsec_edits.push_back({canonical(o.name), kRemove});
-      }
-      dns::Nsec3Digest hash;
-      if (base_.FindRRset(*o.base, rrtype::kNsec3) &&
-          dns::Nsec3OwnerHash(o.name, z->apex.size(), &hash)) {
-        nsec3_edits.push_back({hash, kRemove});
-      }
-    }
-    for (const Owner* o : writes_) {
-      const Node& n = z->nodes[o->new_index];
-      if (z->FindRRset(n, rrtype::kNsec)) {
-        nsec_edits.push_back({canonical(o->name), o->new_index});
-      }
-      dns::Nsec3Digest hash;
-      if (z->FindRRset(n, rrtype::kNsec3) &&
-          dns::Nsec3OwnerHash(o->name, z->apex.size(), &hash)) {
-        nsec3_edits.push_back({hash, o->new_index});
-      }
-    }
+  DenialChainEntries edits;
+  for (auto& [name, o] : owners_) {
+    if (!o.base || (o.exists && !o.rewrite)) continue;
+    edits.Add(base_, *o.base, DenialChainEntries::NsecChain::kRemove);
   }
-  // Sorted by key, each key once: an entry written wins over its removal.
-  auto sort_edits = [](auto& edits) {
-    std::stable_sort(edits.begin(), edits.end(),
-                     [](const auto& a, const auto& b) { return a.key < b.key; });
-    size_t out = 0;
-    for (size_t i = 0; i < edits.size(); ++i) {
-      if (out > 0 && edits[out - 1].key == edits[i].key) {
-        if (edits[i].node != zone::SortedChunks<std::string>::kRemove) {
-          edits[out - 1] = std::move(edits[i]);
-        }
-        continue;
-      }
-      if (out != i) edits[out] = std::move(edits[i]);
-      ++out;
-    }
-    edits.resize(out);
-  };
-  sort_edits(nsec_edits);
-  z->nsec_chain = base_.nsec_chain.WithEdits(nsec_edits);
+  for (const Owner* o : writes_) {
+    edits.Add(*z, z->nodes[o->new_index], o->new_index);
+  }
+  edits.Sort();
+  z->nsec_chain = base_.nsec_chain.WithEdits(edits.nsec);
 
   // As a full build: NSEC3PARAM gives the parameters, or there is no
   // NSEC3 chain to prove with.
@@ -961,8 +921,7 @@ absl::StatusOr<std::shared_ptr<Zone>> Incremental::Build() {
     return std::shared_ptr<Zone>();
   }
   if (param != nullptr) {
-    sort_edits(nsec3_edits);
-    z->nsec3.owners = base_.nsec3.owners.WithEdits(nsec3_edits);
+    z->nsec3.owners = base_.nsec3.owners.WithEdits(edits.nsec3);
   }
   if (base_.nsec3.owners.empty() != z->nsec3.owners.empty()) {
     // The names' hashes exist for whole lineages that have a chain.

@@ -9,6 +9,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "control/build/answer_compiler.h"
+#include "control/build/denial_chains.h"
 #include "dataplane/dns/name.h"
 #include "dataplane/dns/nsec3_hash.h"
 #include "dataplane/dns/wire.h"
@@ -382,35 +383,24 @@ absl::Status Builder::Run() {
 
 void Builder::IndexDnssec() {
   Zone& z = *zone_;
-  uint8_t key[dns::kMaxNameSize + 1];
-  std::vector<zone::SortedChunks<std::string>::Entry> nsec;
-  std::vector<zone::SortedChunks<Zone::Nsec3Chain::Digest>::Entry> nsec3;
+  DenialChainEntries chains;
   for (uint32_t i = 0; i < z.nodes.size(); ++i) {
     const zone::Node& n = z.nodes[i];
     if (z.FindRRset(n, rrtype::kRrsig)) z.is_signed = true;
-    if (z.FindRRset(n, rrtype::kNsec)) {
-      const size_t len = dns::CanonicalKey(n.name, key);
-      nsec.push_back({std::string(reinterpret_cast<const char*>(key), len), i});
-    }
-    dns::Nsec3Digest hash;
-    if (z.FindRRset(n, rrtype::kNsec3) &&
-        dns::Nsec3OwnerHash(n.name, z.apex.size(), &hash)) {
-      nsec3.push_back({hash, i});
-    }
+    chains.Add(z, n, i);
   }
-  auto by_key = [](const auto& a, const auto& b) { return a.key < b.key; };
-  std::sort(nsec.begin(), nsec.end(), by_key);
-  z.nsec_chain = zone::SortedChunks<std::string>::FromSorted(std::move(nsec));
+  chains.Sort();
+  z.nsec_chain =
+      DenialChainEntries::NsecChain::FromSorted(std::move(chains.nsec));
   // NSEC3PARAM says that NSEC3 proves denials and with which parameters
   // (RFC 5155 4); without it NSEC3 records are data, as for Knot.
   const zone::RRset* param = z.FindRRset(z.nodes[z.apex_node],
                                          rrtype::kNsec3Param);
   if (param == nullptr) return;
   dns::ReadNsec3Parameters(z.Bytes(param->rdata_offset), &z.nsec3);
-  if (nsec3.empty()) return;
-  std::sort(nsec3.begin(), nsec3.end(), by_key);
+  if (chains.nsec3.empty()) return;
   z.nsec3.owners =
-      zone::SortedChunks<Zone::Nsec3Chain::Digest>::FromSorted(std::move(nsec3));
+      DenialChainEntries::Nsec3Owners::FromSorted(std::move(chains.nsec3));
   zone::Nsec3NodeHash* hashes =
       z.heaps->nsec3_hashes.Append(z.nodes.size(), /*may_move=*/true);
   for (uint32_t i = 0; i < z.nodes.size(); ++i) {

@@ -76,6 +76,26 @@ class SortedChunks {
     return *std::prev(it);  // the chunk's first key passed the test
   }
 
+  // `edits` sorted by key, each key once, as FromSorted and WithEdits
+  // want them: of two edits of one key, one that is not a removal wins (a
+  // name's old entry removed and its new one written).
+  static void SortEdits(std::vector<Entry>& edits) {
+    std::stable_sort(edits.begin(), edits.end(),
+                     [](const Entry& a, const Entry& b) {
+                       return KeyRef(a.key) < KeyRef(b.key);
+                     });
+    size_t out = 0;
+    for (size_t i = 0; i < edits.size(); ++i) {
+      if (out > 0 && KeyRef(edits[out - 1].key) == KeyRef(edits[i].key)) {
+        if (edits[i].node != kRemove) edits[out - 1] = std::move(edits[i]);
+        continue;
+      }
+      if (out != i) edits[out] = std::move(edits[i]);
+      ++out;
+    }
+    edits.resize(out);
+  }
+
   // A new version: shares every chunk that `edits` do not touch. Each
   // edit inserts its key or replaces its node, or removes the key when
   // node is kRemove (a missing key is ignored). `edits` sorted by key,

@@ -131,6 +131,22 @@ TEST(SortedChunksTest, EditsShareUntouchedChunks) {
 }
 
 // Fixed-size keys (NSEC3 digests) by value.
+// An incremental build lists a rewritten name twice: its old entry
+// removed, its new one written. The write wins, whatever the order.
+TEST(SortedChunksTest, SortEditsKeepsTheWriteOfAKey) {
+  std::vector<Chain::Entry> edits = {{"b", Chain::kRemove}, {"a", 7},
+                                     {"b", 9}, {"c", Chain::kRemove},
+                                     {"a", Chain::kRemove}};
+  Chain::SortEdits(edits);
+  ASSERT_EQ(edits.size(), 3u);
+  EXPECT_EQ(edits[0].key, "a");
+  EXPECT_EQ(edits[0].node, 7u);
+  EXPECT_EQ(edits[1].key, "b");
+  EXPECT_EQ(edits[1].node, 9u);
+  EXPECT_EQ(edits[2].key, "c");
+  EXPECT_EQ(edits[2].node, Chain::kRemove);
+}
+
 TEST(SortedChunksTest, DigestKeys) {
   using Digest = std::array<uint8_t, 20>;
   using Owners = SortedChunks<Digest>;
