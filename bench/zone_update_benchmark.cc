@@ -209,7 +209,6 @@ std::vector<ZoneRecord> Generate(const Shape& s, uint32_t serial) {
   return r;
 }
 
-
 // What a signer adds for denial of existence (RFC 4034 4, RFC 5155 3):
 // NSEC or NSEC3 records (SHA-1, no salt, no extra iterations as RFC 9276
 // asks) over every authoritative owner, plus one RRSIG (on the SOA) so
