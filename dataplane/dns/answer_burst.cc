@@ -47,17 +47,25 @@ class Pipeline {
       return;
     }
     l.hash = zone::NameIndex::Hash(q_[i].qname.view());
-    Prefetch(l.zone->index.FirstSlot(l.hash));
+    Prefetch(l.zone->index.ShardOf(l.hash));
   }
-  // 2: the node the slot names.
+  // 2: the slot, from the shard descriptor.
+  void ReadShard(size_t i) {
+    if (l_[i].hash == 0) return;
+    const zone::NameIndex& index = l_[i].zone->index;
+    first_slot_[i] = index.FirstSlot(*index.ShardOf(l_[i].hash), l_[i].hash);
+    Prefetch(first_slot_[i]);
+  }
+  // 3: the node the slot names.
   void ReadSlot(size_t i) {
     if (l_[i].hash == 0) return;
-    const uint32_t node = l_[i].zone->index.LikelyNode(l_[i].hash);
+    const uint32_t node =
+        zone::NameIndex::LikelyNode(first_slot_[i], l_[i].hash);
     if (node == zone::NameIndex::kMissing) return;
     l_[i].node = &l_[i].zone->nodes[node];
     PrefetchRange(l_[i].node, sizeof(zone::Node));
   }
-  // 3: its name (to confirm the match) and its precompiled answers.
+  // 4: its name (to confirm the match) and its precompiled answers.
   void ReadNode(size_t i) {
     const zone::Node* node = l_[i].node;
     if (node == nullptr) return;
@@ -71,7 +79,7 @@ class Pipeline {
                     node->typed_blob_count * sizeof(zone::TypedBlob));
     }
   }
-  // 4: the answer bytes for the question's type.
+  // 5: the answer bytes for the question's type.
   void FindAnswer(size_t i) {
     const zone::Node* node = l_[i].node;
     if (node == nullptr || node->typed_blob_count == 0) return;
@@ -79,7 +87,7 @@ class Pipeline {
       PrefetchRange(l_[i].zone->Bytes(b->offset), b->size);
     }
   }
-  // 5: answer, from cache.
+  // 6: answer, from cache.
   void Respond(size_t i) {
     AnswerJob& j = jobs_[i];
     if (!ExactHit(q_[i], l_[i], j)) {
@@ -137,6 +145,7 @@ class Pipeline {
   AnswerJob* const jobs_;
   Query q_[kMaxBurst];
   Lookup l_[kMaxBurst];
+  const uint64_t* first_slot_[kMaxBurst];
 };
 
 // Up to kMaxBurst jobs.
@@ -144,6 +153,7 @@ void AnswerChunk(const zone::ZoneSet& zones, const AnswerConfig& config,
                  Transport transport, AnswerJob* jobs, size_t n) {
   Pipeline p(zones, config, transport, jobs);
   for (size_t i = 0; i < n; ++i) p.Parse(i);
+  for (size_t i = 0; i < n; ++i) p.ReadShard(i);
   for (size_t i = 0; i < n; ++i) p.ReadSlot(i);
   for (size_t i = 0; i < n; ++i) p.ReadNode(i);
   for (size_t i = 0; i < n; ++i) p.FindAnswer(i);

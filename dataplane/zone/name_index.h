@@ -141,17 +141,26 @@ class NameIndex {
     }
   }
 
-  // For prefetching: where Find(hash) starts, and the node it will most
-  // likely return (the first slot's, if its tag matches; else kMissing).
-  const uint64_t* FirstSlot(uint64_t hash) const {
-    const Shard s = shards_[hash >> shift_];
+  // For prefetching, one dependent load at a time: the shard descriptor
+  // of `hash` (its table of a 1M-name zone is 32 KiB: often not in L1,
+  // and a burst that loads it in line with parsing waits for each), where
+  // Find(hash) starts, and the node it will most likely return (the
+  // first slot's, if its tag matches; else kMissing).
+  const Shard* ShardOf(uint64_t hash) const { return &shards_[hash >> shift_]; }
+  const uint64_t* FirstSlot(const Shard& s, uint64_t hash) const {
     return slots_ + s.offset + Home(Tag(hash), s.capacity);
   }
-  uint32_t LikelyNode(uint64_t hash) const {
-    const uint64_t slot = *FirstSlot(hash);
+  const uint64_t* FirstSlot(uint64_t hash) const {
+    return FirstSlot(*ShardOf(hash), hash);
+  }
+  static uint32_t LikelyNode(const uint64_t* first_slot, uint64_t hash) {
+    const uint64_t slot = *first_slot;
     return static_cast<uint32_t>(slot >> 32) == Tag(hash)
                ? static_cast<uint32_t>(slot)
                : kMissing;
+  }
+  uint32_t LikelyNode(uint64_t hash) const {
+    return LikelyNode(FirstSlot(hash), hash);
   }
 
   // Every node in the index, in no particular order.

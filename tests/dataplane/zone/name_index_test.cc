@@ -67,6 +67,12 @@ TEST(NameIndexTest, CollisionsAndWrapAround) {
             NameIndex::kMissing);
   EXPECT_EQ(index.LikelyNode(hash), 0u);
   EXPECT_EQ(index.LikelyNode(other), NameIndex::kMissing);
+  // The burst's staged form (shard, then slot, then node) agrees.
+  for (const uint64_t h : {hash, other}) {
+    const uint64_t* first = index.FirstSlot(*index.ShardOf(h), h);
+    EXPECT_EQ(first, index.FirstSlot(h));
+    EXPECT_EQ(NameIndex::LikelyNode(first, h), index.LikelyNode(h));
+  }
 }
 
 TEST(NameIndexTest, EmptyIndexFindsNothing) {
