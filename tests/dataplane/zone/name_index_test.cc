@@ -71,8 +71,23 @@ TEST(NameIndexTest, CollisionsAndWrapAround) {
   for (const uint64_t h : {hash, other}) {
     const uint64_t* first = index.FirstSlot(*index.ShardOf(h), h);
     EXPECT_EQ(first, index.FirstSlot(h));
-    EXPECT_EQ(NameIndex::LikelyNode(first, h), index.LikelyNode(h));
+    EXPECT_EQ(index.LikelyNode(*index.ShardOf(h), h), index.LikelyNode(h));
   }
+}
+
+// A name displaced from its home slot (and past the shard's end) is
+// still the likely node: the burst prefetches its node, not nothing.
+TEST(NameIndexTest, LikelyNodeFollowsTheProbe) {
+  GrowOnlyArray<uint64_t> slots;
+  NameIndex index;
+  // Both tags have the last slot of shard 0 (8 slots) as their home.
+  const uint64_t hashes[] = {0xFFFFFFFFull, 0xFFFFFFF1ull};
+  index.Build(1, 2, [&](uint32_t i) { return hashes[i]; }, &slots, 1, 0);
+  ASSERT_EQ(index.shard(0).capacity, 8u);
+  ASSERT_EQ(index.FirstSlot(hashes[1]) - slots.data(), 7);
+  EXPECT_EQ(index.LikelyNode(hashes[0]), 0u);
+  EXPECT_EQ(index.LikelyNode(hashes[1]), 1u);
+  EXPECT_EQ(index.LikelyNode(0xFFFFFFF3ull), NameIndex::kMissing);
 }
 
 TEST(NameIndexTest, EmptyIndexFindsNothing) {
