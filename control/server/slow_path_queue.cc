@@ -36,8 +36,9 @@ void SlowPathQueue::Stop() {
   threads_.clear();
 }
 
-bool SlowPathQueue::Push(int fd, const uint8_t* msg, size_t len,
-                         const sockaddr* peer, socklen_t peer_len) {
+bool SlowPathQueue::Push(const uint8_t* msg, size_t len,
+                         const sockaddr* peer, socklen_t peer_len, bool tcp,
+                         Done done) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!running_ || items_.size() >= capacity_ ||
@@ -45,7 +46,8 @@ bool SlowPathQueue::Push(int fd, const uint8_t* msg, size_t len,
       dropped_.fetch_add(1, std::memory_order_relaxed);
       return false;
     }
-    Item item{fd, std::vector<uint8_t>(msg, msg + len), {}, peer_len};
+    Item item{std::vector<uint8_t>(msg, msg + len), {}, peer_len, tcp,
+              std::move(done)};
     std::memcpy(&item.peer, peer, peer_len);
     items_.push_back(std::move(item));
   }
@@ -63,17 +65,13 @@ void SlowPathQueue::Run() {
       item = std::move(items_.front());
       items_.pop_front();
     }
-    const std::vector<std::vector<uint8_t>> answers =
-        handle_({.msg = item.msg.data(),
-                 .len = item.msg.size(),
-                 .peer = reinterpret_cast<const sockaddr*>(&item.peer),
-                 .peer_len = item.peer_len,
-                 .tcp = false});
-    // Over UDP only the first message goes back (slow_path.h); lost like
-    // any datagram if the socket will not take it.
-    if (answers.empty() || answers[0].empty()) continue;
-    sendto(item.fd, answers[0].data(), answers[0].size(), MSG_DONTWAIT,
-           reinterpret_cast<const sockaddr*>(&item.peer), item.peer_len);
+    const SlowPathRequest request{
+        .msg = item.msg.data(),
+        .len = item.msg.size(),
+        .peer = reinterpret_cast<const sockaddr*>(&item.peer),
+        .peer_len = item.peer_len,
+        .tcp = item.tcp};
+    item.done(handle_(request), request);
   }
 }
 

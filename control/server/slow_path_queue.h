@@ -1,13 +1,15 @@
-// UDP messages for the SlowPathHandler, taken off the socket threads: an
+// Messages for the SlowPathHandler, taken off the socket threads: an
 // UPDATE waits for its journal's fsync and its zone's build, a NOTIFY may
-// wait for the zone store's lock, and a UDP socket thread that waited with
-// them would stop answering queries meanwhile. The socket threads queue
-// such messages here and go on; a few threads of this queue call the
-// handler and send its first message back on the socket the request came
-// in on. Several at once, so that UPDATEs to one zone arriving together
-// are committed together (control/update/update_service.h).
-// The queue is bounded: past `capacity` a message is dropped (counted),
-// as a datagram the client will retry.
+// wait for the zone store's lock, an AXFR out renders the whole zone, and
+// a socket thread that waited with them would stop answering queries
+// meanwhile. The socket threads queue such messages here and go on; a few
+// threads of this queue call the handler and hand its messages to the
+// item's `done` (UDP: the first one goes back on the socket; TCP: to the
+// connection's loop). Several at once, so that UPDATEs to one zone
+// arriving together are committed together
+// (control/update/update_service.h).
+// The queue is bounded: past `capacity` a message is refused (counted);
+// the caller drops it (UDP: the client retries) or answers it itself.
 // Threads: Push from any thread; Start/Stop from the control thread.
 #ifndef POPDNS_CONTROL_SERVER_SLOW_PATH_QUEUE_H_
 #define POPDNS_CONTROL_SERVER_SLOW_PATH_QUEUE_H_
@@ -41,17 +43,24 @@ class SlowPathQueue {
   // Drops what is still queued and joins the threads.
   void Stop();
 
-  // Copies the message; false when the queue is full (dropped).
-  bool Push(int fd, const uint8_t* msg, size_t len, const sockaddr* peer,
-            socklen_t peer_len);
+  // Called on a queue thread with the handler's messages for `request`
+  // (whose pointers are valid for the call only). Items still queued at
+  // Stop are dropped without a call.
+  using Done = std::function<void(std::vector<std::vector<uint8_t>> answers,
+                                  const SlowPathRequest& request)>;
+
+  // Copies the message; false when the queue is full (refused).
+  bool Push(const uint8_t* msg, size_t len, const sockaddr* peer,
+            socklen_t peer_len, bool tcp, Done done);
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
 
  private:
   struct Item {
-    int fd;
     std::vector<uint8_t> msg;
     sockaddr_storage peer;
     socklen_t peer_len;
+    bool tcp;
+    Done done;
   };
   void Run();
 

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <chrono>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -98,6 +100,7 @@ dns::Client ClientOf(const sockaddr_storage& peer, uint32_t now) {
 
 struct TcpConnection {
   int fd;
+  uint64_t id;  // never reused, unlike fd: names it to the slow path
   sockaddr_storage peer;  // for the SlowPathHandler
   socklen_t peer_len = 0;
   std::vector<uint8_t> in;
@@ -106,6 +109,39 @@ struct TcpConnection {
   std::chrono::steady_clock::time_point last_active;
   bool reading = true;
   bool peer_closed = false;
+  // A message is with the slow path (SlowPathQueue): its answers go out
+  // before anything read after it is processed (RFC 7766 7 would allow
+  // answering around it; keeping the order is simpler for clients).
+  bool waiting = false;
+};
+
+// The slow path's answers for TCP connections, from the queue's threads to
+// the connection loop: queued here, then the eventfd wakes the loop.
+// Shared with the queued items, so a late answer after the loop ended
+// writes to a live object.
+struct TcpSlowAnswers {
+  TcpSlowAnswers() : wake(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+  ~TcpSlowAnswers() {
+    if (wake >= 0) close(wake);
+  }
+  void Add(uint64_t id, std::vector<std::vector<uint8_t>> answers) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      ready.emplace_back(id, std::move(answers));
+    }
+    const uint64_t one = 1;
+    (void)!write(wake, &one, sizeof(one));
+  }
+  std::vector<std::pair<uint64_t, std::vector<std::vector<uint8_t>>>> Take() {
+    uint64_t count;
+    (void)!read(wake, &count, sizeof(count));
+    std::lock_guard<std::mutex> lock(mu);
+    return std::exchange(ready, {});
+  }
+
+  const int wake;
+  std::mutex mu;
+  std::vector<std::pair<uint64_t, std::vector<std::vector<uint8_t>>>> ready;
 };
 
 }  // namespace
@@ -145,6 +181,10 @@ void SocketServer::SetSlowPathHandler(SlowPathHandler handler) {
 // for a flood.
 constexpr int kSlowPathThreads = 8;
 constexpr size_t kSlowPathQueue = 4096;
+// TCP: a connection has at most one message with the handler, so the
+// queue holds at most one per connection; two threads, so that one long
+// AXFR out does not hold back another client's UPDATE.
+constexpr int kTcpSlowPathThreads = 2;
 
 std::vector<std::vector<uint8_t>> SocketServer::HandOff(
     const SlowPathRequest& request) {
@@ -192,6 +232,11 @@ absl::Status SocketServer::Start() {
       [this](const SlowPathRequest& r) { return HandOff(r); },
       kSlowPathThreads, kSlowPathQueue);
   slow_queue_->Start();
+  tcp_slow_queue_ = std::make_unique<SlowPathQueue>(
+      [this](const SlowPathRequest& r) { return HandOff(r); },
+      kTcpSlowPathThreads,
+      static_cast<size_t>(std::max(1, config_.tcp_max_connections)));
+  tcp_slow_queue_->Start();
   for (int fd : udp) {
     fds_.push_back(fd);
     WorkerStats* stats = stats_->Add("udp");
@@ -210,6 +255,7 @@ void SocketServer::Stop() {
   for (std::thread& t : threads_) t.join();
   threads_.clear();
   if (slow_queue_) slow_queue_->Stop();  // before the sockets close
+  if (tcp_slow_queue_) tcp_slow_queue_->Stop();
   for (int fd : fds_) close(fd);
   fds_.clear();
 }
@@ -296,9 +342,18 @@ void SocketServer::UdpLoop(int fd, WorkerStats* stats, uint32_t reader) {
     // goes on answering queries meanwhile.
     for (int k = 0; k < nslow; ++k) {
       const int i = slow[k];
-      slow_queue_->Push(fd, jobs[i].buf, jobs[i].query_len,
-                        reinterpret_cast<const sockaddr*>(&addrs[i]),
-                        msgs[i].msg_hdr.msg_namelen);
+      slow_queue_->Push(
+          jobs[i].buf, jobs[i].query_len,
+          reinterpret_cast<const sockaddr*>(&addrs[i]),
+          msgs[i].msg_hdr.msg_namelen, /*tcp=*/false,
+          [fd](std::vector<std::vector<uint8_t>> answers,
+               const SlowPathRequest& request) {
+            // Over UDP only the first message goes back (slow_path.h);
+            // lost like any datagram if the socket will not take it.
+            if (answers.empty() || answers[0].empty()) return;
+            sendto(fd, answers[0].data(), answers[0].size(), MSG_DONTWAIT,
+                   request.peer, request.peer_len);
+          });
     }
     int sent = 0;
     while (sent < nout) {
@@ -322,13 +377,35 @@ void SocketServer::TcpLoop(std::vector<int> listeners, WorkerStats* stats,
     return std::find(listeners.begin(), listeners.end(), fd) != listeners.end();
   };
   std::unordered_map<int, std::unique_ptr<TcpConnection>> conns;
+  std::unordered_map<uint64_t, int> fd_of;  // TcpConnection::id -> fd
+  uint64_t next_id = 1;
   std::vector<uint8_t> buf(dns::kMaxMessageSize + 2);
   const auto idle = std::chrono::milliseconds(config_.tcp_idle_timeout_ms);
+  const auto slow_answers = std::make_shared<TcpSlowAnswers>();
+  {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = slow_answers->wake;
+    epoll_ctl(ep, EPOLL_CTL_ADD, slow_answers->wake, &ev);
+  }
 
   auto close_conn = [&](int fd) {
     epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr);
     close(fd);
+    auto it = conns.find(fd);
+    if (it != conns.end()) fd_of.erase(it->second->id);
     conns.erase(fd);
+  };
+  // RFC 7766 8: every message with its two-byte length, in order.
+  auto append_answers = [](TcpConnection& c,
+                           const std::vector<std::vector<uint8_t>>& answers) {
+    for (const std::vector<uint8_t>& m : answers) {
+      if (m.empty() || m.size() > dns::kMaxMessageSize) continue;
+      const uint8_t prefix[2] = {static_cast<uint8_t>(m.size() >> 8),
+                                 static_cast<uint8_t>(m.size())};
+      c.out.insert(c.out.end(), prefix, prefix + 2);
+      c.out.insert(c.out.end(), m.begin(), m.end());
+    }
   };
   auto update_events = [&](TcpConnection& c) {
     epoll_event ev{};
@@ -351,6 +428,7 @@ void SocketServer::TcpLoop(std::vector<int> listeners, WorkerStats* stats,
   // RFC 7766 8: each message is preceded by its two-byte length; several
   // may arrive in one read (pipelining) and are all answered.
   auto process = [&](TcpConnection& c) {
+    if (c.waiting) return;
     size_t off = 0;
     snapshots_->Online(reader);
     const zone::ZoneSet* zones = snapshots_->Current();
@@ -372,25 +450,33 @@ void SocketServer::TcpLoop(std::vector<int> listeners, WorkerStats* stats,
       stats->Count(r);
       off += 2 + len;
       if (r.slow_path) {
-        // Offline while the handler runs (it may take time, e.g. an AXFR,
-        // and reads snapshots itself); nothing read from `zones` is used
-        // after this point, and it is read again afterwards.
+        // The handler may take long (an AXFR out renders the whole zone,
+        // an UPDATE waits for its fsync): on the queue's threads, while
+        // this one serves the other connections. This connection waits.
+        const SlowPathRequest request{
+            .msg = buf.data() + 2,
+            .len = len,
+            .peer = reinterpret_cast<const sockaddr*>(&c.peer),
+            .peer_len = c.peer_len,
+            .tcp = true};
+        if (tcp_slow_queue_->Push(
+                request.msg, request.len, request.peer, request.peer_len,
+                /*tcp=*/true,
+                [slow_answers, id = c.id](
+                    std::vector<std::vector<uint8_t>> answers,
+                    const SlowPathRequest&) {
+                  slow_answers->Add(id, std::move(answers));
+                })) {
+          c.waiting = true;
+          break;
+        }
+        // Queue full (more waiting connections than allowed): here.
+        // Offline while the handler runs (it reads snapshots itself);
+        // nothing read from `zones` is used after this point, and it is
+        // read again afterwards.
         snapshots_->Quiescent(reader);
         snapshots_->Offline(reader);
-        const std::vector<std::vector<uint8_t>> answers = HandOff(
-            {.msg = buf.data() + 2,
-             .len = len,
-             .peer = reinterpret_cast<const sockaddr*>(&c.peer),
-             .peer_len = c.peer_len,
-             .tcp = true});
-        // RFC 7766 8: every message with its two-byte length, in order.
-        for (const std::vector<uint8_t>& m : answers) {
-          if (m.empty() || m.size() > dns::kMaxMessageSize) continue;
-          const uint8_t prefix[2] = {static_cast<uint8_t>(m.size() >> 8),
-                                     static_cast<uint8_t>(m.size())};
-          c.out.insert(c.out.end(), prefix, prefix + 2);
-          c.out.insert(c.out.end(), m.begin(), m.end());
-        }
+        append_answers(c, HandOff(request));
         snapshots_->Online(reader);
         zones = snapshots_->Current();
         continue;
@@ -404,12 +490,38 @@ void SocketServer::TcpLoop(std::vector<int> listeners, WorkerStats* stats,
     c.in.erase(c.in.begin(), c.in.begin() + off);
   };
 
+  // After reading or an answer from the slow path: send what can be sent,
+  // close when done, and listen for what comes next.
+  auto settle = [&](TcpConnection& c, bool alive) {
+    if (!flush(c)) alive = false;
+    if (!alive || (c.peer_closed && c.out.empty() && !c.waiting)) {
+      close_conn(c.fd);
+      return;
+    }
+    c.reading = !c.peer_closed && !c.waiting &&
+                c.out.size() - c.out_sent < kTcpOutHighWater;
+    update_events(c);
+  };
+
   epoll_event events[64];
   while (running_.load(std::memory_order_relaxed)) {
     const int n = epoll_wait(ep, events, 64, kWakeMs);
     const auto now = std::chrono::steady_clock::now();
     for (int i = 0; i < n; ++i) {
       const int fd = events[i].data.fd;
+      if (fd == slow_answers->wake) {
+        for (auto& [id, answers] : slow_answers->Take()) {
+          auto f = fd_of.find(id);
+          if (f == fd_of.end()) continue;  // closed meanwhile
+          TcpConnection& c = *conns.at(f->second);
+          c.waiting = false;
+          c.last_active = now;
+          append_answers(c, answers);
+          process(c);  // what the client sent meanwhile
+          settle(c, true);
+        }
+        continue;
+      }
       if (is_listener(fd)) {
         while (true) {
           sockaddr_storage peer;
@@ -426,6 +538,8 @@ void SocketServer::TcpLoop(std::vector<int> listeners, WorkerStats* stats,
           setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
           auto c = std::make_unique<TcpConnection>();
           c->fd = cfd;
+          c->id = next_id++;
+          fd_of.emplace(c->id, cfd);
           c->peer = peer;
           c->peer_len = peer_len;
           c->last_active = now;
@@ -459,19 +573,13 @@ void SocketServer::TcpLoop(std::vector<int> listeners, WorkerStats* stats,
         }
         process(c);
       }
-      if (!flush(c)) alive = false;
-      if (!alive || (c.peer_closed && c.out.empty())) {
-        close_conn(fd);
-        continue;
-      }
-      c.reading = !c.peer_closed &&
-                  c.out.size() - c.out_sent < kTcpOutHighWater;
-      update_events(c);
+      settle(c, alive);
     }
-    // RFC 7766 6.2.3: close idle connections.
+    // RFC 7766 6.2.3: close idle connections (not those waiting for the
+    // slow path: their client waits for us).
     std::vector<int> expired;
     for (const auto& [fd, c] : conns) {
-      if (now - c->last_active > idle) expired.push_back(fd);
+      if (!c->waiting && now - c->last_active > idle) expired.push_back(fd);
     }
     for (int fd : expired) close_conn(fd);
   }

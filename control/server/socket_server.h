@@ -70,7 +70,8 @@ class SocketServer {
   std::atomic<bool> running_{false};
   std::vector<std::thread> threads_;
   std::vector<int> fds_;
-  std::unique_ptr<SlowPathQueue> slow_queue_;  // UDP slow path
+  std::unique_ptr<SlowPathQueue> slow_queue_;      // UDP slow path
+  std::unique_ptr<SlowPathQueue> tcp_slow_queue_;  // TCP slow path
 };
 
 }  // namespace popdns::control

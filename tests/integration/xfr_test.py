@@ -41,6 +41,7 @@ import argparse
 import os
 import random
 import re
+import select
 import shutil
 import socket
 import struct
@@ -59,6 +60,7 @@ import dns.message  # noqa: E402
 import dns.opcode  # noqa: E402
 import dns.query  # noqa: E402
 import dns.rcode  # noqa: E402
+import dns.rdatatype  # noqa: E402
 import dns.rrset  # noqa: E402
 
 import checks  # noqa: E402
@@ -1291,6 +1293,118 @@ def case_tsig_queries(c, key):
                     "(%s)" % (qname, proto, rcode, got))
 
 
+def _tcp_send(sock, msg):
+    wire = msg.to_wire()
+    sock.sendall(struct.pack("!H", len(wire)) + wire)
+
+
+def _tcp_read(sock, deadline):
+    """One length-prefixed message, or None at EOF/deadline."""
+    def exactly(n):
+        data = b""
+        while len(data) < n:
+            sock.settimeout(max(0.01, deadline - time.time()))
+            try:
+                chunk = sock.recv(n - len(data))
+            except socket.timeout:
+                return None
+            if not chunk:
+                return None
+            data += chunk
+        return data
+    head = exactly(2)
+    if head is None:
+        return None
+    body = exactly(struct.unpack("!H", head)[0])
+    return dns.message.from_wire(body, one_rr_per_rrset=True) \
+        if body is not None else None
+
+
+def _read_axfr(sock, deadline):
+    """The records of an AXFR stream up to the closing SOA (RFC 5936
+    2.2), and the messages after it on the same connection."""
+    records, soas = 0, 0
+    while soas < 2:
+        m = _tcp_read(sock, deadline)
+        if m is None or m.rcode() != 0:
+            return records, False
+        for rrset in m.answer:
+            records += len(rrset)
+            if rrset.rdtype == dns.rdatatype.SOA:
+                soas += len(rrset)
+    return records, True
+
+
+def case_tcp_during_axfr_out(c):
+    """The TCP slow path runs off the connection loop: while popdns renders
+    a large AXFR for one client, another TCP client's query is answered
+    (RFC 7766 6.2.1.1: a server should not let one query hold back the
+    others); queries pipelined after the AXFR on its connection are
+    answered after its last message; a client that half-closes after its
+    AXFR request still gets the whole transfer (RFC 7766 6.2.4)."""
+    names = 100000
+    zf = os.path.join(c.tmp, "big.zone")
+    with open(zf, "w") as f:
+        f.write(base_zone(ZONE, 5, extra_names=names))
+    pop = c.add(Popdns(c.tmp, "popdns", zones=[dict(
+        name=ZONE, file=zf, allow_transfer=["127.0.0.1/32"])]))
+    pop.start(serial=5, timeout=120)
+    axfr = dns.message.make_query(ZONE, dns.rdatatype.AXFR)
+    soa = dns.message.make_query(ZONE, dns.rdatatype.SOA)
+    # How many records the zone's AXFR has (and that it works at all).
+    with socket.create_connection(("127.0.0.1", pop.port), timeout=10) as s:
+        _tcp_send(s, axfr)
+        total, ok = _read_axfr(s, time.time() + 60)
+    c.require(ok and total > names, "AXFR of the %d-name zone over TCP "
+              "(%d records)" % (names, total))
+    for attempt in range(3):
+        a = socket.create_connection(("127.0.0.1", pop.port), timeout=10)
+        b = socket.create_connection(("127.0.0.1", pop.port), timeout=10)
+        try:
+            _tcp_send(a, axfr)
+            time.sleep(0.002)  # the AXFR is read first
+            t0 = time.time()
+            _tcp_send(b, soa)
+            readable, _, _ = select.select([a, b], [], [], 30)
+            first = "query" if b in readable and a not in readable else (
+                "AXFR" if a in readable else "nothing")
+            got = _tcp_read(b, time.time() + 30)
+            b_ms = (time.time() - t0) * 1000
+            records, ok = _read_axfr(a, time.time() + 60)
+        finally:
+            a.close()
+            b.close()
+        if first == "query":
+            break
+    c.check(first == "query" and got is not None and got.rcode() == 0 and
+            len(got.answer) == 1,
+            "a TCP query sent while another client's AXFR is being rendered "
+            "is answered first (%s readable first, %.1f ms)" % (first, b_ms))
+    c.check(ok and records == total, "that AXFR is complete (%d of %d "
+            "records)" % (records, total))
+    # Pipelined on one connection: AXFR then SOA, in one write.
+    with socket.create_connection(("127.0.0.1", pop.port), timeout=10) as s:
+        w1, w2 = axfr.to_wire(), soa.to_wire()
+        s.sendall(struct.pack("!H", len(w1)) + w1 +
+                  struct.pack("!H", len(w2)) + w2)
+        records, ok = _read_axfr(s, time.time() + 60)
+        after = _tcp_read(s, time.time() + 30)
+    c.check(ok and records == total and after is not None and
+            after.id == soa.id and len(after.answer) == 1,
+            "a query pipelined after an AXFR is answered after its last "
+            "message (%d records, then %s)" % (
+                records, after and dns.rcode.to_text(after.rcode())))
+    # Half-closed after the request: the transfer still comes.
+    with socket.create_connection(("127.0.0.1", pop.port), timeout=10) as s:
+        _tcp_send(s, axfr)
+        s.shutdown(socket.SHUT_WR)
+        records, ok = _read_axfr(s, time.time() + 60)
+    c.check(ok and records == total, "a client that half-closes after its "
+            "AXFR request gets all of it (%d of %d records)" % (records,
+                                                                total))
+    c.check(pop.running(), "popdns still running")
+
+
 CASES = [
     ("baseline", case_baseline, False),
     ("knot_ixfr", case_knot_ixfr, True),
@@ -1311,6 +1425,7 @@ CASES = [
     ("corrupt_storage", case_corrupt_storage, True),
     ("restart_offline", case_restart_offline, True),
     ("tsig_queries", case_tsig_queries, True),
+    ("tcp_during_axfr_out", case_tcp_during_axfr_out, False),
 ]
 
 
