@@ -11,8 +11,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <sstream>
 #include <string>
@@ -333,6 +335,60 @@ TEST_F(SocketServerTest, HandlerMayAnswerNothing) {
   auto r = AskTcp({Notify(), MakeQuery("www.example.test.", 1, o)}, 1);
   ASSERT_EQ(r.size(), 1u);
   EXPECT_EQ(Id(r[0]), 7);
+}
+
+// The TCP slow path runs off the connection loop (RFC 7766 6.2.1.1: one
+// client's slow request must not hold back the others): while the handler
+// is busy with one connection's AXFR, another connection's query is
+// answered; then the AXFR's answer still reaches its connection.
+TEST_F(SocketServerTest, TcpSlowPathHoldsBackNoOtherConnection) {
+  std::promise<void> entered;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  server_->SetSlowPathHandler([&](const SlowPathRequest& req) {
+    entered.set_value();
+    released.wait_for(std::chrono::seconds(10));
+    return std::vector<std::vector<uint8_t>>{Reply(req, 0)};
+  });
+  Start();
+  const int a = socket(AF_INET, SOCK_STREAM, 0);
+  const sockaddr_in addr = Address();
+  ASSERT_EQ(connect(a, reinterpret_cast<const sockaddr*>(&addr),
+                    sizeof(addr)), 0);
+  QueryOptions axfr_id;
+  axfr_id.id = 0x0002;
+  const std::vector<uint8_t> axfr =
+      MakeQuery("example.test.", kTypeAxfr, axfr_id);
+  std::vector<uint8_t> wire = {static_cast<uint8_t>(axfr.size() >> 8),
+                               static_cast<uint8_t>(axfr.size())};
+  wire.insert(wire.end(), axfr.begin(), axfr.end());
+  ASSERT_EQ(send(a, wire.data(), wire.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(wire.size()));
+  ASSERT_EQ(entered.get_future().wait_for(std::chrono::seconds(5)),
+            std::future_status::ready);
+
+  QueryOptions o;
+  o.id = 9;
+  const auto r = AskTcp({MakeQuery("www.example.test.", 1, o)}, 1);
+  ASSERT_EQ(r.size(), 1u) << "answered while the handler is busy";
+  EXPECT_EQ(Id(r[0]), 9);
+  EXPECT_GT(r[0].size(), 12u);
+
+  release.set_value();
+  timeval tv{5, 0};
+  setsockopt(a, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  std::vector<uint8_t> in;
+  while (in.size() < 2 || in.size() < 2u + (in[0] << 8 | in[1])) {
+    uint8_t chunk[4096];
+    const ssize_t n = recv(a, chunk, sizeof(chunk), 0);
+    if (n <= 0) break;
+    in.insert(in.end(), chunk, chunk + n);
+  }
+  close(a);
+  ASSERT_GE(in.size(), 14u);
+  const std::vector<uint8_t> answer(in.begin() + 2, in.end());
+  EXPECT_EQ(Id(answer), 2);
+  EXPECT_EQ(Rcode(answer), 0);
 }
 
 }  // namespace
