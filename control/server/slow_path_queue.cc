@@ -36,19 +36,17 @@ void SlowPathQueue::Stop() {
   threads_.clear();
 }
 
-bool SlowPathQueue::Push(const uint8_t* msg, size_t len,
-                         const sockaddr* peer, socklen_t peer_len, bool tcp,
-                         Done done) {
+bool SlowPathQueue::Push(const SlowPathRequest& request, Done done) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!running_ || items_.size() >= capacity_ ||
-        peer_len > sizeof(sockaddr_storage)) {
+        request.peer_len > sizeof(sockaddr_storage)) {
       dropped_.fetch_add(1, std::memory_order_relaxed);
       return false;
     }
-    Item item{std::vector<uint8_t>(msg, msg + len), {}, peer_len, tcp,
-              std::move(done)};
-    std::memcpy(&item.peer, peer, peer_len);
+    Item item{std::vector<uint8_t>(request.msg, request.msg + request.len),
+              {}, request.peer_len, request.tcp, std::move(done)};
+    std::memcpy(&item.peer, request.peer, request.peer_len);
     items_.push_back(std::move(item));
   }
   ready_.notify_one();

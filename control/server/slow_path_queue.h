@@ -49,9 +49,9 @@ class SlowPathQueue {
   using Done = std::function<void(std::vector<std::vector<uint8_t>> answers,
                                   const SlowPathRequest& request)>;
 
-  // Copies the message; false when the queue is full (refused).
-  bool Push(const uint8_t* msg, size_t len, const sockaddr* peer,
-            socklen_t peer_len, bool tcp, Done done);
+  // Copies the request's message and peer; false when the queue is full
+  // (refused).
+  bool Push(const SlowPathRequest& request, Done done);
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
 
  private:

@@ -100,7 +100,7 @@ dns::Client ClientOf(const sockaddr_storage& peer, uint32_t now) {
 
 struct TcpConnection {
   int fd;
-  uint64_t id;  // never reused, unlike fd: names it to the slow path
+  uint64_t id;  // never reused, unlike fd (TcpSlowAnswers::Ready)
   sockaddr_storage peer;  // for the SlowPathHandler
   socklen_t peer_len = 0;
   std::vector<uint8_t> in;
@@ -124,15 +124,22 @@ struct TcpSlowAnswers {
   ~TcpSlowAnswers() {
     if (wake >= 0) close(wake);
   }
-  void Add(uint64_t id, std::vector<std::vector<uint8_t>> answers) {
+  // The answers for the connection `fd` whose TcpConnection::id is `id`
+  // (an fd is reused once closed; the id tells).
+  struct Ready {
+    int fd;
+    uint64_t id;
+    std::vector<std::vector<uint8_t>> answers;
+  };
+  void Add(int fd, uint64_t id, std::vector<std::vector<uint8_t>> answers) {
     {
       std::lock_guard<std::mutex> lock(mu);
-      ready.emplace_back(id, std::move(answers));
+      ready.push_back({fd, id, std::move(answers)});
     }
     const uint64_t one = 1;
     (void)!write(wake, &one, sizeof(one));
   }
-  std::vector<std::pair<uint64_t, std::vector<std::vector<uint8_t>>>> Take() {
+  std::vector<Ready> Take() {
     uint64_t count;
     (void)!read(wake, &count, sizeof(count));
     std::lock_guard<std::mutex> lock(mu);
@@ -141,7 +148,7 @@ struct TcpSlowAnswers {
 
   const int wake;
   std::mutex mu;
-  std::vector<std::pair<uint64_t, std::vector<std::vector<uint8_t>>>> ready;
+  std::vector<Ready> ready;
 };
 
 }  // namespace
@@ -343,9 +350,11 @@ void SocketServer::UdpLoop(int fd, WorkerStats* stats, uint32_t reader) {
     for (int k = 0; k < nslow; ++k) {
       const int i = slow[k];
       slow_queue_->Push(
-          jobs[i].buf, jobs[i].query_len,
-          reinterpret_cast<const sockaddr*>(&addrs[i]),
-          msgs[i].msg_hdr.msg_namelen, /*tcp=*/false,
+          {.msg = jobs[i].buf,
+           .len = jobs[i].query_len,
+           .peer = reinterpret_cast<const sockaddr*>(&addrs[i]),
+           .peer_len = msgs[i].msg_hdr.msg_namelen,
+           .tcp = false},
           [fd](std::vector<std::vector<uint8_t>> answers,
                const SlowPathRequest& request) {
             // Over UDP only the first message goes back (slow_path.h);
@@ -377,7 +386,6 @@ void SocketServer::TcpLoop(std::vector<int> listeners, WorkerStats* stats,
     return std::find(listeners.begin(), listeners.end(), fd) != listeners.end();
   };
   std::unordered_map<int, std::unique_ptr<TcpConnection>> conns;
-  std::unordered_map<uint64_t, int> fd_of;  // TcpConnection::id -> fd
   uint64_t next_id = 1;
   std::vector<uint8_t> buf(dns::kMaxMessageSize + 2);
   const auto idle = std::chrono::milliseconds(config_.tcp_idle_timeout_ms);
@@ -392,8 +400,6 @@ void SocketServer::TcpLoop(std::vector<int> listeners, WorkerStats* stats,
   auto close_conn = [&](int fd) {
     epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr);
     close(fd);
-    auto it = conns.find(fd);
-    if (it != conns.end()) fd_of.erase(it->second->id);
     conns.erase(fd);
   };
   // RFC 7766 8: every message with its two-byte length, in order.
@@ -460,12 +466,10 @@ void SocketServer::TcpLoop(std::vector<int> listeners, WorkerStats* stats,
             .peer_len = c.peer_len,
             .tcp = true};
         if (tcp_slow_queue_->Push(
-                request.msg, request.len, request.peer, request.peer_len,
-                /*tcp=*/true,
-                [slow_answers, id = c.id](
-                    std::vector<std::vector<uint8_t>> answers,
-                    const SlowPathRequest&) {
-                  slow_answers->Add(id, std::move(answers));
+                request, [slow_answers, fd = c.fd, id = c.id](
+                             std::vector<std::vector<uint8_t>> answers,
+                             const SlowPathRequest&) {
+                  slow_answers->Add(fd, id, std::move(answers));
                 })) {
           c.waiting = true;
           break;
@@ -510,13 +514,15 @@ void SocketServer::TcpLoop(std::vector<int> listeners, WorkerStats* stats,
     for (int i = 0; i < n; ++i) {
       const int fd = events[i].data.fd;
       if (fd == slow_answers->wake) {
-        for (auto& [id, answers] : slow_answers->Take()) {
-          auto f = fd_of.find(id);
-          if (f == fd_of.end()) continue;  // closed meanwhile
-          TcpConnection& c = *conns.at(f->second);
+        for (TcpSlowAnswers::Ready& ready : slow_answers->Take()) {
+          auto it = conns.find(ready.fd);
+          if (it == conns.end() || it->second->id != ready.id) {
+            continue;  // closed meanwhile (its fd perhaps reused)
+          }
+          TcpConnection& c = *it->second;
           c.waiting = false;
           c.last_active = now;
-          append_answers(c, answers);
+          append_answers(c, ready.answers);
           process(c);  // what the client sent meanwhile
           settle(c, true);
         }
@@ -539,7 +545,6 @@ void SocketServer::TcpLoop(std::vector<int> listeners, WorkerStats* stats,
           auto c = std::make_unique<TcpConnection>();
           c->fd = cfd;
           c->id = next_id++;
-          fd_of.emplace(c->id, cfd);
           c->peer = peer;
           c->peer_len = peer_len;
           c->last_active = now;
