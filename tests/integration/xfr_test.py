@@ -282,6 +282,17 @@ def converge(case, ref, pop, serial, since, what, bound=IXFR_BOUND):
                      str(e).splitlines()[0])
 
 
+def update_and_converge(case, prim, pop, ops, serial, what):
+    """Applies `ops` on the primary `prim` (at `serial`), waits for its
+    new serial and for popdns to reach it within the bound; returns the
+    new serial and when the update was sent."""
+    t0 = time.time()
+    prim.update(ops)
+    new = prim.wait_serial(newer_than=serial, timeout=10)
+    converge(case, prim, pop, new, t0, what)
+    return new, t0
+
+
 def same_answers(case, ref, pop, what, extra_names=(), strict=True,
                  limit=None, ref_name="knotd", do=False):
     """popdns answers every name and type of ref's zone (plus extra_names
@@ -409,10 +420,7 @@ def case_knot_ixfr(c, key):
     for i, ops in enumerate(ROUNDS, 1):
         what = "round %d" % i
         km, pm = knot.mark(), pop.mark()
-        t0 = time.time()
-        knot.update(ops)
-        new = knot.wait_serial(newer_than=serial, timeout=10)
-        converge(c, knot, pop, new, t0, what)
+        new, _ = update_and_converge(c, knot, pop, ops, serial, what)
         tr = knot.transfers(km)
         c.check(any(k == "IXFR" and "serial %d -> %d" % (serial, new) in w
                     for k, w in tr) and not any(k == "AXFR" for k, _ in tr),
@@ -477,10 +485,7 @@ def _knot_signed_ixfr(c, key, signing):
     for i, ops in enumerate(ROUNDS, 1):
         what = "signed round %d" % i
         pm = pop.mark()
-        t0 = time.time()
-        knot.update(ops)
-        new = knot.wait_serial(newer_than=serial, timeout=10)
-        converge(c, knot, pop, new, t0, what)
+        new, _ = update_and_converge(c, knot, pop, ops, serial, what)
         words, lines = popdns_xfr_words(pop, pm)
         applied = [x for x in pop.lines_since(pm)
                    if "incremental:" in x or "full build" in x]
@@ -581,10 +586,7 @@ def _other_primary(c, key, peer_cls, tag, rounds, keys_file=False):
     for i, ops in enumerate(rounds, 1):
         what = "round %d" % i
         pm = pop.mark()
-        t0 = time.time()
-        prim.update(ops)
-        new = prim.wait_serial(newer_than=serial, timeout=10)
-        converge(c, prim, pop, new, t0, what)
+        new, _ = update_and_converge(c, prim, pop, ops, serial, what)
         ref.wait_serial(new, timeout=15)
         words, lines = popdns_xfr_words(pop, pm)
         c.info("popdns log: %s" % (" | ".join(lines[-3:]) or "-"))
@@ -697,10 +699,7 @@ def case_knot_secondary(c, key):
     for i, ops in enumerate(ROUNDS[:3], 1):
         what = "round %d" % i
         km = ks.mark()
-        t0 = time.time()
-        prim.update(ops)
-        new = prim.wait_serial(newer_than=serial, timeout=10)
-        converge(c, prim, pop, new, t0, what)
+        new, t0 = update_and_converge(c, prim, pop, ops, serial, what)
         try:
             ks.wait_serial(new, timeout=max(0.5, t0 + 2 * IXFR_BOUND
                                             - time.time()))
