@@ -6,8 +6,11 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <future>
 #include <optional>
+#include <thread>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "control/build/incremental_builder.h"
@@ -43,6 +46,24 @@ std::string Timestamp(std::time_t t) {
   std::strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
   return when;
 }
+
+// Whether records being stored on another thread are the version that
+// serves. Given once.
+class StoreVerdict {
+ public:
+  StoreVerdict() : future_(promise_.get_future()) {}
+  void Give(bool store) {
+    if (given_) return;
+    given_ = true;
+    promise_.set_value(store);
+  }
+  bool Wait() { return future_.get(); }  // the writer's thread, once
+
+ private:
+  std::promise<bool> promise_;
+  std::future<bool> future_;
+  bool given_ = false;
+};
 
 }  // namespace
 
@@ -339,7 +360,8 @@ absl::Status ZoneStore::CommitTransfer(const std::string& apex,
                                        xfr::TransferStream::Kind kind,
                                        std::vector<ZoneRecord> full,
                                        std::vector<xfr::Changeset> changes,
-                                       const std::string& origin) {
+                                       const std::string& origin,
+                                       std::optional<xfr::FullCopyEncoder> full_copy) {
   std::lock_guard<std::mutex> writer(writer_mu_);
   Entry* e = Find(apex);
   if (!e) return absl::NotFoundError("no such zone");
@@ -359,26 +381,70 @@ absl::Status ZoneStore::CommitTransfer(const std::string& apex,
     return std::chrono::duration<double, std::milli>(d).count();
   };
   const Clock::time_point t0 = Clock::now();
+  // The version is on disk before it serves; if the build then failed, a
+  // restart would find this copy unusable and transfer afresh. Records
+  // encoded as they arrived go into the journal's transaction on a thread
+  // of their own while this one validates them; it commits once
+  // validation says they are what serves (the common case: nothing
+  // dropped, no TTL changed), during the build's first steps, and is
+  // joined before the version is published. Otherwise the journal encodes
+  // the validated records before the build consumes them.
+  absl::Status journal_status;
+  Clock::duration journal_time{};
+  StoreVerdict verdict;
+  std::jthread journal_writer;
+  // On any return the writer is told first, then joined (destruction runs
+  // backwards), so it neither waits forever nor outlives what it uses.
+  absl::Cleanup stop_writer = [&verdict] { verdict.Give(false); };
+  bool stored_beside = false;
+  const uint32_t copy_serial = full_copy ? full_copy->serial() : 0;
+  const size_t copy_records = full_copy ? full_copy->records() : 0;
+  if (e->journal && full_copy) {
+    journal_writer = std::jthread(
+        [&journal_status, &journal_time, &verdict, journal = e->journal.get(),
+         copy = *std::move(full_copy)]() mutable {
+          const Clock::time_point start = Clock::now();
+          Clock::duration waited{};
+          journal_status = journal->StoreFull(std::move(copy), [&] {
+            // The encoded chunks are freed; LMDB's pages for them are
+            // freed at the commit: both back to the system at once.
+            malloc_trim(0);
+            const Clock::time_point wait = Clock::now();
+            const bool store = verdict.Wait();
+            waited = Clock::now() - wait;
+            return store;
+          });
+          journal_time = Clock::now() - start - waited;
+          malloc_trim(0);
+        });
+  }
+  full_copy.reset();
   std::vector<std::string> warnings;
-  auto valid = NormalizeAndValidateZone(std::move(full), apex, &warnings);
+  bool modified = false;
+  auto valid = NormalizeAndValidateZone(std::move(full), apex, &warnings,
+                                        nullptr, &modified);
   if (!valid.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat(origin, ": ", valid.status().message()));
   }
   const Clock::time_point t1 = Clock::now();
-  // The journal takes the validated records before the build consumes
-  // them: no second copy of a large zone in memory. The version is on
-  // disk before it serves; if the build then failed, a restart would
-  // find this copy unusable and transfer afresh.
   if (e->journal) {
     const ZoneRecord* soa = FindSoa(*valid);
-    if (absl::Status s = e->journal->StoreFull(
-            soa ? xfr::Changeset::SerialOf(*soa) : 0, *valid);
-        !s.ok()) {
-      return s;
+    const uint32_t serial = soa ? xfr::Changeset::SerialOf(*soa) : 0;
+    if (journal_writer.joinable() && !modified && copy_serial == serial &&
+        copy_records == valid->size()) {
+      verdict.Give(true);
+      stored_beside = true;
+    } else {
+      verdict.Give(false);
+      if (journal_writer.joinable()) journal_writer.join();
+      if (absl::Status s = e->journal->StoreFull(serial, *valid); !s.ok()) {
+        return s;
+      }
+      journal_time = Clock::now() - t1;
+      malloc_trim(0);
     }
   }
-  malloc_trim(0);
   const Clock::time_point t2 = Clock::now();
   BuildOptions options;
   options.updatable = true;
@@ -386,6 +452,10 @@ absl::Status ZoneStore::CommitTransfer(const std::string& apex,
   if (!z.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat(origin, ": ", z.status().message()));
+  }
+  if (journal_writer.joinable()) {
+    journal_writer.join();
+    if (!journal_status.ok()) return journal_status;
   }
   const Clock::time_point t3 = Clock::now();
   {
@@ -399,9 +469,11 @@ absl::Status ZoneStore::CommitTransfer(const std::string& apex,
   malloc_trim(0);
   std::fprintf(stderr,
                "popdns: zone %s: %s applied: validate %.0f ms, journal %.0f "
-               "ms, build %.0f ms, publish %.0f ms\n",
+               "ms%s, build %.0f ms, publish %.0f ms\n",
                e->config.name.c_str(), origin.c_str(), ms(t1 - t0),
-               ms(t2 - t1), ms(t3 - t2), ms(Clock::now() - t3));
+               ms(journal_time),
+               stored_beside ? " (beside validation)" : "",
+               ms(t3 - t2), ms(Clock::now() - t3));
   return absl::OkStatus();
 }
 

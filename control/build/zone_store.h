@@ -104,6 +104,8 @@ class ZoneStore {
 
   // Applies a transfer for `apex` (wire, lowercased): a whole zone, or
   // changesets from the serving version. Durable before it is published.
+  // `full_copy`: `full` as the transfer encoded it for the journal while
+  // it arrived, stored as is when validation changes nothing.
   // Errors: FailedPrecondition for an IXFR that does not apply (caller
   // falls back to AXFR), InvalidArgument for data that does not validate,
   // NotFound for an unknown zone, and journal errors.
@@ -111,7 +113,9 @@ class ZoneStore {
                               xfr::TransferStream::Kind kind,
                               std::vector<ZoneRecord> full,
                               std::vector<xfr::Changeset> changes,
-                              const std::string& origin);
+                              const std::string& origin,
+                              std::optional<xfr::FullCopyEncoder> full_copy =
+                                  std::nullopt);
 
   // Changes the serving version of `apex` (RFC 2136 UPDATE, the
   // provisioning API) under the writers' lock, so that what `edit` reads

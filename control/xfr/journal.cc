@@ -82,6 +82,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <lmdb.h>
+#include <malloc.h>
+#if defined(__SSE4_2__)
+#include <nmmintrin.h>
+#endif
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -135,6 +139,7 @@ constexpr uint16_t kTypeSoa = 6;
 // ---------------------------------------------------------------------------
 // CRC-32C (Castagnoli), the reflected table-driven form.
 
+#if !defined(__SSE4_2__)
 struct CrcTable {
   uint32_t t[256];
   constexpr CrcTable() : t{} {
@@ -146,10 +151,24 @@ struct CrcTable {
   }
 };
 constexpr CrcTable kCrc;
+#endif
 
+// SSE 4.2's CRC32 instruction computes this polynomial, 8 octets at a
+// time: a full copy is as large as the zone's text.
 uint32_t Crc32c(const uint8_t* p, size_t n) {
   uint32_t c = ~uint32_t{0};
+#if defined(__SSE4_2__)
+  uint64_t c64 = c;
+  for (; n >= 8; n -= 8, p += 8) {
+    uint64_t word;
+    std::memcpy(&word, p, 8);
+    c64 = _mm_crc32_u64(c64, word);
+  }
+  c = static_cast<uint32_t>(c64);
+  for (; n > 0; --n, ++p) c = _mm_crc32_u8(c, *p);
+#else
   for (size_t i = 0; i < n; ++i) c = kCrc.t[(c ^ p[i]) & 0xFF] ^ (c >> 8);
+#endif
   return ~c;
 }
 
@@ -218,13 +237,22 @@ bool ValidSoa(const ZoneRecord& r) {
 const char* EncodeRecord(const ZoneRecord& r, std::string* out) {
   if (!ValidWireName(r.owner)) return "owner is not a wire-format name";
   if (r.rdata.size() > 0xFFFF) return "RDATA longer than 65535 octets";
-  Put8(out, static_cast<uint8_t>(r.owner.size()));
-  out->append(r.owner);
-  Put16(out, r.type);
-  Put16(out, r.rclass);
-  Put32(out, r.ttl);
-  Put16(out, static_cast<uint16_t>(r.rdata.size()));
-  out->append(r.rdata);
+  // One resize and copies: a full copy encodes a million records.
+  const size_t at = out->size();
+  out->resize(at + 1 + r.owner.size() + 10 + r.rdata.size());
+  char* p = out->data() + at;
+  *p++ = static_cast<char>(r.owner.size());
+  p = std::copy(r.owner.begin(), r.owner.end(), p);
+  const uint16_t rdlen = static_cast<uint16_t>(r.rdata.size());
+  const uint8_t fixed[10] = {
+      static_cast<uint8_t>(r.type >> 8),   static_cast<uint8_t>(r.type),
+      static_cast<uint8_t>(r.rclass >> 8), static_cast<uint8_t>(r.rclass),
+      static_cast<uint8_t>(r.ttl >> 24),   static_cast<uint8_t>(r.ttl >> 16),
+      static_cast<uint8_t>(r.ttl >> 8),    static_cast<uint8_t>(r.ttl),
+      static_cast<uint8_t>(rdlen >> 8),    static_cast<uint8_t>(rdlen)};
+  std::memcpy(p, fixed, sizeof(fixed));
+  p += sizeof(fixed);
+  std::copy(r.rdata.begin(), r.rdata.end(), p);
   return nullptr;
 }
 
@@ -1189,7 +1217,52 @@ absl::StatusOr<Journal::Stored> Journal::Load() {
   return out;
 }
 
+FullCopyEncoder::FullCopyEncoder(uint32_t serial) : serial_(serial) {
+  buf_.reserve(kChunkTarget + 70000);
+  StartChunk();
+}
+
+void FullCopyEncoder::StartChunk() {
+  buf_.clear();
+  Put32(&buf_, serial_);
+  Put32(&buf_, chunk_);
+  Put32(&buf_, 0);  // record count, patched by FinishChunk
+  in_chunk_ = 0;
+}
+
+void FullCopyEncoder::FinishChunk() {
+  if (in_chunk_ == 0) return;
+  Patch32(&buf_, 8, in_chunk_);
+  PutCrc(&buf_);
+  done_.push_back(buf_);
+  ++chunk_;
+  StartChunk();
+}
+
+absl::Status FullCopyEncoder::Add(const ZoneRecord& r) {
+  if (const char* what = EncodeRecord(r, &buf_)) {
+    return absl::InvalidArgumentError(what);
+  }
+  ++records_;
+  ++in_chunk_;
+  if (buf_.size() >= kChunkTarget) FinishChunk();
+  return absl::OkStatus();
+}
+
 absl::Status Journal::StoreFull(uint32_t serial, const std::vector<ZoneRecord>& records) {
+  FullCopyEncoder encoder(serial);
+  return WriteFull(encoder, &records, {});
+}
+
+absl::Status Journal::StoreFull(FullCopyEncoder encoded,
+                                const std::function<bool()>& confirm) {
+  return WriteFull(encoded, nullptr, confirm);
+}
+
+absl::Status Journal::WriteFull(FullCopyEncoder& encoder,
+                                const std::vector<ZoneRecord>* records,
+                                const std::function<bool()>& confirm) {
+  const uint32_t serial = encoder.serial();
   const State& cur = env_->state;
   State next = cur;
   // Where the new full copy sits in the chain: after the last changeset
@@ -1216,43 +1289,43 @@ absl::Status Journal::StoreFull(uint32_t serial, const std::vector<ZoneRecord>& 
   for (uint32_t i = 0; i < cur.full_chunks; ++i)
     POPDNS_RETURN_IF_ERROR(Del(txn.get(), dbi, Val(MakeChunkKey(i)), path_));
 
-  // The new full copy in chunks of about kChunkTarget octets.
-  std::string buf;
-  buf.reserve(kChunkTarget + 70000);
-  uint32_t chunk = 0;
-  uint32_t in_chunk = 0;
-  auto start = [&] {
-    buf.clear();
-    Put32(&buf, serial);
-    Put32(&buf, chunk);
-    Put32(&buf, 0);  // record count, patched by flush
-    in_chunk = 0;
-  };
-  auto flush = [&]() -> absl::Status {
-    Patch32(&buf, 8, in_chunk);
-    PutCrc(&buf);
-    POPDNS_RETURN_IF_ERROR(
-        Put(txn.get(), dbi, Val(MakeChunkKey(chunk)), buf, path_, "the full copy"));
-    ++chunk;
-    start();
+  // The new full copy in chunks of about kChunkTarget octets, each freed
+  // once LMDB has it (an encoded copy is as large as the zone's text).
+  uint32_t stored = 0;
+  auto store_done = [&]() -> absl::Status {
+    for (std::string& chunk : encoder.done_) {
+      POPDNS_RETURN_IF_ERROR(
+          Put(txn.get(), dbi, Val(MakeChunkKey(stored)), chunk, path_, "the full copy"));
+      ++stored;
+      std::string().swap(chunk);
+      // LMDB now holds a copy: give this one back to the system at once
+      // (free() keeps it in malloc's arena), or a large zone's copy would
+      // count twice.
+      if (records == nullptr) malloc_trim(0);
+    }
+    encoder.done_.clear();
     return absl::OkStatus();
   };
-  start();
-  for (size_t i = 0; i < records.size(); ++i) {
-    if (const char* what = EncodeRecord(records[i], &buf))
-      return absl::InvalidArgumentError(absl::StrCat(
-          "journal ", path_, ": full copy: ", RecordPlace(records[i], i), ": ", what));
-    ++in_chunk;
-    if (buf.size() >= kChunkTarget) POPDNS_RETURN_IF_ERROR(flush());
+  if (records != nullptr) {
+    for (size_t i = 0; i < records->size(); ++i) {
+      if (absl::Status s = encoder.Add((*records)[i]); !s.ok())
+        return absl::InvalidArgumentError(absl::StrCat(
+            "journal ", path_, ": full copy: ", RecordPlace((*records)[i], i), ": ",
+            s.message()));
+      if (!encoder.done_.empty()) POPDNS_RETURN_IF_ERROR(store_done());
+    }
   }
-  if (in_chunk > 0) POPDNS_RETURN_IF_ERROR(flush());
+  encoder.FinishChunk();
+  POPDNS_RETURN_IF_ERROR(store_done());
   next.has_full = true;
   next.full_serial = serial;
-  next.full_chunks = chunk;
-  next.full_records = records.size();
+  next.full_chunks = stored;
+  next.full_records = encoder.records();
 
   POPDNS_RETURN_IF_ERROR(Trim(txn.get(), dbi, max_changesets_, path_, &next));
   POPDNS_RETURN_IF_ERROR(Put(txn.get(), dbi, Val(kMetaKey), EncodeMeta(next), path_, "metadata"));
+  if (confirm && !confirm())
+    return absl::CancelledError(absl::StrCat("journal ", path_, ": full copy not confirmed"));
   rc = txn.Commit();
   if (rc != MDB_SUCCESS) return LmdbStatus(rc, path_, "committing the full copy");
   env_->Publish(std::move(next), this);

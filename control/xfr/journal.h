@@ -9,6 +9,7 @@
 #define POPDNS_CONTROL_XFR_JOURNAL_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -25,6 +26,33 @@ inline std::string StorageStem(std::string name) {
   if (name.size() > 1 && name.back() == '.') name.pop_back();
   return name;
 }
+
+class Journal;
+
+// A full copy encoded ahead of Journal::StoreFull: a secondary encodes an
+// AXFR's records as its messages arrive, so that storing the version once
+// it is validated is one write, not an encoding pass in the time between
+// the transfer's last message and serving it.
+class FullCopyEncoder {
+ public:
+  explicit FullCopyEncoder(uint32_t serial);
+  // Appends `r`. InvalidArgument saying what makes it unstorable.
+  absl::Status Add(const ZoneRecord& r);
+  uint32_t serial() const { return serial_; }
+  size_t records() const { return records_; }
+
+ private:
+  friend class Journal;
+  void StartChunk();
+  void FinishChunk();  // the chunk being filled, if it has records, to done_
+
+  uint32_t serial_;
+  uint32_t chunk_ = 0;  // index of the chunk being filled
+  uint32_t in_chunk_ = 0;
+  size_t records_ = 0;
+  std::string buf_;
+  std::vector<std::string> done_;  // complete chunks not yet stored
+};
 
 class Journal {
  public:
@@ -61,6 +89,13 @@ class Journal {
   // `serial` stay as IXFR history (up to max_changesets); the others are
   // dropped. Durable when it returns.
   absl::Status StoreFull(uint32_t serial, const std::vector<ZoneRecord>& records);
+  // The same for records encoded beforehand (their serial is `encoded`'s).
+  // `confirm` (may be empty) is called once they are in the transaction,
+  // before it commits: false aborts it (Cancelled, nothing changes). So a
+  // caller can store while it still checks the records, on another thread
+  // (the transaction is this call's thread's, as LMDB requires).
+  absl::Status StoreFull(FullCopyEncoder encoded,
+                         const std::function<bool()>& confirm = {});
 
   // Appends `cs`, whose from() must be the last stored serial
   // (FailedPrecondition otherwise). Durable when it returns.
@@ -84,6 +119,11 @@ class Journal {
 
  private:
   Journal() = default;
+  // StoreFull's transaction: `records` (may be null) are added to
+  // `encoder` first; each chunk is stored as soon as it is complete.
+  absl::Status WriteFull(FullCopyEncoder& encoder,
+                         const std::vector<ZoneRecord>* records,
+                         const std::function<bool()>& confirm);
   struct Env;
   std::unique_ptr<Env> env_;
   std::string path_;

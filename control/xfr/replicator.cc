@@ -229,7 +229,10 @@ absl::StatusOr<std::string> Replicator::RefreshFrom(ZoneState& z,
                         " is current (", primary.text, " has ", *serial, ")");
   }
   const auto started = Clock::now();
-  auto result = Transfer(primary, z.apex, key, soa, timeouts_);
+  // A zone kept on disk has its AXFR encoded for the journal as it
+  // arrives: storing it is then one write after validation.
+  const bool encode = !z.config.storage.empty();
+  auto result = Transfer(primary, z.apex, key, soa, timeouts_, encode);
   std::string how = soa ? "IXFR" : "AXFR";
   auto retry_axfr = [&](const absl::Status& why) {
     std::fprintf(stderr,
@@ -237,7 +240,7 @@ absl::StatusOr<std::string> Replicator::RefreshFrom(ZoneState& z,
                  z.config.name.c_str(), primary.text.c_str(),
                  std::string(why.message()).c_str());
     how = "AXFR";
-    return Transfer(primary, z.apex, key, std::nullopt, timeouts_);
+    return Transfer(primary, z.apex, key, std::nullopt, timeouts_, encode);
   };
   if (!result.ok() && soa && !absl::IsUnavailable(result.status()) &&
       !absl::IsDeadlineExceeded(result.status()) &&
@@ -253,7 +256,8 @@ absl::StatusOr<std::string> Replicator::RefreshFrom(ZoneState& z,
   const std::string origin = absl::StrCat(how, " from ", primary.text);
   absl::Status commit =
       store_->CommitTransfer(z.apex, result->kind, std::move(result->full),
-                             std::move(result->changes), origin);
+                             std::move(result->changes), origin,
+                             std::move(result->full_copy));
   if (!commit.ok() && absl::IsFailedPrecondition(commit) &&
       result->kind == TransferStream::Kind::kIncremental) {
     result = retry_axfr(commit);
@@ -265,7 +269,8 @@ absl::StatusOr<std::string> Replicator::RefreshFrom(ZoneState& z,
     commit = store_->CommitTransfer(z.apex, result->kind,
                                     std::move(result->full),
                                     std::move(result->changes),
-                                    "AXFR from " + primary.text);
+                                    "AXFR from " + primary.text,
+                                    std::move(result->full_copy));
   }
   if (!commit.ok()) {
     return absl::Status(commit.code(), absl::StrCat(how, " from ", primary.text,

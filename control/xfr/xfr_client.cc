@@ -105,7 +105,8 @@ absl::StatusOr<TransferResult> Transfer(const Remote& primary,
                                         const std::string& apex,
                                         const TsigKey* key,
                                         const std::optional<ZoneRecord>& have_soa,
-                                        const XfrTimeouts& timeouts) {
+                                        const XfrTimeouts& timeouts,
+                                        bool encode_full_copy) {
   const uint16_t id = RandomId();
   MessageBuilder b(id, 0);
   b.AddQuestion(apex, have_soa ? rrtype::kIxfr : rrtype::kAxfr);
@@ -129,6 +130,7 @@ absl::StatusOr<TransferResult> Transfer(const Remote& primary,
                                        Changeset::SerialOf(*have_soa))
                                  : std::nullopt);
   TransferResult result;
+  size_t encoded = 0;  // records of stream.full() in result.full_copy
   while (true) {
     if (Clock::now() > deadline) {
       return absl::DeadlineExceededError("transfer took too long");
@@ -145,6 +147,18 @@ absl::StatusOr<TransferResult> Transfer(const Remote& primary,
     if (!m.ok()) return m.status();
     auto done = stream.Add(std::move(m->answer));
     if (!done.ok()) return done.status();
+    if (encode_full_copy) {
+      // Between two messages, while the primary sends the next: this work
+      // would otherwise come after the last one.
+      const std::vector<ZoneRecord>& full = stream.full();
+      if (encoded == 0 && !full.empty()) result.full_copy.emplace(stream.serial());
+      for (; result.full_copy && encoded < full.size(); ++encoded) {
+        if (!result.full_copy->Add(full[encoded]).ok()) {
+          result.full_copy.reset();  // the journal says why, later
+          encode_full_copy = false;
+        }
+      }
+    }
     if (*done) break;
   }
   if (tsig && tsig->expecting_signed()) {

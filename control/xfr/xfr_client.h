@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "control/xfr/changeset.h"
+#include "control/xfr/journal.h"
 #include "control/xfr/transfer_stream.h"
 #include "control/xfr/transport.h"
 #include "control/xfr/tsig.h"
@@ -40,20 +41,25 @@ struct TransferResult {
   uint32_t serial = 0;
   std::vector<ZoneRecord> full;     // kFull: the whole zone, SOA first
   std::vector<Changeset> changes;   // kIncremental
+  // kFull, when asked for: `full` encoded for the journal while the
+  // messages arrived (absent if a record could not be encoded).
+  std::optional<FullCopyEncoder> full_copy;
   size_t messages = 0;
   size_t bytes = 0;
   size_t records = 0;
 };
 
 // Transfers `apex` from `primary`: IXFR from `have_soa` when given, else
-// AXFR. Errors: Unavailable/DeadlineExceeded (network), PermissionDenied
+// AXFR; with `encode_full_copy`, a whole zone received is also encoded for
+// the journal as it arrives (TransferResult::full_copy). Errors: Unavailable/DeadlineExceeded (network), PermissionDenied
 // (TSIG), FailedPrecondition (a refused or failed transfer with the rcode
 // named, or a broken IXFR stream), InvalidArgument (malformed messages).
 absl::StatusOr<TransferResult> Transfer(const Remote& primary,
                                         const std::string& apex,
                                         const TsigKey* key,
                                         const std::optional<ZoneRecord>& have_soa,
-                                        const XfrTimeouts& timeouts = {});
+                                        const XfrTimeouts& timeouts = {},
+                                        bool encode_full_copy = false);
 
 // A random message ID (RFC 5452 9.2).
 uint16_t RandomId();

@@ -135,45 +135,44 @@ bool CheckApex(const std::vector<ZoneRecord>& records,
   return true;
 }
 
-// RRset identity of a record: its lowercased owner and its type (for
-// RRSIGs also the covered type: RFC 4034 3, an RRSIG's TTL is that of the
-// RRset it covers, so each covered type is an RRset of its own).
-struct RrsetKey {
-  std::string_view owner;
-  uint32_t type;
-  bool operator==(const RrsetKey& o) const {
-    return type == o.type && owner == o.owner;
-  }
-  template <typename H>
-  friend H AbslHashValue(H h, const RrsetKey& k) {
-    return H::combine(std::move(h), k.owner, k.type);
-  }
-};
-
 // Lowercased owners without copying the common case: zone files are
 // mostly lowercase already, and only owners with capitals get a copy.
-class LowerOwners {
+// Each owner is hashed once, in order: the RRset and owner tables below
+// look records up by index, and a probe that meets another name's entry
+// compares these hashes instead of reading that record (a cache miss for
+// every probe of a million-record zone, most of validation's time).
+class OwnerKeys {
  public:
-  explicit LowerOwners(const std::vector<ZoneRecord>& records)
-      : records_(records) {
+  explicit OwnerKeys(const std::vector<ZoneRecord>& records)
+      : records_(records), hashes_(records.size()) {
     for (size_t i = 0; i < records.size(); ++i) {
       const std::string& o = records[i].owner;
       if (std::any_of(o.begin(), o.end(),
                       [](char c) { return c >= 'A' && c <= 'Z'; })) {
         std::string lower(o);
         for (char& c : lower) c = internal::AsciiLower(c);
+        hashes_[i] = absl::Hash<std::string_view>()(lower);
         copies_.emplace(static_cast<uint32_t>(i), std::move(lower));
+      } else {
+        hashes_[i] = absl::Hash<std::string_view>()(o);
       }
     }
   }
-  std::string_view Owner(size_t i) const {
+  std::string_view Owner(uint32_t i) const {
     if (!copies_.empty()) {
-      auto it = copies_.find(static_cast<uint32_t>(i));
+      auto it = copies_.find(i);
       if (it != copies_.end()) return it->second;
     }
     return records_[i].owner;
   }
-  RrsetKey Rrset(size_t i) const {
+  size_t OwnerHash(uint32_t i) const { return hashes_[i]; }
+  bool SameOwner(uint32_t a, uint32_t b) const {
+    return hashes_[a] == hashes_[b] && Owner(a) == Owner(b);
+  }
+  // RRset identity: the lowercased owner and the type (for RRSIGs also the
+  // covered type: RFC 4034 3, an RRSIG's TTL is that of the RRset it
+  // covers, so each covered type is an RRset of its own).
+  uint32_t RrsetType(uint32_t i) const {
     const ZoneRecord& r = records_[i];
     uint32_t type = r.type;
     if (r.type == kTypeRrsig && r.rdata.size() >= 2) {
@@ -181,11 +180,19 @@ class LowerOwners {
                                     static_cast<uint8_t>(r.rdata[1]))
               << 16;
     }
-    return {Owner(i), type};
+    return type;
+  }
+  size_t RrsetHash(uint32_t i) const {
+    return absl::Hash<std::pair<size_t, uint32_t>>()({hashes_[i], RrsetType(i)});
+  }
+  bool SameRrset(uint32_t a, uint32_t b) const {
+    return hashes_[a] == hashes_[b] && RrsetType(a) == RrsetType(b) &&
+           Owner(a) == Owner(b);
   }
 
  private:
   const std::vector<ZoneRecord>& records_;
+  std::vector<size_t> hashes_;
   absl::flat_hash_map<uint32_t, std::string> copies_;
 };
 
@@ -206,8 +213,10 @@ bool SameRdata(const ZoneRecord& a, const ZoneRecord& b) {
 
 absl::StatusOr<std::vector<ZoneRecord>> NormalizeAndValidateZone(
     std::vector<ZoneRecord> records, std::string_view apex_wire,
-    std::vector<std::string>* warnings, ErrorList* error_list) {
+    std::vector<std::string>* warnings, ErrorList* error_list,
+    bool* modified) {
   Errors errors(error_list);
+  if (modified != nullptr) *modified = false;
   for (const ZoneRecord& record : records) {
     if (record.rclass != kClassIn &&
         !errors.Add(RecordError(record, Cat("class ",
@@ -226,23 +235,21 @@ absl::StatusOr<std::vector<ZoneRecord>> NormalizeAndValidateZone(
 
   // Records are checked in place and moved out only at the end, so the
   // string_views into their owners and RDATA stay valid throughout.
-  const LowerOwners keys(records);
-  // RRsets by the index of their first record: hashing and comparing look
-  // at the records, so an entry is 8 bytes and the table is sized once
-  // (keyed by owner views it was 32, and its growth the load's peak).
-  // Records of an RRset are chained from `last`, so a duplicate is found
-  // by walking the (usually one or two) records before it.
+  const OwnerKeys keys(records);
+  // RRsets by the index of their first record: an entry is 8 bytes and
+  // the table is sized once (keyed by owner views it was 32, and its
+  // growth the load's peak). Records of an RRset are chained from `last`,
+  // so a duplicate is found by walking the (usually one or two) records
+  // before it.
   constexpr uint32_t kNoRecord = 0xFFFFFFFF;
   struct RrsetHash {
-    const LowerOwners* keys;
-    size_t operator()(uint32_t i) const {
-      return absl::Hash<RrsetKey>()(keys->Rrset(i));
-    }
+    const OwnerKeys* keys;
+    size_t operator()(uint32_t i) const { return keys->RrsetHash(i); }
   };
   struct SameRrset {
-    const LowerOwners* keys;
+    const OwnerKeys* keys;
     bool operator()(uint32_t a, uint32_t b) const {
-      return keys->Rrset(a) == keys->Rrset(b);
+      return keys->SameRrset(a, b);
     }
   };
   // first record -> last record kept in the RRset
@@ -250,11 +257,23 @@ absl::StatusOr<std::vector<ZoneRecord>> NormalizeAndValidateZone(
       records.size(), RrsetHash{&keys}, SameRrset{&keys});
 
   std::vector<uint32_t> previous(records.size(), kNoRecord);
-  // The CNAME/DNAME rules only concern owners that have one of them.
-  absl::flat_hash_map<std::string_view, OwnerInfo> owners;
+  // The CNAME/DNAME rules only concern owners that have one of them:
+  // keyed by the first such record's index.
+  struct OwnerHash {
+    const OwnerKeys* keys;
+    size_t operator()(uint32_t i) const { return keys->OwnerHash(i); }
+  };
+  struct SameOwner {
+    const OwnerKeys* keys;
+    bool operator()(uint32_t a, uint32_t b) const {
+      return keys->SameOwner(a, b);
+    }
+  };
+  absl::flat_hash_map<uint32_t, OwnerInfo, OwnerHash, SameOwner> owners(
+      0, OwnerHash{&keys}, SameOwner{&keys});
   for (size_t i = 0; i < records.size(); ++i) {
     if (records[i].type == kTypeCname || records[i].type == kTypeDname) {
-      owners.try_emplace(keys.Owner(i));
+      owners.try_emplace(static_cast<uint32_t>(i));
     }
   }
   std::vector<bool> keep(records.size(), false);
@@ -283,13 +302,14 @@ absl::StatusOr<std::vector<ZoneRecord>> NormalizeAndValidateZone(
                                   " (RFC 2181 5.2)"));
         }
         record.ttl = rrset_ttl;
+        if (modified != nullptr) *modified = true;
       }
       previous[i] = it->second;
       it->second = index;
     }
     keep[i] = true;
     if (!owners.empty()) {
-      auto owner = owners.find(keys.Owner(i));
+      auto owner = owners.find(index);
       if (owner != owners.end() &&
           !CheckOwner(record, &owner->second, &errors)) {
         return errors.first();
@@ -304,6 +324,7 @@ absl::StatusOr<std::vector<ZoneRecord>> NormalizeAndValidateZone(
     if (kept != i) records[kept] = std::move(records[i]);
     ++kept;
   }
+  if (kept != records.size() && modified != nullptr) *modified = true;
   records.resize(kept);
   return records;
 }

@@ -27,10 +27,13 @@ namespace popdns::control {
 //   data (RRSIG/NSEC allowed, RFC 4035 2.5; RFC 2181 10.1); more than one
 //   CNAME or DNAME RR at one owner.
 // With `errors` (check mode), every error is added to it (one per owner
-// for the CNAME/DNAME rules) and the first is returned.
+// for the CNAME/DNAME rules) and the first is returned. `modified` (may be
+// null) tells whether the result differs from `records`: a duplicate
+// dropped or a TTL changed (a secondary then re-encodes what it stores).
 absl::StatusOr<std::vector<ZoneRecord>> NormalizeAndValidateZone(
     std::vector<ZoneRecord> records, std::string_view apex_wire,
-    std::vector<std::string>* warnings, ErrorList* errors = nullptr);
+    std::vector<std::string>* warnings, ErrorList* errors = nullptr,
+    bool* modified = nullptr);
 
 }  // namespace popdns::control
 

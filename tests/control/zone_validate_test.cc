@@ -92,6 +92,21 @@ TEST(ZoneValidate, TtlMismatchUsesFirstTtlAndWarns) {
   EXPECT_TRUE(Validate("a 1 A 192.0.2.1\na 2 A 192.0.2.2\n").ok());
 }
 
+// A secondary stores what it received when validation changed nothing.
+TEST(ZoneValidate, ModifiedSaysWhetherTheResultDiffers) {
+  auto modified_by = [](std::string_view body) {
+    bool modified = true;
+    auto result = NormalizeAndValidateZone(
+        ParseOrDie(std::string(kHead) + std::string(body)), Apex(), nullptr,
+        nullptr, &modified);
+    EXPECT_TRUE(result.ok()) << result.status();
+    return modified;
+  };
+  EXPECT_FALSE(modified_by("www A 192.0.2.1\nWWW A 192.0.2.2\nwww TXT x\n"));
+  EXPECT_TRUE(modified_by("www A 192.0.2.1\nWWW A 192.0.2.1\n"));
+  EXPECT_TRUE(modified_by("www 60 A 192.0.2.1\nwww 120 A 192.0.2.2\n"));
+}
+
 TEST(ZoneValidate, RrsigRrsetsArePerCoveredType) {
   // RFC 4034 3: an RRSIG has the TTL of the RRset it covers, so RRSIGs over
   // different types at one owner may differ; over one type they may not.

@@ -963,5 +963,54 @@ TEST_F(JournalTest, LargeFullCopy) {
   ExpectChain(*since, {7, 8}, "history");
 }
 
+// What a secondary does with an AXFR: the records encoded as they arrive,
+// stored once validated. The stored chunks are byte for byte those that
+// StoreFull writes from the same records.
+TEST_F(JournalTest, FullCopyEncodedAheadStoresTheSameChunks) {
+  std::vector<ZoneRecord> zone = {Soa(9)};
+  for (uint32_t i = 0; i < 100000; ++i) {
+    zone.push_back(Rec("host-" + std::to_string(i) + ".example.test.", 16, 300,
+                       "\x0f" "some text " + std::to_string(i)));
+  }
+  FullCopyEncoder encoder(9);
+  for (const ZoneRecord& r : zone) ASSERT_TRUE(encoder.Add(r).ok());
+  EXPECT_EQ(encoder.records(), zone.size());
+  std::vector<std::string> from_records;
+  {
+    auto j = OpenOk();
+    ASSERT_NE(j, nullptr);
+    ASSERT_TRUE(j->StoreFull(9, zone).ok());
+  }
+  for (uint32_t i = 0;; ++i) {
+    std::string chunk = RawGet(ChunkKey(i));
+    if (chunk.empty()) break;
+    from_records.push_back(std::move(chunk));
+  }
+  ASSERT_GT(from_records.size(), 2u);  // several chunks
+  {
+    auto j = OpenOk();
+    ASSERT_NE(j, nullptr);
+    ASSERT_TRUE(j->Append(Cs(9, 10)).ok());
+    ASSERT_TRUE(j->StoreFull(std::move(encoder)).ok());
+    EXPECT_EQ(j->last_serial(), 9u);
+    EXPECT_EQ(j->changesets_after_full(), 0u);
+  }
+  for (uint32_t i = 0; i < from_records.size(); ++i) {
+    EXPECT_EQ(RawGet(ChunkKey(i)), from_records[i]) << "chunk " << i;
+  }
+  EXPECT_TRUE(RawGet(ChunkKey(from_records.size())).empty());
+  auto j = OpenOk();
+  ASSERT_NE(j, nullptr);
+  auto got = j->Load();
+  ASSERT_TRUE(got.ok()) << got.status();
+  ExpectSame(got->full, zone, "encoded ahead");
+  // A record the journal cannot hold is refused when it is added.
+  FullCopyEncoder bad(10);
+  ZoneRecord r = Soa(10);
+  r.owner = "no-root";
+  EXPECT_EQ(bad.Add(r).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad.records(), 0u);
+}
+
 }  // namespace
 }  // namespace popdns::xfr
