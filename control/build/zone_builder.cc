@@ -288,7 +288,15 @@ absl::Status Builder::CompileBlobs() {
   AnswerCompiler compiler(&z, /*may_grow=*/true);
   if (absl::Status s = compiler.CompileNegative(); !s.ok()) return s;
   internal::AnswerDeps deps;
+  // Compiling a node's answers starts with looking its name up: the index
+  // slot is a cache miss at a random place of a large zone's table, so it
+  // is fetched a few nodes ahead.
+  constexpr uint32_t kSlotAhead = 8;
   for (uint32_t i = 0; i < z.nodes.size(); ++i) {
+    if (i + kSlotAhead < z.nodes.size()) {
+      __builtin_prefetch(z.index.FirstSlot(
+          zone::NameIndex::Hash(z.nodes[i + kSlotAhead].name)));
+    }
     // The apex's answers are compiled again by every incremental build
     // (its SOA changes each time): nothing to remember for them.
     const bool track = state_ != nullptr && i != z.apex_node;
