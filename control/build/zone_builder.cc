@@ -120,6 +120,12 @@ absl::Status Builder::Collect() {
           rec.file.path(), ":", rec.line, ": malformed RDATA for type ", rec.type));
     }
     const std::string_view owner = rec.owner;
+    // A name's records are usually next to each other (zone files and
+    // transfers group them): no table lookup for the second and later.
+    if (i > 0 && owner == records_[i - 1].owner) {
+      node_of_[i] = node_of_[i - 1];
+      continue;
+    }
     node_of_[i] = NodeOf(owner).first;
   }
   return absl::OkStatus();
