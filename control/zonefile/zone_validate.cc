@@ -277,9 +277,11 @@ absl::StatusOr<std::vector<ZoneRecord>> NormalizeAndValidateZone(
     }
   }
   std::vector<bool> keep(records.size(), false);
+  constexpr uint32_t kAhead = 8;  // the table's group for a record ahead
   for (size_t i = 0; i < records.size(); ++i) {
     ZoneRecord& record = records[i];
     const uint32_t index = static_cast<uint32_t>(i);
+    if (index + kAhead < records.size()) rrsets.prefetch(index + kAhead);
     auto [it, inserted] = rrsets.try_emplace(index, index);
     if (!inserted) {
       bool duplicate = false;
