@@ -442,9 +442,12 @@ absl::Status ZoneStore::CommitTransfer(const std::string& apex,
         return s;
       }
       journal_time = Clock::now() - t1;
-      malloc_trim(0);
     }
   }
+  // Validation's tables are freed but stay in malloc's free lists, which
+  // the build's arrays (mapped apart) cannot reuse: back to the system
+  // before the build peaks.
+  malloc_trim(0);
   const Clock::time_point t2 = Clock::now();
   BuildOptions options;
   options.updatable = true;
