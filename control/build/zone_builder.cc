@@ -199,7 +199,7 @@ absl::Status Builder::Layout() {
     zone::Node& node = nodes[node_id];
     node.rrset_begin = static_cast<uint32_t>(h.rrsets.size());
     while (k < order.size() && node_of_[order[k]] == node_id) {
-      const ZoneRecord& first = records_[order[k]];
+      ZoneRecord& first = records_[order[k]];
       const uint16_t first_covered = covered(order[k]);
       zone::RRset rs;
       rs.type = first.type;
@@ -221,6 +221,10 @@ absl::Status Builder::Layout() {
           std::string().swap(rec.owner);
         }
       }
+      // The first record's too, once the RRset's last one is compared
+      // with it: most RRsets have one record, so these are most strings.
+      std::string().swap(first.rdata);
+      std::string().swap(first.owner);
       if ((k >> 17) != ((k - count) >> 17)) malloc_trim(0);
       if (count > 0xFFFF) {
         return absl::InvalidArgumentError(absl::StrCat(
