@@ -196,6 +196,19 @@ class OwnerKeys {
   absl::flat_hash_map<uint32_t, std::string> copies_;
 };
 
+// Hash tables of record indices, hashed and compared by one of OwnerKeys's
+// keys.
+template <size_t (OwnerKeys::*kHash)(uint32_t) const>
+struct IndexHash {
+  const OwnerKeys* keys;
+  size_t operator()(uint32_t i) const { return (keys->*kHash)(i); }
+};
+template <bool (OwnerKeys::*kSame)(uint32_t, uint32_t) const>
+struct SameIndex {
+  const OwnerKeys* keys;
+  bool operator()(uint32_t a, uint32_t b) const { return (keys->*kSame)(a, b); }
+};
+
 // Whether two records of one RRset are the same RR: names inside RDATA
 // compare case-insensitively (RFC 4343), so "NS A.example." and
 // "NS a.example." are one. Lowercased copies are made only for RDATA that
@@ -242,16 +255,8 @@ absl::StatusOr<std::vector<ZoneRecord>> NormalizeAndValidateZone(
   // so a duplicate is found by walking the (usually one or two) records
   // before it.
   constexpr uint32_t kNoRecord = 0xFFFFFFFF;
-  struct RrsetHash {
-    const OwnerKeys* keys;
-    size_t operator()(uint32_t i) const { return keys->RrsetHash(i); }
-  };
-  struct SameRrset {
-    const OwnerKeys* keys;
-    bool operator()(uint32_t a, uint32_t b) const {
-      return keys->SameRrset(a, b);
-    }
-  };
+  using RrsetHash = IndexHash<&OwnerKeys::RrsetHash>;
+  using SameRrset = SameIndex<&OwnerKeys::SameRrset>;
   // first record -> last record kept in the RRset
   absl::flat_hash_map<uint32_t, uint32_t, RrsetHash, SameRrset> rrsets(
       records.size(), RrsetHash{&keys}, SameRrset{&keys});
@@ -259,16 +264,8 @@ absl::StatusOr<std::vector<ZoneRecord>> NormalizeAndValidateZone(
   std::vector<uint32_t> previous(records.size(), kNoRecord);
   // The CNAME/DNAME rules only concern owners that have one of them:
   // keyed by the first such record's index.
-  struct OwnerHash {
-    const OwnerKeys* keys;
-    size_t operator()(uint32_t i) const { return keys->OwnerHash(i); }
-  };
-  struct SameOwner {
-    const OwnerKeys* keys;
-    bool operator()(uint32_t a, uint32_t b) const {
-      return keys->SameOwner(a, b);
-    }
-  };
+  using OwnerHash = IndexHash<&OwnerKeys::OwnerHash>;
+  using SameOwner = SameIndex<&OwnerKeys::SameOwner>;
   absl::flat_hash_map<uint32_t, OwnerInfo, OwnerHash, SameOwner> owners(
       0, OwnerHash{&keys}, SameOwner{&keys});
   for (size_t i = 0; i < records.size(); ++i) {
