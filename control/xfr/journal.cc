@@ -59,7 +59,7 @@
 // disk is full, it returns ResourceExhausted with the path; the transaction
 // is aborted and the previous state stays.
 //
-// Threads. Control thread only. The environment is opened with MDB_NOTLS
+// Threads. One at a time. The environment is opened with MDB_NOTLS
 // so that read transactions belong to their MDB_txn object and not to the
 // thread: a Journal opened at start-up on one thread may be used later on
 // another (never two at once). No transaction outlives a call.

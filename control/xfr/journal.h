@@ -3,8 +3,9 @@
 // restarted PoP serves its last complete version at once and a primary
 // serves IXFR from history. Every write is one LMDB transaction, durable
 // (fsync'd) when the call returns: a kill -9 leaves the previous or the new
-// state, never a mix. Control thread only (one Journal per zone; LMDB
-// allows one writer).
+// state, never a mix. One thread at a time (one Journal per zone; LMDB
+// allows one writer): the zone store's writers' lock, which a transfer's
+// StoreFull on a thread of its own runs under too.
 #ifndef POPDNS_CONTROL_XFR_JOURNAL_H_
 #define POPDNS_CONTROL_XFR_JOURNAL_H_
 
