@@ -344,12 +344,19 @@ QueryFacts Inspect(const uint8_t* d, size_t len) {
   for (uint32_t i = 0; i < total; ++i) {
     if (!SkipName(d, len, &p) || len - p < 10) return f;
     const size_t rdlen = Get16(d + p + 8);
-    if (Get16(d + p) == 41 && i >= an_ns && !f.has_opt) {
+    const bool opt = Get16(d + p) == 41 && i >= an_ns && !f.has_opt;
+    if (opt) {
       f.has_opt = true;
       f.opt_udp_size = Get16(d + p + 2);
     }
     p += 10;
     if (len - p < rdlen) return f;
+    // RFC 7314: an SOA query asking EDNS EXPIRE is the control side's (it
+    // knows how long a secondary copy has left).
+    for (size_t o = p; opt && qtype == 6 && o + 4 <= p + rdlen;
+         o += 4 + Get16(d + o + 2)) {
+      if (Get16(d + o) == 9 && f.well_formed) f.may_be_slow_path = true;
+    }
     p += rdlen;
   }
   return f;

@@ -43,10 +43,14 @@ for t in "${targets[@]}"; do
     "$binary" "$work" \
       -max_total_time="$seconds" -max_len=1024 -timeout=10 \
       -print_final_stats=1 \
-      -artifact_prefix="$root/tests/fuzz/crashes/" || status=$?
+      -artifact_prefix="$root/tests/fuzz/crashes/" || rc=$?
   rm -rf "$work"
-  if [ "$status" -ne 0 ]; then
-    echo "${fuzzer}_fuzzer failed (exit $status); see tests/fuzz/crashes/" >&2
+  # Each fuzzer's own result: one that failed does not make the next
+  # ones look failed too.
+  if [ "${rc:-0}" -ne 0 ]; then
+    echo "${fuzzer}_fuzzer failed (exit $rc); see tests/fuzz/crashes/" >&2
+    status=$rc
   fi
+  unset rc
 done
 exit "$status"
