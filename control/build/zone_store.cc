@@ -406,15 +406,14 @@ absl::Status ZoneStore::CommitTransfer(const std::string& apex,
           const Clock::time_point start = Clock::now();
           Clock::duration waited{};
           journal_status = journal->StoreFull(std::move(copy), [&] {
-            // The encoded chunks are freed; LMDB's pages for them are
-            // freed at the commit: both back to the system at once.
-            malloc_trim(0);
             const Clock::time_point wait = Clock::now();
             const bool store = verdict.Wait();
             waited = Clock::now() - wait;
             return store;
           });
           journal_time = Clock::now() - start - waited;
+          // LMDB's pages for the copy, freed at the commit (the encoded
+          // chunks went back as LMDB took each one).
           malloc_trim(0);
         });
   }

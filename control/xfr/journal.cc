@@ -1234,6 +1234,8 @@ void FullCopyEncoder::FinishChunk() {
   if (in_chunk_ == 0) return;
   Patch32(&buf_, 8, in_chunk_);
   PutCrc(&buf_);
+  // A copy, not a move: it is the chunk's size, where the buffer keeps
+  // room for a record more (a move measured 6 MiB more at an AXFR's peak).
   done_.push_back(buf_);
   ++chunk_;
   StartChunk();

@@ -28,8 +28,6 @@ inline std::string StorageStem(std::string name) {
   return name;
 }
 
-class Journal;
-
 // A full copy encoded ahead of Journal::StoreFull: a secondary encodes an
 // AXFR's records as its messages arrive, so that storing the version once
 // it is validated is one write, not an encoding pass in the time between

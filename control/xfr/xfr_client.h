@@ -51,9 +51,10 @@ struct TransferResult {
 
 // Transfers `apex` from `primary`: IXFR from `have_soa` when given, else
 // AXFR; with `encode_full_copy`, a whole zone received is also encoded for
-// the journal as it arrives (TransferResult::full_copy). Errors: Unavailable/DeadlineExceeded (network), PermissionDenied
-// (TSIG), FailedPrecondition (a refused or failed transfer with the rcode
-// named, or a broken IXFR stream), InvalidArgument (malformed messages).
+// the journal as it arrives (TransferResult::full_copy). Errors:
+// Unavailable/DeadlineExceeded (network), PermissionDenied (TSIG),
+// FailedPrecondition (a refused or failed transfer with the rcode named,
+// or a broken IXFR stream), InvalidArgument (malformed messages).
 absl::StatusOr<TransferResult> Transfer(const Remote& primary,
                                         const std::string& apex,
                                         const TsigKey* key,
