@@ -9,16 +9,27 @@ it: net_pcap replays prebuilt query frames (bench/make_replay_pcap.py: 70%
 A/AAAA hits, 10% NXDOMAIN, 10% wildcard, 5% CNAME, 5% referral, names
 spread over the zone) from memory as fast as the worker polls, its TX
 frees what it answers. The worker lcore runs on CPU 1; the control side
-(which commits the updates) and the update clients on CPU 0. Three windows
-of --duration seconds: alone, with --senders sequential UDP clients
-sending TSIG-signed UPDATEs (delete the A RRset of an existing host, add
-one A) to popdns's kernel socket on loopback, alone again. For each: the
-worker's answered/s (popdnsctl stats), the worker thread's CPU time
+(which commits the updates) and the update clients on CPU 0. Windows of
+--duration seconds, alternating: alone, with --senders sequential UDP
+clients sending TSIG-signed UPDATEs (delete the A RRset of an existing
+host, add one A) to popdns's kernel socket on loopback, alone, ... --pairs
+times, ending alone; then one with CPU 0 busy with a spin loop. For each:
+the worker's answered/s (popdnsctl stats), the worker thread's CPU time
 (schedstat) and answered per worker CPU second, and the updates
-acknowledged per second.
+acknowledged per second. Each window with updates is compared with the
+mean of the two alone windows around it: this VM's speed moves by 10-40%
+from one minute to the next, so one pair says little; the table gives
+every ratio and their median.
+
+--to-twin sends the same UPDATEs to a second popdns instead (same zone and
+policy, kernel sockets only, pinned to CPU 0): the same work on CPU 0,
+none of it in the measured worker's process. What the worker loses then
+is what this VM charges for activity on its other vCPU, not what popdns's
+versions, publishing or journal cost the worker.
 
     bench/update_replay.sh [--names N] [--senders K] [--duration D]
-                           [--popdns PATH] [--no-save]
+                           [--pairs P] [--to-twin] [--popdns PATH]
+                           [--no-save]
 Writes bench/results/update_replay-DATE.{md,json}. Traffic: loopback only
 (the replayed frames never leave the process); popdns bounded by `timeout`
 and stopped by its PID.
@@ -28,6 +39,7 @@ import multiprocessing
 import os
 import re
 import signal
+import statistics
 import socket
 import subprocess
 import sys
@@ -162,23 +174,39 @@ def window(a, pid, tid, popdnsctl, sock, key, port, hosts, say, label,
     return w
 
 
+def update_ratios(r):
+    """Each window with updates over the mean of the alone windows on
+    either side of it."""
+    ws = r["windows"]
+    out = []
+    for i, (label, w) in enumerate(ws):
+        if label != "with updates":
+            continue
+        base = (ws[i - 1][1]["answered_per_s"] + ws[i + 1][1]["answered_per_s"]) / 2
+        out.append(w["answered_per_s"] / base if base else 0)
+    return out
+
+
 def markdown(r, a):
     m = r["meta"]
-    rows = [("alone", r["alone"]), ("with updates", r["updates"]),
-            ("alone again", r["after"]),
-            ("no updates, CPU 0 busy with a spin loop", r["busy"])]
+    rows = r["windows"] + [("no updates, CPU 0 busy with a spin loop",
+                            r["busy"])]
     lines = [
         "# The DPDK worker's answer rate while UPDATEs commit (%s)" % m["date"],
         "", "`bench/update_replay.sh` — zone %s of %s names (%s), queries "
         "replayed by net_pcap from memory (bench/make_replay_pcap.py mix); "
         "%s; worker lcore on CPU 1, control side and %d update senders on "
-        "CPU 0. Machine: %s, %d vCPU, load average before %s. Disk: 4 KiB "
+        "CPU 0%s. Machine: %s, %d vCPU, load average before %s. Disk: 4 KiB "
         "write + fdatasync p50 %s ms." % (
             APEX, f"{a.names:,}", m["zone_mb"], m["version"], a.senders,
+            ("; the UPDATEs go to a second popdns with the same zone "
+             "(kernel sockets, on CPU 0), not to the one whose worker is "
+             "measured" if a.to_twin else ""),
             m["cpu"], m["nproc"], " ".join(m["loadavg_before"]),
             ub.fm(m["fsync_ms"]["p50"])), "",
-        "| window (%d s) | worker answered | worker CPU | answered per worker "
-        "CPU second | updates/s acked | update p50 / p99 |" % a.duration,
+        "| window (%d s), in order | worker answered | worker CPU | answered "
+        "per worker CPU second | updates/s acked | update p50 / p99 |"
+        % a.duration,
         "|---|---:|---:|---:|---:|---:|"]
     for label, w in rows:
         lat = w["update_latency_ms"]
@@ -188,21 +216,68 @@ def markdown(r, a):
             "%d" % w["updates_per_s"] if w["updates_acked"] else "",
             "%s / %s ms" % (ub.fm(lat["p50"]), ub.fm(lat["p99"]))
             if lat else ""))
-    base = (r["alone"]["answered_per_s"] + r["after"]["answered_per_s"]) / 2
-    lines += ["", "Answer rate with updates / alone (mean of the two alone "
-              "windows): %.3f; with CPU 0 merely busy / alone: %.3f (the "
-              "cost of any load on the other vCPU of this VM, not of the "
+    ratios = update_ratios(r)
+    alone = [w["answered_per_s"] for label, w in r["windows"]
+             if label == "alone"]
+    lines += ["", "Answer rate in each window with updates / the mean of "
+              "the alone windows on either side: %s (median **%.3f**). "
+              "The alone windows themselves range over %.1f%% of their "
+              "mean; CPU 0 merely busy / all alone windows: %.3f (the cost "
+              "of any load on the other vCPU of this VM, not of the "
               "updates)." % (
-                  r["updates"]["answered_per_s"] / base if base else 0,
-                  r["busy"]["answered_per_s"] / base if base else 0)]
+                  ", ".join("%.3f" % x for x in ratios),
+                  statistics.median(ratios),
+                  100 * (max(alone) - min(alone)) / statistics.mean(alone),
+                  r["busy"]["answered_per_s"] / statistics.mean(alone))]
     return "\n".join(lines) + "\n"
+
+
+def start_twin(a, tmp, zone, key):
+    """A second popdns with the same zone and update policy on kernel
+    sockets only, pinned to CPU 0: (process, port) once it serves."""
+    storage = os.path.join(tmp, "twin-storage")
+    os.makedirs(storage)
+    conf = os.path.join(tmp, "twin.yaml")
+    with open(conf, "w") as f:
+        f.write(f"""control_socket: {os.path.join(tmp, "twin.sock")}
+keys:
+  - {{name: {ub.KEY_NAME}, algorithm: {key.algorithm}, secret: "{key.secret_b64}"}}
+zones:
+  - name: {APEX.rstrip('.')}
+    file: {zone}
+    storage: {storage}
+    update:
+      - {{key: {ub.KEY_NAME}, subtree: {APEX.rstrip('.')}}}
+""")
+    port = free_port()
+    log = os.path.join(tmp, "twin.log")
+    proc = subprocess.Popen(["timeout", "-k", "5", "1200", a.popdns,
+                             "--config", conf, "--listen",
+                             "127.0.0.1:%d" % port],
+                            stdout=open(log, "w"), stderr=subprocess.STDOUT,
+                            preexec_fn=lambda: os.sched_setaffinity(0, {0}))
+    deadline = time.monotonic() + 400
+    while time.monotonic() < deadline:
+        with open(log) as f:
+            if "popdns: serving" in f.read():
+                return proc, port
+        if proc.poll() is not None:
+            raise SystemExit("twin popdns exited: " + open(log).read()[-2000:])
+        time.sleep(0.2)
+    raise SystemExit("twin popdns did not come up in 400 s")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--names", type=int, default=1000000)
     ap.add_argument("--senders", type=int, default=8)
-    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--duration", type=int, default=6)
+    ap.add_argument("--to-twin", action="store_true",
+                    help="send the UPDATEs to a second popdns (kernel "
+                    "sockets only, same zone, on CPU 0) instead: the same "
+                    "work on CPU 0, none of it in the worker's process")
+    ap.add_argument("--pairs", type=int, default=3,
+                    help="windows with updates, each between two alone")
     ap.add_argument("--popdns", default=os.path.join(ROOT, "build", "control",
                                                      "popdns"))
     ap.add_argument("--out-dir", default=os.path.join(HERE, "results"))
@@ -222,6 +297,7 @@ def main():
     load_before = open("/proc/loadavg").read().split()[:3]
     tmp = tempfile.mkdtemp(prefix="update_replay.")
     proc = None
+    twin = None
     try:
         zone, pcap = os.path.join(tmp, "bench.zone"), os.path.join(tmp, "q.pcap")
         subprocess.run([sys.executable, os.path.join(HERE, "make_replay_pcap.py"),
@@ -250,6 +326,10 @@ dataplane:
   service_addresses: ["198.18.0.1/24"]
 """)
         port = free_port()
+        update_port = port
+        if a.to_twin:
+            twin = start_twin(a, tmp, zone, key)
+            update_port = twin[1]
         log = open(os.path.join(tmp, "popdns.log"), "w")
         # Bounded whatever happens here: `timeout` stops it.
         proc = subprocess.Popen(["timeout", "-k", "5", "1200", a.popdns,
@@ -284,12 +364,17 @@ dataplane:
                  for i in range(20000)]
         say("popdns serving %s names on net_pcap replay (worker TID %d)" % (
             f"{a.names:,}", tid))
-        r = dict(alone=window(a, pid, tid, popdnsctl, sock, key, port,
-                              hosts, say, "alone", False))
-        r["updates"] = window(a, pid, tid, popdnsctl, sock, key, port,
-                              hosts, say, "with updates", True)
-        r["after"] = window(a, pid, tid, popdnsctl, sock, key, port,
-                            hosts, say, "alone again", False)
+        r = dict(windows=[])
+        for i in range(a.pairs):
+            # Each sender walks its own part of the hosts from the start in
+            # every window: a second octet of its own per window, so that
+            # no update repeats an earlier one (which changes nothing).
+            addrs = [(n, bytes((10, 99 + i)) + ad[2:]) for n, ad in hosts]
+            for label, updates in ([("alone", False)] if i == 0 else []) + [
+                    ("with updates", True), ("alone", False)]:
+                r["windows"].append((label, window(
+                    a, pid, tid, popdnsctl, sock, key, update_port, addrs,
+                    say, label, updates)))
         r["busy"] = window(a, pid, tid, popdnsctl, sock, key, port, hosts,
                            say, "no updates, CPU 0 busy (spin loop)", False,
                            busy=True)
@@ -305,9 +390,13 @@ dataplane:
         md = markdown(r, a)
         print(md)
         if not a.no_save:
-            ub.save_result(a.out_dir, "update_replay", "", md, r)
+            ub.save_result(a.out_dir, "update_replay",
+                           "-to-twin" if a.to_twin else "", md, r)
         return 0
     finally:
+        if twin is not None and twin[0].poll() is None:
+            twin[0].send_signal(signal.SIGTERM)
+            twin[0].wait(timeout=30)
         if proc is not None and proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             try:
