@@ -109,7 +109,17 @@ absl::Status Builder::Collect() {
   // once for as many nodes as records (5 bytes a slot), so no rehash.
   node_index_.reserve(records_.size());
   node_names_.reserve(records_.size());
+  // The table's group for the owner of a record a few ahead, fetched
+  // before it is needed: in a large zone each new owner is a miss at a
+  // random place of a table larger than the caches. (That owner is not
+  // lowercased yet; owners mostly are already, and a wrong guess only
+  // fetches a line for nothing.)
+  constexpr size_t kAhead = 8;
   for (size_t i = 0; i < records_.size(); ++i) {
+    if (i + kAhead < records_.size() &&
+        records_[i + kAhead].owner != records_[i + kAhead - 1].owner) {
+      node_index_.prefetch(std::string_view(records_[i + kAhead].owner));
+    }
     ZoneRecord& rec = records_[i];
     for (char& c : rec.owner) c = static_cast<char>(dns::LowerAscii(c));
     if (!dns::IsSubdomain(rec.owner, zone_->apex)) {
@@ -150,21 +160,39 @@ absl::Status Builder::Layout() {
   zone::ZoneHeaps& h = *z.heaps;
   // Records grouped by node, then by type: each group is one RRset.
   std::vector<uint32_t> order(records_.size());
-  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
   // Signatures are grouped by the type they cover (RFC 4035 2.2): each
   // group keeps its own TTL and is found by that type.
   auto covered = [&](uint32_t i) -> uint16_t {
     const ZoneRecord& r = records_[i];
     return internal::CoveredType(r.type, r.rdata);
   };
-  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-    if (node_of_[a] != node_of_[b]) return node_of_[a] < node_of_[b];
+  // Order within a node.
+  auto before = [&](uint32_t a, uint32_t b) {
     if (records_[a].type != records_[b].type) {
       return records_[a].type < records_[b].type;
     }
     if (covered(a) != covered(b)) return covered(a) < covered(b);
     return a < b;
-  });
+  };
+  // By node first, counted rather than sorted (stable: record order
+  // within a node), then each node's few records by type: a third of the
+  // time of one std::sort over all of them.
+  {
+    std::vector<uint32_t> next(node_names_.size() + 1, 0);
+    for (uint32_t n : node_of_) ++next[n + 1];
+    for (size_t n = 1; n < next.size(); ++n) next[n] += next[n - 1];
+    for (uint32_t i = 0; i < node_of_.size(); ++i) {
+      order[next[node_of_[i]]++] = i;
+    }
+  }
+  for (size_t k = 0; k < order.size();) {
+    size_t end = k + 1;
+    while (end < order.size() && node_of_[order[end]] == node_of_[order[k]]) {
+      ++end;
+    }
+    if (end - k > 1) std::sort(order.begin() + k, order.begin() + end, before);
+    k = end;
+  }
   size_t name_bytes = 0, rdata_bytes = 0;
   for (std::string_view n : node_names_) name_bytes += n.size();
   for (const ZoneRecord& r : records_) rdata_bytes += 2 + r.rdata.size();
