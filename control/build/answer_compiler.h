@@ -128,6 +128,7 @@ class AnswerCompiler {
   std::vector<zone::TypedBlob> typed_;
   const SoaAnswerIndex* shared_soa_ = nullptr;
   SoaAnswerIndex added_soa_;
+  std::string soa_key_;  // Compile's lookup key, reused
 };
 
 }  // namespace popdns::control::internal
