@@ -232,14 +232,9 @@ def markdown(r, a):
     return "\n".join(lines) + "\n"
 
 
-def start_twin(a, tmp, zone, key):
-    """A second popdns with the same zone and update policy on kernel
-    sockets only, pinned to CPU 0: (process, port) once it serves."""
-    storage = os.path.join(tmp, "twin-storage")
-    os.makedirs(storage)
-    conf = os.path.join(tmp, "twin.yaml")
-    with open(conf, "w") as f:
-        f.write(f"""control_socket: {os.path.join(tmp, "twin.sock")}
+def config_text(sock, key, zone, storage):
+    """popdns's config for the updated zone (the dataplane section apart)."""
+    return f"""control_socket: {sock}
 keys:
   - {{name: {ub.KEY_NAME}, algorithm: {key.algorithm}, secret: "{key.secret_b64}"}}
 zones:
@@ -248,7 +243,18 @@ zones:
     storage: {storage}
     update:
       - {{key: {ub.KEY_NAME}, subtree: {APEX.rstrip('.')}}}
-""")
+"""
+
+
+def start_twin(a, tmp, zone, key):
+    """A second popdns with the same zone and update policy on kernel
+    sockets only, pinned to CPU 0: (process, port) once it serves."""
+    storage = os.path.join(tmp, "twin-storage")
+    os.makedirs(storage)
+    conf = os.path.join(tmp, "twin.yaml")
+    with open(conf, "w") as f:
+        f.write(config_text(os.path.join(tmp, "twin.sock"), key, zone,
+                            storage))
     port = free_port()
     log = os.path.join(tmp, "twin.log")
     proc = subprocess.Popen(["timeout", "-k", "5", "1200", a.popdns,
@@ -309,16 +315,7 @@ def main():
         sock = os.path.join(tmp, "control.sock")
         conf = os.path.join(tmp, "popdns.yaml")
         with open(conf, "w") as f:
-            f.write(f"""control_socket: {sock}
-keys:
-  - {{name: {ub.KEY_NAME}, algorithm: {key.algorithm}, secret: "{key.secret_b64}"}}
-zones:
-  - name: {APEX.rstrip('.')}
-    file: {zone}
-    storage: {storage}
-    update:
-      - {{key: {ub.KEY_NAME}, subtree: {APEX.rstrip('.')}}}
-dataplane:
+            f.write(config_text(sock, key, zone, storage) + f"""dataplane:
   eal: ["--no-huge", "--no-shconf", "-m", "512", "--no-pci", "-l", "0-1",
         "--vdev", "net_pcap0,rx_pcap={pcap},infinite_rx=1",
         "--log-level", "*:error"]
