@@ -229,20 +229,20 @@ AnswerCompiler::Result AnswerCompiler::Compile(std::string_view qname,
   if (soa == SoaIn::kElsewhere) return Result::kNoBlob;
   const char* bytes = reinterpret_cast<const char*>(msg + start);
   std::optional<uint32_t> shared;
-  // The answer with its SOA's stamped fields zeroed; looked up as a view
-  // of this reused buffer: most such answers are shared, and a string
-  // made for each was a malloc and a free per answer. (absl's view: the
-  // heterogeneous lookup of this abseil takes no std::string_view.)
-  absl::string_view key;
   if (soa == SoaIn::kLast) {
     // Stamped by the answer's writer: where must fit Blob::soa_ttl_back
     // (it does unless MNAME and RNAME take some 200 bytes).
     if (b.size - ttl_at > 0xFF) return Result::kNoBlob;
     b.soa_ttl_back = static_cast<uint8_t>(b.size - ttl_at);
+    // The key: the answer with its SOA's stamped fields zeroed, in a
+    // reused buffer and looked up as a view of it (most such answers are
+    // shared; a string made for each was a malloc and a free per answer).
+    // absl's view: the heterogeneous lookup of this abseil takes no
+    // std::string_view.
     soa_key_.assign(bytes, b.size);
     std::memset(soa_key_.data() + ttl_at, 0, 4);
     std::memset(soa_key_.data() + soa_key_.size() - 20, 0, 20);
-    key = soa_key_;
+    const absl::string_view key = soa_key_;
     if (shared_soa_) {
       auto it = shared_soa_->find(key);
       if (it != shared_soa_->end()) shared = it->second;
@@ -261,8 +261,8 @@ AnswerCompiler::Result AnswerCompiler::Compile(std::string_view qname,
       return Result::kFull;
     }
     b.offset = static_cast<uint32_t>(offset);
-    if (!key.empty()) {
-      added_soa_.emplace(std::string(key), static_cast<uint32_t>(offset));
+    if (soa == SoaIn::kLast) {
+      added_soa_.emplace(soa_key_, static_cast<uint32_t>(offset));
     }
   }
   b.reloc_begin = static_cast<uint32_t>(heaps_->relocs.size());
