@@ -246,6 +246,44 @@ zones:
 """
 
 
+def start_popdns(a, conf, port, log_path, cpus, what):
+    """popdns with `conf`, listening on 127.0.0.1:port, its threads allowed
+    on `cpus`, once its log says it serves. Bounded whatever happens here
+    (`timeout`), and stopped if it does not come up."""
+    proc = subprocess.Popen(["timeout", "-k", "5", "1200", a.popdns,
+                             "--config", conf, "--listen",
+                             "127.0.0.1:%d" % port],
+                            stdout=open(log_path, "w"),
+                            stderr=subprocess.STDOUT,
+                            preexec_fn=lambda: os.sched_setaffinity(0, cpus))
+    try:
+        deadline = time.monotonic() + 400
+        while time.monotonic() < deadline:
+            with open(log_path) as f:
+                if "popdns: serving" in f.read():
+                    return proc
+            if proc.poll() is not None:
+                raise SystemExit("%s exited: %s" % (
+                    what, open(log_path).read()[-2000:]))
+            time.sleep(0.2)
+        raise SystemExit("%s did not come up in 400 s" % what)
+    except BaseException:
+        stop(proc)
+        raise
+
+
+def stop(proc):
+    """SIGTERM to a process started here (SIGKILL after 30 s)."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def start_twin(a, tmp, zone, key):
     """A second popdns with the same zone and update policy on kernel
     sockets only, pinned to CPU 0: (process, port) once it serves."""
@@ -256,21 +294,8 @@ def start_twin(a, tmp, zone, key):
         f.write(config_text(os.path.join(tmp, "twin.sock"), key, zone,
                             storage))
     port = free_port()
-    log = os.path.join(tmp, "twin.log")
-    proc = subprocess.Popen(["timeout", "-k", "5", "1200", a.popdns,
-                             "--config", conf, "--listen",
-                             "127.0.0.1:%d" % port],
-                            stdout=open(log, "w"), stderr=subprocess.STDOUT,
-                            preexec_fn=lambda: os.sched_setaffinity(0, {0}))
-    deadline = time.monotonic() + 400
-    while time.monotonic() < deadline:
-        with open(log) as f:
-            if "popdns: serving" in f.read():
-                return proc, port
-        if proc.poll() is not None:
-            raise SystemExit("twin popdns exited: " + open(log).read()[-2000:])
-        time.sleep(0.2)
-    raise SystemExit("twin popdns did not come up in 400 s")
+    return start_popdns(a, conf, port, os.path.join(tmp, "twin.log"), {0},
+                        "twin popdns"), port
 
 
 def main():
@@ -327,25 +352,9 @@ def main():
         if a.to_twin:
             twin = start_twin(a, tmp, zone, key)
             update_port = twin[1]
-        log = open(os.path.join(tmp, "popdns.log"), "w")
-        # Bounded whatever happens here: `timeout` stops it.
-        proc = subprocess.Popen(["timeout", "-k", "5", "1200", a.popdns,
-                                 "--config", conf, "--listen",
-                                 "127.0.0.1:%d" % port], stdout=log,
-                                stderr=subprocess.STDOUT,
-                                # EAL places its lcores itself (-l 0-1)
-                                preexec_fn=lambda: os.sched_setaffinity(
-                                    0, range(os.cpu_count())))
-        deadline = time.monotonic() + 400
-        while time.monotonic() < deadline:
-            with open(log.name) as f:
-                if "popdns: serving" in f.read():
-                    break
-            if proc.poll() is not None:
-                raise SystemExit("popdns exited: " + open(log.name).read()[-2000:])
-            time.sleep(0.2)
-        else:
-            raise SystemExit("popdns did not come up in 400 s")
+        # EAL places its lcores itself (-l 0-1).
+        proc = start_popdns(a, conf, port, os.path.join(tmp, "popdns.log"),
+                            range(os.cpu_count()), "popdns")
         time.sleep(1)
         with open("/proc/%d/task/%d/children" % (proc.pid, proc.pid)) as f:
             pid = int(f.read().split()[0])   # popdns, under timeout
@@ -391,16 +400,8 @@ def main():
                            "-to-twin" if a.to_twin else "", md, r)
         return 0
     finally:
-        if twin is not None and twin[0].poll() is None:
-            twin[0].send_signal(signal.SIGTERM)
-            twin[0].wait(timeout=30)
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop(twin[0] if twin else None)
+        stop(proc)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
