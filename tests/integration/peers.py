@@ -764,7 +764,9 @@ class FakePrimary(LoopbackResponder):
       'bad-serial'      two sequences whose serials do not chain
                         (old -> X, then Y -> current with Y != X)
     and `mode` 'ok', 'servfail' (every query gets SERVFAIL) or 'silent' (no
-    answer). Requests signed with `key` are verified and answered signed;
+    answer). `axfr_extra` (name, ttl, rdata) tuples are added to every whole
+    zone it sends: data that a zone object would not hold (a CNAME and
+    other data at one name). Requests signed with `key` are verified and answered signed;
     a bad signature gets NOTAUTH. Every request is recorded as (time,
     transport, qtype text, serial asked or None, tsig 'ok'/'none'/error)."""
 
@@ -774,6 +776,7 @@ class FakePrimary(LoopbackResponder):
         self.versions = {}
         self.current = None
         self.ixfr_mode = "good"
+        self.axfr_extra = []
         self.mode = "ok"
         self.requests = []
         super().__init__()
@@ -875,7 +878,7 @@ class FakePrimary(LoopbackResponder):
             else:
                 seq = [soa, old_soa] + deleted + [soa] + added + [soa]
         else:
-            seq = [soa] + rrs + [soa]
+            seq = [soa] + rrs + list(self.axfr_extra) + [soa]
         for rr in seq:
             r.answer.append(self._rrset(rr))
         return [r.to_wire()]

@@ -1158,6 +1158,44 @@ def case_broken_ixfr(c, key):
             c.info("popdns says: " + lines[0].strip())
 
 
+def case_broken_axfr(c, key):
+    """A whole zone that breaks RFC 1034 3.6.2 / RFC 2181 10.1 (a CNAME and
+    an A at one name, sent by a scripted primary) is refused with a log
+    line naming the name, the version before keeps serving, and the next
+    good version is applied."""
+    fp = peers.FakePrimary(ZONE, key)
+    c.catchers.append(fp)
+    fp.add_version(base_zone(ZONE, 1))
+    pop = c.add(Popdns(c.tmp, "popdns", keys=[key], zones=[primary_zone(
+        c.storage(), [fp.addr], key)]))
+    pop.start(serial=1, timeout=20)
+    fp.ixfr_mode = "axfr"
+    fp.axfr_extra = [(dns.name.from_text("alias", dns.name.from_text(ZONE)),
+                      300, dns.rdata.from_text("IN", "A", "192.0.2.9"))]
+    pm = pop.mark()
+    t0 = time.time()
+    fp.add_version(base_zone(ZONE, 2, marker="broken"))
+    refused = []
+    while time.time() - t0 < REFRESH + IXFR_BOUND and not refused:
+        time.sleep(0.2)
+        refused = [x for x in pop.lines_since(pm) if "not applied" in x]
+    c.check(refused and "CNAME and other data (A) at alias.example.test."
+            in refused[0], "the broken zone is refused, the log says why",
+            "\n".join(pop.lines_since(pm)))
+    if refused:
+        c.info("popdns says: " + refused[0].strip())
+    c.check(pop.serial() == 1, "serial 1 still serves (%s)" % pop.serial())
+    r = peers.query(pop.port, "marker.example.test.", "TXT")
+    c.check(r is not None and r.rcode() == dns.rcode.NXDOMAIN,
+            "nothing of the broken zone is served")
+    fp.axfr_extra = []
+    t0 = time.time()
+    fp.add_version(base_zone(ZONE, 3, marker="good"))
+    converge(c, None, pop, 3, t0, "the next good version",
+             bound=RETRY * 8 + REFRESH + IXFR_BOUND)
+    same_records(c, pop, fp.records(3), "the next good version", key)
+
+
 def case_retry_backoff(c, key):
     """A primary that answers SERVFAIL to everything: after a NOTIFY, popdns
     retries with backoff (refresh 60s, retry 1s: its SOA queries spread
@@ -1412,6 +1450,7 @@ CASES = [
     ("axfr_fallback", case_axfr_fallback, True),
     ("ixfr_multi", case_ixfr_multi, True),
     ("broken_ixfr", case_broken_ixfr, True),
+    ("broken_axfr", case_broken_axfr, True),
     ("notify_acl", case_notify_acl, True),
     ("named_primary", case_named_primary, True),
     ("pdns_primary", case_pdns_primary, True),
