@@ -361,8 +361,7 @@ absl::Status ZoneStore::CommitTransfer(const std::string& apex,
                                        std::vector<ZoneRecord> full,
                                        std::vector<xfr::Changeset> changes,
                                        const std::string& origin,
-                                       std::optional<xfr::FullCopyEncoder> full_copy,
-                                       IncomingZone* incoming) {
+                                       std::optional<xfr::FullCopyEncoder> full_copy) {
   std::lock_guard<std::mutex> writer(writer_mu_);
   Entry* e = Find(apex);
   if (!e) return absl::NotFoundError("no such zone");
@@ -385,8 +384,7 @@ absl::Status ZoneStore::CommitTransfer(const std::string& apex,
   // The version is on disk before it serves; if the build then failed, a
   // restart would find this copy unusable and transfer afresh. Records
   // encoded as they arrived go into the journal's transaction on a thread
-  // of their own while this one validates them (or waits for `incoming`
-  // to finish checking them); it commits once
+  // of their own while this one validates them; it commits once
   // validation says they are what serves (the common case: nothing
   // dropped, no TTL changed), during the build's first steps, and is
   // joined before the version is published. Otherwise the journal encodes
@@ -422,10 +420,8 @@ absl::Status ZoneStore::CommitTransfer(const std::string& apex,
   full_copy.reset();
   std::vector<std::string> warnings;
   bool modified = false;
-  auto valid = incoming != nullptr
-                   ? incoming->Finish(&warnings, &modified)
-                   : NormalizeAndValidateZone(std::move(full), apex,
-                                              &warnings, nullptr, &modified);
+  auto valid = NormalizeAndValidateZone(std::move(full), apex, &warnings,
+                                        nullptr, &modified);
   // Its errors name the transfer already: it is the records' file.
   if (!valid.ok()) return valid.status();
   const Clock::time_point t1 = Clock::now();

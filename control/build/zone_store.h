@@ -23,7 +23,6 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "control/build/incoming_zone.h"
 #include "control/config.h"
 #include "control/xfr/changeset.h"
 #include "control/xfr/journal.h"
@@ -106,8 +105,7 @@ class ZoneStore {
   // Applies a transfer for `apex` (wire, lowercased): a whole zone, or
   // changesets from the serving version. Durable before it is published.
   // `full_copy`: `full` as the transfer encoded it for the journal while
-  // it arrived, stored as is when validation changes nothing. `incoming`:
-  // the whole zone, checked while it arrived (`full` is then empty).
+  // it arrived, stored as is when validation changes nothing.
   // Errors: FailedPrecondition for an IXFR that does not apply (caller
   // falls back to AXFR), InvalidArgument for data that does not validate,
   // NotFound for an unknown zone, and journal errors.
@@ -117,8 +115,7 @@ class ZoneStore {
                               std::vector<xfr::Changeset> changes,
                               const std::string& origin,
                               std::optional<xfr::FullCopyEncoder> full_copy =
-                                  std::nullopt,
-                              IncomingZone* incoming = nullptr);
+                                  std::nullopt);
 
   // Changes the serving version of `apex` (RFC 2136 UPDATE, the
   // provisioning API) under the writers' lock, so that what `edit` reads

@@ -4,7 +4,6 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <memory>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
@@ -233,23 +232,7 @@ absl::StatusOr<std::string> Replicator::RefreshFrom(ZoneState& z,
   // A zone kept on disk has its AXFR encoded for the journal as it
   // arrives: storing it is then one write after validation.
   const bool encode = !z.config.storage.empty();
-  // A whole zone is checked on a thread of its own as its messages
-  // arrive: after the last one, little is left before the build.
-  std::unique_ptr<control::IncomingZone> incoming;
-  auto transfer = [&](const std::optional<ZoneRecord>& from) {
-    incoming.reset();
-    const std::string origin = absl::StrCat(
-        from ? "AXFR-style IXFR" : "AXFR", " from ", primary.text);
-    return Transfer(primary, z.apex, key, from, timeouts_, encode,
-                    [&, origin](std::vector<ZoneRecord> records) {
-                      if (!incoming) {
-                        incoming = std::make_unique<control::IncomingZone>(
-                            z.apex, origin);
-                      }
-                      incoming->Add(std::move(records));
-                    });
-  };
-  auto result = transfer(soa);
+  auto result = Transfer(primary, z.apex, key, soa, timeouts_, encode);
   std::string how = soa ? "IXFR" : "AXFR";
   auto retry_axfr = [&](const absl::Status& why) {
     std::fprintf(stderr,
@@ -257,7 +240,7 @@ absl::StatusOr<std::string> Replicator::RefreshFrom(ZoneState& z,
                  z.config.name.c_str(), primary.text.c_str(),
                  std::string(why.message()).c_str());
     how = "AXFR";
-    return transfer(std::nullopt);
+    return Transfer(primary, z.apex, key, std::nullopt, timeouts_, encode);
   };
   if (!result.ok() && soa && !absl::IsUnavailable(result.status()) &&
       !absl::IsDeadlineExceeded(result.status()) &&
@@ -274,7 +257,7 @@ absl::StatusOr<std::string> Replicator::RefreshFrom(ZoneState& z,
   absl::Status commit =
       store_->CommitTransfer(z.apex, result->kind, std::move(result->full),
                              std::move(result->changes), origin,
-                             std::move(result->full_copy), incoming.get());
+                             std::move(result->full_copy));
   if (!commit.ok() && absl::IsFailedPrecondition(commit) &&
       result->kind == TransferStream::Kind::kIncremental) {
     result = retry_axfr(commit);
@@ -287,8 +270,7 @@ absl::StatusOr<std::string> Replicator::RefreshFrom(ZoneState& z,
                                     std::move(result->full),
                                     std::move(result->changes),
                                     "AXFR from " + primary.text,
-                                    std::move(result->full_copy),
-                                    incoming.get());
+                                    std::move(result->full_copy));
   }
   if (!commit.ok()) {
     return absl::Status(commit.code(), absl::StrCat(how, " from ", primary.text,

@@ -106,8 +106,7 @@ absl::StatusOr<TransferResult> Transfer(const Remote& primary,
                                         const TsigKey* key,
                                         const std::optional<ZoneRecord>& have_soa,
                                         const XfrTimeouts& timeouts,
-                                        bool encode_full_copy,
-                                        const FullZoneSink& take_full) {
+                                        bool encode_full_copy) {
   const uint16_t id = RandomId();
   MessageBuilder b(id, 0);
   b.AddQuestion(apex, have_soa ? rrtype::kIxfr : rrtype::kAxfr);
@@ -152,22 +151,13 @@ absl::StatusOr<TransferResult> Transfer(const Remote& primary,
       // Between two messages, while the primary sends the next: this work
       // would otherwise come after the last one.
       const std::vector<ZoneRecord>& full = stream.full();
-      if (!result.full_copy && !full.empty()) {
-        result.full_copy.emplace(stream.serial());
-      }
+      if (encoded == 0 && !full.empty()) result.full_copy.emplace(stream.serial());
       for (; result.full_copy && encoded < full.size(); ++encoded) {
         if (!result.full_copy->Add(full[encoded]).ok()) {
           result.full_copy.reset();  // the journal says why, later
           encode_full_copy = false;
         }
       }
-    }
-    if (take_full && !stream.full().empty()) {
-      // Only a whole zone fills full(): handed on message by message.
-      std::vector<ZoneRecord> piece;
-      piece.swap(stream.full());
-      encoded = 0;
-      take_full(std::move(piece));
     }
     if (*done) break;
   }

@@ -6,7 +6,6 @@
 #define POPDNS_CONTROL_XFR_XFR_CLIENT_H_
 
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,14 +49,9 @@ struct TransferResult {
   size_t records = 0;
 };
 
-// Takes the records of a whole zone as they arrive, a message's at a time.
-using FullZoneSink = std::function<void(std::vector<ZoneRecord>)>;
-
 // Transfers `apex` from `primary`: IXFR from `have_soa` when given, else
 // AXFR; with `encode_full_copy`, a whole zone received is also encoded for
-// the journal as it arrives (TransferResult::full_copy). With `take_full`,
-// a whole zone's records go to it as they arrive (after encoding) instead
-// of into TransferResult::full, which stays empty. Errors:
+// the journal as it arrives (TransferResult::full_copy). Errors:
 // Unavailable/DeadlineExceeded (network), PermissionDenied (TSIG),
 // FailedPrecondition (a refused or failed transfer with the rcode named,
 // or a broken IXFR stream), InvalidArgument (malformed messages).
@@ -66,8 +60,7 @@ absl::StatusOr<TransferResult> Transfer(const Remote& primary,
                                         const TsigKey* key,
                                         const std::optional<ZoneRecord>& have_soa,
                                         const XfrTimeouts& timeouts = {},
-                                        bool encode_full_copy = false,
-                                        const FullZoneSink& take_full = {});
+                                        bool encode_full_copy = false);
 
 // A random message ID (RFC 5452 9.2).
 uint16_t RandomId();

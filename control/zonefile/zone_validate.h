@@ -4,7 +4,6 @@
 #ifndef POPDNS_CONTROL_ZONEFILE_ZONE_VALIDATE_H_
 #define POPDNS_CONTROL_ZONEFILE_ZONE_VALIDATE_H_
 
-#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,32 +34,6 @@ absl::StatusOr<std::vector<ZoneRecord>> NormalizeAndValidateZone(
     std::vector<ZoneRecord> records, std::string_view apex_wire,
     std::vector<std::string>* warnings, ErrorList* errors = nullptr,
     bool* modified = nullptr);
-
-// The same checks and normalization, with the records given in pieces as
-// they come (a transfer's messages, on a thread of their own), so that
-// after the last piece only the CNAME/DNAME rules and the compaction are
-// left. Finish's result, errors and warnings are those of
-// NormalizeAndValidateZone on all the pieces at once.
-class ZoneValidator {
- public:
-  // `warnings` (may be null) must outlive the validator; `errors` as for
-  // NormalizeAndValidateZone.
-  ZoneValidator(std::string apex_wire, std::vector<std::string>* warnings,
-                ErrorList* errors = nullptr);
-  ~ZoneValidator();
-  ZoneValidator(const ZoneValidator&) = delete;
-  ZoneValidator& operator=(const ZoneValidator&) = delete;
-
-  // The zone's next records, in order.
-  void Add(std::vector<ZoneRecord> records);
-  // Once, after the last Add.
-  absl::StatusOr<std::vector<ZoneRecord>> Finish(bool* modified = nullptr);
-
- private:
-  struct State;
-  // Behind a pointer: the hash tables hold pointers to the state.
-  std::unique_ptr<State> s_;
-};
 
 }  // namespace popdns::control
 

@@ -2,7 +2,6 @@
 // RFC 2181 5.2 and 10.1, RFC 4035 2.5) with exact error and warning text.
 #include "control/zonefile/zone_validate.h"
 
-#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -30,73 +29,10 @@ std::vector<ZoneRecord> ParseOrDie(std::string_view text) {
   return records.value_or(std::vector<ZoneRecord>{});
 }
 
-// A ZoneValidator given the records in pieces of `piece` (a transfer's
-// messages).
-absl::StatusOr<std::vector<ZoneRecord>> ValidateInPieces(
-    const std::vector<ZoneRecord>& records, std::string_view apex,
-    std::vector<std::string>* warnings, ErrorList* errors, bool* modified,
-    size_t piece) {
-  ZoneValidator validator(std::string(apex), warnings, errors);
-  for (size_t i = 0; i < records.size(); i += piece) {
-    validator.Add(std::vector<ZoneRecord>(
-        records.begin() + i,
-        records.begin() + std::min(records.size(), i + piece)));
-  }
-  return validator.Finish(modified);
-}
-
-std::string Describe(const absl::StatusOr<std::vector<ZoneRecord>>& result,
-                     const std::vector<std::string>& warnings,
-                     const ErrorList& errors, bool modified) {
-  std::string out = result.status().ToString() + "\n";
-  for (const ZoneRecord& r : result.value_or(std::vector<ZoneRecord>{})) {
-    out += NameToText(r.owner) + " " + std::to_string(r.type) + " " +
-           std::to_string(r.ttl) + " " + std::to_string(r.line) + " " +
-           std::to_string(r.rdata.size()) + "\n";
-  }
-  for (const std::string& w : warnings) out += "warning " + w + "\n";
-  for (const std::string& e : errors.messages()) out += "error " + e + "\n";
-  return out + (modified ? "modified" : "as given");
-}
-
-// NormalizeAndValidateZone, checked against ZoneValidator given the same
-// records in pieces of 1, 2 and 3: the same result, records, warnings and
-// errors (in check mode, with `errors`).
-absl::StatusOr<std::vector<ZoneRecord>> ValidateBothWays(
-    const std::vector<ZoneRecord>& records, std::string_view apex,
-    std::vector<std::string>* warnings, ErrorList* errors = nullptr) {
-  std::vector<std::string> whole_warnings;
-  ErrorList whole_errors;
-  bool whole_modified = false;
-  ErrorList* check = errors != nullptr ? &whole_errors : nullptr;
-  auto whole = NormalizeAndValidateZone(records, apex, &whole_warnings, check,
-                                        &whole_modified);
-  const std::string expected =
-      Describe(whole, whole_warnings, whole_errors, whole_modified);
-  for (size_t piece : {1, 2, 3}) {
-    std::vector<std::string> piece_warnings;
-    ErrorList piece_errors;
-    bool piece_modified = false;
-    auto pieces = ValidateInPieces(
-        records, apex, &piece_warnings,
-        errors != nullptr ? &piece_errors : nullptr, &piece_modified, piece);
-    EXPECT_EQ(Describe(pieces, piece_warnings, piece_errors, piece_modified),
-              expected)
-        << "pieces of " << piece;
-  }
-  if (warnings != nullptr) *warnings = whole_warnings;
-  if (errors != nullptr) {
-    for (const std::string& e : whole_errors.messages()) {
-      errors->Add(absl::InvalidArgumentError(e));
-    }
-  }
-  return whole;
-}
-
 absl::StatusOr<std::vector<ZoneRecord>> Validate(
     std::string_view body, std::vector<std::string>* warnings = nullptr) {
-  return ValidateBothWays(ParseOrDie(std::string(kHead) + std::string(body)),
-                          Apex(), warnings);
+  return NormalizeAndValidateZone(
+      ParseOrDie(std::string(kHead) + std::string(body)), Apex(), warnings);
 }
 
 std::string ErrorOf(std::string_view body) {
@@ -254,14 +190,14 @@ TEST(ZoneValidate, ApexRecordsRequired) {
   options.origin_wire = Apex();
   auto no_soa = ParseZoneText("@ NS ns1\n", "v.zone", options);
   EXPECT_EQ(
-      ValidateBothWays(*no_soa, Apex(), nullptr).status().message(),
+      NormalizeAndValidateZone(*no_soa, Apex(), nullptr).status().message(),
       "v.zone: no SOA record at the zone apex example.com.");
   auto no_ns = ParseZoneText("@ SOA ns1 host 1 2 3 4 5\nsub NS ns1\n", "v.zone",
                              options);
   EXPECT_EQ(
-      ValidateBothWays(*no_ns, Apex(), nullptr).status().message(),
+      NormalizeAndValidateZone(*no_ns, Apex(), nullptr).status().message(),
       "v.zone: no NS records at the zone apex example.com.");
-  EXPECT_EQ(ValidateBothWays({}, Apex(), nullptr).status().message(),
+  EXPECT_EQ(NormalizeAndValidateZone({}, Apex(), nullptr).status().message(),
             "zone: no SOA record at the zone apex example.com.");
 }
 
@@ -278,7 +214,7 @@ TEST(ZoneValidate, TestdataZonesAreValid) {
     ASSERT_TRUE(records.ok()) << records.status();
     std::vector<std::string> warnings;
     auto valid =
-        ValidateBothWays(*records, options.origin_wire, &warnings);
+        NormalizeAndValidateZone(*records, options.origin_wire, &warnings);
     EXPECT_TRUE(valid.ok()) << valid.status();
     EXPECT_TRUE(warnings.empty()) << file << ": " << warnings.front();
   }
@@ -287,7 +223,7 @@ TEST(ZoneValidate, TestdataZonesAreValid) {
 // Check mode (popdns --check): every error, the CNAME rule once per owner.
 TEST(ZoneValidateCheck, CollectsEveryError) {
   ErrorList errors;
-  auto result = ValidateBothWays(
+  auto result = NormalizeAndValidateZone(
       ParseOrDie(std::string(kHead) +
                  "out.example.net. A 192.0.2.1\n"     // line 5
                  "c CNAME x\n"                         // line 6
@@ -310,8 +246,8 @@ TEST(ZoneValidateCheck, CollectsEveryError) {
 
 TEST(ZoneValidateCheck, NoSoaAndNoNsBothReported) {
   ErrorList errors;
-  auto result = ValidateBothWays(ParseOrDie("a A 192.0.2.1\n"), Apex(),
-                                 nullptr, &errors);
+  auto result = NormalizeAndValidateZone(ParseOrDie("a A 192.0.2.1\n"),
+                                         Apex(), nullptr, &errors);
   EXPECT_FALSE(result.ok());
   EXPECT_EQ(errors.messages(),
             (std::vector<std::string>{
