@@ -52,7 +52,9 @@ import zone_load_helper  # noqa: E402
 
 TARGETS = [("knotd-xdp", "knotd", "XDP"),
            ("popdns-xdp", "popdns", "XDP fallback: AF_XDP worker"),
-           ("popdns-xdp-hot", "popdns", "answers in the XDP program")]
+           ("popdns-xdp-hot", "popdns", "answers in the XDP program"),
+           ("xdp-bounce", "none", "each query sent back as it came "
+            "(bench/xdp_bounce.bpf.c)")]
 
 
 def hot_questions(zone, count):
@@ -89,6 +91,40 @@ class Server(pc.Server):
         "--file-prefix", "pbhot-x", "--log-level", "*:error"]
   service_addresses: ["{pc.SRV_IP}/24"]
 """)
+
+
+class Bounce:
+    """No server: bench/xdp_bounce.bpf.c on pbsrv0 sends every query back
+    with XDP_TX, QR set and nothing looked up. Its CPU per answer (pbsrv0's
+    NAPI thread alone) is the floor of any answer in the driver on this
+    link: what receiving a frame into XDP and sending it back costs the
+    kernel."""
+
+    proc = None
+
+    def __init__(self, tmp):
+        self.obj = os.path.join(tmp, "xdp_bounce.o")
+        multiarch = subprocess.run(["clang", "-print-multiarch"],
+                                   capture_output=True, text=True).stdout
+        cmd = ["clang", "-O2", "-g", "-target", "bpf", "-Wall", "-Werror",
+               "-c", os.path.join(HERE, "xdp_bounce.bpf.c"), "-o", self.obj]
+        if multiarch.strip():
+            cmd[1:1] = ["-idirafter", "/usr/include/" + multiarch.strip()]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError("clang xdp_bounce.bpf.c: " + r.stderr[-600:])
+
+    def start(self):
+        pc.veth_up()
+        r = pc.in_ns(pc.SRV_NS, ["ip", "link", "set", "dev", pc.SRV_IF,
+                                 "xdpdrv", "obj", self.obj, "sec", "xdp"])
+        if r.returncode != 0:
+            raise RuntimeError("attach xdp_bounce: " + r.stderr.strip())
+        # Neighbour entry for kxdpgun (ARP and ICMP pass to the kernel).
+        pc.in_ns(pc.CLI_NS, ["ping", "-c", "1", "-W", "1", pc.SRV_IP])
+
+    def stop(self):
+        pc.veth_down()
 
 
 def napi_threads(ifname):
@@ -160,7 +196,9 @@ def server_tasks(server):
     interrupts, and with threaded NAPI the receive work is the NAPI
     thread's)."""
     out = []
-    for pid in zone_load_helper.descendants(server.proc.pid)[1:]:
+    pids = zone_load_helper.descendants(server.proc.pid)[1:] \
+        if server.proc else []
+    for pid in pids:
         try:
             out += [f"/proc/{pid}/task/{t}" for t in os.listdir(f"/proc/{pid}/task")]
         except OSError:
@@ -242,8 +280,11 @@ def main():
             if tid not in a.servers.split(","):
                 continue
             res = {"id": tid, "server": srv, "mode": mode}
-            server = Server("popdns-xdp" if srv == "popdns" else tid, a, tmp,
-                            zone)
+            if tid == "xdp-bounce":
+                server = Bounce(tmp)
+            else:
+                server = Server("popdns-xdp" if srv == "popdns" else tid, a,
+                                tmp, zone)
             if tid == "popdns-xdp-hot":
                 server.hot = hot
                 server.dir = os.path.join(tmp, tid)
@@ -346,6 +387,12 @@ def report(results, a):
             ratios.append(f"{other} / popdns-xdp-hot = {o / hot:.2f}x")
     if ratios:
         lines += ["", "CPU per answer: " + "; ".join(ratios) + "."]
+    floor = by.get("xdp-bounce", {}).get("cpu_s_per_million")
+    knotd = by.get("knotd-xdp", {}).get("cpu_s_per_million")
+    if floor and knotd:
+        lines += ["", f"The link's floor (xdp-bounce): knotd-xdp / xdp-bounce "
+                  f"= {knotd / floor:.2f}x, the most CPU per answer any "
+                  "answer in the driver could save against knotd here."]
     print("\n".join(lines))
     if a.json:
         with open(a.json, "w") as f:

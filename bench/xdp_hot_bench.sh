@@ -6,7 +6,7 @@
 #
 #   bench/xdp_hot_bench.sh [--records N] [--hot N] [--rates "50000 ... max"]
 #                          [--cpu-rate QPS] [--seconds S] [--json FILE]
-#                          [--servers knotd-xdp,popdns-xdp,popdns-xdp-hot]
+#                          [--servers knotd-xdp,popdns-xdp,popdns-xdp-hot,xdp-bounce]
 #
 # Root (namespaces, XDP). About 3 minutes with the defaults.
 set -euo pipefail
