@@ -1122,16 +1122,23 @@ def case_ixfr_multi(c, key):
     same_records(c, pop, recs, "three changesets", key)
 
 
-def case_broken_ixfr(c, key):
-    """A broken IXFR from a scripted primary (an RR deleted that the zone
-    lacks; sequence serials that do not chain) is rejected and retried as
-    AXFR; the zone is then exactly the primary's."""
+def _fake_primary_and_popdns(c, key):
+    """A scripted primary serving serial 1, and a popdns secondary of it
+    that serves serial 1."""
     fp = peers.FakePrimary(ZONE, key)
     c.catchers.append(fp)
     fp.add_version(base_zone(ZONE, 1))
     pop = c.add(Popdns(c.tmp, "popdns", keys=[key], zones=[primary_zone(
         c.storage(), [fp.addr], key)]))
     pop.start(serial=1, timeout=20)
+    return fp, pop
+
+
+def case_broken_ixfr(c, key):
+    """A broken IXFR from a scripted primary (an RR deleted that the zone
+    lacks; sequence serials that do not chain) is rejected and retried as
+    AXFR; the zone is then exactly the primary's."""
+    fp, pop = _fake_primary_and_popdns(c, key)
     for serial, mode in ((2, "delete-missing"), (3, "bad-serial")):
         fp.ixfr_mode = mode
         pm = pop.mark()
@@ -1163,12 +1170,7 @@ def case_broken_axfr(c, key):
     an A at one name, sent by a scripted primary) is refused with a log
     line naming the name, the version before keeps serving, and the next
     good version is applied."""
-    fp = peers.FakePrimary(ZONE, key)
-    c.catchers.append(fp)
-    fp.add_version(base_zone(ZONE, 1))
-    pop = c.add(Popdns(c.tmp, "popdns", keys=[key], zones=[primary_zone(
-        c.storage(), [fp.addr], key)]))
-    pop.start(serial=1, timeout=20)
+    fp, pop = _fake_primary_and_popdns(c, key)
     fp.ixfr_mode = "axfr"
     fp.axfr_extra = [(dns.name.from_text("alias", dns.name.from_text(ZONE)),
                       300, dns.rdata.from_text("IN", "A", "192.0.2.9"))]
