@@ -994,13 +994,9 @@ class Server:
             run(["bash", os.path.join(ROOT, "scripts", "softnic.sh"), "down"],
                 env=self.env, timeout=60)
             return
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)   # ip netns exec -> timeout
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc:
+            # ip netns exec -> timeout -> the server
+            zone_load_helper.stop_process(self.proc, 20)
         if self.logf:
             self.logf.close()
         veth_down()

@@ -38,7 +38,6 @@ import argparse
 import multiprocessing
 import os
 import re
-import signal
 import statistics
 import socket
 import subprocess
@@ -53,7 +52,7 @@ sys.path.insert(0, HERE)
 
 import update_bench as ub  # noqa: E402
 from ixfr_bench import name_wire  # noqa: E402
-from zone_load_helper import cpu_model  # noqa: E402
+from zone_load_helper import cpu_model, stop_process  # noqa: E402
 
 APEX = "bench.test."
 
@@ -274,14 +273,8 @@ def start_popdns(a, conf, port, log_path, cpus, what):
 
 def stop(proc):
     """SIGTERM to a process started here (SIGKILL after 30 s)."""
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    if proc is not None:
+        stop_process(proc, 30)
 
 
 def start_twin(a, tmp, zone, key):

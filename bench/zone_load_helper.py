@@ -317,6 +317,21 @@ def descendants(pid):
     return out
 
 
+def stop_process(proc, timeout):
+    """SIGTERM to a process started here, SIGKILL if it has not exited
+    within `timeout` seconds. True if it needed the SIGKILL."""
+    if proc.poll() is not None:
+        return False
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+        return False
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return True
+
+
 def proc_kib(pid, fname, keys):
     vals = {}
     try:
@@ -401,14 +416,8 @@ def measure(args):
     # Stop: SIGTERM to the PID we started; its children are its business,
     # but any descendant still there after it exits is killed by PID.
     pids = descendants(proc.pid) if proc.poll() is None else [proc.pid]
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            result["note"] = "needed SIGKILL"
+    if stop_process(proc, 60):
+        result["note"] = "needed SIGKILL"
     for p in pids[1:]:
         for _ in range(100):
             if not os.path.exists(f"/proc/{p}"):
