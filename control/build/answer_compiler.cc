@@ -120,31 +120,20 @@ uint16_t CoveredType(uint16_t type, std::string_view rdata) {
 }
 
 void LineageState::SetDeps(std::string_view name, AnswerDeps deps) {
-  std::vector<uint64_t> old;
-  auto it = depends_on.find(name);
-  if (it != depends_on.end()) old = std::move(it->second);
+  // A name's first change since the full build: nothing here is old (its
+  // built entries stop holding now).
+  auto it = depends_on.try_emplace(name).first;
   for (uint64_t h : deps.names) {
-    if (!std::binary_search(old.begin(), old.end(), h)) {
-      dependents[h].push_back(name);
+    if (!std::binary_search(it->second.begin(), it->second.end(), h)) {
+      dependents[h].push_back(it->first);
     }
   }
-  if (deps.names.empty()) {
-    if (it != depends_on.end()) depends_on.erase(it);
-  } else if (it != depends_on.end()) {
-    it->second = std::move(deps.names);
-  } else {
-    depends_on.emplace(name, std::move(deps.names));
-  }
+  it->second = std::move(deps.names);
   if (deps.apex) {
-    apex_dependents.insert(name);
+    apex_dependents.insert(it->first);
   } else {
     apex_dependents.erase(name);
   }
-}
-
-void LineageState::DropDeps(std::string_view name) {
-  depends_on.erase(name);
-  apex_dependents.erase(name);
 }
 
 // Collects AnswerDeps while a node's answers are compiled (Zone::Find

@@ -543,6 +543,13 @@ bool Incremental::ApexSoaOnly(const Owner& apex) {
 std::vector<std::string_view> Incremental::Dependents(std::string_view name) {
   std::vector<std::string_view> out;
   const uint64_t h = zone::NameIndex::Hash(name);
+  auto built = std::lower_bound(
+      st_.built_dependents.begin(), st_.built_dependents.end(),
+      LineageState::BuiltDependent{h, 0});
+  for (; built != st_.built_dependents.end() && built->hash == h; ++built) {
+    const std::string_view d = base_.nodes[built->node].name;
+    if (!st_.depends_on.contains(d)) out.push_back(d);
+  }
   auto it = st_.dependents.find(h);
   if (it == st_.dependents.end()) return out;
   // Drop stale entries (harmless whether or not this build succeeds).
@@ -1002,7 +1009,7 @@ void Incremental::Commit(const Zone& z) {
   for (auto& [name, o] : owners_) {
     if (!o.exists && o.base) {
       st_.children.erase(o.name);
-      st_.DropDeps(o.name);
+      st_.DropDeps(o.base->name);  // bytes that stay: o.name does not
       continue;
     }
     if (o.added_children.empty() && o.removed_children.empty()) continue;

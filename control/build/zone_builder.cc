@@ -365,11 +365,13 @@ absl::Status Builder::CompileBlobs() {
       return s;
     }
     if (absl::Status s = compiler.CompileVariants(i); !s.ok()) return s;
-    if (track && (!deps.names.empty() || deps.apex)) {
-      state_->SetDeps(z.nodes[i].name, std::move(deps));
+    if (track) {
+      for (uint64_t h : deps.names) state_->built_dependents.push_back({h, i});
+      if (deps.apex) state_->apex_dependents.insert(z.nodes[i].name);
     }
   }
   if (state_) {
+    std::sort(state_->built_dependents.begin(), state_->built_dependents.end());
     state_->soa_answer_index = std::move(compiler.added_soa_index());
   }
   return absl::OkStatus();

@@ -897,6 +897,45 @@ TEST(IncrementalBuildTest, RejectedChangeLeavesTheBase) {
   EXPECT_FALSE(stats.full_build) << stats.ToString();
 }
 
+// An incremental build compiles again the nodes whose answers read a
+// changed name now, not those that read it once: a CNAME pointed
+// elsewhere, or removed, stops following its old target, whether its
+// dependency was found by the full build or by an incremental one.
+TEST(IncrementalBuildTest, RecompilesOnlyCurrentDependents) {
+  const std::string apex = "dep.test.";
+  BuildOptions updatable;
+  updatable.updatable = true;
+  Lineage l = Start(apex,
+                    "@ SOA ns1 hostmaster 1 7200 3600 1209600 300\n"
+                    "@ NS ns1\nns1 A 192.0.2.1\n"
+                    "t1 A 192.0.2.11\nt2 A 192.0.2.12\nu A 192.0.2.13\n"
+                    "c CNAME t1\nd CNAME u\nlone A 192.0.2.14\n",
+                    updatable);
+  uint32_t serial = 1;
+  auto change_a = [&](const std::string& owner, const std::string& from,
+                      const std::string& to) {
+    xfr::Changeset cs = NextSerial(l, apex, &serial);
+    cs.removed.push_back(Rr(apex, owner, 3600, "A", from));
+    cs.added.push_back(Rr(apex, owner, 3600, "A", to));
+    const IncrementalStats stats = ApplyBothWays(apex, &l, cs, owner);
+    EXPECT_FALSE(stats.full_build) << stats.ToString();
+    return stats.answers_compiled;
+  };
+  // A name nothing reads: the SOA's node and its own.
+  const size_t alone = change_a("lone", "192.0.2.14", "192.0.2.24");
+  EXPECT_EQ(change_a("t1", "192.0.2.11", "192.0.2.21"), alone + 1);  // c
+  xfr::Changeset repoint = NextSerial(l, apex, &serial);
+  repoint.removed.push_back(Rr(apex, "c", 3600, "CNAME", "t1"));
+  repoint.added.push_back(Rr(apex, "c", 3600, "CNAME", "t2"));
+  ApplyBothWays(apex, &l, repoint, "repoint");
+  EXPECT_EQ(change_a("t1", "192.0.2.21", "192.0.2.31"), alone);
+  EXPECT_EQ(change_a("t2", "192.0.2.12", "192.0.2.22"), alone + 1);  // c
+  xfr::Changeset remove = NextSerial(l, apex, &serial);
+  remove.removed.push_back(Rr(apex, "d", 3600, "CNAME", "u"));
+  ApplyBothWays(apex, &l, remove, "remove");
+  EXPECT_EQ(change_a("u", "192.0.2.13", "192.0.2.23"), alone);
+}
+
 TEST(IncrementalBuildTest, SeveralChangesetsAtOnce) {
   const uint32_t last = testutil::kUnderSanitizer ? 11 : 12;
   for (uint32_t seed = 11; seed <= last; ++seed) {
