@@ -594,6 +594,12 @@ xfr::Changeset NextSerial(const Lineage& l, const std::string& apex,
   return cs;
 }
 
+BuildOptions Updatable() {
+  BuildOptions options;
+  options.updatable = true;
+  return options;
+}
+
 Lineage Start(const std::string& apex, const std::string& text,
               BuildOptions options) {
   Lineage l;
@@ -816,8 +822,7 @@ TEST(IncrementalBuildTest, FallsBackToAFullBuild) {
                           "192.0.2.7"));
     return cs;
   };
-  BuildOptions updatable;
-  updatable.updatable = true;
+  const BuildOptions updatable = Updatable();
   {  // Built without the incremental state.
     Lineage l = Start(apex, text, BuildOptions{});
     IncrementalStats stats = ApplyBothWays(apex, &l, change(l, 2), "plain");
@@ -869,12 +874,10 @@ TEST(IncrementalBuildTest, FallsBackToAFullBuild) {
 // newest version: the next change is incremental.
 TEST(IncrementalBuildTest, RejectedChangeLeavesTheBase) {
   const std::string apex = "rj.test.";
-  BuildOptions updatable;
-  updatable.updatable = true;
   Lineage l = Start(apex,
                     "@ SOA ns1 hm 1 7200 3600 1209600 300\n@ NS ns1\n"
                     "ns1 A 192.0.2.1\nc CNAME ns1\n",
-                    updatable);
+                    Updatable());
   xfr::Changeset bad;
   bad.soa_from = *FindSoa(l.records);
   bad.soa_to = Rr(apex, "@", 3600, "SOA", "ns1 hm 2 7200 3600 1209600 300");
@@ -903,14 +906,12 @@ TEST(IncrementalBuildTest, RejectedChangeLeavesTheBase) {
 // dependency was found by the full build or by an incremental one.
 TEST(IncrementalBuildTest, RecompilesOnlyCurrentDependents) {
   const std::string apex = "dep.test.";
-  BuildOptions updatable;
-  updatable.updatable = true;
   Lineage l = Start(apex,
                     "@ SOA ns1 hostmaster 1 7200 3600 1209600 300\n"
                     "@ NS ns1\nns1 A 192.0.2.1\n"
                     "t1 A 192.0.2.11\nt2 A 192.0.2.12\nu A 192.0.2.13\n"
                     "c CNAME t1\nd CNAME u\nlone A 192.0.2.14\n",
-                    updatable);
+                    Updatable());
   uint32_t serial = 1;
   auto change_a = [&](const std::string& owner, const std::string& from,
                       const std::string& to) {
