@@ -135,6 +135,16 @@ struct {
   __type(value, struct xdp_dns_hot_answer);
 } hot_answers SEC(".maps");
 
+/* RRL of hot answers: queries per (client prefix, hot entry) in the
+ * current window (xdp_dns_config.rrl_*). LRU: a flood of spoofed sources
+ * evicts the oldest pairs, which then start counting again. */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, XDP_DNS_HOT_RRL_ENTRIES);
+  __type(key, struct xdp_dns_hot_rrl_key);
+  __type(value, struct xdp_dns_hot_rrl_state);
+} hot_rrl SEC(".maps");
+
 /* The key is built here, not on the stack: 68 bytes plus the rest of the
  * program's locals would crowd the 512-byte stack, and a per-CPU array
  * slot is private to this run (XDP runs with preemption off). */
@@ -485,6 +495,62 @@ static __always_inline int query_checksums_ok(struct xdp_md* ctx,
   return fold(sum) == 0xffff;
 }
 
+/* `bits` leading bits of the big-endian word `w`, in network order. */
+static __always_inline __u32 prefix_word(__u32 w, __s32 bits) {
+  if (bits <= 0) return 0;
+  if (bits >= 32) return w;
+  return w & bpf_htonl(~0u << (32 - bits));
+}
+
+/* Whether the client's prefix has asked for hot answer `rrl_id` more than
+ * rrl_rate times in this window, or did so in the window before and still
+ * asks: then its queries go to the worker, whose RRL (slip, exemptions,
+ * log-only, counters) applies as on every other path. The worker's limit
+ * is the operator's; the driver only answers below it, so that a client
+ * over the limit gets at most one window's worth more at the start of a
+ * flood (before the worker's buckets see it), never a rate beyond it. */
+static __always_inline int hot_rrl_diverts(struct xdp_md* ctx,
+                                           const struct query_info* q,
+                                           __u32 rrl_id) {
+  const struct xdp_dns_config* cfg = config();
+  if (!cfg || cfg->rrl_rate == 0) return 0;
+  struct xdp_dns_hot_rrl_key k = {};
+  k.rrl_id = rrl_id;
+  const __u32 l3 = q->l3 & 0x1f;
+  if (q->ipv6) {
+    k.family = 6;
+    if (bpf_xdp_load_bytes(ctx, l3 + 8, k.addr, 16)) return 1;
+    const __s32 bits = cfg->rrl_ipv6_prefix;
+    k.addr[0] = prefix_word(k.addr[0], bits);
+    k.addr[1] = prefix_word(k.addr[1], bits - 32);
+    k.addr[2] = prefix_word(k.addr[2], bits - 64);
+    k.addr[3] = prefix_word(k.addr[3], bits - 96);
+  } else {
+    k.family = 4;
+    if (bpf_xdp_load_bytes(ctx, l3 + 12, k.addr, 4)) return 1;
+    k.addr[0] = prefix_word(k.addr[0], cfg->rrl_ipv4_prefix);
+  }
+  const __u32 shift = cfg->rrl_window_shift ? (cfg->rrl_window_shift & 63) : 30;
+  const __u64 now = bpf_ktime_get_ns() >> shift;
+  struct xdp_dns_hot_rrl_state* st = bpf_map_lookup_elem(&hot_rrl, &k);
+  if (!st) {
+    struct xdp_dns_hot_rrl_state fresh = {.window = now, .count = 1};
+    bpf_map_update_elem(&hot_rrl, &k, &fresh, BPF_ANY);
+    return cfg->rrl_rate < 1;
+  }
+  /* Races between CPUs lose a count or a reset at a window's edge: of
+   * no matter for a limit the worker enforces. */
+  if (st->window != now) {
+    st->window = now;
+    st->count = 0;
+  }
+  /* Without -mcpu=v3 an atomic add returns nothing: read it back. */
+  __sync_fetch_and_add(&st->count, 1);
+  const __u32 n = st->count;
+  if (n > cfg->rrl_rate) st->divert_until = now + 1;
+  return st->divert_until >= now;
+}
+
 /* Answers the plain query `q` from hot_answers in place: returns
  * XDP_DNS_STAT_ANSWERED with the frame rewritten into the response the
  * AF_XDP worker would send (control/server/xdp_hot_answers.cc builds the
@@ -562,6 +628,7 @@ __attribute__((noinline)) int answer_hot(struct xdp_md* ctx,
     if (!(a->flags & XDP_DNS_HOT_PLAIN)) return XDP_DNS_STAT_REDIRECT_EDNS;
     if (dns_len > 512) return XDP_DNS_STAT_REDIRECT_SIZE; /* RFC 1035 4.2.1 */
   }
+  if (hot_rrl_diverts(ctx, q, a->rrl_id)) return XDP_DNS_STAT_REDIRECT_RRL;
 
   /* The frame grows at its tail when the driver left room there (a real
    * NIC's buffers do); else at its head, where XDP always has 256 octets

@@ -118,7 +118,7 @@ std::string_view XdpDnsStatName(int reason) {
       "pass_not_udp",    "pass_other_port", "pass_other_address",
       "pass_slow_path",  "redirect_no_xsk", "answered",
       "redirect_not_hot", "redirect_edns",  "redirect_size",
-      "redirect_unusual",
+      "redirect_unusual", "redirect_rrl",
   };
   if (reason < 0 || reason >= XDP_DNS_STAT_COUNT) return "unknown";
   return kNames[reason];
@@ -294,6 +294,20 @@ absl::Status XdpDnsMaps::SetHotAnswers(bool on) {
   return UpdateConfig([on](xdp_dns_config* c) {
     c->flags = static_cast<__u16>(on ? c->flags | XDP_DNS_CONFIG_HOT_ANSWERS
                                      : c->flags & ~XDP_DNS_CONFIG_HOT_ANSWERS);
+  });
+}
+
+absl::Status XdpDnsMaps::SetHotAnswerRrl(const HotAnswerRrl& rrl) {
+  if (rrl.ipv4_prefix > 32 || rrl.ipv6_prefix > 128 ||
+      rrl.window_shift > 63) {
+    return absl::InvalidArgumentError(
+        "hot answer RRL: prefix lengths at most 32 and 128, shift at most 63");
+  }
+  return UpdateConfig([&rrl](xdp_dns_config* c) {
+    c->rrl_rate = rrl.rate;
+    c->rrl_ipv4_prefix = rrl.ipv4_prefix;
+    c->rrl_ipv6_prefix = rrl.ipv6_prefix;
+    c->rrl_window_shift = rrl.window_shift;
   });
 }
 

@@ -105,6 +105,17 @@ class XdpDnsMaps {
 
   // Turns answers from hot_answers in the driver on or off.
   absl::Status SetHotAnswers(bool on);
+  // Rate limiting of hot answers (xdp_dns_config.rrl_*): a (client
+  // prefix, hot entry) over `rate` queries a window goes to the worker's
+  // RRL. rate 0: none. Errors: InvalidArgument for prefixes or a shift
+  // out of range.
+  struct HotAnswerRrl {
+    uint32_t rate = 0;
+    uint8_t ipv4_prefix = 24;
+    uint8_t ipv6_prefix = 56;
+    uint8_t window_shift = 0;  // 0: about a second (2^30 ns)
+  };
+  absl::Status SetHotAnswerRrl(const HotAnswerRrl& rrl);
   // Adds or replaces one hot answer (whole: the program sees the old
   // entry or the new one), or removes it (absent: OK). Errors: the errno
   // of the update (E2BIG when the map is full).

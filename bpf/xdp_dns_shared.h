@@ -31,6 +31,7 @@
 #define XDP_DNS_MAP_CONFIG "xdp_config"
 #define XDP_DNS_MAP_STATS "xdp_stats"
 #define XDP_DNS_MAP_HOT_ANSWERS "hot_answers"
+#define XDP_DNS_MAP_HOT_RRL "hot_rrl"
 
 /* The XDP program's function name (bpf_prog_info.name). */
 #define XDP_DNS_PROG_NAME "xdp_dns"
@@ -82,7 +83,11 @@ enum xdp_dns_stat {
   XDP_DNS_STAT_REDIRECT_UNUSUAL = 15,  /* class other than IN, a name
                                         * longer than a key holds, bytes
                                         * after the question or OPT */
-  XDP_DNS_STAT_COUNT = 16
+  XDP_DNS_STAT_REDIRECT_RRL = 16,      /* the client's prefix asked for
+                                        * this answer more often than
+                                        * xdp_dns_config.rrl_rate: the
+                                        * worker's RRL decides */
+  XDP_DNS_STAT_COUNT = 17
 };
 
 /* What the program reads of a DNS message (and the tests build). */
@@ -98,6 +103,15 @@ struct xdp_dns_config {
   __u16 port;        /* UDP destination port, host byte order; 0 = default */
   __u16 flags;       /* XDP_DNS_CONFIG_* */
   __u16 reserved[2]; /* zero */
+  /* Response rate limiting of hot answers (RRL's responses per second; 0:
+   * none). A (client prefix, hot entry) asked for more than this many
+   * times in a window is sent to the AF_XDP worker, whose RRL decides,
+   * for that window and the next, and again while it stays over. */
+  __u32 rrl_rate;
+  __u8 rrl_ipv4_prefix;  /* bits of the client's address that count */
+  __u8 rrl_ipv6_prefix;
+  __u8 rrl_window_shift; /* window: 2^shift ns; 0 = 30 (about 1.07 s) */
+  __u8 reserved2;        /* zero */
 };
 /* Answer plain queries found in hot_answers in the driver. */
 #define XDP_DNS_CONFIG_HOT_ANSWERS 0x0001
@@ -107,6 +121,8 @@ struct xdp_dns_config {
  * never a mix). Names longer than XDP_DNS_HOT_NAME_MAX wire octets, and
  * answers longer than XDP_DNS_HOT_ANSWER_MAX octets, are never hot. */
 #define XDP_DNS_HOT_MAX_ENTRIES 8192
+/* hot_rrl: (client prefix, hot entry) pairs counted at once (LRU). */
+#define XDP_DNS_HOT_RRL_ENTRIES 65536
 #define XDP_DNS_HOT_NAME_MAX 64
 #define XDP_DNS_HOT_ANSWER_MAX 512
 
@@ -146,7 +162,23 @@ struct xdp_dns_hot_answer {
    * read by the control side to keep hot entries hot (answered here,
    * they no longer reach the workers' sampling). 0 when (re)installed. */
   __u32 hits;
+  /* Which answer this is, for hot_rrl (the same for the same question
+   * whenever installed; two questions may share one by chance). */
+  __u32 rrl_id;
   __u8 bytes[XDP_DNS_HOT_ANSWER_MAX];
+};
+
+/* hot_rrl: a BPF_MAP_TYPE_LRU_HASH, filled by the program. */
+struct xdp_dns_hot_rrl_key {
+  __u32 addr[4]; /* the client's prefix, network byte order, zero-padded */
+  __u32 rrl_id;  /* xdp_dns_hot_answer.rrl_id */
+  __u32 family;  /* 4 or 6 */
+};
+struct xdp_dns_hot_rrl_state {
+  __u64 window;       /* bpf_ktime_get_ns() >> shift of the count */
+  __u64 divert_until; /* the last window sent to the worker */
+  __u32 count;        /* queries in `window` */
+  __u32 reserved;
 };
 
 /* Key of service_v6: the IPv6 address in network byte order. */

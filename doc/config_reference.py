@@ -416,9 +416,9 @@ SECTIONS = [
             "pairs."),
     ]),
     Section("dataplane.xdp.hot_answers", "Answers inside the XDP program",
-            "The `hot_answers:` mapping. Off while `rrl:` is on (the driver "
-            "would answer past the limits). See *Answers inside the XDP "
-            "program*.", [
+            "The `hot_answers:` mapping. Under `rrl:` a (client prefix, "
+            "hot answer) over the rate goes to the AF_XDP worker's RRL. See "
+            "*Answers inside the XDP program*.", [
         Key("entries", "integer, 1..8192", "1024",
             "Map entries used at most: pinned questions first, then "
             "`every_name`, then the sampled ones.", unit="entries"),

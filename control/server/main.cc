@@ -47,11 +47,9 @@
 namespace popdns::control {
 namespace {
 
-// Answers inside the XDP program are off under response rate limiting:
-// the driver would answer past the limits.
 bool HotAnswersOn(const Config& config) {
   return config.dataplane.enabled && config.dataplane.xdp.enabled &&
-         config.dataplane.xdp.hot_answers.enabled && config.rrl.rate == 0;
+         config.dataplane.xdp.hot_answers.enabled;
 }
 
 
@@ -246,15 +244,10 @@ int Run(int argc, char** argv) {
         return Fail("xdp: " + std::string(s.message()));
       }
     }
-    if (xdp_mode && dps.xdp.hot_answers.enabled && !HotAnswersOn(config)) {
-      std::fprintf(stderr,
-                   "popdns: xdp.hot_answers: off while rrl is on (answers "
-                   "in the driver would not be rate limited)\n");
-    }
     if (xdp_mode && HotAnswersOn(config)) {
       dpdk::Dataplane* dpp = dataplane.get();
       if (absl::Status s = xdp_mode->StartHotAnswers(
-              dps.xdp.hot_answers, dp_config.answer,
+              dps.xdp.hot_answers, config.rrl, dp_config.answer,
               [dpp](const std::function<void(std::string_view, uint16_t)>& f) {
                 dpp->DrainSamples(f);
               });

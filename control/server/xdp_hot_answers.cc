@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -150,6 +152,8 @@ absl::StatusOr<xdp_dns_hot_answer> CompileHotAnswer(
     sum += (at & 1) ? a.bytes[i] : uint32_t{a.bytes[i]} << 8;
   }
   a.sum = sum;
+  a.rrl_id = static_cast<uint32_t>(std::hash<std::string>{}(q.name) * 31 +
+                                   q.qtype);
   return a;
 }
 

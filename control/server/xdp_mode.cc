@@ -59,6 +59,7 @@ XdpMode::XdpMode() : impl_(std::make_unique<Impl>()) {}
 XdpMode::~XdpMode() { StopHotAnswers(); }
 
 absl::Status XdpMode::StartHotAnswers(const HotAnswersSection& config,
+                                      const RrlSection& rrl,
                                       const dns::AnswerConfig& answer,
                                       DrainFn drain) {
   if (!impl_->maps) return absl::FailedPreconditionError("xdp: not active");
@@ -83,6 +84,13 @@ absl::Status XdpMode::StartHotAnswers(const HotAnswersSection& config,
           [maps](const xdp_dns_hot_key& k) {
             return maps->HotAnswerHits(k);
           }});
+  if (absl::Status s = maps->SetHotAnswerRrl(
+          {.rate = rrl.rate,
+           .ipv4_prefix = static_cast<uint8_t>(rrl.ipv4_prefix),
+           .ipv6_prefix = static_cast<uint8_t>(rrl.ipv6_prefix)});
+      !s.ok()) {
+    return s;
+  }
   if (absl::Status s = maps->SetHotAnswers(true); !s.ok()) return s;
   if (config.sample_every == 0) return absl::OkStatus();
   HotAnswers* hot = impl_->hot.get();

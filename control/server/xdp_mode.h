@@ -40,7 +40,10 @@ class XdpMode {
   // with every new ZoneSet (ZoneStore::SetPublishHook).
   using DrainFn = std::function<void(
       const std::function<void(std::string_view, uint16_t)>&)>;
+  // With `rrl` on, a (client prefix, hot answer) over its rate goes to
+  // the worker's RRL (xdp_dns_config.rrl_rate in bpf/xdp_dns_shared.h).
   absl::Status StartHotAnswers(const HotAnswersSection& config,
+                               const RrlSection& rrl,
                                const dns::AnswerConfig& answer,
                                DrainFn drain);
   void Refresh(std::shared_ptr<const zone::ZoneSet> zones);

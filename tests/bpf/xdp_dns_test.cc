@@ -971,6 +971,7 @@ class XdpHotAnswersTest : public XdpDnsTest {
       EXPECT_TRUE(maps_->DeleteHotAnswer(k).ok());
     }
     EXPECT_TRUE(maps_->SetHotAnswers(false).ok());
+    EXPECT_TRUE(maps_->SetHotAnswerRrl({}).ok());
   }
 
   bool Install(const control::HotQuestion& q) {
@@ -1278,6 +1279,85 @@ TEST_F(XdpHotAnswersTest, WhatTheDriverLeavesToTheWorker) {
   ASSERT_TRUE(maps_->SetHotAnswers(false).ok());
   const std::vector<uint8_t> frame = Frame(Framing::kIpv4, Query(www, Shapes()[0]));
   EXPECT_TRUE(Moved(Run(frame), XDP_DNS_STAT_REDIRECT));
+}
+
+// Response rate limiting with hot answers on (issue 14 on the driver
+// path): a (client prefix, answer) asked for more than the rate within a
+// window goes to the worker, whose RRL decides; it stays there in the
+// next window while it keeps asking over the rate, and comes back after
+// a window at or under it. Other prefixes and other answers are answered
+// in the driver meanwhile.
+TEST_F(XdpHotAnswersTest, OverTheRrlRateGoesToTheWorker) {
+  const control::HotQuestion www{std::string("\x03www\x07" "example\x04test", 18), 1};
+  const control::HotQuestion apex_ns{std::string("\x07" "example\x04test", 14), 2};
+  ASSERT_TRUE(Install(www));
+  ASSERT_TRUE(Install(apex_ns));
+  constexpr uint8_t kShift = 26;  // windows of 67 ms
+  constexpr uint32_t kRate = 3;
+  ASSERT_TRUE(maps_->SetHotAnswerRrl({.rate = kRate, .ipv4_prefix = 24,
+                                      .ipv6_prefix = 56,
+                                      .window_shift = kShift})
+                  .ok());
+  // The program's clock (bpf_ktime_get_ns) is CLOCK_MONOTONIC.
+  auto window = [] {
+    timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t(t.tv_sec) * 1000000000 + uint64_t(t.tv_nsec)) >> kShift;
+  };
+  auto next_window = [&] {
+    const uint64_t w = window();
+    while (window() == w) usleep(1000);
+  };
+  auto from = [&](Ip4 client, const control::HotQuestion& q) {
+    PacketBuilder b;
+    b.Ethernet(testing::kEthIpv4).Ipv4(testing::kProtoUdp, client, kService4);
+    return b.Udp(40000, 53).DnsBytes(Query(q, Shapes()[0])).Build();
+  };
+  auto verdicts = [&](const std::vector<std::vector<uint8_t>>& frames) {
+    std::string out;
+    for (const auto& f : frames) {
+      const uint32_t v = RunProgram(f).verdict;
+      out += v == XDP_TX ? 'T' : v == XDP_PASS ? 'W' : '?';
+    }
+    return out;
+  };
+  const Ip4 client = kClient4;
+  const Ip4 same_24 = ParseIp4("198.18.1.77");
+  const Ip4 other_24 = ParseIp4("198.18.2.1");
+  // All within one window (retried if one ended in between).
+  std::string first;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    next_window();
+    const uint64_t w = window();
+    const XdpDnsStats s0 = Stats();
+    first = verdicts({from(client, www), from(same_24, www), from(client, www),
+                      from(same_24, www), from(other_24, www),
+                      from(client, apex_ns)});
+    if (window() != w) continue;
+    EXPECT_EQ(Stats()[XDP_DNS_STAT_REDIRECT_RRL] -
+                  s0[XDP_DNS_STAT_REDIRECT_RRL], 1u);
+    break;
+  }
+  // The 4th query from 198.18.1.0/24 for www goes to the worker; another
+  // /24 and another answer are still the driver's.
+  EXPECT_EQ(first, "TTTWTT");
+  // The next window: still the worker's while it asks over the rate.
+  std::string second;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    next_window();
+    const uint64_t w = window();
+    second = verdicts({from(client, www), from(client, www), from(client, www),
+                       from(client, www)});
+    if (window() == w) break;
+  }
+  EXPECT_EQ(second, "WWWW");
+  // The window after that one (over the rate too) is the worker's as
+  // well, however little is asked in it; the next, after a window at the
+  // rate, is the driver's again.
+  next_window();
+  EXPECT_EQ(verdicts({from(client, www)}), "W");
+  next_window();
+  EXPECT_EQ(verdicts({from(client, www)}), "T");
 }
 
 TEST_F(XdpHotAnswersTest, AnEntryTooBigForTheClientIsLeftToTheWorker) {

@@ -15,7 +15,9 @@ in XDP mode (xdp_test.py's namespaces and veth) with `xdp.hot_answers`.
 - Sampling: without pinned names or every_name, a name the workers answer
   often enough becomes hot within a refresh and is then answered in the
   driver.
-- Generic (skb) mode on a macvlan: answered in the driver too.
+- Generic (skb) mode on a macvlan: answered in the driver too; with
+  `rrl:` on, a client over the rate for one hot answer gets the rate from
+  the driver and the rest goes to the AF_XDP worker's RRL (slips, drops).
 Usage: xdp_hot_test.py BUILD_DIR  (root; CI fails if a capability is
 missing, elsewhere the test is skipped with exit code 77)
 """
@@ -37,6 +39,7 @@ from xdp_test import (CLIENT, MACVLAN_IF, POP, POP_IF, V4, V6,  # noqa: E402
                       finish, setup, start)
 
 ME = os.path.abspath(__file__)
+RRL_RATE = 5  # the generic run's rrl: rate
 
 
 def hot_yaml(every_name, sample_every, pinned=True):
@@ -90,6 +93,30 @@ def ask_txt(host, name, count):
         txt = msg[at + 11:at + 10 + rdlen]
         out.append(txt.decode(errors="replace"))
     print(" ".join(out))
+
+
+def flood_a(host, name, count):
+    """Main of `flood`: `count` plain queries for name A sent at once from
+    one socket, then whatever comes back within 0.5 s of quiet; prints
+    "full TC" (answers with records, truncated answers without)."""
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    for i in range(count):
+        s.sendto(bytes.fromhex(dns_query(name, 1, 0x5000 + i, edns=False)),
+                 (host, 53))
+    s.settimeout(0.5)
+    full = tc = 0
+    while True:
+        try:
+            msg = s.recv(2048)
+        except socket.timeout:
+            break
+        an = struct.unpack("!H", msg[6:8])[0]
+        if msg[2] & 0x02 and an == 0:
+            tc += 1
+        elif an > 0:
+            full += 1
+    print(full, tc)
 
 
 def stats(popdnsctl, sock):
@@ -298,7 +325,8 @@ def run_generic(build, src):
     popdns = os.path.join(build, "control", "popdns")
     popdnsctl = os.path.join(build, "control", "popdnsctl")
     tmp, zone, sock, conf = dataplane_config(
-        src, "popdns-xdp-hot-", dataplane_yaml(MACVLAN_IF, hot_yaml(True, 0)))
+        src, "popdns-xdp-hot-", dataplane_yaml(MACVLAN_IF, hot_yaml(True, 0)),
+        top="rrl: {rate: %d, slip: 2}\n" % RRL_RATE)
     log = open(os.path.join(tmp, "popdns.log"), "w+")
     proc = None
     try:
@@ -306,13 +334,41 @@ def run_generic(build, src):
         if proc is None:
             return
         check_driver_answers(popdnsctl, sock, "[generic]")
+        check_rrl(popdnsctl, sock)
     finally:
         finish(proc, log, tmp)
+
+
+def check_rrl(popdnsctl, sock):
+    """Under `rrl:` (RRL_RATE a second, slip 2) a client asking one hot
+    answer faster than the rate gets that many from the driver; the rest
+    goes to the AF_XDP worker, whose RRL sends about half of what it limits
+    as truncated slips (RFC-less but BIND's and Knot's behaviour) and drops
+    the others."""
+    before = stats(popdnsctl, sock)
+    got = in_ns(CLIENT, [sys.executable, ME, "flood", V4, "www.example.test",
+                         "60"]).stdout.split()
+    after = stats(popdnsctl, sock)
+    full, tc = (int(got[0]), int(got[1])) if len(got) == 2 else (-1, -1)
+    answered = delta(before, after, "xdp.answered")
+    diverted = delta(before, after, "xdp.redirect_rrl")
+    limited = delta(before, after, "rrl.xdp.limited")
+    check(1 <= answered <= 2 * RRL_RATE and diverted >= 60 - 2 * RRL_RATE and
+          limited >= 60 - 4 * RRL_RATE and 0 <= full <= 4 * RRL_RATE and
+          tc >= limited // 2 - 2,
+          "[generic] rrl with hot answers: the driver answers up to the rate, "
+          "the worker's RRL limits the rest (xdp.answered +%d, "
+          "xdp.redirect_rrl +%d, rrl.xdp.limited +%d; the client got %d full "
+          "answers and %d slips of 60)"
+          % (answered, diverted, limited, full, tc))
 
 
 if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "ask":
         ask_txt(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        sys.exit(0)
+    if len(sys.argv) == 5 and sys.argv[1] == "flood":
+        flood_a(sys.argv[2], sys.argv[3], int(sys.argv[4]))
         sys.exit(0)
     require("xdp_hot_test", "network namespaces, XDP, AF_XDP")
     src = os.path.dirname(os.path.dirname(os.path.dirname(ME)))
