@@ -53,6 +53,8 @@ import zone_load_helper  # noqa: E402
 TARGETS = [("knotd-xdp", "knotd", "XDP"),
            ("popdns-xdp", "popdns", "XDP fallback: AF_XDP worker"),
            ("popdns-xdp-hot", "popdns", "answers in the XDP program"),
+           ("popdns-xdp-hot-rrl", "popdns", "answers in the XDP program, "
+            "rrl on (a rate no client reaches: the counting's cost)"),
            ("xdp-bounce", "none", "each query sent back as it came "
             "(bench/xdp_bounce.bpf.c)")]
 
@@ -74,6 +76,7 @@ def hot_questions(zone, count):
 
 class Server(pc.Server):
     hot = None  # pinned questions for popdns-xdp-hot
+    rrl = False  # popdns-xdp-hot-rrl: `rrl:` on
 
     def popdns_xdp_conf(self):
         hot = ""
@@ -81,7 +84,7 @@ class Server(pc.Server):
             pinned = ", ".join('"%s"' % q for q in self.hot)
             hot = (f"    hot_answers:\n      entries: 8192\n"
                    f"      sample_every: 0\n      pinned: [{pinned}]\n")
-        return self.popdns_conf(f"""\
+        path = self.popdns_conf(f"""\
   xdp:
     interface: {pc.SRV_IF}
     queues: 1
@@ -91,6 +94,10 @@ class Server(pc.Server):
         "--file-prefix", "pbhot-x", "--log-level", "*:error"]
   service_addresses: ["{pc.SRV_IP}/24"]
 """)
+        if self.rrl:
+            with open(path, "a") as f:
+                f.write("rrl: {rate: 1000000}\n")
+        return path
 
 
 class Bounce:
@@ -285,8 +292,9 @@ def main():
             else:
                 server = Server("popdns-xdp" if srv == "popdns" else tid, a,
                                 tmp, zone)
-            if tid == "popdns-xdp-hot":
+            if tid in ("popdns-xdp-hot", "popdns-xdp-hot-rrl"):
                 server.hot = hot
+                server.rrl = tid.endswith("-rrl")
                 server.dir = os.path.join(tmp, tid)
                 os.makedirs(server.dir, exist_ok=True)
             pinner = None
