@@ -2,8 +2,10 @@
 """Answers inside the XDP program (issue 17) against the AF_XDP path and
 knotd's XDP mode: the same kxdpgun sweep for knotd (XDP), popdns (XDP
 fallback, every query over AF_XDP to the worker) and popdns with
-`xdp.hot_answers` (the asked questions answered in the driver), one after
-the other in one run; max replies/s and, at one offered rate all of them
+`xdp.hot_answers` (the asked questions answered in the driver; and, as
+popdns-xdp-hot-rrl, the same with `rrl:` at a rate no client reaches, so
+that every answer pays the driver's RRL counting), one after the other in
+one run; max replies/s and, at one offered rate all of them
 sustain, the server core's CPU time per million answers, softirq
 included. Run it through bench/xdp_hot_bench.sh (options there).
 
