@@ -536,7 +536,7 @@ static __always_inline int hot_rrl_diverts(struct xdp_md* ctx,
   if (!st) {
     struct xdp_dns_hot_rrl_state fresh = {.window = now, .count = 1};
     bpf_map_update_elem(&hot_rrl, &k, &fresh, BPF_ANY);
-    return cfg->rrl_rate < 1;
+    return 0; /* one query: under any rate (0 returned above) */
   }
   /* Races between CPUs lose a count or a reset at a window's edge: of
    * no matter for a limit the worker enforces. */

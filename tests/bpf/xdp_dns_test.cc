@@ -274,7 +274,8 @@ TEST_F(XdpDnsTest, ObjectHasWhatNetAfXdpAndPopdnsLookUp) {
   EXPECT_EQ(bpf_map__key_size(xsks), 4u);
   EXPECT_EQ(bpf_map__value_size(xsks), 4u);
   for (const char* name : {XDP_DNS_MAP_SERVICE_V4, XDP_DNS_MAP_SERVICE_V6,
-                           XDP_DNS_MAP_CONFIG, XDP_DNS_MAP_STATS}) {
+                           XDP_DNS_MAP_CONFIG, XDP_DNS_MAP_STATS,
+                           XDP_DNS_MAP_HOT_RRL}) {
     EXPECT_NE(bpf_object__find_map_by_name(g_loaded->obj, name), nullptr)
         << name;
   }
