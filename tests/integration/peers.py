@@ -767,8 +767,9 @@ class FakePrimary(LoopbackResponder):
     answer). `axfr_extra` (name, ttl, rdata) tuples are added to every whole
     zone it sends: data that a zone object would not hold (a CNAME and
     other data at one name). Requests signed with `key` are verified and
-    answered signed; a bad signature gets NOTAUTH. Every request is recorded as (time,
-    transport, qtype text, serial asked or None, tsig 'ok'/'none'/error)."""
+    answered signed; a bad signature gets NOTAUTH. Every request is
+    recorded as (time, transport, qtype text, serial asked or None, tsig
+    'ok'/'none'/error)."""
 
     def __init__(self, zone, key=None):
         self.zone = zone if zone.endswith(".") else zone + "."
