@@ -293,7 +293,7 @@ def update_and_converge(case, prim, pop, ops, serial, what):
     new serial and when the update was sent."""
     t0 = time.time()
     prim.update(ops)
-    new = prim.wait_serial(newer_than=serial, timeout=10)
+    new = prim.wait_serial(newer_than=serial, timeout=30)
     # The bound is popdns's share: from the primary serving the new serial
     # (its NOTIFY goes out then). A signing knotd on a loaded CI machine
     # has taken seconds to commit and re-sign before that.
@@ -538,7 +538,7 @@ def case_axfr_fallback(c, key):
         km, pm = knot.mark(), pop.mark()
         knot.update(ROUNDS[0] if attempt == 0 else
                     [("add", "retry%d" % attempt, 300, "A", "192.0.2.9")])
-        new = knot.wait_serial(newer_than=serial, timeout=10)
+        new = knot.wait_serial(newer_than=serial, timeout=30)
         knot.drop_history()
         if not any(k == "IXFR" for k, _ in knot.transfers(km)):
             break
@@ -561,7 +561,7 @@ def case_axfr_fallback(c, key):
     serial = new
     km = knot.mark()
     knot.update(ROUNDS[1])
-    new = knot.wait_serial(newer_than=serial, timeout=10)
+    new = knot.wait_serial(newer_than=serial, timeout=30)
     converge(c, knot, pop, new, time.time(), "next change",
              bound=REFRESH + IXFR_BOUND)
     tr = knot.transfers(km)
@@ -986,7 +986,7 @@ def case_corrupt_storage(c, key):
     serial = 1
     for i, how in enumerate(("garbage", "truncate", "flip")):
         knot.update([("add", "before-%s" % how, 300, "A", "192.0.2.%d" % i)])
-        new = knot.wait_serial(newer_than=serial, timeout=10)
+        new = knot.wait_serial(newer_than=serial, timeout=30)
         pop.wait_serial(new, timeout=10)
         serial = new
         pop.stop()
@@ -994,7 +994,7 @@ def case_corrupt_storage(c, key):
         c.require(files, "%s: popdns wrote files under storage" % how,
                   "storage %s is empty" % storage)
         knot.update([("add", "after-%s" % how, 300, "A", "192.0.2.%d" % i)])
-        new = knot.wait_serial(newer_than=serial, timeout=10)
+        new = knot.wait_serial(newer_than=serial, timeout=30)
         pm, km = pop.mark(), knot.mark()
         pop.start(wait=False)
         try:
