@@ -190,7 +190,10 @@ AnswerCompiler::AnswerCompiler(Zone* z, bool may_grow)
 template <typename WriteFn>
 AnswerCompiler::Result AnswerCompiler::Compile(std::string_view qname,
                                                bool wildcard, WriteFn write,
-                                               zone::Blob* out) {
+                                               zone::Blob* out,
+                                               bool hit_header,
+                                               bool* headed) {
+  if (headed) *headed = false;
   dns::LowerName q;
   dns::LowerNameFromWire(qname, &q);
   uint8_t* msg = scratch_.data();
@@ -244,12 +247,22 @@ AnswerCompiler::Result AnswerCompiler::Compile(std::string_view qname,
   if (shared) {
     b.offset = *shared;
   } else {
+    const bool head = hit_header && soa != SoaIn::kLast;
+    if (head) {
+      const zone::HitHeader h{b.size, b.an, b.ns, b.ar, b.rcode,
+                              b.outcome, b.soa_ttl_back, 0};
+      if (!heaps_->arena.Append(reinterpret_cast<const char*>(&h),
+                                sizeof(h), may_grow_)) {
+        return Result::kFull;
+      }
+    }
     const size_t offset = heaps_->arena.size();
     if (offset + b.size >= zone::kNone ||
         !heaps_->arena.Append(bytes, b.size, may_grow_)) {
       return Result::kFull;
     }
     b.offset = static_cast<uint32_t>(offset);
+    if (headed) *headed = head;
     if (soa == SoaIn::kLast) {
       added_soa_.emplace(soa_key_, static_cast<uint32_t>(offset));
     }
@@ -303,6 +316,7 @@ absl::Status AnswerCompiler::CompileNode(uint32_t i, AnswerDeps* deps) {
   n.typed_blob_count = 0;
   n.typed_blob_begin = static_cast<uint32_t>(heaps_->typed_blobs.size());
   n.likely_answer = zone::kNone;
+  n.likely_qtype = 0;
   DepLog log(z, n.name);
   if (deps) z.lookup_log = &log;
   struct Unlog {
@@ -330,12 +344,25 @@ absl::Status AnswerCompiler::CompileNode(uint32_t i, AnswerDeps* deps) {
         n.name.size() >= 2 && n.name[0] == 1 && n.name[1] == '*';
     typed_.clear();
     bool is_full = false;
+    // The type asked for most (A, else the node's first): its answer gets
+    // a HitHeader (Node::likely_qtype).
+    uint16_t likely = 0;
+    if (n.flags & zone::kHasCname) {
+      likely = rrtype::kA;
+    } else if (n.rrset_count != 0) {
+      likely = z.rrsets[n.rrset_begin].type;
+      for (uint32_t r = 0; r < n.rrset_count; ++r) {
+        if (z.rrsets[n.rrset_begin + r].type == rrtype::kA) likely = rrtype::kA;
+      }
+    }
+    uint16_t headed_qtype = 0;
     auto add = [&](uint16_t qtype) {
       if (is_full) return;
       for (const zone::TypedBlob& t : typed_) {
         if (t.qtype == qtype) return;
       }
       zone::Blob b;
+      bool headed = false;
       const Result r = Compile(
           n.name, wildcard,
           [&](const dns::LowerName& q, dns::MessageWriter& w,
@@ -347,8 +374,9 @@ absl::Status AnswerCompiler::CompileNode(uint32_t i, AnswerDeps* deps) {
             *g = dns::AnswerGeneral(req, w);
             return true;
           },
-          &b);
+          &b, qtype == likely && qtype < 0x100, &headed);
       if (r == Result::kOk) typed_.push_back({qtype, b});
+      if (r == Result::kOk && headed) headed_qtype = qtype;
       if (r == Result::kFull) is_full = true;
     };
     for (uint32_t r = 0; r < n.rrset_count; ++r) {
@@ -364,6 +392,8 @@ absl::Status AnswerCompiler::CompileNode(uint32_t i, AnswerDeps* deps) {
     for (const zone::TypedBlob& t : typed_) {
       if (n.likely_answer == zone::kNone || t.qtype == rrtype::kA) {
         n.likely_answer = t.blob.offset;
+        n.likely_qtype = t.qtype == headed_qtype
+                             ? static_cast<uint8_t>(t.qtype) : 0;
       }
     }
     if (!heaps_->typed_blobs.Append(typed_.data(), typed_.size(),

@@ -868,6 +868,7 @@ absl::StatusOr<std::shared_ptr<Zone>> Incremental::Build() {
     n.referral_blob = zone::kNone;
     n.typed_blob_count = 0;
     n.likely_answer = zone::kNone;
+    n.likely_qtype = 0;
     h.nodes.mutable_data()[o->new_index] = n;
   }
   // The index: new entries in, removed names out.
@@ -992,6 +993,7 @@ void Incremental::Commit(const Zone& z) {
       garbage_ += sizeof(zone::TypedBlob) + b.reloc_count * 2 +
                   b.cut_count * sizeof(zone::BlobCut) + b.size;
     }
+    if (n.likely_qtype != 0) garbage_ += sizeof(zone::HitHeader);
     if (n.referral_blob != zone::kNone) {
       garbage_ += sizeof(zone::Blob) + base_.blobs[n.referral_blob].size;
     }

@@ -68,16 +68,18 @@ class Pipeline {
     l_[i].node = &l_[i].zone->nodes[node];
     PrefetchRange(l_[i].node, sizeof(zone::Node));
   }
-  // 4: its name (to confirm the match) and its precompiled answers.
+  // 4: its name (to confirm the match) and its precompiled answers: for
+  // the likely type, the answer's HitHeader and bytes only.
   void ReadNode(size_t i) {
     const zone::Node* node = l_[i].node;
     if (node == nullptr) return;
     PrefetchRange(node->name.data(), node->name.size());
     if (node->likely_answer != zone::kNone) {
       // Most answers fit in two lines; FindAnswer fetches the rest.
-      PrefetchRange(l_[i].zone->Bytes(node->likely_answer), 128);
+      PrefetchRange(l_[i].zone->Bytes(node->likely_answer) -
+                        sizeof(zone::HitHeader), 128);
     }
-    if (node->typed_blob_count != 0) {
+    if (node->typed_blob_count != 0 && !Likely(i)) {
       PrefetchRange(&l_[i].zone->typed_blobs[node->typed_blob_begin],
                     node->typed_blob_count * sizeof(zone::TypedBlob));
     }
@@ -86,8 +88,13 @@ class Pipeline {
   void FindAnswer(size_t i) {
     const zone::Node* node = l_[i].node;
     if (node == nullptr || node->typed_blob_count == 0) return;
-    if (const zone::Blob* b = l_[i].zone->FindBlob(*node, q_[i].qtype)) {
-      PrefetchRange(l_[i].zone->Bytes(b->offset), b->size);
+    const zone::Zone& z = *l_[i].zone;
+    if (Likely(i)) {
+      zone::Blob b;
+      z.LikelyBlob(*node, &b);
+      PrefetchRange(z.Bytes(b.offset), b.size);
+    } else if (const zone::Blob* b = z.FindBlob(*node, q_[i].qtype)) {
+      PrefetchRange(z.Bytes(b->offset), b->size);
     }
   }
   // 6: answer, from cache.
@@ -101,6 +108,13 @@ class Pipeline {
   }
 
  private:
+  // Whether query i asks for its node's likely answer (with HitHeader).
+  bool Likely(size_t i) const {
+    return AsksLikely(q_[i].qtype, *l_[i].node);
+  }
+  static bool AsksLikely(uint16_t qtype, const zone::Node& node) {
+    return node.likely_qtype != 0 && qtype == node.likely_qtype;
+  }
   // AnswerParsed's first case, an exact hit with a precompiled answer that
   // fits, for the node the earlier stages found: the same conditions and
   // bytes without looking the name up again. (The unit tests answer every
@@ -118,7 +132,14 @@ class Pipeline {
         !zone::SameName(node->name, q.qname.view())) {
       return false;
     }
-    const zone::Blob* b = l.zone->FindBlob(*node, qt);
+    zone::Blob likely;
+    const zone::Blob* b;
+    if (AsksLikely(qt, *node)) {
+      l.zone->LikelyBlob(*node, &likely);
+      b = &likely;
+    } else {
+      b = l.zone->FindBlob(*node, qt);
+    }
     const size_t start = q.question_end;
     if (b == nullptr ||
         start + b->size > AnswerLimit(q, config_, transport_, j.buf_size)) {

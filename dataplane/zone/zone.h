@@ -121,10 +121,23 @@ struct TypedBlob {
 };
 static_assert(sizeof(TypedBlob) == 32);
 
+// What an exact hit needs of a Blob besides its bytes, written just before
+// the bytes of a node's likely answer (Node::likely_qtype): a query of
+// that type reads it with the answer's first line instead of fetching the
+// node's TypedBlobs, one cache miss less on a large zone.
+struct HitHeader {
+  uint16_t size, an, ns, ar;
+  uint8_t rcode, outcome, soa_ttl_back, unused;
+};
+static_assert(sizeof(HitHeader) == 12);
+
 struct Node {
   std::string_view name;  // lowercased wire format, in Zone::names
   uint16_t flags = 0;
   uint8_t labels = 0;  // label count of name
+  // The type of likely_answer when a HitHeader precedes its bytes (a
+  // type below 256 whose answer is the node's own), else 0.
+  uint8_t likely_qtype = 0;
   uint32_t rrset_begin = 0;
   uint16_t rrset_count = 0;
   uint16_t typed_blob_count = 0;
@@ -346,6 +359,20 @@ struct Zone {
       if (tb.qtype == qtype) return &tb.blob;
     }
     return nullptr;
+  }
+  // The likely answer (node.likely_qtype != 0) as the Blob an exact hit
+  // reads: offset, size, counts, rcode, outcome and SOA stamp (no
+  // relocations or cuts: an exact hit is neither moved nor cut).
+  void LikelyBlob(const Node& node, Blob* out) const {
+    HitHeader h;
+    std::memcpy(&h, Bytes(node.likely_answer) - sizeof(HitHeader),
+                sizeof(h));
+    out->offset = node.likely_answer;
+    out->size = h.size;
+    out->an = h.an, out->ns = h.ns, out->ar = h.ar;
+    out->rcode = h.rcode;
+    out->outcome = h.outcome;
+    out->soa_ttl_back = h.soa_ttl_back;
   }
   const uint8_t* Bytes(uint32_t offset) const {
     return reinterpret_cast<const uint8_t*>(arena.data()) + offset;
