@@ -75,12 +75,14 @@ class Pipeline {
     const zone::Node* node = l_[i].node;
     if (node == nullptr) return;
     PrefetchRange(node->name.data(), node->name.size());
-    if (node->likely_answer != zone::kNone) {
+    if (node->likely_qtype != 0) {
       // Its HitHeader and first bytes, a line or two: most answers of the
       // likely type end within them, and FindAnswer fetches the rest once
       // the header gives the size (128 bytes here measured slower).
       PrefetchRange(l_[i].zone->Bytes(node->likely_answer) -
                         sizeof(zone::HitHeader), 64);
+    } else if (node->likely_answer != zone::kNone) {
+      PrefetchRange(l_[i].zone->Bytes(node->likely_answer), 64);
     }
     if (node->typed_blob_count != 0 && !Likely(i)) {
       PrefetchRange(&l_[i].zone->typed_blobs[node->typed_blob_begin],
