@@ -347,13 +347,10 @@ absl::Status AnswerCompiler::CompileNode(uint32_t i, AnswerDeps* deps) {
     // The type asked for most (A, else the node's first): its answer gets
     // a HitHeader (Node::likely_qtype).
     uint16_t likely = 0;
-    if (n.flags & zone::kHasCname) {
+    if ((n.flags & zone::kHasCname) || z.FindRRset(n, rrtype::kA)) {
       likely = rrtype::kA;
     } else if (n.rrset_count != 0) {
       likely = z.rrsets[n.rrset_begin].type;
-      for (uint32_t r = 0; r < n.rrset_count; ++r) {
-        if (z.rrsets[n.rrset_begin + r].type == rrtype::kA) likely = rrtype::kA;
-      }
     }
     uint16_t headed_qtype = 0;
     auto add = [&](uint16_t qtype) {

@@ -144,7 +144,7 @@ struct Node {
   uint8_t likely_qtype = 0;
   // Bytes() offset of the precompiled answer most likely asked for (the A
   // blob, else the first typed blob), so that a burst can prefetch it
-  // together with the typed blobs instead of after them. kNone: no blob.
+  // with the node's name, not after its typed blobs. kNone: no blob.
   uint32_t likely_answer = kNone;
   uint16_t typed_blob_count = 0;
   uint16_t rrset_count = 0;
