@@ -249,6 +249,12 @@ AnswerCompiler::Result AnswerCompiler::Compile(std::string_view qname,
   } else {
     const bool head = hit_header && soa != SoaIn::kLast;
     if (head) {
+      // The owner's name first: an exact hit compares the question with
+      // this copy, on the header's cache line and page, instead of
+      // fetching Node::name from ZoneHeaps::names (Zone::LikelyName).
+      if (!heaps_->arena.Append(qname.data(), qname.size(), may_grow_)) {
+        return Result::kFull;
+      }
       const zone::HitHeader h{b.size, b.an, b.ns, b.ar, b.rcode,
                               b.outcome, b.soa_ttl_back, 0};
       if (!heaps_->arena.Append(reinterpret_cast<const char*>(&h),

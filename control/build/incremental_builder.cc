@@ -993,7 +993,9 @@ void Incremental::Commit(const Zone& z) {
       garbage_ += sizeof(zone::TypedBlob) + b.reloc_count * 2 +
                   b.cut_count * sizeof(zone::BlobCut) + b.size;
     }
-    if (n.likely_qtype != 0) garbage_ += sizeof(zone::HitHeader);
+    if (n.likely_qtype != 0) {
+      garbage_ += sizeof(zone::HitHeader) + n.name.size();
+    }
     if (n.referral_blob != zone::kNone) {
       garbage_ += sizeof(zone::Blob) + base_.blobs[n.referral_blob].size;
     }

@@ -74,15 +74,18 @@ class Pipeline {
   void ReadNode(size_t i) {
     const zone::Node* node = l_[i].node;
     if (node == nullptr) return;
-    PrefetchRange(node->name.data(), node->name.size());
     if (node->likely_qtype != 0) {
-      // Its HitHeader and first bytes, a line or two: most answers of the
-      // likely type end within them, and FindAnswer fetches the rest once
-      // the header gives the size (128 bytes here measured slower).
-      PrefetchRange(l_[i].zone->Bytes(node->likely_answer) -
-                        sizeof(zone::HitHeader), 64);
-    } else if (node->likely_answer != zone::kNone) {
-      PrefetchRange(l_[i].zone->Bytes(node->likely_answer), 64);
+      // The copy of its name, its HitHeader and the answer's first bytes,
+      // a line or two of one page: most answers of the likely type end
+      // within them, and FindAnswer fetches the rest once the header
+      // gives the size (128 bytes here measured slower).
+      const std::string_view name = l_[i].zone->LikelyName(*node);
+      PrefetchRange(name.data(), name.size() + sizeof(zone::HitHeader) + 52);
+    } else {
+      PrefetchRange(node->name.data(), node->name.size());
+      if (node->likely_answer != zone::kNone) {
+        PrefetchRange(l_[i].zone->Bytes(node->likely_answer), 64);
+      }
     }
     if (node->typed_blob_count != 0 && !Likely(i)) {
       PrefetchRange(&l_[i].zone->typed_blobs[node->typed_blob_begin],
@@ -134,7 +137,9 @@ class Pipeline {
         qt == 0 || (q.edns_do && l.zone->is_signed) ||
         node->typed_blob_count == 0 ||
         (node->flags & zone::kHasVariants) ||  // AnswerParsed chooses
-        !zone::SameName(node->name, q.qname.view())) {
+        !zone::SameName(node->likely_qtype != 0 ? l.zone->LikelyName(*node)
+                                                : node->name,
+                        q.qname.view())) {
       return false;
     }
     zone::Blob likely;

@@ -125,7 +125,12 @@ static_assert(sizeof(TypedBlob) == 32);
 // What an exact hit needs of a Blob besides its bytes, written just before
 // the bytes of a node's likely answer (Node::likely_qtype): a query of
 // that type reads it with the answer's first line instead of fetching the
-// node's TypedBlobs, one cache miss less on a large zone.
+// node's TypedBlobs, one cache miss less on a large zone. A copy of the
+// owner's name precedes it (Zone::LikelyName), so that the name check of
+// every exact hit on the node reads that line and page too, and not
+// ZoneHeaps::names: on a 1M-name zone, where each page an exact hit
+// touches costs a TLB miss, this measured 15-30% more queries per second
+// for the cost of a second copy of those names (about 20 MB of 1M).
 struct HitHeader {
   uint16_t size, an, ns, ar;
   uint8_t rcode, outcome, soa_ttl_back, unused;
@@ -379,6 +384,14 @@ struct Zone {
     out->rcode = h.rcode;
     out->outcome = h.outcome;
     out->soa_ttl_back = h.soa_ttl_back;
+  }
+  // The copy of node.name that precedes the likely answer's HitHeader
+  // (node.likely_qtype != 0).
+  std::string_view LikelyName(const Node& node) const {
+    const size_t size = node.name.size();
+    return {reinterpret_cast<const char*>(Bytes(node.likely_answer)) -
+                sizeof(HitHeader) - size,
+            size};
   }
   const uint8_t* Bytes(uint32_t offset) const {
     return reinterpret_cast<const uint8_t*>(arena.data()) + offset;
