@@ -132,9 +132,9 @@ class AnswerCompiler {
  private:
   class DepLog;
   enum class Result { kOk, kNoBlob, kFull };
-  // `hit_header`: write a zone::HitHeader before the bytes, when they
-  // are not shared (an answer ending with the SOA); `*headed` says
-  // whether it did.
+  // `hit_header`: write the owner's name (`qname`) and a zone::HitHeader
+  // before the bytes, when they are not shared (an answer ending with the
+  // SOA); `*headed` says whether it did.
   template <typename WriteFn>
   Result Compile(std::string_view qname, bool wildcard, WriteFn write,
                  zone::Blob* out, bool hit_header = false,

@@ -74,15 +74,15 @@ class Pipeline {
   void ReadNode(size_t i) {
     const zone::Node* node = l_[i].node;
     if (node == nullptr) return;
+    const std::string_view name = l_[i].zone->HitName(*node);
     if (node->likely_qtype != 0) {
       // The copy of its name, its HitHeader and the answer's first bytes,
       // a line or two of one page: most answers of the likely type end
       // within them, and FindAnswer fetches the rest once the header
       // gives the size (128 bytes here measured slower).
-      const std::string_view name = l_[i].zone->LikelyName(*node);
       PrefetchRange(name.data(), name.size() + sizeof(zone::HitHeader) + 52);
     } else {
-      PrefetchRange(node->name.data(), node->name.size());
+      PrefetchRange(name.data(), name.size());
       if (node->likely_answer != zone::kNone) {
         PrefetchRange(l_[i].zone->Bytes(node->likely_answer), 64);
       }
@@ -137,9 +137,7 @@ class Pipeline {
         qt == 0 || (q.edns_do && l.zone->is_signed) ||
         node->typed_blob_count == 0 ||
         (node->flags & zone::kHasVariants) ||  // AnswerParsed chooses
-        !zone::SameName(node->likely_qtype != 0 ? l.zone->LikelyName(*node)
-                                                : node->name,
-                        q.qname.view())) {
+        !zone::SameName(l.zone->HitName(*node), q.qname.view())) {
       return false;
     }
     zone::Blob likely;
