@@ -2,7 +2,7 @@
 # Replay benchmark (issue 7): one popdns worker lcore fed prebuilt query
 # frames from memory, for a fixed time, on a 10k-name and a 1M-name zone.
 #
-#   bench/replay_bench.sh [BUILD_DIR] [-t SECONDS] [-n FRAMES] [-z "10000 1000000"]
+#   bench/replay_bench.sh [BUILD_DIR] [-t SECONDS] [-n FRAMES] [-z "10000 1000000"] [-r ROUNDS]
 #
 # For each zone size: bench/make_replay_pcap.py writes the zone and a pcap of
 # FRAMES Ethernet/IPv4/UDP queries (70% A/AAAA hits, 10% NXDOMAIN, 10%
@@ -19,6 +19,11 @@
 # table also gives the worker thread's (rte-worker-1) CPU time over the same
 # window from /proc/PID/task/TID/schedstat, and answered per worker CPU
 # second: what one core would do if the worker had it to itself.
+#
+# -r ROUNDS runs the zone sizes in turn ROUNDS times (10k, 1M, 10k, 1M,
+# ...; zone and pcap made once) and ends with each round's 1M / 10k ratio
+# and the medians. This VM's speed moves by half within minutes: a 1M
+# figure is only comparable with the 10k figure measured beside it.
 #
 # A last row replays the 10k pcap's frames sent to 198.18.0.2, which is not
 # a service address: the worker classifies each (no checksum work) and, with
@@ -52,13 +57,15 @@ secs=10
 frames=12288
 sizes="10000 1000000"
 baseline=1
+rounds=1
 while [ $# -gt 0 ]; do
   case "$1" in
     -t) secs=$2; shift 2 ;;
     -n) frames=$2; shift 2 ;;
     -z) sizes=$2; shift 2 ;;
     -B) baseline=0; shift ;;
-    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    -r) rounds=$2; shift 2 ;;
+    -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
     *) build=$1; shift ;;
   esac
 done
@@ -147,7 +154,8 @@ cpu_ns() { if [ -n "$1" ]; then awk '{ print $1 }' "$1/schedstat"; else echo 0; 
 # counter NAME FILE: the value of dpdk.p0.q0.NAME in a stats dump (0 if absent).
 counter() { awk -v k="dpdk.p0.q0.$1" '$1 == k { print $2; f = 1 } END { if (!f) print 0 }' "$2"; }
 
-runs=$sizes
+runs=""
+for _ in $(seq 1 "$rounds"); do runs="$runs $sizes"; done
 [ "$baseline" = 1 ] && [ "$with_exc" = 0 ] && runs="$runs not-for-us"
 rows=()
 for run in $runs; do
@@ -156,8 +164,10 @@ for run in $runs; do
   zone=$tmp/bench-$names.zone
   pcap=$tmp/queries-$run.pcap
   echo "== $run: $names names, $frames frames to $dst" >&2
-  python3 "$here/make_replay_pcap.py" --names "$names" --count "$frames" \
-    --zone-out "$zone" --pcap-out "$pcap" --dst "$dst"
+  if [ ! -s "$pcap" ]; then
+    python3 "$here/make_replay_pcap.py" --names "$names" --count "$frames" \
+      --zone-out "$zone" --pcap-out "$pcap" --dst "$dst"
+  fi
   write_config "$tmp/popdns.yaml" "$zone" "$pcap" "$with_exc"
   port=$(free_port)
   log=$tmp/popdns-$run.log
@@ -232,3 +242,27 @@ echo "<!-- $(date -u +%FT%TZ) $(uname -n), $(nproc) CPUs, $(grep -m1 'model name
 echo "| zone names | pcap frames | seconds | rx | answered | malformed | engine_drop | tx_drop | NXDOMAIN share | Mqps (1 core) | worker CPU | Mqps per worker CPU-second | load avg (1/5/15 min) |"
 echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 printf '%s\n' "${rows[@]}"
+
+# Each round's 1M / 10k (the sizes' last over their first), and medians.
+if [ "$rounds" -gt 1 ]; then
+  printf '%s\n' "${rows[@]}" | python3 -c '
+import re, statistics, sys
+sizes = sys.argv[1].split()
+rates = {}
+for line in sys.stdin:
+    cells = [c.strip() for c in line.strip().strip("|").split("|")]
+    m = re.fullmatch(r"\*\*([0-9.]+)\*\*", cells[9])
+    if m:
+        rates.setdefault(cells[0].replace(",", ""), []).append(float(m.group(1)))
+first, last = rates.get(sizes[0], []), rates.get(sizes[-1], [])
+print()
+print(f"| round | {sizes[0]} names | {sizes[-1]} names | ratio |")
+print("|---:|---:|---:|---:|")
+for i, (a, b) in enumerate(zip(first, last), 1):
+    print(f"| {i} | {a:.2f} | {b:.2f} | {b / a:.2f} |")
+if first and last:
+    ratios = [b / a for a, b in zip(first, last)]
+    print(f"| median | {statistics.median(first):.2f} | "
+          f"{statistics.median(last):.2f} | {statistics.median(ratios):.2f} |")
+' "$sizes"
+fi
