@@ -96,9 +96,12 @@ absl::StatusOr<xdp_dns_hot_answer> CompileHotAnswer(
   const zone::Zone* z = ZoneOf(zones, q.name);
   if (z == nullptr) return absl::NotFoundError("not in a zone of ours");
   // Answers chosen per client (VARIANT records, zone/variant.h) cannot be
-  // one entry.
-  if (!z->variants_of.empty()) {
-    return absl::FailedPreconditionError("zone has client-dependent answers");
+  // one entry. The engine chooses among them only for a question on the
+  // very name that has them (dns::AnswerParsed: not for a name a wildcard
+  // or a CNAME leads to it from), so only that name stays out of the map.
+  if (const zone::Node* n = z->Find(q.name);
+      n != nullptr && (n->flags & zone::kHasVariants)) {
+    return absl::FailedPreconditionError("name has client-dependent answers");
   }
   const uint16_t udp = std::max<uint16_t>(config.udp_payload, 512);
   Response plain, edns;

@@ -51,7 +51,7 @@ xdp_dns_hot_key HotKey(const HotQuestion& q);
 // The map entry for `q`: the engine's responses to {q, class IN, RD 0}
 // without EDNS and with an OPT of our payload size, or why there is none
 // (FailedPrecondition: the name is too long, the answer too big, it
-// depends on the client (a zone with VARIANT records), the engine leaves
+// depends on the client (a name with VARIANT records), the engine leaves
 // it to the control side, or truncates it; NotFound: no zone of ours).
 absl::StatusOr<xdp_dns_hot_answer> CompileHotAnswer(
     const zone::ZoneSet& zones, const dns::AnswerConfig& config,

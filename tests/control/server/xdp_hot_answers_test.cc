@@ -35,7 +35,8 @@ std::shared_ptr<const zone::ZoneSet> Set(const std::string& www_address,
       {{"example.test.", Zone(www_address, serial)},
        {"geo.test.",
         "@ SOA ns hm 1 1 1 1 60\n@ NS ns\nns A 192.0.2.1\n"
-        "app 30 VARIANT pop:fra1 A 203.0.113.5\napp A 192.0.2.80\n"}});
+        "app 30 VARIANT pop:fra1 A 203.0.113.5\napp A 192.0.2.80\n"
+        "alias CNAME app\n"}});
   EXPECT_TRUE(set.ok()) << set.status();
   return set.ok() ? *set : nullptr;
 }
@@ -118,6 +119,41 @@ TEST(CompileHotAnswer, WhatNeverGetsAnEntry) {
   auto a = CompileHotAnswer(*zones, config, {nx, 1});
   ASSERT_TRUE(a.ok()) << a.status();
   EXPECT_EQ(a->header_flags2 & 0x0F, 3);
+}
+
+// Only the name with VARIANT records stays out: the engine chooses among
+// them for a question on that name only (dns::AnswerParsed), so the rest
+// of its zone, a CNAME to it included, is answered the same for every
+// client.
+TEST(CompileHotAnswer, OnlyTheNameWithVariantsStaysOut) {
+  auto zones = Set("192.0.2.3");
+  dns::AnswerConfig config;
+  config.pop_selector = zone::NameIndex::Hash("fra1");
+  for (uint16_t qtype : {1, 28, 16}) {
+    EXPECT_EQ(CompileHotAnswer(*zones, config, {kApp, qtype}).status().code(),
+              absl::StatusCode::kFailedPrecondition)
+        << qtype;
+  }
+  // Questions are lowercased before they are keys (the program does the
+  // same); one that is not never finds its zone.
+  const std::string upper("\x03" "APP\x03" "Geo\x04test\x00", 14);
+  EXPECT_FALSE(CompileHotAnswer(*zones, config, {upper, 1}).ok());
+  const std::string ns("\x02ns\x03geo\x04test\x00", 13);
+  EXPECT_TRUE(CompileHotAnswer(*zones, config, {ns, 1}).ok());
+  const std::string alias("\x05" "alias\x03geo\x04test\x00", 16);
+  auto a = CompileHotAnswer(*zones, config, {alias, 1});
+  ASSERT_TRUE(a.ok()) << a.status();
+  std::vector<uint8_t> q = testutil::MakeQuery("alias.geo.test.", 1);
+  q.resize(512);
+  const size_t qlen = 12 + alias.size() + 4;
+  const dns::AnswerResult r =
+      dns::Answer(*zones, config, dns::Transport::kUdp, q.data(), qlen, 512);
+  ASSERT_EQ(a->len, r.size - qlen);
+  EXPECT_EQ(std::memcmp(a->bytes, q.data() + qlen, a->len), 0);
+  EXPECT_EQ(a->an, 2);
+  // The CNAME's target record is app's own A, not fra1's variant.
+  const uint8_t own[] = {192, 0, 2, 80};
+  EXPECT_EQ(std::memcmp(a->bytes + a->len - 4, own, 4), 0);
 }
 
 TEST(HotAnswers, FollowsEveryNewVersionBeforeItIsPublished) {
