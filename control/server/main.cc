@@ -226,6 +226,10 @@ int Run(int argc, char** argv) {
       return Fail("dataplane: " + std::string(dp.status().message()));
     }
     dataplane = std::move(*dp);
+    std::fprintf(stderr, "popdns: dataplane mbufs in %s\n",
+                 dataplane->mbufs_on_thp()
+                     ? "memory advised for transparent huge pages"
+                     : "EAL memory");
     for (size_t i = 0; i < dps.ports.size(); ++i) {
       const PortSection& p = dps.ports[i];
       if (p.exception.empty()) continue;

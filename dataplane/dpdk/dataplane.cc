@@ -5,6 +5,7 @@
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
+#include <rte_malloc.h>
 #include <rte_mempool.h>
 #include <rte_cycles.h>
 #include <rte_prefetch.h>
@@ -15,9 +16,11 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <new>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "dataplane/zone/huge_page_allocator.h"
 
 namespace popdns::dpdk {
 namespace {
@@ -100,6 +103,52 @@ absl::Status SetupPort(uint16_t port, uint16_t queues, bool rss,
   return absl::OkStatus();
 }
 
+// The pool of `count` mbufs. With EAL on 4 KiB pages (`--no-huge`: a
+// host without hugepages, the XDP fallback's usual case) EAL's memory is
+// a memfd, which gets no transparent huge pages unless the host's
+// shmem_enabled allows them (Debian: never), so the frames would be
+// spread over thousands of 4 KiB pages, a TLB miss each. The pool then
+// goes on an external heap of anonymous memory advised for huge pages,
+// which the virtual devices take (net_af_xdp, net_tap, net_pcap); a PCI
+// NIC needs hugepages and their IOVAs anyway. Measured: 13% more
+// queries per core on the replay benchmark (README). `*on_thp` says
+// which; if the heap cannot be had, EAL's memory it is.
+rte_mempool* CreateMbufPool(unsigned count, bool* on_thp) {
+  const char* kName = "popdns_mbufs";
+  *on_thp = false;
+  auto in_eal_memory = [&] {
+    return rte_pktmbuf_pool_create(kName, count, 256, 0,
+                                   RTE_MBUF_DEFAULT_BUF_SIZE,
+                                   static_cast<int>(rte_socket_id()));
+  };
+  if (rte_eal_has_hugepages()) return in_eal_memory();
+  const char* kHeap = "popdns_thp";
+  // The mbufs with their headers, and the mempool's own memzones.
+  const size_t need =
+      size_t{count} * (RTE_MBUF_DEFAULT_BUF_SIZE + sizeof(rte_mbuf) + 256) +
+      (size_t{8} << 20);
+  const size_t bytes =
+      (need + zone::kHugePageSize - 1) & ~(zone::kHugePageSize - 1);
+  void* mem = nullptr;
+  try {
+    mem = zone::MapHugePages(bytes);
+  } catch (const std::bad_alloc&) {
+    return in_eal_memory();
+  }
+  if (rte_malloc_heap_create(kHeap) != 0 ||
+      rte_malloc_heap_memory_add(kHeap, mem, bytes, nullptr, 0,
+                                 zone::kHugePageSize) != 0) {
+    zone::UnmapHugePages(mem, bytes);
+    return in_eal_memory();
+  }
+  rte_mempool* pool = rte_pktmbuf_pool_create(
+      kName, count, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+      rte_malloc_heap_get_socket(kHeap));
+  if (pool == nullptr) return in_eal_memory();
+  *on_thp = true;
+  return pool;
+}
+
 // Sends what it can, frees the rest.
 void SendOrFree(uint16_t port, uint16_t queue, rte_mbuf** pkts, uint16_t n,
                 Counter& drops) {
@@ -162,9 +211,7 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Start(
     }
     dp->ports_.push_back(port);
   }
-  rte_mempool* pool = rte_pktmbuf_pool_create(
-      "popdns_mbufs", config.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-      static_cast<int>(rte_socket_id()));
+  rte_mempool* pool = CreateMbufPool(config.mbufs, &dp->mbufs_on_thp_);
   if (pool == nullptr) {
     return absl::ResourceExhaustedError(
         absl::StrCat("mbuf pool: ", rte_strerror(rte_errno)));

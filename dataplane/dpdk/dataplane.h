@@ -117,6 +117,9 @@ class Dataplane {
     return Counters(port, queue);
   }
   bool tx_checksum_offload() const { return tx_csum_offload_; }
+  // Whether the mbufs live on memory advised for transparent huge pages
+  // (EAL without hugepages), not in EAL's own.
+  bool mbufs_on_thp() const { return mbufs_on_thp_; }
   // Whether rate limiting is on, and the workers' counters summed. Any
   // thread.
   bool rrl_enabled() const { return !rrl_.empty(); }
@@ -176,6 +179,7 @@ class Dataplane {
   SnapshotManager* snapshots_ = nullptr;
   std::vector<Port> ports_;
   bool tx_csum_offload_ = false;  // every wire port computes our checksums
+  bool mbufs_on_thp_ = false;
   unsigned workers_ = 0;
   std::vector<unsigned> lcores_;
   std::vector<uint32_t> readers_;

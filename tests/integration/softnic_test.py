@@ -175,6 +175,12 @@ def main(build, src):
         check(up.returncode == 0, "softnic.sh up brings the dataplane up")
         if up.returncode != 0:
             return
+        # EAL runs --no-huge here: the mbufs go on memory advised for
+        # transparent huge pages, not on EAL's memfd of 4 KiB pages.
+        with open(os.path.join(tmp, "state", "popdns.log")) as f:
+            check("dataplane mbufs in memory advised for transparent huge "
+                  "pages" in f.read(),
+                  "the mbuf pool is on THP-advised memory (EAL --no-huge)")
 
         # Reference: the kernel-socket path of the same binary and zone.
         # Reference: the kernel-socket path of the same binary, zones and
