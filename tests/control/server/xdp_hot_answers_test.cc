@@ -72,20 +72,42 @@ struct FakeMap {
   }
 };
 
+// The engine's own response to {`name`, A} without EDNS, in `q` (the
+// question takes its first `qlen` bytes).
+struct EngineResponse {
+  std::vector<uint8_t> q;
+  size_t qlen = 0;
+  size_t size = 0;
+};
+EngineResponse EngineA(const zone::ZoneSet& zones,
+                       const dns::AnswerConfig& config,
+                       const std::string& name, const std::string& wire) {
+  EngineResponse e;
+  e.q = testutil::MakeQuery(name, 1);
+  e.q.resize(512);
+  e.qlen = 12 + wire.size() + 4;
+  e.size = dns::Answer(zones, config, dns::Transport::kUdp, e.q.data(),
+                       e.qlen, 512)
+               .size;
+  return e;
+}
+
+// Whether entry `a` holds exactly the bytes after the question of `e`.
+void ExpectSameAnswer(const xdp_dns_hot_answer& a, const EngineResponse& e) {
+  ASSERT_GT(e.size, e.qlen);
+  ASSERT_EQ(a.len, e.size - e.qlen);
+  EXPECT_EQ(std::memcmp(a.bytes, e.q.data() + e.qlen, a.len), 0);
+}
+
 TEST(CompileHotAnswer, HoldsTheEnginesResponseAfterTheQuestion) {
   auto zones = Set("192.0.2.3");
   dns::AnswerConfig config;
   auto a = CompileHotAnswer(*zones, config, {kWww, 1});
   ASSERT_TRUE(a.ok()) << a.status();
-  // The engine's own response to the same question, without EDNS.
-  std::vector<uint8_t> q = testutil::MakeQuery("www.example.test.", 1);
-  q.resize(512);
-  const size_t qlen = 12 + kWww.size() + 4;
-  const dns::AnswerResult r =
-      dns::Answer(*zones, config, dns::Transport::kUdp, q.data(), qlen, 512);
-  ASSERT_GT(r.size, qlen);
-  ASSERT_EQ(a->len, r.size - qlen);
-  EXPECT_EQ(std::memcmp(a->bytes, q.data() + qlen, a->len), 0);
+  const EngineResponse e = EngineA(*zones, config, "www.example.test.", kWww);
+  ExpectSameAnswer(*a, e);
+  const std::vector<uint8_t>& q = e.q;
+  const size_t qlen = e.qlen;
   EXPECT_EQ(a->header_flags1, q[2] & ~dns::kFlagRd);
   EXPECT_EQ(a->an, 1);
   EXPECT_EQ(a->flags, XDP_DNS_HOT_PLAIN | XDP_DNS_HOT_EDNS);
@@ -143,13 +165,7 @@ TEST(CompileHotAnswer, OnlyTheNameWithVariantsStaysOut) {
   const std::string alias("\x05" "alias\x03geo\x04test\x00", 16);
   auto a = CompileHotAnswer(*zones, config, {alias, 1});
   ASSERT_TRUE(a.ok()) << a.status();
-  std::vector<uint8_t> q = testutil::MakeQuery("alias.geo.test.", 1);
-  q.resize(512);
-  const size_t qlen = 12 + alias.size() + 4;
-  const dns::AnswerResult r =
-      dns::Answer(*zones, config, dns::Transport::kUdp, q.data(), qlen, 512);
-  ASSERT_EQ(a->len, r.size - qlen);
-  EXPECT_EQ(std::memcmp(a->bytes, q.data() + qlen, a->len), 0);
+  ExpectSameAnswer(*a, EngineA(*zones, config, "alias.geo.test.", alias));
   EXPECT_EQ(a->an, 2);
   // The CNAME's target record is app's own A, not fra1's variant.
   const uint8_t own[] = {192, 0, 2, 80};
