@@ -110,9 +110,10 @@ absl::Status SetupPort(uint16_t port, uint16_t queues, bool rss,
 // spread over thousands of 4 KiB pages, a TLB miss each. The pool then
 // goes on an external heap of anonymous memory advised for huge pages,
 // which the virtual devices take (net_af_xdp, net_tap, net_pcap); a PCI
-// NIC needs hugepages and their IOVAs anyway. Measured: 13% more
-// queries per core on the replay benchmark (README). `*on_thp` says
-// which; if the heap cannot be had, EAL's memory it is.
+// NIC needs hugepages and their IOVAs anyway. Measured: about 7% more
+// queries per core on average in alternating replay pairs, most in the
+// VM's fast phases (README). `*on_thp` says which; if the heap cannot be
+// had, EAL's memory it is.
 rte_mempool* CreateMbufPool(unsigned count, bool* on_thp) {
   const char* kName = "popdns_mbufs";
   *on_thp = false;
@@ -124,11 +125,9 @@ rte_mempool* CreateMbufPool(unsigned count, bool* on_thp) {
   if (rte_eal_has_hugepages()) return in_eal_memory();
   const char* kHeap = "popdns_thp";
   // The mbufs with their headers, and the mempool's own memzones.
-  const size_t need =
+  const size_t bytes = zone::RoundUpToHugePages(
       size_t{count} * (RTE_MBUF_DEFAULT_BUF_SIZE + sizeof(rte_mbuf) + 256) +
-      (size_t{8} << 20);
-  const size_t bytes =
-      (need + zone::kHugePageSize - 1) & ~(zone::kHugePageSize - 1);
+      (size_t{8} << 20));
   void* mem = nullptr;
   try {
     mem = zone::MapHugePages(bytes);

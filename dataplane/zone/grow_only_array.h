@@ -126,7 +126,7 @@ class GrowOnlyArray {
   static size_t BlockBytes(size_t n) {
     const size_t bytes = n * sizeof(T);
     if (bytes < kHugePageSize) return bytes;
-    return (bytes + kHugePageSize - 1) & ~(kHugePageSize - 1);
+    return RoundUpToHugePages(bytes);
   }
   static void* Allocate(size_t bytes, bool huge) {
     if (bytes >= kHugePageSize) return ReserveAddressSpace(bytes, huge);

@@ -22,6 +22,11 @@ namespace popdns::zone {
 
 inline constexpr size_t kHugePageSize = size_t{2} << 20;
 
+// `bytes` rounded up to whole huge pages.
+inline constexpr size_t RoundUpToHugePages(size_t bytes) {
+  return (bytes + kHugePageSize - 1) & ~(kHugePageSize - 1);
+}
+
 // Maps `bytes` (a multiple of kHugePageSize) aligned to kHugePageSize.
 void* MapHugePages(size_t bytes);
 void UnmapHugePages(void* p, size_t bytes);
@@ -48,24 +53,19 @@ struct HugePageAllocator {
   T* allocate(size_t n) {
     const size_t bytes = n * sizeof(T);
     if (bytes < kHugePageSize) return static_cast<T*>(::operator new(bytes));
-    return static_cast<T*>(MapHugePages(Rounded(bytes)));
+    return static_cast<T*>(MapHugePages(RoundUpToHugePages(bytes)));
   }
   void deallocate(T* p, size_t n) {
     const size_t bytes = n * sizeof(T);
     if (bytes < kHugePageSize) {
       ::operator delete(p);
     } else {
-      UnmapHugePages(p, Rounded(bytes));
+      UnmapHugePages(p, RoundUpToHugePages(bytes));
     }
   }
   template <typename U>
   bool operator==(const HugePageAllocator<U>&) const {
     return true;
-  }
-
- private:
-  static size_t Rounded(size_t bytes) {
-    return (bytes + kHugePageSize - 1) & ~(kHugePageSize - 1);
   }
 };
 
