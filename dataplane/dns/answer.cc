@@ -33,14 +33,23 @@ uint32_t NodeIndex(const Zone& z, const Node* n) {
 
 // The deepest existing node at or above `name` (whose apex suffix starts at
 // label `apex_label`). The apex always exists, so this never fails.
-// `name_hash` is NameIndex::Hash(name), or 0 if not computed yet.
+// `known` may give the hashes of the name and its parent, and the node the
+// burst found for the name (AnswerBurst).
 const Node* ClosestEncloser(const Zone& z, const LowerName& name,
                             size_t apex_label, bool* exact,
-                            uint64_t name_hash = 0) {
+                            const Lookup& known = Lookup{}) {
+  if (known.node != nullptr && &z == known.zone &&
+      !(known.node->flags & zone::kNsec3Only) &&
+      zone::SameName(z.HitName(*known.node), name.view())) {
+    *exact = true;  // the burst's node is the name's own: no second lookup
+    return known.node;
+  }
   for (size_t i = 0; i < apex_label; ++i) {
     const std::string_view suffix = name.Suffix(i);
-    if (const Node* n = i == 0 && name_hash != 0 ? z.Find(suffix, name_hash)
-                                                 : z.Find(suffix)) {
+    const uint64_t hash = i == 0   ? known.hash
+                          : i == 1 ? known.parent_hash
+                                   : 0;
+    if (const Node* n = hash != 0 ? z.Find(suffix, hash) : z.Find(suffix)) {
       if (n->flags & zone::kNsec3Only) [[unlikely]] continue;  // RFC 5155 7.2.8
       *exact = i == 0;
       return n;
@@ -747,8 +756,7 @@ AnswerResult AnswerParsed(const zone::ZoneSet& zones,
 
   // Fast path: precompiled blobs.
   bool exact;
-  const Node* e = ClosestEncloser(*z, q.qname, apex_label, &exact,
-                                  known.hash);
+  const Node* e = ClosestEncloser(*z, q.qname, apex_label, &exact, known);
   const Blob* blob = nullptr;
   size_t delta = 0;
   bool keep_owner = false;

@@ -63,8 +63,19 @@ class Pipeline {
   // 3: the node the slot names.
   void ReadSlot(size_t i) {
     if (l_[i].hash == 0) return;
-    const uint32_t node = l_[i].zone->index.LikelyNode(l_[i].hash);
-    if (node == zone::NameIndex::kMissing) return;
+    const zone::NameIndex& index = l_[i].zone->index;
+    const uint32_t node = index.LikelyNode(l_[i].hash);
+    if (node == zone::NameIndex::kMissing) {
+      // Not in the zone: AnswerParsed looks for the closest encloser,
+      // starting with the parent. Below the apex's child that is mostly
+      // a delegation or a wildcard's parent, a chain of misses a lone
+      // query would wait for one by one (the apex itself stays cached).
+      if (l_[i].apex_label >= 2) {
+        l_[i].parent_hash = zone::NameIndex::Hash(q_[i].qname.Suffix(1));
+        Prefetch(index.ShardOf(l_[i].parent_hash));
+      }
+      return;
+    }
     l_[i].node = &l_[i].zone->nodes[node];
     // What an exact hit reads of it (the general path reads the rest).
     PrefetchRange(l_[i].node, zone::kNodeHotBytes);
@@ -72,6 +83,12 @@ class Pipeline {
   // 4: its name (to confirm the match) and its precompiled answers: for
   // the likely type, the answer's HitHeader and bytes only.
   void ReadNode(size_t i) {
+    if (l_[i].parent_hash != 0) {
+      const zone::NameIndex& index = l_[i].zone->index;
+      Prefetch(index.FirstSlot(*index.ShardOf(l_[i].parent_hash),
+                               l_[i].parent_hash));
+      return;
+    }
     const zone::Node* node = l_[i].node;
     if (node == nullptr) return;
     const std::string_view name = l_[i].zone->HitName(*node);
@@ -90,10 +107,24 @@ class Pipeline {
     if (node->typed_blob_count != 0 && !Likely(i)) {
       PrefetchRange(&l_[i].zone->typed_blobs[node->typed_blob_begin],
                     node->typed_blob_count * sizeof(zone::TypedBlob));
+      // A type it has no answer for (NODATA) reads its RRsets. (Their
+      // place is in the node's last bytes, mostly in the line just read.)
+      PrefetchRange(&l_[i].zone->rrsets[node->rrset_begin],
+                    node->rrset_count * sizeof(zone::RRset));
     }
   }
-  // 5: the answer bytes for the question's type.
+  // 5: the answer bytes for the question's type; for a name not in the
+  // zone, its parent's node.
   void FindAnswer(size_t i) {
+    if (l_[i].parent_hash != 0) {
+      const zone::Zone& z = *l_[i].zone;
+      const uint32_t parent = z.index.LikelyNode(l_[i].parent_hash);
+      if (parent != zone::NameIndex::kMissing) {
+        parent_[i] = &z.nodes[parent];
+        PrefetchRange(parent_[i], sizeof(zone::Node));
+      }
+      return;
+    }
     const zone::Node* node = l_[i].node;
     if (node == nullptr || node->typed_blob_count == 0) return;
     const zone::Zone& z = *l_[i].zone;
@@ -105,7 +136,18 @@ class Pipeline {
       PrefetchRange(z.Bytes(b->offset), b->size);
     }
   }
-  // 6: answer, from cache.
+  // 6: the parent's name, which AnswerParsed compares, and for a zone
+  // cut the referral it answers with.
+  void ReadParent(size_t i) {
+    const zone::Node* parent = parent_[i];
+    if (parent == nullptr) return;
+    const zone::Zone& z = *l_[i].zone;
+    PrefetchRange(parent->name.data(), parent->name.size());
+    if (parent->cut != zone::kNone && &z.nodes[parent->cut] == parent) {
+      PrefetchRange(&z.blobs[parent->referral_blob], sizeof(zone::Blob));
+    }
+  }
+  // 7: answer, from cache.
   void Respond(size_t i) {
     AnswerJob& j = jobs_[i];
     if (!ExactHit(q_[i], l_[i], j)) {
@@ -177,6 +219,8 @@ class Pipeline {
   AnswerJob* const jobs_;
   Query q_[kMaxBurst];
   Lookup l_[kMaxBurst];
+  // Names not in the zone: their parent's likely node.
+  const zone::Node* parent_[kMaxBurst] = {};
 };
 
 // Up to kMaxBurst jobs.
@@ -188,6 +232,7 @@ void AnswerChunk(const zone::ZoneSet& zones, const AnswerConfig& config,
   for (size_t i = 0; i < n; ++i) p.ReadSlot(i);
   for (size_t i = 0; i < n; ++i) p.ReadNode(i);
   for (size_t i = 0; i < n; ++i) p.FindAnswer(i);
+  for (size_t i = 0; i < n; ++i) p.ReadParent(i);
   for (size_t i = 0; i < n; ++i) p.Respond(i);
 }
 

@@ -27,6 +27,7 @@ struct Lookup {
   size_t apex_label = 0;
   uint64_t hash = 0;           // NameIndex::Hash of the question name, or 0
   const zone::Node* node = nullptr;  // the index's likely answer (prefetching)
+  uint64_t parent_hash = 0;  // of the parent's name, when the name is missing
 };
 
 // The COOKIE option of `q` with cookies on (RFC 7873 5.2): FORMERR for a
