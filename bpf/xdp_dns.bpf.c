@@ -502,13 +502,22 @@ static __always_inline __u32 prefix_word(__u32 w, __s32 bits) {
   return w & bpf_htonl(~0u << (32 - bits));
 }
 
+/* What hot_rrl_diverts() decides. */
+enum hot_rrl_verdict {
+  HOT_RRL_ANSWER = 0,   /* under the rate: answered here */
+  HOT_RRL_DIVERT = 1,   /* the worker's, as the frames before it */
+  HOT_RRL_HAND_OVER = 2 /* the first the worker gets: it is told what the
+                         * driver answered (tell_worker_rrl) */
+};
+
 /* Whether the client's prefix has asked for hot answer `rrl_id` more than
  * rrl_rate times in this window, or did so in the window before and still
  * asks: then its queries go to the worker, whose RRL (slip, exemptions,
  * log-only, counters) applies as on every other path. The worker's limit
- * is the operator's; the driver only answers below it, so that a client
- * over the limit gets at most one window's worth more at the start of a
- * flood (before the worker's buckets see it), never a rate beyond it. */
+ * is the operator's; the driver only answers below it. The query that
+ * goes over hands the prefix to the worker with the count the driver
+ * answered, so that the worker's bucket does not start full: a flood gets
+ * the rate, not twice the rate, in its first window. */
 static __always_inline int hot_rrl_diverts(struct xdp_md* ctx,
                                            const struct query_info* q,
                                            __u32 rrl_id) {
@@ -536,7 +545,7 @@ static __always_inline int hot_rrl_diverts(struct xdp_md* ctx,
   if (!st) {
     struct xdp_dns_hot_rrl_state fresh = {.window = now, .count = 1};
     bpf_map_update_elem(&hot_rrl, &k, &fresh, BPF_ANY);
-    return 0; /* one query: under any rate (0 returned above) */
+    return HOT_RRL_ANSWER; /* one query: under any rate (0 returned above) */
   }
   /* Races between CPUs lose a count or a reset at a window's edge: of
    * no matter for a limit the worker enforces. */
@@ -547,8 +556,26 @@ static __always_inline int hot_rrl_diverts(struct xdp_md* ctx,
   /* Without -mcpu=v3 an atomic add returns nothing: read it back. */
   __sync_fetch_and_add(&st->count, 1);
   const __u32 n = st->count;
+  const int diverting = st->divert_until >= now;
   if (n > cfg->rrl_rate) st->divert_until = now + 1;
-  return st->divert_until >= now;
+  if (st->divert_until < now) return HOT_RRL_ANSWER;
+  return diverting ? HOT_RRL_DIVERT : HOT_RRL_HAND_OVER;
+}
+
+/* Puts a struct xdp_dns_rrl_meta in front of the frame: the driver
+ * answered rrl_rate of this (client prefix, answer) in the window (the
+ * hand-over is the query after them). When
+ * there is no room (a driver without metadata support) the frame goes
+ * without it, and the worker's bucket starts full, as it did before. */
+static __always_inline void tell_worker_rrl(struct xdp_md* ctx) {
+  const struct xdp_dns_config* cfg = config();
+  if (!cfg || cfg->rrl_meta_magic == 0) return;
+  if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct xdp_dns_rrl_meta))) return;
+  void* data = (void*)(long)ctx->data;
+  struct xdp_dns_rrl_meta* m = (void*)(long)ctx->data_meta;
+  if ((void*)(m + 1) > data) return;
+  m->magic = cfg->rrl_meta_magic;
+  m->answered = cfg->rrl_rate;
 }
 
 /* Answers the plain query `q` from hot_answers in place: returns
@@ -628,7 +655,11 @@ __attribute__((noinline)) int answer_hot(struct xdp_md* ctx,
     if (!(a->flags & XDP_DNS_HOT_PLAIN)) return XDP_DNS_STAT_REDIRECT_EDNS;
     if (dns_len > 512) return XDP_DNS_STAT_REDIRECT_SIZE; /* RFC 1035 4.2.1 */
   }
-  if (hot_rrl_diverts(ctx, q, a->rrl_id)) return XDP_DNS_STAT_REDIRECT_RRL;
+  const int rrl = hot_rrl_diverts(ctx, q, a->rrl_id);
+  if (rrl != HOT_RRL_ANSWER) {
+    if (rrl == HOT_RRL_HAND_OVER) tell_worker_rrl(ctx);
+    return XDP_DNS_STAT_REDIRECT_RRL;
+  }
 
   /* The frame grows at its tail when the driver left room there (a real
    * NIC's buffers do); else at its head, where XDP always has 256 octets

@@ -308,6 +308,7 @@ absl::Status XdpDnsMaps::SetHotAnswerRrl(const HotAnswerRrl& rrl) {
     c->rrl_ipv4_prefix = rrl.ipv4_prefix;
     c->rrl_ipv6_prefix = rrl.ipv6_prefix;
     c->rrl_window_shift = rrl.window_shift;
+    c->rrl_meta_magic = rrl.meta_magic;
   });
 }
 

@@ -114,6 +114,9 @@ class XdpDnsMaps {
     uint8_t ipv4_prefix = 24;
     uint8_t ipv6_prefix = 56;
     uint8_t window_shift = 0;  // 0: about a second (2^30 ns)
+    // The tag of the hand-over's metadata (xdp_dns_rrl_meta), the one the
+    // worker looks for (DataplaneConfig::xdp_rrl_meta_magic); 0: none.
+    uint32_t meta_magic = 0;
   };
   absl::Status SetHotAnswerRrl(const HotAnswerRrl& rrl);
   // Adds or replaces one hot answer (whole: the program sees the old

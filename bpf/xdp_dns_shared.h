@@ -112,6 +112,12 @@ struct xdp_dns_config {
   __u8 rrl_ipv6_prefix;
   __u8 rrl_window_shift; /* window: 2^shift ns; 0 = 30 (about 1.07 s) */
   __u8 reserved2;        /* zero */
+  /* Nonzero: the query that takes a (client prefix, hot entry) over
+   * rrl_rate carries a struct xdp_dns_rrl_meta with this tag in its XDP
+   * metadata (right before the frame in the AF_XDP buffer), so that the
+   * worker's RRL pays for what the driver answered in the window. Random
+   * per start: the worker never takes stale bytes for a tag. */
+  __u32 rrl_meta_magic;
 };
 /* Answer plain queries found in hot_answers in the driver. */
 #define XDP_DNS_CONFIG_HOT_ANSWERS 0x0001
@@ -179,6 +185,17 @@ struct xdp_dns_hot_rrl_state {
   __u64 divert_until; /* the last window sent to the worker */
   __u32 count;        /* queries in `window` */
   __u32 reserved;
+};
+
+/* The XDP metadata of a query that went over the driver's rate (see
+ * xdp_dns_config.rrl_meta_magic): the worker's RRL bucket for its answer
+ * is charged `answered` responses before its own, which are what the
+ * driver sent that client prefix in the window. Without it the worker's
+ * bucket would start full, and a flood would get the rate twice over in
+ * its first second. Host byte order. */
+struct xdp_dns_rrl_meta {
+  __u32 magic;
+  __u32 answered;
 };
 
 /* Key of service_v6: the IPv6 address in network byte order. */

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -220,6 +221,10 @@ int Run(int argc, char** argv) {
     if (HotAnswersOn(config)) {
       dp_config.sample_every =
           static_cast<uint32_t>(dps.xdp.hot_answers.sample_every);
+      // Random, so that no stale headroom byte pattern can pass for it.
+      if (config.rrl.rate != 0) {
+        dp_config.xdp_rrl_meta_magic = std::random_device{}() | 1;
+      }
     }
     auto dp = dpdk::Dataplane::Start(dp_config, &snapshots);
     if (!dp.ok()) {
@@ -251,7 +256,8 @@ int Run(int argc, char** argv) {
     if (xdp_mode && HotAnswersOn(config)) {
       dpdk::Dataplane* dpp = dataplane.get();
       if (absl::Status s = xdp_mode->StartHotAnswers(
-              dps.xdp.hot_answers, config.rrl, dp_config.answer,
+              dps.xdp.hot_answers, config.rrl, dp_config.xdp_rrl_meta_magic,
+              dp_config.answer,
               [dpp](const std::function<void(std::string_view, uint16_t)>& f) {
                 dpp->DrainSamples(f);
               });

@@ -60,6 +60,7 @@ XdpMode::~XdpMode() { StopHotAnswers(); }
 
 absl::Status XdpMode::StartHotAnswers(const HotAnswersSection& config,
                                       const RrlSection& rrl,
+                                      uint32_t rrl_meta_magic,
                                       const dns::AnswerConfig& answer,
                                       DrainFn drain) {
   if (!impl_->maps) return absl::FailedPreconditionError("xdp: not active");
@@ -87,7 +88,8 @@ absl::Status XdpMode::StartHotAnswers(const HotAnswersSection& config,
   if (absl::Status s = maps->SetHotAnswerRrl(
           {.rate = rrl.rate,
            .ipv4_prefix = static_cast<uint8_t>(rrl.ipv4_prefix),
-           .ipv6_prefix = static_cast<uint8_t>(rrl.ipv6_prefix)});
+           .ipv6_prefix = static_cast<uint8_t>(rrl.ipv6_prefix),
+           .meta_magic = rrl_meta_magic});
       !s.ok()) {
     return s;
   }
@@ -212,6 +214,7 @@ absl::Status XdpMode::Activate(const net::ServiceAddresses&) {
 }
 std::string XdpMode::RenderStats() const { return ""; }
 absl::Status XdpMode::StartHotAnswers(const HotAnswersSection&,
+                                      const RrlSection&, uint32_t,
                                       const dns::AnswerConfig&, DrainFn) {
   return absl::UnimplementedError("xdp: not built");
 }

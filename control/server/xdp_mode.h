@@ -41,9 +41,11 @@ class XdpMode {
   using DrainFn = std::function<void(
       const std::function<void(std::string_view, uint16_t)>&)>;
   // With `rrl` on, a (client prefix, hot answer) over its rate goes to
-  // the worker's RRL (xdp_dns_config.rrl_rate in bpf/xdp_dns_shared.h).
+  // the worker's RRL (xdp_dns_config.rrl_rate in bpf/xdp_dns_shared.h),
+  // tagged with `rrl_meta_magic` (the workers'
+  // DataplaneConfig::xdp_rrl_meta_magic).
   absl::Status StartHotAnswers(const HotAnswersSection& config,
-                               const RrlSection& rrl,
+                               const RrlSection& rrl, uint32_t rrl_meta_magic,
                                const dns::AnswerConfig& answer,
                                DrainFn drain);
   void Refresh(std::shared_ptr<const zone::ZoneSet> zones);

@@ -152,6 +152,10 @@ struct AnswerJob {
   size_t buf_size = 0;
   AnswerResult result;
   Client client;  // who asked (DNS cookies; rate limiting)
+  // Responses to this query's RRL key that the XDP program sent in the
+  // driver before handing the client to the worker (xdp_dns_rrl_meta):
+  // Rrl::ApplyBurst takes them from the bucket before this response.
+  uint32_t rrl_charge = 0;
 };
 
 // Answers jobs[0, n) with the same bytes as n calls of Answer(), but with

@@ -100,13 +100,14 @@ bool Rrl::Whitelisted(const Client& client) const {
 }
 
 bool Rrl::Account(const Client& client, RrlClass cls, uint64_t name,
-                  uint32_t now_ms, bool* slip) {
-  return AccountKey(Key(client, cls, name), now_ms, slip);
+                  uint32_t now_ms, bool* slip, uint32_t charge) {
+  return AccountKey(Key(client, cls, name), now_ms, slip, charge);
 }
 
 [[gnu::always_inline]] inline bool Rrl::AccountKey(uint64_t key,
                                                   uint32_t now_ms,
-                                                  bool* slip) {
+                                                  bool* slip,
+                                                  uint32_t charge) {
   Bucket* set = &table_[(key & (sets_ - 1)) * kWays];
   const uint32_t fp = static_cast<uint32_t>(key >> 32) | 1;  // never 0
   Bucket* b = nullptr;
@@ -170,6 +171,12 @@ bool Rrl::Account(const Client& client, RrlClass cls, uint64_t name,
     }
     b->stamp = now_ms;
   }
+  if (charge != 0) [[unlikely]] {
+    // Sent by the XDP program before it handed this client over: paid
+    // now, down to an empty bucket (at most a second's worth is owed).
+    const uint64_t owed = uint64_t{charge} * kTokensPerResponse;
+    b->tokens = owed >= b->tokens ? 0 : b->tokens - static_cast<uint32_t>(owed);
+  }
   if (b->tokens >= kTokensPerResponse) {
     b->tokens -= kTokensPerResponse;
     return true;
@@ -219,7 +226,7 @@ void Rrl::ApplyBurst(AnswerJob* jobs, size_t n, uint32_t now_ms,
       AnswerJob& j = jobs[base + i];
       bool slip = false;
       actions[base + i] =
-          !subject[i] || AccountKey(keys[i], now_ms, &slip)
+          !subject[i] || AccountKey(keys[i], now_ms, &slip, j.rrl_charge)
               ? RrlAction::kSend
               : Limited(j.buf, j.result, j.client, slip);
     }

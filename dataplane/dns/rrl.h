@@ -138,7 +138,9 @@ class Rrl {
   // Apply for each of jobs[0, n) (their buf, result and client), the
   // verdicts in actions[0, n): the buckets of the whole burst are looked
   // up (and their cache lines fetched) first, so that their misses overlap
-  // instead of coming one after another.
+  // instead of coming one after another. A job's rrl_charge responses are
+  // taken from its bucket first (at most what it holds), as if they had
+  // been sent from here.
   void ApplyBurst(AnswerJob* jobs, size_t n, uint32_t now_ms,
                   RrlAction* actions);
 
@@ -150,7 +152,7 @@ class Rrl {
   // it is within the rate. Ignores the whitelist.
   [[nodiscard]] bool Account(const Client& client, RrlClass cls,
                              uint64_t name, uint32_t now_ms,
-                             bool* slip = nullptr);
+                             bool* slip = nullptr, uint32_t charge = 0);
   // Whether `client` is in the whitelist.
   [[nodiscard]] bool Whitelisted(const Client& client) const;
 
@@ -171,7 +173,8 @@ class Rrl {
   // The responses RRL looks at (answered, no valid cookie, a known client)
   // and their class.
   static RrlClass Subject(const AnswerResult& r, const Client& client);
-  bool AccountKey(uint64_t key, uint32_t now_ms, bool* slip);
+  bool AccountKey(uint64_t key, uint32_t now_ms, bool* slip,
+                  uint32_t charge);
   RrlAction Limited(uint8_t* buf, AnswerResult& r, const Client& client,
                     bool slip);
 

@@ -16,10 +16,12 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <new>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "bpf/xdp_dns_shared.h"
 #include "dataplane/zone/huge_page_allocator.h"
 
 namespace popdns::dpdk {
@@ -35,6 +37,22 @@ constexpr uint32_t kIdleSpins = 64;
 constexpr uint32_t kIdleFirstSleepUs = 1;
 
 bool eal_ready = false;
+
+// The XDP program's hand-over of a client to this worker's RRL: the
+// xdp_dns_rrl_meta right before the frame (AF_XDP copies the metadata
+// there), whose count of the driver's answers is returned, and cleared so
+// that a later frame in the same buffer cannot be taken for one. Other
+// frames: 0 (the tag is random per start; the PMD's headroom never holds
+// it otherwise).
+uint32_t TakeXdpRrlMeta(rte_mbuf* m, uint32_t magic) {
+  if (m->data_off < sizeof(xdp_dns_rrl_meta)) return 0;
+  uint8_t* at = rte_pktmbuf_mtod(m, uint8_t*) - sizeof(xdp_dns_rrl_meta);
+  xdp_dns_rrl_meta meta;
+  std::memcpy(&meta, at, sizeof(meta));
+  if (meta.magic != magic) return 0;
+  std::memset(at, 0, sizeof(meta));
+  return meta.answered;
+}
 
 absl::Status PortError(const std::string& what, int rc) {
   return absl::InternalError(
@@ -368,6 +386,7 @@ uint16_t Dataplane::ServeBurst(const Port& port, uint16_t queue,
   if (n == 0) return 0;
   c.rx.Add(n);
   const bool tx_csum_offload = port.tx_csum_offload;
+  const uint32_t xdp_rrl_meta_magic = config_.xdp_rrl_meta_magic;
   uint16_t na = 0, nk = 0, nd = 0;
   // Once per burst, for cookies (Unix seconds, RFC 9018 4.3) and rate
   // limiting (milliseconds): vDSO reads of the kernel's clocks, no system
@@ -416,6 +435,9 @@ uint16_t Dataplane::ServeBurst(const Port& port, uint16_t queue,
                   static_cast<size_t>(m->buf_len - m->data_off - f.payload),
                   {},
                   {frame + f.l3 + (f.ipv6 ? 8 : 12), f.ipv6, unix_now}};
+      if (xdp_rrl_meta_magic != 0) {
+        jobs[nd].rrl_charge = TakeXdpRrlMeta(m, xdp_rrl_meta_magic);
+      }
       dns_mbufs[nd++] = m;
     }
   }

@@ -59,6 +59,11 @@ struct DataplaneConfig {
   // Answers in the XDP program: each worker samples one answered question
   // in `sample_every` for the control side to count (0: none).
   uint32_t sample_every = 0;
+  // Answers in the XDP program under `rrl:`: the tag of the metadata the
+  // program puts in front of the query with which it hands a client over
+  // to this worker's RRL (xdp_dns_rrl_meta, the count it answered); 0:
+  // none is looked for.
+  uint32_t xdp_rrl_meta_magic = 0;
 };
 
 // Written by its worker once per poll-loop round (a relaxed store of the

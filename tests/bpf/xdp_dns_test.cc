@@ -988,6 +988,24 @@ class XdpHotAnswersTest : public XdpDnsTest {
     uint32_t verdict = 0;
     std::vector<uint8_t> frame;
   };
+
+  // The window of the program's RRL clock now (bpf_ktime_get_ns is
+  // CLOCK_MONOTONIC), and a wait for the next one.
+  static uint64_t RrlWindow(uint8_t shift) {
+    timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t(t.tv_sec) * 1000000000 + uint64_t(t.tv_nsec)) >> shift;
+  }
+  static void NextRrlWindow(uint8_t shift) {
+    const uint64_t w = RrlWindow(shift);
+    while (RrlWindow(shift) == w) usleep(1000);
+  }
+  // A plain IPv4 query for `q` from `client`.
+  std::vector<uint8_t> QueryFrom(Ip4 client, const control::HotQuestion& q) {
+    PacketBuilder b;
+    b.Ethernet(testing::kEthIpv4).Ipv4(testing::kProtoUdp, client, kService4);
+    return b.Udp(40000, 53).DnsBytes(Query(q, Shapes()[0])).Build();
+  }
   Ran RunProgram(const std::vector<uint8_t>& frame) {
     Ran r;
     r.frame.resize(frame.size() + 1024);
@@ -1299,20 +1317,10 @@ TEST_F(XdpHotAnswersTest, OverTheRrlRateGoesToTheWorker) {
                                       .ipv6_prefix = 56,
                                       .window_shift = kShift})
                   .ok());
-  // The program's clock (bpf_ktime_get_ns) is CLOCK_MONOTONIC.
-  auto window = [] {
-    timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t(t.tv_sec) * 1000000000 + uint64_t(t.tv_nsec)) >> kShift;
-  };
-  auto next_window = [&] {
-    const uint64_t w = window();
-    while (window() == w) usleep(1000);
-  };
-  auto from = [&](Ip4 client, const control::HotQuestion& q) {
-    PacketBuilder b;
-    b.Ethernet(testing::kEthIpv4).Ipv4(testing::kProtoUdp, client, kService4);
-    return b.Udp(40000, 53).DnsBytes(Query(q, Shapes()[0])).Build();
+  auto window = [] { return RrlWindow(kShift); };
+  auto next_window = [] { NextRrlWindow(kShift); };
+  auto from = [this](Ip4 client, const control::HotQuestion& q) {
+    return QueryFrom(client, q);
   };
   auto verdicts = [&](const std::vector<std::vector<uint8_t>>& frames) {
     std::string out;
@@ -1359,6 +1367,48 @@ TEST_F(XdpHotAnswersTest, OverTheRrlRateGoesToTheWorker) {
   EXPECT_EQ(verdicts({from(client, www)}), "W");
   next_window();
   EXPECT_EQ(verdicts({from(client, www)}), "T");
+}
+
+// The query that takes a (client prefix, answer) over the driver's rate
+// hands it to the worker with what the driver answered it in the window,
+// in the frame's XDP metadata (xdp_dns_rrl_meta: the tag, then the
+// rate), so that the worker's RRL bucket does not start full
+// (dpdk/dataplane.cc TakeXdpRrlMeta, Rrl::ApplyBurst). Only that query
+// carries it: after it the worker's bucket keeps the count. Without a tag
+// configured no frame gets metadata (the test above).
+TEST_F(XdpHotAnswersTest, TheHandOverToTheWorkerSaysWhatTheDriverAnswered) {
+  const control::HotQuestion www{std::string("\x03www\x07" "example\x04test", 18), 1};
+  ASSERT_TRUE(Install(www));
+  constexpr uint8_t kShift = 26;  // windows of 67 ms
+  constexpr uint32_t kRate = 3;
+  constexpr uint32_t kMagic = 0x5eed1235;
+  ASSERT_TRUE(maps_->SetHotAnswerRrl({.rate = kRate, .ipv4_prefix = 24,
+                                      .ipv6_prefix = 56,
+                                      .window_shift = kShift,
+                                      .meta_magic = kMagic})
+                  .ok());
+  const std::vector<uint8_t> frame = QueryFrom(kClient4, www);
+  std::vector<Ran> ran;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    NextRrlWindow(kShift);
+    const uint64_t w = RrlWindow(kShift);
+    ran.clear();
+    for (int i = 0; i < 6; ++i) ran.push_back(RunProgram(frame));
+    if (RrlWindow(kShift) == w) break;
+  }
+  ASSERT_EQ(ran.size(), 6u);
+  std::vector<uint8_t> meta(sizeof(xdp_dns_rrl_meta));
+  const xdp_dns_rrl_meta told{kMagic, kRate};
+  std::memcpy(meta.data(), &told, sizeof(told));
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_EQ(ran[i].verdict, static_cast<uint32_t>(i < 3 ? XDP_TX : XDP_PASS))
+        << "query " << i;
+  }
+  std::vector<uint8_t> handed = meta;
+  handed.insert(handed.end(), frame.begin(), frame.end());
+  EXPECT_EQ(ran[3].frame, handed) << "the hand-over: metadata, then the query";
+  EXPECT_EQ(ran[4].frame, frame) << "after it: the query alone";
+  EXPECT_EQ(ran[5].frame, frame);
 }
 
 TEST_F(XdpHotAnswersTest, AnEntryTooBigForTheClientIsLeftToTheWorker) {

@@ -504,5 +504,44 @@ TEST_F(RrlEngineTest, ApplyBurstMatchesApply) {
   EXPECT_EQ(burst.counters().limited.Get(), one.counters().limited.Get());
 }
 
+// A job's rrl_charge (what the XDP program answered the client in the
+// driver before handing it over) comes out of its bucket first: a fresh
+// bucket charged the rate limits the job itself and the rest of the
+// second, as if the worker had sent those responses; the bucket refills
+// as usual afterwards, and a charge never takes more than the bucket
+// holds. Other clients' buckets are untouched.
+TEST_F(RrlEngineTest, ApplyBurstPaysTheDriversAnswersFirst) {
+  constexpr uint32_t kRate = 5;
+  Rrl rrl(Settings(kRate, 0));
+  const Addr a = Ip("192.0.2.1");
+  const Addr b = Ip("198.51.100.1");
+  auto run = [&](const Addr& who, uint32_t charge, uint32_t now_ms) {
+    const auto q = testutil::MakeQuery("www.example.test.", rrtype::kA);
+    std::vector<uint8_t> buf(4096, 0);
+    std::copy(q.begin(), q.end(), buf.begin());
+    AnswerJob job{buf.data(), q.size(), buf.size(), {}, who.client(1700000000)};
+    job.rrl_charge = charge;
+    AnswerBurst(*zones_, config_, Transport::kUdp, &job, 1);
+    RrlAction action;
+    rrl.ApplyBurst(&job, 1, now_ms, &action);
+    return action;
+  };
+  // The hand-over: the driver answered the rate; nothing left.
+  EXPECT_EQ(run(a, kRate, 1000), RrlAction::kDrop);
+  EXPECT_EQ(run(a, 0, 1001), RrlAction::kDrop);
+  EXPECT_EQ(run(b, 0, 1001), RrlAction::kSend);  // another client
+  // One response's worth after 1000 / rate ms, as for any bucket.
+  EXPECT_EQ(run(a, 0, 1000 + 1000 / kRate), RrlAction::kSend);
+  EXPECT_EQ(run(a, 0, 1000 + 1000 / kRate), RrlAction::kDrop);
+  // A charge larger than the bucket empties it, no more: refilled after a
+  // second of quiet.
+  EXPECT_EQ(run(a, 1000, 5000), RrlAction::kDrop);
+  EXPECT_EQ(run(a, 0, 5000 + 1000 / kRate), RrlAction::kSend);
+  // A smaller charge leaves the rest.
+  EXPECT_EQ(run(b, kRate - 2, 9000), RrlAction::kSend);
+  EXPECT_EQ(run(b, 0, 9000), RrlAction::kSend);
+  EXPECT_EQ(run(b, 0, 9000), RrlAction::kDrop);
+}
+
 }  // namespace
 }  // namespace popdns::dns
