@@ -79,6 +79,7 @@ struct dns_header {
   __be16 arcount;
 };
 #define DNS_FLAG_QR 0x80
+#define DNS_FLAG_TC 0x02
 #define DNS_OPCODE_MASK 0x78 /* QUERY is 0 */
 #define DNS_LABEL_MAX 63     /* RFC 1035 section 2.3.4 */
 /* A name of at most 255 octets has at most 127 labels before the root. */
@@ -158,6 +159,8 @@ struct {
 /* Room to move a frame's headers and question forward when the response
  * grows at the head (answer_hot): at most 18 + 40 + 8 + 12 + 68 octets. */
 #define HOT_HEADERS_MAX 192
+/* A slip's EDE option: code, length, info-code and "RRL". */
+#define HOT_SLIP_EDE_SIZE 9
 struct hot_headers {
   __u8 bytes[HOT_HEADERS_MAX];
 };
@@ -502,23 +505,30 @@ static __always_inline __u32 prefix_word(__u32 w, __s32 bits) {
   return w & bpf_htonl(~0u << (32 - bits));
 }
 
-/* What hot_rrl_diverts() decides. */
-enum hot_rrl_verdict {
+/* What hot_rrl_verdict() decides. */
+enum hot_rrl_decision {
   HOT_RRL_ANSWER = 0,   /* under the rate: answered here */
   HOT_RRL_DIVERT = 1,   /* the worker's, as the frames before it */
-  HOT_RRL_HAND_OVER = 2 /* the first the worker gets: it is told what the
-                         * driver answered (tell_worker_rrl) */
+  HOT_RRL_HAND_OVER = 2, /* the first the worker gets: it is told what the
+                          * driver answered (tell_worker_rrl) */
+  HOT_RRL_SLIP = 3,      /* RRL_IN_DRIVER: limited, sent as a slip */
+  HOT_RRL_DROP = 4       /* RRL_IN_DRIVER: limited, not answered */
 };
 
-/* Whether the client's prefix has asked for hot answer `rrl_id` more than
- * rrl_rate times in this window, or did so in the window before and still
- * asks: then its queries go to the worker, whose RRL (slip, exemptions,
- * log-only, counters) applies as on every other path. The worker's limit
+/* Rate limiting of hot answers, per (client prefix, hot answer `rrl_id`)
+ * and window. With XDP_DNS_CONFIG_RRL_IN_DRIVER the driver limits itself
+ * what goes over rrl_rate in a window (slips and drops, as the worker's
+ * RRL would, without the cost of crossing to it for every query of a
+ * flood). Otherwise (log_only, a whitelist: what only the worker does):
+ * whether the client's prefix has asked for it more than rrl_rate times
+ * in this window, or did so in the window before and still asks: then
+ * its queries go to the worker, whose RRL (slip, exemptions, log-only,
+ * counters) applies as on every other path. The worker's limit
  * is the operator's; the driver only answers below it. The query that
  * goes over hands the prefix to the worker with the count the driver
  * answered, so that the worker's bucket does not start full: a flood gets
  * the rate, not twice the rate, in its first window. */
-static __always_inline int hot_rrl_diverts(struct xdp_md* ctx,
+static __always_inline int hot_rrl_verdict(struct xdp_md* ctx,
                                            const struct query_info* q,
                                            __u32 rrl_id) {
   const struct xdp_dns_config* cfg = config();
@@ -556,6 +566,17 @@ static __always_inline int hot_rrl_diverts(struct xdp_md* ctx,
   /* Without -mcpu=v3 an atomic add returns nothing: read it back. */
   __sync_fetch_and_add(&st->count, 1);
   const __u32 n = st->count;
+  if (cfg->flags & XDP_DNS_CONFIG_RRL_IN_DRIVER) {
+    /* A window's queries up to the rate are answered, the rest limited:
+     * every rrl_slip-th of them slips (the count kept across windows, as
+     * the worker's per bucket and BIND's), the others get nothing. */
+    if (n <= cfg->rrl_rate) return HOT_RRL_ANSWER;
+    const __u32 slip = cfg->rrl_slip;
+    if (slip == 0) return HOT_RRL_DROP;
+    const __u32 s = st->slips + 1;
+    st->slips = s >= slip ? 0 : s;
+    return s >= slip ? HOT_RRL_SLIP : HOT_RRL_DROP;
+  }
   const int diverting = st->divert_until >= now;
   if (n > cfg->rrl_rate) st->divert_until = now + 1;
   if (st->divert_until < now) return HOT_RRL_ANSWER;
@@ -655,11 +676,22 @@ __attribute__((noinline)) int answer_hot(struct xdp_md* ctx,
     if (!(a->flags & XDP_DNS_HOT_PLAIN)) return XDP_DNS_STAT_REDIRECT_EDNS;
     if (dns_len > 512) return XDP_DNS_STAT_REDIRECT_SIZE; /* RFC 1035 4.2.1 */
   }
-  const int rrl = hot_rrl_diverts(ctx, q, a->rrl_id);
-  if (rrl != HOT_RRL_ANSWER) {
+  const int rrl = hot_rrl_verdict(ctx, q, a->rrl_id);
+  if (rrl == HOT_RRL_DROP) return XDP_DNS_STAT_RRL_DROPPED;
+  const int slip = rrl == HOT_RRL_SLIP;
+  if (rrl != HOT_RRL_ANSWER && !slip) {
     if (rrl == HOT_RRL_HAND_OVER) tell_worker_rrl(ctx);
     return XDP_DNS_STAT_REDIRECT_RRL;
   }
+  /* A slip (dns/rrl.cc SlipResponse): TC=1, the question and no records;
+   * with EDNS the OPT, carrying EDE 0 "RRL" (RFC 8914) when that is no
+   * larger than the answer it replaces. */
+  const __u32 body = slip ? 0 : len;
+  const __u32 ede = slip && q->has_opt && dns_len >= question_end + 11 +
+                                                     HOT_SLIP_EDE_SIZE
+                        ? HOT_SLIP_EDE_SIZE
+                        : 0;
+  if (slip) dns_len = question_end + (q->has_opt ? 11 + ede : 0);
 
   /* The frame grows at its tail when the driver left room there (a real
    * NIC's buffers do); else at its head, where XDP always has 256 octets
@@ -731,29 +763,38 @@ __attribute__((noinline)) int answer_hot(struct xdp_md* ctx,
 
   struct dns_header* h = (void*)(udp + 1);
   if ((void*)(h + 1) > end) return XDP_DNS_STAT_REDIRECT_SIZE;
-  h->flags1 = a->header_flags1 | q->rd;
+  h->flags1 = a->header_flags1 | q->rd | (slip ? DNS_FLAG_TC : 0);
   h->flags2 = a->header_flags2;
-  const __u16 ar = a->ar + (q->has_opt ? 1 : 0);
-  h->ancount = bpf_htons(a->an);
-  h->nscount = bpf_htons(a->ns);
+  const __u16 an = slip ? 0 : a->an, ns = slip ? 0 : a->ns;
+  const __u16 ar = (slip ? 0 : a->ar) + (q->has_opt ? 1 : 0);
+  h->ancount = bpf_htons(an);
+  h->nscount = bpf_htons(ns);
   h->arcount = bpf_htons(ar);
-  sum += bpf_ntohs(h->id) + ((__u32)h->flags1 << 8 | h->flags2) + 1 + a->an +
-         a->ns + ar + a->sum;
+  sum += bpf_ntohs(h->id) + ((__u32)h->flags1 << 8 | h->flags2) + 1 + an +
+         ns + ar + (slip ? 0 : a->sum);
 
   const __u32 at = l4 + 8 + question_end;
-  if (len > 0 && bpf_xdp_store_bytes(ctx, at, (void*)a->bytes, len))
+  if (!slip && len > 0 && bpf_xdp_store_bytes(ctx, at, (void*)a->bytes, len))
     return XDP_DNS_STAT_REDIRECT_SIZE;
   if (q->has_opt) {
     /* RFC 6891 6.1.2: root owner, type OPT, our payload size; RFC 3225 3:
      * DO echoed. The same record the engine's Finish() writes. */
-    __u8 opt[11] = {0, 0, XDP_DNS_TYPE_OPT, a->udp_payload >> 8,
-                    a->udp_payload & 0xff, 0, 0, q->opt_do ? 0x80 : 0,
-                    0, 0, 0};
-    if (bpf_xdp_store_bytes(ctx, at + len, opt, sizeof(opt)))
+    __u8 opt[11 + HOT_SLIP_EDE_SIZE] = {
+        0, 0, XDP_DNS_TYPE_OPT, a->udp_payload >> 8, a->udp_payload & 0xff,
+        0, 0, q->opt_do ? 0x80 : 0, 0, 0, (__u8)ede,
+        /* EDE (RFC 8914 2): code 15, length 5, info-code 0, "RRL" */
+        0, 15, 0, 5, 0, 0, 'R', 'R', 'L'};
+    if (bpf_xdp_store_bytes(ctx, at + body, opt,
+                            ede ? sizeof(opt) : 11))
       return XDP_DNS_STAT_REDIRECT_SIZE;
-    const __u32 o = question_end + len;
+    const __u32 o = question_end + body;
     sum += byte_sum(XDP_DNS_TYPE_OPT, o + 2) + byte_sum(opt[3], o + 3) +
-           byte_sum(opt[4], o + 4) + byte_sum(opt[7], o + 7);
+           byte_sum(opt[4], o + 4) + byte_sum(opt[7], o + 7) +
+           byte_sum(ede, o + 10);
+    if (ede)
+      sum += byte_sum(15, o + 12) + byte_sum(5, o + 14) +
+             byte_sum('R', o + 17) + byte_sum('R', o + 18) +
+             byte_sum('L', o + 19);
   }
 
   /* Refetched: bpf_xdp_store_bytes() invalidates packet pointers. */
@@ -763,6 +804,7 @@ __attribute__((noinline)) int answer_hot(struct xdp_md* ctx,
   if ((void*)(udp + 1) > end) return XDP_DNS_STAT_REDIRECT_SIZE;
   const __u16 check = (__u16)~fold(sum);
   udp->check = bpf_htons(check ? check : 0xffff); /* RFC 768: 0 = none */
+  if (slip) return XDP_DNS_STAT_RRL_SLIPPED;
   a->hits++;
   return XDP_DNS_STAT_ANSWERED;
 }
@@ -776,9 +818,13 @@ int xdp_dns(struct xdp_md* ctx) {
     const struct xdp_dns_config* cfg = config();
     if (cfg && (cfg->flags & XDP_DNS_CONFIG_HOT_ANSWERS)) {
       enum xdp_dns_stat why = (enum xdp_dns_stat)answer_hot(ctx, &q);
-      if (why == XDP_DNS_STAT_ANSWERED) {
-        count(XDP_DNS_STAT_ANSWERED);
+      if (why == XDP_DNS_STAT_ANSWERED || why == XDP_DNS_STAT_RRL_SLIPPED) {
+        count(why);
         return XDP_TX;
+      }
+      if (why == XDP_DNS_STAT_RRL_DROPPED) {
+        count(why);
+        return XDP_DROP;
       }
       count(why); /* the redirect's reason, a subset of REDIRECT */
     }

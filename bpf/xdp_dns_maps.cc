@@ -108,7 +108,9 @@ uint64_t XdpDnsStats::packets() const {
   for (int i = XDP_DNS_STAT_REDIRECT; i <= XDP_DNS_STAT_PASS_SLOW_PATH; ++i) {
     n += by_reason[i];
   }
-  return n + by_reason[XDP_DNS_STAT_ANSWERED];
+  return n + by_reason[XDP_DNS_STAT_ANSWERED] +
+         by_reason[XDP_DNS_STAT_RRL_SLIPPED] +
+         by_reason[XDP_DNS_STAT_RRL_DROPPED];
 }
 
 std::string_view XdpDnsStatName(int reason) {
@@ -118,7 +120,8 @@ std::string_view XdpDnsStatName(int reason) {
       "pass_not_udp",    "pass_other_port", "pass_other_address",
       "pass_slow_path",  "redirect_no_xsk", "answered",
       "redirect_not_hot", "redirect_edns",  "redirect_size",
-      "redirect_unusual", "redirect_rrl",
+      "redirect_unusual", "redirect_rrl",    "rrl_slipped",
+      "rrl_dropped",
   };
   if (reason < 0 || reason >= XDP_DNS_STAT_COUNT) return "unknown";
   return kNames[reason];
@@ -309,6 +312,10 @@ absl::Status XdpDnsMaps::SetHotAnswerRrl(const HotAnswerRrl& rrl) {
     c->rrl_ipv6_prefix = rrl.ipv6_prefix;
     c->rrl_window_shift = rrl.window_shift;
     c->rrl_meta_magic = rrl.meta_magic;
+    c->rrl_slip = rrl.slip;
+    c->flags = static_cast<__u16>(rrl.in_driver
+                                      ? c->flags | XDP_DNS_CONFIG_RRL_IN_DRIVER
+                                      : c->flags & ~XDP_DNS_CONFIG_RRL_IN_DRIVER);
   });
 }
 

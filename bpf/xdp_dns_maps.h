@@ -117,6 +117,10 @@ class XdpDnsMaps {
     // The tag of the hand-over's metadata (xdp_dns_rrl_meta), the one the
     // worker looks for (DataplaneConfig::xdp_rrl_meta_magic); 0: none.
     uint32_t meta_magic = 0;
+    // Limit in the driver (XDP_DNS_CONFIG_RRL_IN_DRIVER), every slip-th
+    // limited query slipped, instead of handing over to the worker.
+    bool in_driver = false;
+    uint8_t slip = 2;
   };
   absl::Status SetHotAnswerRrl(const HotAnswerRrl& rrl);
   // Adds or replaces one hot answer (whole: the program sees the old

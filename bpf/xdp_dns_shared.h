@@ -87,7 +87,12 @@ enum xdp_dns_stat {
                                         * this answer more often than
                                         * xdp_dns_config.rrl_rate: the
                                         * worker's RRL decides */
-  XDP_DNS_STAT_COUNT = 17
+  /* With XDP_DNS_CONFIG_RRL_IN_DRIVER, a hot answer over the rate, limited
+   * in the driver (with ANSWERED and the reasons from REDIRECT to
+   * PASS_SLOW_PATH, these partition the packets): */
+  XDP_DNS_STAT_RRL_SLIPPED = 17,       /* sent as a slip (TC=1, XDP_TX) */
+  XDP_DNS_STAT_RRL_DROPPED = 18,       /* not answered (XDP_DROP) */
+  XDP_DNS_STAT_COUNT = 19
 };
 
 /* What the program reads of a DNS message (and the tests build). */
@@ -111,7 +116,10 @@ struct xdp_dns_config {
   __u8 rrl_ipv4_prefix;  /* bits of the client's address that count */
   __u8 rrl_ipv6_prefix;
   __u8 rrl_window_shift; /* window: 2^shift ns; 0 = 30 (about 1.07 s) */
-  __u8 reserved2;        /* zero */
+  /* With XDP_DNS_CONFIG_RRL_IN_DRIVER: every rrl_slip-th limited query of
+   * a (client prefix, hot entry) gets a slip, the others nothing (0: no
+   * slips), as the worker's RRL does. */
+  __u8 rrl_slip;
   /* Nonzero: the query that takes a (client prefix, hot entry) over
    * rrl_rate carries a struct xdp_dns_rrl_meta with this tag in its XDP
    * metadata (right before the frame in the AF_XDP buffer), so that the
@@ -121,6 +129,11 @@ struct xdp_dns_config {
 };
 /* Answer plain queries found in hot_answers in the driver. */
 #define XDP_DNS_CONFIG_HOT_ANSWERS 0x0001
+/* Limit hot answers over rrl_rate in the driver (slip or drop, counted in
+ * RRL_SLIPPED and RRL_DROPPED) instead of sending them to the worker's
+ * RRL: a window's queries beyond the rate, per (client prefix, hot
+ * entry). Without it (log_only, a whitelist) they go to the worker. */
+#define XDP_DNS_CONFIG_RRL_IN_DRIVER 0x0002
 
 /* hot_answers: a BPF_MAP_TYPE_HASH, so that an update from user space
  * replaces an entry whole (the program sees the old value or the new one,
@@ -184,7 +197,7 @@ struct xdp_dns_hot_rrl_state {
   __u64 window;       /* bpf_ktime_get_ns() >> shift of the count */
   __u64 divert_until; /* the last window sent to the worker */
   __u32 count;        /* queries in `window` */
-  __u32 reserved;
+  __u32 slips;        /* limited queries mod rrl_slip (RRL_IN_DRIVER) */
 };
 
 /* The XDP metadata of a query that went over the driver's rate (see

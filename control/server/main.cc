@@ -397,7 +397,8 @@ int Run(int argc, char** argv) {
       if (t.rrl_enabled) now[transport] = t.rrl;
     }
     if (dataplane && dataplane->rrl_enabled()) {
-      now[xdp_mode ? "xdp" : "dpdk"] = dataplane->RrlTotals();
+      now[xdp_mode ? "xdp" : "dpdk"] =
+          WithDriverRrl(dataplane->RrlTotals(), xdp_mode.get());
     }
     const std::string line = rrl_report->Update(
         now, std::chrono::duration<double>(kRrlReportPeriod).count());
@@ -469,7 +470,8 @@ int Run(int argc, char** argv) {
         if (cmd == "stats" && dataplane) {
           reply += dataplane->RenderStats();
           if (dataplane->rrl_enabled()) {
-            const dns::RrlTotals t = dataplane->RrlTotals();
+            const dns::RrlTotals t =
+                WithDriverRrl(dataplane->RrlTotals(), xdp_mode.get());
             const std::string p = xdp_mode ? "rrl.xdp." : "rrl.dpdk.";
             absl::StrAppend(&reply, p, "limited ", t.limited, "\n", p,
                             "slipped ", t.slipped, "\n", p, "dropped ",

@@ -113,7 +113,9 @@ void AddSocketStats(const StatsRegistry& stats, MetricsText& m) {
 void AddDataplane(const MetricsSources& s, MetricsText& m) {
   const dpdk::Dataplane& dp = *s.dataplane;
   const std::string& transport = s.dataplane_transport;
-  if (dp.rrl_enabled()) AddRrl(transport, dp.RrlTotals(), m);
+  if (dp.rrl_enabled()) {
+    AddRrl(transport, WithDriverRrl(dp.RrlTotals(), s.xdp), m);
+  }
   for (size_t p = 0; p < dp.port_count(); ++p) {
     const std::string port =
         p < s.port_names.size() ? s.port_names[p] : absl::StrCat(p);
@@ -196,6 +198,10 @@ void AddXdp(const XdpMode& xdp, MetricsText& m) {
       m.Add({{"verdict", "redirect"}, {"reason", "dns"}}, v);
     } else if (reason == "answered") {
       m.Add({{"verdict", "tx"}, {"reason", "hot_answer"}}, v);
+    } else if (reason == "rrl_slipped") {
+      m.Add({{"verdict", "tx"}, {"reason", "rrl_slip"}}, v);
+    } else if (reason == "rrl_dropped") {
+      m.Add({{"verdict", "drop"}, {"reason", "rrl"}}, v);
     } else if (reason.rfind("pass_", 0) == 0) {
       m.Add({{"verdict", "pass"}, {"reason", reason.substr(5)}}, v);
     }

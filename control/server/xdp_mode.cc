@@ -21,6 +21,11 @@
 
 namespace popdns::control {
 
+bool RrlInDriver(const RrlSection& rrl) {
+  return rrl.rate != 0 && !rrl.log_only && rrl.whitelist.empty() &&
+         rrl.slip <= 255;
+}
+
 #ifdef POPDNS_HAVE_XDP
 
 namespace {
@@ -89,7 +94,9 @@ absl::Status XdpMode::StartHotAnswers(const HotAnswersSection& config,
           {.rate = rrl.rate,
            .ipv4_prefix = static_cast<uint8_t>(rrl.ipv4_prefix),
            .ipv6_prefix = static_cast<uint8_t>(rrl.ipv6_prefix),
-           .meta_magic = rrl_meta_magic});
+           .meta_magic = rrl_meta_magic,
+           .in_driver = RrlInDriver(rrl),
+           .slip = static_cast<uint8_t>(std::min<uint32_t>(rrl.slip, 255))});
       !s.ok()) {
     return s;
   }
@@ -186,6 +193,17 @@ std::string XdpMode::RenderStats() const {
   return out;
 }
 
+dns::RrlTotals XdpMode::DriverRrlTotals() const {
+  dns::RrlTotals t;
+  if (!impl_->maps) return t;
+  auto stats = impl_->maps->ReadStats();
+  if (!stats.ok()) return t;
+  t.slipped = (*stats)[XDP_DNS_STAT_RRL_SLIPPED];
+  t.dropped = (*stats)[XDP_DNS_STAT_RRL_DROPPED];
+  t.limited = t.slipped + t.dropped;
+  return t;
+}
+
 std::vector<std::pair<std::string, uint64_t>> XdpMode::Verdicts() const {
   std::vector<std::pair<std::string, uint64_t>> out;
   if (!impl_->maps) return out;
@@ -223,6 +241,7 @@ void XdpMode::StopHotAnswers() {}
 std::vector<std::pair<std::string, uint64_t>> XdpMode::Verdicts() const {
   return {};
 }
+dns::RrlTotals XdpMode::DriverRrlTotals() const { return {}; }
 
 #endif
 

@@ -17,10 +17,16 @@
 #include "absl/status/status.h"
 #include "control/config.h"
 #include "dataplane/dns/answer.h"
+#include "dataplane/dns/rrl.h"
 #include "dataplane/net/packet.h"
 #include "dataplane/zone/zone_set.h"
 
 namespace popdns::control {
+
+// Whether answers in the driver are rate-limited by the XDP program itself
+// (slips and drops), and not by the AF_XDP worker's RRL: unless `rrl` asks
+// for what only the worker does (log_only, a whitelist; a slip over 255).
+bool RrlInDriver(const RrlSection& rrl);
 
 class XdpMode {
  public:
@@ -51,6 +57,8 @@ class XdpMode {
   void Refresh(std::shared_ptr<const zone::ZoneSet> zones);
   // Stops the sampling thread (before the dataplane stops).
   void StopHotAnswers();
+  // What the program limited itself (RrlInDriver): slipped and dropped.
+  dns::RrlTotals DriverRrlTotals() const;
   // The program's counters by reason ("redirect", "pass_not_ip", ...),
   // empty before Activate or when they cannot be read.
   std::vector<std::pair<std::string, uint64_t>> Verdicts() const;
@@ -60,6 +68,14 @@ class XdpMode {
   XdpMode();
   std::unique_ptr<Impl> impl_;
 };
+
+// The RRL counters of the DPDK or AF_XDP path: the workers' (`workers`)
+// and, in XDP mode (`xdp` not null), what the program limited itself.
+inline dns::RrlTotals WithDriverRrl(dns::RrlTotals workers,
+                                    const XdpMode* xdp) {
+  if (xdp != nullptr) workers.Add(xdp->DriverRrlTotals());
+  return workers;
+}
 
 }  // namespace popdns::control
 

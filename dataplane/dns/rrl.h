@@ -116,6 +116,11 @@ struct RrlTotals {
     slipped += c.slipped.Get();
     dropped += c.dropped.Get();
   }
+  void Add(const RrlTotals& t) {
+    limited += t.limited;
+    slipped += t.slipped;
+    dropped += t.dropped;
+  }
 };
 
 enum class RrlAction : uint8_t { kSend, kDrop };

@@ -35,6 +35,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -46,6 +47,7 @@
 #include "bpf/xdp_dns_shared.h"
 #include "control/server/xdp_hot_answers.h"
 #include "dataplane/dns/answer.h"
+#include "dataplane/dns/rrl.h"
 #include "dataplane/net/packet.h"
 #include "tests/bpf/packet_builder.h"
 #include "tests/testutil/dns_message.h"
@@ -1049,7 +1051,10 @@ class XdpHotAnswersTest : public XdpDnsTest {
   }
 
   // The worker checks both checksums: net_af_xdp reports no offload.
-  std::vector<uint8_t> WorkerResponse(const std::vector<uint8_t>& frame) {
+  // `slip`: what its RRL sends instead when it limits the response and
+  // slips it (dns::SlipResponse).
+  std::vector<uint8_t> WorkerResponse(const std::vector<uint8_t>& frame,
+                                      bool slip = false) {
     net::DnsFrame f;
     if (net::ClassifyFrame(frame.data(), frame.size(), Service(),
                            {.ipv4_header = true, .udp = true},
@@ -1059,10 +1064,11 @@ class XdpHotAnswersTest : public XdpDnsTest {
     std::vector<uint8_t> buf = frame;
     buf.resize(f.payload + 2048);
     dns::Client client{buf.data() + f.l3 + (f.ipv6 ? 8 : 12), f.ipv6, 0};
-    const dns::AnswerResult r =
+    dns::AnswerResult r =
         dns::Answer(*zones_, config_, dns::Transport::kUdp,
                     buf.data() + f.payload, f.payload_len, 2048, client);
     if (r.size == 0) return {};
+    if (slip) dns::SlipResponse(buf.data() + f.payload, r);
     buf.resize(net::MakeResponseFrame(buf.data(), f, r.size, false));
     return buf;
   }
@@ -1409,6 +1415,83 @@ TEST_F(XdpHotAnswersTest, TheHandOverToTheWorkerSaysWhatTheDriverAnswered) {
   EXPECT_EQ(ran[3].frame, handed) << "the hand-over: metadata, then the query";
   EXPECT_EQ(ran[4].frame, frame) << "after it: the query alone";
   EXPECT_EQ(ran[5].frame, frame);
+}
+
+// With RRL in the driver (XDP_DNS_CONFIG_RRL_IN_DRIVER: no log_only, no
+// whitelist) the program limits hot answers itself: within a window, the
+// first `rate` queries of a (client prefix, answer) are answered, and of
+// the rest every slip-th gets the slip the worker's RRL would send
+// (dns::SlipResponse: TC=1, the question, the OPT with EDE "RRL" when it
+// fits), byte for byte, and the others nothing (XDP_DROP). Every question
+// of the zones, every shape and framing.
+TEST_F(XdpHotAnswersTest, TheDriverLimitsAsTheWorkersRrlWould) {
+  constexpr uint8_t kShift = 40;  // one window of about 18 minutes
+  const std::vector<control::HotQuestion> questions =
+      control::EveryQuestion(*zones_, 100000);
+  size_t answered = 0, slipped = 0, with_ede = 0;
+  bool same_window = false;
+  for (int attempt = 0; attempt < 3 && !same_window; ++attempt) {
+    // rate 1, slip 1: after a pair's first answer, every query slips.
+    ASSERT_TRUE(maps_->SetHotAnswerRrl({.rate = 1, .ipv4_prefix = 24,
+                                        .ipv6_prefix = 56,
+                                        .window_shift = kShift,
+                                        .in_driver = true, .slip = 1})
+                    .ok());
+    const uint64_t w = RrlWindow(kShift);
+    const XdpDnsStats s0 = Stats();
+    answered = slipped = with_ede = 0;
+    std::set<std::pair<control::HotQuestion, bool>> seen;
+    for (const control::HotQuestion& q : questions) {
+      if (!Install(q)) continue;
+      for (const Shape& shape : Shapes()) {
+        for (Framing framing : kFramings) {
+          const std::vector<uint8_t> frame = Frame(framing, Query(q, shape));
+          const Ran ran = RunProgram(frame);
+          if (ran.verdict != XDP_TX) continue;
+          SCOPED_TRACE(Presentation(q.name) + " type " +
+                       std::to_string(q.qtype) + ", " + shape.what + ", " +
+                       FramingName(framing));
+          const bool v6 = framing == Framing::kIpv6 ||
+                          framing == Framing::kVlanIpv6;
+          const bool first = seen.insert({q, v6}).second;
+          EXPECT_EQ(ran.frame, WorkerResponse(frame, /*slip=*/!first));
+          (first ? answered : slipped)++;
+          if (!first && shape.options.edns &&
+              ran.frame.size() > frame.size()) {
+            ++with_ede;
+          }
+        }
+      }
+    }
+    const XdpDnsStats s1 = Stats();
+    EXPECT_EQ(s1[XDP_DNS_STAT_ANSWERED] - s0[XDP_DNS_STAT_ANSWERED], answered);
+    EXPECT_EQ(s1[XDP_DNS_STAT_RRL_SLIPPED] - s0[XDP_DNS_STAT_RRL_SLIPPED],
+              slipped);
+    same_window = RrlWindow(kShift) == w;
+  }
+  EXPECT_GT(answered, 100u);
+  EXPECT_GT(slipped, 1000u);
+  EXPECT_GT(with_ede, 100u);
+  // slip 2: of the limited queries, every second slips, the others are
+  // dropped in the driver.
+  const control::HotQuestion www{std::string("\x03www\x07" "example\x04test", 18), 1};
+  ASSERT_TRUE(maps_->SetHotAnswerRrl({.rate = 1, .ipv4_prefix = 24,
+                                      .ipv6_prefix = 56,
+                                      .window_shift = kShift,
+                                      .in_driver = true, .slip = 2})
+                  .ok());
+  const std::vector<uint8_t> frame = QueryFrom(ParseIp4("198.18.9.9"), www);
+  const XdpDnsStats s0 = Stats();
+  std::string verdicts;
+  for (int i = 0; i < 5; ++i) {
+    const uint32_t v = RunProgram(frame).verdict;
+    verdicts += v == XDP_TX ? 'T' : v == XDP_DROP ? 'D' : '?';
+  }
+  EXPECT_EQ(verdicts, "TDTDT");
+  EXPECT_EQ(Stats()[XDP_DNS_STAT_RRL_DROPPED] - s0[XDP_DNS_STAT_RRL_DROPPED],
+            2u);
+  EXPECT_EQ(Stats()[XDP_DNS_STAT_RRL_SLIPPED] - s0[XDP_DNS_STAT_RRL_SLIPPED],
+            2u);
 }
 
 TEST_F(XdpHotAnswersTest, AnEntryTooBigForTheClientIsLeftToTheWorker) {

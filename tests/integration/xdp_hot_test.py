@@ -17,9 +17,10 @@ in XDP mode (xdp_test.py's namespaces and veth) with `xdp.hot_answers`.
   driver.
 - Generic (skb) mode on a macvlan: answered in the driver too; with
   `rrl:` on, a client over the rate for one hot answer gets the rate from
-  the driver and the rest goes to the AF_XDP worker's RRL (slips, drops),
-  which is told what the driver answered: the flood gets the rate once,
-  not once from each.
+  the driver and the rest is limited in the driver (slips, drops), as the
+  worker's RRL would; with a whitelist (which only the worker's RRL
+  applies) the rest goes to the AF_XDP worker's RRL, which is told what
+  the driver answered: the flood gets the rate once, not once from each.
 Usage: xdp_hot_test.py BUILD_DIR  (root; CI fails if a capability is
 missing, elsewhere the test is skipped with exit code 77)
 """
@@ -336,12 +337,56 @@ def run_generic(build, src):
         if proc is None:
             return
         check_driver_answers(popdnsctl, sock, "[generic]")
-        check_rrl(popdnsctl, sock)
+        check_rrl_in_driver(popdnsctl, sock)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=15)
+
+        # A whitelist is the worker's RRL's alone: over the rate, hot
+        # answers are handed over to the worker.
+        with open(conf) as f:
+            text = f.read()
+        with open(conf, "w") as f:
+            f.write(text.replace(
+                "rrl: {rate: %d, slip: 2}" % RRL_RATE,
+                "rrl: {rate: %d, slip: 2, whitelist: [203.0.113.0/24]}"
+                % RRL_RATE))
+        proc = start(popdns, conf, log)
+        check(proc.poll() is None, "[generic] popdns starts with a whitelist")
+        warm_up(popdnsctl, sock)
+        check_rrl_in_worker(popdnsctl, sock)
     finally:
         finish(proc, log, tmp)
 
 
-def check_rrl(popdnsctl, sock):
+def check_rrl_in_driver(popdnsctl, sock):
+    """Under `rrl:` (RRL_RATE a second, slip 2, no log_only, no whitelist)
+    the XDP program limits hot answers itself: a client asking one hot
+    answer faster than the rate gets that many answers from the driver, and
+    of the rest every second query a slip (TC=1, as the worker's RRL would
+    send it), the others nothing; none of it reaches the AF_XDP worker.
+    The driver's slips and drops count in rrl.xdp.* with the worker's."""
+    before = stats(popdnsctl, sock)
+    got = in_ns(CLIENT, [sys.executable, ME, "flood", V4, "www.example.test",
+                         "60"]).stdout.split()
+    after = stats(popdnsctl, sock)
+    full, tc = (int(got[0]), int(got[1])) if len(got) == 2 else (-1, -1)
+    answered = delta(before, after, "xdp.answered")
+    slipped = delta(before, after, "xdp.rrl_slipped")
+    dropped = delta(before, after, "xdp.rrl_dropped")
+    limited = delta(before, after, "rrl.xdp.limited")
+    rx = delta(before, after, "dpdk.p0.q0.rx")
+    check(1 <= answered <= 2 * RRL_RATE and answered + slipped + dropped == 60
+          and abs(slipped - dropped) <= 1 and limited == slipped + dropped and
+          delta(before, after, "rrl.xdp.slipped") == slipped and
+          rx == 0 and full == answered and slipped - 2 <= tc <= slipped,
+          "[generic] rrl in the driver: the rate answered, the rest slipped "
+          "or dropped in the driver (xdp.answered +%d, xdp.rrl_slipped +%d, "
+          "xdp.rrl_dropped +%d, rrl.xdp.limited +%d, worker rx +%d; the "
+          "client got %d full answers and %d slips of 60)"
+          % (answered, slipped, dropped, limited, rx, full, tc))
+
+
+def check_rrl_in_worker(popdnsctl, sock):
     """Under `rrl:` (RRL_RATE a second, slip 2) a client asking one hot
     answer faster than the rate gets that many from the driver; the rest
     goes to the AF_XDP worker, whose RRL sends about half of what it limits
@@ -362,7 +407,7 @@ def check_rrl(popdnsctl, sock):
     check(1 <= answered <= 2 * RRL_RATE and diverted >= 60 - 2 * RRL_RATE and
           limited >= 60 - 2 * RRL_RATE - 2 and 0 <= full <= answered + 2 and
           tc >= limited // 2 - 2,
-          "[generic] rrl with hot answers: the driver answers up to the rate, "
+          "[generic] rrl with a whitelist: the driver answers up to the rate, "
           "the worker's RRL limits the rest (xdp.answered +%d, "
           "xdp.redirect_rrl +%d, rrl.xdp.limited +%d; the client got %d full "
           "answers and %d slips of 60)"
