@@ -358,6 +358,17 @@ def run_generic(build, src):
         finish(proc, log, tmp)
 
 
+def flood_hot(popdnsctl, sock):
+    """60 queries for one hot name at once from the client: the full
+    answers and the slips it got, and the stats' delta as a function."""
+    before = stats(popdnsctl, sock)
+    got = in_ns(CLIENT, [sys.executable, ME, "flood", V4, "www.example.test",
+                         "60"]).stdout.split()
+    after = stats(popdnsctl, sock)
+    full, tc = (int(got[0]), int(got[1])) if len(got) == 2 else (-1, -1)
+    return full, tc, lambda key: delta(before, after, key)
+
+
 def check_rrl_in_driver(popdnsctl, sock):
     """Under `rrl:` (RRL_RATE a second, slip 2, no log_only, no whitelist)
     the XDP program limits hot answers itself: a client asking one hot
@@ -365,19 +376,13 @@ def check_rrl_in_driver(popdnsctl, sock):
     of the rest every second query a slip (TC=1, as the worker's RRL would
     send it), the others nothing; none of it reaches the AF_XDP worker.
     The driver's slips and drops count in rrl.xdp.* with the worker's."""
-    before = stats(popdnsctl, sock)
-    got = in_ns(CLIENT, [sys.executable, ME, "flood", V4, "www.example.test",
-                         "60"]).stdout.split()
-    after = stats(popdnsctl, sock)
-    full, tc = (int(got[0]), int(got[1])) if len(got) == 2 else (-1, -1)
-    answered = delta(before, after, "xdp.answered")
-    slipped = delta(before, after, "xdp.rrl_slipped")
-    dropped = delta(before, after, "xdp.rrl_dropped")
-    limited = delta(before, after, "rrl.xdp.limited")
-    rx = delta(before, after, "dpdk.p0.q0.rx")
+    full, tc, d = flood_hot(popdnsctl, sock)
+    answered, slipped, dropped = (d("xdp.answered"), d("xdp.rrl_slipped"),
+                                  d("xdp.rrl_dropped"))
+    limited, rx = d("rrl.xdp.limited"), d("dpdk.p0.q0.rx")
     check(1 <= answered <= 2 * RRL_RATE and answered + slipped + dropped == 60
           and abs(slipped - dropped) <= 1 and limited == slipped + dropped and
-          delta(before, after, "rrl.xdp.slipped") == slipped and
+          d("rrl.xdp.slipped") == slipped and
           rx == 0 and full == answered and slipped - 2 <= tc <= slipped,
           "[generic] rrl in the driver: the rate answered, the rest slipped "
           "or dropped in the driver (xdp.answered +%d, xdp.rrl_slipped +%d, "
@@ -396,14 +401,9 @@ def check_rrl_in_worker(popdnsctl, sock):
     full answers are the driver's, and at most one or two more from the
     bucket's refill while the flood lasts (without that hand-over, the
     worker's fresh bucket added a second's worth, RRL_RATE more)."""
-    before = stats(popdnsctl, sock)
-    got = in_ns(CLIENT, [sys.executable, ME, "flood", V4, "www.example.test",
-                         "60"]).stdout.split()
-    after = stats(popdnsctl, sock)
-    full, tc = (int(got[0]), int(got[1])) if len(got) == 2 else (-1, -1)
-    answered = delta(before, after, "xdp.answered")
-    diverted = delta(before, after, "xdp.redirect_rrl")
-    limited = delta(before, after, "rrl.xdp.limited")
+    full, tc, d = flood_hot(popdnsctl, sock)
+    answered, diverted = d("xdp.answered"), d("xdp.redirect_rrl")
+    limited = d("rrl.xdp.limited")
     check(1 <= answered <= 2 * RRL_RATE and diverted >= 60 - 2 * RRL_RATE and
           limited >= 60 - 2 * RRL_RATE - 2 and 0 <= full <= answered + 2 and
           tc >= limited // 2 - 2,
