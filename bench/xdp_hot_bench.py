@@ -58,7 +58,22 @@ TARGETS = [("knotd-xdp", "knotd", "XDP"),
            ("popdns-xdp-hot-rrl", "popdns", "answers in the XDP program, "
             "rrl on (a rate no client reaches: the counting's cost)"),
            ("xdp-bounce", "none", "each query sent back as it came "
-            "(bench/xdp_bounce.bpf.c)")]
+            "(bench/xdp_bounce.bpf.c)"),
+           ("popdns-xdp-hot-flood", "popdns", "a flood over `rrl:` "
+            "(rate 5, slip 2): limited in the XDP program"),
+           ("popdns-xdp-hot-flood-worker", "popdns", "a flood over `rrl:` "
+            "with a whitelist: limited by the AF_XDP worker's RRL")]
+
+# `rrl:` of the popdns-xdp-hot targets. The floods: kxdpgun's one source
+# asks each hot question far more than 5 times a second, so almost every
+# query is limited; with a whitelist (of another prefix) the program hands
+# them to the worker's RRL instead of limiting them itself. Their CPU is
+# per million queries (most get no reply), and they have no sweep.
+RRL = {"popdns-xdp-hot-rrl": "rrl: {rate: 1000000}\n",
+       "popdns-xdp-hot-flood": "rrl: {rate: 5, slip: 2}\n",
+       "popdns-xdp-hot-flood-worker":
+           "rrl: {rate: 5, slip: 2, whitelist: [203.0.113.0/24]}\n"}
+FLOODS = ("popdns-xdp-hot-flood", "popdns-xdp-hot-flood-worker")
 
 
 def hot_questions(zone, count):
@@ -78,7 +93,7 @@ def hot_questions(zone, count):
 
 class Server(pc.Server):
     hot = None  # pinned questions for popdns-xdp-hot
-    rrl = False  # popdns-xdp-hot-rrl: `rrl:` on
+    rrl = ""  # the config's `rrl:` line (RRL), if any
 
     def popdns_xdp_conf(self):
         hot = ""
@@ -98,7 +113,7 @@ class Server(pc.Server):
 """)
         if self.rrl:
             with open(path, "a") as f:
-                f.write("rrl: {rate: 1000000}\n")
+                f.write(self.rrl)
         return path
 
 
@@ -243,6 +258,19 @@ def cpu_per_million(step):
     return round(busy / 100.0 * 1e6 / rps, 3)
 
 
+def sweep(runner, server, res, a, tid):
+    """The kxdpgun sweep of one target: max replies/s (into `res`)."""
+    res["sweep"] = runner.sweep("kxdpgun", pc.CLI_NS, pc.SRV_NS,
+                                pc.SRV_IP, pc.CLI_IF, tid)
+    best, clean = pc.best_step(res["sweep"])
+    res["max_replies_per_s"] = best and best.get("replies_per_s")
+    res["max_clean"] = clean
+    if res["server"] == "popdns":
+        res["counters"] = xdp_counters(server)
+    pc.log(f"{tid}: {res['cpu_s_per_million']} CPU s per million "
+           f"answers at {a.cpu_rate}/s; max {res['max_replies_per_s']}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", type=int, default=100000)
@@ -294,9 +322,9 @@ def main():
             else:
                 server = Server("popdns-xdp" if srv == "popdns" else tid, a,
                                 tmp, zone)
-            if tid in ("popdns-xdp-hot", "popdns-xdp-hot-rrl"):
+            if tid.startswith("popdns-xdp-hot"):
                 server.hot = hot
-                server.rrl = tid.endswith("-rrl")
+                server.rrl = RRL.get(tid, "")
                 server.dir = os.path.join(tmp, tid)
                 os.makedirs(server.dir, exist_ok=True)
             pinner = None
@@ -318,6 +346,8 @@ def main():
                 res["server_cpu_s"] = round(ran / 1e9, 3)
                 res["cpu_s_per_million"] = (round(ran / 1e9 / (answers / 1e6), 3)
                                             if answers else None)
+                res["cpu_s_per_million_queries"] = round(
+                    ran / 1e9 / (a.cpu_rate * a.seconds / 1e6), 3)
                 res["napi_threads"] = {
                     ifn: [(pid, sorted(os.sched_getaffinity(pid)))
                           for pid in napi_threads(ifn)]
@@ -330,15 +360,11 @@ def main():
                                         if after.get(k, 0) != before.get(k, 0)}
                 pc.in_ns(pc.CLI_NS, ["ip", "link", "set", "dev", pc.CLI_IF,
                                      "xdp", "off"])
-                res["sweep"] = runner.sweep("kxdpgun", pc.CLI_NS, pc.SRV_NS,
-                                            pc.SRV_IP, pc.CLI_IF, tid)
-                best, clean = pc.best_step(res["sweep"])
-                res["max_replies_per_s"] = best and best.get("replies_per_s")
-                res["max_clean"] = clean
-                if srv == "popdns":
-                    res["counters"] = xdp_counters(server)
-                pc.log(f"{tid}: {res['cpu_s_per_million']} CPU s per million "
-                       f"answers at {a.cpu_rate}/s; max {res['max_replies_per_s']}")
+                if tid in FLOODS:
+                    pc.log(f"{tid}: {res['cpu_s_per_million_queries']} CPU s "
+                           f"per million queries at {a.cpu_rate}/s")
+                else:
+                    sweep(runner, server, res, a, tid)
             except (RuntimeError, subprocess.TimeoutExpired) as e:
                 res["error"] = str(e)[-600:]
                 pc.log(f"{tid}: FAILED: {res['error']}")
@@ -397,6 +423,11 @@ def report(results, a):
             ratios.append(f"{other} / popdns-xdp-hot = {o / hot:.2f}x")
     if ratios:
         lines += ["", "CPU per answer: " + "; ".join(ratios) + "."]
+    flood = [by.get(t, {}).get("cpu_s_per_million_queries") for t in FLOODS]
+    if all(flood):
+        lines += ["", f"A flood of queries over the rate, CPU s per million "
+                  f"queries: limited in the driver {flood[0]}, by the worker "
+                  f"{flood[1]} ({flood[1] / flood[0]:.2f}x)."]
     floor = by.get("xdp-bounce", {}).get("cpu_s_per_million")
     knotd = by.get("knotd-xdp", {}).get("cpu_s_per_million")
     if floor and knotd:

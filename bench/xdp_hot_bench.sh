@@ -6,7 +6,8 @@
 #
 #   bench/xdp_hot_bench.sh [--records N] [--hot N] [--rates "50000 ... max"]
 #                          [--cpu-rate QPS] [--seconds S] [--json FILE]
-#                          [--servers knotd-xdp,popdns-xdp,popdns-xdp-hot,xdp-bounce]
+#                          [--servers knotd-xdp,popdns-xdp,popdns-xdp-hot,xdp-bounce,
+#                                     popdns-xdp-hot-flood,popdns-xdp-hot-flood-worker]
 #
 # Root (namespaces, XDP). About 3 minutes with the defaults.
 set -euo pipefail
