@@ -146,6 +146,15 @@ struct {
   __type(value, struct xdp_dns_hot_rrl_state);
 } hot_rrl SEC(".maps");
 
+/* Clients the driver never limits (xdp_dns_shared.h). */
+struct {
+  __uint(type, BPF_MAP_TYPE_LPM_TRIE);
+  __uint(max_entries, XDP_DNS_RRL_WHITELIST_MAX);
+  __type(key, struct xdp_dns_rrl_whitelist_key);
+  __type(value, __u8);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+} rrl_whitelist SEC(".maps");
+
 /* The key is built here, not on the stack: 68 bytes plus the rest of the
  * program's locals would crowd the 512-byte stack, and a per-CPU array
  * slot is private to this run (XDP runs with preemption off). */
@@ -519,7 +528,8 @@ enum hot_rrl_decision {
  * and window. With XDP_DNS_CONFIG_RRL_IN_DRIVER the driver limits itself
  * what goes over rrl_rate in a window (slips and drops, as the worker's
  * RRL would, without the cost of crossing to it for every query of a
- * flood). Otherwise (log_only, a whitelist: what only the worker does):
+ * flood), but never for a client in rrl_whitelist. Otherwise (log_only:
+ * what only the worker does):
  * whether the client's prefix has asked for it more than rrl_rate times
  * in this window, or did so in the window before and still asks: then
  * its queries go to the worker, whose RRL (slip, exemptions, log-only,
@@ -571,6 +581,21 @@ static __always_inline int hot_rrl_verdict(struct xdp_md* ctx,
      * every rrl_slip-th of them slips (the count kept across windows, as
      * the worker's per bucket and BIND's), the others get nothing. */
     if (n <= cfg->rrl_rate) return HOT_RRL_ANSWER;
+    /* Over the rate: the whitelist only now, so that it costs nothing
+     * below it (as in the worker's Rrl::Limited). */
+    struct xdp_dns_rrl_whitelist_key w = {};
+    int loaded;
+    if (q->ipv6) {
+      w.family = 6;
+      w.prefixlen = 8 + 128;
+      loaded = bpf_xdp_load_bytes(ctx, l3 + 8, w.addr, 16) == 0;
+    } else {
+      w.family = 4;
+      w.prefixlen = 8 + 32;
+      loaded = bpf_xdp_load_bytes(ctx, l3 + 12, w.addr, 4) == 0;
+    }
+    if (loaded && bpf_map_lookup_elem(&rrl_whitelist, &w))
+      return HOT_RRL_ANSWER;
     const __u32 slip = cfg->rrl_slip;
     if (slip == 0) return HOT_RRL_DROP;
     const __u32 s = st->slips + 1;

@@ -164,6 +164,10 @@ absl::StatusOr<XdpDnsMaps> XdpDnsMaps::FromProgFd(int prog_fd) {
   const MapShape kHot = {XDP_DNS_MAP_HOT_ANSWERS, BPF_MAP_TYPE_HASH,
                          sizeof(xdp_dns_hot_key), sizeof(xdp_dns_hot_answer),
                          1};
+  const MapShape kWhitelist = {XDP_DNS_MAP_RRL_WHITELIST,
+                               BPF_MAP_TYPE_LPM_TRIE,
+                               sizeof(xdp_dns_rrl_whitelist_key),
+                               sizeof(__u8), 1};
   struct Want {
     const MapShape* shape;
     UniqueFd* fd;
@@ -178,6 +182,7 @@ absl::StatusOr<XdpDnsMaps> XdpDnsMaps::FromProgFd(int prog_fd) {
       {&kConfig, &maps.config_, nullptr},
       {&kStats, &maps.stats_, nullptr},
       {&kHot, &maps.hot_answers_, &maps.hot_answers_capacity_},
+      {&kWhitelist, &maps.rrl_whitelist_, nullptr},
   };
   for (uint32_t id : map_ids) {
     UniqueFd fd(bpf_map_get_fd_by_id(id));
@@ -317,6 +322,40 @@ absl::Status XdpDnsMaps::SetHotAnswerRrl(const HotAnswerRrl& rrl) {
                                       ? c->flags | XDP_DNS_CONFIG_RRL_IN_DRIVER
                                       : c->flags & ~XDP_DNS_CONFIG_RRL_IN_DRIVER);
   });
+}
+
+absl::Status XdpDnsMaps::SetRrlWhitelist(
+    const std::vector<WhitelistPrefix>& prefixes) {
+  if (prefixes.size() > XDP_DNS_RRL_WHITELIST_MAX) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "rrl whitelist: at most ", XDP_DNS_RRL_WHITELIST_MAX, " prefixes"));
+  }
+  // An LPM trie walks its keys like a hash map: clear, then add.
+  absl::StatusOr<std::vector<xdp_dns_rrl_whitelist_key>> have =
+      MapKeys<xdp_dns_rrl_whitelist_key>(rrl_whitelist_.get(),
+                                         XDP_DNS_MAP_RRL_WHITELIST);
+  if (!have.ok()) return have.status();
+  for (const xdp_dns_rrl_whitelist_key& k : *have) {
+    int err = bpf_map_delete_elem(rrl_whitelist_.get(), &k);
+    if (err < 0 && err != -ENOENT) {
+      return BpfError(err, "removing from " XDP_DNS_MAP_RRL_WHITELIST);
+    }
+  }
+  const __u8 one = 1;
+  for (const WhitelistPrefix& p : prefixes) {
+    if (p.length > (p.ipv6 ? 128 : 32)) {
+      return absl::InvalidArgumentError("rrl whitelist: prefix too long");
+    }
+    xdp_dns_rrl_whitelist_key k{};
+    k.prefixlen = 8u + p.length;
+    k.family = p.ipv6 ? 6 : 4;
+    std::memcpy(k.addr, p.addr, p.ipv6 ? 16 : 4);
+    if (int err = bpf_map_update_elem(rrl_whitelist_.get(), &k, &one, BPF_ANY);
+        err < 0) {
+      return BpfError(err, "adding to " XDP_DNS_MAP_RRL_WHITELIST);
+    }
+  }
+  return absl::OkStatus();
 }
 
 template <typename Change>

@@ -123,6 +123,16 @@ class XdpDnsMaps {
     uint8_t slip = 2;
   };
   absl::Status SetHotAnswerRrl(const HotAnswerRrl& rrl);
+  // The clients the driver never limits (rrl_whitelist): replaces the
+  // map's prefixes. Errors: InvalidArgument for more than
+  // XDP_DNS_RRL_WHITELIST_MAX or a length out of range; the errno of an
+  // update otherwise.
+  struct WhitelistPrefix {
+    bool ipv6 = false;
+    uint8_t addr[16] = {};  // network byte order; 4 used for IPv4
+    uint8_t length = 0;
+  };
+  absl::Status SetRrlWhitelist(const std::vector<WhitelistPrefix>& prefixes);
   // Adds or replaces one hot answer (whole: the program sees the old
   // entry or the new one), or removes it (absent: OK). Errors: the errno
   // of the update (E2BIG when the map is full).
@@ -152,6 +162,7 @@ class XdpDnsMaps {
   UniqueFd config_;
   UniqueFd stats_;
   UniqueFd hot_answers_;
+  UniqueFd rrl_whitelist_;
   uint32_t hot_answers_capacity_ = 0;
   uint32_t service_v4_capacity_ = 0;
   uint32_t service_v6_capacity_ = 0;

@@ -32,6 +32,7 @@
 #define XDP_DNS_MAP_STATS "xdp_stats"
 #define XDP_DNS_MAP_HOT_ANSWERS "hot_answers"
 #define XDP_DNS_MAP_HOT_RRL "hot_rrl"
+#define XDP_DNS_MAP_RRL_WHITELIST "rrl_whitelist"
 
 /* The XDP program's function name (bpf_prog_info.name). */
 #define XDP_DNS_PROG_NAME "xdp_dns"
@@ -132,7 +133,8 @@ struct xdp_dns_config {
 /* Limit hot answers over rrl_rate in the driver (slip or drop, counted in
  * RRL_SLIPPED and RRL_DROPPED) instead of sending them to the worker's
  * RRL: a window's queries beyond the rate, per (client prefix, hot
- * entry). Without it (log_only, a whitelist) they go to the worker. */
+ * entry), unless the client is in rrl_whitelist. Without it (log_only)
+ * they go to the worker. */
 #define XDP_DNS_CONFIG_RRL_IN_DRIVER 0x0002
 
 /* hot_answers: a BPF_MAP_TYPE_HASH, so that an update from user space
@@ -209,6 +211,18 @@ struct xdp_dns_hot_rrl_state {
 struct xdp_dns_rrl_meta {
   __u32 magic;
   __u32 answered;
+};
+
+/* rrl_whitelist: a BPF_MAP_TYPE_LPM_TRIE of `rrl: whitelist` prefixes,
+ * whose clients are never limited in the driver (as the worker's RRL
+ * never limits them). prefixlen counts the bits of family (8) and then
+ * of addr: 8 + 32 for a whole IPv4 address. Value: 1. */
+#define XDP_DNS_RRL_WHITELIST_MAX 1024
+struct xdp_dns_rrl_whitelist_key {
+  __u32 prefixlen;
+  __u8 family;    /* 4 or 6 */
+  __u8 addr[16];  /* network byte order, 4 used for IPv4 */
+  __u8 pad[3];    /* zero */
 };
 
 /* Key of service_v6: the IPv6 address in network byte order. */

@@ -418,8 +418,8 @@ SECTIONS = [
     Section("dataplane.xdp.hot_answers", "Answers inside the XDP program",
             "The `hot_answers:` mapping. Under `rrl:` a (client prefix, "
             "hot answer) over the rate is limited in the driver (slips and "
-            "drops), or with `log_only` or a `whitelist` goes to the AF_XDP "
-            "worker's RRL. See *Answers inside the XDP program*.", [
+            "drops; `whitelist` clients never), or with `log_only` goes to "
+            "the AF_XDP worker's RRL. See *Answers inside the XDP program*.", [
         Key("entries", "integer, 1..8192", "1024",
             "Map entries used at most: pinned questions first, then "
             "`every_name`, then the sampled ones.", unit="entries"),

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "bpf/xdp_dns_shared.h"
 
 #ifdef POPDNS_HAVE_XDP
 #include <chrono>
@@ -22,8 +23,8 @@
 namespace popdns::control {
 
 bool RrlInDriver(const RrlSection& rrl) {
-  return rrl.rate != 0 && !rrl.log_only && rrl.whitelist.empty() &&
-         rrl.slip <= 255;
+  return rrl.rate != 0 && !rrl.log_only && rrl.slip <= 255 &&
+         rrl.whitelist.size() <= XDP_DNS_RRL_WHITELIST_MAX;
 }
 
 #ifdef POPDNS_HAVE_XDP
@@ -99,6 +100,17 @@ absl::Status XdpMode::StartHotAnswers(const HotAnswersSection& config,
            .slip = static_cast<uint8_t>(std::min<uint32_t>(rrl.slip, 255))});
       !s.ok()) {
     return s;
+  }
+  if (RrlInDriver(rrl)) {
+    std::vector<xdp::XdpDnsMaps::WhitelistPrefix> whitelist;
+    for (const dns::RrlPrefix& p : RrlSettingsOf(rrl).whitelist) {
+      xdp::XdpDnsMaps::WhitelistPrefix w;
+      w.ipv6 = p.ipv6;
+      std::memcpy(w.addr, p.addr, sizeof(w.addr));
+      w.length = p.length;
+      whitelist.push_back(w);
+    }
+    if (absl::Status s = maps->SetRrlWhitelist(whitelist); !s.ok()) return s;
   }
   if (absl::Status s = maps->SetHotAnswers(true); !s.ok()) return s;
   if (config.sample_every == 0) return absl::OkStatus();

@@ -24,8 +24,9 @@
 namespace popdns::control {
 
 // Whether answers in the driver are rate-limited by the XDP program itself
-// (slips and drops), and not by the AF_XDP worker's RRL: unless `rrl` asks
-// for what only the worker does (log_only, a whitelist; a slip over 255).
+// (slips and drops; the whitelist in its LPM map), and not by the AF_XDP
+// worker's RRL: unless `rrl` asks for what only the worker does
+// (log_only; a slip over 255 or a whitelist over the map's size).
 bool RrlInDriver(const RrlSection& rrl);
 
 class XdpMode {

@@ -975,6 +975,7 @@ class XdpHotAnswersTest : public XdpDnsTest {
     }
     EXPECT_TRUE(maps_->SetHotAnswers(false).ok());
     EXPECT_TRUE(maps_->SetHotAnswerRrl({}).ok());
+    EXPECT_TRUE(maps_->SetRrlWhitelist({}).ok());
   }
 
   bool Install(const control::HotQuestion& q) {
@@ -1492,6 +1493,28 @@ TEST_F(XdpHotAnswersTest, TheDriverLimitsAsTheWorkersRrlWould) {
             2u);
   EXPECT_EQ(Stats()[XDP_DNS_STAT_RRL_SLIPPED] - s0[XDP_DNS_STAT_RRL_SLIPPED],
             2u);
+  // `rrl: whitelist` (rrl_whitelist): its clients are answered whatever
+  // their rate, the others still limited (BIND's exempt-clients).
+  XdpDnsMaps::WhitelistPrefix net{.ipv6 = false, .addr = {198, 18, 9, 0},
+                                  .length = 24};
+  XdpDnsMaps::WhitelistPrefix host6{.ipv6 = true, .addr = {0xfd}, .length = 8};
+  ASSERT_TRUE(maps_->SetRrlWhitelist({net, host6}).ok());
+  auto answered_of = [&](const std::vector<uint8_t>& f) {
+    std::string out;
+    for (int i = 0; i < 4; ++i) {
+      const Ran ran = RunProgram(f);
+      out += ran.verdict == XDP_TX && ran.frame == WorkerResponse(f) ? 'A'
+                                                                     : '-';
+    }
+    return out;
+  };
+  EXPECT_EQ(answered_of(frame), "AAAA");
+  EXPECT_EQ(answered_of(QueryFrom(ParseIp4("198.18.10.1"), www)), "A---");
+  EXPECT_EQ(answered_of(Frame(Framing::kIpv6, Query(www, Shapes()[0]))),
+            "AAAA") << "fd00::/8";
+  // Replaced whole: an empty list leaves nobody exempt.
+  ASSERT_TRUE(maps_->SetRrlWhitelist({}).ok());
+  EXPECT_EQ(answered_of(frame), "----");
 }
 
 TEST_F(XdpHotAnswersTest, AnEntryTooBigForTheClientIsLeftToTheWorker) {
