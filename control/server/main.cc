@@ -221,8 +221,10 @@ int Run(int argc, char** argv) {
     if (HotAnswersOn(config)) {
       dp_config.sample_every =
           static_cast<uint32_t>(dps.xdp.hot_answers.sample_every);
-      // Random, so that no stale headroom byte pattern can pass for it.
-      if (config.rrl.rate != 0) {
+      // Only when the program hands clients over the rate to the workers'
+      // RRL (log_only); random, so that no stale headroom byte pattern
+      // can pass for it.
+      if (config.rrl.rate != 0 && !RrlInDriver(config.rrl)) {
         dp_config.xdp_rrl_meta_magic = std::random_device{}() | 1;
       }
     }
