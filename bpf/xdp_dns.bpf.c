@@ -525,19 +525,20 @@ enum hot_rrl_decision {
 };
 
 /* Rate limiting of hot answers, per (client prefix, hot answer `rrl_id`)
- * and window. With XDP_DNS_CONFIG_RRL_IN_DRIVER the driver limits itself
- * what goes over rrl_rate in a window (slips and drops, as the worker's
- * RRL would, without the cost of crossing to it for every query of a
- * flood), but never for a client in rrl_whitelist. Otherwise (log_only:
- * what only the worker does):
- * whether the client's prefix has asked for it more than rrl_rate times
- * in this window, or did so in the window before and still asks: then
- * its queries go to the worker, whose RRL (slip, exemptions, log-only,
- * counters) applies as on every other path. The worker's limit
- * is the operator's; the driver only answers below it. The query that
- * goes over hands the prefix to the worker with the count the driver
- * answered, so that the worker's bucket does not start full: a flood gets
- * the rate, not twice the rate, in its first window. */
+ * and window.
+ *
+ * With XDP_DNS_CONFIG_RRL_IN_DRIVER the driver limits what goes over
+ * rrl_rate in a window itself (slips and drops, as the worker's RRL
+ * would, without the cost of crossing to it for every query of a flood),
+ * never for a client in rrl_whitelist.
+ *
+ * Otherwise (log_only, which only the worker does): a client prefix that
+ * asked for it more than rrl_rate times in this window, or did so in the
+ * window before and still asks, goes to the worker, whose RRL applies as
+ * on every other path. The query that goes over hands the prefix to the
+ * worker with the count the driver answered, so that the worker's bucket
+ * does not start full: a flood gets the rate, not twice the rate, in its
+ * first window. */
 static __always_inline int hot_rrl_verdict(struct xdp_md* ctx,
                                            const struct query_info* q,
                                            __u32 rrl_id) {
@@ -568,7 +569,7 @@ static __always_inline int hot_rrl_verdict(struct xdp_md* ctx,
     return HOT_RRL_ANSWER; /* one query: under any rate (0 returned above) */
   }
   /* Races between CPUs lose a count or a reset at a window's edge: of
-   * no matter for a limit the worker enforces. */
+   * no matter for a rate limit (a query more or less in a window). */
   if (st->window != now) {
     st->window = now;
     st->count = 0;
