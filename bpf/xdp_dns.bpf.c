@@ -817,10 +817,9 @@ __attribute__((noinline)) int answer_hot(struct xdp_md* ctx,
     sum += byte_sum(XDP_DNS_TYPE_OPT, o + 2) + byte_sum(opt[3], o + 3) +
            byte_sum(opt[4], o + 4) + byte_sum(opt[7], o + 7) +
            byte_sum(ede, o + 10);
-    if (ede)
-      sum += byte_sum(15, o + 12) + byte_sum(5, o + 14) +
-             byte_sum('R', o + 17) + byte_sum('R', o + 18) +
-             byte_sum('L', o + 19);
+    if (ede) {
+      for (__u32 i = 11; i < sizeof(opt); i++) sum += byte_sum(opt[i], o + i);
+    }
   }
 
   /* Refetched: bpf_xdp_store_bytes() invalidates packet pointers. */

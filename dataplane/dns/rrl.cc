@@ -100,8 +100,8 @@ bool Rrl::Whitelisted(const Client& client) const {
 }
 
 bool Rrl::Account(const Client& client, RrlClass cls, uint64_t name,
-                  uint32_t now_ms, bool* slip, uint32_t charge) {
-  return AccountKey(Key(client, cls, name), now_ms, slip, charge);
+                  uint32_t now_ms, bool* slip) {
+  return AccountKey(Key(client, cls, name), now_ms, slip, 0);
 }
 
 [[gnu::always_inline]] inline bool Rrl::AccountKey(uint64_t key,

@@ -157,7 +157,7 @@ class Rrl {
   // it is within the rate. Ignores the whitelist.
   [[nodiscard]] bool Account(const Client& client, RrlClass cls,
                              uint64_t name, uint32_t now_ms,
-                             bool* slip = nullptr, uint32_t charge = 0);
+                             bool* slip = nullptr);
   // Whether `client` is in the whitelist.
   [[nodiscard]] bool Whitelisted(const Client& client) const;
 
