@@ -29,6 +29,9 @@ def check(cond, what):
 
 def summary():
     """Prints the closing line; returns the exit status."""
+    # Again at the end: a runner may keep only the last lines of a log.
+    for what in failures:
+        print("failed: " + what)
     print("%d passed, %d failed" % (passed, len(failures)))
     return 1 if failures else 0
 
