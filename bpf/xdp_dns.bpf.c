@@ -136,9 +136,9 @@ struct {
   __type(value, struct xdp_dns_hot_answer);
 } hot_answers SEC(".maps");
 
-/* RRL of hot answers: queries per (client prefix, hot entry) in the
- * current window (xdp_dns_config.rrl_*). LRU: a flood of spoofed sources
- * evicts the oldest pairs, which then start counting again. */
+/* RRL of hot answers: a token bucket per (client prefix, hot entry)
+ * (xdp_dns_config.rrl_*). LRU: a flood of spoofed sources evicts the
+ * oldest pairs, which then start again with a full bucket. */
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __uint(max_entries, XDP_DNS_HOT_RRL_ENTRIES);
@@ -524,21 +524,24 @@ enum hot_rrl_decision {
   HOT_RRL_DROP = 4       /* RRL_IN_DRIVER: limited, not answered */
 };
 
-/* Rate limiting of hot answers, per (client prefix, hot answer `rrl_id`)
- * and window.
+/* Rate limiting of hot answers, per (client prefix, hot answer `rrl_id`):
+ * the worker's token bucket (dns/rrl.cc Rrl::AccountKey) with the same
+ * arithmetic, so that a client gets the same answers from either path. A
+ * response costs HOT_RRL_TOKENS tokens, the bucket holds a second's worth
+ * (rrl_rate responses) and refills rrl_rate tokens a millisecond.
  *
- * With XDP_DNS_CONFIG_RRL_IN_DRIVER the driver limits what goes over
- * rrl_rate in a window itself (slips and drops, as the worker's RRL
- * would, without the cost of crossing to it for every query of a flood),
- * never for a client in rrl_whitelist.
+ * With XDP_DNS_CONFIG_RRL_IN_DRIVER the driver limits what the bucket
+ * cannot pay itself (slips and drops, as the worker's RRL would, without
+ * the cost of crossing to it for every query of a flood), never for a
+ * client in rrl_whitelist.
  *
- * Otherwise (log_only, which only the worker does): a client prefix that
- * asked for it more than rrl_rate times in this window, or did so in the
- * window before and still asks, goes to the worker, whose RRL applies as
- * on every other path. The query that goes over hands the prefix to the
- * worker with the count the driver answered, so that the worker's bucket
- * does not start full: a flood gets the rate, not twice the rate, in its
- * first window. */
+ * Otherwise (log_only, which only the worker does): once a pair's bucket
+ * is empty its queries go to the worker, whose RRL applies as on every
+ * other path, until the driver's bucket has refilled whole. The query
+ * that empties it hands the pair to the worker with a second's worth of
+ * responses to pay, so that the worker's bucket does not start full: a
+ * flood gets the rate, not twice the rate, in its first second. */
+#define HOT_RRL_TOKENS 1000
 static __always_inline int hot_rrl_verdict(struct xdp_md* ctx,
                                            const struct query_info* q,
                                            __u32 rrl_id) {
@@ -560,30 +563,41 @@ static __always_inline int hot_rrl_verdict(struct xdp_md* ctx,
     if (bpf_xdp_load_bytes(ctx, l3 + 12, k.addr, 4)) return 1;
     k.addr[0] = prefix_word(k.addr[0], cfg->rrl_ipv4_prefix);
   }
-  const __u32 shift = cfg->rrl_window_shift ? (cfg->rrl_window_shift & 63) : 30;
-  const __u64 now = bpf_ktime_get_ns() >> shift;
+  const __u64 now = cfg->rrl_frozen_ms ? cfg->rrl_frozen_ms
+                                       : bpf_ktime_get_ns() / 1000000;
+  const __u64 capacity = (__u64)cfg->rrl_rate * HOT_RRL_TOKENS;
   struct xdp_dns_hot_rrl_state* st = bpf_map_lookup_elem(&hot_rrl, &k);
   if (!st) {
-    struct xdp_dns_hot_rrl_state fresh = {.window = now, .count = 1};
+    /* A new pair starts with a full bucket and pays for this answer. */
+    struct xdp_dns_hot_rrl_state fresh = {
+        .stamp_ms = now, .tokens = capacity - HOT_RRL_TOKENS};
     bpf_map_update_elem(&hot_rrl, &k, &fresh, BPF_ANY);
-    return HOT_RRL_ANSWER; /* one query: under any rate (0 returned above) */
+    return HOT_RRL_ANSWER;
   }
-  /* Races between CPUs lose a count or a reset at a window's edge: of
-   * no matter for a rate limit (a query more or less in a window). */
-  if (st->window != now) {
-    st->window = now;
-    st->count = 0;
+  /* Races between CPUs on one pair lose a refill or a payment: of no
+   * matter for a rate limit (a response more or less in a second). */
+  const __u64 elapsed = now - st->stamp_ms;
+  __u64 t = elapsed >= 1000 ? capacity
+                            : st->tokens + elapsed * cfg->rrl_rate;
+  const int limiting = st->limiting;
+  if (t >= capacity) {
+    t = capacity;
+    st->limiting = 0; /* an episode ends when the bucket is full */
   }
-  /* Without -mcpu=v3 an atomic add returns nothing: read it back. */
-  __sync_fetch_and_add(&st->count, 1);
-  const __u32 n = st->count;
+  st->stamp_ms = now;
   if (cfg->flags & XDP_DNS_CONFIG_RRL_IN_DRIVER) {
-    /* A window's queries up to the rate are answered, the rest limited:
-     * every rrl_slip-th of them slips (the count kept across windows, as
-     * the worker's per bucket and BIND's), the others get nothing. */
-    if (n <= cfg->rrl_rate) return HOT_RRL_ANSWER;
-    /* Over the rate: the whitelist only now, so that it costs nothing
-     * below it (as in the worker's Rrl::Limited). */
+    if (t >= HOT_RRL_TOKENS) {
+      st->tokens = t - HOT_RRL_TOKENS;
+      return HOT_RRL_ANSWER;
+    }
+    st->tokens = t;
+    st->limiting = 1;
+    /* Limited: every rrl_slip-th slips, the others get nothing. The
+     * whitelist only now, so that it costs nothing to the answers within
+     * the rate (as in the worker's Rrl::Limited, after the count). */
+    const __u32 slip = cfg->rrl_slip;
+    const __u32 s = st->slips + 1;
+    st->slips = s >= slip ? 0 : s;
     struct xdp_dns_rrl_whitelist_key w = {};
     int loaded;
     if (q->ipv6) {
@@ -597,21 +611,27 @@ static __always_inline int hot_rrl_verdict(struct xdp_md* ctx,
     }
     if (loaded && bpf_map_lookup_elem(&rrl_whitelist, &w))
       return HOT_RRL_ANSWER;
-    const __u32 slip = cfg->rrl_slip;
     if (slip == 0) return HOT_RRL_DROP;
-    const __u32 s = st->slips + 1;
-    st->slips = s >= slip ? 0 : s;
     return s >= slip ? HOT_RRL_SLIP : HOT_RRL_DROP;
   }
-  const int diverting = st->divert_until >= now;
-  if (n > cfg->rrl_rate) st->divert_until = now + 1;
-  if (st->divert_until < now) return HOT_RRL_ANSWER;
-  return diverting ? HOT_RRL_DIVERT : HOT_RRL_HAND_OVER;
+  /* log_only: the worker's from an empty bucket until a full one; the
+   * driver's bucket refills meanwhile and pays for nothing. */
+  if (!limiting || st->limiting == 0) {
+    if (t >= HOT_RRL_TOKENS) {
+      st->tokens = t - HOT_RRL_TOKENS;
+      return HOT_RRL_ANSWER;
+    }
+    st->tokens = t;
+    st->limiting = 1;
+    return HOT_RRL_HAND_OVER;
+  }
+  st->tokens = t;
+  return HOT_RRL_DIVERT;
 }
 
 /* Puts a struct xdp_dns_rrl_meta in front of the frame: the driver
- * answered rrl_rate of this (client prefix, answer) in the window (the
- * hand-over is the query after them). When
+ * emptied this (client prefix, answer)'s bucket, a second's worth of
+ * answers (the hand-over is the query it could not pay). When
  * there is no room (a driver without metadata support) the frame goes
  * without it, and the worker's bucket starts full, as it did before. */
 static __always_inline void tell_worker_rrl(struct xdp_md* ctx) {

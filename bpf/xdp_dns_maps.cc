@@ -306,16 +306,15 @@ absl::Status XdpDnsMaps::SetHotAnswers(bool on) {
 }
 
 absl::Status XdpDnsMaps::SetHotAnswerRrl(const HotAnswerRrl& rrl) {
-  if (rrl.ipv4_prefix > 32 || rrl.ipv6_prefix > 128 ||
-      rrl.window_shift > 63) {
+  if (rrl.ipv4_prefix > 32 || rrl.ipv6_prefix > 128) {
     return absl::InvalidArgumentError(
-        "hot answer RRL: prefix lengths at most 32 and 128, shift at most 63");
+        "hot answer RRL: prefix lengths at most 32 and 128");
   }
   return UpdateConfig([&rrl](xdp_dns_config* c) {
     c->rrl_rate = rrl.rate;
     c->rrl_ipv4_prefix = rrl.ipv4_prefix;
     c->rrl_ipv6_prefix = rrl.ipv6_prefix;
-    c->rrl_window_shift = rrl.window_shift;
+    c->rrl_frozen_ms = rrl.frozen_ms;
     c->rrl_meta_magic = rrl.meta_magic;
     c->rrl_slip = rrl.slip;
     c->flags = static_cast<__u16>(rrl.in_driver

@@ -105,15 +105,15 @@ class XdpDnsMaps {
 
   // Turns answers from hot_answers in the driver on or off.
   absl::Status SetHotAnswers(bool on);
-  // Rate limiting of hot answers (xdp_dns_config.rrl_*): a (client
-  // prefix, hot entry) over `rate` queries a window goes to the worker's
-  // RRL. rate 0: none. Errors: InvalidArgument for prefixes or a shift
-  // out of range.
+  // Rate limiting of hot answers (xdp_dns_config.rrl_*): the worker's
+  // token bucket per (client prefix, hot entry), `rate` responses a
+  // second; what it cannot pay is limited in the driver (in_driver) or
+  // goes to the worker's RRL. rate 0: none. Errors: InvalidArgument for
+  // prefixes out of range.
   struct HotAnswerRrl {
     uint32_t rate = 0;
     uint8_t ipv4_prefix = 24;
     uint8_t ipv6_prefix = 56;
-    uint8_t window_shift = 0;  // 0: about a second (2^30 ns)
     // The tag of the hand-over's metadata (xdp_dns_rrl_meta), the one the
     // worker looks for (DataplaneConfig::xdp_rrl_meta_magic); 0: none.
     uint32_t meta_magic = 0;
@@ -121,6 +121,9 @@ class XdpDnsMaps {
     // limited query slipped, instead of handing over to the worker.
     bool in_driver = false;
     uint8_t slip = 2;
+    // Tests: the buckets' clock stands at this many milliseconds; 0: it
+    // follows the kernel's monotonic clock.
+    uint64_t frozen_ms = 0;
   };
   absl::Status SetHotAnswerRrl(const HotAnswerRrl& rrl);
   // The clients the driver never limits (rrl_whitelist): replaces the

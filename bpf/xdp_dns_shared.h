@@ -110,13 +110,13 @@ struct xdp_dns_config {
   __u16 flags;       /* XDP_DNS_CONFIG_* */
   __u16 reserved[2]; /* zero */
   /* Response rate limiting of hot answers (RRL's responses per second; 0:
-   * none). A (client prefix, hot entry) asked for more than this many
-   * times in a window is sent to the AF_XDP worker, whose RRL decides,
-   * for that window and the next, and again while it stays over. */
+   * none), a token bucket per (client prefix, hot entry) as the worker's:
+   * what it cannot pay is limited in the driver (RRL_IN_DRIVER) or sent
+   * to the AF_XDP worker's RRL until it is full again. */
   __u32 rrl_rate;
   __u8 rrl_ipv4_prefix;  /* bits of the client's address that count */
   __u8 rrl_ipv6_prefix;
-  __u8 rrl_window_shift; /* window: 2^shift ns; 0 = 30 (about 1.07 s) */
+  __u8 rrl_reserved;     /* zero */
   /* With XDP_DNS_CONFIG_RRL_IN_DRIVER: every rrl_slip-th limited query of
    * a (client prefix, hot entry) gets a slip, the others nothing (0: no
    * slips), as the worker's RRL does. */
@@ -124,16 +124,20 @@ struct xdp_dns_config {
   /* Nonzero: the query that takes a (client prefix, hot entry) over
    * rrl_rate carries a struct xdp_dns_rrl_meta with this tag in its XDP
    * metadata (right before the frame in the AF_XDP buffer), so that the
-   * worker's RRL pays for what the driver answered in the window. Random
+   * worker's RRL pays for what the driver answered from its bucket. Random
    * per start: the worker never takes stale bytes for a tag. */
   __u32 rrl_meta_magic;
+  __u32 reserved2; /* zero */
+  /* Tests only: the buckets' clock (milliseconds) stands at this value
+   * instead of following bpf_ktime_get_ns(); 0: it follows. */
+  __u64 rrl_frozen_ms;
 };
 /* Answer plain queries found in hot_answers in the driver. */
 #define XDP_DNS_CONFIG_HOT_ANSWERS 0x0001
 /* Limit hot answers over rrl_rate in the driver (slip or drop, counted in
  * RRL_SLIPPED and RRL_DROPPED) instead of sending them to the worker's
- * RRL: a window's queries beyond the rate, per (client prefix, hot
- * entry), unless the client is in rrl_whitelist. Without it (log_only)
+ * RRL: what the (client prefix, hot entry)'s bucket cannot pay, unless
+ * the client is in rrl_whitelist. Without it (log_only)
  * they go to the worker. */
 #define XDP_DNS_CONFIG_RRL_IN_DRIVER 0x0002
 
@@ -196,16 +200,16 @@ struct xdp_dns_hot_rrl_key {
   __u32 family;  /* 4 or 6 */
 };
 struct xdp_dns_hot_rrl_state {
-  __u64 window;       /* bpf_ktime_get_ns() >> shift of the count */
-  __u64 divert_until; /* the last window sent to the worker */
-  __u32 count;        /* queries in `window` */
-  __u32 slips;        /* limited queries mod rrl_slip (RRL_IN_DRIVER) */
+  __u64 stamp_ms; /* when `tokens` was last brought up to date */
+  __u32 tokens;   /* a response costs 1000; full: rrl_rate * 1000 */
+  __u16 slips;    /* limited responses mod rrl_slip (RRL_IN_DRIVER) */
+  __u16 limiting; /* emptied since it was last full */
 };
 
 /* The XDP metadata of a query that went over the driver's rate (see
  * xdp_dns_config.rrl_meta_magic): the worker's RRL bucket for its answer
- * is charged `answered` responses before its own, which are what the
- * driver sent that client prefix in the window. Without it the worker's
+ * is charged `answered` responses before its own: the driver's bucket
+ * for that client prefix, a second's worth, is empty. Without it the worker's
  * bucket would start full, and a flood would get the rate twice over in
  * its first second. Host byte order. */
 struct xdp_dns_rrl_meta {

@@ -35,6 +35,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <optional>
+#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -992,16 +993,13 @@ class XdpHotAnswersTest : public XdpDnsTest {
     std::vector<uint8_t> frame;
   };
 
-  // The window of the program's RRL clock now (bpf_ktime_get_ns is
-  // CLOCK_MONOTONIC), and a wait for the next one.
-  static uint64_t RrlWindow(uint8_t shift) {
-    timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t(t.tv_sec) * 1000000000 + uint64_t(t.tv_nsec)) >> shift;
-  }
-  static void NextRrlWindow(uint8_t shift) {
-    const uint64_t w = RrlWindow(shift);
-    while (RrlWindow(shift) == w) usleep(1000);
+  // A moment for the RRL buckets' frozen clock (HotAnswerRrl::frozen_ms)
+  // far from every earlier one: the pairs of earlier tests, still in
+  // hot_rrl, have refilled whole by then.
+  static uint64_t FreshRrlClock() {
+    static uint64_t next = uint64_t{1} << 40;
+    next += uint64_t{1} << 24;
+    return next;
   }
   // A plain IPv4 query for `q` from `client`.
   std::vector<uint8_t> QueryFrom(Ip4 client, const control::HotQuestion& q) {
@@ -1308,24 +1306,23 @@ TEST_F(XdpHotAnswersTest, WhatTheDriverLeavesToTheWorker) {
 }
 
 // Response rate limiting with hot answers on (issue 14 on the driver
-// path): a (client prefix, answer) asked for more than the rate within a
-// window goes to the worker, whose RRL decides; it stays there in the
-// next window while it keeps asking over the rate, and comes back after
-// a window at or under it. Other prefixes and other answers are answered
-// in the driver meanwhile.
+// path), log_only: a (client prefix, answer) whose token bucket is empty
+// goes to the worker, whose RRL decides, until the driver's bucket has
+// refilled whole (a second with nothing to pay). Other prefixes and other
+// answers are answered in the driver meanwhile.
 TEST_F(XdpHotAnswersTest, OverTheRrlRateGoesToTheWorker) {
   const control::HotQuestion www{std::string("\x03www\x07" "example\x04test", 18), 1};
   const control::HotQuestion apex_ns{std::string("\x07" "example\x04test", 14), 2};
   ASSERT_TRUE(Install(www));
   ASSERT_TRUE(Install(apex_ns));
-  constexpr uint8_t kShift = 26;  // windows of 67 ms
   constexpr uint32_t kRate = 3;
-  ASSERT_TRUE(maps_->SetHotAnswerRrl({.rate = kRate, .ipv4_prefix = 24,
-                                      .ipv6_prefix = 56,
-                                      .window_shift = kShift})
-                  .ok());
-  auto window = [] { return RrlWindow(kShift); };
-  auto next_window = [] { NextRrlWindow(kShift); };
+  const uint64_t t0 = FreshRrlClock();
+  auto at = [&](uint64_t ms) {
+    ASSERT_TRUE(maps_->SetHotAnswerRrl({.rate = kRate, .ipv4_prefix = 24,
+                                        .ipv6_prefix = 56,
+                                        .frozen_ms = t0 + ms})
+                    .ok());
+  };
   auto from = [this](Ip4 client, const control::HotQuestion& q) {
     return QueryFrom(client, q);
   };
@@ -1340,44 +1337,33 @@ TEST_F(XdpHotAnswersTest, OverTheRrlRateGoesToTheWorker) {
   const Ip4 client = kClient4;
   const Ip4 same_24 = ParseIp4("198.18.1.77");
   const Ip4 other_24 = ParseIp4("198.18.2.1");
-  // All within one window (retried if one ended in between).
-  std::string first;
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    next_window();
-    const uint64_t w = window();
-    const XdpDnsStats s0 = Stats();
-    first = verdicts({from(client, www), from(same_24, www), from(client, www),
-                      from(same_24, www), from(other_24, www),
-                      from(client, apex_ns)});
-    if (window() != w) continue;
-    EXPECT_EQ(Stats()[XDP_DNS_STAT_REDIRECT_RRL] -
-                  s0[XDP_DNS_STAT_REDIRECT_RRL], 1u);
-    break;
-  }
+  at(0);
+  const XdpDnsStats s0 = Stats();
   // The 4th query from 198.18.1.0/24 for www goes to the worker; another
   // /24 and another answer are still the driver's.
-  EXPECT_EQ(first, "TTTWTT");
-  // The next window: still the worker's while it asks over the rate.
-  std::string second;
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    next_window();
-    const uint64_t w = window();
-    second = verdicts({from(client, www), from(client, www), from(client, www),
-                       from(client, www)});
-    if (window() == w) break;
-  }
-  EXPECT_EQ(second, "WWWW");
-  // The window after that one (over the rate too) is the worker's as
-  // well, however little is asked in it; the next, after a window at the
-  // rate, is the driver's again.
-  next_window();
+  EXPECT_EQ(verdicts({from(client, www), from(same_24, www), from(client, www),
+                      from(same_24, www), from(other_24, www),
+                      from(client, apex_ns)}),
+            "TTTWTT");
+  EXPECT_EQ(Stats()[XDP_DNS_STAT_REDIRECT_RRL] - s0[XDP_DNS_STAT_REDIRECT_RRL],
+            1u);
+  // The worker's while the bucket refills (kRate responses a second),
+  // though it holds enough for an answer after a third of a second and
+  // for all but the last 3 of a second's 3,000 tokens at 999 ms.
+  at(400);
+  EXPECT_EQ(verdicts({from(client, www), from(client, www)}), "WW");
+  at(999);
   EXPECT_EQ(verdicts({from(client, www)}), "W");
-  next_window();
-  EXPECT_EQ(verdicts({from(client, www)}), "T");
+  // Full again a second after it emptied: the driver's, for a second's
+  // worth.
+  at(1000);
+  EXPECT_EQ(verdicts({from(client, www), from(client, www), from(client, www),
+                      from(client, www)}),
+            "TTTW");
 }
 
 // The query that takes a (client prefix, answer) over the driver's rate
-// hands it to the worker with what the driver answered it in the window,
+// hands it to the worker with the second's worth the driver answered it,
 // in the frame's XDP metadata (xdp_dns_rrl_meta: the tag, then the
 // rate), so that the worker's RRL bucket does not start full
 // (dpdk/dataplane.cc TakeXdpRrlMeta, Rrl::ApplyBurst). Only that query
@@ -1386,24 +1372,16 @@ TEST_F(XdpHotAnswersTest, OverTheRrlRateGoesToTheWorker) {
 TEST_F(XdpHotAnswersTest, TheHandOverToTheWorkerSaysWhatTheDriverAnswered) {
   const control::HotQuestion www{std::string("\x03www\x07" "example\x04test", 18), 1};
   ASSERT_TRUE(Install(www));
-  constexpr uint8_t kShift = 26;  // windows of 67 ms
   constexpr uint32_t kRate = 3;
   constexpr uint32_t kMagic = 0x5eed1235;
   ASSERT_TRUE(maps_->SetHotAnswerRrl({.rate = kRate, .ipv4_prefix = 24,
                                       .ipv6_prefix = 56,
-                                      .window_shift = kShift,
-                                      .meta_magic = kMagic})
+                                      .meta_magic = kMagic,
+                                      .frozen_ms = FreshRrlClock()})
                   .ok());
   const std::vector<uint8_t> frame = QueryFrom(kClient4, www);
   std::vector<Ran> ran;
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    NextRrlWindow(kShift);
-    const uint64_t w = RrlWindow(kShift);
-    ran.clear();
-    for (int i = 0; i < 6; ++i) ran.push_back(RunProgram(frame));
-    if (RrlWindow(kShift) == w) break;
-  }
-  ASSERT_EQ(ran.size(), 6u);
+  for (int i = 0; i < 6; ++i) ran.push_back(RunProgram(frame));
   std::vector<uint8_t> meta(sizeof(xdp_dns_rrl_meta));
   const xdp_dns_rrl_meta told{kMagic, kRate};
   std::memcpy(meta.data(), &told, sizeof(told));
@@ -1419,57 +1397,50 @@ TEST_F(XdpHotAnswersTest, TheHandOverToTheWorkerSaysWhatTheDriverAnswered) {
 }
 
 // With RRL in the driver (XDP_DNS_CONFIG_RRL_IN_DRIVER: no log_only, no
-// whitelist) the program limits hot answers itself: within a window, the
-// first `rate` queries of a (client prefix, answer) are answered, and of
-// the rest every slip-th gets the slip the worker's RRL would send
-// (dns::SlipResponse: TC=1, the question, the OPT with EDE "RRL" when it
-// fits), byte for byte, and the others nothing (XDP_DROP). Every question
-// of the zones, every shape and framing.
+// whitelist) the program limits hot answers itself: what a (client
+// prefix, answer)'s bucket pays is answered, and of the rest every
+// slip-th gets the slip the worker's RRL would send (dns::SlipResponse:
+// TC=1, the question, the OPT with EDE "RRL" when it fits), byte for
+// byte, and the others nothing (XDP_DROP). Every question of the zones,
+// every shape and framing.
 TEST_F(XdpHotAnswersTest, TheDriverLimitsAsTheWorkersRrlWould) {
-  constexpr uint8_t kShift = 40;  // one window of about 18 minutes
   const std::vector<control::HotQuestion> questions =
       control::EveryQuestion(*zones_, 100000);
   size_t answered = 0, slipped = 0, with_ede = 0;
-  bool same_window = false;
-  for (int attempt = 0; attempt < 3 && !same_window; ++attempt) {
-    // rate 1, slip 1: after a pair's first answer, every query slips.
-    ASSERT_TRUE(maps_->SetHotAnswerRrl({.rate = 1, .ipv4_prefix = 24,
-                                        .ipv6_prefix = 56,
-                                        .window_shift = kShift,
-                                        .in_driver = true, .slip = 1})
-                    .ok());
-    const uint64_t w = RrlWindow(kShift);
-    const XdpDnsStats s0 = Stats();
-    answered = slipped = with_ede = 0;
-    std::set<std::pair<control::HotQuestion, bool>> seen;
-    for (const control::HotQuestion& q : questions) {
-      if (!Install(q)) continue;
-      for (const Shape& shape : Shapes()) {
-        for (Framing framing : kFramings) {
-          const std::vector<uint8_t> frame = Frame(framing, Query(q, shape));
-          const Ran ran = RunProgram(frame);
-          if (ran.verdict != XDP_TX) continue;
-          SCOPED_TRACE(Presentation(q.name) + " type " +
-                       std::to_string(q.qtype) + ", " + shape.what + ", " +
-                       FramingName(framing));
-          const bool v6 = framing == Framing::kIpv6 ||
-                          framing == Framing::kVlanIpv6;
-          const bool first = seen.insert({q, v6}).second;
-          EXPECT_EQ(ran.frame, WorkerResponse(frame, /*slip=*/!first));
-          (first ? answered : slipped)++;
-          if (!first && shape.options.edns &&
-              ran.frame.size() > frame.size()) {
-            ++with_ede;
-          }
+  // rate 1, slip 1, the clock still: after a pair's first answer, every
+  // query slips.
+  ASSERT_TRUE(maps_->SetHotAnswerRrl({.rate = 1, .ipv4_prefix = 24,
+                                      .ipv6_prefix = 56,
+                                      .in_driver = true, .slip = 1,
+                                      .frozen_ms = FreshRrlClock()})
+                  .ok());
+  const XdpDnsStats s0 = Stats();
+  std::set<std::pair<control::HotQuestion, bool>> seen;
+  for (const control::HotQuestion& q : questions) {
+    if (!Install(q)) continue;
+    for (const Shape& shape : Shapes()) {
+      for (Framing framing : kFramings) {
+        const std::vector<uint8_t> frame = Frame(framing, Query(q, shape));
+        const Ran ran = RunProgram(frame);
+        if (ran.verdict != XDP_TX) continue;
+        SCOPED_TRACE(Presentation(q.name) + " type " +
+                     std::to_string(q.qtype) + ", " + shape.what + ", " +
+                     FramingName(framing));
+        const bool v6 = framing == Framing::kIpv6 ||
+                        framing == Framing::kVlanIpv6;
+        const bool first = seen.insert({q, v6}).second;
+        EXPECT_EQ(ran.frame, WorkerResponse(frame, /*slip=*/!first));
+        (first ? answered : slipped)++;
+        if (!first && shape.options.edns && ran.frame.size() > frame.size()) {
+          ++with_ede;
         }
       }
     }
-    const XdpDnsStats s1 = Stats();
-    EXPECT_EQ(s1[XDP_DNS_STAT_ANSWERED] - s0[XDP_DNS_STAT_ANSWERED], answered);
-    EXPECT_EQ(s1[XDP_DNS_STAT_RRL_SLIPPED] - s0[XDP_DNS_STAT_RRL_SLIPPED],
-              slipped);
-    same_window = RrlWindow(kShift) == w;
   }
+  const XdpDnsStats s1 = Stats();
+  EXPECT_EQ(s1[XDP_DNS_STAT_ANSWERED] - s0[XDP_DNS_STAT_ANSWERED], answered);
+  EXPECT_EQ(s1[XDP_DNS_STAT_RRL_SLIPPED] - s0[XDP_DNS_STAT_RRL_SLIPPED],
+            slipped);
   EXPECT_GT(answered, 100u);
   EXPECT_GT(slipped, 1000u);
   EXPECT_GT(with_ede, 100u);
@@ -1478,20 +1449,20 @@ TEST_F(XdpHotAnswersTest, TheDriverLimitsAsTheWorkersRrlWould) {
   const control::HotQuestion www{std::string("\x03www\x07" "example\x04test", 18), 1};
   ASSERT_TRUE(maps_->SetHotAnswerRrl({.rate = 1, .ipv4_prefix = 24,
                                       .ipv6_prefix = 56,
-                                      .window_shift = kShift,
-                                      .in_driver = true, .slip = 2})
+                                      .in_driver = true, .slip = 2,
+                                      .frozen_ms = FreshRrlClock()})
                   .ok());
   const std::vector<uint8_t> frame = QueryFrom(ParseIp4("198.18.9.9"), www);
-  const XdpDnsStats s0 = Stats();
+  const XdpDnsStats s2 = Stats();
   std::string verdicts;
   for (int i = 0; i < 5; ++i) {
     const uint32_t v = RunProgram(frame).verdict;
     verdicts += v == XDP_TX ? 'T' : v == XDP_DROP ? 'D' : '?';
   }
   EXPECT_EQ(verdicts, "TDTDT");
-  EXPECT_EQ(Stats()[XDP_DNS_STAT_RRL_DROPPED] - s0[XDP_DNS_STAT_RRL_DROPPED],
+  EXPECT_EQ(Stats()[XDP_DNS_STAT_RRL_DROPPED] - s2[XDP_DNS_STAT_RRL_DROPPED],
             2u);
-  EXPECT_EQ(Stats()[XDP_DNS_STAT_RRL_SLIPPED] - s0[XDP_DNS_STAT_RRL_SLIPPED],
+  EXPECT_EQ(Stats()[XDP_DNS_STAT_RRL_SLIPPED] - s2[XDP_DNS_STAT_RRL_SLIPPED],
             2u);
   // `rrl: whitelist` (rrl_whitelist): its clients are answered whatever
   // their rate, the others still limited (BIND's exempt-clients).
@@ -1515,6 +1486,59 @@ TEST_F(XdpHotAnswersTest, TheDriverLimitsAsTheWorkersRrlWould) {
   // Replaced whole: an empty list leaves nobody exempt.
   ASSERT_TRUE(maps_->SetRrlWhitelist({}).ok());
   EXPECT_EQ(answered_of(frame), "----");
+}
+
+// The driver's bucket is the worker's (dns::Rrl, the token bucket of
+// every other path): a random sequence of queries from clients of two
+// /24s for two answers, at random moments (several in one millisecond,
+// pauses up to 1.2 s), gets the same answers, slips and drops from the
+// XDP program as from Rrl::Account with the same settings.
+TEST_F(XdpHotAnswersTest, TheDriversBucketIsTheWorkers) {
+  const control::HotQuestion www{std::string("\x03www\x07" "example\x04test", 18), 1};
+  const control::HotQuestion apex_ns{std::string("\x07" "example\x04test", 14), 2};
+  ASSERT_TRUE(Install(www));
+  ASSERT_TRUE(Install(apex_ns));
+  constexpr uint32_t kRate = 4, kSlip = 3;
+  dns::RrlSettings settings;
+  settings.rate = kRate;
+  settings.slip = kSlip;
+  dns::Rrl worker(settings);
+  const Ip4 clients[] = {ParseIp4("198.18.1.1"), ParseIp4("198.18.1.200"),
+                         ParseIp4("198.18.2.3")};
+  const control::HotQuestion* questions[] = {&www, &apex_ns};
+  const uint64_t driver_t0 = FreshRrlClock();
+  const uint32_t worker_t0 = 7'000'000;
+  std::mt19937 rng(20261205);
+  uint64_t ms = 0;
+  std::string driver, want;
+  for (int i = 0; i < 600; ++i) {
+    const uint32_t pause = rng() % 8;
+    ms += pause < 6 ? 0 : pause < 7 ? rng() % 200 : rng() % 1200;
+    const Ip4& client = clients[rng() % 3];
+    const size_t which = rng() % 2;
+    ASSERT_TRUE(maps_->SetHotAnswerRrl({.rate = kRate, .ipv4_prefix = 24,
+                                        .ipv6_prefix = 56, .in_driver = true,
+                                        .slip = kSlip,
+                                        .frozen_ms = driver_t0 + ms})
+                    .ok());
+    const std::vector<uint8_t> frame = QueryFrom(client, *questions[which]);
+    const Ran ran = RunProgram(frame);
+    driver += ran.verdict == XDP_DROP                     ? 'D'
+              : ran.frame == WorkerResponse(frame)        ? 'A'
+              : ran.frame == WorkerResponse(frame, true)  ? 'S'
+                                                          : '?';
+    bool slip = false;
+    const dns::Client c{.ip = client.data(), .ipv6 = false};
+    want += worker.Account(c, dns::RrlClass::kAnswer, which + 1,
+                           worker_t0 + static_cast<uint32_t>(ms), &slip)
+                ? 'A'
+                : slip ? 'S' : 'D';
+  }
+  EXPECT_EQ(driver, want);
+  // The sequence limits, slips and refills.
+  EXPECT_GT(std::count(want.begin(), want.end(), 'A'), 100);
+  EXPECT_GT(std::count(want.begin(), want.end(), 'S'), 30);
+  EXPECT_GT(std::count(want.begin(), want.end(), 'D'), 60);
 }
 
 TEST_F(XdpHotAnswersTest, AnEntryTooBigForTheClientIsLeftToTheWorker) {
