@@ -521,7 +521,8 @@ enum hot_rrl_decision {
   HOT_RRL_HAND_OVER = 2, /* the first the worker gets: it is told what the
                           * driver answered (tell_worker_rrl) */
   HOT_RRL_SLIP = 3,      /* RRL_IN_DRIVER: limited, sent as a slip */
-  HOT_RRL_DROP = 4       /* RRL_IN_DRIVER: limited, not answered */
+  HOT_RRL_DROP = 4,      /* RRL_IN_DRIVER: limited, not answered */
+  HOT_RRL_LOGGED = 5     /* RRL_LOG_ONLY: over the rate, answered */
 };
 
 /* Rate limiting of hot answers, per (client prefix, hot answer `rrl_id`):
@@ -532,10 +533,10 @@ enum hot_rrl_decision {
  *
  * With XDP_DNS_CONFIG_RRL_IN_DRIVER the driver limits what the bucket
  * cannot pay itself (slips and drops, as the worker's RRL would, without
- * the cost of crossing to it for every query of a flood), never for a
- * client in rrl_whitelist.
+ * the cost of crossing to it for every query of a flood; with
+ * RRL_LOG_ONLY it only counts them), never for a client in rrl_whitelist.
  *
- * Otherwise (log_only, which only the worker does): once a pair's bucket
+ * Otherwise (a whitelist too long for rrl_whitelist): once a pair's bucket
  * is empty its queries go to the worker, whose RRL applies as on every
  * other path, until the driver's bucket has refilled whole. The query
  * that empties it hands the pair to the worker with a second's worth of
@@ -611,6 +612,7 @@ static __always_inline int hot_rrl_verdict(struct xdp_md* ctx,
     }
     if (loaded && bpf_map_lookup_elem(&rrl_whitelist, &w))
       return HOT_RRL_ANSWER;
+    if (cfg->flags & XDP_DNS_CONFIG_RRL_LOG_ONLY) return HOT_RRL_LOGGED;
     if (slip == 0) return HOT_RRL_DROP;
     return s >= slip ? HOT_RRL_SLIP : HOT_RRL_DROP;
   }
@@ -725,7 +727,7 @@ __attribute__((noinline)) int answer_hot(struct xdp_md* ctx,
   const int rrl = hot_rrl_verdict(ctx, q, a->rrl_id);
   if (rrl == HOT_RRL_DROP) return XDP_DNS_STAT_RRL_DROPPED;
   const int slip = rrl == HOT_RRL_SLIP;
-  if (rrl != HOT_RRL_ANSWER && !slip) {
+  if (rrl != HOT_RRL_ANSWER && rrl != HOT_RRL_LOGGED && !slip) {
     if (rrl == HOT_RRL_HAND_OVER) tell_worker_rrl(ctx);
     return XDP_DNS_STAT_REDIRECT_RRL;
   }
@@ -851,7 +853,8 @@ __attribute__((noinline)) int answer_hot(struct xdp_md* ctx,
   udp->check = bpf_htons(check ? check : 0xffff); /* RFC 768: 0 = none */
   if (slip) return XDP_DNS_STAT_RRL_SLIPPED;
   a->hits++;
-  return XDP_DNS_STAT_ANSWERED;
+  return rrl == HOT_RRL_LOGGED ? XDP_DNS_STAT_RRL_LOGGED
+                               : XDP_DNS_STAT_ANSWERED;
 }
 
 /* The only program in this object: DPDK attaches the first one it finds. */
@@ -863,6 +866,10 @@ int xdp_dns(struct xdp_md* ctx) {
     const struct xdp_dns_config* cfg = config();
     if (cfg && (cfg->flags & XDP_DNS_CONFIG_HOT_ANSWERS)) {
       enum xdp_dns_stat why = (enum xdp_dns_stat)answer_hot(ctx, &q);
+      if (why == XDP_DNS_STAT_RRL_LOGGED) {
+        count(why);
+        why = XDP_DNS_STAT_ANSWERED; /* and counted as such */
+      }
       if (why == XDP_DNS_STAT_ANSWERED || why == XDP_DNS_STAT_RRL_SLIPPED) {
         count(why);
         return XDP_TX;

@@ -121,7 +121,7 @@ std::string_view XdpDnsStatName(int reason) {
       "pass_slow_path",  "redirect_no_xsk", "answered",
       "redirect_not_hot", "redirect_edns",  "redirect_size",
       "redirect_unusual", "redirect_rrl",    "rrl_slipped",
-      "rrl_dropped",
+      "rrl_dropped",     "rrl_logged",
   };
   if (reason < 0 || reason >= XDP_DNS_STAT_COUNT) return "unknown";
   return kNames[reason];
@@ -317,9 +317,11 @@ absl::Status XdpDnsMaps::SetHotAnswerRrl(const HotAnswerRrl& rrl) {
     c->rrl_frozen_ms = rrl.frozen_ms;
     c->rrl_meta_magic = rrl.meta_magic;
     c->rrl_slip = rrl.slip;
-    c->flags = static_cast<__u16>(rrl.in_driver
-                                      ? c->flags | XDP_DNS_CONFIG_RRL_IN_DRIVER
-                                      : c->flags & ~XDP_DNS_CONFIG_RRL_IN_DRIVER);
+    c->flags = static_cast<__u16>(
+        (c->flags & ~(XDP_DNS_CONFIG_RRL_IN_DRIVER |
+                      XDP_DNS_CONFIG_RRL_LOG_ONLY)) |
+        (rrl.in_driver ? XDP_DNS_CONFIG_RRL_IN_DRIVER : 0) |
+        (rrl.in_driver && rrl.log_only ? XDP_DNS_CONFIG_RRL_LOG_ONLY : 0));
   });
 }
 

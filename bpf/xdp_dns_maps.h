@@ -121,6 +121,9 @@ class XdpDnsMaps {
     // limited query slipped, instead of handing over to the worker.
     bool in_driver = false;
     uint8_t slip = 2;
+    // With in_driver: count what the bucket cannot pay (RRL_LOGGED) and
+    // answer it all the same.
+    bool log_only = false;
     // Tests: the buckets' clock stands at this many milliseconds; 0: it
     // follows the kernel's monotonic clock.
     uint64_t frozen_ms = 0;

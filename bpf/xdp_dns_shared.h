@@ -93,7 +93,10 @@ enum xdp_dns_stat {
    * PASS_SLOW_PATH, these partition the packets): */
   XDP_DNS_STAT_RRL_SLIPPED = 17,       /* sent as a slip (TC=1, XDP_TX) */
   XDP_DNS_STAT_RRL_DROPPED = 18,       /* not answered (XDP_DROP) */
-  XDP_DNS_STAT_COUNT = 19
+  /* Of ANSWERED, with RRL_LOG_ONLY: over the rate, answered all the same
+   * (the worker's log_only count). */
+  XDP_DNS_STAT_RRL_LOGGED = 19,
+  XDP_DNS_STAT_COUNT = 20
 };
 
 /* What the program reads of a DNS message (and the tests build). */
@@ -140,6 +143,10 @@ struct xdp_dns_config {
  * the client is in rrl_whitelist. Without it (log_only)
  * they go to the worker. */
 #define XDP_DNS_CONFIG_RRL_IN_DRIVER 0x0002
+/* With RRL_IN_DRIVER: rrl.log_only. What the bucket cannot pay is
+ * answered all the same and counted in RRL_LOGGED (a client in
+ * rrl_whitelist is not counted), as the worker's log_only does. */
+#define XDP_DNS_CONFIG_RRL_LOG_ONLY 0x0004
 
 /* hot_answers: a BPF_MAP_TYPE_HASH, so that an update from user space
  * replaces an entry whole (the program sees the old value or the new one,

@@ -418,8 +418,9 @@ SECTIONS = [
     Section("dataplane.xdp.hot_answers", "Answers inside the XDP program",
             "The `hot_answers:` mapping. Under `rrl:` a (client prefix, "
             "hot answer) over the rate is limited in the driver (slips and "
-            "drops; `whitelist` clients never), or with `log_only` goes to "
-            "the AF_XDP worker's RRL. See *Answers inside the XDP program*.", [
+            "drops, or with `log_only` counted and answered; `whitelist` "
+            "clients never), or with a whitelist of more than 1,024 "
+            "prefixes goes to the AF_XDP worker's RRL. See *Answers inside the XDP program*.", [
         Key("entries", "integer, 1..8192", "1024",
             "Map entries used at most: pinned questions first, then "
             "`every_name`, then the sampled ones.", unit="entries"),

@@ -222,8 +222,8 @@ int Run(int argc, char** argv) {
       dp_config.sample_every =
           static_cast<uint32_t>(dps.xdp.hot_answers.sample_every);
       // Only when the program hands clients over the rate to the workers'
-      // RRL (log_only); random, so that no stale headroom byte pattern
-      // can pass for it.
+      // RRL (a whitelist longer than the driver's map); random, so that
+      // no stale headroom byte pattern can pass for it.
       if (config.rrl.rate != 0 && !RrlInDriver(config.rrl)) {
         dp_config.xdp_rrl_meta_magic = std::random_device{}() | 1;
       }

@@ -23,7 +23,7 @@
 namespace popdns::control {
 
 bool RrlInDriver(const RrlSection& rrl) {
-  return rrl.rate != 0 && !rrl.log_only && rrl.slip <= 255 &&
+  return rrl.rate != 0 && rrl.slip <= 255 &&
          rrl.whitelist.size() <= XDP_DNS_RRL_WHITELIST_MAX;
 }
 
@@ -97,7 +97,8 @@ absl::Status XdpMode::StartHotAnswers(const HotAnswersSection& config,
            .ipv6_prefix = static_cast<uint8_t>(rrl.ipv6_prefix),
            .meta_magic = rrl_meta_magic,
            .in_driver = RrlInDriver(rrl),
-           .slip = static_cast<uint8_t>(std::min<uint32_t>(rrl.slip, 255))});
+           .slip = static_cast<uint8_t>(std::min<uint32_t>(rrl.slip, 255)),
+           .log_only = rrl.log_only});
       !s.ok()) {
     return s;
   }
@@ -212,7 +213,7 @@ dns::RrlTotals XdpMode::DriverRrlTotals() const {
   if (!stats.ok()) return t;
   t.slipped = (*stats)[XDP_DNS_STAT_RRL_SLIPPED];
   t.dropped = (*stats)[XDP_DNS_STAT_RRL_DROPPED];
-  t.limited = t.slipped + t.dropped;
+  t.limited = t.slipped + t.dropped + (*stats)[XDP_DNS_STAT_RRL_LOGGED];
   return t;
 }
 

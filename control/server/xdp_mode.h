@@ -24,9 +24,9 @@
 namespace popdns::control {
 
 // Whether answers in the driver are rate-limited by the XDP program itself
-// (slips and drops; the whitelist in its LPM map), and not by the AF_XDP
-// worker's RRL: unless `rrl` asks for what only the worker does
-// (log_only; a slip over 255 or a whitelist over the map's size).
+// (slips and drops, or log_only's count; the whitelist in its LPM map),
+// and not by the AF_XDP worker's RRL: unless `rrl` asks for what only the
+// worker does (a slip over 255 or a whitelist over the map's size).
 bool RrlInDriver(const RrlSection& rrl);
 
 class XdpMode {
@@ -58,7 +58,8 @@ class XdpMode {
   void Refresh(std::shared_ptr<const zone::ZoneSet> zones);
   // Stops the sampling thread (before the dataplane stops).
   void StopHotAnswers();
-  // What the program limited itself (RrlInDriver): slipped and dropped.
+  // What the program limited itself (RrlInDriver): slipped and dropped,
+  // or with log_only counted and answered.
   dns::RrlTotals DriverRrlTotals() const;
   // The program's counters by reason ("redirect", "pass_not_ip", ...),
   // empty before Activate or when they cannot be read.

@@ -1488,6 +1488,46 @@ TEST_F(XdpHotAnswersTest, TheDriverLimitsAsTheWorkersRrlWould) {
   EXPECT_EQ(answered_of(frame), "----");
 }
 
+// rrl.log_only in the driver (XDP_DNS_CONFIG_RRL_LOG_ONLY): what the
+// bucket cannot pay is answered all the same, byte for byte as within the
+// rate, and counted in RRL_LOGGED (as the worker's log_only counts it in
+// `limited`), except for a client in rrl_whitelist; nothing slips, drops
+// or goes to the worker.
+TEST_F(XdpHotAnswersTest, LogOnlyInTheDriverAnswersAndCounts) {
+  const control::HotQuestion www{std::string("\x03www\x07" "example\x04test", 18), 1};
+  ASSERT_TRUE(Install(www));
+  ASSERT_TRUE(maps_->SetHotAnswerRrl({.rate = 2, .ipv4_prefix = 24,
+                                      .ipv6_prefix = 56, .in_driver = true,
+                                      .slip = 1, .log_only = true,
+                                      .frozen_ms = FreshRrlClock()})
+                  .ok());
+  XdpDnsMaps::WhitelistPrefix exempt{.ipv6 = false, .addr = {198, 18, 7, 0},
+                                     .length = 24};
+  ASSERT_TRUE(maps_->SetRrlWhitelist({exempt}).ok());
+  auto run = [&](const char* client, int n) {
+    const std::vector<uint8_t> frame = QueryFrom(ParseIp4(client), www);
+    std::string out;
+    for (int i = 0; i < n; ++i) {
+      const Ran ran = RunProgram(frame);
+      out += ran.verdict == XDP_TX && ran.frame == WorkerResponse(frame) ? 'A'
+                                                                         : '-';
+    }
+    return out;
+  };
+  const XdpDnsStats s0 = Stats();
+  EXPECT_EQ(run("198.18.6.1", 6), "AAAAAA");
+  const XdpDnsStats s1 = Stats();
+  EXPECT_EQ(s1[XDP_DNS_STAT_ANSWERED] - s0[XDP_DNS_STAT_ANSWERED], 6u);
+  EXPECT_EQ(s1[XDP_DNS_STAT_RRL_LOGGED] - s0[XDP_DNS_STAT_RRL_LOGGED], 4u);
+  EXPECT_EQ(s1[XDP_DNS_STAT_RRL_SLIPPED] + s1[XDP_DNS_STAT_RRL_DROPPED] +
+                s1[XDP_DNS_STAT_REDIRECT_RRL],
+            s0[XDP_DNS_STAT_RRL_SLIPPED] + s0[XDP_DNS_STAT_RRL_DROPPED] +
+                s0[XDP_DNS_STAT_REDIRECT_RRL]);
+  // Whitelisted: answered, never counted.
+  EXPECT_EQ(run("198.18.7.1", 6), "AAAAAA");
+  EXPECT_EQ(Stats()[XDP_DNS_STAT_RRL_LOGGED], s1[XDP_DNS_STAT_RRL_LOGGED]);
+}
+
 // The driver's bucket is the worker's (dns::Rrl, the token bucket of
 // every other path): a random sequence of queries from clients of two
 // /24s for two answers, at random moments (several in one millisecond,

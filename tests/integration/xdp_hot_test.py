@@ -18,9 +18,10 @@ in XDP mode (xdp_test.py's namespaces and veth) with `xdp.hot_answers`.
 - Generic (skb) mode on a macvlan: answered in the driver too; with
   `rrl:` on, a client over the rate for one hot answer gets the rate from
   the driver and the rest is limited in the driver (slips, drops), as the
-  worker's RRL would; with log_only (which only the worker's RRL does)
-  the rest goes to the AF_XDP worker's RRL, which is told what the driver
-  answered and so counts all of it as over the rate.
+  worker's RRL would; with log_only the driver answers all of it and
+  counts what is over the rate; with a whitelist longer than the driver's
+  map the rest goes to the AF_XDP worker's RRL, which is told what the
+  driver answered and so counts all of it as over the rate.
 Usage: xdp_hot_test.py BUILD_DIR  (root; CI fails if a capability is
 missing, elsewhere the test is skipped with exit code 77)
 """
@@ -341,16 +342,31 @@ def run_generic(build, src):
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=15)
 
-        # log_only is the worker's RRL's alone: over the rate, hot answers
-        # are handed over to the worker, which counts and limits nothing.
+        # log_only: the driver counts what it would limit and answers it.
+        plain = "rrl: {rate: %d, slip: 2}" % RRL_RATE
         with open(conf) as f:
             text = f.read()
         with open(conf, "w") as f:
-            f.write(text.replace(
-                "rrl: {rate: %d, slip: 2}" % RRL_RATE,
-                "rrl: {rate: %d, slip: 2, log_only: true}" % RRL_RATE))
+            f.write(text.replace(plain, "rrl: {rate: %d, slip: 2, log_only: "
+                                 "true}" % RRL_RATE))
         proc = start(popdns, conf, log)
         check(proc.poll() is None, "[generic] popdns starts with log_only")
+        warm_up(popdnsctl, sock)
+        check_rrl_log_only_in_driver(popdnsctl, sock)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=15)
+
+        # A whitelist longer than the driver's map (XDP_DNS_RRL_WHITELIST_MAX,
+        # 1,024) is the worker's RRL's alone: over the rate, hot answers are
+        # handed over to the worker.
+        others = ", ".join('"10.%d.%d.0/24"' % (i // 256, i % 256)
+                           for i in range(1025))
+        with open(conf, "w") as f:
+            f.write(text.replace(plain, "rrl: {rate: %d, slip: 2, log_only: "
+                                 "true, whitelist: [%s]}" % (RRL_RATE, others)))
+        proc = start(popdns, conf, log)
+        check(proc.poll() is None,
+              "[generic] popdns starts with a whitelist of 1,025 prefixes")
         warm_up(popdnsctl, sock)
         check_rrl_in_worker(popdnsctl, sock)
     finally:
@@ -390,11 +406,29 @@ def check_rrl_in_driver(popdnsctl, sock):
           % (answered, slipped, dropped, limited, rx, full, tc))
 
 
+def check_rrl_log_only_in_driver(popdnsctl, sock):
+    """Under `rrl:` with log_only (RRL_RATE a second) the driver answers
+    every query of a client asking one hot answer faster than the rate,
+    and counts those over it as the worker's log_only would
+    (xdp.rrl_logged, in rrl.xdp.limited); none reaches the worker."""
+    full, tc, d = flood_hot(popdnsctl, sock)
+    answered, logged = d("xdp.answered"), d("xdp.rrl_logged")
+    limited, rx = d("rrl.xdp.limited"), d("dpdk.p0.q0.rx")
+    check(answered == 60 and 60 - 2 * RRL_RATE <= logged <= 59 and
+          limited == logged and rx == 0 and full == 60 and tc == 0 and
+          d("rrl.xdp.dropped") == 0 and d("rrl.xdp.slipped") == 0,
+          "[generic] rrl log_only in the driver: all answered there, those "
+          "over the rate counted (xdp.answered +%d, xdp.rrl_logged +%d, "
+          "rrl.xdp.limited +%d, worker rx +%d; the client got %d full "
+          "answers and %d slips of 60)"
+          % (answered, logged, limited, rx, full, tc))
+
+
 def check_rrl_in_worker(popdnsctl, sock):
-    """Under `rrl:` with log_only (RRL_RATE a second) a client asking one
-    hot answer faster than the rate gets that many from the driver; the
-    rest goes to the AF_XDP worker, whose RRL counts it as limited and
-    sends it all the same. The query that goes over the rate tells the
+    """Under `rrl:` with log_only and a whitelist the driver cannot hold
+    (RRL_RATE a second) a client asking one hot answer faster than the
+    rate gets that many from the driver; the rest goes to the AF_XDP
+    worker, whose RRL counts it as limited and sends it all the same. The query that goes over the rate tells the
     worker what the driver answered (XDP metadata), so the worker's bucket
     starts empty and counts every query it gets as over the rate (without
     that hand-over its fresh bucket took a second's worth, RRL_RATE
@@ -405,7 +439,7 @@ def check_rrl_in_worker(popdnsctl, sock):
     check(1 <= answered <= 2 * RRL_RATE and diverted >= 60 - 2 * RRL_RATE and
           answered + diverted == 60 and diverted - 2 <= limited <= diverted
           and full == 60 and tc == 0 and d("rrl.xdp.dropped") == 0,
-          "[generic] rrl log_only: the driver answers up to the rate, the "
+          "[generic] rrl in the worker: the driver answers up to the rate, the "
           "worker's RRL counts the rest as limited and answers it "
           "(xdp.answered +%d, xdp.redirect_rrl +%d, rrl.xdp.limited +%d; the "
           "client got %d full answers and %d slips of 60)"
