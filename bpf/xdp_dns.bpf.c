@@ -852,7 +852,9 @@ __attribute__((noinline)) int answer_hot(struct xdp_md* ctx,
   const __u16 check = (__u16)~fold(sum);
   udp->check = bpf_htons(check ? check : 0xffff); /* RFC 768: 0 = none */
   if (slip) return XDP_DNS_STAT_RRL_SLIPPED;
-  a->hits++;
+  const struct xdp_dns_config* cfg = config();
+  const __u32 mask = cfg ? cfg->hits_mask : 0;
+  if (mask == 0 || (bpf_get_prandom_u32() & mask) == 0) a->hits++;
   return rrl == HOT_RRL_LOGGED ? XDP_DNS_STAT_RRL_LOGGED
                                : XDP_DNS_STAT_ANSWERED;
 }

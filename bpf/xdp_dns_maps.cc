@@ -305,6 +305,14 @@ absl::Status XdpDnsMaps::SetHotAnswers(bool on) {
   });
 }
 
+absl::Status XdpDnsMaps::SetHotHitsEvery(uint32_t every) {
+  if (every == 0 || (every & (every - 1)) != 0) {
+    return absl::InvalidArgumentError(
+        "hot answer hits: one counted in a power of two");
+  }
+  return UpdateConfig([every](xdp_dns_config* c) { c->hits_mask = every - 1; });
+}
+
 absl::Status XdpDnsMaps::SetHotAnswerRrl(const HotAnswerRrl& rrl) {
   if (rrl.ipv4_prefix > 32 || rrl.ipv6_prefix > 128) {
     return absl::InvalidArgumentError(

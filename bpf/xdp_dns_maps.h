@@ -105,6 +105,10 @@ class XdpDnsMaps {
 
   // Turns answers from hot_answers in the driver on or off.
   absl::Status SetHotAnswers(bool on);
+  // The program counts one answer in `every` in its entry's hits, at
+  // random (xdp_dns_config.hits_mask); 1: every answer. Errors:
+  // InvalidArgument unless `every` is a power of two.
+  absl::Status SetHotHitsEvery(uint32_t every);
   // Rate limiting of hot answers (xdp_dns_config.rrl_*): the worker's
   // token bucket per (client prefix, hot entry), `rate` responses a
   // second; what it cannot pay is limited in the driver (in_driver) or

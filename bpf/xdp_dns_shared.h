@@ -130,7 +130,11 @@ struct xdp_dns_config {
    * worker's RRL pays for what the driver answered from its bucket. Random
    * per start: the worker never takes stale bytes for a tag. */
   __u32 rrl_meta_magic;
-  __u32 reserved2; /* zero */
+  /* An answer from hot_answers adds to its entry's `hits` with a chance
+   * of 1 in hits_mask + 1 (a power of two; 0: every answer): every CPU
+   * answering a hot name would otherwise write the cache line that all of
+   * them read the entry from. */
+  __u32 hits_mask;
   /* Tests only: the buckets' clock (milliseconds) stands at this value
    * instead of following bpf_ktime_get_ns(); 0: it follows. */
   __u64 rrl_frozen_ms;
@@ -189,8 +193,9 @@ struct xdp_dns_hot_answer {
    * at their offsets in the message (which start at 12 + name_len + 4),
    * so the UDP checksum needs no pass over them. */
   __u32 sum;
-  /* Queries the program answered from this entry: a plain increment by
-   * whichever CPU answers (a lost count under a race is of no matter),
+  /* Queries the program answered from this entry, one in
+   * xdp_dns_config.hits_mask + 1 of them: a plain increment by whichever
+   * CPU answers (a lost count under a race is of no matter),
    * read by the control side to keep hot entries hot (answered here,
    * they no longer reach the workers' sampling). 0 when (re)installed. */
   __u32 hits;

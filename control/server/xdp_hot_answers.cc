@@ -223,7 +223,8 @@ absl::Status HotAnswers::Retarget() {
       // A replaced entry starts again from 0.
       const uint32_t fresh = *hits >= in.hits ? *hits - in.hits : *hits;
       in.hits = *hits;
-      if (fresh >= every) counts_[q] += fresh / every;
+      const uint64_t answers = uint64_t{fresh} * options_.driver_hits_every;
+      if (answers >= every) counts_[q] += answers / every;
     }
   }
   std::vector<std::pair<uint64_t, HotQuestion>> by_count;

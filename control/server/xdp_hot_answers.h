@@ -81,6 +81,9 @@ class HotAnswers {
     // The workers' sampling rate: an answer in the driver counts as
     // 1/sample_every of a sample.
     uint32_t sample_every = 64;
+    // The program counts one answer in this many in an entry's hits
+    // (XdpDnsMaps::SetHotHitsEvery): a hit is worth this many answers.
+    uint32_t driver_hits_every = 1;
   };
 
   HotAnswers(Options options, const dns::AnswerConfig& config, Sink sink);

@@ -3,6 +3,7 @@
 #include <net/if.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -79,6 +80,14 @@ absl::Status XdpMode::StartHotAnswers(const HotAnswersSection& config,
   }
   options.every_name = config.every_name;
   options.sample_every = static_cast<uint32_t>(config.sample_every);
+  // The driver's hits sampled about as the workers sample (the largest
+  // power of two not above sample_every): a hit then weighs as a sample.
+  options.driver_hits_every =
+      std::bit_floor(std::max(options.sample_every, 1u));
+  if (absl::Status s = maps->SetHotHitsEvery(options.driver_hits_every);
+      !s.ok()) {
+    return s;
+  }
   impl_->hot = std::make_unique<HotAnswers>(
       std::move(options), answer,
       HotAnswers::Sink{

@@ -226,6 +226,29 @@ TEST(HotAnswers, SampledQuestionsAndDriverHitsChooseTheSet) {
   EXPECT_NE(map.Find({kMail, 15}), nullptr);
 }
 
+// The program counts one answer in driver_hits_every in an entry's hits
+// (so that the CPUs answering a hot name do not all write its entry): a
+// hit weighs that many answers.
+TEST(HotAnswers, SampledDriverHitsWeighAsManyAnswers) {
+  FakeMap map;
+  HotAnswers::Options o;
+  o.entries = 1;
+  o.sample_every = 10;
+  o.driver_hits_every = 8;
+  HotAnswers hot(o, dns::AnswerConfig{}, map.Sink());
+  ASSERT_TRUE(hot.Refresh(Set("192.0.2.3")).ok());
+  for (int i = 0; i < 5; ++i) hot.Observe({kWww, 1});
+  ASSERT_TRUE(hot.Retarget().ok());
+  ASSERT_NE(map.Find({kWww, 1}), nullptr);
+  // 30 hits: 240 answers, 24 samples' worth, against mail's 20 samples
+  // (30 answers, 3 samples, if a hit weighed one answer).
+  map.entries.begin()->second.hits = 30;
+  for (int i = 0; i < 20; ++i) hot.Observe({kMail, 15});
+  ASSERT_TRUE(hot.Retarget().ok());
+  EXPECT_NE(map.Find({kWww, 1}), nullptr);
+  EXPECT_EQ(map.Find({kMail, 15}), nullptr);
+}
+
 TEST(EveryQuestion, SmallestZonesFirstUpToTheLimit) {
   auto zones = Set("192.0.2.3");
   const std::vector<HotQuestion> all = EveryQuestion(*zones, 1000);
