@@ -616,7 +616,7 @@ static __always_inline int hot_rrl_verdict(struct xdp_md* ctx,
     if (slip == 0) return HOT_RRL_DROP;
     return s >= slip ? HOT_RRL_SLIP : HOT_RRL_DROP;
   }
-  /* log_only: the worker's from an empty bucket until a full one; the
+  /* Handed over: the worker's from an empty bucket until a full one; the
    * driver's bucket refills meanwhile and pays for nothing. */
   if (!limiting || st->limiting == 0) {
     if (t >= HOT_RRL_TOKENS) {

@@ -144,8 +144,8 @@ struct xdp_dns_config {
 /* Limit hot answers over rrl_rate in the driver (slip or drop, counted in
  * RRL_SLIPPED and RRL_DROPPED) instead of sending them to the worker's
  * RRL: what the (client prefix, hot entry)'s bucket cannot pay, unless
- * the client is in rrl_whitelist. Without it (log_only)
- * they go to the worker. */
+ * the client is in rrl_whitelist. Without it (a whitelist longer than
+ * rrl_whitelist holds) they go to the worker. */
 #define XDP_DNS_CONFIG_RRL_IN_DRIVER 0x0002
 /* With RRL_IN_DRIVER: rrl.log_only. What the bucket cannot pay is
  * answered all the same and counted in RRL_LOGGED (a client in
