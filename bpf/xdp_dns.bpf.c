@@ -586,49 +586,40 @@ static __always_inline int hot_rrl_verdict(struct xdp_md* ctx,
     st->limiting = 0; /* an episode ends when the bucket is full */
   }
   st->stamp_ms = now;
-  if (cfg->flags & XDP_DNS_CONFIG_RRL_IN_DRIVER) {
-    if (t >= HOT_RRL_TOKENS) {
-      st->tokens = t - HOT_RRL_TOKENS;
-      return HOT_RRL_ANSWER;
-    }
-    st->tokens = t;
-    st->limiting = 1;
-    /* Limited: every rrl_slip-th slips, the others get nothing. The
-     * whitelist only now, so that it costs nothing to the answers within
-     * the rate (as in the worker's Rrl::Limited, after the count). */
-    const __u32 slip = cfg->rrl_slip;
-    const __u32 s = st->slips + 1;
-    st->slips = s >= slip ? 0 : s;
-    struct xdp_dns_rrl_whitelist_key w = {};
-    int loaded;
-    if (q->ipv6) {
-      w.family = 6;
-      w.prefixlen = 8 + 128;
-      loaded = bpf_xdp_load_bytes(ctx, l3 + 8, w.addr, 16) == 0;
-    } else {
-      w.family = 4;
-      w.prefixlen = 8 + 32;
-      loaded = bpf_xdp_load_bytes(ctx, l3 + 12, w.addr, 4) == 0;
-    }
-    if (loaded && bpf_map_lookup_elem(&rrl_whitelist, &w))
-      return HOT_RRL_ANSWER;
-    if (cfg->flags & XDP_DNS_CONFIG_RRL_LOG_ONLY) return HOT_RRL_LOGGED;
-    if (slip == 0) return HOT_RRL_DROP;
-    return s >= slip ? HOT_RRL_SLIP : HOT_RRL_DROP;
-  }
+  const int in_driver = cfg->flags & XDP_DNS_CONFIG_RRL_IN_DRIVER;
   /* Handed over: the worker's from an empty bucket until a full one; the
    * driver's bucket refills meanwhile and pays for nothing. */
-  if (!limiting || st->limiting == 0) {
-    if (t >= HOT_RRL_TOKENS) {
-      st->tokens = t - HOT_RRL_TOKENS;
-      return HOT_RRL_ANSWER;
-    }
-    st->tokens = t;
-    st->limiting = 1;
-    return HOT_RRL_HAND_OVER;
+  const int diverted = !in_driver && limiting && st->limiting;
+  if (!diverted && t >= HOT_RRL_TOKENS) {
+    st->tokens = t - HOT_RRL_TOKENS;
+    return HOT_RRL_ANSWER;
   }
   st->tokens = t;
-  return HOT_RRL_DIVERT;
+  if (diverted) return HOT_RRL_DIVERT;
+  st->limiting = 1;
+  if (!in_driver) return HOT_RRL_HAND_OVER;
+  /* Limited in the driver: every rrl_slip-th slips, the others get
+   * nothing. The whitelist only now, so that it costs nothing to the
+   * answers within the rate (as in the worker's Rrl::Limited, after the
+   * count). */
+  const __u32 slip = cfg->rrl_slip;
+  const __u32 s = st->slips + 1;
+  st->slips = s >= slip ? 0 : s;
+  struct xdp_dns_rrl_whitelist_key w = {};
+  int loaded;
+  if (q->ipv6) {
+    w.family = 6;
+    w.prefixlen = 8 + 128;
+    loaded = bpf_xdp_load_bytes(ctx, l3 + 8, w.addr, 16) == 0;
+  } else {
+    w.family = 4;
+    w.prefixlen = 8 + 32;
+    loaded = bpf_xdp_load_bytes(ctx, l3 + 12, w.addr, 4) == 0;
+  }
+  if (loaded && bpf_map_lookup_elem(&rrl_whitelist, &w)) return HOT_RRL_ANSWER;
+  if (cfg->flags & XDP_DNS_CONFIG_RRL_LOG_ONLY) return HOT_RRL_LOGGED;
+  if (slip == 0) return HOT_RRL_DROP;
+  return s >= slip ? HOT_RRL_SLIP : HOT_RRL_DROP;
 }
 
 /* Puts a struct xdp_dns_rrl_meta in front of the frame: the driver

@@ -1050,6 +1050,18 @@ class XdpHotAnswersTest : public XdpDnsTest {
     frame[f.l4 + 7] = static_cast<uint8_t>(c);
   }
 
+  // `frame` run n times: 'A' for each run the program answered with the
+  // worker's full response, '-' for any other outcome.
+  std::string AnswersTo(const std::vector<uint8_t>& frame, int n) {
+    std::string out;
+    for (int i = 0; i < n; ++i) {
+      const Ran ran = RunProgram(frame);
+      out += ran.verdict == XDP_TX && ran.frame == WorkerResponse(frame) ? 'A'
+                                                                         : '-';
+    }
+    return out;
+  }
+
   // The worker checks both checksums: net_af_xdp reports no offload.
   // `slip`: what its RRL sends instead when it limits the response and
   // slips it (dns::SlipResponse).
@@ -1472,13 +1484,7 @@ TEST_F(XdpHotAnswersTest, TheDriverLimitsAsTheWorkersRrlWould) {
   XdpDnsMaps::WhitelistPrefix host6{.ipv6 = true, .addr = {0xfd}, .length = 8};
   ASSERT_TRUE(maps_->SetRrlWhitelist({net, host6}).ok());
   auto answered_of = [&](const std::vector<uint8_t>& f) {
-    std::string out;
-    for (int i = 0; i < 4; ++i) {
-      const Ran ran = RunProgram(f);
-      out += ran.verdict == XDP_TX && ran.frame == WorkerResponse(f) ? 'A'
-                                                                     : '-';
-    }
-    return out;
+    return AnswersTo(f, 4);
   };
   EXPECT_EQ(answered_of(frame), "AAAA");
   EXPECT_EQ(answered_of(QueryFrom(ParseIp4("198.18.10.1"), www)), "A---");
@@ -1528,14 +1534,7 @@ TEST_F(XdpHotAnswersTest, LogOnlyInTheDriverAnswersAndCounts) {
                                      .length = 24};
   ASSERT_TRUE(maps_->SetRrlWhitelist({exempt}).ok());
   auto run = [&](const char* client, int n) {
-    const std::vector<uint8_t> frame = QueryFrom(ParseIp4(client), www);
-    std::string out;
-    for (int i = 0; i < n; ++i) {
-      const Ran ran = RunProgram(frame);
-      out += ran.verdict == XDP_TX && ran.frame == WorkerResponse(frame) ? 'A'
-                                                                         : '-';
-    }
-    return out;
+    return AnswersTo(QueryFrom(ParseIp4(client), www), n);
   };
   const XdpDnsStats s0 = Stats();
   EXPECT_EQ(run("198.18.6.1", 6), "AAAAAA");
