@@ -24,9 +24,10 @@ zone, server on core 1, generator on core 0). Two things differ:
   core. Both veths are switched to threaded NAPI, pbsrv0's thread pinned
   to core 1 with the server and pbcli0's to core 0 with the generator, so
   that core 1's busy time (/proc/stat: user, system, softirq) is the
-  server's whole cost. popdns runs with `idle: sleep` and sleeps of up to
-  1 ms (its worker would busy-poll core 1 at 100% otherwise; the worker
-  of popdns-xdp-hot then sleeps almost all the time).
+  server's whole cost. popdns runs with `idle: wait` (its worker would
+  busy-poll core 1 at 100% otherwise; like knotd's XDP threads it waits
+  in poll() on its AF_XDP socket when nothing comes, so the worker of
+  popdns-xdp-hot sleeps almost all the time).
 - The CPU time: the scheduler's run time (schedstat) of every thread of
   the server and of pbsrv0's NAPI thread over the fixed-rate step. (The
   tick-sampled /proc/stat busy share is printed too: on this kernel,
@@ -112,8 +113,7 @@ class Server(pc.Server):
   xdp:
     interface: {pc.SRV_IF}
     queues: 1
-{hot}  idle: sleep
-  idle_max_sleep_us: 1000
+{hot}  idle: wait
   eal: ["--no-huge", "--no-shconf", "-m", "256", "--no-pci", "-l", "0-1",
         "--file-prefix", "pbhot-x", "--log-level", "*:error"]
   service_addresses: ["{pc.SRV_IP}/24"]
@@ -122,6 +122,20 @@ class Server(pc.Server):
             with open(path, "a") as f:
                 f.write(self.rrl)
         return path
+
+
+def compile_bpf(src, obj, defines=()):
+    """clang -target bpf of one of bench/'s programs into `obj`."""
+    multiarch = subprocess.run(["clang", "-print-multiarch"],
+                               capture_output=True, text=True).stdout
+    cmd = ["clang", "-O2", "-g", "-target", "bpf", "-Wall", "-Werror",
+           *[f"-D{d}" for d in defines], "-c", os.path.join(HERE, src),
+           "-o", obj]
+    if multiarch.strip():
+        cmd[1:1] = ["-idirafter", "/usr/include/" + multiarch.strip()]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"clang {src}: " + r.stderr[-600:])
 
 
 class Bounce:
@@ -135,15 +149,7 @@ class Bounce:
 
     def __init__(self, tmp):
         self.obj = os.path.join(tmp, "xdp_bounce.o")
-        multiarch = subprocess.run(["clang", "-print-multiarch"],
-                                   capture_output=True, text=True).stdout
-        cmd = ["clang", "-O2", "-g", "-target", "bpf", "-Wall", "-Werror",
-               "-c", os.path.join(HERE, "xdp_bounce.bpf.c"), "-o", self.obj]
-        if multiarch.strip():
-            cmd[1:1] = ["-idirafter", "/usr/include/" + multiarch.strip()]
-        r = subprocess.run(cmd, capture_output=True, text=True)
-        if r.returncode != 0:
-            raise RuntimeError("clang xdp_bounce.bpf.c: " + r.stderr[-600:])
+        compile_bpf("xdp_bounce.bpf.c", self.obj)
 
     def start(self):
         pc.veth_up()
@@ -179,6 +185,74 @@ def threaded_napi(ns, ifname):
         raise RuntimeError(f"threaded NAPI on {ifname}: {r.stderr.strip()}")
 
 
+# --relay: kxdpgun's veth and the server's are not each other's peers but
+# each the peer of one veth of a relay namespace, whose XDP programs
+# (bench/xdp_relay.bpf.c) redirect every frame to the other. A veth that
+# receives a socket buffer (kxdpgun's AF_XDP is in copy mode on a veth)
+# first copies it into a page for XDP, on the receiving device's NAPI:
+# without the relay, on the server's core, a cost no native-XDP NIC has
+# (its driver hands XDP the DMA'd buffer). With it that copy is done by the
+# relay's NAPI on the generator's core, and the server's veth receives XDP
+# frames; the server's own transmit (knotd's and the AF_XDP worker's
+# sends, the XDP_TX of answers in the driver) is the same as without it.
+RLY_NS = "pbpeer-rly"
+RLY_CLI_IF, RLY_SRV_IF = "pbrly0", "pbrly1"  # peers of pbcli0, pbsrv0
+# The NAPI threads pinned, and where (NapiPinner).
+PINS = [(pc.SRV_IF, 1), (pc.CLI_IF, 0)]
+
+
+class Relay:
+    """The --relay topology, in place of pc.veth_up()/pc.veth_down()."""
+
+    def __init__(self, tmp, veth_down):
+        self.tmp = tmp
+        self.veth_down = veth_down  # peer_compare's own
+
+    def up(self):
+        self.down()
+        for ns in (pc.SRV_NS, pc.CLI_NS, RLY_NS):
+            pc.run(["ip", "netns", "add", ns], check=True)
+            pc.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
+        links = ((pc.SRV_IF, pc.SRV_NS, RLY_SRV_IF),
+                 (pc.CLI_IF, pc.CLI_NS, RLY_CLI_IF))
+        for dev, ns, peer in links:
+            pc.run(["ip", "link", "add", dev, "type", "veth", "peer", "name",
+                    peer], check=True)
+            pc.run(["ip", "link", "set", dev, "netns", ns], check=True)
+            pc.run(["ip", "link", "set", peer, "netns", RLY_NS], check=True)
+        pc.run(["ip", "-n", pc.SRV_NS, "addr", "add", pc.SRV_IP + "/24", "dev",
+                pc.SRV_IF], check=True)
+        pc.run(["ip", "-n", pc.CLI_NS, "addr", "add", pc.CLI_IP + "/24", "dev",
+                pc.CLI_IF], check=True)
+        # Full checksums from both kernels: a socket buffer's pending
+        # checksum (CHECKSUM_PARTIAL) does not survive the relay's XDP
+        # redirect (the server's slow-path answers, dig's SOA with a cookie).
+        for dev, ns, _ in links:
+            pc.in_ns(ns, ["ethtool", "-K", dev, "tx", "off"])
+        # A veth takes redirected XDP frames only with its NAPI on: an XDP
+        # program of its own (the server's, kxdpgun's), else GRO, which
+        # covers the moments before either attaches (ARP, ping).
+        for dev, ns, peer in links:
+            pc.in_ns(ns, ["ethtool", "-K", dev, "gro", "on"])
+            for d, n in ((dev, ns), (peer, RLY_NS)):
+                pc.run(["ip", "-n", n, "link", "set", d, "up"], check=True)
+        index = {}
+        for d in (RLY_CLI_IF, RLY_SRV_IF):
+            out = pc.run(["ip", "-n", RLY_NS, "-j", "link", "show", "dev", d],
+                         check=True).stdout
+            index[d] = json.loads(out)[0]["ifindex"]
+        for d, other in ((RLY_CLI_IF, RLY_SRV_IF), (RLY_SRV_IF, RLY_CLI_IF)):
+            obj = os.path.join(self.tmp, f"xdp_relay_{d}.o")
+            compile_bpf("xdp_relay.bpf.c", obj, [f"PEER_IFINDEX={index[other]}"])
+            pc.run(["ip", "-n", RLY_NS, "link", "set", "dev", d, "xdpdrv",
+                    "obj", obj, "sec", "xdp"], check=True)
+            threaded_napi(RLY_NS, d)
+
+    def down(self):
+        self.veth_down()
+        pc.run(["ip", "netns", "del", RLY_NS])
+
+
 class NapiPinner:
     """Keeps the NAPI threads of pbsrv0 on core 1 and pbcli0's on core 0
     (pbcli0's NAPI exists only while kxdpgun's program is attached: it is
@@ -202,7 +276,7 @@ class NapiPinner:
 
     def loop(self):
         while True:
-            for ifname, cpu in ((pc.SRV_IF, 1), (pc.CLI_IF, 0)):
+            for ifname, cpu in PINS:
                 for pid in napi_threads(ifname):
                     if self.pinned.get(pid) != cpu:
                         try:
@@ -235,6 +309,21 @@ def server_tasks(server):
         except OSError:
             pass
     return out + [f"/proc/{p}" for p in napi_threads(pc.SRV_IF)]
+
+
+def run_ns_by_thread(tasks):
+    """sum_exec_runtime (ns) of `tasks` by thread name: where the server's
+    CPU goes (the NAPI thread, the worker, the control thread)."""
+    out = {}
+    for t in tasks:
+        try:
+            with open(f"{t}/comm") as f:
+                name = f.read().strip()
+            with open(f"{t}/schedstat") as f:
+                out[name] = out.get(name, 0) + int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return out
 
 
 def run_ns(tasks):
@@ -286,6 +375,9 @@ def main():
     ap.add_argument("--cpu-rate", type=int, default=50000)
     ap.add_argument("--seconds", type=int, default=3)
     ap.add_argument("--kxdpgun-max", type=int, default=2000000)
+    ap.add_argument("--relay", action="store_true",
+                    help="frames reach the server's veth as XDP frames, "
+                    "through a relay namespace (see Relay)")
     ap.add_argument("--json")
     ap.add_argument("--popdns", default=os.path.join(pc.ROOT, "build",
                                                      "control", "popdns"))
@@ -305,6 +397,10 @@ def main():
     a.percentiles = False
     a.step_seconds = a.seconds
     tmp = tempfile.mkdtemp(prefix="popdns-xdphot-")
+    if a.relay:
+        relay = Relay(tmp, pc.veth_down)
+        pc.veth_up, pc.veth_down = relay.up, relay.down
+        PINS.extend(((RLY_CLI_IF, 0), (RLY_SRV_IF, 0)))
     results = []
     server = None
     try:
@@ -344,9 +440,15 @@ def main():
                 before = xdp_counters(server) if srv == "popdns" else {}
                 tasks = server_tasks(server)
                 ran0 = run_ns(tasks)
+                by0 = run_ns_by_thread(tasks)
                 fixed = runner.step("kxdpgun", pc.CLI_NS, pc.SRV_NS, pc.SRV_IP,
                                     a.cpu_rate, tid)
                 ran = run_ns(tasks) - ran0
+                by = run_ns_by_thread(tasks)
+                res["thread_cpu_ms"] = {k: round((v - by0.get(k, 0)) / 1e6, 1)
+                                        for k, v in by.items()
+                                        if v - by0.get(k, 0) > 0}
+                pc.log(f"{tid}: CPU ms by thread {res['thread_cpu_ms']}")
                 res["fixed"] = fixed
                 res["tick_cpu_s_per_million"] = cpu_per_million(fixed)
                 answers = fixed.get("completed") or 0
@@ -398,7 +500,9 @@ def report(results, a):
         f"{' '.join(open('/proc/loadavg').read().split()[:3])} -->",
         "",
         f"{a.records:,}-record zone; kxdpgun from core 0 asking {a.hot:,} "
-        f"questions (A, AAAA, CNAME) round and round; server on core 1.",
+        f"questions (A, AAAA, CNAME) round and round; server on core 1"
+        + ("; through the relay (the server's veth receives XDP frames)."
+           if a.relay else "."),
         "",
         "| server | mode | max replies/s (loss < 1%) | at "
         f"{a.cpu_rate // 1000}k/s: replies/s | server CPU s (threads + NAPI) "

@@ -519,12 +519,13 @@ absl::Status ReadDataplane(const std::string& file, const YAML::Node& n,
                   &d->mbufs);
     } else if (key == "idle") {
       const std::string mode = kv.second.as<std::string>();
-      if (mode != "poll" && mode != "sleep") {
+      if (mode != "poll" && mode != "sleep" && mode != "wait") {
         return At(file, kv.second.Mark(),
-                  "dataplane.idle: expected 'poll' or 'sleep', got '" + mode +
-                      "'");
+                  "dataplane.idle: expected 'poll', 'sleep' or 'wait', got '" +
+                      mode + "'");
       }
-      d->idle_sleep = mode == "sleep";
+      d->idle_sleep = mode != "poll";
+      d->idle_wait = mode == "wait";
     } else if (key == "idle_max_sleep_us") {
       s = ReadInt(file, kv.second, "dataplane.idle_max_sleep_us", 1, 100000,
                   &d->idle_max_sleep_us);
@@ -536,6 +537,11 @@ absl::Status ReadDataplane(const std::string& file, const YAML::Node& n,
   }
   const bool shorthand =
       n["wire_port"] || n["exception_port"] || n["exception_interface"];
+  if (d->idle_wait && !d->xdp.enabled) {
+    return At(file, n["idle"].Mark(),
+              "dataplane.idle: 'wait' needs 'xdp' (a worker waits on its "
+              "AF_XDP sockets; DPDK ports have no such wait here)");
+  }
   if (d->xdp.enabled) {
     if (shorthand || n["ports"]) {
       return At(file, n.Mark(),

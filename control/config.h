@@ -119,9 +119,11 @@ struct DataplaneSection {
   std::vector<std::string> service_addresses;
   uint32_t mbufs = 16383;  // mbuf pool size (replay benchmarks need more)
   // What a worker does when its queues stay empty: busy-poll (production
-  // PoPs), or back off with short sleeps growing to idle_max_sleep_us
-  // (labs, quiet PoPs: no core burnt, some latency added).
-  bool idle_sleep = false;  // `idle: poll | sleep`
+  // PoPs), back off with short sleeps growing to idle_max_sleep_us (labs,
+  // quiet PoPs: no core burnt, some latency added), or, in XDP mode, wait
+  // in poll() on its AF_XDP sockets until the kernel has a frame for it.
+  bool idle_sleep = false;  // `idle: sleep` or `wait`
+  bool idle_wait = false;   // `idle: wait` (XDP fallback only)
   uint32_t idle_max_sleep_us = 200;
 };
 

@@ -315,14 +315,19 @@ SECTIONS = [
             "interface, instead of `wire_port` and `ports`."),
         Key("mbufs", "integer, 1023..4194303", "16383",
             "Size of the DPDK packet buffer pool.", unit="mbufs"),
-        Key("idle", "`poll` or `sleep`", "`poll`",
+        Key("idle", "`poll`, `sleep` or `wait`", "`poll`",
             "What a worker does while its queues stay empty. `poll` "
             "busy-polls (one core per worker at 100%, the lowest latency: "
             "for production PoPs). `sleep` backs off as DPDK's l3fwd-power "
             "does: after 64 empty polls in a row it sleeps 1 us, then twice "
             "as long after each further empty poll, up to "
             "`idle_max_sleep_us`, and spins again as soon as a packet "
-            "arrives (labs, several PoPs on few cores, quiet PoPs)."),
+            "arrives (labs, several PoPs on few cores, quiet PoPs). "
+            "`wait` (XDP fallback only) spins the same 64 polls, then "
+            "waits in poll() on the worker's AF_XDP sockets until the XDP "
+            "program redirects a frame to its queue (at most 100 ms, for "
+            "the heartbeat): no CPU while nothing comes, the least for a "
+            "host whose hot names are answered in the driver."),
         Key("idle_max_sleep_us", "integer, 1..100000", "200",
             "With `idle: sleep`, the longest sleep, which is the most "
             "latency the first query after a quiet spell can get.",

@@ -10,6 +10,7 @@
 #include <rte_cycles.h>
 #include <rte_prefetch.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sys/prctl.h>
 
 #include <time.h>
@@ -18,10 +19,13 @@
 #include <cstdio>
 #include <cstring>
 #include <new>
+#include <set>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "bpf/xdp_dns_shared.h"
+#include "dataplane/dpdk/xdp_sockets.h"
 #include "dataplane/zone/huge_page_allocator.h"
 
 namespace popdns::dpdk {
@@ -35,6 +39,10 @@ constexpr unsigned kPrefetchAhead = 3;
 // idle_max_sleep_us.
 constexpr uint32_t kIdleSpins = 64;
 constexpr uint32_t kIdleFirstSleepUs = 1;
+// idle: wait: the longest wait in poll(), so that the heartbeat stays well
+// within the health check's bound (Health::kWorkerStall, 1 s) and a stop
+// is seen soon.
+constexpr int kIdleWaitMs = 100;
 
 bool eal_ready = false;
 
@@ -68,9 +76,12 @@ absl::StatusOr<uint16_t> FindPort(const std::string& name) {
   return id;
 }
 
+// `xsk_fds` (idle: wait): each queue's AF_XDP socket, the one that
+// appeared while the queue was set up (net_af_xdp makes it there).
 absl::Status SetupPort(uint16_t port, uint16_t queues, bool rss,
                        const DataplaneConfig& c, rte_mempool* pool,
-                       bool* tx_csum_offload = nullptr) {
+                       bool* tx_csum_offload = nullptr,
+                       std::vector<int>* xsk_fds = nullptr) {
   rte_eth_dev_info info;
   int rc = rte_eth_dev_info_get(port, &info);
   if (rc != 0) return PortError("dev_info_get", rc);
@@ -106,9 +117,23 @@ absl::Status SetupPort(uint16_t port, uint16_t queues, bool rss,
   rte_eth_dev_adjust_nb_rx_tx_desc(port, &rxd, &txd);
   const int socket = rte_eth_dev_socket_id(port);
   for (uint16_t q = 0; q < queues; ++q) {
+    const std::set<int> before =
+        xsk_fds != nullptr ? XdpSocketFds() : std::set<int>();
     rc = rte_eth_rx_queue_setup(port, q, rxd, socket < 0 ? 0 : socket,
                                 nullptr, pool);
     if (rc != 0) return PortError("rx_queue_setup", rc);
+    if (xsk_fds != nullptr) {
+      std::vector<int> made;
+      for (int fd : XdpSocketFds()) {
+        if (!before.contains(fd)) made.push_back(fd);
+      }
+      if (made.size() != 1) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "idle: wait: setting up RX queue ", q, " made ", made.size(),
+            " AF_XDP sockets, not one (only net_af_xdp ports can wait)"));
+      }
+      xsk_fds->push_back(made[0]);
+    }
     rc = rte_eth_tx_queue_setup(port, q, txd, socket < 0 ? 0 : socket,
                                 nullptr);
     if (rc != 0) return PortError("tx_queue_setup", rc);
@@ -239,8 +264,14 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Start(
   for (size_t i = 0; i < dp->ports_.size(); ++i) {
     Port& port = dp->ports_[i];
     const PortPair& pair = config.ports[i];
+    if (config.idle_wait && port.has_exception) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "idle: wait: wire port ", pair.wire, " has an exception port, "
+          "whose frames a waiting worker would not see"));
+    }
     if (absl::Status s = SetupPort(port.wire, q, true, config, pool,
-                                   &port.tx_csum_offload);
+                                   &port.tx_csum_offload,
+                                   config.idle_wait ? &port.xsk_fds : nullptr);
         !s.ok()) {
       return absl::InternalError(
           absl::StrCat("wire port ", pair.wire, ": ", s.message()));
@@ -295,16 +326,19 @@ int Dataplane::WorkerMain(void* arg) {
   Dataplane* dp = p->first;
   const unsigned index = p->second;
   delete p;
-  if (dp->config_.idle_sleep) {
-    dp->Run<true>(index);
+  if (dp->config_.idle_wait) {
+    dp->Run<Idle::kWait>(index);
+  } else if (dp->config_.idle_sleep) {
+    dp->Run<Idle::kSleep>(index);
   } else {
-    dp->Run<false>(index);
+    dp->Run<Idle::kPoll>(index);
   }
   return 0;
 }
 
-template <bool kIdleSleep>
+template <Dataplane::Idle kIdle>
 void Dataplane::Run(unsigned index) {
+  constexpr bool kIdleSleep = kIdle != Idle::kPoll;
   const uint16_t queue = static_cast<uint16_t>(index);
   const uint32_t reader = readers_[index];
   dns::Rrl* const rrl = rrl_.empty() ? nullptr : rrl_[index].get();
@@ -314,6 +348,13 @@ void Dataplane::Run(unsigned index) {
   rte_mbuf* from_kernel[kBurst];
   uint32_t loops = 0;
   [[maybe_unused]] uint32_t empty_rounds = 0, sleep_us = 0;
+  // idle: wait: this worker's queue of every port.
+  std::vector<pollfd> wait_fds;
+  for (const Port& port : ports_) {
+    if (queue < port.xsk_fds.size()) {
+      wait_fds.push_back({port.xsk_fds[queue], POLLIN, 0});
+    }
+  }
   if constexpr (kIdleSleep) {
     // nanosleep may overshoot by the timer slack (50 us by default): keep
     // it small, so that a sleep lasts about what it asks for.
@@ -361,10 +402,19 @@ void Dataplane::Run(unsigned index) {
         empty_rounds = 0;
         sleep_us = 0;
       } else if (++empty_rounds > kIdleSpins) {
-        sleep_us = sleep_us == 0
-                       ? kIdleFirstSleepUs
-                       : std::min(sleep_us * 2, config_.idle_max_sleep_us);
-        rte_delay_us_sleep(sleep_us);
+        if constexpr (kIdle == Idle::kWait) {
+          // poll() sees a frame that came after the last empty burst (the
+          // RX ring is not empty), so none is slept on. Offline for RCU:
+          // grace periods do not wait for a worker that reads nothing.
+          snapshots_->Offline(reader);
+          poll(wait_fds.data(), wait_fds.size(), kIdleWaitMs);
+          snapshots_->Online(reader);
+        } else {
+          sleep_us = sleep_us == 0
+                         ? kIdleFirstSleepUs
+                         : std::min(sleep_us * 2, config_.idle_max_sleep_us);
+          rte_delay_us_sleep(sleep_us);
+        }
       }
     }
   }
