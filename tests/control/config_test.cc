@@ -95,6 +95,37 @@ TEST(DataplaneConfig, XdpNamesItsOwnWirePort) {
   EXPECT_TRUE(c->dataplane.ports[0].exception.empty());
 }
 
+// `idle: wait` waits on AF_XDP sockets, which only the XDP fallback has.
+TEST(DataplaneConfig, IdleWaitIsForXdpOnly) {
+  auto c = Load(
+      "dataplane:\n"
+      "  xdp: {interface: eth0}\n"
+      "  idle: wait\n"
+      "  service_addresses: [198.18.0.1/24]\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->dataplane.idle_wait);
+  EXPECT_TRUE(c->dataplane.idle_sleep);  // its back-off before the wait
+  auto s = Load(
+      "dataplane:\n"
+      "  xdp: {interface: eth0}\n"
+      "  idle: sleep\n"
+      "  service_addresses: [198.18.0.1/24]\n");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_FALSE(s->dataplane.idle_wait);
+  EXPECT_TRUE(s->dataplane.idle_sleep);
+  EXPECT_EQ(ErrorOf("dataplane:\n"
+                    "  wire_port: net_tap0\n"
+                    "  idle: wait\n"
+                    "  service_addresses: [198.18.0.1/24]\n"),
+            ":3:9: dataplane.idle: 'wait' needs 'xdp' (a worker waits on its "
+            "AF_XDP sockets; DPDK ports have no such wait here)");
+  EXPECT_THAT(ErrorOf("dataplane:\n"
+                      "  xdp: {interface: eth0}\n"
+                      "  idle: nap\n"
+                      "  service_addresses: [198.18.0.1/24]\n"),
+              HasSubstr("expected 'poll', 'sleep' or 'wait', got 'nap'"));
+}
+
 TEST(DataplaneConfig, ErrorsNameLineAndColumn) {
   EXPECT_EQ(ErrorOf("dataplane:\n"
                     "  service_addresses: [198.18.0.1/24]\n"),

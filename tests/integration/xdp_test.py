@@ -11,7 +11,8 @@ NOTIFY, AXFR and a TSIG-signed query passed by the program to the kernel
 sockets (pass_slow_path) and answered there, TCP and TC->TCP through the
 kernel (RFC 7766), ping, a 10 s dnsperf run
 without loss, detach on exit, and a start after a crash (SIGKILL) replacing
-the stale program. The veth runs the program in native XDP mode (DPDK
+the stale program, that start with `idle: wait` (the worker waits in poll()
+on its AF_XDP socket: few wake-ups without traffic, healthy, answers). The veth runs the program in native XDP mode (DPDK
 22.11's net_af_xdp attaches in the mode the driver offers).
 Usage: xdp_test.py BUILD_DIR   (root; CI fails if a capability is missing,
 elsewhere the test is skipped with exit code 77)
@@ -262,14 +263,56 @@ def main(build, mode):
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         check(xdp_attached(serve_if), "after SIGKILL the program is still attached")
-        proc = start(popdns, conf, log)
+        # Started again with `idle: wait`, whose worker waits in poll() on
+        # its AF_XDP socket when nothing comes.
+        wait_conf = conf + ".wait.yaml"
+        text = open(conf).read()
+        with open(wait_conf, "w") as f:
+            f.write(text.replace("\ndataplane:\n", "\ndataplane:\n  idle: wait\n", 1))
+        proc = start(popdns, wait_conf, log)
         r = in_ns(CLIENT, ["dig", "+short", "+time=2", "+tries=2", "@" + V4,
                            "www.example.test"])
         check(proc.poll() is None and "192.0.2.3" in r.stdout,
               "a start after a crash replaces the stale program and answers")
+        check_idle_wait(proc.pid, popdnsctl, sock, mode)
     finally:
         endpoint.stop()
         finish(proc, log, tmp)
+
+
+def worker_wakeups(pid):
+    """Voluntary context switches of popdns's worker thread (its sleeps,
+    its waits)."""
+    for t in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{t}/comm") as f:
+            if f.read().strip() != "rte-worker-1":
+                continue
+        with open(f"/proc/{pid}/task/{t}/status") as f:
+            m = re.search(r"voluntary_ctxt_switches:\s+(\d+)", f.read())
+        return int(m.group(1))
+    return None
+
+
+def check_idle_wait(pid, popdnsctl, sock, mode):
+    """`dataplane.idle: wait`: with nothing to do the worker wakes for its
+    heartbeat (at most every 100 ms), not for every sleep of `idle: sleep`
+    (thousands a second); it stays healthy, and the first query after a
+    quiet spell is answered."""
+    time.sleep(1.0)
+    w0 = worker_wakeups(pid)
+    time.sleep(2.0)
+    w1 = worker_wakeups(pid)
+    health = in_ns(POP, [popdnsctl, "--socket", sock, "health"]).stdout
+    r = in_ns(CLIENT, ["dig", "+short", "+time=2", "+tries=1", "@" + V4,
+                       "www.example.test"])
+    woke = None if w0 is None or w1 is None else w1 - w0
+    check(woke is not None and 10 <= woke < 100,
+          "[%s] idle: wait: the worker woke %s times in 2 s without traffic"
+          % (mode, woke))
+    check("has not polled" not in health and "192.0.2.3" in r.stdout,
+          "[%s] idle: wait: healthy (%s) and the first query after 3 quiet "
+          "seconds is answered (%r)" % (mode, health.strip().splitlines()[:1],
+                                        r.stdout.strip()))
 
 
 def finish(proc, log, tmp):
