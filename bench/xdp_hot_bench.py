@@ -109,11 +109,13 @@ class Server(pc.Server):
             pinned = ", ".join('"%s"' % q for q in self.hot)
             hot = (f"    hot_answers:\n      entries: 8192\n"
                    f"      sample_every: 0\n      pinned: [{pinned}]\n")
+        program = (f"    program: {self.a.xdp_program}\n"
+                   if self.a.xdp_program else "")
         path = self.popdns_conf(f"""\
   xdp:
     interface: {pc.SRV_IF}
     queues: 1
-{hot}  idle: wait
+{program}{hot}  idle: wait
   eal: ["--no-huge", "--no-shconf", "-m", "256", "--no-pci", "-l", "0-1",
         "--file-prefix", "pbhot-x", "--log-level", "*:error"]
   service_addresses: ["{pc.SRV_IP}/24"]
@@ -378,6 +380,9 @@ def main():
     ap.add_argument("--relay", action="store_true",
                     help="frames reach the server's veth as XDP frames, "
                     "through a relay namespace (see Relay)")
+    ap.add_argument("--xdp-program",
+                    help="popdns's XDP object (default: the build's), to "
+                    "compare two versions of bpf/xdp_dns.bpf.c")
     ap.add_argument("--json")
     ap.add_argument("--popdns", default=os.path.join(pc.ROOT, "build",
                                                      "control", "popdns"))

@@ -680,14 +680,27 @@ __attribute__((noinline)) int answer_hot(struct xdp_md* ctx,
   if (name_len == 0 ||
       bpf_xdp_load_bytes(ctx, l4 + 8 + 12, key->name, name_len & 0x7f))
     return XDP_DNS_STAT_REDIRECT_UNUSUAL;
-  __u64 sum = 0;
-  for (__u32 i = 0; i < XDP_DNS_HOT_NAME_MAX; i++) {
-    if (i >= name_len) break;
-    __u8 b = key->name[i];
-    sum += byte_sum(b, i); /* message offset 12 + i: same parity as i */
-    /* Label lengths are at most 63, below 'A': only letters change. */
-    if (b >= 'A' && b <= 'Z') key->name[i] = b | 0x20;
+  /* Eight octets at a time; the key is zero beyond name_len. Summed as
+   * little-endian 16-bit words they give the byte-swapped sum of the
+   * big-endian words the message has at offset 12 + i (RFC 1071 2(B));
+   * uppercase letters are found in all eight at once (bit 7 of each
+   * octet: at least 'A', not above 'Z', not a high octet), with no branch
+   * per octet. Label lengths are at most 63, below 'A': only letters
+   * change. */
+  __u64* words = (__u64*)key->name;
+  __u64 swapped = 0;
+  for (__u32 i = 0; i < XDP_DNS_HOT_NAME_MAX / 8; i++) {
+    if (i * 8 >= name_len) break;
+    const __u64 w = words[i];
+    swapped += (w & 0xffffffff) + (w >> 32);
+    const __u64 low7 = w & 0x7f7f7f7f7f7f7f7fULL;
+    const __u64 at_least_a = low7 + 0x3f3f3f3f3f3f3f3fULL; /* 'A' + 0x3f */
+    const __u64 above_z = low7 + 0x2525252525252525ULL;    /* 'Z' + 1 + 0x25 */
+    const __u64 upper = at_least_a & ~above_z & ~w & 0x8080808080808080ULL;
+    words[i] = w | (upper >> 2); /* bit 7 to bit 5: | 0x20 */
   }
+  const __u16 le = fold(swapped);
+  __u64 sum = (__u16)(le << 8 | le >> 8);
   void* data = (void*)(long)ctx->data;
   void* end = (void*)(long)ctx->data_end;
   sum += byte_sum(q->qtype >> 8, 12 + name_len) +
