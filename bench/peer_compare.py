@@ -51,8 +51,9 @@ runs in the NAPI of the device that was sent to, on the CPU that sent
 NAPI, pbsrv0's thread pinned to core 1 with the server and pbcli0's to
 core 0 with the generator (--no-threaded-napi: off), so that core 1
 carries the server's whole cost and none of the generator's. popdns's
-XDP modes run with `idle: sleep` (--popdns-idle; `poll` busy-polls core 1
-at 100% whatever the load, and CPU per answer would mean nothing). This
+XDP modes run with `idle: wait` (--popdns-idle; `poll` busy-polls core 1
+at 100% whatever the load, and CPU per answer would mean nothing; `wait`
+blocks in poll() on the AF_XDP socket as knotd's XDP threads do). This
 script pins itself to core 0.
 """
 
@@ -1523,8 +1524,10 @@ def report(results, meta, json_out, png_out, tmp):
         "CPU split: this VM has 2 vCPUs. The server is pinned to core 1 "
         "(taskset -c 1; popdns's DPDK worker is EAL lcore 1 and busy-polls "
         "it, so core 1 reads 100% for the DPDK modes whatever the load"
-        + (" (here the XDP modes sleep when idle: dataplane.idle sleep)"
-           if meta.get("popdns_idle") == "sleep" else "") +
+        + (" (here the XDP modes %s when idle: dataplane.idle %s)"
+           % ("sleep" if meta.get("popdns_idle") == "sleep" else
+              "wait in poll()", meta.get("popdns_idle"))
+           if meta.get("popdns_idle") in ("sleep", "wait") else "") +
         "; its "
         "control thread is lcore 0), the generator to core 0. The kernel's "
         "veth/tap delivery is not pinned: it runs as softirq on the core that "
@@ -1642,9 +1645,9 @@ def main():
     ap.add_argument("--no-threaded-napi", dest="threaded_napi",
                     action="store_false",
                     help="leave the veths' receive work on the sending core")
-    ap.add_argument("--popdns-idle", choices=("poll", "sleep"),
-                    default="sleep", help="dataplane.idle of popdns's XDP "
-                    "modes (default sleep: CPU per answer is measurable)")
+    ap.add_argument("--popdns-idle", choices=("poll", "sleep", "wait"),
+                    default="wait", help="dataplane.idle of popdns's XDP "
+                    "modes (default wait: CPU per answer is measurable)")
     ap.add_argument("--popdns-idle-max-us", type=int, default=1000)
     ap.add_argument("--wait-idle", type=float, default=0,
                     help="wait up to SEC for the 1-min load average < 0.7")
