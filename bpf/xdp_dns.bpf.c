@@ -155,14 +155,19 @@ struct {
   __uint(map_flags, BPF_F_NO_PREALLOC);
 } rrl_whitelist SEC(".maps");
 
-/* The key is built here, not on the stack: 68 bytes plus the rest of the
- * program's locals would crowd the 512-byte stack, and a per-CPU array
- * slot is private to this run (XDP runs with preemption off). */
+/* The question's name, lowercased, and its key: built here, not on the
+ * stack, where 80 bytes plus the rest of the program's locals would crowd
+ * the 512-byte stack; a per-CPU array slot is private to this run (XDP
+ * runs with preemption off). */
+struct hot_question {
+  __u64 name[XDP_DNS_HOT_NAME_MAX / 8];
+  struct xdp_dns_hot_key key;
+};
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
   __uint(max_entries, 1);
   __type(key, __u32);
-  __type(value, struct xdp_dns_hot_key);
+  __type(value, struct hot_question);
 } hot_scratch SEC(".maps");
 
 /* Room to move a frame's headers and question forward when the response
@@ -669,45 +674,54 @@ __attribute__((noinline)) int answer_hot(struct xdp_md* ctx,
     return XDP_DNS_STAT_REDIRECT_UNUSUAL;
 
   __u32 zero = 0;
-  struct xdp_dns_hot_key* key = bpf_map_lookup_elem(&hot_scratch, &zero);
-  if (!key) return XDP_DNS_STAT_REDIRECT_NOT_HOT; /* never: 1 entry */
-  __builtin_memset(key, 0, sizeof(*key));
-  key->qtype = q->qtype;
-  key->name_len = (__u16)name_len;
+  struct hot_question* hq = bpf_map_lookup_elem(&hot_scratch, &zero);
+  if (!hq) return XDP_DNS_STAT_REDIRECT_NOT_HOT; /* never: 1 entry */
 
-  /* The name into the key, then lowercased there; the sum of its bytes
-   * as sent (0x20 kept: the response echoes them). */
-  if (name_len == 0 ||
-      bpf_xdp_load_bytes(ctx, l4 + 8 + 12, key->name, name_len & 0x7f))
-    return XDP_DNS_STAT_REDIRECT_UNUSUAL;
-  /* Eight octets at a time; the key is zero beyond name_len. Summed as
+  /* The name as sent (0x20 kept: the response echoes it), then eight
+   * octets at a time: masked to the name (the slot holds the last
+   * query's beyond it), summed, lowercased and hashed. Summed as
    * little-endian 16-bit words they give the byte-swapped sum of the
    * big-endian words the message has at offset 12 + i (RFC 1071 2(B));
    * uppercase letters are found in all eight at once (bit 7 of each
    * octet: at least 'A', not above 'Z', not a high octet), with no branch
    * per octet. Label lengths are at most 63, below 'A': only letters
    * change. */
-  __u64* words = (__u64*)key->name;
-  __u64 swapped = 0;
+  if (name_len == 0 ||
+      bpf_xdp_load_bytes(ctx, l4 + 8 + 12, hq->name, name_len & 0x7f))
+    return XDP_DNS_STAT_REDIRECT_UNUSUAL;
+  __u64 swapped = 0, hash = 0;
   for (__u32 i = 0; i < XDP_DNS_HOT_NAME_MAX / 8; i++) {
     if (i * 8 >= name_len) break;
-    const __u64 w = words[i];
+    __u64 w = hq->name[i];
+    const __u32 left = name_len - i * 8;
+    if (left < 8) w &= (1ULL << (left * 8)) - 1;
     swapped += (w & 0xffffffff) + (w >> 32);
     const __u64 low7 = w & 0x7f7f7f7f7f7f7f7fULL;
     const __u64 at_least_a = low7 + 0x3f3f3f3f3f3f3f3fULL; /* 'A' + 0x3f */
     const __u64 above_z = low7 + 0x2525252525252525ULL;    /* 'Z' + 1 + 0x25 */
     const __u64 upper = at_least_a & ~above_z & ~w & 0x8080808080808080ULL;
-    words[i] = w | (upper >> 2); /* bit 7 to bit 5: | 0x20 */
+    w |= upper >> 2; /* bit 7 to bit 5: | 0x20 */
+    hq->name[i] = w;
+    hash = xdp_dns_hot_hash_step(hash, w);
   }
   const __u16 le = fold(swapped);
   __u64 sum = (__u16)(le << 8 | le >> 8);
+  hq->key.name_hash = hash;
+  hq->key.qtype = q->qtype;
+  hq->key.name_len = (__u16)name_len;
+  hq->key.pad = 0;
   void* data = (void*)(long)ctx->data;
   void* end = (void*)(long)ctx->data_end;
   sum += byte_sum(q->qtype >> 8, 12 + name_len) +
          byte_sum(q->qtype & 0xff, 13 + name_len) + byte_sum(1, 15 + name_len);
 
-  struct xdp_dns_hot_answer* a = bpf_map_lookup_elem(&hot_answers, key);
+  struct xdp_dns_hot_answer* a = bpf_map_lookup_elem(&hot_answers, &hq->key);
   if (!a) return XDP_DNS_STAT_REDIRECT_NOT_HOT;
+  /* Another name with the same hash is not this entry's question. */
+  for (__u32 i = 0; i < XDP_DNS_HOT_NAME_MAX / 8; i++) {
+    if (i * 8 >= name_len) break;
+    if (hq->name[i] != a->name[i]) return XDP_DNS_STAT_REDIRECT_NOT_HOT;
+  }
   const __u32 len = a->len;
   if (len > XDP_DNS_HOT_ANSWER_MAX) return XDP_DNS_STAT_REDIRECT_UNUSUAL;
   if (!query_checksums_ok(ctx, q, sum, question_end))

@@ -162,13 +162,26 @@ struct xdp_dns_config {
 #define XDP_DNS_HOT_NAME_MAX 64
 #define XDP_DNS_HOT_ANSWER_MAX 512
 
-/* The question, lowercased: the name in wire format up to and including
- * the root label, zero-padded, and the type (host byte order). */
+/* The question: a hash of its lowercased name and the type. A key of 16
+ * octets instead of the name itself (64): the map hashes and compares
+ * every key it looks up, and the hot path looks up one per answer. Two
+ * names may share a hash: the entry holds its name, which the program
+ * compares, and the control side installs only one of them. */
 struct xdp_dns_hot_key {
-  __u8 name[XDP_DNS_HOT_NAME_MAX];
-  __u16 qtype;
-  __u16 name_len; /* octets of name used, root label included */
+  __u64 name_hash; /* xdp_dns_hot_name_hash() */
+  __u16 qtype;     /* host byte order */
+  __u16 name_len;  /* octets of the name, root label included */
+  __u32 pad;       /* zero */
 };
+
+/* One step of the name's hash: each 8 octets of the name in wire format,
+ * lowercased, read as a little-endian word (the last one zero-padded), in
+ * order from 0. Shared by the program and the control side, which must
+ * agree to the bit. */
+static inline __u64 xdp_dns_hot_hash_step(__u64 h, __u64 word) {
+  h = (h ^ word) * 0x9e3779b97f4a7c15ULL;
+  return h ^ (h >> 29);
+}
 
 /* hot_answer.flags */
 #define XDP_DNS_HOT_PLAIN 0x01  /* answers queries without EDNS */
@@ -202,6 +215,10 @@ struct xdp_dns_hot_answer {
   /* Which answer this is, for hot_rrl (the same for the same question
    * whenever installed; two questions may share one by chance). */
   __u32 rrl_id;
+  __u32 pad; /* zero */
+  /* The question's name, lowercased, zero-padded: the key holds only its
+   * hash. 8-byte aligned: compared a word at a time. */
+  __u64 name[XDP_DNS_HOT_NAME_MAX / 8];
   __u8 bytes[XDP_DNS_HOT_ANSWER_MAX];
 };
 

@@ -1,9 +1,14 @@
 #include "control/server/xdp_hot_answers.h"
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <cstring>
 #include <functional>
+#include <map>
+#include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -77,11 +82,32 @@ absl::Status Usable(const Response& res) {
 
 }  // namespace
 
+namespace {
+
+// The name as the program holds it: lowercased (HotQuestion's already
+// is), zero-padded, as little-endian words.
+std::array<uint64_t, XDP_DNS_HOT_NAME_MAX / 8> NameWords(
+    const std::string& name) {
+  static_assert(std::endian::native == std::endian::little,
+                "the program reads the name's words little-endian");
+  std::array<uint64_t, XDP_DNS_HOT_NAME_MAX / 8> words{};
+  std::memcpy(words.data(), name.data(),
+              std::min(name.size(), sizeof(words)));
+  return words;
+}
+
+}  // namespace
+
 xdp_dns_hot_key HotKey(const HotQuestion& q) {
   xdp_dns_hot_key k;
   std::memset(&k, 0, sizeof(k));
-  std::memcpy(k.name, q.name.data(),
-              std::min(q.name.size(), sizeof(k.name)));
+  const auto words = NameWords(q.name);
+  const size_t used = std::min<size_t>((q.name.size() + 7) / 8, words.size());
+  uint64_t hash = 0;
+  for (size_t i = 0; i < used; ++i) {
+    hash = xdp_dns_hot_hash_step(hash, words[i]);
+  }
+  k.name_hash = hash;
   k.qtype = q.qtype;
   k.name_len = static_cast<uint16_t>(q.name.size());
   return k;
@@ -128,6 +154,8 @@ absl::StatusOr<xdp_dns_hot_answer> CompileHotAnswer(
   }
   xdp_dns_hot_answer a;
   std::memset(&a, 0, sizeof(a));
+  const auto words = NameWords(q.name);
+  std::memcpy(a.name, words.data(), sizeof(a.name));
   a.len = static_cast<uint16_t>(end - question_end);
   std::memcpy(a.bytes, base.buf + question_end, a.len);
   a.header_flags1 = base.buf[2];
@@ -270,7 +298,17 @@ absl::Status HotAnswers::InstallLocked(bool all) {
   auto note = [&](absl::Status s) {
     if (!s.ok() && first.ok()) first = std::move(s);
   };
-  const std::vector<HotQuestion> want = WantedLocked();
+  std::vector<HotQuestion> want = WantedLocked();
+  // Two questions whose keys are equal (their names share a hash) cannot
+  // both have an entry: the first wanted keeps it, the other stays with
+  // the workers.
+  std::set<std::tuple<uint64_t, uint16_t, uint16_t>> keys;
+  std::erase_if(want, [&](const HotQuestion& q) {
+    const xdp_dns_hot_key k = HotKey(q);
+    if (keys.emplace(k.name_hash, k.qtype, k.name_len).second) return false;
+    ++refused_;
+    return true;
+  });
   std::map<HotQuestion, bool> wanted;
   for (const HotQuestion& q : want) wanted.emplace(q, true);
   // Gone from the wanted set: out of the map.

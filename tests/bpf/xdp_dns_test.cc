@@ -1238,6 +1238,47 @@ TEST_F(XdpHotAnswersTest, MutatedQueriesAreAnsweredAsTheWorkerWouldOrLeft) {
               answered, left);
 }
 
+// The key holds the name's hash only (xdp_dns_hot_key): an entry found
+// under a question's key but made for another name (a hash both share)
+// is not that question's answer. Built here by installing mail's answer
+// under www's key; the control side never installs two such names.
+TEST_F(XdpHotAnswersTest, AnEntryForAnotherNameIsNotAnswered) {
+  const control::HotQuestion www{std::string("\x03www\x07" "example\x04test", 18), 1};
+  const control::HotQuestion mail{std::string("\x04mail\x07" "example\x04test", 19), 1};
+  auto a = control::CompileHotAnswer(*zones_, config_, mail);
+  ASSERT_TRUE(a.ok()) << a.status();
+  // Same length as www's name: only the words compared tell them apart.
+  const control::HotQuestion wwx{std::string("\x03wwx\x07" "example\x04test", 18), 1};
+  auto b = control::CompileHotAnswer(*zones_, config_, www);
+  ASSERT_TRUE(b.ok()) << b.status();
+  const auto words = [](const xdp_dns_hot_answer& e) {
+    return std::vector<uint64_t>(std::begin(e.name), std::end(e.name));
+  };
+  xdp_dns_hot_answer www_answer_wwx_name = *b;
+  auto c = control::CompileHotAnswer(*zones_, config_, wwx);
+  // wwx.example.test does not exist: the NXDOMAIN is an entry too.
+  ASSERT_TRUE(c.ok()) << c.status();
+  std::memcpy(www_answer_wwx_name.name, c->name, sizeof(c->name));
+  ASSERT_NE(words(www_answer_wwx_name), words(*b));
+  const xdp_dns_hot_key k = control::HotKey(www);
+  keys_.push_back(k);
+  const std::vector<uint8_t> frame =
+      Frame(Framing::kIpv4, Query(www, Shapes()[0]));
+  for (const xdp_dns_hot_answer& wrong : {*a, www_answer_wwx_name}) {
+    ASSERT_TRUE(maps_->PutHotAnswer(k, wrong).ok());
+    const XdpDnsStats s0 = Stats();
+    const Ran ran = RunProgram(frame);
+    EXPECT_EQ(ran.verdict, static_cast<uint32_t>(XDP_PASS));
+    EXPECT_EQ(ran.frame, frame);
+    EXPECT_EQ(Stats()[XDP_DNS_STAT_REDIRECT_NOT_HOT] -
+                  s0[XDP_DNS_STAT_REDIRECT_NOT_HOT],
+              1u);
+  }
+  // Its own entry under its key is answered.
+  ASSERT_TRUE(maps_->PutHotAnswer(k, *b).ok());
+  EXPECT_EQ(RunProgram(frame).verdict, static_cast<uint32_t>(XDP_TX));
+}
+
 TEST_F(XdpHotAnswersTest, WhatTheDriverLeavesToTheWorker) {
   const control::HotQuestion www{std::string("\x03www\x07" "example\x04test", 18), 1};
   ASSERT_TRUE(Install(www));
