@@ -80,10 +80,6 @@ absl::Status Usable(const Response& res) {
   return absl::OkStatus();
 }
 
-}  // namespace
-
-namespace {
-
 // The name as the program holds it: lowercased (HotQuestion's already
 // is), zero-padded, as little-endian words.
 std::array<uint64_t, XDP_DNS_HOT_NAME_MAX / 8> NameWords(
