@@ -168,7 +168,7 @@ struct xdp_dns_config {
  * names may share a hash: the entry holds its name, which the program
  * compares, and the control side installs only one of them. */
 struct xdp_dns_hot_key {
-  __u64 name_hash; /* xdp_dns_hot_name_hash() */
+  __u64 name_hash; /* xdp_dns_hot_hash_step() over the name's words */
   __u16 qtype;     /* host byte order */
   __u16 name_len;  /* octets of the name, root label included */
   __u32 pad;       /* zero */

@@ -524,8 +524,9 @@ absl::Status ReadDataplane(const std::string& file, const YAML::Node& n,
                   "dataplane.idle: expected 'poll', 'sleep' or 'wait', got '" +
                       mode + "'");
       }
-      d->idle_sleep = mode != "poll";
-      d->idle_wait = mode == "wait";
+      d->idle = mode == "poll"    ? dpdk::IdleMode::kPoll
+                : mode == "sleep" ? dpdk::IdleMode::kSleep
+                                  : dpdk::IdleMode::kWait;
     } else if (key == "idle_max_sleep_us") {
       s = ReadInt(file, kv.second, "dataplane.idle_max_sleep_us", 1, 100000,
                   &d->idle_max_sleep_us);
@@ -537,7 +538,7 @@ absl::Status ReadDataplane(const std::string& file, const YAML::Node& n,
   }
   const bool shorthand =
       n["wire_port"] || n["exception_port"] || n["exception_interface"];
-  if (d->idle_wait && !d->xdp.enabled) {
+  if (d->idle == dpdk::IdleMode::kWait && !d->xdp.enabled) {
     return At(file, n["idle"].Mark(),
               "dataplane.idle: 'wait' needs 'xdp' (a worker waits on its "
               "AF_XDP sockets; DPDK ports have no such wait here)");

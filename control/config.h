@@ -15,6 +15,7 @@
 #include "dataplane/dns/answer.h"
 #include "dataplane/dns/cookie.h"
 #include "dataplane/dns/rrl.h"
+#include "dataplane/dpdk/idle_mode.h"
 #include "dataplane/zone/network_table.h"
 
 namespace popdns::control {
@@ -122,8 +123,7 @@ struct DataplaneSection {
   // PoPs), back off with short sleeps growing to idle_max_sleep_us (labs,
   // quiet PoPs: no core burnt, some latency added), or, in XDP mode, wait
   // in poll() on its AF_XDP sockets until the kernel has a frame for it.
-  bool idle_sleep = false;  // `idle: sleep` or `wait`
-  bool idle_wait = false;   // `idle: wait` (XDP fallback only)
+  dpdk::IdleMode idle = dpdk::IdleMode::kPoll;  // `idle:` (wait: XDP only)
   uint32_t idle_max_sleep_us = 200;
 };
 

@@ -216,8 +216,7 @@ int Run(int argc, char** argv) {
     dp_config.cookies_enabled = config.cookies.enabled;
     dp_config.cookies = CookieSecretsOf(config.cookies);
     dp_config.mbufs = dps.mbufs;
-    dp_config.idle_sleep = dps.idle_sleep;
-    dp_config.idle_wait = dps.idle_wait;
+    dp_config.idle = dps.idle;
     dp_config.idle_max_sleep_us = dps.idle_max_sleep_us;
     if (HotAnswersOn(config)) {
       dp_config.sample_every =

@@ -264,14 +264,15 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Start(
   for (size_t i = 0; i < dp->ports_.size(); ++i) {
     Port& port = dp->ports_[i];
     const PortPair& pair = config.ports[i];
-    if (config.idle_wait && port.has_exception) {
+    const bool wait = config.idle == IdleMode::kWait;
+    if (wait && port.has_exception) {
       return absl::InvalidArgumentError(absl::StrCat(
           "idle: wait: wire port ", pair.wire, " has an exception port, "
           "whose frames a waiting worker would not see"));
     }
     if (absl::Status s = SetupPort(port.wire, q, true, config, pool,
                                    &port.tx_csum_offload,
-                                   config.idle_wait ? &port.xsk_fds : nullptr);
+                                   wait ? &port.xsk_fds : nullptr);
         !s.ok()) {
       return absl::InternalError(
           absl::StrCat("wire port ", pair.wire, ": ", s.message()));
@@ -326,19 +327,23 @@ int Dataplane::WorkerMain(void* arg) {
   Dataplane* dp = p->first;
   const unsigned index = p->second;
   delete p;
-  if (dp->config_.idle_wait) {
-    dp->Run<Idle::kWait>(index);
-  } else if (dp->config_.idle_sleep) {
-    dp->Run<Idle::kSleep>(index);
-  } else {
-    dp->Run<Idle::kPoll>(index);
+  switch (dp->config_.idle) {
+    case IdleMode::kPoll:
+      dp->Run<IdleMode::kPoll>(index);
+      break;
+    case IdleMode::kSleep:
+      dp->Run<IdleMode::kSleep>(index);
+      break;
+    case IdleMode::kWait:
+      dp->Run<IdleMode::kWait>(index);
+      break;
   }
   return 0;
 }
 
-template <Dataplane::Idle kIdle>
+template <IdleMode kIdle>
 void Dataplane::Run(unsigned index) {
-  constexpr bool kIdleSleep = kIdle != Idle::kPoll;
+  constexpr bool kIdleSleep = kIdle != IdleMode::kPoll;
   const uint16_t queue = static_cast<uint16_t>(index);
   const uint32_t reader = readers_[index];
   dns::Rrl* const rrl = rrl_.empty() ? nullptr : rrl_[index].get();
@@ -402,7 +407,7 @@ void Dataplane::Run(unsigned index) {
         empty_rounds = 0;
         sleep_us = 0;
       } else if (++empty_rounds > kIdleSpins) {
-        if constexpr (kIdle == Idle::kWait) {
+        if constexpr (kIdle == IdleMode::kWait) {
           // poll() sees a frame that came after the last empty burst (the
           // RX ring is not empty), so none is slept on. Offline for RCU:
           // grace periods do not wait for a worker that reads nothing.

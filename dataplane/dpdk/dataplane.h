@@ -27,6 +27,7 @@
 #include "dataplane/dns/counter_labels.h"
 #include "dataplane/dns/question_sampler.h"
 #include "dataplane/dns/rrl.h"
+#include "dataplane/dpdk/idle_mode.h"
 #include "dataplane/dpdk/rcu_snapshot.h"
 #include "dataplane/net/packet.h"
 
@@ -52,15 +53,9 @@ struct DataplaneConfig {
   uint16_t rx_desc = 1024;
   uint16_t tx_desc = 1024;
   uint32_t mbufs = 16383;
-  // Empty queues: busy-poll (false), or back off with sleeps of up to
-  // idle_max_sleep_us (l3fwd-power's way; see Dataplane::Run).
-  bool idle_sleep = false;
+  // Empty queues: see IdleMode and Dataplane::Run.
+  IdleMode idle = IdleMode::kPoll;
   uint32_t idle_max_sleep_us = 200;
-  // With idle_sleep: once the spinning is over, wait in poll() on the
-  // worker's AF_XDP sockets instead of sleeping (`idle: wait`; every port
-  // net_af_xdp, without an exception port). The kernel wakes the worker
-  // when the XDP program redirects a frame to its queue.
-  bool idle_wait = false;
   // Answers in the XDP program: each worker samples one answered question
   // in `sample_every` for the control side to count (0: none).
   uint32_t sample_every = 0;
@@ -167,17 +162,17 @@ class Dataplane {
     uint16_t wire = 0, exception = 0;
     bool has_exception = false;
     bool tx_csum_offload = false;  // the wire port computes our checksums
-    // idle_wait: the AF_XDP socket of each queue of a net_af_xdp port.
+    // IdleMode::kWait: the AF_XDP socket of each queue of a net_af_xdp
+    // port.
     std::vector<int> xsk_fds;
   };
-  enum class Idle { kPoll, kSleep, kWait };
 
   Dataplane() = default;
   static int WorkerMain(void* arg);
   // The poll loop; kIdle: what a worker does when its queues are empty
   // (busy-poll, back off with sleeps, or wait in poll(); chosen once, at
   // launch).
-  template <Idle kIdle>
+  template <IdleMode kIdle>
   void Run(unsigned index);
   // One burst from queue `queue` of `port`; counters `c`. Returns the
   // number of frames received.

@@ -103,9 +103,8 @@ TEST(DataplaneConfig, IdleWaitIsForXdpOnly) {
                   "  idle: " + mode + "\n"
                   "  service_addresses: [198.18.0.1/24]\n");
     ASSERT_TRUE(c.ok()) << c.status();
-    EXPECT_EQ(c->dataplane.idle_wait, mode == "wait");
-    // wait spins and backs off as sleep does before it waits.
-    EXPECT_TRUE(c->dataplane.idle_sleep);
+    EXPECT_EQ(c->dataplane.idle, mode == "wait" ? dpdk::IdleMode::kWait
+                                                : dpdk::IdleMode::kSleep);
   }
   EXPECT_EQ(ErrorOf("dataplane:\n"
                     "  wire_port: net_tap0\n"
