@@ -194,9 +194,24 @@ def threaded_napi(ns, ifname):
 # first copies it into a page for XDP, on the receiving device's NAPI:
 # without the relay, on the server's core, a cost no native-XDP NIC has
 # (its driver hands XDP the DMA'd buffer). With it that copy is done by the
-# relay's NAPI on the generator's core, and the server's veth receives XDP
-# frames; the server's own transmit (knotd's and the AF_XDP worker's
-# sends, the XDP_TX of answers in the driver) is the same as without it.
+# relay's NAPI, and the server's veth receives XDP frames; the server's own
+# transmit (knotd's and the AF_XDP worker's sends, the XDP_TX of answers in
+# the driver) is the same as without it.
+#
+# --relay-core: where the relay's NAPI threads run; they are not the
+# server's and their CPU is not counted either way. On the server's core
+# (1, the default) the relay plays a NIC: the frames, their rings and
+# their pages' state stay in that core's caches, as a NIC's queue stays
+# with the core that serves it. On the generator's core (0; every --relay
+# run before 2026-12-05 21:00 UTC) each frame and its metadata cross
+# between the two cores twice on its way, and the server pays for those
+# misses: xdp-bounce costs about 12 times as much there (1.44 against
+# 0.12 CPU s per million answers, 20:50 UTC, with the same number of
+# wake-up IPIs, about 7,000 a second per core, either way). No NIC moves
+# a frame between cores like that; the figures with --relay-core 0 are
+# kept as the pessimistic bound. The relay's frames are in the server
+# core's L2 where a NIC's DMA leaves them in the last-level cache: a few
+# tens of ns per frame in the server's favour, and knotd's.
 RLY_NS = "pbpeer-rly"
 RLY_CLI_IF, RLY_SRV_IF = "pbrly0", "pbrly1"  # peers of pbcli0, pbsrv0
 # The NAPI threads pinned, and where (NapiPinner).
@@ -380,9 +395,19 @@ def main():
     ap.add_argument("--relay", action="store_true",
                     help="frames reach the server's veth as XDP frames, "
                     "through a relay namespace (see Relay)")
+    ap.add_argument("--relay-core", type=int, choices=(0, 1), default=1,
+                    help="the relay's NAPI threads on the server's core (1, "
+                    "as a NIC's queue) or the generator's (0)")
     ap.add_argument("--xdp-program",
                     help="popdns's XDP object (default: the build's), to "
                     "compare two versions of bpf/xdp_dns.bpf.c")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="measure the targets this many times in turn "
+                    "(knotd, popdns, knotd, ...): ratios per round and "
+                    "their median, less at the mercy of this VM's drift "
+                    "than one measurement of each minutes apart")
+    ap.add_argument("--no-sweep", action="store_true",
+                    help="the fixed-rate CPU step only, no max replies/s")
     ap.add_argument("--json")
     ap.add_argument("--popdns", default=os.path.join(pc.ROOT, "build",
                                                      "control", "popdns"))
@@ -405,7 +430,7 @@ def main():
     if a.relay:
         relay = Relay(tmp, pc.veth_down)
         pc.veth_up, pc.veth_down = relay.up, relay.down
-        PINS.extend(((RLY_CLI_IF, 0), (RLY_SRV_IF, 0)))
+        PINS.extend(((RLY_CLI_IF, a.relay_core), (RLY_SRV_IF, a.relay_core)))
     results = []
     server = None
     try:
@@ -421,10 +446,10 @@ def main():
             for i in range(max(len(hot), 100000)):
                 f.write(hot[i % len(hot)] + "\n")
         pc.log(f"{a.records}-record zone, {len(hot)} distinct hot questions")
-        for tid, srv, mode in TARGETS:
-            if tid not in a.servers.split(","):
-                continue
-            res = {"id": tid, "server": srv, "mode": mode}
+        chosen = [t for t in TARGETS if t[0] in a.servers.split(",")]
+        for rnd, (tid, srv, mode) in ((r, t) for r in range(a.rounds)
+                                      for t in chosen):
+            res = {"id": tid, "server": srv, "mode": mode, "round": rnd + 1}
             if tid == "xdp-bounce":
                 server = Bounce(tmp)
             else:
@@ -474,7 +499,10 @@ def main():
                                         if after.get(k, 0) != before.get(k, 0)}
                 pc.in_ns(pc.CLI_NS, ["ip", "link", "set", "dev", pc.CLI_IF,
                                      "xdp", "off"])
-                if tid in FLOODS:
+                if a.no_sweep:
+                    pc.log(f"{tid}: {res['cpu_s_per_million']} CPU s per "
+                           f"million answers at {a.cpu_rate}/s")
+                elif tid in FLOODS:
                     pc.log(f"{tid}: {res['cpu_s_per_million_queries']} CPU s "
                            f"per million queries at {a.cpu_rate}/s")
                 else:
@@ -497,8 +525,22 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def round_ratios(results):
+    """{other: other's CPU per answer / popdns-xdp-hot's} of one round."""
+    by = {r["id"]: r.get("cpu_s_per_million") for r in results}
+    hot = by.get("popdns-xdp-hot")
+    return {o: by[o] / hot for o in ("popdns-xdp", "knotd-xdp")
+            if hot and by.get(o)}
+
+
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
 def report(results, a):
-    by = {r["id"]: r for r in results}
+    by = {r["id"]: r for r in results}  # the last round's
     lines = [
         f"<!-- {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}, "
         f"{os.cpu_count()} CPUs, {zone_load_helper.cpu_model()}; load avg "
@@ -506,8 +548,8 @@ def report(results, a):
         "",
         f"{a.records:,}-record zone; kxdpgun from core 0 asking {a.hot:,} "
         f"questions (A, AAAA, CNAME) round and round; server on core 1"
-        + ("; through the relay (the server's veth receives XDP frames)."
-           if a.relay else "."),
+        + (f"; through the relay (the server's veth receives XDP frames), "
+           f"its NAPI on core {a.relay_core}." if a.relay else "."),
         "",
         "| server | mode | max replies/s (loss < 1%) | at "
         f"{a.cpu_rate // 1000}k/s: replies/s | server CPU s (threads + NAPI) "
@@ -522,10 +564,12 @@ def report(results, a):
         if x:
             tot = x.get("xdp.answered", 0) + x.get("xdp.redirect", 0)
             drv = f"{100.0 * x.get('xdp.answered', 0) / max(tot, 1):.1f}%"
+        rnd = f" (round {r['round']})" if a.rounds > 1 else ""
         lines.append(
-            f"| {r['server']} | {r['mode']} | "
-            f"{(r.get('max_replies_per_s') or 0):,.0f}"
-            f"{'' if r.get('max_clean') else ' (lossy)'} | "
+            f"| {r['server']} | {r['mode']}{rnd} | "
+            + ("" if "sweep" not in r else
+               f"{(r.get('max_replies_per_s') or 0):,.0f}"
+               f"{'' if r.get('max_clean') else ' (lossy)'}") + " | "
             f"{(f.get('replies_per_s') or 0):,.0f} | "
             f"{r.get('server_cpu_s', '')} | "
             f"{r.get('cpu_s_per_million') or ''} | "
@@ -537,8 +581,18 @@ def report(results, a):
         o = by.get(other, {}).get("cpu_s_per_million")
         if hot and o:
             ratios.append(f"{other} / popdns-xdp-hot = {o / hot:.2f}x")
-    if ratios:
+    if ratios and a.rounds == 1:
         lines += ["", "CPU per answer: " + "; ".join(ratios) + "."]
+    if a.rounds > 1:
+        per = [round_ratios([r for r in results if r["round"] == n])
+               for n in range(1, a.rounds + 1)]
+        for other in ("popdns-xdp", "knotd-xdp"):
+            xs = [p[other] for p in per if other in p]
+            if xs:
+                lines += ["", f"CPU per answer, {other} / popdns-xdp-hot, "
+                          f"round by round: "
+                          + ", ".join(f"{x:.2f}" for x in xs)
+                          + f"; median {median(xs):.2f}x"]
     flood = [by.get(t, {}).get("cpu_s_per_million_queries") for t in FLOODS]
     if all(flood):
         lines += ["", f"A flood of queries over the rate, CPU s per million "
