@@ -221,6 +221,10 @@ HotAnswers::HotAnswers(Options options, const dns::AnswerConfig& config,
                        Sink sink)
     : options_(std::move(options)), config_(config), sink_(std::move(sink)) {}
 
+xdp_dns_hot_key HotAnswers::KeyOf(const HotQuestion& q) const {
+  return options_.key_of ? options_.key_of(q) : HotKey(q);
+}
+
 absl::Status HotAnswers::Refresh(std::shared_ptr<const zone::ZoneSet> zones) {
   std::lock_guard<std::mutex> lock(mu_);
   // The previous version stays alive until every entry has been compared:
@@ -242,7 +246,7 @@ absl::Status HotAnswers::Retarget() {
   if (sink_.hits) {
     const uint32_t every = std::max<uint32_t>(options_.sample_every, 1);
     for (auto& [q, in] : installed_) {
-      absl::StatusOr<uint32_t> hits = sink_.hits(HotKey(q));
+      absl::StatusOr<uint32_t> hits = sink_.hits(in.key);
       if (!hits.ok()) continue;
       // A replaced entry starts again from 0.
       const uint32_t fresh = *hits >= in.hits ? *hits - in.hits : *hits;
@@ -294,29 +298,31 @@ absl::Status HotAnswers::InstallLocked(bool all) {
   auto note = [&](absl::Status s) {
     if (!s.ok() && first.ok()) first = std::move(s);
   };
-  std::vector<HotQuestion> want = WantedLocked();
   // Two questions whose keys are equal (their names share a hash) cannot
   // both have an entry: the first wanted keeps it, the other stays with
   // the workers.
+  std::vector<std::pair<HotQuestion, xdp_dns_hot_key>> want;
   std::set<std::tuple<uint64_t, uint16_t, uint16_t>> keys;
-  std::erase_if(want, [&](const HotQuestion& q) {
-    const xdp_dns_hot_key k = HotKey(q);
-    if (keys.emplace(k.name_hash, k.qtype, k.name_len).second) return false;
-    ++refused_;
-    return true;
-  });
+  for (HotQuestion& q : WantedLocked()) {
+    const xdp_dns_hot_key k = KeyOf(q);
+    if (keys.emplace(k.name_hash, k.qtype, k.name_len).second) {
+      want.emplace_back(std::move(q), k);
+    } else {
+      ++refused_;
+    }
+  }
   std::map<HotQuestion, bool> wanted;
-  for (const HotQuestion& q : want) wanted.emplace(q, true);
+  for (const auto& [q, k] : want) wanted.emplace(q, true);
   // Gone from the wanted set: out of the map.
   for (auto it = installed_.begin(); it != installed_.end();) {
     if (wanted.count(it->first)) {
       ++it;
       continue;
     }
-    note(sink_.remove(HotKey(it->first)));
+    note(sink_.remove(it->second.key));
     it = installed_.erase(it);
   }
-  for (const HotQuestion& q : want) {
+  for (const auto& [q, key] : want) {
     const zone::Zone* z = ZoneOf(*zones_, q.name);
     const bool expired = z != nullptr && zones_->IsExpired(z);
     auto it = installed_.find(q);
@@ -332,7 +338,7 @@ absl::Status HotAnswers::InstallLocked(bool all) {
     if (!a.ok()) {
       ++refused_;
       if (it != installed_.end()) {
-        note(sink_.remove(HotKey(q)));
+        note(sink_.remove(it->second.key));
         installed_.erase(it);
       }
       continue;
@@ -340,14 +346,14 @@ absl::Status HotAnswers::InstallLocked(bool all) {
     uint32_t hits = it != installed_.end() ? it->second.hits : 0;
     if (it == installed_.end() ||
         std::memcmp(&it->second.answer, &*a, sizeof(*a)) != 0) {
-      absl::Status s = sink_.put(HotKey(q), *a);
+      absl::Status s = sink_.put(key, *a);
       if (!s.ok()) {
         note(std::move(s));
         continue;
       }
       hits = 0;
     }
-    installed_[q] = {*a, z, expired, hits};
+    installed_[q] = {key, *a, z, expired, hits};
   }
   return first;
 }

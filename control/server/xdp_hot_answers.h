@@ -84,6 +84,10 @@ class HotAnswers {
     // The program counts one answer in this many in an entry's hits
     // (XdpDnsMaps::SetHotHitsEvery): a hit is worth this many answers.
     uint32_t driver_hits_every = 1;
+    // The map key of a question; empty: HotKey. Tests give one under
+    // which two names share a key, which HotKey's 64-bit hash makes too
+    // rare to find.
+    std::function<xdp_dns_hot_key(const HotQuestion&)> key_of;
   };
 
   HotAnswers(Options options, const dns::AnswerConfig& config, Sink sink);
@@ -109,6 +113,7 @@ class HotAnswers {
 
  private:
   struct Installed {
+    xdp_dns_hot_key key;
     xdp_dns_hot_answer answer;
     const zone::Zone* zone = nullptr;  // of the version compiled from
     bool expired = false;
@@ -116,6 +121,8 @@ class HotAnswers {
   };
   absl::Status InstallLocked(bool all);
   std::vector<HotQuestion> WantedLocked() const;
+
+  xdp_dns_hot_key KeyOf(const HotQuestion& q) const;
 
   const Options options_;
   const dns::AnswerConfig config_;

@@ -249,6 +249,50 @@ TEST(HotAnswers, SampledDriverHitsWeighAsManyAnswers) {
   EXPECT_EQ(map.Find({kMail, 15}), nullptr);
 }
 
+// Two questions whose keys are equal (their names share a hash, which
+// HotKey's 64 bits make too rare to find: here a key function makes mail
+// share www's): the first wanted holds the entry, the other stays with
+// the workers and is counted as not eligible.
+TEST(HotAnswers, OfTwoQuestionsSharingAKeyTheFirstWantedHoldsIt) {
+  const auto www_key_for_mail = [](const HotQuestion& q) {
+    return HotKey(q.name == kMail ? HotQuestion{kWww, q.qtype} : q);
+  };
+  const std::shared_ptr<const zone::ZoneSet> zones = Set("192.0.2.3");
+  auto www = CompileHotAnswer(*zones, dns::AnswerConfig{}, {kWww, 1});
+  auto mail = CompileHotAnswer(*zones, dns::AnswerConfig{}, {kMail, 1});
+  ASSERT_TRUE(www.ok() && mail.ok());
+  ASSERT_NE(std::memcmp(&*www, &*mail, sizeof(*www)), 0);
+  for (const bool www_first : {true, false}) {
+    FakeMap map;
+    HotAnswers::Options o;
+    o.pinned = www_first ? std::vector<HotQuestion>{{kWww, 1}, {kMail, 1},
+                                                    {kMail, 15}}
+                         : std::vector<HotQuestion>{{kMail, 1}, {kWww, 1},
+                                                    {kMail, 15}};
+    o.key_of = www_key_for_mail;
+    HotAnswers hot(o, dns::AnswerConfig{}, map.Sink());
+    ASSERT_TRUE(hot.Refresh(zones).ok());
+    EXPECT_EQ(hot.installed(), 2u);  // one of the A pair, and mail MX
+    EXPECT_EQ(map.entries.size(), 2u);
+    EXPECT_EQ(map.Find({kMail, 1}), nullptr);  // its own key is unused
+    const xdp_dns_hot_answer* shared = map.Find({kWww, 1});
+    ASSERT_NE(shared, nullptr);
+    EXPECT_EQ(std::memcmp(shared, www_first ? &*www : &*mail, sizeof(*shared)),
+              0)
+        << (www_first ? "www" : "mail") << " was wanted first";
+    EXPECT_NE(hot.RenderStats().find("xdp.hot.not_eligible 1\n"),
+              std::string::npos)
+        << hot.RenderStats();
+    // The same version again: the pair's winner stays, nothing rewritten.
+    const int puts = map.puts;
+    ASSERT_TRUE(hot.Refresh(Set("192.0.2.3")).ok());
+    EXPECT_EQ(map.puts, puts);
+    EXPECT_EQ(std::memcmp(map.Find({kWww, 1}), www_first ? &*www : &*mail,
+                          sizeof(*shared)),
+              0);
+  }
+}
+
 TEST(EveryQuestion, SmallestZonesFirstUpToTheLimit) {
   auto zones = Set("192.0.2.3");
   const std::vector<HotQuestion> all = EveryQuestion(*zones, 1000);
