@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What the workers' idle mode costs: popdns on a software NIC
 # (scripts/softnic.sh, one worker) with dataplane.idle poll, then sleep
-# (and sleep with a 500 us cap), each measured for
+# (and sleep with a 500 us cap), then wait, each measured for
 #   - CPU when idle: the process's CPU time over 10 s with no traffic
 #     (/proc/PID/stat utime+stime), in % of one core;
 #   - latency at low load: bench/idle_latency.py from the client namespace,
@@ -9,6 +9,7 @@
 #
 #   sudo bench/idle_mode.sh [BUILD_DIR]        (default build)
 #   MODES="sleep:1 sleep:50" bench/idle_mode.sh (mode:idle_max_sleep_us)
+#   (the default: poll, sleep, sleep with a 500 us cap, and wait)
 #
 # Namespaces are named after this script's PID and removed at exit; all
 # traffic stays in them (198.18.0.0/15, fd00::/8); every run is bounded.
@@ -45,7 +46,7 @@ EOF
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs"
 printf '%-22s %10s  %s\n' "mode" "idle CPU" "latency (one query at a time)"
-for mode in ${MODES:-poll:200 sleep:200 sleep:500}; do
+for mode in ${MODES:-poll:200 sleep:200 sleep:500 wait:200}; do
   set -- ${mode/:/ }
   config "$1" "$2"
   timeout 60 bash scripts/softnic.sh up "$tmp/popdns.yaml" >/dev/null

@@ -538,11 +538,6 @@ absl::Status ReadDataplane(const std::string& file, const YAML::Node& n,
   }
   const bool shorthand =
       n["wire_port"] || n["exception_port"] || n["exception_interface"];
-  if (d->idle == dpdk::IdleMode::kWait && !d->xdp.enabled) {
-    return At(file, n["idle"].Mark(),
-              "dataplane.idle: 'wait' needs 'xdp' (a worker waits on its "
-              "AF_XDP sockets; DPDK ports have no such wait here)");
-  }
   if (d->xdp.enabled) {
     if (shorthand || n["ports"]) {
       return At(file, n.Mark(),

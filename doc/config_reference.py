@@ -323,11 +323,15 @@ SECTIONS = [
             "as long after each further empty poll, up to "
             "`idle_max_sleep_us`, and spins again as soon as a packet "
             "arrives (labs, several PoPs on few cores, quiet PoPs). "
-            "`wait` (XDP fallback only) spins the same 64 polls, then "
-            "waits in poll() on the worker's AF_XDP sockets until the XDP "
-            "program redirects a frame to its queue (at most 100 ms, for "
-            "the heartbeat): no CPU while nothing comes, the least for a "
-            "host whose hot names are answered in the driver."),
+            "`wait` spins the same 64 polls, then waits in poll() until "
+            "the kernel queues a frame for one of the worker's queues (at "
+            "most 100 ms, for the heartbeat): no CPU while nothing comes, "
+            "the least for a host whose hot names are answered in the "
+            "driver. It needs ports that give such a wait: the XDP "
+            "fallback (`net_af_xdp`, the worker's AF_XDP sockets) and "
+            "`net_tap` ports (their queues' descriptors), wire and "
+            "exception ports alike; other drivers (a PCI NIC) are refused "
+            "at start with the reason."),
         Key("idle_max_sleep_us", "integer, 1..100000", "200",
             "With `idle: sleep`, the longest sleep, which is the most "
             "latency the first query after a quiet spell can get.",

@@ -76,16 +76,32 @@ absl::StatusOr<uint16_t> FindPort(const std::string& name) {
   return id;
 }
 
-// `xsk_fds` (idle: wait): each queue's AF_XDP socket, the one that
-// appeared while the queue was set up (net_af_xdp makes it there).
+// `wait_fds` (idle: wait): per queue, a descriptor that poll() finds
+// readable while frames wait in it. net_af_xdp: the queue's AF_XDP
+// socket, the one that appeared while the queue was set up (DPDK 22.11
+// neither exposes it nor gives the PMD RX interrupts). net_tap: its RX
+// interrupt descriptor, which is the queue's own tap descriptor
+// (readable while the kernel has frames queued for it, so nothing needs
+// draining or re-arming). Other drivers are refused: their interrupts
+// need arming before each wait and draining after it, which nothing
+// here can test.
 absl::Status SetupPort(uint16_t port, uint16_t queues, bool rss,
                        const DataplaneConfig& c, rte_mempool* pool,
                        bool* tx_csum_offload = nullptr,
-                       std::vector<int>* xsk_fds = nullptr) {
+                       std::vector<int>* wait_fds = nullptr) {
   rte_eth_dev_info info;
   int rc = rte_eth_dev_info_get(port, &info);
   if (rc != 0) return PortError("dev_info_get", rc);
+  const std::string driver = info.driver_name ? info.driver_name : "";
+  const bool wait_af_xdp = wait_fds != nullptr && driver == "net_af_xdp";
+  const bool wait_tap = wait_fds != nullptr && driver == "net_tap";
+  if (wait_fds != nullptr && !wait_af_xdp && !wait_tap) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "idle: wait: a ", driver, " port cannot wait (net_af_xdp and "
+        "net_tap ports can); use idle: sleep"));
+  }
   rte_eth_conf conf{};
+  if (wait_tap) conf.intr_conf.rxq = 1;
   // RSS over the UDP 4-tuple spreads clients over the worker queues.
   const uint64_t rss_hf = (RTE_ETH_RSS_NONFRAG_IPV4_UDP |
                            RTE_ETH_RSS_NONFRAG_IPV6_UDP | RTE_ETH_RSS_IP) &
@@ -118,11 +134,11 @@ absl::Status SetupPort(uint16_t port, uint16_t queues, bool rss,
   const int socket = rte_eth_dev_socket_id(port);
   for (uint16_t q = 0; q < queues; ++q) {
     const std::set<int> before =
-        xsk_fds != nullptr ? XdpSocketFds() : std::set<int>();
+        wait_af_xdp ? XdpSocketFds() : std::set<int>();
     rc = rte_eth_rx_queue_setup(port, q, rxd, socket < 0 ? 0 : socket,
                                 nullptr, pool);
     if (rc != 0) return PortError("rx_queue_setup", rc);
-    if (xsk_fds != nullptr) {
+    if (wait_af_xdp) {
       std::vector<int> made;
       for (int fd : XdpSocketFds()) {
         if (!before.contains(fd)) made.push_back(fd);
@@ -130,9 +146,9 @@ absl::Status SetupPort(uint16_t port, uint16_t queues, bool rss,
       if (made.size() != 1) {
         return absl::FailedPreconditionError(absl::StrCat(
             "idle: wait: setting up RX queue ", q, " made ", made.size(),
-            " AF_XDP sockets, not one (only net_af_xdp ports can wait)"));
+            " AF_XDP sockets, not one"));
       }
-      xsk_fds->push_back(made[0]);
+      wait_fds->push_back(made[0]);
     }
     rc = rte_eth_tx_queue_setup(port, q, txd, socket < 0 ? 0 : socket,
                                 nullptr);
@@ -140,6 +156,15 @@ absl::Status SetupPort(uint16_t port, uint16_t queues, bool rss,
   }
   rc = rte_eth_dev_start(port);
   if (rc != 0) return PortError("dev_start", rc);
+  // net_tap installs its RX interrupt vector when it starts.
+  for (uint16_t q = 0; wait_tap && q < queues; ++q) {
+    const int fd = rte_eth_dev_rx_intr_ctl_q_get_fd(port, q);
+    if (fd < 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "idle: wait: no RX interrupt descriptor for queue ", q));
+    }
+    wait_fds->push_back(fd);
+  }
   // The wire carries frames for the kernel's MAC too (same MAC in bare
   // metal, learned by clients through the exception path otherwise).
   rte_eth_promiscuous_enable(port);
@@ -265,23 +290,20 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Start(
     Port& port = dp->ports_[i];
     const PortPair& pair = config.ports[i];
     const bool wait = config.idle == IdleMode::kWait;
-    if (wait && port.has_exception) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "idle: wait: wire port ", pair.wire, " has an exception port, "
-          "whose frames a waiting worker would not see"));
-    }
     if (absl::Status s = SetupPort(port.wire, q, true, config, pool,
                                    &port.tx_csum_offload,
-                                   wait ? &port.xsk_fds : nullptr);
+                                   wait ? &port.wait_fds : nullptr);
         !s.ok()) {
       return absl::InternalError(
           absl::StrCat("wire port ", pair.wire, ": ", s.message()));
     }
     dp->tx_csum_offload_ &= port.tx_csum_offload;
     // One RX and one TX queue per worker, as on the wire port.
-    if (absl::Status s = port.has_exception
-                             ? SetupPort(port.exception, q, false, config, pool)
-                             : absl::OkStatus();
+    if (absl::Status s =
+            port.has_exception
+                ? SetupPort(port.exception, q, false, config, pool, nullptr,
+                            wait ? &port.exception_wait_fds : nullptr)
+                : absl::OkStatus();
         !s.ok()) {
       return absl::InternalError(
           absl::StrCat("exception port ", pair.exception, ": ", s.message()));
@@ -353,11 +375,12 @@ void Dataplane::Run(unsigned index) {
   rte_mbuf* from_kernel[kBurst];
   uint32_t loops = 0;
   [[maybe_unused]] uint32_t empty_rounds = 0, sleep_us = 0;
-  // idle: wait: this worker's queue of every port.
+  // idle: wait: this worker's queue of every wire and exception port.
   std::vector<pollfd> wait_fds;
   for (const Port& port : ports_) {
-    if (queue < port.xsk_fds.size()) {
-      wait_fds.push_back({port.xsk_fds[queue], POLLIN, 0});
+    for (const std::vector<int>* fds :
+         {&port.wait_fds, &port.exception_wait_fds}) {
+      if (queue < fds->size()) wait_fds.push_back({(*fds)[queue], POLLIN, 0});
     }
   }
   if constexpr (kIdleSleep) {

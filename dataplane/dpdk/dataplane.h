@@ -162,9 +162,10 @@ class Dataplane {
     uint16_t wire = 0, exception = 0;
     bool has_exception = false;
     bool tx_csum_offload = false;  // the wire port computes our checksums
-    // IdleMode::kWait: the AF_XDP socket of each queue of a net_af_xdp
-    // port.
-    std::vector<int> xsk_fds;
+    // IdleMode::kWait: per queue, the descriptor that becomes readable
+    // when a frame is there (WaitFds), of the wire port and of the
+    // exception port.
+    std::vector<int> wait_fds, exception_wait_fds;
   };
 
   Dataplane() = default;

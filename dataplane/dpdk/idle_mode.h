@@ -9,9 +9,9 @@ namespace popdns::dpdk {
 enum class IdleMode {
   kPoll,   // busy-poll: one core per worker at 100%, the lowest latency
   kSleep,  // spin a little, then sleep up to idle_max_sleep_us (l3fwd-power)
-  // Spin as kSleep does, then wait in poll() on the worker's AF_XDP
-  // sockets: the kernel wakes it when the XDP program redirects a frame
-  // to its queue (every port net_af_xdp, without an exception port).
+  // Spin as kSleep does, then wait in poll() on its queues' descriptors
+  // (net_af_xdp: the AF_XDP socket; net_tap: the tap queue): the kernel
+  // wakes it when a frame is queued for it. Other drivers are refused.
   kWait,
 };
 

@@ -263,3 +263,16 @@ def check_variants(ns, v4, v6, what, no_network_scope, port=53):
                          ["192.0.2.0/24/%d" % no_network_scope])}
     check(got == want, "%s answers each client its network's variant: %s"
           % (what, got))
+
+
+def worker_wakeups(pid):
+    """Voluntary context switches of popdns's worker thread (its sleeps,
+    its waits)."""
+    for t in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{t}/comm") as f:
+            if f.read().strip() != "rte-worker-1":
+                continue
+        with open(f"/proc/{pid}/task/{t}/status") as f:
+            m = re.search(r"voluntary_ctxt_switches:\s+(\d+)", f.read())
+        return int(m.group(1))
+    return None

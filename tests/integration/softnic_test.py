@@ -32,7 +32,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checks import (ask, check, check_slow_path_answers,  # noqa: E402
-                    dataplane_config, dns_query, require, failures, in_ns,
+                    dataplane_config, free_port, worker_wakeups,
+                    dns_query, require, failures, in_ns,
                     kdig_nsid, append_variants, check_variants,
                     popdnsctl_stats, run, slow_path_queries, summary,
                     variant_networks)
@@ -144,6 +145,28 @@ def inject(frame_list):
                  [f.hex() for f in frame_list])
 
 
+def check_wait_refused(popdns, src):
+    """`idle: wait` on a port whose driver gives no descriptor to wait on
+    (net_null here; a PCI NIC's interrupts likewise) is refused at start,
+    with the reason, instead of a worker that would sleep through its
+    frames."""
+    tmp, _, _, conf = dataplane_config(src, "popdns-nullwait-", """\
+  eal: ["--no-huge", "--in-memory", "-m", "128", "--no-pci", "-l", "0-1",
+        "--vdev", "net_null0", "--log-level", "*:error"]
+  wire_port: net_null0
+  idle: wait
+  service_addresses: ["198.18.9.1/24"]
+""", top='listen: ["127.0.0.1:%d"]\n' % free_port())
+    try:
+        r = run([popdns, "--config", conf], timeout=60)
+        check(r.returncode != 0 and "idle: wait: a net_null port cannot wait"
+              in r.stderr,
+              "idle: wait on a net_null port is refused at start (exit %d, %r)"
+              % (r.returncode, r.stderr.strip()[-200:]))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main(build, src):
     global POPDNSCTL
     popdns = os.path.join(build, "control", "popdns")
@@ -157,6 +180,7 @@ def main(build, src):
   wire_port: net_tap0
   exception_port: net_tap1
   exception_interface: {EXC_IF}
+  idle: wait
   service_addresses: ["{V4}/24", "{V6}/64"]
 """, top=TOP + endpoint.config(MGMT_PORT),
         more_zones=lambda tmp: zones_yaml(served.setdefault(
@@ -182,7 +206,22 @@ def main(build, src):
                   "pages" in f.read(),
                   "the mbuf pool is on THP-advised memory (EAL --no-huge)")
 
-        # Reference: the kernel-socket path of the same binary and zone.
+        # idle: wait: the worker waits in poll() on its wire and exception
+        # queues' tap descriptors; with nothing to do it wakes for its
+        # heartbeat (at most every 100 ms), not thousands of times a
+        # second as in idle: sleep. Every check below runs in this mode:
+        # a frame on either port must wake it.
+        with open(os.path.join(tmp, "state", "popdns.pid")) as f:
+            pid = int(f.read())
+        time.sleep(1.0)
+        w0 = worker_wakeups(pid)
+        time.sleep(2.0)
+        w1 = worker_wakeups(pid)
+        woke = None if w0 is None or w1 is None else w1 - w0
+        check(woke is not None and 10 <= woke < 100,
+              "idle: wait: the worker woke %s times in 2 s without traffic"
+              % woke)
+
         # Reference: the kernel-socket path of the same binary, zones and
         # answer settings.
         ref = start_reference(popdns, POP, tmp, TOP, zone, served["corpus"])
@@ -220,6 +259,16 @@ def main(build, src):
 
         r = in_ns(CLIENT, ["ping", "-c", "2", "-W", "2", V4])
         check(r.returncode == 0, "ping to the service address (ARP + ICMP via the kernel)")
+        # A frame the kernel sends first (its ping to the client) reaches
+        # the idle worker on the exception port: it must wake for that
+        # queue too, not at its next heartbeat (up to 100 ms later).
+        r = in_ns(POP, ["ping", "-c", "5", "-i", "0.3", "-W", "2",
+                        "198.18.0.2"])
+        m = re.search(r"= [\d.]+/[\d.]+/([\d.]+)/", r.stdout)
+        check(m is not None and float(m.group(1)) < 50,
+              "idle: wait: a frame from the kernel wakes the worker at once "
+              "(the PoP's ping to the client, rtt max %s ms)"
+              % (m and m.group(1)))
         r = in_ns(CLIENT, ["ping", "-6", "-c", "2", "-W", "2", V6])
         check(r.returncode == 0, "ping6 to the service address (ND + ICMPv6 via the kernel)")
         r = in_ns(CLIENT, ["dig", "+tcp", "+short", "@" + V4, "www.example.test"])
@@ -348,6 +397,7 @@ def main(build, src):
               "counters add up: rx = answered + malformed + to_kernel + "
               "engine_drop (%s)" % d)
         check(d.get("tx_drop", 0) == 0, "no TX drops")
+        check_wait_refused(popdns, src)
     finally:
         endpoint.stop()
         stop_reference(ref)

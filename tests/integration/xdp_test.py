@@ -27,7 +27,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checks import (ask, check, check_slow_path_answers,  # noqa: E402
-                    dataplane_config, kdig_nsid, require, in_ns,
+                    dataplane_config, worker_wakeups, kdig_nsid, require, in_ns,
                     popdnsctl_stats, run, slow_path_queries, summary,
                     append_variants, check_variants, variant_networks)
 from endpoint_health import (Endpoint, append_health_variants,  # noqa: E402
@@ -278,19 +278,6 @@ def main(build, mode):
     finally:
         endpoint.stop()
         finish(proc, log, tmp)
-
-
-def worker_wakeups(pid):
-    """Voluntary context switches of popdns's worker thread (its sleeps,
-    its waits)."""
-    for t in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{t}/comm") as f:
-            if f.read().strip() != "rte-worker-1":
-                continue
-        with open(f"/proc/{pid}/task/{t}/status") as f:
-            m = re.search(r"voluntary_ctxt_switches:\s+(\d+)", f.read())
-        return int(m.group(1))
-    return None
 
 
 def check_idle_wait(pid, popdnsctl, sock, mode):
