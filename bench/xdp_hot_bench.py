@@ -42,6 +42,7 @@ import io
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -533,12 +534,6 @@ def round_ratios(results):
             if hot and by.get(o)}
 
 
-def median(xs):
-    xs = sorted(xs)
-    n = len(xs)
-    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
-
-
 def report(results, a):
     by = {r["id"]: r for r in results}  # the last round's
     lines = [
@@ -592,7 +587,7 @@ def report(results, a):
                 lines += ["", f"CPU per answer, {other} / popdns-xdp-hot, "
                           f"round by round: "
                           + ", ".join(f"{x:.2f}" for x in xs)
-                          + f"; median {median(xs):.2f}x"]
+                          + f"; median {statistics.median(xs):.2f}x"]
     flood = [by.get(t, {}).get("cpu_s_per_million_queries") for t in FLOODS]
     if all(flood):
         lines += ["", f"A flood of queries over the rate, CPU s per million "

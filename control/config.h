@@ -121,9 +121,10 @@ struct DataplaneSection {
   uint32_t mbufs = 16383;  // mbuf pool size (replay benchmarks need more)
   // What a worker does when its queues stay empty: busy-poll (production
   // PoPs), back off with short sleeps growing to idle_max_sleep_us (labs,
-  // quiet PoPs: no core burnt, some latency added), or, in XDP mode, wait
-  // in poll() on its AF_XDP sockets until the kernel has a frame for it.
-  dpdk::IdleMode idle = dpdk::IdleMode::kPoll;  // `idle:` (wait: XDP only)
+  // quiet PoPs: no core burnt, some latency added), or wait in poll() on
+  // its queues until the kernel has a frame for it (net_af_xdp and net_tap
+  // ports; Dataplane::Start refuses other drivers).
+  dpdk::IdleMode idle = dpdk::IdleMode::kPoll;  // `idle:`
   uint32_t idle_max_sleep_us = 200;
 };
 

@@ -276,3 +276,17 @@ def worker_wakeups(pid):
             m = re.search(r"voluntary_ctxt_switches:\s+(\d+)", f.read())
         return int(m.group(1))
     return None
+
+
+def check_idle_wakeups(pid, label=""):
+    """`dataplane.idle: wait`: with nothing to do popdns's worker wakes for
+    its heartbeat (at most every 100 ms), not for every sleep of `idle:
+    sleep` (thousands a second): 10-99 wake-ups in 2 s without traffic."""
+    time.sleep(1.0)
+    w0 = worker_wakeups(pid)
+    time.sleep(2.0)
+    w1 = worker_wakeups(pid)
+    woke = None if w0 is None or w1 is None else w1 - w0
+    check(woke is not None and 10 <= woke < 100,
+          "%sidle: wait: the worker woke %s times in 2 s without traffic"
+          % (label, woke))
