@@ -6,18 +6,22 @@
 #
 #   bench/xdp_hot_bench.sh [--records N] [--hot N] [--rates "50000 ... max"]
 #                          [--cpu-rate QPS] [--seconds S] [--json FILE]
-#                          [--relay [--relay-core 0|1]] [--xdp-program OBJ]
-#                          [--rounds N] [--no-sweep]
+#                          [--link relay|veth] [--relay-core 0|1]
+#                          [--xdp-program OBJ] [--rounds N] [--no-sweep]
 #                          [--servers knotd-xdp,popdns-xdp,popdns-xdp-hot,xdp-bounce,
-#                                     popdns-xdp-hot-flood,popdns-xdp-hot-flood-worker]
+#                                     popdns-xdp-hot-rrl,popdns-xdp-hot-flood,
+#                                     popdns-xdp-hot-flood-worker]
 #
-# --relay: the server's veth receives XDP frames, as from a native-XDP NIC
-# (bench/xdp_relay.bpf.c in a third namespace; --relay-core 0 runs it on the
-# generator's core instead of the server's); --rounds N measures the targets
-# N times in turn and gives each round's ratios and their median;
-# --no-sweep skips max replies/s; --xdp-program: popdns's
-# XDP object instead of the build's, to compare two versions.
-# Root (namespaces, XDP). About 3 minutes with the defaults.
+# --link relay (the default): the server's veth receives XDP frames, as
+# from a native-XDP NIC (bench/xdp_relay.bpf.c in a third namespace, its
+# NAPI on the server's core as a NIC queue's interrupt would be;
+# --relay-core 0 runs it on the generator's core); --link veth: kxdpgun's
+# veth is the server's peer. --rounds N (default 3) measures the targets N
+# times in turn at --cpu-rate (default 100000/s) and gives each round's
+# ratios, their median and how many rounds meet issue 17's targets; the
+# first round also sweeps for max replies/s (--no-sweep: not);
+# --xdp-program: popdns's XDP object instead of the build's, to compare two
+# versions. Root (namespaces, XDP). About 5 minutes with the defaults.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 exec timeout -k 10 1500 python3 "$here/xdp_hot_bench.py" "$@"
