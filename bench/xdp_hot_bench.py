@@ -46,7 +46,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -112,7 +111,9 @@ class Server(pc.Server):
         if self.hot is not None:
             pinned = ", ".join('"%s"' % q for q in self.hot)
             hot = (f"    hot_answers:\n      entries: 8192\n"
-                   f"      sample_every: 0\n      pinned: [{pinned}]\n")
+                   f"      sample_every: {self.a.sample_every}\n"
+                   f"      refresh_ms: {self.a.refresh_ms}\n"
+                   f"      pinned: [{pinned}]\n")
         program = (f"    program: {self.a.xdp_program}\n"
                    if self.a.xdp_program else "")
         path = self.popdns_conf(f"""\
@@ -130,20 +131,6 @@ class Server(pc.Server):
         return path
 
 
-def compile_bpf(src, obj, defines=()):
-    """clang -target bpf of one of bench/'s programs into `obj`."""
-    multiarch = subprocess.run(["clang", "-print-multiarch"],
-                               capture_output=True, text=True).stdout
-    cmd = ["clang", "-O2", "-g", "-target", "bpf", "-Wall", "-Werror",
-           *[f"-D{d}" for d in defines], "-c", os.path.join(HERE, src),
-           "-o", obj]
-    if multiarch.strip():
-        cmd[1:1] = ["-idirafter", "/usr/include/" + multiarch.strip()]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
-        raise RuntimeError(f"clang {src}: " + r.stderr[-600:])
-
-
 class Bounce:
     """No server: bench/xdp_bounce.bpf.c on pbsrv0 sends every query back
     with XDP_TX, QR set and nothing looked up. Its CPU per answer (pbsrv0's
@@ -155,7 +142,7 @@ class Bounce:
 
     def __init__(self, tmp):
         self.obj = os.path.join(tmp, "xdp_bounce.o")
-        compile_bpf("xdp_bounce.bpf.c", self.obj)
+        pc.compile_bpf("xdp_bounce.bpf.c", self.obj)
 
     def start(self):
         pc.veth_up()
@@ -168,151 +155,6 @@ class Bounce:
 
     def stop(self):
         pc.veth_down()
-
-
-def napi_threads(ifname):
-    out = []
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open(f"/proc/{d}/comm") as f:
-                    if f.read().strip().startswith(f"napi/{ifname}"):
-                        out.append(int(d))
-            except OSError:
-                pass
-    return out
-
-
-def threaded_napi(ns, ifname):
-    r = pc.in_ns(ns, ["sh", "-c",
-                      f"echo 1 > /sys/class/net/{ifname}/threaded && "
-                      f"cat /sys/class/net/{ifname}/threaded"])
-    if r.returncode != 0 or r.stdout.strip() != "1":
-        raise RuntimeError(f"threaded NAPI on {ifname}: {r.stderr.strip()}")
-
-
-# --relay: kxdpgun's veth and the server's are not each other's peers but
-# each the peer of one veth of a relay namespace, whose XDP programs
-# (bench/xdp_relay.bpf.c) redirect every frame to the other. A veth that
-# receives a socket buffer (kxdpgun's AF_XDP is in copy mode on a veth)
-# first copies it into a page for XDP, on the receiving device's NAPI:
-# without the relay, on the server's core, a cost no native-XDP NIC has
-# (its driver hands XDP the DMA'd buffer). With it that copy is done by the
-# relay's NAPI, and the server's veth receives XDP frames; the server's own
-# transmit (knotd's and the AF_XDP worker's sends, the XDP_TX of answers in
-# the driver) is the same as without it.
-#
-# --relay-core: where the relay's NAPI threads run; they are not the
-# server's and their CPU is not counted either way. On the server's core
-# (1, the default) the relay plays a NIC: the frames, their rings and
-# their pages' state stay in that core's caches, as a NIC's queue stays
-# with the core that serves it. On the generator's core (0; every --relay
-# run before 2026-12-05 21:00 UTC) each frame and its metadata cross
-# between the two cores twice on its way, and the server pays for those
-# misses: xdp-bounce costs about 12 times as much there (1.44 against
-# 0.12 CPU s per million answers, 20:50 UTC, with the same number of
-# wake-up IPIs, about 7,000 a second per core, either way). No NIC moves
-# a frame between cores like that; the figures with --relay-core 0 are
-# kept as the pessimistic bound. The relay's frames are in the server
-# core's L2 where a NIC's DMA leaves them in the last-level cache: a few
-# tens of ns per frame in the server's favour, and knotd's.
-RLY_NS = "pbpeer-rly"
-RLY_CLI_IF, RLY_SRV_IF = "pbrly0", "pbrly1"  # peers of pbcli0, pbsrv0
-# The NAPI threads pinned, and where (NapiPinner).
-PINS = [(pc.SRV_IF, 1), (pc.CLI_IF, 0)]
-
-
-class Relay:
-    """The --relay topology, in place of pc.veth_up()/pc.veth_down()."""
-
-    def __init__(self, tmp, veth_down):
-        self.tmp = tmp
-        self.veth_down = veth_down  # peer_compare's own
-
-    def up(self):
-        self.down()
-        for ns in (pc.SRV_NS, pc.CLI_NS, RLY_NS):
-            pc.run(["ip", "netns", "add", ns], check=True)
-            pc.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
-        links = ((pc.SRV_IF, pc.SRV_NS, RLY_SRV_IF),
-                 (pc.CLI_IF, pc.CLI_NS, RLY_CLI_IF))
-        for dev, ns, peer in links:
-            pc.run(["ip", "link", "add", dev, "type", "veth", "peer", "name",
-                    peer], check=True)
-            pc.run(["ip", "link", "set", dev, "netns", ns], check=True)
-            pc.run(["ip", "link", "set", peer, "netns", RLY_NS], check=True)
-        pc.run(["ip", "-n", pc.SRV_NS, "addr", "add", pc.SRV_IP + "/24", "dev",
-                pc.SRV_IF], check=True)
-        pc.run(["ip", "-n", pc.CLI_NS, "addr", "add", pc.CLI_IP + "/24", "dev",
-                pc.CLI_IF], check=True)
-        # Full checksums from both kernels: a socket buffer's pending
-        # checksum (CHECKSUM_PARTIAL) does not survive the relay's XDP
-        # redirect (the server's slow-path answers, dig's SOA with a cookie).
-        for dev, ns, _ in links:
-            pc.in_ns(ns, ["ethtool", "-K", dev, "tx", "off"])
-        # A veth takes redirected XDP frames only with its NAPI on: an XDP
-        # program of its own (the server's, kxdpgun's), else GRO, which
-        # covers the moments before either attaches (ARP, ping).
-        for dev, ns, peer in links:
-            pc.in_ns(ns, ["ethtool", "-K", dev, "gro", "on"])
-            for d, n in ((dev, ns), (peer, RLY_NS)):
-                pc.run(["ip", "-n", n, "link", "set", d, "up"], check=True)
-        index = {}
-        for d in (RLY_CLI_IF, RLY_SRV_IF):
-            out = pc.run(["ip", "-n", RLY_NS, "-j", "link", "show", "dev", d],
-                         check=True).stdout
-            index[d] = json.loads(out)[0]["ifindex"]
-        for d, other in ((RLY_CLI_IF, RLY_SRV_IF), (RLY_SRV_IF, RLY_CLI_IF)):
-            obj = os.path.join(self.tmp, f"xdp_relay_{d}.o")
-            compile_bpf("xdp_relay.bpf.c", obj, [f"PEER_IFINDEX={index[other]}"])
-            pc.run(["ip", "-n", RLY_NS, "link", "set", "dev", d, "xdpdrv",
-                    "obj", obj, "sec", "xdp"], check=True)
-            threaded_napi(RLY_NS, d)
-
-    def down(self):
-        self.veth_down()
-        pc.run(["ip", "netns", "del", RLY_NS])
-
-
-class NapiPinner:
-    """Keeps the NAPI threads of pbsrv0 on core 1 and pbcli0's on core 0
-    (pbcli0's NAPI exists only while kxdpgun's program is attached: it is
-    made threaded within 50 ms of each attach; the CPU sampler takes the
-    busiest window of the step, inside the traffic)."""
-
-    def __init__(self):
-        self.stop_ev = threading.Event()
-        self.pinned = {}
-        # pbcli0 has a NAPI only while kxdpgun's program is attached: one
-        # shell in the client namespace (on core 0, no process per round)
-        # makes it threaded as soon as it exists.
-        self.shell = subprocess.Popen(
-            ["taskset", "-c", "0", "timeout", "1200", "ip", "netns", "exec",
-             pc.CLI_NS, "bash", "-c",
-             "exec 3<> <(:); while :; do echo 1 > /sys/class/net/%s/threaded"
-             " 2>/dev/null; read -t 0.05 -u 3; done" % pc.CLI_IF],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.th = threading.Thread(target=self.loop, daemon=True)
-        self.th.start()
-
-    def loop(self):
-        while True:
-            for ifname, cpu in PINS:
-                for pid in napi_threads(ifname):
-                    if self.pinned.get(pid) != cpu:
-                        try:
-                            os.sched_setaffinity(pid, {cpu})
-                            self.pinned[pid] = cpu
-                        except OSError:
-                            pass
-            if self.stop_ev.wait(0.05):
-                return
-
-    def stop(self):
-        self.stop_ev.set()
-        self.th.join()
-        self.shell.terminate()
-        self.shell.wait()
 
 
 def server_tasks(server):
@@ -329,7 +171,7 @@ def server_tasks(server):
             out += [f"/proc/{pid}/task/{t}" for t in os.listdir(f"/proc/{pid}/task")]
         except OSError:
             pass
-    return out + [f"/proc/{p}" for p in napi_threads(pc.SRV_IF)]
+    return out + [f"/proc/{p}" for p in pc.napi_threads(pc.SRV_IF)]
 
 
 def run_ns_by_thread(tasks):
@@ -399,7 +241,7 @@ def main():
     ap.add_argument("--link", choices=("relay", "veth"), default="relay",
                     help="relay (the default): frames reach the server's "
                     "veth as XDP frames, through a relay namespace, as from "
-                    "a native-XDP NIC (see Relay); veth: kxdpgun's veth is "
+                    "a native-XDP NIC (see peer_compare.Relay); veth: kxdpgun's veth is "
                     "the server's peer")
     ap.add_argument("--relay", action="store_true",
                     help="the same as --link relay (kept for old command "
@@ -418,6 +260,11 @@ def main():
     ap.add_argument("--no-sweep", action="store_true",
                     help="the fixed-rate CPU step only, no max replies/s "
                     "(otherwise each target's sweep runs in the first round)")
+    ap.add_argument("--sample-every", type=int, default=0,
+                    help="hot_answers.sample_every of popdns-xdp-hot (default "
+                    "0: the pinned set only; popdns's own default is 64)")
+    ap.add_argument("--refresh-ms", type=int, default=1000,
+                    help="hot_answers.refresh_ms of popdns-xdp-hot")
     ap.add_argument("--json")
     ap.add_argument("--popdns", default=os.path.join(pc.ROOT, "build",
                                                      "control", "popdns"))
@@ -441,9 +288,7 @@ def main():
     a.step_seconds = a.seconds
     tmp = tempfile.mkdtemp(prefix="popdns-xdphot-")
     if a.relay:
-        relay = Relay(tmp, pc.veth_down)
-        pc.veth_up, pc.veth_down = relay.up, relay.down
-        PINS.extend(((RLY_CLI_IF, a.relay_core), (RLY_SRV_IF, a.relay_core)))
+        pc.use_relay(tmp, a.relay_core)
     results = []
     server = None
     try:
@@ -477,8 +322,7 @@ def main():
             try:
                 pc.log(f"{tid}: starting")
                 server.start()
-                threaded_napi(pc.SRV_NS, pc.SRV_IF)
-                pinner = NapiPinner()
+                pinner = pc.NapiPinner()
                 time.sleep(1.5)  # the hot set is installed at start
                 before = xdp_counters(server) if srv == "popdns" else {}
                 tasks = server_tasks(server)
@@ -502,7 +346,7 @@ def main():
                     ran / 1e9 / (a.cpu_rate * a.seconds / 1e6), 3)
                 res["napi_threads"] = {
                     ifn: [(pid, sorted(os.sched_getaffinity(pid)))
-                          for pid in napi_threads(ifn)]
+                          for pid in pc.napi_threads(ifn)]
                     for ifn in (pc.SRV_IF, pc.CLI_IF)}
                 pc.log(f"{tid}: NAPI threads {res['napi_threads']}")
                 if srv == "popdns":

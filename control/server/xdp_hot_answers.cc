@@ -246,6 +246,8 @@ absl::Status HotAnswers::Retarget() {
   if (sink_.hits) {
     const uint32_t every = std::max<uint32_t>(options_.sample_every, 1);
     for (auto& [q, in] : installed_) {
+      // In the map whatever its count: not worth a read of its entry.
+      if (in.always) continue;
       absl::StatusOr<uint32_t> hits = sink_.hits(in.key);
       if (!hits.ok()) continue;
       // A replaced entry starts again from 0.
@@ -270,24 +272,34 @@ absl::Status HotAnswers::Retarget() {
                       });
     by_count.resize(room);
   }
-  sampled_.clear();
-  for (auto& [n, q] : by_count) sampled_.push_back(std::move(q));
+  std::vector<HotQuestion> sampled;
+  sampled.reserve(by_count.size());
+  for (auto& [n, q] : by_count) sampled.push_back(std::move(q));
+  // The same wanted set against the same zones: nothing to install (the
+  // zones change only through Refresh, which installs). With thousands of
+  // entries the comparison of each against the map is most of what a
+  // refresh would cost.
+  if (sampled == sampled_ && !install_failed_) return absl::OkStatus();
+  sampled_ = std::move(sampled);
   return InstallLocked(false);
 }
 
-std::vector<HotQuestion> HotAnswers::WantedLocked() const {
+std::vector<HotAnswers::Wanted> HotAnswers::WantedLocked() const {
   std::vector<HotQuestion> want = options_.pinned;
   if (options_.every_name && zones_) {
     std::vector<HotQuestion> all = EveryQuestion(*zones_, options_.entries);
     want.insert(want.end(), all.begin(), all.end());
   }
+  const size_t always = want.size();
   want.insert(want.end(), sampled_.begin(), sampled_.end());
   // Pinned first, then every name, then the sampled ones, up to entries.
-  std::vector<HotQuestion> out;
+  std::vector<Wanted> out;
   std::map<HotQuestion, bool> seen;
-  for (HotQuestion& q : want) {
+  for (size_t i = 0; i < want.size(); ++i) {
     if (out.size() >= options_.entries) break;
-    if (seen.emplace(q, true).second) out.push_back(std::move(q));
+    if (seen.emplace(want[i], true).second) {
+      out.push_back({std::move(want[i]), i < always});
+    }
   }
   return out;
 }
@@ -301,18 +313,18 @@ absl::Status HotAnswers::InstallLocked(bool all) {
   // Two questions whose keys are equal (their names share a hash) cannot
   // both have an entry: the first wanted keeps it, the other stays with
   // the workers.
-  std::vector<std::pair<HotQuestion, xdp_dns_hot_key>> want;
+  std::vector<std::tuple<HotQuestion, xdp_dns_hot_key, bool>> want;
   std::set<std::tuple<uint64_t, uint16_t, uint16_t>> keys;
-  for (HotQuestion& q : WantedLocked()) {
-    const xdp_dns_hot_key k = KeyOf(q);
+  for (Wanted& w : WantedLocked()) {
+    const xdp_dns_hot_key k = KeyOf(w.question);
     if (keys.emplace(k.name_hash, k.qtype, k.name_len).second) {
-      want.emplace_back(std::move(q), k);
+      want.emplace_back(std::move(w.question), k, w.always);
     } else {
       ++refused_;
     }
   }
   std::map<HotQuestion, bool> wanted;
-  for (const auto& [q, k] : want) wanted.emplace(q, true);
+  for (const auto& [q, k, always] : want) wanted.emplace(q, true);
   // Gone from the wanted set: out of the map.
   for (auto it = installed_.begin(); it != installed_.end();) {
     if (wanted.count(it->first)) {
@@ -322,7 +334,7 @@ absl::Status HotAnswers::InstallLocked(bool all) {
     note(sink_.remove(it->second.key));
     it = installed_.erase(it);
   }
-  for (const auto& [q, key] : want) {
+  for (const auto& [q, key, always] : want) {
     const zone::Zone* z = ZoneOf(*zones_, q.name);
     const bool expired = z != nullptr && zones_->IsExpired(z);
     auto it = installed_.find(q);
@@ -330,6 +342,7 @@ absl::Status HotAnswers::InstallLocked(bool all) {
     // question that did not qualify is tried again each time.)
     if (!all && it != installed_.end() && it->second.zone == z &&
         it->second.expired == expired && z != nullptr) {
+      it->second.always = always;
       continue;
     }
     absl::StatusOr<xdp_dns_hot_answer> a =
@@ -353,8 +366,9 @@ absl::Status HotAnswers::InstallLocked(bool all) {
       }
       hits = 0;
     }
-    installed_[q] = {key, *a, z, expired, hits};
+    installed_[q] = {key, *a, z, expired, hits, always};
   }
+  install_failed_ = !first.ok();
   return first;
 }
 

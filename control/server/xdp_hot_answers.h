@@ -118,9 +118,14 @@ class HotAnswers {
     const zone::Zone* zone = nullptr;  // of the version compiled from
     bool expired = false;
     uint32_t hits = 0;  // the entry's counter when last read
+    bool always = false;  // pinned or every_name: its hits are not read
+  };
+  struct Wanted {
+    HotQuestion question;
+    bool always = false;  // pinned or every_name, not sampled
   };
   absl::Status InstallLocked(bool all);
-  std::vector<HotQuestion> WantedLocked() const;
+  std::vector<Wanted> WantedLocked() const;
 
   xdp_dns_hot_key KeyOf(const HotQuestion& q) const;
 
@@ -134,6 +139,7 @@ class HotAnswers {
   std::map<HotQuestion, Installed> installed_;
   uint64_t refreshes_ = 0;
   uint64_t refused_ = 0;
+  bool install_failed_ = false;  // the sink refused a change: try again
 };
 
 }  // namespace popdns::control
