@@ -260,11 +260,18 @@ absl::Status HotAnswers::Retarget() {
   std::vector<std::pair<uint64_t, HotQuestion>> by_count;
   by_count.reserve(counts_.size());
   for (auto it = counts_.begin(); it != counts_.end();) {
-    by_count.emplace_back(it->second, it->first);
+    // A pinned (or every_name) question is in the map anyway: it takes
+    // none of the room left for sampled ones.
+    auto in = installed_.find(it->first);
+    if (in == installed_.end() || !in->second.always) {
+      by_count.emplace_back(it->second, it->first);
+    }
     it->second /= 2;  // decay: a name must stay hot to stay
     it = it->second == 0 ? counts_.erase(it) : std::next(it);
   }
-  const size_t room = options_.entries;
+  // The most counted, in the room the pinned ones leave...
+  const size_t room = options_.entries - std::min(options_.entries,
+                                                  always_wanted_);
   if (by_count.size() > room) {
     std::partial_sort(by_count.begin(), by_count.begin() + room,
                       by_count.end(), [](const auto& a, const auto& b) {
@@ -272,6 +279,10 @@ absl::Status HotAnswers::Retarget() {
                       });
     by_count.resize(room);
   }
+  // ...in the questions' order, so that a set whose counts moved is still
+  // the same set.
+  std::sort(by_count.begin(), by_count.end(),
+            [](const auto& a, const auto& b) { return a.second < b.second; });
   std::vector<HotQuestion> sampled;
   sampled.reserve(by_count.size());
   for (auto& [n, q] : by_count) sampled.push_back(std::move(q));
@@ -315,7 +326,11 @@ absl::Status HotAnswers::InstallLocked(bool all) {
   // the workers.
   std::vector<std::tuple<HotQuestion, xdp_dns_hot_key, bool>> want;
   std::set<std::tuple<uint64_t, uint16_t, uint16_t>> keys;
-  for (Wanted& w : WantedLocked()) {
+  std::vector<Wanted> wanted_now = WantedLocked();
+  always_wanted_ = static_cast<size_t>(std::count_if(
+      wanted_now.begin(), wanted_now.end(),
+      [](const Wanted& w) { return w.always; }));
+  for (Wanted& w : wanted_now) {
     const xdp_dns_hot_key k = KeyOf(w.question);
     if (keys.emplace(k.name_hash, k.qtype, k.name_len).second) {
       want.emplace_back(std::move(w.question), k, w.always);

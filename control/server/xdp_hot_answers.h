@@ -140,6 +140,7 @@ class HotAnswers {
   uint64_t refreshes_ = 0;
   uint64_t refused_ = 0;
   bool install_failed_ = false;  // the sink refused a change: try again
+  size_t always_wanted_ = 0;  // pinned and every_name questions wanted
 };
 
 }  // namespace popdns::control

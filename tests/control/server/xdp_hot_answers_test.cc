@@ -290,6 +290,29 @@ TEST(HotAnswers, ARefreshThatWantsTheSameSetTouchesNothing) {
   EXPECT_EQ(hot.RenderStats(), stats);  // no pass over the wanted set
 }
 
+// The sampled questions fill the room the pinned ones leave, the most
+// counted first: here one entry, which mail MX's nine samples win over
+// mail A's three (mail A sorts first by name and type; it took the entry
+// when the sampled ones were cut after the pinned, in that order). The
+// pinned www's own samples take no room.
+TEST(HotAnswers, TheMostSampledFillTheRoomThePinnedLeave) {
+  FakeMap map;
+  HotAnswers::Options o;
+  o.entries = 2;
+  o.sample_every = 10;
+  o.pinned = {{kWww, 1}};
+  HotAnswers hot(o, dns::AnswerConfig{}, map.Sink());
+  ASSERT_TRUE(hot.Refresh(Set("192.0.2.3")).ok());
+  for (int i = 0; i < 9; ++i) hot.Observe({kMail, 15});
+  for (int i = 0; i < 3; ++i) hot.Observe({kMail, 1});
+  for (int i = 0; i < 20; ++i) hot.Observe({kWww, 1});  // pinned anyway
+  ASSERT_TRUE(hot.Retarget().ok());
+  EXPECT_EQ(hot.installed(), 2u);
+  EXPECT_NE(map.Find({kWww, 1}), nullptr);
+  EXPECT_NE(map.Find({kMail, 15}), nullptr);
+  EXPECT_EQ(map.Find({kMail, 1}), nullptr);
+}
+
 // A change the map refused is tried again at the next refresh, even if
 // the wanted set is the same.
 TEST(HotAnswers, ARefusedPutIsTriedAgainAtTheNextRefresh) {
