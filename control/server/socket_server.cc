@@ -20,6 +20,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "control/xfr/transport.h"
+#include "dataplane/dns/name.h"
+#include "dataplane/dns/wire.h"
 
 namespace popdns::control {
 namespace {
@@ -188,10 +190,29 @@ void SocketServer::SetSlowPathHandler(SlowPathHandler handler) {
 // for a flood.
 constexpr int kSlowPathThreads = 8;
 constexpr size_t kSlowPathQueue = 4096;
-// TCP: a connection has at most one message with the handler, so the
-// queue holds at most one per connection; two threads, so that one long
-// AXFR out does not hold back another client's UPDATE.
+// TCP: a connection has at most one message with the handler, so each
+// queue holds at most one per connection. Transfers out (an AXFR renders
+// the whole zone) have threads of their own, so that no number of them
+// holds back an UPDATE or a NOTIFY; two of each kind, so that one long
+// request of a kind does not hold back the next.
 constexpr int kTcpSlowPathThreads = 2;
+constexpr int kTcpTransferThreads = 2;
+
+// Whether `msg` asks for a zone transfer: a QUERY whose question is of
+// type AXFR or IXFR. (Anything else the handler takes is short: an
+// UPDATE, a NOTIFY, a signed query.)
+bool AsksTransfer(const uint8_t* msg, size_t len) {
+  if (len < 12 || ((msg[2] >> 3) & 0xF) != 0 || dns::Load16(msg + 4) == 0) {
+    return false;
+  }
+  size_t end = 0;
+  if (dns::SkipName(msg, len, 12, &end) != dns::NameStatus::kOk ||
+      end + 4 > len) {
+    return false;
+  }
+  const uint16_t qtype = dns::Load16(msg + end);
+  return qtype == dns::rrtype::kAxfr || qtype == dns::rrtype::kIxfr;
+}
 
 std::vector<std::vector<uint8_t>> SocketServer::HandOff(
     const SlowPathRequest& request) {
@@ -244,6 +265,11 @@ absl::Status SocketServer::Start() {
       kTcpSlowPathThreads,
       static_cast<size_t>(std::max(1, config_.tcp_max_connections)));
   tcp_slow_queue_->Start();
+  tcp_transfer_queue_ = std::make_unique<SlowPathQueue>(
+      [this](const SlowPathRequest& r) { return HandOff(r); },
+      kTcpTransferThreads,
+      static_cast<size_t>(std::max(1, config_.tcp_max_connections)));
+  tcp_transfer_queue_->Start();
   for (int fd : udp) {
     fds_.push_back(fd);
     WorkerStats* stats = stats_->Add("udp");
@@ -263,6 +289,7 @@ void SocketServer::Stop() {
   threads_.clear();
   if (slow_queue_) slow_queue_->Stop();  // before the sockets close
   if (tcp_slow_queue_) tcp_slow_queue_->Stop();
+  if (tcp_transfer_queue_) tcp_transfer_queue_->Stop();
   for (int fd : fds_) close(fd);
   fds_.clear();
 }
@@ -465,7 +492,10 @@ void SocketServer::TcpLoop(std::vector<int> listeners, WorkerStats* stats,
             .peer = reinterpret_cast<const sockaddr*>(&c.peer),
             .peer_len = c.peer_len,
             .tcp = true};
-        if (tcp_slow_queue_->Push(
+        SlowPathQueue* queue = AsksTransfer(request.msg, request.len)
+                                   ? tcp_transfer_queue_.get()
+                                   : tcp_slow_queue_.get();
+        if (queue->Push(
                 request, [slow_answers, fd = c.fd, id = c.id](
                              std::vector<std::vector<uint8_t>> answers,
                              const SlowPathRequest&) {

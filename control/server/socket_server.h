@@ -72,6 +72,7 @@ class SocketServer {
   std::vector<int> fds_;
   std::unique_ptr<SlowPathQueue> slow_queue_;      // UDP slow path
   std::unique_ptr<SlowPathQueue> tcp_slow_queue_;  // TCP slow path
+  std::unique_ptr<SlowPathQueue> tcp_transfer_queue_;  // AXFR/IXFR out
 };
 
 }  // namespace popdns::control

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <fstream>
 #include <future>
+#include <condition_variable>
 #include <mutex>
 #include <sstream>
 #include <string>
@@ -239,6 +240,14 @@ std::vector<uint8_t> Reply(const SlowPathRequest& req, uint8_t rcode) {
   return r;
 }
 
+// The question's type of a request (its name uncompressed, as the tests
+// make it).
+uint16_t Qtype(const SlowPathRequest& req) {
+  size_t pos = 12;
+  while (pos < req.len && req.msg[pos] != 0) pos += req.msg[pos] + 1u;
+  return pos + 2 < req.len ? (req.msg[pos + 1] << 8 | req.msg[pos + 2]) : 0;
+}
+
 // With a handler: it gets every slow-path message as received, with the
 // peer and the transport; over UDP its first message goes back, over TCP
 // all of them with their lengths (RFC 7766 8), in order with the engine's
@@ -389,6 +398,57 @@ TEST_F(SocketServerTest, TcpSlowPathHoldsBackNoOtherConnection) {
   const std::vector<uint8_t> answer(in.begin() + 2, in.end());
   EXPECT_EQ(Id(answer), 2);
   EXPECT_EQ(Rcode(answer), 0);
+}
+
+// Transfers out have threads of their own: while as many AXFRs as there
+// are transfer threads (two) are being rendered, a NOTIFY over TCP on
+// another connection still reaches the handler and is answered.
+TEST_F(SocketServerTest, TransfersOutHoldBackNoOtherSlowRequest) {
+  std::mutex mu;
+  std::condition_variable cv;
+  int transfers_in = 0;
+  bool released = false;
+  server_->SetSlowPathHandler([&](const SlowPathRequest& req) {
+    if (Qtype(req) == kTypeAxfr) {
+      std::unique_lock<std::mutex> lock(mu);
+      ++transfers_in;
+      cv.notify_all();
+      cv.wait_for(lock, std::chrono::seconds(10), [&] { return released; });
+    }
+    return std::vector<std::vector<uint8_t>>{Reply(req, 0)};
+  });
+  Start();
+  const sockaddr_in addr = Address();
+  std::vector<int> axfr_conns;
+  for (uint16_t id : {0x0a01, 0x0a02}) {
+    const int c = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_EQ(connect(c, reinterpret_cast<const sockaddr*>(&addr),
+                      sizeof(addr)), 0);
+    QueryOptions o;
+    o.id = id;
+    const std::vector<uint8_t> axfr =
+        MakeQuery("example.test.", kTypeAxfr, o);
+    std::vector<uint8_t> wire = {static_cast<uint8_t>(axfr.size() >> 8),
+                                 static_cast<uint8_t>(axfr.size())};
+    wire.insert(wire.end(), axfr.begin(), axfr.end());
+    ASSERT_EQ(send(c, wire.data(), wire.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(wire.size()));
+    axfr_conns.push_back(c);
+  }
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(5),
+                            [&] { return transfers_in == 2; }));
+  }
+  const auto r = AskTcp({Notify()}, 1);
+  ASSERT_EQ(r.size(), 1u) << "the NOTIFY waited for the transfers";
+  EXPECT_EQ(Id(r[0]), 0x4e01);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    released = true;
+  }
+  cv.notify_all();
+  for (int c : axfr_conns) close(c);
 }
 
 }  // namespace
