@@ -19,6 +19,7 @@
 #                         [--kxdpgun-questions N] [--cpu-rate QPS]
 #                         [--no-threaded-napi] [--popdns-idle poll|sleep]
 #                         [--popdns-idle-max-us US]
+#                         [--link veth|relay] [--relay-core 0|1]
 #                         [--budget SEC] [--wait-idle SEC] [--keep]
 #
 #   (default)     300,000-record zone (~200k names), 200k-query file,
@@ -54,6 +55,12 @@
 #                 (default sleep, up to --popdns-idle-max-us 1000: poll
 #                 keeps core 1 at 100% and CPU per answer means nothing)
 #   --keep        keep the temp dir (zone, queries, configs, logs)
+#   --link relay  frames reach the server's veth through a relay namespace
+#                 as XDP frames, as from a native-XDP NIC (its NAPI on
+#                 --relay-core, default 1, the server's): where issue 17's
+#                 CPU ratios are measured; every server's max replies/s is
+#                 then the link's (~100k/s). Default veth: kxdpgun's and
+#                 dnsperf's veth is the server's peer
 #
 # Per server and generator the table gives: max replies/s at the highest
 # offered rate with < 1% loss (or the best achieved), its loss, dnsperf's
