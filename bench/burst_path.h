@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "dataplane/dns/answer.h"
+#include "dataplane/dns/question_sampler.h"
 #include "dataplane/dns/rrl.h"
 #include "dataplane/net/packet.h"
 
@@ -25,6 +26,9 @@ struct BurstOptions {
   dns::Rrl* rrl = nullptr;
   uint32_t unix_now = 0;
   uint32_t now_ms = 0;
+  // The hot-answer sampling of the XDP mode's workers (one question in
+  // `every` copied for the control side), or none.
+  dns::QuestionSampler* sampler = nullptr;
 };
 
 // frames[i] holds lens[i] bytes in a buffer of buf_size; n <= kMaxBurst.
@@ -65,6 +69,9 @@ inline void BurstPath(const zone::ZoneSet& zones,
     if (options.rrl != nullptr && actions[k] == dns::RrlAction::kDrop) {
       lens[i] = 0;
       continue;
+    }
+    if (options.sampler != nullptr && r.size != 0) {
+      options.sampler->Offer(jobs[k].buf, r.question_end, r.qtype);
     }
     lens[i] = r.size == 0 ? 0
                           : net::MakeResponseFrame(frames[i], parsed[k], r.size,

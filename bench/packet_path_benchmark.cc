@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <new>
@@ -282,7 +283,8 @@ void RunPacketPath(benchmark::State& state, Case c) {
 int64_t TimeBursts(benchmark::State& state, const zone::ZoneSet& zones,
                    const std::vector<Frame>& frames, Case c,
                    const dns::AnswerConfig& config,
-                   const bench::BurstOptions& options, bool check) {
+                   const bench::BurstOptions& options, bool check,
+                   const std::function<void()>& after_burst = {}) {
   const net::ServiceAddresses service = Service();
   constexpr size_t kBurst = bench::kMaxBurst;
   alignas(64) static uint8_t bufs[kBurst][kBufSize];
@@ -319,6 +321,7 @@ int64_t TimeBursts(benchmark::State& state, const zone::ZoneSet& zones,
     for (size_t k = 0; k < kBurst; ++k) sent += lens[k] != 0;
     benchmark::DoNotOptimize(lens);
     benchmark::DoNotOptimize(bufs);
+    if (after_burst) after_burst();
   }
   bench::ReportItemsAndAllocations(state, kBurst, "allocs_per_packet");
   return sent;
@@ -453,6 +456,41 @@ void BM_PacketBurst_CookieValid(benchmark::State& s) {
   RunAbuseBurst(s, Abuse::kCookieValid);
 }
 
+// The XDP mode's question sampling (hot_answers.sample_every, default
+// 64) on the worker's burst: against BM_PacketBurst_RrlOff, what it costs
+// a packet. The control side drains the ring here as often as a refresh
+// would see it fill.
+void BM_PacketBurst_Sampled(benchmark::State& state) {
+  const int64_t names = state.range(0);
+  const zone::ZoneSet& zones = ZonesFor(names);
+  const std::vector<Frame>& frames = FramesFor(Case::kExact, names);
+  const uint32_t every = static_cast<uint32_t>(state.range(1));
+  dns::QuestionSampler sampler(every);
+  bench::BurstOptions options;
+  options.sampler = &sampler;
+  // Drained (untimed) when about half the ring is used, so that every
+  // sample is copied: the worker's cost while the ring has room. (Between
+  // two refreshes at full speed it fills and the rest costs a decrement.)
+  const uint64_t drain_every =
+      std::max<uint64_t>(1, uint64_t{dns::QuestionSampler::kSlots} / 2 *
+                                every / bench::kMaxBurst);
+  uint64_t bursts = 0, samples = 0;
+  auto drain = [&] {
+    if (++bursts % drain_every != 0) return;
+    state.PauseTiming();
+    samples += sampler.Drain([](std::string_view, uint16_t) {});
+    state.ResumeTiming();
+  };
+  if (TimeBursts(state, zones, frames, Case::kExact, dns::AnswerConfig{},
+                 options, /*check=*/true, drain) < 0) {
+    return;
+  }
+  samples += sampler.Drain([](std::string_view, uint16_t) {});
+  state.counters["samples_per_packet"] = benchmark::Counter(
+      static_cast<double>(samples) /
+      static_cast<double>(state.iterations() * bench::kMaxBurst));
+}
+
 void BM_PacketPath_ExactA(benchmark::State& s) {
   RunPacketPath(s, Case::kExact);
 }
@@ -487,6 +525,11 @@ BENCHMARK(BM_PacketPath_Mix)->Apply(ZoneSizes);
 BENCHMARK(BM_PacketBurst_ExactA)->Apply(ZoneSizes);
 BENCHMARK(BM_PacketBurst_Mix)->Apply(ZoneSizes);
 BENCHMARK(BM_PacketBurst_RrlOff)->Apply(ZoneSizes);
+BENCHMARK(BM_PacketBurst_Sampled)
+    ->ArgNames({"names", "every"})
+    ->Args({10000, 64})
+    ->Args({1000000, 64})
+    ->Args({10000, 1});
 BENCHMARK(BM_PacketBurst_RrlOnUnlimited)->Apply(ZoneSizes);
 BENCHMARK(BM_PacketBurst_RrlOnLimiting)->Apply(ZoneSizes);
 BENCHMARK(BM_PacketBurst_CookieClient)->Apply(ZoneSizes);
