@@ -731,19 +731,31 @@ class Runner:
 
 # ---------------------------------------------------------------- topology
 
-def veth_up():
-    veth_down()
-    for ns in (SRV_NS, CLI_NS):
+def add_namespaces(*names):
+    for ns in names:
         run(["ip", "netns", "add", ns], check=True)
         run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
-    run(["ip", "link", "add", SRV_IF, "type", "veth", "peer", "name", CLI_IF],
+
+
+def add_veth(dev, dev_ns, peer, peer_ns):
+    run(["ip", "link", "add", dev, "type", "veth", "peer", "name", peer],
         check=True)
-    run(["ip", "link", "set", SRV_IF, "netns", SRV_NS], check=True)
-    run(["ip", "link", "set", CLI_IF, "netns", CLI_NS], check=True)
+    run(["ip", "link", "set", dev, "netns", dev_ns], check=True)
+    run(["ip", "link", "set", peer, "netns", peer_ns], check=True)
+
+
+def address_server_and_client():
     run(["ip", "-n", SRV_NS, "addr", "add", SRV_IP + "/24", "dev", SRV_IF],
         check=True)
     run(["ip", "-n", CLI_NS, "addr", "add", CLI_IP + "/24", "dev", CLI_IF],
         check=True)
+
+
+def veth_up():
+    veth_down()
+    add_namespaces(SRV_NS, CLI_NS)
+    add_veth(SRV_IF, SRV_NS, CLI_IF, CLI_NS)
+    address_server_and_client()
     # Full UDP checksums from the client: AF_XDP receivers (popdns's
     # worker) see frames as sent; same setting for every server.
     in_ns(CLI_NS, ["ethtool", "-K", CLI_IF, "tx", "off"])
@@ -835,20 +847,12 @@ class Relay:
 
     def up(self):
         self.down()
-        for ns in (SRV_NS, CLI_NS, RLY_NS):
-            run(["ip", "netns", "add", ns], check=True)
-            run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
+        add_namespaces(SRV_NS, CLI_NS, RLY_NS)
         links = ((SRV_IF, SRV_NS, RLY_SRV_IF),
                  (CLI_IF, CLI_NS, RLY_CLI_IF))
         for dev, ns, peer in links:
-            run(["ip", "link", "add", dev, "type", "veth", "peer", "name",
-                    peer], check=True)
-            run(["ip", "link", "set", dev, "netns", ns], check=True)
-            run(["ip", "link", "set", peer, "netns", RLY_NS], check=True)
-        run(["ip", "-n", SRV_NS, "addr", "add", SRV_IP + "/24", "dev",
-                SRV_IF], check=True)
-        run(["ip", "-n", CLI_NS, "addr", "add", CLI_IP + "/24", "dev",
-                CLI_IF], check=True)
+            add_veth(dev, ns, peer, RLY_NS)
+        address_server_and_client()
         # Full checksums from both kernels: a socket buffer's pending
         # checksum (CHECKSUM_PARTIAL) does not survive the relay's XDP
         # redirect (the server's slow-path answers, dig's SOA with a cookie).
@@ -864,13 +868,13 @@ class Relay:
         index = {}
         for d in (RLY_CLI_IF, RLY_SRV_IF):
             out = run(["ip", "-n", RLY_NS, "-j", "link", "show", "dev", d],
-                         check=True).stdout
+                      check=True).stdout
             index[d] = json.loads(out)[0]["ifindex"]
         for d, other in ((RLY_CLI_IF, RLY_SRV_IF), (RLY_SRV_IF, RLY_CLI_IF)):
             obj = os.path.join(self.tmp, f"xdp_relay_{d}.o")
             compile_bpf("xdp_relay.bpf.c", obj, [f"PEER_IFINDEX={index[other]}"])
             run(["ip", "-n", RLY_NS, "link", "set", "dev", d, "xdpdrv",
-                    "obj", obj, "sec", "xdp"], check=True)
+                 "obj", obj, "sec", "xdp"], check=True)
             threaded_napi(RLY_NS, d)
 
     def down(self):
