@@ -79,6 +79,18 @@ struct FakeMap {
   }
 };
 
+void ObserveTimes(HotAnswers& hot, const HotQuestion& q, int times) {
+  for (int i = 0; i < times; ++i) hot.Observe(q);
+}
+
+// A hot set of `entries` chosen by the workers' samples (one in 10).
+HotAnswers::Options Sampled(size_t entries) {
+  HotAnswers::Options o;
+  o.entries = entries;
+  o.sample_every = 10;
+  return o;
+}
+
 // The engine's own response to {`name`, A} without EDNS, in `q` (the
 // question takes its first `qlen` bytes).
 struct EngineResponse {
@@ -208,26 +220,24 @@ TEST(HotAnswers, FollowsEveryNewVersionBeforeItIsPublished) {
 
 TEST(HotAnswers, SampledQuestionsAndDriverHitsChooseTheSet) {
   FakeMap map;
-  HotAnswers::Options o;
-  o.entries = 1;
-  o.sample_every = 10;
+  HotAnswers::Options o = Sampled(1);
   HotAnswers hot(o, dns::AnswerConfig{}, map.Sink());
   ASSERT_TRUE(hot.Refresh(Set("192.0.2.3")).ok());
   EXPECT_EQ(hot.installed(), 0u);
-  for (int i = 0; i < 5; ++i) hot.Observe({kWww, 1});
-  for (int i = 0; i < 3; ++i) hot.Observe({kMail, 15});
+  ObserveTimes(hot, {kWww, 1}, 5);
+  ObserveTimes(hot, {kMail, 15}, 3);
   ASSERT_TRUE(hot.Retarget().ok());
   ASSERT_NE(map.Find({kWww, 1}), nullptr);
   EXPECT_EQ(map.Find({kMail, 15}), nullptr);
   // www is now answered in the driver: the workers see only mail, but
   // www's hits (1000, i.e. 100 samples' worth) keep it in.
   map.entries.begin()->second.hits = 1000;
-  for (int i = 0; i < 20; ++i) hot.Observe({kMail, 15});
+  ObserveTimes(hot, {kMail, 15}, 20);
   ASSERT_TRUE(hot.Retarget().ok());
   EXPECT_NE(map.Find({kWww, 1}), nullptr);
   EXPECT_EQ(map.Find({kMail, 15}), nullptr);
   // Without hits, mail's samples win the one entry.
-  for (int i = 0; i < 400; ++i) hot.Observe({kMail, 15});
+  ObserveTimes(hot, {kMail, 15}, 400);
   ASSERT_TRUE(hot.Retarget().ok());
   EXPECT_EQ(map.Find({kWww, 1}), nullptr);
   EXPECT_NE(map.Find({kMail, 15}), nullptr);
@@ -238,19 +248,17 @@ TEST(HotAnswers, SampledQuestionsAndDriverHitsChooseTheSet) {
 // hit weighs that many answers.
 TEST(HotAnswers, SampledDriverHitsWeighAsManyAnswers) {
   FakeMap map;
-  HotAnswers::Options o;
-  o.entries = 1;
-  o.sample_every = 10;
+  HotAnswers::Options o = Sampled(1);
   o.driver_hits_every = 8;
   HotAnswers hot(o, dns::AnswerConfig{}, map.Sink());
   ASSERT_TRUE(hot.Refresh(Set("192.0.2.3")).ok());
-  for (int i = 0; i < 5; ++i) hot.Observe({kWww, 1});
+  ObserveTimes(hot, {kWww, 1}, 5);
   ASSERT_TRUE(hot.Retarget().ok());
   ASSERT_NE(map.Find({kWww, 1}), nullptr);
   // 30 hits: 240 answers, 24 samples' worth, against mail's 20 samples
   // (30 answers, 3 samples, if a hit weighed one answer).
   map.entries.begin()->second.hits = 30;
-  for (int i = 0; i < 20; ++i) hot.Observe({kMail, 15});
+  ObserveTimes(hot, {kMail, 15}, 20);
   ASSERT_TRUE(hot.Retarget().ok());
   EXPECT_NE(map.Find({kWww, 1}), nullptr);
   EXPECT_EQ(map.Find({kMail, 15}), nullptr);
@@ -263,16 +271,14 @@ TEST(HotAnswers, SampledDriverHitsWeighAsManyAnswers) {
 // the map took popdns's control thread about 56 ms a second.)
 TEST(HotAnswers, ARefreshThatWantsTheSameSetTouchesNothing) {
   FakeMap map;
-  HotAnswers::Options o;
-  o.entries = 4;
-  o.sample_every = 10;
+  HotAnswers::Options o = Sampled(4);
   // app.geo.test has variants: each pass over the wanted set counts it
   // not eligible once more.
   o.pinned = {{kWww, 1}, {kMail, 1}, {kApp, 1}};
   HotAnswers hot(o, dns::AnswerConfig{}, map.Sink());
   ASSERT_TRUE(hot.Refresh(Set("192.0.2.3")).ok());
   ASSERT_EQ(hot.installed(), 2u);
-  for (int i = 0; i < 8; ++i) hot.Observe({kMail, 15});
+  ObserveTimes(hot, {kMail, 15}, 8);
   ASSERT_TRUE(hot.Retarget().ok());
   ASSERT_EQ(hot.installed(), 3u);
   EXPECT_EQ(map.hit_reads, 0);  // only the two pinned were installed
@@ -281,7 +287,7 @@ TEST(HotAnswers, ARefreshThatWantsTheSameSetTouchesNothing) {
   EXPECT_NE(stats.find("xdp.hot.not_eligible 2\n"), std::string::npos)
       << stats;
   map.hit_reads = 0;
-  for (int i = 0; i < 8; ++i) hot.Observe({kMail, 15});
+  ObserveTimes(hot, {kMail, 15}, 8);
   ASSERT_TRUE(hot.Retarget().ok());
   EXPECT_EQ(map.hit_reads, 1);  // mail MX, the sampled one
   EXPECT_EQ(map.puts, puts);
@@ -297,15 +303,13 @@ TEST(HotAnswers, ARefreshThatWantsTheSameSetTouchesNothing) {
 // pinned www's own samples take no room.
 TEST(HotAnswers, TheMostSampledFillTheRoomThePinnedLeave) {
   FakeMap map;
-  HotAnswers::Options o;
-  o.entries = 2;
-  o.sample_every = 10;
+  HotAnswers::Options o = Sampled(2);
   o.pinned = {{kWww, 1}};
   HotAnswers hot(o, dns::AnswerConfig{}, map.Sink());
   ASSERT_TRUE(hot.Refresh(Set("192.0.2.3")).ok());
-  for (int i = 0; i < 9; ++i) hot.Observe({kMail, 15});
-  for (int i = 0; i < 3; ++i) hot.Observe({kMail, 1});
-  for (int i = 0; i < 20; ++i) hot.Observe({kWww, 1});  // pinned anyway
+  ObserveTimes(hot, {kMail, 15}, 9);
+  ObserveTimes(hot, {kMail, 1}, 3);
+  ObserveTimes(hot, {kWww, 1}, 20);  // pinned anyway
   ASSERT_TRUE(hot.Retarget().ok());
   EXPECT_EQ(hot.installed(), 2u);
   EXPECT_NE(map.Find({kWww, 1}), nullptr);
@@ -317,16 +321,14 @@ TEST(HotAnswers, TheMostSampledFillTheRoomThePinnedLeave) {
 // the wanted set is the same.
 TEST(HotAnswers, ARefusedPutIsTriedAgainAtTheNextRefresh) {
   FakeMap map;
-  HotAnswers::Options o;
-  o.entries = 1;
-  o.sample_every = 10;
+  HotAnswers::Options o = Sampled(1);
   HotAnswers hot(o, dns::AnswerConfig{}, map.Sink());
   ASSERT_TRUE(hot.Refresh(Set("192.0.2.3")).ok());
   map.failing_puts = 1;
-  for (int i = 0; i < 8; ++i) hot.Observe({kMail, 15});
+  ObserveTimes(hot, {kMail, 15}, 8);
   EXPECT_FALSE(hot.Retarget().ok());
   EXPECT_EQ(map.Find({kMail, 15}), nullptr);
-  for (int i = 0; i < 8; ++i) hot.Observe({kMail, 15});
+  ObserveTimes(hot, {kMail, 15}, 8);
   ASSERT_TRUE(hot.Retarget().ok());
   EXPECT_NE(map.Find({kMail, 15}), nullptr);
 }
