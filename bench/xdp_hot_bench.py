@@ -10,8 +10,12 @@ sustain, the server core's CPU time per million answers, softirq
 included. Run it through bench/xdp_hot_bench.sh (options there).
 
 Topology and servers are bench/peer_compare.py's (namespaces pbpeer-srv /
-pbpeer-cli, veth pbsrv0 198.18.2.1 -- pbcli0 198.18.2.2, the generated
-zone, server on core 1, generator on core 0). Two things differ:
+pbpeer-cli, pbsrv0 198.18.2.1 and pbcli0 198.18.2.2, the generated zone,
+server on core 1, generator on core 0), by default with its relay
+between the two veths (--link relay: peer_compare.Relay; the server's
+veth receives XDP frames, as from a native-XDP NIC, the relay's NAPI on
+the server's core); --link veth makes them each other's peers. What
+differs from the peer comparison:
 
 - The queries: a hot set of --hot distinct questions (existing A and AAAA
   names and CNAME aliases of the zone, 3:1:1), repeated. This measures the
@@ -21,7 +25,7 @@ zone, server on core 1, generator on core 0). Two things differ:
 - Where the kernel's receive work runs. On a veth the receive side (the
   XDP program of pbsrv0, and the XDP_TX or redirect it does) runs in the
   NAPI of the device that was sent to, on the CPU that sent: kxdpgun's
-  core. Both veths are switched to threaded NAPI, pbsrv0's thread pinned
+  core (or the relay's). Both veths are switched to threaded NAPI, pbsrv0's thread pinned
   to core 1 with the server and pbcli0's to core 0 with the generator, so
   that core 1's busy time (/proc/stat: user, system, softirq) is the
   server's whole cost. popdns runs with `idle: wait` (its worker would
