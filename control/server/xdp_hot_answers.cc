@@ -327,6 +327,9 @@ absl::Status HotAnswers::InstallLocked(bool all) {
   std::vector<std::tuple<HotQuestion, xdp_dns_hot_key, bool>> want;
   std::set<std::tuple<uint64_t, uint16_t, uint16_t>> keys;
   std::vector<Wanted> wanted_now = WantedLocked();
+  // Counted as WantedLocked caps them, a pinned question that does not
+  // qualify (a name with variants) included: the sampled ones get the
+  // rest.
   always_wanted_ = static_cast<size_t>(std::count_if(
       wanted_now.begin(), wanted_now.end(),
       [](const Wanted& w) { return w.always; }));
