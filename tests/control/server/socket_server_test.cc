@@ -16,6 +16,7 @@
 #include <fstream>
 #include <future>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <sstream>
 #include <string>
@@ -404,16 +405,22 @@ TEST_F(SocketServerTest, TcpSlowPathHoldsBackNoOtherConnection) {
 // are transfer threads (two) are being rendered, a NOTIFY over TCP on
 // another connection still reaches the handler and is answered.
 TEST_F(SocketServerTest, TransfersOutHoldBackNoOtherSlowRequest) {
-  std::mutex mu;
-  std::condition_variable cv;
-  int transfers_in = 0;
-  bool released = false;
-  server_->SetSlowPathHandler([&](const SlowPathRequest& req) {
+  // Shared with the handler's threads, which may still be waking from
+  // the wait when this test body returns.
+  struct Gate {
+    std::mutex mu;
+    std::condition_variable cv;
+    int transfers_in = 0;
+    bool released = false;
+  };
+  const auto gate = std::make_shared<Gate>();
+  server_->SetSlowPathHandler([gate](const SlowPathRequest& req) {
     if (Qtype(req) == kTypeAxfr) {
-      std::unique_lock<std::mutex> lock(mu);
-      ++transfers_in;
-      cv.notify_all();
-      cv.wait_for(lock, std::chrono::seconds(10), [&] { return released; });
+      std::unique_lock<std::mutex> lock(gate->mu);
+      ++gate->transfers_in;
+      gate->cv.notify_all();
+      gate->cv.wait_for(lock, std::chrono::seconds(10),
+                        [&] { return gate->released; });
     }
     return std::vector<std::vector<uint8_t>>{Reply(req, 0)};
   });
@@ -436,19 +443,26 @@ TEST_F(SocketServerTest, TransfersOutHoldBackNoOtherSlowRequest) {
     axfr_conns.push_back(c);
   }
   {
-    std::unique_lock<std::mutex> lock(mu);
-    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(5),
-                            [&] { return transfers_in == 2; }));
+    std::unique_lock<std::mutex> lock(gate->mu);
+    ASSERT_TRUE(gate->cv.wait_for(lock, std::chrono::seconds(5),
+                                  [&] { return gate->transfers_in == 2; }));
   }
   const auto r = AskTcp({Notify()}, 1);
   ASSERT_EQ(r.size(), 1u) << "the NOTIFY waited for the transfers";
   EXPECT_EQ(Id(r[0]), 0x4e01);
   {
-    std::lock_guard<std::mutex> lock(mu);
-    released = true;
+    std::lock_guard<std::mutex> lock(gate->mu);
+    gate->released = true;
   }
-  cv.notify_all();
-  for (int c : axfr_conns) close(c);
+  gate->cv.notify_all();
+  // Then both transfers are answered.
+  for (int c : axfr_conns) {
+    timeval tv{5, 0};
+    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    uint8_t in[512];
+    EXPECT_GT(recv(c, in, sizeof(in), 0), 2);
+    close(c);
+  }
 }
 
 }  // namespace
