@@ -145,26 +145,33 @@ class SocketServerTest : public ::testing::Test {
     return out;
   }
 
-  // Sends the queries pipelined on one TCP connection (RFC 7766 6.2.1.1)
-  // and reads `want` length-prefixed messages.
-  std::vector<std::vector<uint8_t>> AskTcp(
-      const std::vector<std::vector<uint8_t>>& queries, size_t want) {
+  // A TCP connection on which `msgs` went out, each with its length
+  // (RFC 7766 8), pipelined (6.2.1.1); -1 if it could not connect or send.
+  int SendTcp(const std::vector<std::vector<uint8_t>>& msgs) {
     const int s = socket(AF_INET, SOCK_STREAM, 0);
     const sockaddr_in a = Address();
-    timeval tv{3, 0};
+    std::vector<uint8_t> wire;
+    for (const auto& m : msgs) {
+      wire.push_back(static_cast<uint8_t>(m.size() >> 8));
+      wire.push_back(static_cast<uint8_t>(m.size()));
+      wire.insert(wire.end(), m.begin(), m.end());
+    }
+    if (connect(s, reinterpret_cast<const sockaddr*>(&a), sizeof(a)) != 0 ||
+        send(s, wire.data(), wire.size(), MSG_NOSIGNAL) !=
+            static_cast<ssize_t>(wire.size())) {
+      close(s);
+      return -1;
+    }
+    return s;
+  }
+
+  // Up to `want` length-prefixed messages from `s`, waiting at most
+  // `wait_s` seconds for each read.
+  static std::vector<std::vector<uint8_t>> ReadTcp(int s, size_t want,
+                                                   int wait_s = 3) {
+    timeval tv{wait_s, 0};
     setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     std::vector<std::vector<uint8_t>> out;
-    if (connect(s, reinterpret_cast<const sockaddr*>(&a), sizeof(a)) != 0) {
-      close(s);
-      return out;
-    }
-    std::vector<uint8_t> wire;
-    for (const auto& q : queries) {
-      wire.push_back(static_cast<uint8_t>(q.size() >> 8));
-      wire.push_back(static_cast<uint8_t>(q.size()));
-      wire.insert(wire.end(), q.begin(), q.end());
-    }
-    send(s, wire.data(), wire.size(), MSG_NOSIGNAL);
     std::vector<uint8_t> in;
     while (out.size() < want) {
       uint8_t chunk[4096];
@@ -177,6 +184,16 @@ class SocketServerTest : public ::testing::Test {
         in.erase(in.begin(), in.begin() + 2 + len);
       }
     }
+    return out;
+  }
+
+  // Sends the queries pipelined on one TCP connection and reads `want`
+  // messages.
+  std::vector<std::vector<uint8_t>> AskTcp(
+      const std::vector<std::vector<uint8_t>>& queries, size_t want) {
+    const int s = SendTcp(queries);
+    if (s < 0) return {};
+    std::vector<std::vector<uint8_t>> out = ReadTcp(s, want);
     close(s);
     return out;
   }
@@ -361,19 +378,10 @@ TEST_F(SocketServerTest, TcpSlowPathHoldsBackNoOtherConnection) {
     return std::vector<std::vector<uint8_t>>{Reply(req, 0)};
   });
   Start();
-  const int a = socket(AF_INET, SOCK_STREAM, 0);
-  const sockaddr_in addr = Address();
-  ASSERT_EQ(connect(a, reinterpret_cast<const sockaddr*>(&addr),
-                    sizeof(addr)), 0);
   QueryOptions axfr_id;
   axfr_id.id = 0x0002;
-  const std::vector<uint8_t> axfr =
-      MakeQuery("example.test.", kTypeAxfr, axfr_id);
-  std::vector<uint8_t> wire = {static_cast<uint8_t>(axfr.size() >> 8),
-                               static_cast<uint8_t>(axfr.size())};
-  wire.insert(wire.end(), axfr.begin(), axfr.end());
-  ASSERT_EQ(send(a, wire.data(), wire.size(), MSG_NOSIGNAL),
-            static_cast<ssize_t>(wire.size()));
+  const int a = SendTcp({MakeQuery("example.test.", kTypeAxfr, axfr_id)});
+  ASSERT_GE(a, 0);
   ASSERT_EQ(entered.get_future().wait_for(std::chrono::seconds(5)),
             std::future_status::ready);
 
@@ -385,20 +393,12 @@ TEST_F(SocketServerTest, TcpSlowPathHoldsBackNoOtherConnection) {
   EXPECT_GT(r[0].size(), 12u);
 
   release.set_value();
-  timeval tv{5, 0};
-  setsockopt(a, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  std::vector<uint8_t> in;
-  while (in.size() < 2 || in.size() < 2u + (in[0] << 8 | in[1])) {
-    uint8_t chunk[4096];
-    const ssize_t n = recv(a, chunk, sizeof(chunk), 0);
-    if (n <= 0) break;
-    in.insert(in.end(), chunk, chunk + n);
-  }
+  const auto answers = ReadTcp(a, 1, 5);
   close(a);
-  ASSERT_GE(in.size(), 14u);
-  const std::vector<uint8_t> answer(in.begin() + 2, in.end());
-  EXPECT_EQ(Id(answer), 2);
-  EXPECT_EQ(Rcode(answer), 0);
+  ASSERT_EQ(answers.size(), 1u);
+  ASSERT_GE(answers[0].size(), 12u);
+  EXPECT_EQ(Id(answers[0]), 2);
+  EXPECT_EQ(Rcode(answers[0]), 0);
 }
 
 // Transfers out have threads of their own: while as many AXFRs as there
@@ -425,21 +425,12 @@ TEST_F(SocketServerTest, TransfersOutHoldBackNoOtherSlowRequest) {
     return std::vector<std::vector<uint8_t>>{Reply(req, 0)};
   });
   Start();
-  const sockaddr_in addr = Address();
   std::vector<int> axfr_conns;
   for (uint16_t id : {0x0a01, 0x0a02}) {
-    const int c = socket(AF_INET, SOCK_STREAM, 0);
-    ASSERT_EQ(connect(c, reinterpret_cast<const sockaddr*>(&addr),
-                      sizeof(addr)), 0);
     QueryOptions o;
     o.id = id;
-    const std::vector<uint8_t> axfr =
-        MakeQuery("example.test.", kTypeAxfr, o);
-    std::vector<uint8_t> wire = {static_cast<uint8_t>(axfr.size() >> 8),
-                                 static_cast<uint8_t>(axfr.size())};
-    wire.insert(wire.end(), axfr.begin(), axfr.end());
-    ASSERT_EQ(send(c, wire.data(), wire.size(), MSG_NOSIGNAL),
-              static_cast<ssize_t>(wire.size()));
+    const int c = SendTcp({MakeQuery("example.test.", kTypeAxfr, o)});
+    ASSERT_GE(c, 0);
     axfr_conns.push_back(c);
   }
   {
@@ -457,10 +448,7 @@ TEST_F(SocketServerTest, TransfersOutHoldBackNoOtherSlowRequest) {
   gate->cv.notify_all();
   // Then both transfers are answered.
   for (int c : axfr_conns) {
-    timeval tv{5, 0};
-    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    uint8_t in[512];
-    EXPECT_GT(recv(c, in, sizeof(in), 0), 2);
+    EXPECT_EQ(ReadTcp(c, 1, 5).size(), 1u);
     close(c);
   }
 }
