@@ -10,9 +10,10 @@ sleep (idle_max_sleep_us 200) and wait, each measured for
 
   sudo python3 bench/idle_xdp.py [--popdns build/control/popdns]
 
-The counterpart of bench/idle_mode.sh (software NIC). Namespaces pbpeer-srv/pbpeer-cli (198.18.2.0/24), removed at
-exit; every server runs under `timeout` and is stopped by PID; every
-load is bounded (idle_latency.py: COUNT queries, 1 s each at most)."""
+The counterpart of bench/idle_mode.sh (software NIC). Namespaces
+pbpeer-srv/pbpeer-cli (198.18.2.0/24), removed at exit; every server
+runs under `timeout` and is stopped by PID; every load is bounded
+(idle_latency.py: COUNT queries, 1 s each at most)."""
 import argparse
 import os
 import signal

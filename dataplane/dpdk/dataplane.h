@@ -163,7 +163,7 @@ class Dataplane {
     bool has_exception = false;
     bool tx_csum_offload = false;  // the wire port computes our checksums
     // IdleMode::kWait: per queue, the descriptor that becomes readable
-    // when a frame is there (WaitFds), of the wire port and of the
+    // when a frame is there (SetupPort), of the wire port and of the
     // exception port.
     std::vector<int> wait_fds, exception_wait_fds;
   };
