@@ -782,12 +782,18 @@ def napi_threads(ifname):
     return out
 
 
+def server_napi_tasks():
+    """/proc paths of pbsrv0's NAPI threads: the server's receive work."""
+    return [f"/proc/{p}" for p in napi_threads(SRV_IF)]
+
+
 def threaded_napi(ns, ifname):
     r = in_ns(ns, ["sh", "-c",
-                      f"echo 1 > /sys/class/net/{ifname}/threaded && "
-                      f"cat /sys/class/net/{ifname}/threaded"])
+                   f"echo 1 > /sys/class/net/{ifname}/threaded && "
+                   f"cat /sys/class/net/{ifname}/threaded"])
     if r.returncode != 0 or r.stdout.strip() != "1":
-        raise RuntimeError(f"threaded NAPI on {ifname}: {r.stderr.strip()}")
+        raise RuntimeError(f"threaded NAPI on {ifname}: "
+                           f"{(r.stderr or r.stdout).strip()}")
 
 
 def compile_bpf(src, obj, defines=()):
@@ -795,7 +801,7 @@ def compile_bpf(src, obj, defines=()):
     multiarch = subprocess.run(["clang", "-print-multiarch"],
                                capture_output=True, text=True).stdout
     cmd = ["clang", "-O2", "-g", "-target", "bpf", "-Wall", "-Werror",
-           *[f"-D{d}" for d in defines], "-c", os.path.join(os.path.dirname(os.path.abspath(__file__)), src),
+           *[f"-D{d}" for d in defines], "-c", os.path.join(HERE, src),
            "-o", obj]
     if multiarch.strip():
         cmd[1:1] = ["-idirafter", "/usr/include/" + multiarch.strip()]
@@ -882,7 +888,6 @@ class Relay:
         run(["ip", "netns", "del", RLY_NS])
 
 
-
 def use_relay(tmp, core):
     """Every later veth_up()/veth_down() builds and removes the relay
     topology, its NAPI threads pinned to `core`."""
@@ -906,12 +911,7 @@ class NapiPinner:
     of a step, inside the traffic."""
 
     def __init__(self):
-        r = in_ns(SRV_NS, ["sh", "-c",
-                           f"echo 1 > /sys/class/net/{SRV_IF}/threaded && "
-                           f"cat /sys/class/net/{SRV_IF}/threaded"])
-        if r.returncode != 0 or r.stdout.strip() != "1":
-            raise RuntimeError(f"threaded NAPI on {SRV_IF}: "
-                               f"{(r.stderr or r.stdout).strip()}")
+        threaded_napi(SRV_NS, SRV_IF)
         self.stop_ev = threading.Event()
         self.pinned = {}
         self.shell = subprocess.Popen(
@@ -1237,7 +1237,7 @@ dataplane:
                         for t in os.listdir(f"/proc/{pid}/task")]
             except OSError:
                 pass
-        return out + [f"/proc/{p}" for p in napi_threads(SRV_IF)]
+        return out + server_napi_tasks()
 
     def wait_hot_installed(self, want, timeout=60):
         """Until xdp.hot.installed stops growing (the pinned questions are

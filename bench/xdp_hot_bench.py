@@ -160,22 +160,8 @@ class Bounce:
     def stop(self):
         pc.veth_down()
 
-
-def server_tasks(server):
-    """Every thread of the server's process tree, and pbsrv0's NAPI
-    threads: what does the server's work, softirq included (without IRQ
-    time accounting the kernel charges softirq work to the thread it
-    interrupts, and with threaded NAPI the receive work is the NAPI
-    thread's)."""
-    out = []
-    pids = zone_load_helper.descendants(server.proc.pid)[1:] \
-        if server.proc else []
-    for pid in pids:
-        try:
-            out += [f"/proc/{pid}/task/{t}" for t in os.listdir(f"/proc/{pid}/task")]
-        except OSError:
-            pass
-    return out + [f"/proc/{p}" for p in pc.napi_threads(pc.SRV_IF)]
+    def server_tasks(self):
+        return pc.server_napi_tasks()
 
 
 def run_ns_by_thread(tasks):
@@ -329,7 +315,7 @@ def main():
                 pinner = pc.NapiPinner()
                 time.sleep(1.5)  # the hot set is installed at start
                 before = xdp_counters(server) if srv == "popdns" else {}
-                tasks = server_tasks(server)
+                tasks = server.server_tasks()
                 ran0 = run_ns(tasks)
                 by0 = run_ns_by_thread(tasks)
                 fixed = runner.step("kxdpgun", pc.CLI_NS, pc.SRV_NS, pc.SRV_IP,
